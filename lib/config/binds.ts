@@ -1,0 +1,51 @@
+// Bind strings (`source:destination[:opt,opt]`) and volume references in binds and mounts. Pure.
+import type { MountEntry } from './schema.js';
+
+/** A parsed bind string. */
+export interface Bind {
+  source: string;
+  destination: string;
+  /** The comma-separated options as written; empty when none were given. */
+  options: string[];
+}
+
+/** Result of parsing a bind: the bind, or why it is malformed. */
+export type BindParse = { ok: true; bind: Bind } | { ok: false; reason: string };
+
+/** Parses `src:dest[:opts]` as LinuxKit does (split on every `:`). */
+export function parseBind(s: string): BindParse {
+  const parts = s.split(':');
+  if (parts.length < 2) return { ok: false, reason: `cannot parse bind ${JSON.stringify(s)}: missing ':' (want source:destination[:options])` };
+  if (parts.length > 3) return { ok: false, reason: `cannot parse bind ${JSON.stringify(s)}: too many ':' (want source:destination[:options])` };
+  const [source = '', destination = '', opts] = parts;
+  if (source === '') return { ok: false, reason: `bind ${JSON.stringify(s)} has an empty source` };
+  const options = opts === undefined || opts === '' ? [] : opts.split(',').map((o) => o.trim());
+  return { ok: true, bind: { source, destination, options } };
+}
+
+/** Why a bind or mount destination is unacceptable, or undefined when it is absolute and has no `..`. */
+export function checkDestination(destination: string): string | undefined {
+  if (!destination.startsWith('/')) return `destination ${JSON.stringify(destination)} must be an absolute path`;
+  if (destination.split('/').includes('..')) return `destination ${JSON.stringify(destination)} must not contain ".."`;
+  return undefined;
+}
+
+/** True when the source names a volume rather than a host path (LinuxKit: does not start with `/`). */
+export function isVolumeSource(source: string): boolean {
+  return !source.startsWith('/');
+}
+
+/** True when `ro` appears anywhere in the options (`rshared,ro` is read-only). */
+export function isReadOnlyOptions(options: readonly string[]): boolean {
+  return options.includes('ro');
+}
+
+/** True for a `mounts:` entry that binds a volume: type `bind` and a source not starting with `/`. */
+export function isVolumeMount(m: MountEntry): m is MountEntry & { source: string } {
+  return m.type === 'bind' && m.source !== undefined && isVolumeSource(m.source);
+}
+
+/** The directory a volume is mounted from inside the booted system (SPEC §2). */
+export function volumeMergedPath(name: string): string {
+  return `/containers/volumes/${name}/merged`;
+}

@@ -1,0 +1,20 @@
+// BuildEvent: lib's only channel for progress and warnings (the CLI decides how to show them).
+
+/** Everything lib reports while it works. Consumers must ignore kinds they do not know. */
+export type BuildEvent =
+  | { kind: 'resolve'; image: string; digest: string }
+  | { kind: 'blob-start'; digest: string; size: number; cached: boolean }
+  | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
+  | { kind: 'blob-done'; digest: string; size: number; cached: boolean }
+  | { kind: 'volume-start'; volume: string; image: string | undefined }
+  | { kind: 'layer-applied'; volume: string; digest: string; index: number; count: number }
+  | { kind: 'volume-done'; volume: string; files: number; bytes: number }
+  | { kind: 'spec-written'; section: string; name: string; path: string }
+  | { kind: 'warning'; code: string; message: string }
+  | { kind: 'done'; out: string };
+
+/** Callback receiving BuildEvents; lib never assumes anybody listens. */
+export type EventSink = (event: BuildEvent) => void;
+
+/** The sink used when the caller passes none. */
+export const discardEvents: EventSink = () => {};
