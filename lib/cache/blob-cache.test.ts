@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { createBlobCache } from './blob-cache.js';
+import { digestOf } from '../digest/index.js';
+import { isLkvolError } from '../errors.js';
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lkvol-cache-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const body = Buffer.from('layer bytes');
+const digest = digestOf(body);
+
+test('put stores under v1/blobs/sha256/<hex> and open reads it back verified', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t) });
+  assert.equal(await cache.has(digest), false);
+  await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
+  assert.equal(await cache.has(digest), true);
+  assert.match(cache.pathOf(digest), /\/v1\/blobs\/sha256\/[0-9a-f]{64}$/);
+  assert.equal(await text(cache.open(digest, body.length, 'blob')), 'layer bytes');
+});
+
+test('a blob whose bytes do not match is refused and leaves no file', async (t) => {
+  const dir = await tempDir(t);
+  const cache = await createBlobCache({ dir });
+  await assert.rejects(cache.put(digest, body.length, Readable.from([Buffer.from('other bytes')]), { subject: 'layer x' }), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.startsWith('layer x: '));
+  assert.equal(await cache.has(digest), false);
+  assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), []);
+});
+
+test('a corrupted cached blob fails on read', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t) });
+  await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
+  await writeFile(cache.pathOf(digest), 'layer bytez');
+  await assert.rejects(text(cache.open(digest, body.length, 'layer y')), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'));
+});
+
+test('concurrent puts of one digest both succeed with one correct blob', async (t) => {
+  const dir = await tempDir(t);
+  const [a, b] = [await createBlobCache({ dir }), await createBlobCache({ dir })];
+  await Promise.all([a.put(digest, body.length, Readable.from([body]), { subject: 'a' }), b.put(digest, body.length, Readable.from([body]), { subject: 'b' })]);
+  assert.deepEqual(await readFile(a.pathOf(digest)), body);
+  assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), []);
+});
+
+test('stale temp files of a killed build are removed on open, fresh ones kept', async (t) => {
+  const dir = await tempDir(t);
+  await createBlobCache({ dir });
+  const stale = join(dir, 'v1', 'tmp', 'stale.1');
+  const fresh = join(dir, 'v1', 'tmp', 'fresh.1');
+  await writeFile(stale, 'x');
+  await writeFile(fresh, 'y');
+  const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+  await utimes(stale, old, old);
+  await createBlobCache({ dir });
+  assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), ['fresh.1']);
+});

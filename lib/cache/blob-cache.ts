@@ -1,0 +1,94 @@
+// Content-addressed blob store: temp file, verify while streaming, rename into place; verify on read.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createVerifier, digestAlgorithm, digestHex, type Digest } from '../digest/index.js';
+import { LkvolError, isLkvolError, wrapError } from '../errors.js';
+
+/** Layout version: bump when the on-disk layout changes so old caches are simply ignored. */
+const layoutVersion = 'v1';
+/** Temp files older than this are leftovers of a killed build. */
+const staleTempMs = 60 * 60 * 1000;
+
+export interface BlobCacheOptions {
+  /** Cache root; lkvol keeps its files under `<dir>/v1/`. */
+  dir: string;
+}
+
+export interface BlobCache {
+  readonly dir: string;
+  /** Path a blob lives at once stored (it may not exist). */
+  pathOf(digest: Digest): string;
+  /** True when the blob is present (not re-verified). */
+  has(digest: Digest): Promise<boolean>;
+  /**
+   * Streams `source` into the store, verifying digest and size; the blob becomes visible only when
+   * complete and correct. Throws LKVOL_DIGEST_MISMATCH or LKVOL_IO; nothing partial is left behind.
+   */
+  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal }): Promise<void>;
+  /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
+  open(digest: Digest, size: number | undefined, subject: string): Readable;
+  /** Removes a blob (used when it turned out corrupt). */
+  remove(digest: Digest): Promise<void>;
+}
+
+/** Creates (or opens) a blob cache at `dir`, removing stale temp files of killed builds. Throws LKVOL_IO. */
+export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache> {
+  const base = join(opts.dir, layoutVersion);
+  const tmpDir = join(base, 'tmp');
+  try {
+    await mkdir(join(base, 'blobs'), { recursive: true });
+    await mkdir(tmpDir, { recursive: true });
+    await removeStaleTemps(tmpDir);
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `open cache ${opts.dir}`, 'check the path and its permissions, or pass another --cache directory');
+  }
+  const pathOf = (d: Digest) => join(base, 'blobs', digestAlgorithm(d), digestHex(d));
+  return {
+    dir: opts.dir,
+    pathOf,
+    async has(d) {
+      return stat(pathOf(d)).then((s) => s.isFile(), () => false);
+    },
+    async put(d, size, source, { subject, signal }) {
+      const final = pathOf(d);
+      const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${randomBytes(6).toString('hex')}`);
+      try {
+        await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
+        await pipeline(source, createVerifier({ digest: d, size, subject }), createWriteStream(temp, { flags: 'wx' }), signal ? { signal } : {});
+        // Concurrent writers of the same digest produce identical bytes, so the last rename wins harmlessly.
+        await rename(temp, final);
+      } catch (err) {
+        await rm(temp, { force: true });
+        if (isLkvolError(err)) throw err;
+        throw wrapError(err, 'LKVOL_IO', `${subject}: store in cache ${opts.dir}`);
+      }
+    },
+    open(d, size, subject) {
+      const verifier = createVerifier({ digest: d, size, subject: `${subject} (cached at ${pathOf(d)})` });
+      const file = createReadStream(pathOf(d));
+      file.on('error', (err) => verifier.destroy(wrapError(err, 'LKVOL_IO', `${subject}: read cache ${pathOf(d)}`)));
+      return file.pipe(verifier);
+    },
+    async remove(d) {
+      await rm(pathOf(d), { force: true });
+    },
+  };
+}
+
+async function removeStaleTemps(tmpDir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(tmpDir)) {
+    const p = join(tmpDir, name);
+    const s = await stat(p).catch(() => undefined);
+    if (s !== undefined && now - s.mtimeMs > staleTempMs) await rm(p, { force: true, recursive: true });
+  }
+}
+
+/** Thrown when a blob is needed but absent and the network may not be used. */
+export function missingBlobError(digest: Digest, subject: string): LkvolError {
+  return new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', `${subject}: blob ${digest} is not in the cache`, { hint: 'run the build once without --offline' });
+}

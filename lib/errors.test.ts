@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DigestMismatchError, LkvolError, UnsafePathError, errorCodes, exitCodeFor, formatConfigIssue, wrapError, type ErrorCode } from './errors.js';
+
+// Codes are API: this table pins every code and its exit status.
+const table: [ErrorCode, number][] = [
+  ['LKVOL_USAGE', 2],
+  ['LKVOL_CONFIG_SYNTAX', 2],
+  ['LKVOL_CONFIG_INVALID', 2],
+  ['LKVOL_REF_INVALID', 2],
+  ['LKVOL_REGISTRY_AUTH', 1],
+  ['LKVOL_REGISTRY_NOT_FOUND', 1],
+  ['LKVOL_REGISTRY_UNAVAILABLE', 1],
+  ['LKVOL_REGISTRY_PROTOCOL', 1],
+  ['LKVOL_PLATFORM_NOT_FOUND', 1],
+  ['LKVOL_UNSUPPORTED_MEDIA_TYPE', 1],
+  ['LKVOL_DIGEST_MISMATCH', 1],
+  ['LKVOL_LAYER_UNSAFE_PATH', 1],
+  ['LKVOL_LAYER_CORRUPT', 1],
+  ['LKVOL_LAYER_LIMIT', 1],
+  ['LKVOL_IO', 1],
+  ['LKVOL_CANCELLED', 130],
+  ['LKVOL_INTERNAL', 1],
+];
+
+test('the code table is complete', () => {
+  assert.deepEqual(Object.keys(errorCodes).sort(), table.map(([c]) => c).sort());
+});
+
+for (const [code, exit] of table) {
+  test(`${code} exits ${exit}`, () => {
+    const err = new LkvolError(code, 'x');
+    assert.equal(err.code, code);
+    assert.equal(exitCodeFor(err), exit);
+  });
+}
+
+test('a foreign error exits 1', () => {
+  assert.equal(exitCodeFor(new Error('boom')), 1);
+});
+
+test('ConfigError renders file:line:col: path: message per issue', () => {
+  const err = new ConfigError('LKVOL_CONFIG_INVALID', [
+    { file: 'a.yml', line: 3, column: 5, path: 'volumes[0].name', message: 'bad' },
+    { file: 'a.yml', line: 9, column: 1, path: '', message: 'worse' },
+  ]);
+  assert.equal(err.message, 'a.yml:3:5: volumes[0].name: bad\na.yml:9:1: worse');
+  assert.equal(formatConfigIssue(err.issues[0]!), 'a.yml:3:5: volumes[0].name: bad');
+  assert.equal(exitCodeFor(err), 2);
+});
+
+test('structured subclasses carry their fields', () => {
+  const u = new UnsafePathError({ layer: 'sha256:abc', entry: '../x', reason: 'escapes the volume root' });
+  assert.equal(u.code, 'LKVOL_LAYER_UNSAFE_PATH');
+  assert.equal(u.message, 'layer sha256:abc: entry "../x": escapes the volume root; refusing to extract');
+  const d = new DigestMismatchError({ subject: 'layer l', expected: 'sha256:1', actual: 'sha256:2', bytesRead: 7 });
+  assert.equal(d.message, 'layer l: digest mismatch after 7 bytes: expected sha256:1, got sha256:2');
+});
+
+test('wrapError keeps the cause and passes LkvolErrors through', () => {
+  const cause = Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+  const w = wrapError(cause, 'LKVOL_IO', 'write lower/');
+  assert.equal(w.message, 'write lower/: ENOSPC: no space left');
+  assert.equal(w.cause, cause);
+  const own = new LkvolError('LKVOL_USAGE', 'u');
+  assert.equal(wrapError(own, 'LKVOL_IO', 'x'), own);
+  const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+  assert.equal(wrapError(abort, 'LKVOL_IO', 'x').code, 'LKVOL_CANCELLED');
+});
