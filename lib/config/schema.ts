@@ -20,6 +20,10 @@ export const mountSchema = z.strictObject({
   options: strList.optional(),
   uidMappings: z.array(idMapping).optional(),
   gidMappings: z.array(idMapping).optional(),
+  /** LinuxKit's spelling (its schema; go-yaml lower-cases OCI field names). The loader renames it to uidMappings. */
+  uidmappings: z.array(idMapping).optional(),
+  /** LinuxKit's spelling; the loader renames it to gidMappings. */
+  gidmappings: z.array(idMapping).optional(),
 });
 
 const deviceSchema = z.strictObject({
@@ -45,6 +49,18 @@ const weightDevice = z.strictObject({
   leafWeight: z.number().int().optional(),
 });
 const throttleDevice = z.strictObject({ major: z.number().int(), minor: z.number().int(), rate: z.number().int() });
+
+const blockIOSchema = z
+  .strictObject({
+    weight: z.number().int().optional(),
+    leafWeight: z.number().int().optional(),
+    weightDevice: z.array(weightDevice).optional(),
+    throttleReadBpsDevice: z.array(throttleDevice).optional(),
+    throttleWriteBpsDevice: z.array(throttleDevice).optional(),
+    throttleReadIOPSDevice: z.array(throttleDevice).optional(),
+    throttleWriteIOPSDevice: z.array(throttleDevice).optional(),
+  })
+  .optional();
 
 /** OCI LinuxResources (runtime-spec config-linux.md). */
 export const resourcesSchema = z.strictObject({
@@ -76,17 +92,9 @@ export const resourcesSchema = z.strictObject({
     })
     .optional(),
   pids: z.strictObject({ limit: z.number().int() }).optional(),
-  blockIO: z
-    .strictObject({
-      weight: z.number().int().optional(),
-      leafWeight: z.number().int().optional(),
-      weightDevice: z.array(weightDevice).optional(),
-      throttleReadBpsDevice: z.array(throttleDevice).optional(),
-      throttleWriteBpsDevice: z.array(throttleDevice).optional(),
-      throttleReadIOPSDevice: z.array(throttleDevice).optional(),
-      throttleWriteIOPSDevice: z.array(throttleDevice).optional(),
-    })
-    .optional(),
+  blockIO: blockIOSchema,
+  /** LinuxKit's spelling (its schema; go-yaml lower-cases OCI field names). The loader renames it to blockIO. */
+  blockio: blockIOSchema,
   hugepageLimits: z.array(z.strictObject({ pageSize: str, limit: z.number().int() })).optional(),
   network: z
     .strictObject({

@@ -1,0 +1,50 @@
+// Semantic checks of the top-level `volumes:` entries (SPEC §1.1): names, image, format, platforms, size.
+import type { ConfigIssue } from '../errors.js';
+import { issueAt, where } from './issues.js';
+import type { DraftVolume } from './merge.js';
+import { checkImage } from './check-image.js';
+import { parseSize } from './size.js';
+import { volumeNamePattern } from './volume-refs.js';
+
+const platformPattern = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)?$/;
+
+/** Every problem with the merged volumes; names must be unique across all files (fix: LinuxKit checks one file). */
+export function checkVolumes(volumes: readonly DraftVolume[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const firstByName = new Map<string, DraftVolume>();
+  for (const v of volumes) {
+    const name = v.entry.name;
+    const nameProblem = checkVolumeName(name);
+    if (nameProblem !== undefined) issues.push(issueAt(v, ['name'], nameProblem));
+    const first = firstByName.get(name);
+    if (first !== undefined && nameProblem === undefined) {
+      issues.push(issueAt(v, ['name'], `duplicate volume name ${JSON.stringify(name)} (first declared at ${where(first, ['name'])})`));
+    } else if (first === undefined) firstByName.set(name, v);
+    issues.push(...checkVolumeFields(v));
+  }
+  return issues;
+}
+
+/** Why a volume name is unacceptable, or undefined. */
+function checkVolumeName(name: string): string | undefined {
+  if (name === '') return 'volume name must not be empty';
+  if (!volumeNamePattern.test(name)) return `invalid volume name ${JSON.stringify(name)}: use only a-z, 0-9, "_" and "-"`;
+  return undefined;
+}
+
+function checkVolumeFields(v: DraftVolume): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { image, format, platforms, sizeLimit } = v.entry;
+  if (image !== undefined) issues.push(...checkImage(v, image));
+  if (platforms !== undefined && format !== 'oci') {
+    issues.push(issueAt(v, ['platforms'], `platforms applies only to format: oci (this volume's format is ${format ?? 'filesystem'}, which uses the build platform)`));
+  }
+  (platforms ?? []).forEach((p, i) => {
+    if (!platformPattern.test(p)) issues.push(issueAt(v, ['platforms', i], `invalid platform ${JSON.stringify(p)}: want os/arch[/variant], e.g. linux/arm64/v8`));
+  });
+  if (sizeLimit !== undefined) {
+    const size = parseSize(sizeLimit);
+    if (!size.ok) issues.push(issueAt(v, ['sizeLimit'], size.reason));
+  }
+  return issues;
+}

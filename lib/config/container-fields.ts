@@ -1,0 +1,81 @@
+// Checks of container fields LinuxKit only rejects when it builds the spec: capabilities, rlimits, devices, tmpfs.
+import { checkDestination } from './binds.js';
+import type { ImageConfigFields } from './schema.js';
+import type { DocPath } from './types.js';
+
+/** A problem at a path inside the container entry. */
+export interface FieldProblem {
+  path: DocPath;
+  message: string;
+}
+
+/** Every capability the Linux kernel defines (moby/sys/capability's list). */
+export const knownCapabilities: ReadonlySet<string> = new Set(
+  (
+    'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+    'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
+    'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
+    'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE'
+  )
+    .split(' ')
+    .map((c) => `CAP_${c}`),
+);
+
+const rlimitNames = new Set('CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME'.split(' '));
+
+/** All field problems of one entry (or label). */
+export function checkFields(entry: ImageConfigFields): FieldProblem[] {
+  return [
+    ...checkCapabilities(entry, 'capabilities'),
+    ...checkCapabilities(entry, 'capabilities.add'),
+    ...checkCapabilities(entry, 'ambient'),
+    ...(entry.rlimits ?? []).flatMap((r, i) => at(['rlimits', i], checkRlimit(r))),
+    ...(entry.tmpfs ?? []).flatMap((t, i) => at(['tmpfs', i], checkTmpfs(t))),
+    ...(entry.devices ?? []).flatMap((d, i) => at(['devices', i, 'mode'], d.path === 'all' ? undefined : checkDeviceMode(d.mode))),
+  ];
+}
+
+function at(path: DocPath, message: string | undefined): FieldProblem[] {
+  return message === undefined ? [] : [{ path, message }];
+}
+
+/** A single `all` or `none` (any case) stands for every or no capability; otherwise each must be a known upper-case name. */
+function checkCapabilities(entry: ImageConfigFields, key: 'capabilities' | 'capabilities.add' | 'ambient'): FieldProblem[] {
+  const caps = entry[key] ?? [];
+  if (caps.length === 1 && ['all', 'none'].includes(caps[0]!.toLowerCase())) return [];
+  return caps.flatMap((c, i) => at([key, i], checkCapability(c)));
+}
+
+function checkCapability(c: string): string | undefined {
+  if (knownCapabilities.has(c)) return undefined;
+  if (['all', 'none'].includes(c.toLowerCase())) return `${JSON.stringify(c)} must be the only entry of the list`;
+  const upper = c.toUpperCase();
+  const canonical = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (knownCapabilities.has(canonical)) return `unknown capability ${JSON.stringify(c)} (write it as ${JSON.stringify(canonical)})`;
+  return `unknown capability ${JSON.stringify(c)} (want an upper-case CAP_* name, "all" or "none")`;
+}
+
+/** `name,soft,hard`: a standard RLIMIT_ name (prefix optional, any case) and two numbers or `unlimited`. */
+function checkRlimit(r: string): string | undefined {
+  const parts = r.split(',').map((p) => p.trim());
+  if (parts.length !== 3) return `cannot parse rlimit ${JSON.stringify(r)}: want name,soft,hard, e.g. "nofile,1024,4096"`;
+  const [name = '', ...limits] = parts;
+  const bare = name.toUpperCase().replace(/^RLIMIT_/, '');
+  if (!rlimitNames.has(bare)) return `unknown rlimit ${JSON.stringify(name)} (want one of ${[...rlimitNames].map((n) => n.toLowerCase()).join(', ')})`;
+  const bad = limits.find((l) => l.toLowerCase() !== 'unlimited' && !(/^\d+$/.test(l) && BigInt(l) < 2n ** 64n));
+  if (bad !== undefined) return `rlimit ${JSON.stringify(r)}: ${JSON.stringify(bad)} is not a number or "unlimited"`;
+  return undefined;
+}
+
+/** `dest[:opt,opt]`: at most one `:`, and an absolute destination. */
+function checkTmpfs(t: string): string | undefined {
+  const parts = t.split(':');
+  if (parts.length > 2) return `cannot parse tmpfs ${JSON.stringify(t)}: too many ':' (want destination[:options])`;
+  const problem = checkDestination(parts[0] ?? '');
+  return problem === undefined ? undefined : `tmpfs ${JSON.stringify(t)}: ${problem}`;
+}
+
+/** LinuxKit parses the mode as octal. */
+function checkDeviceMode(mode: string): string | undefined {
+  return /^[0-7]+$/.test(mode) ? undefined : `device mode ${JSON.stringify(mode)} is not an octal number, e.g. "0666"`;
+}

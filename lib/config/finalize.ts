@@ -1,0 +1,46 @@
+// Turns a checked draft into the Config handed to the build: references parsed, volume defaults applied.
+import { internalError } from '../errors.js';
+import { parseReference } from '../ref/index.js';
+import type { Draft, DraftContainer, DraftVolume } from './merge.js';
+import { parseSize } from './size.js';
+import { normalizeImageConfig } from './spellings.js';
+import type { Config, LoadedContainer, LoadedVolume } from './types.js';
+
+/** Builds the Config; the draft must have passed `checkDraft` (a failure here is LKVOL_INTERNAL). */
+export function finalizeDraft(draft: Draft): Config {
+  const config: Config = {
+    files: draft.files,
+    volumes: draft.volumes.map(loadVolume),
+    onboot: draft.containers.onboot.map(loadContainer),
+    services: draft.containers.services.map(loadContainer),
+    onshutdown: draft.containers.onshutdown.map(loadContainer),
+    init: draft.init,
+    fileEntries: draft.fileEntries,
+    trust: draft.trust,
+  };
+  if (draft.kernel !== undefined) config.kernel = draft.kernel;
+  return config;
+}
+
+function loadVolume(v: DraftVolume): LoadedVolume {
+  const { entry } = v;
+  let sizeLimit: number | undefined;
+  if (entry.sizeLimit !== undefined) {
+    const size = parseSize(entry.sizeLimit);
+    if (!size.ok) throw internalError(`volume ${JSON.stringify(entry.name)}: sizeLimit passed the checks but does not parse: ${size.reason}`);
+    sizeLimit = size.bytes;
+  }
+  return {
+    ...v,
+    name: entry.name,
+    ref: entry.image === undefined ? undefined : parseReference(entry.image),
+    readonly: entry.readonly ?? false,
+    format: entry.format ?? 'filesystem',
+    platforms: entry.platforms,
+    sizeLimit,
+  };
+}
+
+function loadContainer(c: DraftContainer): LoadedContainer {
+  return { ...c, entry: normalizeImageConfig(c.entry), name: c.entry.name, ref: parseReference(c.entry.image) };
+}

@@ -1,0 +1,28 @@
+// System files: loading, merging and checking (public surface of lib/config).
+export { loadConfig, parseConfig, type ConfigSource } from './load.js';
+export { checkVolumeRefs } from './volume-refs.js';
+export { buildIdMap, firstContainerId } from './ids.js';
+export { parseSize, type SizeParse } from './size.js';
+export { formatPath } from './positions.js';
+export { knownCapabilities } from './container-fields.js';
+export { normalizeImageConfig } from './spellings.js';
+export { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind, volumeMergedPath, type Bind, type BindParse } from './binds.js';
+export {
+  containerSchema,
+  imageConfigSchema,
+  mountSchema,
+  resourcesSchema,
+  runtimeSchema,
+  sections,
+  sizeSchema,
+  systemFileSchema,
+  volumeSchema,
+  type ContainerEntry,
+  type ImageConfigFields,
+  type MountEntry,
+  type RuntimeConfig,
+  type Section,
+  type SystemFile,
+  type VolumeEntry,
+} from './schema.js';
+export type { Config, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedVolume, SourcePos } from './types.js';

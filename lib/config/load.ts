@@ -1,0 +1,75 @@
+// Loads system files: YAML (with positions) → zod schema → merge → semantic checks → Config.
+import { readFile } from 'node:fs/promises';
+import { ConfigError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
+import { sortIssues } from './issues.js';
+import { finalizeDraft } from './finalize.js';
+import { mergeFiles, type ValidFile } from './merge.js';
+import { validateSchema } from './schema-issues.js';
+import { checkDraft } from './semantic.js';
+import type { Config } from './types.js';
+import { parseYamlFile, type YamlFile } from './yaml-file.js';
+
+/** One system file's name (as shown in messages) and text. */
+export interface ConfigSource {
+  file: string;
+  text: string;
+}
+
+/**
+ * Parses and checks system files, merged in order as LinuxKit merges them (SPEC §1). Pure: no I/O.
+ * Every problem is reported at once, as `file:line:col: path: message`, sorted by file, line and column.
+ * @throws ConfigError LKVOL_CONFIG_SYNTAX when a file is not valid YAML (duplicate keys included).
+ * @throws ConfigError LKVOL_CONFIG_INVALID when a file breaks the schema, or the merged files break a rule
+ *   (volume names, unique names, references, binds of undeclared or read-only volumes, …).
+ */
+export function parseConfig(sources: readonly ConfigSource[]): Config {
+  const files = sources.map((s) => s.file);
+  const parsed = sources.map((s) => parseYamlFile(s.file, s.text));
+  const yamlFiles = collect(parsed, 'LKVOL_CONFIG_SYNTAX', files);
+  const valid = collect(
+    yamlFiles.map((f) => withSchema(f)),
+    'LKVOL_CONFIG_INVALID',
+    files,
+  );
+  const draft = mergeFiles(valid);
+  const issues = checkDraft(draft);
+  if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues(issues, files));
+  return finalizeDraft(draft);
+}
+
+function withSchema(f: YamlFile): { ok: true; value: ValidFile } | { ok: false; issues: ConfigIssue[] } {
+  const result = validateSchema(f);
+  return result.ok ? { ok: true, value: { locator: f.locator, data: result.value } } : result;
+}
+
+/** The values when every step succeeded; otherwise throws every file's issues together. */
+function collect<T>(results: readonly ({ ok: true; value: T } | { ok: false; issues: ConfigIssue[] })[], code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID', files: readonly string[]): T[] {
+  const issues = results.flatMap((r) => (r.ok ? [] : r.issues));
+  if (issues.length > 0) throw new ConfigError(code, sortIssues(issues, files));
+  return results.map((r) => (r.ok ? r.value : undefined)).filter((v): v is T => v !== undefined);
+}
+
+/**
+ * Reads the system files and parses them with `parseConfig`.
+ * @throws LkvolError LKVOL_USAGE when no file is given or a file does not exist or is a directory.
+ * @throws LkvolError LKVOL_IO when a file cannot be read; LKVOL_CANCELLED when `signal` aborts.
+ * @throws ConfigError LKVOL_CONFIG_SYNTAX or LKVOL_CONFIG_INVALID as `parseConfig`.
+ */
+export async function loadConfig(files: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Config> {
+  if (files.length === 0) throw new LkvolError('LKVOL_USAGE', 'no system file given', { hint: 'name one or more YAML system files' });
+  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readSystemFile(file, opts.signal) })));
+  return parseConfig(sources);
+}
+
+async function readSystemFile(file: string, signal: AbortSignal | undefined): Promise<string> {
+  try {
+    return await readFile(file, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+      const why = code === 'EISDIR' ? 'is a directory' : 'does not exist';
+      throw new LkvolError('LKVOL_USAGE', `system file ${JSON.stringify(file)} ${why}`, { cause: err, hint: 'check the file name' });
+    }
+    throw wrapError(err, 'LKVOL_IO', `read system file ${JSON.stringify(file)}`);
+  }
+}
