@@ -1,0 +1,30 @@
+// Public surface of lib/spec: image label, precedence, runtime spec emission and serialization.
+export { parseImageLabel, mobyConfigLabel } from './label.js';
+export { precedenceTable, resolveContainerConfig, applyImageConfig } from './precedence.js';
+export type { MergeRule, ImageSource, PrecedenceRow } from './precedence.js';
+export { emitRuntimeSpec, defaultOciVersion } from './emit.js';
+export type { EmitOptions } from './emit.js';
+export { serializeSpec } from './serialize.js';
+export { bundlePath } from './bundle.js';
+export { listVolumeReferences, bindOptions, defaultMounts } from './mounts.js';
+export type { VolumeReference } from './mounts.js';
+export { rootfsMounts } from './runtime.js';
+export { knownCapabilities } from './capabilities.js';
+export { knownRlimits, rlimitUnlimited } from './rlimits.js';
+export type {
+  ImageConfigInput,
+  MergedConfig,
+  RuntimeSpec,
+  RuntimeJson,
+  SpecMount,
+  SpecProcess,
+  SpecLinux,
+  SpecCapabilities,
+  SpecRlimit,
+  SpecNamespace,
+  SpecDevice,
+  SpecDeviceRule,
+  SpecResources,
+  RuntimeInterface,
+  IdMapping,
+} from './types.js';

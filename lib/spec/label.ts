@@ -1,0 +1,55 @@
+// Reads and validates an image's `org.mobyproject.config` label (LinuxKit's NewImage).
+import { LkvolError } from '../errors.js';
+import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
+
+/** The label LinuxKit reads container defaults from. */
+export const mobyConfigLabel = 'org.mobyproject.config';
+
+/**
+ * Parses the `org.mobyproject.config` label of an image config's `Labels`.
+ *
+ * Returns undefined when the label is absent or empty (LinuxKit ignores an empty label). The label
+ * must be a JSON object (what `linuxkit pkg build` writes); LinuxKit also accepts YAML, which lkvol
+ * refuses with a clear message because only lib/config may parse YAML. The object is validated
+ * like a container entry, and `name`/`image` are refused as in LinuxKit's NewImage.
+ *
+ * @throws LkvolError `LKVOL_CONFIG_INVALID` `image <ref>: label org.mobyproject.config: …`
+ */
+export function parseImageLabel(
+  labels: Readonly<Record<string, string>> | null | undefined,
+  opts: { image: string },
+): ImageConfigFields | undefined {
+  const text = labels?.[mobyConfigLabel];
+  if (text === undefined || text.trim() === '') return undefined;
+  const fail = (what: string, extra: { cause?: unknown; hint?: string } = {}): LkvolError =>
+    new LkvolError('LKVOL_CONFIG_INVALID', `image ${opts.image}: label ${mobyConfigLabel}: ${what}`, {
+      cause: extra.cause,
+      hint: extra.hint ?? 'the image label is broken; rebuild the image or set the fields in the system file instead',
+    });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw fail(`is not JSON (lkvol reads the JSON form that linuxkit pkg build writes): ${(err as Error).message}`, {
+      cause: err,
+      hint: 'rebuild the image with the label written as a JSON object',
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw fail(`must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+  }
+  for (const key of ['name', 'image']) {
+    if (key in value) throw fail(`${key} cannot be set in the label`);
+  }
+  const parsed = imageConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path)}: ${i.message}`));
+    throw fail(issues.join('; '), { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/** `binds[1]`, `resources.memory.limit`: the path of a zod issue as a user writes it. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}

@@ -1,0 +1,62 @@
+// Deterministic JSON for config.json and runtime.json: sorted keys, 2-space indent, exact big integers.
+import { internalError } from '../errors.js';
+
+/**
+ * Serializes a spec (or any JSON-shaped value) to bytes-stable text: every object's keys sorted by
+ * their UTF-8 bytes (as Go sorts map keys; the runtime spec gives keys no order), arrays kept in
+ * order, 2-space indent, a final newline. `bigint` values are written as exact integers, so
+ * RLIMIT `unlimited` is 18446744073709551615. Keys whose value is `undefined` are left out, as
+ * JSON.stringify does. The same value always gives the same string.
+ *
+ * @throws LkvolError `LKVOL_INTERNAL` for values JSON cannot hold (NaN, Infinity, functions, symbols,
+ *   class instances such as Map or Date).
+ */
+export function serializeSpec(value: unknown): string {
+  return `${render(value, '')}\n`;
+}
+
+/** Orders strings by their UTF-8 bytes, as Go compares strings. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function render(value: unknown, indent: string): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return value.toString(10);
+    case 'number':
+      if (!Number.isFinite(value)) throw internalError(`serialize spec: ${value} is not a JSON number`);
+      return JSON.stringify(value);
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return renderArray(value, indent);
+      if (!isPlainObject(value)) throw internalError(`serialize spec: ${Object.prototype.toString.call(value)} is not a JSON object`);
+      return renderObject(value as Record<string, unknown>, indent);
+    default:
+      throw internalError(`serialize spec: a ${typeof value} is not a JSON value`);
+  }
+}
+
+function renderArray(items: readonly unknown[], indent: string): string {
+  if (items.length === 0) return '[]';
+  const inner = `${indent}  `;
+  return `[\n${items.map((v) => inner + render(v === undefined ? null : v, inner)).join(',\n')}\n${indent}]`;
+}
+
+function renderObject(obj: Record<string, unknown>, indent: string): string {
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort(compareBytes);
+  if (keys.length === 0) return '{}';
+  const inner = `${indent}  `;
+  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${render(obj[k], inner)}`).join(',\n')}\n${indent}}`;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
