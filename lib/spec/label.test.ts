@@ -47,3 +47,11 @@ for (const c of bad) {
 test('the JSON syntax error is kept as the cause', () => {
   assert.throws(() => parse('{'), (err) => isLkvolError(err) && err.cause instanceof SyntaxError);
 });
+
+test("LinuxKit's lower-case spellings in a label become the OCI ones", () => {
+  const text = '{"resources":{"blockio":{"weight":10}},"mounts":[{"type":"bind","source":"/a","destination":"/a","uidmappings":[{"hostID":1,"containerID":0,"size":1}]}]}';
+  assert.deepEqual(parse(text), {
+    resources: { blockIO: { weight: 10 } },
+    mounts: [{ type: 'bind', source: '/a', destination: '/a', uidMappings: [{ hostID: 1, containerID: 0, size: 1 }] }],
+  });
+});

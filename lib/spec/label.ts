@@ -1,6 +1,7 @@
 // Reads and validates an image's `org.mobyproject.config` label (LinuxKit's NewImage).
 import { LkvolError } from '../errors.js';
 import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
+import { normalizeImageConfig } from '../config/spellings.js';
 
 /** The label LinuxKit reads container defaults from. */
 export const mobyConfigLabel = 'org.mobyproject.config';
@@ -46,7 +47,8 @@ export function parseImageLabel(
     const issues = parsed.error.issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path)}: ${i.message}`));
     throw fail(issues.join('; '), { cause: parsed.error });
   }
-  return parsed.data;
+  // LinuxKit's lower-case spellings (`blockio`, `uidmappings`) are folded into the OCI ones, as for YAML entries.
+  return normalizeImageConfig(parsed.data);
 }
 
 /** `binds[1]`, `resources.memory.limit`: the path of a zod issue as a user writes it. */

@@ -1,0 +1,165 @@
+// Test helper: push blobs, images and indexes to a test registry through the distribution HTTP API.
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+
+export type ImageFormat = 'oci' | 'docker';
+
+export interface PushAuth {
+  user: string;
+  password: string;
+}
+
+export interface PushTarget {
+  /** `127.0.0.1:PORT`; always spoken to over plain HTTP. */
+  registry: string;
+  repository: string;
+  auth?: PushAuth | undefined;
+}
+
+export interface LayerInput {
+  /** The blob as stored (e.g. gzip). */
+  data: Buffer;
+  /** Defaults to the gzip layer type of the format. */
+  mediaType?: string;
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+}
+
+export interface PushedImage {
+  manifestDigest: string;
+  manifestSize: number;
+  manifestMediaType: string;
+  configDigest: string;
+  layerDigests: string[];
+}
+
+export interface IndexEntryInput {
+  digest: string;
+  size: number;
+  mediaType: string;
+  platform?: { os: string; architecture: string; variant?: string } | undefined;
+  annotations?: Record<string, string>;
+}
+
+const types = {
+  oci: {
+    index: 'application/vnd.oci.image.index.v1+json',
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  },
+  docker: {
+    index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: 'application/vnd.docker.container.image.v1+json',
+    layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  },
+} as const;
+
+/** `sha256:<hex>` of a buffer. */
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** Uploads one blob (POST then monolithic PUT) and returns its digest. */
+export async function pushBlob(target: PushTarget, data: Buffer): Promise<string> {
+  const digest = sha256(data);
+  const base = `http://${target.registry}/v2/${target.repository}/blobs/uploads/`;
+  const start = await send(target, 'POST', base, {});
+  const location = new URL(start.headers.get('location') ?? fail('POST upload: no Location'), base);
+  location.searchParams.set('digest', digest);
+  await send(target, 'PUT', location.toString(), { body: data, contentType: 'application/octet-stream' });
+  return digest;
+}
+
+/** PUTs a manifest or index document under `reference` (a tag or digest); returns its digest. */
+export async function pushManifest(target: PushTarget & { reference: string }, body: Buffer, mediaType: string): Promise<string> {
+  const url = `http://${target.registry}/v2/${target.repository}/manifests/${target.reference}`;
+  await send(target, 'PUT', url, { body, contentType: mediaType });
+  return sha256(body);
+}
+
+/**
+ * Pushes the layers, a config (`config` merged over a linux/amd64 base with `rootfs.diff_ids` filled)
+ * and a manifest of the given format, tagged `tag`.
+ */
+export async function pushImage(opts: PushTarget & { tag: string; layers: LayerInput[]; config?: Record<string, unknown>; format: ImageFormat }): Promise<PushedImage> {
+  const t = types[opts.format];
+  const layerDigests: string[] = [];
+  for (const layer of opts.layers) layerDigests.push(await pushBlob(opts, layer.data));
+  const config = Buffer.from(JSON.stringify(imageConfig(opts.layers, opts.config ?? {})));
+  const configDigest = await pushBlob(opts, config);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: t.manifest,
+    config: { mediaType: t.config, digest: configDigest, size: config.length },
+    layers: opts.layers.map((l, i) => ({ mediaType: l.mediaType ?? t.layer, digest: layerDigests[i], size: l.data.length })),
+  };
+  const body = Buffer.from(JSON.stringify(manifest));
+  const manifestDigest = await pushManifest({ ...opts, reference: opts.tag }, body, t.manifest);
+  return { manifestDigest, manifestSize: body.length, manifestMediaType: t.manifest, configDigest, layerDigests };
+}
+
+/** Pushes an index (OCI) or manifest list (Docker) of already pushed manifests, tagged `tag`. */
+export async function pushIndex(opts: PushTarget & { tag: string; manifests: IndexEntryInput[]; format: ImageFormat }): Promise<{ digest: string; size: number }> {
+  const mediaType = types[opts.format].index;
+  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: opts.manifests }));
+  const digest = await pushManifest({ ...opts, reference: opts.tag }, body, mediaType);
+  return { digest, size: body.length };
+}
+
+function imageConfig(layers: LayerInput[], partial: Record<string, unknown>): Record<string, unknown> {
+  return {
+    created: '1970-01-01T00:00:00Z',
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    ...partial,
+  };
+}
+
+/** A gzip member of `tar`, as registries store layers. */
+export function gzipLayer(tar: Buffer): Buffer {
+  return gzipSync(tar);
+}
+
+/** A tar of regular files (mode 0644, mtime 0), in the order given. */
+export async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    p.on('end', resolve);
+    p.on('error', reject);
+  });
+  for (const [name, content] of Object.entries(files)) {
+    p.entry({ name, mode: 0o644, mtime: new Date(0), type: 'file' }, content);
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A gzip layer of `files`, ready for `pushImage`. */
+export async function layerOf(files: Record<string, string>): Promise<LayerInput> {
+  const tar = await tarOf(files);
+  return { data: gzipLayer(tar), diffId: sha256(tar) };
+}
+
+async function send(target: PushTarget, method: string, url: string, opts: { body?: Buffer; contentType?: string }): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
+  if (target.auth !== undefined) headers.authorization = `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString('base64')}`;
+  const res = await fetch(url, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) fail(`${method} ${url}: ${res.status} ${text.slice(0, 500)}`);
+  return res;
+}
+
+function fail(message: string): never {
+  throw new Error(`push: ${message}`);
+}

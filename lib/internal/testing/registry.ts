@@ -1,0 +1,193 @@
+// Test helper: a real distribution registry (Debian's docker-registry) on a free loopback port.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const registryBinary = '/usr/bin/docker-registry';
+const htpasswdBinary = '/usr/bin/htpasswd';
+const startTimeoutMs = 15_000;
+const pollIntervalMs = 50;
+
+export interface TestRegistryOptions {
+  /** Protect every repository with htpasswd (distribution then answers 401 with a Basic challenge). */
+  htpasswd?: { user: string; password: string };
+  /** A fixed port (e.g. for `make example`); default: a free one. */
+  port?: number;
+}
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
+  host: string;
+  /** `http://127.0.0.1:PORT`. */
+  url: string;
+  /** The registry's storage root (`docker/registry/v2/blobs/…`), for tests that corrupt stored blobs. */
+  dataDir: string;
+  /** Kills the process and removes its storage. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `/usr/bin/docker-registry serve` bound to 127.0.0.1 with filesystem storage in a temp dir and
+ * waits until `GET /v2/` answers. Throws when the binary is missing (`make test` installs it).
+ */
+export async function startRegistry(opts: TestRegistryOptions = {}): Promise<TestRegistry> {
+  if (!existsSync(registryBinary)) {
+    throw new Error(`${registryBinary} not found: the registry integration tests need Debian's docker-registry package; run "make test", which installs it`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'lkvol-registry-'));
+  try {
+    const port = opts.port ?? (await freePort());
+    const host = `127.0.0.1:${port}`;
+    await writeConfig(dir, host, opts);
+    const child = spawn(registryBinary, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr = collect(child);
+    const stop = async () => {
+      await killChild(child);
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      await waitReady(`http://${host}`, child, stderr);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return { host, url: `http://${host}`, dataDir: join(dir, 'data'), stop };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function writeConfig(dir: string, host: string, opts: TestRegistryOptions): Promise<void> {
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: ${host}`,
+  ];
+  if (opts.htpasswd !== undefined) {
+    const file = join(dir, 'htpasswd');
+    const { stdout } = await promisify(execFile)(htpasswdBinary, ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]);
+    await writeFile(file, stdout);
+    lines.push('auth:', '  htpasswd:', '    realm: lkvol-test', `    path: ${file}`);
+  }
+  await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
+}
+
+/** A port that was free a moment ago: listen on 127.0.0.1:0, read it, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('could not read the port of a loopback listener');
+  return address.port;
+}
+
+function collect(child: ChildProcess): () => string {
+  let text = '';
+  child.on('error', (err) => {
+    text += `spawn failed: ${err.message}\n`;
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (text.length < 16_384) text += chunk.toString('utf8');
+  });
+  return () => text;
+}
+
+async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim()}`);
+    }
+    try {
+      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // Not listening yet; poll again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+  throw new Error(`docker-registry did not answer GET ${url}/v2/ within ${startTimeoutMs} ms: ${stderr().trim()}`);
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface TestServer {
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** `http://127.0.0.1:PORT`. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** A node:http server on 127.0.0.1:0 for misbehaviour a real registry will not produce (tier A). */
+export async function startHttpServer(handler: RequestListener): Promise<TestServer> {
+  const server = createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('could not read the port of a loopback listener');
+  const host = `127.0.0.1:${address.port}`;
+  return {
+    host,
+    origin: `http://${host}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type FakeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A fake registry: `/v2/` answered by `ping` (default 200), other paths by `routes` (else 404 NAME_UNKNOWN); `seen` records requests. */
+export async function startFakeRegistry(
+  routes: Record<string, FakeHandler>,
+  ping?: FakeHandler,
+): Promise<TestServer & { seen: { path: string; authorization: string | undefined }[] }> {
+  const seen: { path: string; authorization: string | undefined }[] = [];
+  const server = await startHttpServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
+    if (path === '/v2/') return (ping ?? ((_q, s) => s.end('{}')))(req, res);
+    const route = routes[path];
+    if (route === undefined) return sendRegistryError(res, 404, 'NAME_UNKNOWN');
+    route(req, res);
+  });
+  return { ...server, seen };
+}
+
+/** Answers with a distribution error body `{errors:[{code,message}]}`. */
+export function sendRegistryError(res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }));
+}

@@ -1,0 +1,82 @@
+// Tier B: an htpasswd-protected real registry, credentials read from a temp Docker config.json.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { layerOf, pushImage, type LayerInput, type PushedImage } from '../internal/testing/push.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { parsePlatform } from '../oci/index.js';
+import { parseReference } from '../ref/index.js';
+import { createRegistryClient } from './client.js';
+import { loadDockerCredentials } from './credentials.js';
+
+const user = { user: 'lkvol', password: 's3cret-pw' };
+let registry: TestRegistry;
+let dir: string;
+let pushed: PushedImage;
+let layer: LayerInput;
+
+before(async () => {
+  registry = await startRegistry({ htpasswd: user });
+  dir = await mkdtemp(join(tmpdir(), 'lkvol-auth-'));
+  layer = await layerOf({ 'secret.txt': 'only for lkvol' });
+  pushed = await pushImage({ registry: registry.host, repository: 'private/img', tag: '1', layers: [layer], format: 'oci', auth: user });
+});
+
+after(async () => {
+  await registry?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+async function dockerConfig(name: string, auths: Record<string, unknown>): Promise<string> {
+  const path = join(dir, `${name}.json`);
+  await writeFile(path, JSON.stringify({ auths }));
+  return path;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const platform = parsePlatform('linux/amd64');
+
+test('auth: credentials from config.json pull the manifest, config and layer', async (t) => {
+  const path = await dockerConfig('good', { [registry.host]: { auth: b64(`${user.user}:${user.password}`) } });
+  const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
+  t.after(() => client.close());
+  const ref = parseReference(`${registry.host}/private/img:1`);
+  const image = await client.resolveImage(ref, { platform });
+  assert.equal(image.manifestDigest, pushed.manifestDigest);
+  const chunks: Buffer[] = [];
+  for await (const c of await client.openBlob(ref, image.manifest.layers[0]!)) chunks.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(chunks), layer.data);
+});
+
+test('auth: username/password fields work like auth', async (t) => {
+  const path = await dockerConfig('fields', { [`http://${registry.host}`]: { username: user.user, password: user.password } });
+  const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
+  t.after(() => client.close());
+  assert.equal((await client.fetchManifest(parseReference(`${registry.host}/private/img:1`))).digest, pushed.manifestDigest);
+});
+
+test('auth: without credentials the pull fails with a login hint', async (t) => {
+  const path = await dockerConfig('other', { 'elsewhere.example': { auth: b64('a:b') } });
+  const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
+  t.after(() => client.close());
+  await assert.rejects(client.resolveImage(parseReference(`${registry.host}/private/img:1`), { platform }), (err: Error & { code?: string; hint?: string; status?: number }) => {
+    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+    assert.equal(err.status, 401);
+    assert.equal(err.message, `pull ${registry.host}/private/img:1: GET /v2/private/img/manifests/1: 401 UNAUTHORIZED: authentication required`);
+    assert.equal(err.hint?.startsWith(`run "docker login ${registry.host}"`), true);
+    return true;
+  });
+});
+
+test('auth: a wrong password fails as an auth error and is not echoed', async (t) => {
+  const path = await dockerConfig('bad', { [registry.host]: { auth: b64(`${user.user}:wrong-pw`) } });
+  const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
+  t.after(() => client.close());
+  await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/private/img:1`)), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+    assert.doesNotMatch(`${err.message} ${String((err as { hint?: string }).hint)}`, /wrong-pw|s3cret/);
+    return true;
+  });
+});

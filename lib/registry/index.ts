@@ -1,0 +1,10 @@
+// The registry client: transport (auth, retries, redirects), credentials and image resolution.
+export { parseWwwAuthenticate, type Challenge } from './challenge.js';
+export { createRegistryClient, type FetchedManifest, type RegistryClient, type RegistryClientOptions } from './client.js';
+export { loadDockerCredentials, lookupCredentials, normalizeAuthKey, type CredentialResolver, type Credentials } from './credentials.js';
+export { type BlobOptions } from './blob.js';
+export { redactUrl } from './redact.js';
+export { type ResolvedImage } from './resolve.js';
+export { bodyLimits } from './response.js';
+export { defaultRetryOptions, parseRetryAfter, type RetryOptions } from './retry.js';
+export { createTransport, type RegistryRequest, type RegistryResponse, type Transport, type TransportOptions } from './transport.js';

@@ -1,0 +1,46 @@
+// The first exchange with a registry: GET /v2/ for its auth challenges, choosing https or (loopback/insecure) http.
+import { LkvolError } from '../errors.js';
+import type { Sender } from './auth.js';
+import { parseWwwAuthenticate, type Challenge } from './challenge.js';
+import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError } from './response.js';
+import { networkErrorCode } from './retry.js';
+import type { RegistryRequest } from './transport.js';
+
+/** What ping learnt: the origin that answered and the challenges it sent (none: anonymous). */
+export interface Session {
+  origin: string;
+  challenges: Challenge[];
+}
+
+/**
+ * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
+ * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
+ */
+export async function ping(p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender }, req: RegistryRequest): Promise<Session> {
+  try {
+    return await pingAt(`https://${p.apiHost}`, p, req);
+  } catch (err) {
+    if (!p.allowHttp || !(err instanceof LkvolError) || !isTlsNotSpoken(err.cause)) throw err;
+  }
+  return pingAt(`http://${p.apiHost}`, p, req);
+}
+
+async function pingAt(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session> {
+  const url = new URL('/v2/', origin);
+  const ctx = contextFor({ subject: req.subject, method: 'GET' }, url, { session: { origin }, registry: p.registry });
+  const noRetry = p.allowHttp && origin.startsWith('https:') ? isTlsNotSpoken : undefined;
+  const res = await p.send({ method: 'GET', url, headers: {}, ctx, signal: req.signal, ...(noRetry === undefined ? {} : { noRetry }) });
+  const bytes = await readCapped(res.body, bodyLimits.error, ctx, res.headers['content-length']);
+  if (res.status === 200) return { origin, challenges: [] };
+  if (res.status === 401) return { origin, challenges: parseWwwAuthenticate(res.headers['www-authenticate']) };
+  throw statusError(res.status, parseErrorBody(bytes), ctx);
+}
+
+/** True for the errors a TLS client sees when the server speaks plain HTTP. */
+export function isTlsNotSpoken(err: unknown): boolean {
+  const code = networkErrorCode(err);
+  const tlsCodes = ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'EPROTO', 'ECONNRESET', 'UND_ERR_SOCKET'];
+  if (code !== undefined && tlsCodes.includes(code)) return true;
+  return err instanceof Error && /wrong version number|packet length too long|http response|http request/i.test(err.message);
+}
+

@@ -1,0 +1,45 @@
+// One HTTP exchange over undici with retries (backoff, jitter, Retry-After) and no redirects.
+import { request, type Agent, type Dispatcher } from 'undici';
+import { isAbortError } from '../errors.js';
+import type { Sender } from './auth.js';
+import { networkError, type ExchangeContext } from './response.js';
+import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, retryDelay, type RetryOptions } from './retry.js';
+
+/**
+ * Creates the Sender: network errors and 408/429/5xx are retried up to `retry.attempts` tries; the
+ * last retryable status is returned for the caller to map. Redirects are returned, never followed.
+ * @throws LKVOL_REGISTRY_UNAVAILABLE for network errors, LKVOL_CANCELLED when the signal aborts.
+ */
+export function createSender(agent: Agent, retry: RetryOptions, userAgent: string): Sender {
+  return async (req) => {
+    for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(req.url, {
+          dispatcher: agent,
+          method: req.method,
+          headers: { 'user-agent': userAgent, ...req.headers },
+          ...(req.body === undefined ? {} : { body: req.body }),
+          signal: req.signal ?? null,
+        });
+      } catch (err) {
+        const last = attempt + 1 >= retry.attempts || isAbortError(err) || req.noRetry?.(err) === true || !isRetryableNetworkError(err);
+        if (last) throw networkError(err, req.ctx);
+        await pause(retry, retryDelay(attempt, undefined, retry), req);
+        continue;
+      }
+      if (!isRetryableStatus(res.statusCode) || attempt + 1 >= retry.attempts) return { status: res.statusCode, headers: res.headers, body: res.body };
+      const after = parseRetryAfter(res.headers['retry-after']);
+      await res.body.dump().catch(() => undefined);
+      await pause(retry, retryDelay(attempt, after, retry), req);
+    }
+  };
+}
+
+async function pause(retry: RetryOptions, ms: number, req: { ctx: ExchangeContext; signal: AbortSignal | undefined }): Promise<void> {
+  try {
+    await retry.sleep(ms, req.signal);
+  } catch (err) {
+    throw networkError(err, req.ctx);
+  }
+}

@@ -1,0 +1,145 @@
+// The registry transport: ping and scheme choice, auth handshake, retries and manual redirects over undici.
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
+import { RegistryError } from '../errors.js';
+import { isLoopbackRegistry } from '../ref/index.js';
+import { createAuthorizer, type Authorizer, type Sender } from './auth.js';
+import { parseWwwAuthenticate } from './challenge.js';
+import type { Credentials } from './credentials.js';
+import { redactUrl } from './redact.js';
+import { ping, type Session } from './ping.js';
+import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError, type ExchangeContext } from './response.js';
+import { makeRetryOptions, type RetryOptions } from './retry.js';
+import { createSender } from './send.js';
+
+export interface TransportOptions {
+  /** Registry host as in the reference (`docker.io` is spoken to at `registry-1.docker.io`). */
+  registry: string;
+  credentials?: Credentials | undefined;
+  /** `--insecure-registry`: skip certificate verification and allow plain HTTP. */
+  insecure?: boolean | undefined;
+  /** Extra CA certificates (PEM) to trust. */
+  caCert?: string | Buffer | undefined;
+  retry?: Partial<RetryOptions> | undefined;
+  userAgent?: string | undefined;
+}
+
+/** One request to the registry API. */
+export interface RegistryRequest {
+  method: 'GET' | 'HEAD';
+  /** `/v2/<repository>/manifests/<reference>` etc. */
+  path: string;
+  /** `repository:<name>:pull`. */
+  scope: string;
+  accept?: readonly string[] | undefined;
+  /** What is being done, for messages: `pull 127.0.0.1:5000/x/y:1`. */
+  subject: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** A 2xx response whose body the caller must consume or dump. */
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  ctx: ExchangeContext;
+}
+
+/** An authenticated, retrying connection to one registry. */
+export interface Transport {
+  readonly registry: string;
+  /**
+   * Sends the request, following redirects (Authorization only to the registry origin).
+   * @throws LKVOL_REGISTRY_AUTH, LKVOL_REGISTRY_NOT_FOUND, LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
+   */
+  request(req: RegistryRequest): Promise<RegistryResponse>;
+  close(): Promise<void>;
+}
+
+const maxRedirects = 5;
+
+/** Creates a Transport for one registry; call `close()` when done. */
+export function createTransport(opts: TransportOptions): Transport {
+  const retry = makeRetryOptions(opts.retry);
+  const insecure = opts.insecure === true;
+  const allowHttp = insecure || isLoopbackRegistry(opts.registry);
+  const apiHost = opts.registry === 'docker.io' ? 'registry-1.docker.io' : opts.registry;
+  const agent = new Agent({ connect: { rejectUnauthorized: !insecure, ...(opts.caCert === undefined ? {} : { ca: opts.caCert }) }, headersTimeout: 60_000 });
+  const userAgent = opts.userAgent ?? 'lkvol';
+  const send = createSender(agent, retry, userAgent);
+  const authorizer = createAuthorizer({ registry: opts.registry, credentials: opts.credentials, allowHttpRealm: allowHttp, send });
+  let session: Promise<Session> | undefined;
+
+  const getSession = async (req: RegistryRequest): Promise<Session> => {
+    session ??= ping({ apiHost, allowHttp, registry: opts.registry, send }, req);
+    try {
+      return await session;
+    } catch (err) {
+      session = undefined;
+      throw err;
+    }
+  };
+
+  return {
+    registry: opts.registry,
+    async request(req) {
+      const s = await getSession(req);
+      return authorizedRequest({ session: s, authorizer, send, registry: opts.registry, allowHttp }, req);
+    },
+    close: () => agent.close(),
+  };
+}
+
+type Deps = { session: Session; authorizer: Authorizer; send: Sender; registry: string; allowHttp: boolean };
+
+async function authorizedRequest(d: Deps, req: RegistryRequest): Promise<RegistryResponse> {
+  const opts = { subject: req.subject, signal: req.signal };
+  const auth = await d.authorizer.authorize(d.session.challenges, req.scope, { ...opts, fresh: false });
+  let res = await follow(d, req, auth);
+  if (res.status === 401) {
+    // A 401 after ping: the token expired, the scope grew, or /v2/ was public. Re-authorise once.
+    const challenges = parseWwwAuthenticate(res.headers['www-authenticate']);
+    const body = await readErrorBody(res, req);
+    const next = challenges.length === 0 ? undefined : await d.authorizer.authorize(challenges, req.scope, { ...opts, fresh: true });
+    if (next === undefined || next === auth) throw statusError(res.status, parseErrorBody(body), res.ctx);
+    d.session.challenges = challenges;
+    res = await follow(d, req, next);
+  }
+  if (res.status >= 200 && res.status < 300) return res;
+  throw statusError(res.status, parseErrorBody(await readErrorBody(res, req)), res.ctx, rateLimitNote(res.headers));
+}
+
+/** The capped error body; HEAD responses have none. A broken error body is not worth a second error. */
+async function readErrorBody(res: RegistryResponse, req: RegistryRequest): Promise<Buffer> {
+  if (req.method === 'HEAD') {
+    await res.body.dump().catch(() => undefined);
+    return Buffer.alloc(0);
+  }
+  return readCapped(res.body, bodyLimits.error, res.ctx).catch(() => Buffer.alloc(0));
+}
+
+async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): Promise<RegistryResponse> {
+  let url = new URL(req.path, d.session.origin);
+  for (let hop = 0; ; hop++) {
+    const headers: Record<string, string> = {};
+    if (req.accept !== undefined) headers.accept = req.accept.join(', ');
+    // Credentials go only to the registry's own origin (distribution-spec; CVE-2020-15157).
+    if (auth !== undefined && url.origin === d.session.origin) headers.authorization = auth;
+    const ctx = contextFor(req, url, d);
+    const res = await d.send({ method: req.method, url, headers, ctx, signal: req.signal });
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.status) || typeof location !== 'string') return { ...res, ctx } as RegistryResponse;
+    await res.body.dump();
+    if (hop >= maxRedirects) throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${ctx.request}: more than ${maxRedirects} redirects`, { method: ctx.method, url: ctx.url });
+    url = new URL(location, url);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && d.allowHttp)) {
+      throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${ctx.request}: refusing redirect to ${redactUrl(url)}`, { method: ctx.method, url: ctx.url });
+    }
+  }
+}
+
+
+function rateLimitNote(headers: IncomingHttpHeaders): string {
+  const remaining = headers['ratelimit-remaining'];
+  return typeof remaining === 'string' ? ` (ratelimit-remaining: ${remaining.slice(0, 40)})` : '';
+}
