@@ -28,7 +28,7 @@ export interface BlobCache {
    * Streams `source` into the store, verifying digest and size; the blob becomes visible only when
    * complete and correct. Throws LKVOL_DIGEST_MISMATCH or LKVOL_IO; nothing partial is left behind.
    */
-  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal }): Promise<void>;
+  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<void>;
   /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
   open(digest: Digest, size: number | undefined, subject: string): Readable;
   /** Removes a blob (used when it turned out corrupt). */
@@ -53,12 +53,14 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     async has(d) {
       return stat(pathOf(d)).then((s) => s.isFile(), () => false);
     },
-    async put(d, size, source, { subject, signal }) {
+    async put(d, size, source, { subject, signal, onProgress }) {
       const final = pathOf(d);
       const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${randomBytes(6).toString('hex')}`);
       try {
         await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
-        await pipeline(source, createVerifier({ digest: d, size, subject }), createWriteStream(temp, { flags: 'wx' }), signal ? { signal } : {});
+        const verifier = createVerifier({ digest: d, size, subject });
+        if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
+        await pipeline(source, verifier, createWriteStream(temp, { flags: 'wx' }), signal ? { signal } : {});
         // Concurrent writers of the same digest produce identical bytes, so the last rename wins harmlessly.
         await rename(temp, final);
       } catch (err) {

@@ -1,0 +1,50 @@
+# lkvol: `make example` builds the bundled example, `make test` runs every test (installing what it needs).
+SHELL := /bin/bash
+NODE ?= node
+TSC := node_modules/.bin/tsc
+UNIT_TESTS = $(shell find dist -name '*.test.js' ! -name '*.integration.test.js' 2>/dev/null | sort)
+INTEGRATION_TESTS = $(shell find dist -name '*.integration.test.js' 2>/dev/null | sort)
+
+.PHONY: all deps node-deps debian-deps build check typecheck unit test test-integration example golden clean
+
+all: build
+
+deps: node-deps debian-deps
+
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+debian-deps:
+	@bash .ci/debian-deps.sh
+
+build: node-deps
+	rm -rf dist
+	$(TSC) -p tsconfig.json
+
+typecheck: node-deps
+	$(TSC) -p tsconfig.json --noEmit
+
+unit: build
+	$(NODE) --test --enable-source-maps $(UNIT_TESTS)
+
+check: typecheck unit
+
+test-integration: deps build
+	$(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)
+
+# The whole suite: unit and integration tests against a real registry on 127.0.0.1.
+test: deps build
+	$(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree.
+example: deps build
+	$(NODE) --enable-source-maps dist/examples/run.js
+
+golden: build
+	UPDATE_GOLDEN=1 $(NODE) --test $(UNIT_TESTS)
+
+clean:
+	rm -rf dist .build out

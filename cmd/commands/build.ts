@@ -1,0 +1,74 @@
+// `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
+import { LkvolError, build, hostPlatform } from '../../lib/index.js';
+import { parseFlags, positiveInt, requireFiles } from '../args.js';
+import { defaultCachePath, dockerConfigPath } from '../env.js';
+import type { Command } from '../io.js';
+import { chooseProgressMode, createProgress } from '../render/progress.js';
+
+const usage = `usage: lkvol build [options] FILE...
+
+Pull every volume's image, unpack it into OUT/containers/volumes/<name>/lower and write an OCI
+runtime spec per container. Files merge in order. OUT is replaced atomically.
+
+options:
+  -o, --output OUT            output directory (default: out)
+      --platform OS/ARCH[/V]  platform to pick from image indexes (default: linux/<host arch>)
+      --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
+  -j, --jobs N                parallel blob downloads (default: 4)
+      --insecure-registry H   allow plain HTTP for registry host H (repeatable; loopback always may)
+      --max-bytes N           cap on bytes unpacked per volume (default: 16 GiB)
+      --max-entries N         cap on entries unpacked per volume (default: 1000000)
+      --json                  print the build record as JSON on stdout; NDJSON progress on stderr
+      --progress MODE         auto | plain | none (default: auto)
+  -q, --quiet                 no progress
+      --debug                 show error causes and stacks
+  -h, --help                  show this help`;
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'build volumes and runtime specs from system files',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseFlags('build', args, {
+      output: { type: 'string', short: 'o' },
+      platform: { type: 'string' },
+      cache: { type: 'string' },
+      jobs: { type: 'string', short: 'j' },
+      'insecure-registry': { type: 'string', multiple: true },
+      'max-bytes': { type: 'string' },
+      'max-entries': { type: 'string' },
+      json: { type: 'boolean' },
+      progress: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      debug: { type: 'boolean' },
+    });
+    requireFiles('build', positionals);
+    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
+    const progress = createProgress(mode, io.stderr);
+    const limits = { maxBytes: positiveInt('build', 'max-bytes', values['max-bytes'], 16 * 1024 ** 3), maxEntries: positiveInt('build', 'max-entries', values['max-entries'], 1_000_000) };
+    try {
+      const result = await build({
+        files: positionals,
+        out: values.output ?? 'out',
+        cacheDir: values.cache ?? defaultCachePath(io.env),
+        platform: values.platform ?? hostPlatform(io.arch),
+        jobs: positiveInt('build', 'jobs', values.jobs, 4),
+        insecureRegistries: values['insecure-registry'] ?? [],
+        dockerConfigPath: dockerConfigPath(io.env),
+        applyOwnership: io.uid === 0,
+        limits,
+        onEvent: progress,
+        signal: io.signal,
+      });
+      io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);
+    } finally {
+      progress.finish();
+    }
+    return 0;
+  },
+};
+
+function progressFlag(v: string | undefined): string | undefined {
+  if (v === undefined || v === 'auto' || v === 'plain' || v === 'none') return v;
+  throw new LkvolError('LKVOL_USAGE', `build: --progress must be auto, plain or none, got ${JSON.stringify(v)}`, { hint: 'run "lkvol build --help"' });
+}

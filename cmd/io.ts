@@ -1,0 +1,24 @@
+// What a command may touch of the outside world, injected so tests can capture it.
+export interface CommandIO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  /** Whether stderr is a terminal (progress bars). */
+  isTTY: boolean;
+  env: Record<string, string | undefined>;
+  /** Aborted on SIGINT. */
+  signal: AbortSignal;
+  /** Working directory relative paths are taken from. */
+  cwd: string;
+  /** The running user's uid, or undefined on platforms without one. */
+  uid: number | undefined;
+  /** Node's `process.arch`, for the default platform. */
+  arch: string;
+}
+
+/** A subcommand: parses its flags, calls one lib function, renders; returns the exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[], io: CommandIO): Promise<number>;
+}

@@ -1,0 +1,45 @@
+// Per container: read the image label, check its volume binds, emit config.json and runtime.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkVolumeRefs, type LoadedContainer, type LoadedVolume } from '../config/index.js';
+import { ConfigError, wrapError } from '../errors.js';
+import { formatReference } from '../ref/index.js';
+import type { ResolvedImage } from '../registry/index.js';
+import { bundlePath, emitRuntimeSpec, parseImageLabel, resolveContainerConfig, serializeSpec, type MergedConfig } from '../spec/index.js';
+import type { ContainerRecord } from './record.js';
+
+export interface PreparedContainer {
+  container: LoadedContainer;
+  image: ResolvedImage;
+  merged: MergedConfig;
+}
+
+/**
+ * Merges label and YAML for a container and checks the binds the label brought in against the
+ * declared volumes (SPEC §1.2: as soon as the label has been read, before any layer is pulled).
+ * @throws LKVOL_CONFIG_INVALID for a broken label or a label bind naming an unknown or read-only volume.
+ */
+export function prepareContainer(container: LoadedContainer, image: ResolvedImage, volumes: LoadedVolume[]): PreparedContainer {
+  const ref = formatReference(container.ref);
+  const label = parseImageLabel(image.config.config?.Labels, { image: ref });
+  const merged = resolveContainerConfig({ yaml: container.entry, label });
+  const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], volumes, `label org.mobyproject.config of ${ref}`);
+  if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', issues, { hint: 'declare the volume, bind it read-only, or override the binds in the system file' });
+  return { container, image, merged };
+}
+
+/** Writes `<staging>/<bundle>/{config.json,runtime.json}`. Throws LKVOL_CONFIG_INVALID (spec) or LKVOL_IO. */
+export async function writeContainer(p: PreparedContainer, staging: string, idMap: Map<string, number>): Promise<ContainerRecord> {
+  const { container, image, merged } = p;
+  const rel = bundlePath(container.section, container.index, container.name);
+  const { spec, runtime } = emitRuntimeSpec({ imageConfig: image.config.config ?? {}, merged, idMap, bundlePath: `/${rel}` });
+  const dir = join(staging, rel);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'config.json'), serializeSpec(spec));
+    await writeFile(join(dir, 'runtime.json'), serializeSpec(runtime));
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `${container.section} "${container.name}": write ${dir}`);
+  }
+  return { section: container.section, name: container.name, image: formatReference(container.ref), digest: image.digest, manifest: image.manifestDigest, path: rel };
+}

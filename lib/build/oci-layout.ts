@@ -1,0 +1,89 @@
+// `format: oci` volumes: lower/ holds an OCI image layout of the selected platforms (SPEC §1.1).
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.js';
+import { LkvolError, wrapError } from '../errors.js';
+import { formatPlatform, isIndexMediaType, mediaTypes, normalizePlatform, parsePlatform, type Descriptor, type Index, type Platform } from '../oci/index.js';
+import { formatReference, type NormalizedRef } from '../ref/index.js';
+import type { LayerRecord } from './record.js';
+import type { VolumeJob } from './volumes.js';
+
+interface LayoutJob extends VolumeJob {
+  ref: NormalizedRef;
+  root: string;
+}
+
+/**
+ * Writes `oci-layout`, `index.json` and `blobs/sha256/*` for the volume's image into `root`. An index
+ * is filtered to `platforms` (and rewritten, listing only what was written: SPEC fix); a single
+ * manifest is written as a layout of that manifest. Blobs go through the cache, verified.
+ * @throws LKVOL_PLATFORM_NOT_FOUND, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_REGISTRY_*, LKVOL_DIGEST_MISMATCH, LKVOL_IO.
+ */
+export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; layers: LayerRecord[] }> {
+  const { ref, root, session } = job;
+  const top = await session.fetchManifest(ref);
+  const blobs = join(root, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const put = (digest: Digest, bytes: Buffer) => writeFile(join(blobs, digestHex(digest)), bytes);
+  let manifests: Descriptor[];
+  let rootDescriptor: Descriptor;
+  if (top.document.kind === 'index') {
+    const selected = selectEntries(top.document.index, job.volume.platforms, formatReference(ref));
+    const filtered = selected.length !== top.document.index.manifests.length;
+    const bytes = filtered ? Buffer.from(JSON.stringify({ ...top.document.index, manifests: selected })) : top.bytes;
+    const digest = filtered ? digestOf(bytes) : top.digest;
+    await put(digest, bytes);
+    manifests = selected;
+    rootDescriptor = { mediaType: mediaTypes.ociIndex, digest, size: bytes.length };
+  } else {
+    manifests = [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length }];
+    rootDescriptor = manifests[0]!;
+  }
+  const layers = new Map<string, LayerRecord>();
+  for (const entry of manifests) for (const l of await writeManifest(job, entry, put)) layers.set(l.digest, l);
+  await writeFile(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const index = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [{ ...rootDescriptor, annotations: { 'org.opencontainers.image.ref.name': formatReference(ref) } }] };
+  await writeFile(join(root, 'index.json'), JSON.stringify(index));
+  return { digest: top.digest, layers: [...layers.values()] };
+}
+
+/** Fetches one manifest, copies its config and layers from the cache, and writes the manifest blob. */
+async function writeManifest(job: LayoutJob, entry: Descriptor, put: (d: Digest, b: Buffer) => Promise<void>): Promise<LayerRecord[]> {
+  const { ref, root, session } = job;
+  const child = await session.fetchManifest({ ...ref, tag: undefined, digest: parseDigest(entry.digest) }, entry.size);
+  if (child.document.kind !== 'manifest') {
+    throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `volume "${job.volume.name}": ${formatReference(ref)}: nested index ${entry.digest} in a format: oci volume is not supported`, { hint: 'point the volume at the inner index' });
+  }
+  const { manifest } = child.document;
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    await session.fetchBlob(ref, blob);
+    const digest = parseDigest(blob.digest);
+    try {
+      await copyFile(session.cache.pathOf(digest), join(root, 'blobs', 'sha256', digestHex(digest)));
+    } catch (err) {
+      throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": copy blob ${digest} into the layout`);
+    }
+  }
+  await put(child.digest, child.bytes);
+  return manifest.layers.map((l) => ({ digest: l.digest, diffId: '', mediaType: l.mediaType, size: l.size }));
+}
+
+/** The index entries for the requested platforms (all entries when none are requested). */
+function selectEntries(index: Index, requested: string[] | undefined, subject: string): Descriptor[] {
+  if (requested === undefined || requested.length === 0) return index.manifests;
+  const wants: Platform[] = requested.map((p) => parsePlatform(p));
+  const available = index.manifests.filter((m) => m.platform !== undefined && !isIndexMediaType(m.mediaType));
+  const selected = available.filter((m) => wants.some((w) => matches(w, normalizePlatform(m.platform!))));
+  for (const w of wants) {
+    if (!available.some((m) => matches(w, normalizePlatform(m.platform!)))) {
+      const have = available.map((m) => formatPlatform(normalizePlatform(m.platform!))).join(', ');
+      throw new LkvolError('LKVOL_PLATFORM_NOT_FOUND', `${subject}: no manifest for platform ${formatPlatform(w)} (the index has: ${have || 'none'})`, { hint: 'fix the volume\'s platforms list' });
+    }
+  }
+  return selected;
+}
+
+/** A requested platform without a variant matches every variant of its os/arch. */
+function matches(want: Platform, have: Platform): boolean {
+  return want.os === have.os && want.architecture === have.architecture && (want.variant === undefined || want.variant === have.variant);
+}

@@ -1,0 +1,66 @@
+// lkvol.json: the build record (what every image resolved to, what each volume holds), serialised stably.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface LayerRecord {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface VolumeRecord {
+  name: string;
+  /** The image reference as normalised, or null for a blank volume. */
+  image: string | null;
+  /** Digest the reference resolved to (an index or a manifest), or null. */
+  digest: string | null;
+  /** Digest of the manifest whose layers were unpacked, or null. */
+  manifest: string | null;
+  platform: string | null;
+  format: 'filesystem' | 'oci';
+  readonly: boolean;
+  layers: LayerRecord[];
+  /** Entries other than directories in lower/. */
+  files: number;
+  /** Regular-file bytes in lower/. */
+  bytes: number;
+  /** Content digest of lower/ (see README "lkvol.json"). */
+  contentDigest: string;
+}
+
+export interface ContainerRecord {
+  section: string;
+  name: string;
+  image: string;
+  digest: string;
+  manifest: string;
+  path: string;
+}
+
+export interface BuildRecord {
+  lkvolVersion: string;
+  platform: string;
+  /** Every image reference used, mapped to the digest it resolved to. */
+  images: Record<string, string>;
+  volumes: VolumeRecord[];
+  containers: ContainerRecord[];
+}
+
+/** Writes `lkvol.json` into `dir`: keys sorted at every level, 2-space indent, final newline. */
+export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
+  await writeFile(join(dir, 'lkvol.json'), stableJson(record));
+}
+
+/** JSON with object keys sorted recursively, so equal records give equal bytes. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value), null, 2) + '\n';
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sortKeys(x)]));
+  }
+  return v;
+}

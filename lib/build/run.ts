@@ -1,0 +1,100 @@
+// `build`: load config → resolve images → check label binds → volumes → specs → lkvol.json → swap into place.
+import { join } from 'node:path';
+import { buildIdMap, loadConfig, type Config, type LoadedContainer } from '../config/index.js';
+import { LkvolError, isLkvolError } from '../errors.js';
+import { formatPlatform, parsePlatform } from '../oci/index.js';
+import { formatReference } from '../ref/index.js';
+import { version } from '../version.js';
+import { prepareContainer, writeContainer, type PreparedContainer } from './containers.js';
+import { createLimiter } from './limit.js';
+import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
+import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
+import { createPullSession, type PullSession } from './session.js';
+import { createStaging } from './output.js';
+import { writeVolume } from './volumes.js';
+
+export interface BuildResult {
+  /** The output directory written. */
+  out: string;
+  /** What was written to lkvol.json. */
+  record: BuildRecord;
+}
+
+/** Volumes unpacked at once: gunzip runs on libuv's pool, so two keep both cores busy. */
+const volumeConcurrency = 2;
+
+/**
+ * Builds the system files into `options.out` (SPEC §2). Nothing is written before every reference,
+ * label and bind has been checked; the previous output is replaced only when everything succeeded.
+ * @throws LkvolError with any code; LKVOL_CANCELLED when `signal` aborts.
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  // One internal signal: the caller's abort and our own first failure both stop every task.
+  const abort = new AbortController();
+  options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true });
+  if (options.signal?.aborted === true) abort.abort();
+  const o = resolveBuildOptions({ ...options, signal: abort.signal });
+  const platform = parsePlatform(o.platform);
+  const config = await loadConfig(o.files, o.signal === undefined ? {} : { signal: o.signal });
+  const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
+  const prepared = await prepareContainers(config, session);
+  throwIfAborted(o.signal);
+  const staging = await createStaging(o.out);
+  try {
+    const volumes = await writeVolumes(config, session, staging.dir, o, abort);
+    const idMap = buildIdMap(config);
+    const containers = [];
+    for (const p of prepared) containers.push(await writeContainer(p, staging.dir, idMap));
+    const record: BuildRecord = { lkvolVersion: version, platform: formatPlatform(platform), images: imageDigests(volumes, prepared), volumes, containers };
+    await writeRecord(staging.dir, record);
+    throwIfAborted(o.signal);
+    await staging.promote();
+    o.onEvent({ kind: 'done', out: o.out });
+    return { out: o.out, record };
+  } catch (err) {
+    await staging.discard();
+    // Whatever broke while the user was cancelling is reported as the cancellation it is.
+    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
+    throw err;
+  }
+}
+
+/** Resolves every container image and checks its label before any layer is pulled. */
+async function prepareContainers(config: Config, session: PullSession): Promise<PreparedContainer[]> {
+  const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
+  // Volume images resolve in parallel with container images; their layers wait for the checks below.
+  const volumeRefs = config.volumes.flatMap((v) => (v.ref === undefined || v.format === 'oci' ? [] : [v.ref]));
+  const [images] = await Promise.all([Promise.all(all.map((c) => session.resolve(c.ref))), Promise.all(volumeRefs.map((r) => session.resolve(r)))]);
+  return all.map((c, i) => prepareContainer(c, images[i]!, config.volumes));
+}
+
+/** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
+async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, abort: AbortController): Promise<VolumeRecord[]> {
+  const limit = createLimiter(volumeConcurrency);
+  const base = join(staging, 'containers', 'volumes');
+  let first: unknown;
+  const jobs = config.volumes.map((volume) =>
+    limit(async () => {
+      if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
+      return writeVolume({ volume, dir: join(base, volume.name), session, options: o });
+    }).catch((err: unknown) => {
+      first ??= err;
+      abort.abort();
+      throw err;
+    }),
+  );
+  const settled = await Promise.allSettled(jobs);
+  if (first !== undefined) throw first;
+  return settled.map((r) => (r as PromiseFulfilledResult<VolumeRecord>).value);
+}
+
+function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const v of volumes) if (v.image !== null && v.digest !== null) images[v.image] = v.digest;
+  for (const p of prepared) images[formatReference(p.container.ref)] = p.image.digest;
+  return images;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { hint: 'the previous output was left as it was' });
+}

@@ -1,0 +1,102 @@
+// Writes one volume: lower/ (blank, an unpacked image, or an OCI layout), tmp/ and merged/.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoadedVolume } from '../config/index.js';
+import { parseDigest } from '../digest/index.js';
+import { wrapError } from '../errors.js';
+import { createExtractState, extractLayer } from '../layer/index.js';
+import { formatPlatform } from '../oci/index.js';
+import { formatReference, type NormalizedRef } from '../ref/index.js';
+import type { ResolvedImage } from '../registry/index.js';
+import type { ResolvedBuildOptions } from './options.js';
+import type { LayerRecord, VolumeRecord } from './record.js';
+import { isCorruptBlob, type PullSession } from './session.js';
+import { summarizeTree } from './tree.js';
+import { writeOciLayout } from './oci-layout.js';
+
+export interface VolumeJob {
+  volume: LoadedVolume;
+  /** `<staging>/containers/volumes/<name>` */
+  dir: string;
+  session: PullSession;
+  options: ResolvedBuildOptions;
+}
+
+/** Creates the volume's directories and fills lower/. Throws what the pull or the extraction throws. */
+export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
+  const { volume, dir, options } = job;
+  const lower = join(dir, 'lower');
+  try {
+    for (const sub of ['lower', 'tmp', 'merged']) await mkdir(join(dir, sub), { recursive: true });
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": create ${dir}`);
+  }
+  options.onEvent({ kind: 'volume-start', volume: volume.name, image: volume.ref === undefined ? undefined : formatReference(volume.ref) });
+  let image: ResolvedImage | undefined;
+  let layoutDigest: string | undefined;
+  let layers: LayerRecord[] = [];
+  if (volume.ref !== undefined && volume.format === 'oci') {
+    ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
+  } else if (volume.ref !== undefined) {
+    image = await job.session.resolve(volume.ref);
+    layers = await unpackWithRetry(job, volume.ref, image, lower);
+  }
+  const tree = await summarizeTree(lower).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
+  });
+  options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes });
+  return {
+    name: volume.name,
+    image: volume.ref === undefined ? null : formatReference(volume.ref),
+    digest: layoutDigest ?? image?.digest ?? null,
+    manifest: image?.manifestDigest ?? null,
+    platform: image === undefined ? null : formatPlatform(image.platform),
+    format: volume.format,
+    readonly: volume.readonly,
+    layers,
+    files: tree.files,
+    bytes: tree.bytes,
+    contentDigest: tree.digest,
+  };
+}
+
+/** Unpacks; when a cached blob turns out corrupt, forgets it, empties lower/ and starts over once. */
+async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<LayerRecord[]> {
+  try {
+    return await unpackImage(job, ref, image, lower);
+  } catch (err) {
+    if (!isCorruptBlob(err)) throw err;
+    job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `volume "${job.volume.name}": ${(err as Error).message}; fetching it again` });
+    await Promise.all(image.manifest.layers.map((l) => job.session.forgetBlob(l)));
+    await rm(lower, { recursive: true, force: true });
+    await mkdir(lower);
+    return unpackImage(job, ref, image, lower);
+  }
+}
+
+/** Applies the manifest's layers in order while later ones keep downloading. */
+async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<LayerRecord[]> {
+  const { volume, session, options } = job;
+  const layers = image.manifest.layers;
+  const diffIds = image.config.rootfs?.diff_ids ?? [];
+  // Start every download now; each is awaited in order below, so attach a no-op catch to avoid unhandled rejections.
+  for (const l of layers) session.fetchBlob(ref, l).catch(() => {});
+  const state = createExtractState({ maxBytes: volume.sizeLimit === undefined ? options.limits.maxBytes : Math.min(volume.sizeLimit, options.limits.maxBytes ?? Infinity), maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth, limitName: volume.sizeLimit === undefined ? undefined : `sizeLimit of volume "${volume.name}"` });
+  const records: LayerRecord[] = [];
+  for (const [index, layer] of layers.entries()) {
+    const diffId = diffIds[index];
+    const blob = await session.openBlob(ref, layer);
+    const result = await extractLayer(blob, {
+      root: lower,
+      layer: layer.digest,
+      ...(diffId === undefined ? {} : { diffId: parseDigest(diffId, `config of ${formatReference(ref)}: rootfs.diff_ids[${index}]`) }),
+      state,
+      applyOwnership: options.applyOwnership,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onWarning: (w) => options.onEvent({ kind: 'warning', code: w.code, message: `volume "${volume.name}": ${w.message}` }),
+    });
+    records.push({ digest: layer.digest, diffId: result.diffId, mediaType: layer.mediaType, size: layer.size });
+    options.onEvent({ kind: 'layer-applied', volume: volume.name, digest: layer.digest, index, count: layers.length });
+  }
+  return records;
+}

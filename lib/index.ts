@@ -1,0 +1,22 @@
+// lkvol's public API: explicit named re-exports only.
+export { build, type BuildResult } from './build/run.js';
+export { hostPlatform, type BuildOptions } from './build/options.js';
+export type { BuildRecord, ContainerRecord, LayerRecord, VolumeRecord } from './build/record.js';
+export { loadConfig, parseConfig, type Config, type ConfigSource, type LoadedContainer, type LoadedVolume } from './config/index.js';
+export {
+  ConfigError,
+  DigestMismatchError,
+  LkvolError,
+  RegistryError,
+  UnsafePathError,
+  errorCodes,
+  exitCodeFor,
+  formatConfigIssue,
+  isLkvolError,
+  type ConfigIssue,
+  type ErrorCode,
+} from './errors.js';
+export { discardEvents, type BuildEvent, type EventSink } from './events.js';
+export { formatPlatform, parsePlatform, type Platform } from './oci/index.js';
+export { formatReference, parseReference, type NormalizedRef } from './ref/index.js';
+export { version } from './version.js';

@@ -1,0 +1,79 @@
+// Enforces the dependency rules of STYLE.md §2 by scanning import specifiers (ggcr's depcheck).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+import { repoRoot } from './testing/testdata.js';
+
+/** Which lib modules and packages each module may import (besides node:*). */
+const allowed: Record<string, { modules: string[]; packages: string[] }> = {
+  errors: { modules: [], packages: [] },
+  events: { modules: [], packages: [] },
+  version: { modules: [], packages: [] },
+  internal: { modules: ['errors'], packages: [] },
+  digest: { modules: ['errors', 'internal'], packages: [] },
+  ref: { modules: ['errors', 'digest'], packages: [] },
+  oci: { modules: ['digest', 'errors'], packages: ['zod'] },
+  config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
+  cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
+  layer: { modules: ['digest', 'errors', 'internal'], packages: ['tar-stream'] },
+  spec: { modules: ['oci', 'config', 'errors'], packages: [] },
+  registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry'], packages: [] },
+  index: { modules: ['*'], packages: [] },
+};
+
+const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return p.includes(join('internal', 'testing')) ? [] : sources(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+function moduleOf(libDir: string, file: string): string {
+  const first = relative(libDir, file).split('/')[0] ?? '';
+  return first.replace(/\.ts$/, '');
+}
+
+function imports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(importPattern)].map((m) => m[1] ?? m[2] ?? '');
+}
+
+const root = repoRoot();
+const libDir = join(root, 'lib');
+
+for (const file of sources(libDir)) {
+  const mod = moduleOf(libDir, file);
+  test(`deps: ${relative(root, file)}`, () => {
+    const rules = allowed[mod];
+    assert.ok(rules, `module ${mod} is missing from the dependency table`);
+    for (const spec of imports(file)) {
+      if (spec.startsWith('node:')) continue;
+      if (spec.startsWith('.')) {
+        const target = moduleOf(libDir, resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+        if (target === mod || rules.modules.includes('*')) continue;
+        assert.ok(rules.modules.includes(target), `${mod} may not import ${target} (${spec})`);
+      } else {
+        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec);
+        assert.ok(rules.packages.includes(pkg), `${mod} may not import the package ${pkg}`);
+      }
+    }
+  });
+}
+
+test('deps: cmd/ imports lib only through lib/index.js', () => {
+  for (const file of sources(join(root, 'cmd'))) {
+    for (const spec of imports(file)) {
+      if (spec.startsWith('node:') || !spec.includes('lib/')) continue;
+      assert.ok(spec.endsWith('lib/index.js'), `${relative(root, file)} imports ${spec}`);
+    }
+  }
+});
+
+test('deps: version.ts matches package.json', async () => {
+  const { version } = await import('../version.js');
+  assert.equal(version, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
+});
