@@ -1,0 +1,127 @@
+// Test helper: reads a directory tree into a sorted, comparable list (type, mode, owner, content, links).
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One path of a tree as tests compare it. */
+export interface TreeNode {
+  /** Relative to the walked root, `/`-separated; the root itself is `.`. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'fifo' | 'char' | 'block' | 'socket';
+  /** Permission bits (07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of a file; 0 otherwise. */
+  size: number;
+  /** sha256 hex of a file's content; '' otherwise. */
+  sha256: string;
+  /** Symlink target; '' otherwise. */
+  link: string;
+  /** For files with more than one name: the first path (sorted) of the inode; '' otherwise. */
+  inode: string;
+  /** Modification time in whole seconds. */
+  mtime: number;
+}
+
+/** Options of {@link walkTree}. */
+export interface WalkOptions {
+  /** Include the root itself as `.` (default false). */
+  includeRoot?: boolean;
+}
+
+/** Walks `root` without following symlinks and returns its nodes sorted by path. */
+export async function walkTree(root: string, opts: WalkOptions = {}): Promise<TreeNode[]> {
+  const nodes: TreeNode[] = [];
+  const inodes = new Map<string, string>();
+  if (opts.includeRoot === true) nodes.push(await readNode(root, '.', inodes));
+  await walkDir(root, '', nodes, inodes);
+  nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // Name each hardlink group by its first path, so groups compare across trees.
+  const first = new Map<string, string>();
+  for (const n of nodes) {
+    if (n.inode === '') continue;
+    if (!first.has(n.inode)) first.set(n.inode, n.path);
+    n.inode = first.get(n.inode) as string;
+  }
+  return nodes;
+}
+
+async function walkDir(root: string, rel: string, nodes: TreeNode[], inodes: Map<string, string>): Promise<void> {
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const path = rel === '' ? name : `${rel}/${name}`;
+    const node = await readNode(join(root, path), path, inodes);
+    nodes.push(node);
+    if (node.type === 'dir') await walkDir(root, path, nodes, inodes);
+  }
+}
+
+async function readNode(abs: string, path: string, inodes: Map<string, string>): Promise<TreeNode> {
+  const st = await lstat(abs);
+  const type = nodeType(st);
+  const content = type === 'file' ? await readFile(abs) : undefined;
+  return {
+    path,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: content?.length ?? 0,
+    sha256: content === undefined ? '' : createHash('sha256').update(content).digest('hex'),
+    link: type === 'symlink' ? await readlink(abs) : '',
+    inode: type !== 'dir' && st.nlink > 1 ? `${st.dev}:${st.ino}` : '',
+    mtime: Math.floor(st.mtimeMs / 1000),
+  };
+}
+
+function nodeType(st: import('node:fs').Stats): TreeNode['type'] {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  return 'socket';
+}
+
+/**
+ * One line per node for readable assertion diffs: `path type mode uid:gid [size sha256:8] [-> link] [#group]`.
+ * Times are left out; compare them separately where they matter.
+ */
+export function describeNode(n: Omit<TreeNode, 'mtime'>): string {
+  const parts = [n.path, n.type, n.mode.toString(8).padStart(4, '0'), `${n.uid}:${n.gid}`];
+  if (n.type === 'file') parts.push(String(n.size), n.sha256.slice(0, 8));
+  if (n.link !== '') parts.push('->', n.link);
+  if (n.inode !== '') parts.push(`#${n.inode}`);
+  return parts.join(' ');
+}
+
+/** {@link describeNode} for every node. */
+export function describeTree(nodes: ReadonlyArray<Omit<TreeNode, 'mtime'>>): string[] {
+  return nodes.map(describeNode);
+}
+
+/** Owner and hardlink group of an expected node; default 0:0, no group. */
+export interface WantOptions {
+  uid?: number;
+  gid?: number;
+  /** First path (sorted) of the hardlink group the node belongs to. */
+  inode?: string;
+}
+
+/** The {@link describeNode} line of an expected directory. */
+export function wantDir(path: string, mode = 0o755, o: WantOptions = {}): string {
+  return describeNode({ path, type: 'dir', mode, uid: o.uid ?? 0, gid: o.gid ?? 0, size: 0, sha256: '', link: '', inode: o.inode ?? '' });
+}
+
+/** The {@link describeNode} line of an expected regular file with this content. */
+export function wantFile(path: string, content: string | Uint8Array = '', mode = 0o644, o: WantOptions = {}): string {
+  const data = typeof content === 'string' ? Buffer.from(content) : content;
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  return describeNode({ path, type: 'file', mode, uid: o.uid ?? 0, gid: o.gid ?? 0, size: data.length, sha256, link: '', inode: o.inode ?? '' });
+}
+
+/** The {@link describeNode} line of an expected symlink (mode 0777, as Linux reports symlinks). */
+export function wantSymlink(path: string, target: string, o: WantOptions = {}): string {
+  return describeNode({ path, type: 'symlink', mode: 0o777, uid: o.uid ?? 0, gid: o.gid ?? 0, size: 0, sha256: '', link: target, inode: o.inode ?? '' });
+}

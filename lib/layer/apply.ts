@@ -1,0 +1,161 @@
+// Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
+import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync, type Stats } from 'node:fs';
+import { LkvolError, UnsafePathError } from '../errors.js';
+import { markWritten, type LayerContext } from './context.js';
+import type { LayerEntry } from './entries.js';
+import { limitError } from './limits.js';
+import { applyFdMetadata, applySymlinkMetadata, noteDirChange } from './metadata.js';
+import { cleanName, hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
+import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
+
+/** Creates a new file and fails on anything already there, a symlink included. */
+const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * Applies one entry. `body` yields the file's data (read only for regular files).
+ * @throws LKVOL_LAYER_UNSAFE_PATH for names or link targets that leave the root, a non-directory
+ *   root entry, and hardlinks whose target is missing or a directory.
+ * @throws LKVOL_LAYER_LIMIT when the name is too deep or the layer writes more than `maxBytes`.
+ * @throws LKVOL_LAYER_CORRUPT when a parent path exists but is not a directory.
+ */
+export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: AsyncIterable<Uint8Array>): Promise<void> {
+  const ref: EntryRef = { layer: ctx.layer, entry: entry.name };
+  const parts = cleanName(entry.name, ref);
+  if (parts.length > ctx.caps.depth.remaining) throw limitError(ctx.layer, ctx.caps.depth, `depth ${parts.length} of entry ${JSON.stringify(entry.name)}`);
+  if (parts.length === 0) return applyRootEntry(ctx, entry, ref);
+  const dir = parts.slice(0, -1);
+  const base = parts[parts.length - 1] as string;
+  const whiteout = classifyWhiteout(base, ref);
+  if (whiteout.kind === 'aufs' || isAufsMetadata(dir)) {
+    ctx.skippedAufs.push(entry.name);
+    return;
+  }
+  if (whiteout.kind === 'opaque') return applyOpaque(ctx, dir, ref);
+  if (whiteout.kind === 'whiteout') return applyWhiteout(ctx, dir, whiteout.target, ref);
+  if (entry.kind === 'device' || entry.kind === 'fifo') {
+    // Node has no mknod/mkfifo, and device nodes do not belong in a bind-mounted volume anyway.
+    ctx.skippedDevices.push(entry.name);
+    return;
+  }
+  if (entry.xattrs > 0) ctx.xattrEntries.push(entry.name);
+  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  ensureDirs(ctx, parent, entry, ref);
+  noteDirChange(ctx, parent);
+  const rel = [...parent, base];
+  await createEntry(ctx, entry, rel, body, ref);
+  markWritten(ctx, rel);
+}
+
+/** `.`, `./` or `/`: metadata for the root itself, which is never replaced (umoci CVE-2021-29136). */
+function applyRootEntry(ctx: LayerContext, entry: LayerEntry, ref: EntryRef): void {
+  if (entry.kind !== 'dir') throw new UnsafePathError({ ...ref, reason: `the volume root can only be a directory, not a ${entry.kind}` });
+  ctx.dirs.set('', entry);
+}
+
+async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], body: AsyncIterable<Uint8Array>, ref: EntryRef): Promise<void> {
+  const path = hostPath(ctx.root, rel);
+  switch (entry.kind) {
+    case 'dir':
+      if (clearFor(path, true) === 'absent') mkdirSync(path, 0o700);
+      ctx.dirs.set(rel.join('/'), entry);
+      return;
+    case 'file':
+      return writeFile(ctx, entry, path, body);
+    case 'symlink':
+      if (entry.linkname.includes('\0')) throw new UnsafePathError({ ...ref, reason: 'symlink target contains a NUL byte' });
+      clearFor(path, false);
+      symlinkSync(entry.linkname, path);
+      return applySymlinkMetadata(ctx, path, entry);
+    case 'link':
+      return writeHardlink(ctx, entry, rel, ref);
+    default:
+      throw new LkvolError('LKVOL_INTERNAL', `layer ${ctx.layer}: entry kind ${entry.kind} reached createEntry`);
+  }
+}
+
+/**
+ * Makes room at `path` (whose parents are real directories in the root): a directory arriving on a
+ * directory merges; anything else replaces what is there, removing a whole tree if need be. A
+ * symlink is removed as a link, never followed.
+ */
+function clearFor(path: string, incomingDir: boolean): 'absent' | 'merge' {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return 'absent';
+  if (incomingDir && st.isDirectory()) return 'merge';
+  rmSync(path, { recursive: st.isDirectory(), force: true });
+  return 'absent';
+}
+
+/** Streams the entry's data into a new file (never through a symlink), then sets its metadata by fd. */
+async function writeFile(ctx: LayerContext, entry: LayerEntry, path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+  if (ctx.bytes + entry.size > ctx.caps.bytes.remaining) {
+    throw limitError(ctx.layer, ctx.caps.bytes, `file content (${entry.size} more bytes for ${JSON.stringify(entry.name)})`);
+  }
+  ctx.bytes += entry.size;
+  clearFor(path, false);
+  const fd = openSync(path, createFlags, 0o600);
+  try {
+    for await (const chunk of body) writeAll(fd, chunk);
+    applyFdMetadata(ctx, fd, entry);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+}
+
+/**
+ * A hardlink's target is a name relative to the root (absolute names too, as moby and kaniko
+ * write them). Its parent is resolved inside the root; its last component is not followed, so a
+ * link to a symlink is a second name of the symlink. Hardlinks carry no metadata of their own.
+ */
+function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref: EntryRef): void {
+  const parts = cleanName(entry.linkname, ref, 'hardlink target');
+  if (parts.length === 0) throw new UnsafePathError({ ...ref, reason: 'hardlink target is the volume root' });
+  const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), { followFinal: true, ref });
+  const target = [...targetParent, parts[parts.length - 1] as string];
+  const targetPath = hostPath(ctx.root, target);
+  const st = lstatMaybe(targetPath);
+  const shown = JSON.stringify(entry.linkname);
+  if (st === undefined) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
+  if (st.isDirectory()) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} is a directory` });
+  if (target.join('/') === rel.join('/')) return;
+  const path = hostPath(ctx.root, rel);
+  clearFor(path, false);
+  linkSync(targetPath, path);
+}
+
+/**
+ * Creates the missing directories of an already resolved parent path with mode 0755 (chmod-ed,
+ * so the umask does not leak in) and the entry's mtime. Existing directories keep their attributes.
+ * @throws LKVOL_LAYER_CORRUPT when a component exists and is not a directory.
+ */
+function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEntry, ref: EntryRef): void {
+  for (let i = 1; i <= parent.length; i++) {
+    const path = hostPath(ctx.root, parent.slice(0, i));
+    const st = lstatMaybe(path);
+    if (st?.isDirectory() === true) continue;
+    if (st !== undefined) {
+      throw new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${ref.layer}: entry ${JSON.stringify(ref.entry)}: parent "${parent.slice(0, i).join('/')}" is not a directory`, {
+        hint: 'the layer writes below a file; rebuild the image',
+      });
+    }
+    noteDirChange(ctx, parent.slice(0, i - 1));
+    mkdirSync(path, 0o755);
+    chmodSync(path, 0o755);
+    // NB: dated like the entry that needed it, not "now", so the volume stays reproducible.
+    noteDirChange(ctx, parent.slice(0, i), entry.mtime);
+  }
+}
+
+/** lstat that returns undefined when nothing is there (ENOENT, or ENOTDIR below a file). */
+function lstatMaybe(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}

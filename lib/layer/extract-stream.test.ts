@@ -1,0 +1,112 @@
+// Tests of extractLayer as a stream consumer: diffIds, draining for the verifier, times, cancellation, state.
+import assert from 'node:assert/strict';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { test } from 'node:test';
+import { createVerifier, type Digest } from '../digest/index.js';
+import { isLkvolError } from '../errors.js';
+import { applyLayers, chunked, createSandbox, assertSentinelUnchanged, sha256Digest } from '../internal/testing/layer-sandbox.js';
+import { buildTar, gzip } from '../internal/testing/tar.js';
+import { createExtractState, extractLayer } from './index.js';
+
+test('the diffId is the digest of the uncompressed stream and is checked (case 48)', async (t) => {
+  const sb = await createSandbox(t);
+  const tar = await buildTar([{ name: 'a', content: 'a' }]);
+  const ok = await applyLayers(sb, [{ blob: gzip(tar) }], { diffIds: [sha256Digest(tar)] });
+  assert.equal(ok.results[0]?.diffId, sha256Digest(tar));
+  const wrong = sha256Digest(Buffer.from('other'));
+  await assert.rejects(applyLayers(sb, [{ blob: gzip(tar) }], { diffIds: [wrong] }), (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH') && err.message.includes('diff_id'));
+  await assertSentinelUnchanged(sb);
+});
+
+test('the blob is read to EOF past the end marker, so an upstream verifier finishes', async (t) => {
+  const sb = await createSandbox(t);
+  const blob = gzip(await buildTar([{ name: 'a' }], { after: Buffer.alloc(64 * 1024) }));
+  const verify = (digest: Digest) => chunked(blob, 100).pipe(createVerifier({ digest, size: blob.length, subject: 'layer' }));
+  const state = createExtractState();
+  await extractLayer(verify(sha256Digest(blob)), { root: sb.root, layer: 'sha256:l', state });
+  // NB: the verifier only fails at EOF, so this error proves the extractor read everything.
+  await assert.rejects(extractLayer(verify(sha256Digest(Buffer.from('x'))), { root: sb.root, layer: 'sha256:l', state }), (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH'));
+});
+
+test('mtimes: files, symlinks, PAX fractions, directories after their children, the root', async (t) => {
+  const sb = await createSandbox(t);
+  await applyLayers(sb, [
+    [
+      { name: './', type: 'dir', mtime: 5000 },
+      { name: 'd', type: 'dir', mtime: 1000 },
+      { name: 'd/f', mtime: 2000 },
+      { name: 'd/s', type: 'symlink', linkname: 'nowhere', mtime: 3000 },
+      { name: 'd/p', pax: { mtime: '4000.5' } },
+    ],
+  ]);
+  const mtime = async (p: string) => (await lstat(join(sb.root, p))).mtimeMs;
+  assert.deepEqual([await mtime('d'), await mtime('d/f'), await mtime('d/s'), await mtime('d/p'), await mtime('.')], [1_000_000, 2_000_000, 3_000_000, 4_000_500, 5_000_000]);
+});
+
+test('directory times survive later layers that change their children, and implicit parents take the entry time', async (t) => {
+  const sb = await createSandbox(t);
+  await applyLayers(sb, [
+    [{ name: 'd', type: 'dir', mtime: 1000 }, { name: 'd/f' }, { name: 'e', type: 'dir', mtime: 1500 }, { name: 'e/x' }],
+    [{ name: 'd/g', mtime: 2000 }, { name: 'd/.wh.f' }, { name: 'e/.wh..wh..opq' }, { name: 'new/sub/x', mtime: 7000 }],
+  ]);
+  const mtime = async (p: string) => (await lstat(join(sb.root, p))).mtimeMs;
+  assert.deepEqual([await mtime('d'), await mtime('e'), await mtime('new'), await mtime('new/sub')], [1_000_000, 1_500_000, 7_000_000, 7_000_000]);
+});
+
+test('implicit parents are 0755 whatever the umask', async (t) => {
+  const sb = await createSandbox(t);
+  const old = process.umask(0o077);
+  t.after(() => process.umask(old));
+  await applyLayers(sb, [[{ name: 'a/b/c' }]]);
+  assert.equal((await lstat(join(sb.root, 'a/b'))).mode & 0o7777, 0o755);
+});
+
+test('an empty blob is an empty layer', async (t) => {
+  const sb = await createSandbox(t);
+  const r = await applyLayers(sb, [{ blob: Buffer.alloc(0) }]);
+  assert.deepEqual({ entries: r.results[0]?.entries, bytes: r.results[0]?.bytes }, { entries: 0, bytes: 0 });
+});
+
+test('zstd layers are refused, and the state stays usable', async (t) => {
+  const sb = await createSandbox(t);
+  const state = createExtractState();
+  const zstd = Readable.from([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4])]);
+  await assert.rejects(extractLayer(zstd, { root: sb.root, layer: 'sha256:z', state }), (err) => isLkvolError(err, 'LKVOL_UNSUPPORTED_MEDIA_TYPE'));
+  await extractLayer(Readable.from([await buildTar([{ name: 'a' }])]), { root: sb.root, layer: 'sha256:t', state });
+  assert.deepEqual({ layers: state.layers, entries: state.entries }, { layers: 1, entries: 1 });
+});
+
+test('an aborted signal cancels extraction mid-stream', async (t) => {
+  const sb = await createSandbox(t);
+  const tar = await buildTar([{ name: 'a', content: 'x'.repeat(10_000) }, { name: 'b' }]);
+  const ac = new AbortController();
+  let sent = false;
+  const blob = new Readable({
+    read() {
+      if (sent) return;
+      sent = true;
+      this.push(tar.subarray(0, 1024));
+      ac.abort();
+    },
+  });
+  await assert.rejects(extractLayer(blob, { root: sb.root, layer: 'sha256:c', state: createExtractState(), signal: ac.signal }), (err) => isLkvolError(err, 'LKVOL_CANCELLED'));
+  await assertSentinelUnchanged(sb);
+});
+
+test('two layers of one volume cannot apply at once', async (t) => {
+  const sb = await createSandbox(t);
+  const state = createExtractState();
+  const slow = new PassThrough();
+  const first = extractLayer(slow, { root: sb.root, layer: 'sha256:1', state });
+  await assert.rejects(extractLayer(Readable.from([]), { root: sb.root, layer: 'sha256:2', state }), (err) => isLkvolError(err, 'LKVOL_INTERNAL'));
+  slow.end(await buildTar([{ name: 'a' }]));
+  await first;
+});
+
+test('totals add up over layers', async (t) => {
+  const sb = await createSandbox(t);
+  const r = await applyLayers(sb, [[{ name: 'a', content: '12345' }], [{ name: 'b', content: '123' }, { name: '.wh.a' }]]);
+  assert.deepEqual({ layers: r.state.layers, entries: r.state.entries, bytes: r.state.bytes }, { layers: 2, entries: 3, bytes: 8 });
+});

@@ -1,0 +1,5 @@
+// Layer extraction: apply OCI layer blobs onto a volume root, safely (see README.md in this folder).
+export { createExtractState, type ExtractState, type LayerWarning } from './context.js';
+export { detectCompression, type Compression } from './decompress.js';
+export { extractLayer, type ExtractLayerOptions, type ExtractLayerResult } from './extract.js';
+export { defaultLimits, type LayerLimits, type VolumeLimits } from './limits.js';

@@ -1,0 +1,107 @@
+// Ownership, modes and times: through file descriptors or l* calls only, never through a symlink.
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, utimesSync } from 'node:fs';
+import type { LayerContext } from './context.js';
+import type { LayerEntry } from './entries.js';
+import { hostPath, isErrno, resolveInRoot } from './paths.js';
+
+const setIdBits = 0o6000;
+
+/** Flags that open an existing directory without following a final symlink. */
+const openDirFlags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * The mode to apply. Without ownership the file would belong to the invoking user, so setuid and
+ * setgid bits on regular files are dropped: they would grant that user's rights, not the image's.
+ */
+function effectiveMode(ctx: LayerContext, entry: LayerEntry): number {
+  return !ctx.applyOwnership && entry.kind === 'file' ? entry.mode & ~setIdBits : entry.mode;
+}
+
+/**
+ * Sets owner, then mode, then times on an open file. chown clears setuid/setgid, so the mode comes
+ * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown").
+ */
+export function applyFdMetadata(ctx: LayerContext, fd: number, entry: LayerEntry): void {
+  if (ctx.applyOwnership) fchownSync(fd, entry.uid, entry.gid);
+  fchmodSync(fd, effectiveMode(ctx, entry));
+  futimesSync(fd, entry.mtime, entry.mtime);
+}
+
+/** Owner and times of a symlink itself (Linux symlinks have no mode of their own). */
+export function applySymlinkMetadata(ctx: LayerContext, path: string, entry: LayerEntry): void {
+  if (ctx.applyOwnership) lchownSync(path, entry.uid, entry.gid);
+  lutimesSync(path, entry.mtime, entry.mtime);
+}
+
+/**
+ * Records the times of directory `rel` before this layer first adds or removes one of its children,
+ * so they can be restored: otherwise every directory a layer touches would end up dated "now" and
+ * the volume would not be reproducible. A directory the layer creates implicitly gets `created`.
+ */
+export function noteDirChange(ctx: LayerContext, rel: readonly string[], created?: number): void {
+  const key = rel.join('/');
+  if (ctx.touched.has(key)) return;
+  if (created !== undefined) {
+    ctx.touched.set(key, { atime: created, mtime: created });
+    return;
+  }
+  const st = lstatSync(hostPath(ctx.root, rel), { throwIfNoEntry: false });
+  if (st?.isDirectory() === true) ctx.touched.set(key, { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
+}
+
+/**
+ * Applies, at the end of the layer, the times of directories whose children changed and the
+ * metadata of every directory entry (entries win). Each path is resolved again and skipped when it
+ * is no longer a real directory reached through real directories: a later entry of the layer may
+ * have replaced it, or one of its parents, with a symlink.
+ */
+export function applyDirMetadata(ctx: LayerContext): void {
+  for (const [key, times] of ctx.touched) {
+    if (ctx.dirs.has(key)) continue;
+    withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime));
+  }
+  for (const [key, entry] of ctx.dirs) {
+    withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (path) => applyDirPathMetadata(ctx, path, entry));
+  }
+}
+
+/**
+ * Runs `viaFd` on directory `key` opened without following symlinks, or `viaPath` when it may not
+ * be opened (mode 0 as non-root); skips it when it is gone or not reached through real directories.
+ */
+function withDir(ctx: LayerContext, key: string, entry: string, viaFd: (fd: number) => void, viaPath: (path: string) => void): void {
+  const rel = key === '' ? [] : key.split('/');
+  const again = resolveInRoot(ctx.root, rel, { followFinal: false, ref: { layer: ctx.layer, entry } });
+  if (again.join('/') !== key) return;
+  const path = hostPath(ctx.root, rel);
+  const fd = openDir(path);
+  // Path calls follow symlinks, so only on what lstat shows to be a real directory. Safe because
+  // the parents were just re-resolved and nothing else writes the tree.
+  if (fd === 'unreadable') {
+    if (lstatSync(path).isDirectory()) viaPath(path);
+    return;
+  }
+  if (fd === undefined) return;
+  try {
+    viaFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function applyDirPathMetadata(ctx: LayerContext, path: string, entry: LayerEntry): void {
+  if (ctx.applyOwnership) lchownSync(path, entry.uid, entry.gid);
+  chmodSync(path, effectiveMode(ctx, entry));
+  utimesSync(path, entry.mtime, entry.mtime);
+}
+
+/** Opens a directory for metadata calls; undefined when the path is gone or no longer a directory. */
+function openDir(path: string): number | 'unreadable' | undefined {
+  try {
+    return openSync(path, openDirFlags);
+  } catch (err) {
+    if (isErrno(err, 'EACCES')) return 'unreadable';
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'ELOOP')) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,101 @@
+// Confinement: clean archive names and resolve paths inside the volume root with chroot semantics.
+import { lstatSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { UnsafePathError } from '../errors.js';
+
+/** Symlinks followed while resolving one path before it counts as a loop (Linux MAXSYMLINKS). */
+export const maxSymlinkHops = 40;
+
+/** What an error about one entry needs to name: the layer digest and the entry as archived. */
+export interface EntryRef {
+  layer: string;
+  entry: string;
+}
+
+/**
+ * Cleans an archive name (entry name or hardlink target) into path components relative to the root.
+ * A leading `/` is dropped (absolute names are taken relative to the root), `.` and empty components
+ * vanish, and `..` removes the previous component. Backslashes and `C:` prefixes are ordinary name
+ * bytes on Linux and are kept literally.
+ * @throws LKVOL_LAYER_UNSAFE_PATH when the name holds a NUL byte or a `..` would climb above the root.
+ */
+export function cleanName(name: string, ref: EntryRef, what = 'name'): string[] {
+  if (name.includes('\0')) throw new UnsafePathError({ ...ref, reason: `${what} contains a NUL byte` });
+  const out: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') {
+      out.push(part);
+      continue;
+    }
+    if (out.length === 0) throw new UnsafePathError({ ...ref, reason: `${what} ${JSON.stringify(name)} escapes the volume root` });
+    out.pop();
+  }
+  return out;
+}
+
+/** Options of {@link resolveInRoot}. */
+export interface ResolveOptions {
+  /** Follow a symlink in the last component too (false: the last component is the link itself). */
+  followFinal: boolean;
+  ref: EntryRef;
+}
+
+/**
+ * Resolves cleaned components inside `root` the way `SecureJoin` does: each component is lstat-ed,
+ * symlinks met on the way are expanded as if `root` were `/` (absolute targets restart at the root,
+ * `..` stops at the root), and components that do not exist yet are taken literally. The result is
+ * always `root` or a path below it, and every existing directory on the way is a real directory.
+ * Resolution is re-done for every entry with no cache (CVE-2025-47290 came from such a cache); it is
+ * race-free only because nothing else writes into the staging tree. Calls are synchronous: entries
+ * apply one at a time anyway, and a thread-pool round trip costs ~30x a local lstat.
+ * @returns the resolved components relative to `root`.
+ * @throws LKVOL_LAYER_UNSAFE_PATH after {@link maxSymlinkHops} symlinks (a loop).
+ */
+export function resolveInRoot(root: string, components: readonly string[], opts: ResolveOptions): string[] {
+  const done: string[] = [];
+  const todo = [...components];
+  let hops = 0;
+  while (todo.length > 0) {
+    const part = todo.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const last = todo.length === 0;
+    // No shortcut below a missing component: a later `..` can climb back to existing symlinks.
+    const target = last && !opts.followFinal ? undefined : readLinkIfSymlink(join(root, ...done, part));
+    if (target === undefined) {
+      done.push(part);
+      continue;
+    }
+    if (++hops > maxSymlinkHops) {
+      throw new UnsafePathError({ ...opts.ref, reason: `too many levels of symbolic links (more than ${maxSymlinkHops}) at "${[...done, part].join('/')}"` });
+    }
+    if (target.startsWith('/')) done.length = 0;
+    todo.unshift(...target.split('/'));
+  }
+  return done;
+}
+
+/** The symlink's target, or undefined when the path is not a symlink or does not exist. */
+function readLinkIfSymlink(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    return st.isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** True for a Node system error with the given errno code. */
+export function isErrno(err: unknown, code: string): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
+}
+
+/** Joins resolved components onto the root (never climbs: components hold no `.`, `..` or `/`). */
+export function hostPath(root: string, components: readonly string[]): string {
+  return components.length === 0 ? root : join(root, ...components);
+}

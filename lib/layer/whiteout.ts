@@ -1,0 +1,89 @@
+// OCI whiteouts: `.wh.<name>` and `.wh..wh..opq` hide lower-layer content, never this layer's own.
+import { lstatSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { UnsafePathError } from '../errors.js';
+import { markWritten, type LayerContext } from './context.js';
+import { noteDirChange } from './metadata.js';
+import { hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
+
+const prefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+/** What a base name means to the whiteout rules. */
+export type WhiteoutKind = { kind: 'none' } | { kind: 'opaque' } | { kind: 'aufs' } | { kind: 'whiteout'; target: string };
+
+/**
+ * Classifies a base name (image-spec layer.md "Whiteouts").
+ * @throws LKVOL_LAYER_UNSAFE_PATH for `.wh.` alone and for whiteouts naming `.` or `..`.
+ */
+export function classifyWhiteout(base: string, ref: EntryRef): WhiteoutKind {
+  if (!base.startsWith(prefix)) return { kind: 'none' };
+  if (base === opaqueMarker) return { kind: 'opaque' };
+  if (base.startsWith(prefix + prefix)) return { kind: 'aufs' };
+  const target = base.slice(prefix.length);
+  if (target === '') throw new UnsafePathError({ ...ref, reason: 'whiteout ".wh." names nothing' });
+  if (target === '.' || target === '..') throw new UnsafePathError({ ...ref, reason: `whiteout names ${JSON.stringify(target)}, outside its directory` });
+  return { kind: 'whiteout', target };
+}
+
+/**
+ * True when a path lies in AUFS bookkeeping (`.wh..wh.plnk/…`, `.wh..wh.aufs`): moby skips such
+ * entries, and they are never content of the image.
+ */
+export function isAufsMetadata(parts: readonly string[]): boolean {
+  return parts.some((p, i) => p.startsWith(prefix + prefix) && !(i === parts.length - 1 && p === opaqueMarker));
+}
+
+/**
+ * Applies `.wh.<target>` found in directory `dir` (cleaned components): removes `<target>` (a whole
+ * tree, a symlink itself, never what it points to) unless this layer created it. The directory
+ * is resolved inside the root, so a whiteout below a symlinked directory stays inside the root.
+ */
+export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target: string, ref: EntryRef): void {
+  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  const rel = [...parent, target];
+  const key = rel.join('/');
+  if (ctx.written.has(key) || ctx.ancestors.has(key)) return;
+  if (lstatOrUndefined(hostPath(ctx.root, rel)) === undefined) return;
+  noteDirChange(ctx, parent);
+  rmSync(hostPath(ctx.root, rel), { recursive: true, force: true });
+}
+
+/**
+ * Applies `.wh..wh..opq` in directory `dir`: removes every child that this layer did not create,
+ * wherever the marker sits in the archive, so same-layer siblings survive (containerd's
+ * `unpackedPaths`, umoci's `upperPaths`). A directory that does not exist is left absent. The
+ * directory itself is kept, and counts as written so a later whiteout of the layer keeps it.
+ */
+export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: EntryRef): void {
+  const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  const st = lstatOrUndefined(hostPath(ctx.root, rel));
+  if (st === undefined || !st.isDirectory()) return;
+  pruneLower(ctx, rel);
+  if (rel.length > 0) markWritten(ctx, rel);
+}
+
+/** Removes the children of `rel` that are neither written by this layer nor lead to such a path. */
+function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
+  for (const name of readdirSync(hostPath(ctx.root, rel))) {
+    const child = [...rel, name];
+    const key = child.join('/');
+    const written = ctx.written.has(key);
+    const leadsToWritten = ctx.ancestors.has(key);
+    if (!written && !leadsToWritten) {
+      noteDirChange(ctx, rel);
+      rmSync(hostPath(ctx.root, child), { recursive: true, force: true });
+      continue;
+    }
+    // A directory of this layer may hold lower-layer children (a merged directory): hide those too.
+    if (lstatSync(hostPath(ctx.root, child)).isDirectory()) pruneLower(ctx, child);
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
