@@ -1,7 +1,5 @@
 // lkvol's public API: explicit named re-exports only.
-export { build, type BuildResult } from './build/run.js';
-export { hostPlatform, type BuildOptions } from './build/options.js';
-export type { BuildRecord, ContainerRecord, LayerRecord, VolumeRecord } from './build/record.js';
+export { build, hostPlatform, type BuildOptions, type BuildRecord, type BuildResult, type ContainerRecord, type LayerRecord, type VolumeRecord } from './build/index.js';
 export { loadConfig, parseConfig, type Config, type ConfigSource, type LoadedContainer, type LoadedVolume } from './config/index.js';
 export {
   ConfigError,

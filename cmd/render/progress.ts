@@ -30,7 +30,7 @@ export function createProgress(mode: ProgressMode, err: ProgressWriter): EventSi
     }
     if (e.kind === 'blob-progress') {
       if (mode !== 'tty') return;
-      err.write(`\r\x1b[K${short(e.digest)} ${mib(e.bytes)}/${mib(e.size)} MiB`);
+      err.write(`\r\x1b[K${short(e.digest)} ${size(e.bytes)} / ${size(e.size)}`);
       statusShown = true;
       return;
     }
@@ -47,13 +47,13 @@ function describe(e: BuildEvent): string | undefined {
     case 'resolve':
       return `resolved ${e.image} → ${short(e.digest)}`;
     case 'blob-done':
-      return e.cached ? undefined : `pulled ${short(e.digest)} (${mib(e.size)} MiB)`;
+      return e.cached ? undefined : `pulled ${short(e.digest)} (${size(e.size)})`;
     case 'volume-start':
       return `volume ${e.volume}: ${e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-applied':
       return `volume ${e.volume}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
     case 'volume-done':
-      return `volume ${e.volume}: ${e.files} files, ${mib(e.bytes)} MiB`;
+      return `volume ${e.volume}: ${e.files} files, ${size(e.bytes)}`;
     case 'spec-written':
       return `wrote ${e.path}`;
     case 'warning':
@@ -69,6 +69,14 @@ function short(digest: string): string {
   return digest.slice(0, 19);
 }
 
-function mib(n: number): string {
-  return (n / (1024 * 1024)).toFixed(1);
+/** `512 B`, `3.4 KiB`, `12.0 MiB`, `1.2 GiB`. */
+export function size(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }

@@ -1,0 +1,184 @@
+// The CLI end to end: exit codes, stdout/stderr, --json, and one run of the real executable.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { main } from './main.js';
+import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
+import { pushTarImage } from '../lib/internal/testing/images.js';
+import { repoRoot } from '../lib/internal/testing/testdata.js';
+
+let registry: TestRegistry;
+let work: string;
+
+before(async () => {
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-cli-'));
+  await pushTarImage({ registry: registry.host, repository: 'cli/data', tag: '1', layers: [[{ name: 'hello', content: 'world' }]] });
+});
+
+after(async () => {
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs main() in-process with captured output. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    isTTY: false,
+    env: { HOME: work, ...env },
+    signal: new AbortController().signal,
+    cwd: work,
+    uid: process.getuid?.(),
+    arch: 'x64',
+  });
+  return { code, stdout, stderr };
+}
+
+async function systemFile(name: string, yaml: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'system.yml');
+  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  return file;
+}
+
+describe('usage', () => {
+  const cases = [
+    { name: 'no arguments prints usage and exits 2', args: [], code: 2, stream: 'stderr', want: /^usage: lkvol <command>/ },
+    { name: '--help exits 0', args: ['--help'], code: 0, stream: 'stdout', want: /commands:\n {2}build/ },
+    { name: 'build --help lists every flag', args: ['build', '--help'], code: 0, stream: 'stdout', want: /--insecure-registry H[\s\S]*--max-entries N/ },
+    { name: '--version', args: ['--version'], code: 0, stream: 'stdout', want: /^lkvol \d+\.\d+\.\d+\n$/ },
+    { name: 'unknown command', args: ['frobnicate'], code: 2, stream: 'stderr', want: /^lkvol: unknown command "frobnicate" \(LKVOL_USAGE\)\nhint: run "lkvol --help"\n$/ },
+    { name: 'unknown flag', args: ['build', '--frob', 'x.yml'], code: 2, stream: 'stderr', want: /^lkvol: build: Unknown option '--frob' \(LKVOL_USAGE\)\nhint: run "lkvol build --help"/ },
+    { name: 'no system file', args: ['build'], code: 2, stream: 'stderr', want: /no system file given \(LKVOL_USAGE\)/ },
+    { name: 'bad --jobs', args: ['build', '--jobs', '0', 'x.yml'], code: 2, stream: 'stderr', want: /--jobs must be a positive integer, got "0"/ },
+    { name: 'bad --progress', args: ['build', '--progress', 'fancy', 'x.yml'], code: 2, stream: 'stderr', want: /--progress must be auto, plain or none/ },
+    { name: 'bad --platform', args: ['build', '--platform', 'linux', 'x.yml'], code: 2, stream: 'stderr', want: /invalid platform "linux"/ },
+    { name: 'missing system file', args: ['validate', '/nonexistent/system.yml'], code: 2, stream: 'stderr', want: /\/nonexistent\/system\.yml/ },
+  ] as const;
+  for (const c of cases) {
+    test(c.name, async () => {
+      const r = await run([...c.args]);
+      assert.equal(r.code, c.code, r.stderr);
+      assert.match(r[c.stream], c.want);
+    });
+  }
+});
+
+describe('validate', () => {
+  test('a valid file exits 0 and says what it holds', async () => {
+    const r = await run(['validate', await systemFile('valid', 'volumes:\n  - name: v\nservices:\n  - name: s\n    image: alpine\n    binds: [v:/v]\n')]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /valid \(1 volumes, 1 containers\)/);
+  });
+
+  test('every problem is listed as file:line:col with the code and a hint, exit 2', async () => {
+    const file = await systemFile('invalid', 'volumes:\n  - name: Bad\n  - name: ok\n    readonly: true\nservices:\n  - name: s\n    image: alpine\n    binds: [ok:/v, nope:/w]\n');
+    const r = await run(['validate', file]);
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, new RegExp(`^lkvol: ${file}:2:\\d+: volumes\\[0\\]\\.name: `));
+    assert.ok(lines.some((l) => /:8:\d+: services\[0\]\.binds\[0\]: .*read-only/.test(l)), r.stderr);
+    assert.ok(lines.some((l) => /:8:\d+: services\[0\]\.binds\[1\]: .*"nope"/.test(l)), r.stderr);
+    assert.match(lines[lines.length - 2]!, /\(LKVOL_CONFIG_INVALID\)$/);
+    assert.match(lines[lines.length - 1]!, /^hint: /);
+  });
+
+  test('--json gives the error as one object with the issues', async () => {
+    const file = await systemFile('invalid-json', 'volumes:\n  - name: a\n  - name: a\n');
+    const r = await run(['validate', '--json', file]);
+    assert.equal(r.code, 2);
+    const out = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number; issues: { line: number; message: string }[] } };
+    assert.equal(out.ok, false);
+    assert.equal(out.error.code, 'LKVOL_CONFIG_INVALID');
+    assert.equal(out.error.exitCode, 2);
+    assert.equal(out.error.issues[0]!.line, 3);
+  });
+
+  test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
+    const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
+    const r = await run(['validate', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`^lkvol: ${file}:\\d+:\\d+: .*\\(LKVOL_CONFIG_SYNTAX\\)`, 'm'));
+  });
+});
+
+describe('build', () => {
+  test('builds, prints OUT, plain progress on stderr', async () => {
+    const file = await systemFile('ok', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const out = join(work, 'ok', 'out');
+    const r = await run(['build', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${out}\n`);
+    assert.match(r.stderr, /^resolved .*cli\/data:1 → sha256:/m);
+    assert.match(r.stderr, /^volume v: 1 files/m);
+    assert.equal(await readFile(join(out, 'containers/volumes/v/lower/hello'), 'utf8'), 'world');
+  });
+
+  test('--json prints the record; -q prints no progress', async () => {
+    const file = await systemFile('json', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const out = join(work, 'json', 'out');
+    const r = await run(['build', '--json', '-q', '-o', out, '--cache', join(work, 'cache'), file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const result = JSON.parse(r.stdout) as { ok: boolean; record: { volumes: { name: string; files: number }[] } };
+    assert.equal(result.ok, true);
+    assert.deepEqual(result.record.volumes.map((v) => [v.name, v.files]), [['v', 1]]);
+  });
+
+  test('an image that does not exist exits 1 naming it', async () => {
+    const file = await systemFile('missing', 'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\n');
+    const r = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /);
+    await assert.rejects(stat(join(work, 'missing', 'out')));
+  });
+
+  test('credentials come from $DOCKER_CONFIG/config.json and never reach the output', async () => {
+    const secured = await startRegistry({ htpasswd: { user: 'ci', password: 's3cret-pw' } });
+    try {
+      await pushTarImage({ registry: secured.host, repository: 'private/data', tag: '1', layers: [[{ name: 'p', content: 'private' }]], auth: { user: 'ci', password: 's3cret-pw' } });
+      const file = await systemFile('auth', `volumes:\n  - name: v\n    image: ${secured.host}/private/data:1\n`);
+      const out = join(work, 'auth', 'out');
+      const args = ['build', '--progress', 'plain', '-o', out, '--cache', join(work, 'auth-cache'), file];
+      const denied = await run(args);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /\(LKVOL_REGISTRY_AUTH\)\nhint: .*docker login/);
+      const dockerConfig = join(work, 'auth', 'docker');
+      await mkdir(dockerConfig, { recursive: true });
+      await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:s3cret-pw').toString('base64') } } }));
+      const ok = await run(args, { DOCKER_CONFIG: dockerConfig });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(await readFile(join(out, 'containers/volumes/v/lower/p'), 'utf8'), 'private');
+      const record = await readFile(join(out, 'lkvol.json'), 'utf8');
+      for (const text of [ok.stdout, ok.stderr, denied.stderr, record]) {
+        assert.ok(!text.includes('s3cret-pw') && !text.includes(Buffer.from('ci:s3cret-pw').toString('base64')), 'a credential leaked');
+      }
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  test('the real executable runs a build and sets the exit code', async () => {
+    const file = await systemFile('bin', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const out = join(work, 'bin', 'out');
+    const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
+    assert.equal(stdout, `${out}\n`);
+    await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
+  });
+});

@@ -1,0 +1,73 @@
+// Progress and error rendering: modes, lines, JSON shapes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, LkvolError, type BuildEvent } from '../../lib/index.js';
+import { renderErrorJson, renderErrorText } from './errors.js';
+import { chooseProgressMode, createProgress, size } from './progress.js';
+
+const modes = [
+  { name: 'a TTY gets the status line', o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: false }, want: 'tty' },
+  { name: 'not a TTY gets plain lines', o: { progress: undefined, json: false, quiet: false, isTTY: false, ci: false }, want: 'plain' },
+  { name: 'CI gets plain lines on a TTY', o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: true }, want: 'plain' },
+  { name: '--json gets NDJSON', o: { progress: undefined, json: true, quiet: false, isTTY: true, ci: false }, want: 'json' },
+  { name: '-q wins over everything', o: { progress: 'plain', json: true, quiet: true, isTTY: true, ci: false }, want: 'none' },
+  { name: '--progress none', o: { progress: 'none', json: false, quiet: false, isTTY: true, ci: false }, want: 'none' },
+  { name: '--progress plain on a TTY', o: { progress: 'plain', json: false, quiet: false, isTTY: true, ci: false }, want: 'plain' },
+];
+for (const c of modes) test(`progress mode: ${c.name}`, () => assert.equal(chooseProgressMode(c.o), c.want));
+
+const events: BuildEvent[] = [
+  { kind: 'resolve', image: 'r/x:1', digest: `sha256:${'a'.repeat(64)}` },
+  { kind: 'blob-progress', digest: `sha256:${'b'.repeat(64)}`, bytes: 10, size: 20 },
+  { kind: 'blob-done', digest: `sha256:${'b'.repeat(64)}`, size: 2048, cached: false },
+  { kind: 'blob-done', digest: `sha256:${'c'.repeat(64)}`, size: 2048, cached: true },
+  { kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' },
+];
+
+function render(mode: Parameters<typeof createProgress>[0]): string {
+  let text = '';
+  const sink = createProgress(mode, { write: (s: string) => (text += s) });
+  for (const e of events) sink(e);
+  sink.finish();
+  return text;
+}
+
+test('plain progress: one line per event worth reading, no status line, cached blobs silent', () => {
+  assert.equal(render('plain'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
+});
+
+test('tty progress redraws a status line and clears it before the next line', () => {
+  assert.equal(render('tty'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\n\r\x1b[Ksha256:bbbbbbbbbbbb 10 B / 20 B\r\x1b[Kpulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
+});
+
+test('json progress: one object per event', () => {
+  const lines = render('json').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string });
+  assert.deepEqual(lines.map((l) => l.event), ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning']);
+});
+
+test('no progress at all with none', () => {
+  assert.equal(render('none'), '');
+});
+
+test('sizes', () => {
+  assert.deepEqual([0, 1023, 1024, 5 * 1024 * 1024, 3 * 1024 ** 3].map(size), ['0 B', '1023 B', '1.0 KiB', '5.0 MiB', '3.0 GiB']);
+});
+
+test('error text: message, code, hint; causes only with --debug', () => {
+  const err = new LkvolError('LKVOL_IO', 'write x: ENOSPC', { hint: 'free some space', cause: new Error('inner') });
+  assert.equal(renderErrorText(err, { debug: false }), 'lkvol: write x: ENOSPC (LKVOL_IO)\nhint: free some space\n');
+  assert.match(renderErrorText(err, { debug: true }), /caused by: Error: inner/);
+});
+
+test('error text of a config error: one line per issue', () => {
+  const err = new ConfigError('LKVOL_CONFIG_INVALID', [
+    { file: 'a.yml', line: 1, column: 3, path: 'volumes[0].name', message: 'bad' },
+    { file: 'a.yml', line: 4, column: 1, path: '', message: 'worse' },
+  ]);
+  assert.equal(renderErrorText(err, { debug: false }).split('\n').slice(0, 2).join('\n'), 'lkvol: a.yml:1:3: volumes[0].name: bad\nlkvol: a.yml:4:1: worse (LKVOL_CONFIG_INVALID)');
+});
+
+test('a foreign error renders as LKVOL_INTERNAL asking for a report', () => {
+  assert.match(renderErrorText(new TypeError('x is undefined'), { debug: false }), /^lkvol: x is undefined \(LKVOL_INTERNAL\)\nhint: this is a bug/);
+  assert.deepEqual(JSON.parse(renderErrorJson(new LkvolError('LKVOL_USAGE', 'u'))), { ok: false, error: { code: 'LKVOL_USAGE', message: 'u', hint: null, exitCode: 2 } });
+});

@@ -1,0 +1,263 @@
+// The build end to end against a real registry: trees, specs, records, LinuxKit's volume cases, atomicity.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, type BuildOptions } from './index.js';
+import { isLkvolError } from '../errors.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
+import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
+
+let registry: TestRegistry;
+let work: string;
+const isRoot = process.getuid?.() === 0;
+
+before(async () => {
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-build-'));
+  const r = registry.host;
+  await pushTarImage({ registry: r, repository: 'base/app', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 }]], config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] } });
+  await pushTarImage({ registry: r, repository: 'data/seed', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', content: 'busybox', mode: 0o755 }]] });
+});
+
+after(async () => {
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+/** Writes a system file (with `REGISTRY` replaced by the test registry) and returns build options around it. */
+async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions & { dir: string }> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'system.yml');
+  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  return { dir, files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, ...extra };
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+}
+
+type Mount = { destination: string; type?: string; source?: string; options?: string[] };
+async function mountsOf(out: string, bundle: string): Promise<Mount[]> {
+  return (await readJson(join(out, 'containers', bundle, 'config.json')))['mounts'] as Mount[];
+}
+
+function volumeMount(mounts: Mount[], destination: string): Mount | undefined {
+  return mounts.find((m) => m.destination === destination);
+}
+
+describe('a multi-layer image volume', () => {
+  test('applies whiteouts, opaque dirs, hardlinks, symlinks, modes and owners in layer order', async () => {
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'multi/layers',
+      tag: '1',
+      layers: [
+        [
+          { name: 'etc/', type: 'dir' },
+          { name: 'etc/app.conf', content: 'v1', uid: 1000, gid: 1000 },
+          { name: 'bin/', type: 'dir' },
+          { name: 'bin/tool', content: 'tool', mode: 0o4755 },
+          { name: 'data/', type: 'dir', mode: 0o700 },
+          { name: 'data/old1', content: 'old' },
+          { name: 'data/old2', content: 'old' },
+          { name: 'shared', content: 'x' },
+          { name: 'tmp/', type: 'dir', mode: 0o1777 },
+        ],
+        [
+          { name: 'data/new', content: 'new' },
+          { name: 'data/.wh..wh..opq' },
+          { name: 'etc/app.conf', content: 'v2', uid: 1000, gid: 1000 },
+          { name: 'etc/app.link', type: 'link', linkname: 'etc/app.conf' },
+          { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+          { name: 'current', type: 'symlink', linkname: 'data/new' },
+          { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
+          { name: '.wh.shared' },
+        ],
+      ],
+    });
+    const o = await setup('multi', 'volumes:\n  - name: data\n    image: REGISTRY/multi/layers:1\n');
+    const result = await build(o);
+    const lower = join(o.out, 'containers', 'volumes', 'data', 'lower');
+    const owner = isRoot ? { uid: 1000, gid: 1000 } : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const me = isRoot ? {} : owner;
+    assert.deepEqual(describeTree(await walkTree(lower)), [
+      wantDir('bin', 0o755, me),
+      wantFile('bin/tool', 'tool', 0o4755, { ...me, inode: 'bin/tool' }),
+      wantFile('bin/tool2', 'tool', 0o4755, { ...me, inode: 'bin/tool' }),
+      wantSymlink('current', 'data/new', me),
+      wantDir('data', 0o700, me),
+      wantFile('data/new', 'new', 0o644, me),
+      wantDir('etc', 0o755, me),
+      wantFile('etc/app.conf', 'v2', 0o644, { ...owner, inode: 'etc/app.conf' }),
+      wantFile('etc/app.link', 'v2', 0o644, { ...owner, inode: 'etc/app.conf' }),
+      wantSymlink('lib64', '/usr/lib64', me),
+      wantDir('tmp', 0o1777, me),
+    ]);
+    const volume = result.record.volumes[0]!;
+    assert.equal(volume.layers.length, 2);
+    assert.equal(volume.files, 7);
+    assert.equal(volume.bytes, 'tool'.length + 'new'.length + 'v2'.length);
+    for (const sub of ['tmp', 'merged']) assert.deepEqual(await readdir(join(o.out, 'containers', 'volumes', 'data', sub)), []);
+  });
+});
+
+describe('platforms and formats', () => {
+  test('an index resolves to the build platform; --platform picks another; a missing one lists what exists', async () => {
+    await pushMultiPlatform({ registry: registry.host, repository: 'multi/arch', tag: '1', architectures: ['amd64', 'arm64'] });
+    const yaml = 'volumes:\n  - name: v\n    image: REGISTRY/multi/arch:1\n';
+    const amd = await setup('platform-amd64', yaml);
+    await build(amd);
+    assert.equal(await readFile(join(amd.out, 'containers/volumes/v/lower/arch'), 'utf8'), 'amd64\n');
+    const arm = await setup('platform-arm64', yaml, { platform: 'linux/aarch64' });
+    const rec = await build(arm);
+    assert.equal(await readFile(join(arm.out, 'containers/volumes/v/lower/arch'), 'utf8'), 'arm64\n');
+    assert.equal(rec.record.platform, 'linux/arm64');
+    const s390 = await setup('platform-missing', yaml, { platform: 'linux/s390x' });
+    await assert.rejects(build(s390), (e: unknown) => isLkvolError(e, 'LKVOL_PLATFORM_NOT_FOUND') && /linux\/amd64/.test(e.message) && /linux\/arm64/.test(e.message));
+    await assert.rejects(stat(s390.out));
+  });
+
+  test('a Docker schema2 image with an uncompressed layer unpacks', async () => {
+    await pushTarImage({ registry: registry.host, repository: 'docker/v2', tag: '1', format: 'docker', uncompressed: true, layers: [[{ name: 'hello', content: 'docker' }]] });
+    const o = await setup('docker-schema2', 'volumes:\n  - name: v\n    image: REGISTRY/docker/v2:1\n');
+    await build(o);
+    assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/hello'), 'utf8'), 'docker');
+  });
+
+  test('format: oci writes an image layout listing only the selected platforms', async () => {
+    await pushMultiPlatform({ registry: registry.host, repository: 'multi/layout', tag: '1', architectures: ['amd64', 'arm64'] });
+    const o = await setup('oci-layout', 'volumes:\n  - name: imgs\n    image: REGISTRY/multi/layout:1\n    format: oci\n    platforms: [linux/arm64]\n');
+    await build(o);
+    const lower = join(o.out, 'containers/volumes/imgs/lower');
+    assert.deepEqual(await readJson(join(lower, 'oci-layout')), { imageLayoutVersion: '1.0.0' });
+    const index = (await readJson(join(lower, 'index.json'))) as { manifests: { digest: string }[] };
+    assert.equal(index.manifests.length, 1);
+    const inner = (await readJson(join(lower, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)))) as { manifests: { platform: { architecture: string } }[] };
+    assert.deepEqual(inner.manifests.map((m) => m.platform.architecture), ['arm64']);
+    // config, one layer and the manifest of arm64, plus the rewritten index
+    assert.equal((await readdir(join(lower, 'blobs', 'sha256'))).length, 4);
+  });
+});
+
+describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
+  const containers = (entries: string) => `onboot:\n${entries}`;
+  const entry = (name: string, binds: string) => `  - name: ${name}\n    image: REGISTRY/base/app:1\n${binds}`;
+
+  test('000 rw volume bound rw by two containers', async () => {
+    const o = await setup('lk-000', `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola]\n') + entry('test2', '    binds: [vola:/vola]\n'))}`);
+    await build(o);
+    for (const b of ['onboot/000-test1', 'onboot/001-test2']) {
+      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), { destination: '/vola', type: 'bind', source: '/containers/volumes/vola/merged', options: ['rw', 'rbind', 'rshared'] });
+    }
+  });
+
+  test('001 ro volume bound ro', async () => {
+    const o = await setup('lk-001', `volumes:\n  - name: vola\n    readonly: true\n${containers(entry('test', '    binds: [vola:/vola:ro]\n'))}`);
+    await build(o);
+    assert.deepEqual(volumeMount(await mountsOf(o.out, 'onboot/000-test'), '/vola')?.options, ['ro', 'rbind']);
+  });
+
+  test('002 ro volume bound rw fails before anything is pulled or written', async () => {
+    const o = await setup('lk-002', `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /system\.yml:\d+:\d+: onboot\[0\]/.test(e.message) && /read-only/.test(e.message));
+    await assert.rejects(stat(o.out));
+    await assert.rejects(stat(o.cacheDir));
+  });
+
+  test('003 rw volume bound ro by two containers', async () => {
+    const o = await setup('lk-003', `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola:ro]\n') + entry('test2', '    binds: [vola:/vola:ro]\n'))}`);
+    await build(o);
+    for (const b of ['onboot/000-test1', 'onboot/001-test2']) assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola')?.options, ['ro', 'rbind']);
+  });
+
+  test('004 blank volume', async () => {
+    const o = await setup('lk-004', `volumes:\n  - name: vola\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
+    const { record } = await build(o);
+    assert.deepEqual(await readdir(join(o.out, 'containers/volumes/vola/lower')), []);
+    assert.equal(record.volumes[0]!.image, null);
+  });
+
+  test('005 image-seeded volume', async () => {
+    const o = await setup('lk-005', `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
+    await build(o);
+    assert.equal(await readFile(join(o.out, 'containers/volumes/vola/lower/bin/busybox'), 'utf8'), 'busybox');
+  });
+
+  test('006 the same volume through binds, mounts and binds.add', async () => {
+    const entries =
+      entry('testbinds', '    binds: [vola:/vola]\n') +
+      entry('testmounts', '    mounts: [{type: bind, source: vola, destination: /vola}]\n') +
+      entry('testbindadds', '    binds.add: [vola:/vola]\n');
+    const o = await setup('lk-006', `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entries)}`);
+    await build(o);
+    for (const b of ['onboot/000-testbinds', 'onboot/001-testmounts', 'onboot/002-testbindadds']) {
+      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), { destination: '/vola', type: 'bind', source: '/containers/volumes/vola/merged', options: ['rw', 'rbind', 'rshared'] });
+    }
+  });
+});
+
+describe('image labels', () => {
+  test('a label bind of a read-only volume without ro fails before any layer is pulled', async () => {
+    const label = JSON.stringify({ binds: ['vola:/vola'] });
+    await pushTarImage({ registry: registry.host, repository: 'label/rw', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+    const o = await setup('label-ro', `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/rw:1\n`);
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /label org\.mobyproject\.config/.test(e.message) && /read-only/.test(e.message));
+    assert.deepEqual(await readdir(join(o.cacheDir, 'v1', 'blobs')).catch(() => []), []);
+    await assert.rejects(stat(o.out));
+  });
+
+  test('label binds and YAML binds.add are merged and volume binds rewritten', async () => {
+    const label = JSON.stringify({ binds: ['/dev:/dev', 'vola:/from-label:ro'], capabilities: ['CAP_SYS_ADMIN'] });
+    await pushTarImage({ registry: registry.host, repository: 'label/merge', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+    const o = await setup('label-merge', `volumes:\n  - name: vola\nservices:\n  - name: svc\n    image: REGISTRY/label/merge:1\n    binds.add: [vola:/from-yaml]\n`);
+    await build(o);
+    const mounts = await mountsOf(o.out, 'services/svc');
+    assert.deepEqual(volumeMount(mounts, '/from-label'), { destination: '/from-label', type: 'bind', source: '/containers/volumes/vola/merged', options: ['ro', 'rbind'] });
+    assert.deepEqual(volumeMount(mounts, '/from-yaml')?.source, '/containers/volumes/vola/merged');
+    assert.deepEqual(volumeMount(mounts, '/dev')?.source, '/dev');
+  });
+});
+
+describe('atomic and reproducible output', () => {
+  test('a hostile layer fails the build, names layer and entry, and leaves the previous output and its neighbours untouched', async () => {
+    const evil = await pushTarImage({ registry: registry.host, repository: 'evil/escape', tag: '1', layers: [[{ name: 'ok', content: 'fine' }, { name: '../../sentinel/pwn', content: 'pwned' }]] });
+    const good = await setup('atomic', 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n');
+    await mkdir(join(good.dir, 'sentinel'));
+    await writeFile(join(good.dir, 'sentinel', 'keep'), 'keep');
+    await build(good);
+    const before = describeTree(await walkTree(good.dir));
+    await writeFile(good.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/evil/escape:1\n`);
+    await assert.rejects(build(good), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && e.message.includes(evil.layerDigests[0]!) && e.message.includes('../../sentinel/pwn'));
+    await writeFile(good.files[0]!, 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n'.replace('REGISTRY', registry.host));
+    const afterTree = describeTree(await walkTree(good.dir)).filter((l) => !l.startsWith('cache/'));
+    assert.deepEqual(afterTree, before.filter((l) => !l.startsWith('cache/')));
+    assert.deepEqual((await readdir(good.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
+  test('two builds of the same input give the same bytes', async () => {
+    const yaml = `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n    binds: [vola:/vola]\n`;
+    const a = await setup('repro-a', yaml);
+    const b = await setup('repro-b', yaml);
+    await build(a);
+    await build({ ...b, cacheDir: a.cacheDir });
+    for (const f of ['lkvol.json', 'containers/services/svc/config.json', 'containers/services/svc/runtime.json']) {
+      assert.equal(await readFile(join(a.out, f), 'utf8'), await readFile(join(b.out, f), 'utf8'), f);
+    }
+    assert.deepEqual(describeTree(await walkTree(a.out)), describeTree(await walkTree(b.out)));
+  });
+
+  test('a corrupted cached blob is detected and fetched again', async () => {
+    const o = await setup('cache-corrupt', 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n');
+    const first = await build(o);
+    const layer = first.record.volumes[0]!.layers[0]!.digest;
+    await writeFile(join(o.cacheDir, 'v1', 'blobs', 'sha256', layer.slice(7)), 'garbage');
+    const warnings: string[] = [];
+    await build({ ...o, onEvent: (e) => e.kind === 'warning' && warnings.push(e.code) });
+    assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/bin/busybox'), 'utf8'), 'busybox');
+    assert.deepEqual(warnings, ['LKVOL_WARN_CACHE_CORRUPT']);
+  });
+});
