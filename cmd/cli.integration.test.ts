@@ -1,14 +1,16 @@
 // The CLI end to end: exit codes, stdout/stderr, --json, and one run of the real executable.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from './main.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
+import { startFaultProxy } from '../lib/internal/testing/fault-proxy.js';
+import { describeTree, walkTree } from '../lib/internal/testing/tree.js';
 import { repoRoot } from '../lib/internal/testing/testdata.js';
 
 let registry: TestRegistry;
@@ -68,11 +70,12 @@ describe('usage', () => {
     { name: 'bad --jobs', args: ['build', '--jobs', '0', 'x.yml'], code: 2, stream: 'stderr', want: /--jobs must be a positive integer, got "0"/ },
     { name: 'bad --progress', args: ['build', '--progress', 'fancy', 'x.yml'], code: 2, stream: 'stderr', want: /--progress must be auto, plain or none/ },
     { name: 'bad --platform', args: ['build', '--platform', 'linux', 'x.yml'], code: 2, stream: 'stderr', want: /invalid platform "linux"/ },
+    { name: 'SOURCE_DATE_EPOCH must be whole seconds', args: ['build', 'x.yml'], env: { SOURCE_DATE_EPOCH: 'yesterday' }, code: 2, stream: 'stderr', want: /SOURCE_DATE_EPOCH must be whole seconds since 1970, got "yesterday"/ },
     { name: 'missing system file', args: ['validate', '/nonexistent/system.yml'], code: 2, stream: 'stderr', want: /\/nonexistent\/system\.yml/ },
   ] as const;
   for (const c of cases) {
     test(c.name, async () => {
-      const r = await run([...c.args]);
+      const r = await run([...c.args], 'env' in c ? c.env : {});
       assert.equal(r.code, c.code, r.stderr);
       assert.match(r[c.stream], c.want);
     });
@@ -180,5 +183,41 @@ describe('build', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
     assert.equal(stdout, `${out}\n`);
     await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
+  });
+});
+
+describe('interruption', () => {
+  test('SIGINT during a download exits 130, removes the staging directory and keeps the previous output', async () => {
+    const slow = await pushTarImage({ registry: registry.host, repository: 'cli/slow', tag: '1', layers: [[{ name: 'never', content: 'arrives' }]] });
+    const layer = slow.layerDigests[0]!;
+    let stalled!: () => void;
+    const layerRequested = new Promise<void>((resolve) => (stalled = resolve));
+    const proxy = await startFaultProxy(registry.url, (req) => {
+      if (!(req.url ?? '').includes(layer)) return { kind: 'pass' };
+      stalled();
+      return { kind: 'stall' };
+    });
+    try {
+      const dir = join(work, 'sigint');
+      const out = join(dir, 'out');
+      const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
+      const cache = join(dir, 'cache');
+      await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', cache, await systemFile('sigint', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n')]);
+      const previous = describeTree(await walkTree(out));
+      await writeFile(join(dir, 'system.yml'), `volumes:\n  - name: v\n    image: ${proxy.host}/cli/slow:1\n`);
+      const child = spawn(process.execPath, [bin, 'build', '--progress', 'plain', '-o', out, '--cache', cache, join(dir, 'system.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      // The proxy holds the layer request: once it has arrived, the build is mid-download.
+      await layerRequested;
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /\(LKVOL_CANCELLED\)/);
+      assert.deepEqual(describeTree(await walkTree(out)), previous);
+      assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out.')), []);
+    } finally {
+      await proxy.close();
+    }
   });
 });

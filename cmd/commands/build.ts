@@ -57,6 +57,7 @@ export const buildCommand: Command = {
         dockerConfigPath: dockerConfigPath(io.env),
         applyOwnership: io.uid === 0,
         limits,
+        sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),
         onEvent: progress,
         signal: io.signal,
       });
@@ -67,6 +68,12 @@ export const buildCommand: Command = {
     return 0;
   },
 };
+
+function sourceDateEpoch(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new LkvolError('LKVOL_USAGE', `build: SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(v)}`, { hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)' });
+  return Number(v);
+}
 
 function progressFlag(v: string | undefined): string | undefined {
   if (v === undefined || v === 'auto' || v === 'plain' || v === 'none') return v;

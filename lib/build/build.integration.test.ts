@@ -8,7 +8,34 @@ import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
+import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
+import { execa } from 'execa';
+
+/** Two layers exercising whiteouts, an opaque dir, hardlinks (one to the lower layer), symlinks, modes and owners. */
+const multiLayers: TarEntry[][] = [
+  [
+    { name: 'etc/', type: 'dir' },
+    { name: 'etc/app.conf', content: 'v1', uid: 1000, gid: 1000 },
+    { name: 'bin/', type: 'dir' },
+    { name: 'bin/tool', content: 'tool', mode: 0o4755 },
+    { name: 'data/', type: 'dir', mode: 0o700 },
+    { name: 'data/old1', content: 'old' },
+    { name: 'data/old2', content: 'old' },
+    { name: 'shared', content: 'x' },
+    { name: 'tmp/', type: 'dir', mode: 0o1777 },
+  ],
+  [
+    { name: 'data/new', content: 'new' },
+    { name: 'data/.wh..wh..opq' },
+    { name: 'etc/app.conf', content: 'v2', uid: 1000, gid: 1000 },
+    { name: 'etc/app.link', type: 'link', linkname: 'etc/app.conf' },
+    { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+    { name: 'current', type: 'symlink', linkname: 'data/new' },
+    { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
+    { name: '.wh.shared' },
+  ],
+];
 
 let registry: TestRegistry;
 let work: string;
@@ -19,6 +46,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'lkvol-build-'));
   const r = registry.host;
   await pushTarImage({ registry: r, repository: 'base/app', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 }]], config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] } });
+  await pushTarImage({ registry: r, repository: 'multi/layers', tag: '1', layers: multiLayers });
   await pushTarImage({ registry: r, repository: 'data/seed', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', content: 'busybox', mode: 0o755 }]] });
 });
 
@@ -51,34 +79,6 @@ function volumeMount(mounts: Mount[], destination: string): Mount | undefined {
 
 describe('a multi-layer image volume', () => {
   test('applies whiteouts, opaque dirs, hardlinks, symlinks, modes and owners in layer order', async () => {
-    await pushTarImage({
-      registry: registry.host,
-      repository: 'multi/layers',
-      tag: '1',
-      layers: [
-        [
-          { name: 'etc/', type: 'dir' },
-          { name: 'etc/app.conf', content: 'v1', uid: 1000, gid: 1000 },
-          { name: 'bin/', type: 'dir' },
-          { name: 'bin/tool', content: 'tool', mode: 0o4755 },
-          { name: 'data/', type: 'dir', mode: 0o700 },
-          { name: 'data/old1', content: 'old' },
-          { name: 'data/old2', content: 'old' },
-          { name: 'shared', content: 'x' },
-          { name: 'tmp/', type: 'dir', mode: 0o1777 },
-        ],
-        [
-          { name: 'data/new', content: 'new' },
-          { name: 'data/.wh..wh..opq' },
-          { name: 'etc/app.conf', content: 'v2', uid: 1000, gid: 1000 },
-          { name: 'etc/app.link', type: 'link', linkname: 'etc/app.conf' },
-          { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
-          { name: 'current', type: 'symlink', linkname: 'data/new' },
-          { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
-          { name: '.wh.shared' },
-        ],
-      ],
-    });
     const o = await setup('multi', 'volumes:\n  - name: data\n    image: REGISTRY/multi/layers:1\n');
     const result = await build(o);
     const lower = join(o.out, 'containers', 'volumes', 'data', 'lower');
@@ -102,6 +102,21 @@ describe('a multi-layer image volume', () => {
     assert.equal(volume.files, 7);
     assert.equal(volume.bytes, 'tool'.length + 'new'.length + 'v2'.length);
     for (const sub of ['tmp', 'merged']) assert.deepEqual(await readdir(join(o.out, 'containers', 'volumes', 'data', sub)), []);
+  });
+});
+
+describe('reference oracles', () => {
+  test('lower/ matches what skopeo + umoci unpack make of the same image, entry by entry', async () => {
+    const o = await setup('oracle', 'volumes:\n  - name: data\n    image: REGISTRY/multi/layers:1\n');
+    await build(o);
+    const policy = join(o.dir, 'policy.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    await execa('skopeo', ['copy', '--policy', policy, '--src-tls-verify=false', `docker://${registry.host}/multi/layers:1`, `oci:${join(o.dir, 'layout')}:img`]);
+    await execa('umoci', ['unpack', ...(isRoot ? [] : ['--rootless']), '--image', `${join(o.dir, 'layout')}:img`, join(o.dir, 'bundle')]);
+    const ours = describeTree(await walkTree(join(o.out, 'containers', 'volumes', 'data', 'lower')));
+    const theirs = describeTree(await walkTree(join(o.dir, 'bundle', 'rootfs')));
+    assert.ok(ours.length > 5);
+    assert.deepEqual(ours, theirs);
   });
 });
 
@@ -248,6 +263,18 @@ describe('atomic and reproducible output', () => {
       assert.equal(await readFile(join(a.out, f), 'utf8'), await readFile(join(b.out, f), 'utf8'), f);
     }
     assert.deepEqual(describeTree(await walkTree(a.out)), describeTree(await walkTree(b.out)));
+  });
+
+  test('SOURCE_DATE_EPOCH dates every synthesised entry; unpacked content keeps its layer times', async () => {
+    const epoch = 1_234_567_890;
+    const o = await setup('epoch', `volumes:\n  - name: seeded\n    image: REGISTRY/data/seed:1\n  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n`, { sourceDateEpoch: epoch });
+    await build(o);
+    const nodes = await walkTree(o.out, { includeRoot: true });
+    const unpacked = nodes.filter((n) => n.path.startsWith('containers/volumes/seeded/lower/'));
+    const synthesised = nodes.filter((n) => !n.path.startsWith('containers/volumes/seeded/lower/'));
+    assert.ok(synthesised.length >= 12 && unpacked.length === 2);
+    assert.deepEqual(synthesised.filter((n) => n.mtime !== epoch).map((n) => n.path), []);
+    assert.deepEqual(unpacked.map((n) => n.mtime), [defaultMtime, defaultMtime]);
   });
 
   test('a corrupted cached blob is detected and fetched again', async () => {

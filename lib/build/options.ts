@@ -21,6 +21,8 @@ export interface BuildOptions {
   applyOwnership?: boolean;
   /** Caps on what one volume may unpack. */
   limits?: { maxBytes?: number; maxEntries?: number; maxDepth?: number };
+  /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
+  sourceDateEpoch?: number | undefined;
   /** `User-Agent` sent to registries. */
   userAgent?: string;
   /** Progress and warnings. */
@@ -28,7 +30,7 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export type ResolvedBuildOptions = Required<Omit<BuildOptions, 'dockerConfigPath' | 'signal'>> & Pick<BuildOptions, 'dockerConfigPath' | 'signal'>;
+export type ResolvedBuildOptions = Required<Omit<BuildOptions, 'dockerConfigPath' | 'signal' | 'sourceDateEpoch'>> & Pick<BuildOptions, 'dockerConfigPath' | 'signal' | 'sourceDateEpoch'>;
 
 /** Fills defaults. */
 export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {

@@ -11,6 +11,7 @@ import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } fro
 import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { createPullSession, type PullSession } from './session.js';
 import { createStaging } from './output.js';
+import { stampTree } from './epoch.js';
 import { writeVolume } from './volumes.js';
 
 export interface BuildResult {
@@ -47,6 +48,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const p of prepared) containers.push(await writeContainer(p, staging.dir, idMap));
     const record: BuildRecord = { lkvolVersion: version, platform: formatPlatform(platform), images: imageDigests(volumes, prepared), volumes, containers };
     await writeRecord(staging.dir, record);
+    if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config));
     throwIfAborted(o.signal);
     await staging.promote();
     o.onEvent({ kind: 'done', out: o.out });
@@ -93,6 +95,11 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
   for (const v of volumes) if (v.image !== null && v.digest !== null) images[v.image] = v.digest;
   for (const p of prepared) images[formatReference(p.container.ref)] = p.image.digest;
   return images;
+}
+
+/** The lower/ directories whose content came from image layers (their own times are kept). */
+function unpackedDirs(staging: string, config: Config): Set<string> {
+  return new Set(config.volumes.filter((v) => v.ref !== undefined && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower')));
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

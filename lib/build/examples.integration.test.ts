@@ -1,0 +1,63 @@
+// Every examples/*.yml builds against a registry holding the example images, so the examples cannot go stale.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from './index.js';
+import { pushExampleImages } from '../internal/testing/example-images.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { repoRoot } from '../internal/testing/testdata.js';
+import { describeTree, walkTree } from '../internal/testing/tree.js';
+
+/** The registry the example files name; `make example` runs one there, the test rewrites it to its own. */
+const exampleRegistry = '127.0.0.1:5391';
+const examples = join(repoRoot(), 'examples');
+let registry: TestRegistry;
+let work: string;
+
+before(async () => {
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-examples-'));
+  await pushExampleImages(registry.host, join(examples, 'images'));
+});
+
+after(async () => {
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+async function buildExample(name: string): Promise<string> {
+  const file = join(work, name);
+  await writeFile(file, (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, registry.host));
+  const out = join(work, `${name}.out`);
+  await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64' });
+  return out;
+}
+
+test('every example builds', async () => {
+  const files = (await readdir(examples)).filter((f) => f.endsWith('.yml'));
+  assert.ok(files.length > 0);
+  for (const f of files) await buildExample(f);
+});
+
+test('web.yml: assets unpacked with the draft whited out, blank volumes empty, binds in place', async () => {
+  const out = await buildExample('web.yml');
+  const volumes = join(out, 'containers', 'volumes');
+  const assets = describeTree(await walkTree(join(volumes, 'assets', 'lower'))).map((l) => l.split(' ').slice(0, 3).join(' '));
+  assert.deepEqual(assets, ['about.html file 0644', 'css dir 0755', 'css/site.css file 0644', 'img dir 0755', 'img/logo.svg file 0644', 'index.html file 0644']);
+  for (const blank of ['config', 'logs']) assert.deepEqual(await readdir(join(volumes, blank, 'lower')), []);
+  assert.deepEqual((await readdir(join(out, 'containers'))).sort(), ['onboot', 'onshutdown', 'services', 'volumes']);
+  const web = JSON.parse(await readFile(join(out, 'containers/services/web/config.json'), 'utf8')) as { mounts: { destination: string; source: string; options: string[] }[]; process: { args: string[]; capabilities: { bounding: string[] } } };
+  const volumeMounts = web.mounts.filter((m) => m.source.startsWith('/containers/volumes/')).map((m) => `${m.destination} ${m.source} ${m.options.join(',')}`);
+  assert.deepEqual(volumeMounts, [
+    '/etc/site /containers/volumes/config/merged ro,rbind',
+    '/srv/www /containers/volumes/assets/merged ro,rbind',
+    '/usr/share/doc/site /containers/volumes/assets/merged rbind,ro',
+    '/var/log/httpd /containers/volumes/logs/merged rw,rbind,rshared',
+  ]);
+  assert.deepEqual(web.process.args, ['/usr/sbin/httpd']);
+  assert.deepEqual(web.process.capabilities.bounding, ['CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID']);
+  const shipLogs = JSON.parse(await readFile(join(out, 'containers/onshutdown/000-ship-logs/config.json'), 'utf8')) as { mounts: { destination: string; options: string[] }[] };
+  assert.deepEqual(shipLogs.mounts.find((m) => m.destination === '/logs')?.options, ['ro', 'rbind']);
+});
