@@ -17,9 +17,9 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
   }
 }
 
-/** Parses a positive integer flag value. */
-export function positiveInt(command: string, flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+/** Parses a positive integer flag value; undefined when the flag was not given. */
+export function positiveInt(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new LkvolError('LKVOL_USAGE', `${command}: --${flag} must be a positive integer, got ${JSON.stringify(value)}`, { hint: `run "lkvol ${command} --help"` });
   return n;

@@ -16,8 +16,9 @@ options:
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
       --insecure-registry H   allow plain HTTP for registry host H (repeatable; loopback always may)
-      --max-bytes N           cap on bytes unpacked per volume (default: 16 GiB)
-      --max-entries N         cap on entries unpacked per volume (default: 1000000)
+      --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
+      --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
+      --max-depth N           cap on path components of an entry name (default: 1024)
       --json                  print the build record as JSON on stdout; NDJSON progress on stderr
       --progress MODE         auto | plain | none (default: auto)
   -q, --quiet                 no progress
@@ -37,6 +38,7 @@ export const buildCommand: Command = {
       'insecure-registry': { type: 'string', multiple: true },
       'max-bytes': { type: 'string' },
       'max-entries': { type: 'string' },
+      'max-depth': { type: 'string' },
       json: { type: 'boolean' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -45,14 +47,18 @@ export const buildCommand: Command = {
     requireFiles('build', positionals);
     const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
     const progress = createProgress(mode, io.stderr);
-    const limits = { maxBytes: positiveInt('build', 'max-bytes', values['max-bytes'], 16 * 1024 ** 3), maxEntries: positiveInt('build', 'max-entries', values['max-entries'], 1_000_000) };
+    const limits = {
+      maxBytes: positiveInt('build', 'max-bytes', values['max-bytes']),
+      maxEntries: positiveInt('build', 'max-entries', values['max-entries']),
+      maxDepth: positiveInt('build', 'max-depth', values['max-depth']),
+    };
     try {
       const result = await build({
         files: positionals,
         out: values.output ?? 'out',
         cacheDir: values.cache ?? defaultCachePath(io.env),
         platform: values.platform ?? hostPlatform(io.arch),
-        jobs: positiveInt('build', 'jobs', values.jobs, 4),
+        jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
         insecureRegistries: values['insecure-registry'] ?? [],
         dockerConfigPath: dockerConfigPath(io.env),
         applyOwnership: io.uid === 0,

@@ -215,6 +215,20 @@ describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
   });
 });
 
+describe('limits', () => {
+  test('a volume over its sizeLimit fails naming the limit, and leaves no output', async () => {
+    const o = await setup('size-limit', 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n    sizeLimit: 4\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && e.message.includes('sizeLimit of volume "v" (4)') && e.hint === 'raise the sizeLimit of volume "v" in the system file');
+    await assert.rejects(stat(o.out));
+    assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
+  test('--max-entries caps entries over all layers of a volume', async () => {
+    const o = await setup('max-entries', 'volumes:\n  - name: v\n    image: REGISTRY/multi/layers:1\n', { limits: { maxEntries: 12 } });
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /maxEntries \(12\)/.test(e.message) && /--max-entries/.test(e.hint ?? ''));
+  });
+});
+
 describe('image labels', () => {
   test('a label bind of a read-only volume without ro fails before any layer is pulled', async () => {
     const label = JSON.stringify({ binds: ['vola:/vola'] });

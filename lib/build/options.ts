@@ -20,7 +20,7 @@ export interface BuildOptions {
   /** lchown extracted entries (the CLI passes true when running as root). Default false. */
   applyOwnership?: boolean;
   /** Caps on what one volume may unpack. */
-  limits?: { maxBytes?: number; maxEntries?: number; maxDepth?: number };
+  limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
   /** `User-Agent` sent to registries. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
 import { parseDigest } from '../digest/index.js';
 import { wrapError } from '../errors.js';
-import { createExtractState, extractLayer } from '../layer/index.js';
+import { createExtractState, extractLayer, type VolumeLimits } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
@@ -60,6 +60,17 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   };
 }
 
+/** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
+function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
+  const bySize = volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
+  return {
+    maxBytes: bySize ? volume.sizeLimit : limits.maxBytes,
+    maxEntries: limits.maxEntries,
+    maxDepth: limits.maxDepth,
+    limitName: bySize ? `sizeLimit of volume "${volume.name}"` : undefined,
+  };
+}
+
 /** Unpacks; when a cached blob turns out corrupt, forgets it, empties lower/ and starts over once. */
 async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<LayerRecord[]> {
   try {
@@ -81,7 +92,7 @@ async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedIm
   const diffIds = image.config.rootfs?.diff_ids ?? [];
   // Start every download now; each is awaited in order below, so attach a no-op catch to avoid unhandled rejections.
   for (const l of layers) session.fetchBlob(ref, l).catch(() => {});
-  const state = createExtractState({ maxBytes: volume.sizeLimit === undefined ? options.limits.maxBytes : Math.min(volume.sizeLimit, options.limits.maxBytes ?? Infinity), maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth, limitName: volume.sizeLimit === undefined ? undefined : `sizeLimit of volume "${volume.name}"` });
+  const state = createExtractState(volumeLimits(volume, options.limits));
   const records: LayerRecord[] = [];
   for (const [index, layer] of layers.entries()) {
     const diffId = diffIds[index];

@@ -79,9 +79,9 @@ export function layerCaps(volume: ResolvedVolumeLimits, used: { bytes: number; e
   };
   const byteName = volume.limitName ?? 'maxBytes';
   return {
-    bytes: pick('maxBytes', used.bytes, byteName, volume.limitName === undefined ? 'raise the byte cap (limits.maxBytes)' : `raise the ${byteName}`),
-    entries: pick('maxEntries', used.entries, 'maxEntries', 'raise the entry cap (limits.maxEntries)'),
-    depth: pick('maxDepth', 0, 'maxDepth', 'raise the path depth cap (limits.maxDepth)'),
+    bytes: pick('maxBytes', used.bytes, byteName, volume.limitName === undefined ? 'raise the cap with --max-bytes N (limits.maxBytes)' : `raise the ${byteName} in the system file`),
+    entries: pick('maxEntries', used.entries, 'maxEntries', 'raise the cap with --max-entries N (limits.maxEntries)'),
+    depth: pick('maxDepth', 0, 'maxDepth', 'raise the cap with --max-depth N (limits.maxDepth)'),
   };
 }
 
