@@ -1,13 +1,13 @@
 // Every examples/*.yml builds against a registry holding the example images, so the examples cannot go stale.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { build } from './index.js';
 import { pushExampleImages } from '../internal/testing/example-images.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
-import { repoRoot } from '../internal/testing/testdata.js';
+import { repoRoot, testdataPath } from '../internal/testing/testdata.js';
 import { describeTree, walkTree } from '../internal/testing/tree.js';
 
 /** The registry the example files name; `make example` runs one there, the test rewrites it to its own. */
@@ -60,4 +60,20 @@ test('web.yml: assets unpacked with the draft whited out, blank volumes empty, b
   assert.deepEqual(web.process.capabilities.bounding, ['CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID']);
   const shipLogs = JSON.parse(await readFile(join(out, 'containers/onshutdown/000-ship-logs/config.json'), 'utf8')) as { mounts: { destination: string; options: string[] }[] };
   assert.deepEqual(shipLogs.mounts.find((m) => m.destination === '/logs')?.options, ['ro', 'rbind']);
+});
+
+test('web.yml: every config.json and runtime.json is byte for byte the reviewed golden (UPDATE_GOLDEN=1 rewrites)', async () => {
+  const out = await buildExample('web.yml');
+  const bundles = ['onboot/000-seed-config', 'services/web', 'onshutdown/000-ship-logs'];
+  for (const bundle of bundles) {
+    for (const file of ['config.json', 'runtime.json']) {
+      const got = await readFile(join(out, 'containers', bundle, file), 'utf8');
+      const golden = testdataPath('build', 'web', bundle, file);
+      if (process.env['UPDATE_GOLDEN'] === '1') {
+        await mkdir(dirname(golden), { recursive: true });
+        await writeFile(golden, got);
+      }
+      assert.equal(got, await readFile(golden, 'utf8'), `${bundle}/${file}`);
+    }
+  }
 });
