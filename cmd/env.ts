@@ -17,6 +17,27 @@ export function dockerConfigPath(env: Env): string {
   return join(env['HOME'] ?? homedir(), '.docker', 'config.json');
 }
 
+/**
+ * The credentials files after the Docker config, in ggcr's order: `$REGISTRY_AUTH_FILE`, then
+ * `$XDG_RUNTIME_DIR/containers/auth.json`, then `$XDG_CONFIG_HOME/containers/auth.json` (default `~/.config`).
+ */
+export function authFilePaths(env: Env): string[] {
+  const paths: string[] = [];
+  if (nonEmpty(env['REGISTRY_AUTH_FILE'])) paths.push(env['REGISTRY_AUTH_FILE']);
+  if (nonEmpty(env['XDG_RUNTIME_DIR'])) paths.push(join(env['XDG_RUNTIME_DIR'], 'containers', 'auth.json'));
+  paths.push(join(configHome(env), 'containers', 'auth.json'));
+  return paths;
+}
+
+/** Where per-registry `<host:port>/ca.crt` directories are looked for when `--certs-dir` is not given (podman rootless, podman, docker). */
+export function defaultCertsDirs(env: Env): string[] {
+  return [join(configHome(env), 'containers', 'certs.d'), '/etc/containers/certs.d', '/etc/docker/certs.d'];
+}
+
+function configHome(env: Env): string {
+  return nonEmpty(env['XDG_CONFIG_HOME']) ? env['XDG_CONFIG_HOME'] : join(env['HOME'] ?? homedir(), '.config');
+}
+
 function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== '';
 }

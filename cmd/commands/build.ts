@@ -1,7 +1,7 @@
 // `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
 import { LkvolError, build, hostPlatform } from '../../lib/index.js';
 import { parseFlags, positiveInt, requireFiles } from '../args.js';
-import { defaultCachePath, dockerConfigPath } from '../env.js';
+import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath } from '../env.js';
 import type { Command } from '../io.js';
 import { chooseProgressMode, createProgress } from '../render/progress.js';
 
@@ -15,7 +15,10 @@ options:
       --platform OS/ARCH[/V]  platform to pick from image indexes (default: linux/<host arch>)
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
-      --insecure-registry H   allow plain HTTP for registry host H (repeatable; loopback always may)
+      --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable; loopback may use HTTP)
+      --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
+      --certs-dir DIR         read DIR/<host:port>/*.crt (CAs) and client.cert/client.key per registry (repeatable;
+                              default: $XDG_CONFIG_HOME/containers/certs.d, /etc/containers/certs.d, /etc/docker/certs.d)
       --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
@@ -36,6 +39,8 @@ export const buildCommand: Command = {
       cache: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
       'insecure-registry': { type: 'string', multiple: true },
+      'ca-cert': { type: 'string', multiple: true },
+      'certs-dir': { type: 'string', multiple: true },
       'max-bytes': { type: 'string' },
       'max-entries': { type: 'string' },
       'max-depth': { type: 'string' },
@@ -61,6 +66,10 @@ export const buildCommand: Command = {
         jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
         insecureRegistries: values['insecure-registry'] ?? [],
         dockerConfigPath: dockerConfigPath(io.env),
+        authFiles: authFilePaths(io.env),
+        credentialHelperEnv: io.env,
+        caCertFiles: values['ca-cert'] ?? [],
+        certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
         applyOwnership: io.uid === 0,
         limits,
         sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),

@@ -15,8 +15,16 @@ export interface BuildOptions {
   jobs?: number;
   /** Hosts reached over plain HTTP when they do not speak TLS (loopback always is). */
   insecureRegistries?: string[];
-  /** Path of a Docker config.json to read credentials from, if any. */
+  /** Path of a Docker config.json to read credentials from, if any (the first credentials source). */
   dockerConfigPath?: string | undefined;
+  /** Further credentials files, tried in order after `dockerConfigPath` (`$REGISTRY_AUTH_FILE`, containers `auth.json`). */
+  authFiles?: string[];
+  /** Environment of `docker-credential-*` helpers (PATH finds them); the CLI passes its own. Default: inherited. */
+  credentialHelperEnv?: Record<string, string | undefined> | undefined;
+  /** Files of CA certificates trusted for every registry (`--ca-cert`). */
+  caCertFiles?: string[];
+  /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */
+  certsDirs?: string[];
   /** lchown extracted entries (the CLI passes true when running as root). Default false. */
   applyOwnership?: boolean;
   /** Caps on what one volume may unpack. */
@@ -30,7 +38,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export type ResolvedBuildOptions = Required<Omit<BuildOptions, 'dockerConfigPath' | 'signal' | 'sourceDateEpoch'>> & Pick<BuildOptions, 'dockerConfigPath' | 'signal' | 'sourceDateEpoch'>;
+type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch';
+export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 
 /** Fills defaults. */
 export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
@@ -38,6 +47,9 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     ...o,
     jobs: o.jobs ?? 4,
     insecureRegistries: o.insecureRegistries ?? [],
+    authFiles: o.authFiles ?? [],
+    caCertFiles: o.caCertFiles ?? [],
+    certsDirs: o.certsDirs ?? [],
     applyOwnership: o.applyOwnership ?? false,
     limits: o.limits ?? {},
     userAgent: o.userAgent ?? 'lkvol',

@@ -6,7 +6,7 @@ import { isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
-import { createRegistryClient, loadDockerCredentials, type FetchedManifest, type RegistryClient, type ResolvedImage } from '../registry/index.js';
+import { createRegistryClient, loadCredentials, type FetchedManifest, type RegistryClient, type ResolvedImage } from '../registry/index.js';
 import { createLimiter, createOnce } from './limit.js';
 
 export interface PullSession {
@@ -31,6 +31,10 @@ export interface PullSessionOptions {
   jobs: number;
   insecureRegistries: string[];
   dockerConfigPath: string | undefined;
+  authFiles: string[];
+  credentialHelperEnv?: Record<string, string | undefined> | undefined;
+  caCertFiles: string[];
+  certsDirs: string[];
   userAgent: string;
   onEvent: EventSink;
   signal: AbortSignal | undefined;
@@ -39,8 +43,10 @@ export interface PullSessionOptions {
 /** Creates the session. Throws LKVOL_IO when the cache or the Docker config cannot be read. */
 export async function createPullSession(o: PullSessionOptions): Promise<PullSession> {
   const cache = await createBlobCache({ dir: o.cacheDir });
-  const credentials = await loadDockerCredentials(o.dockerConfigPath);
-  const client: RegistryClient = createRegistryClient({ credentials, insecureRegistries: o.insecureRegistries, userAgent: o.userAgent });
+  const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });
+  const credentials = await loadCredentials({ files: [o.dockerConfigPath, ...o.authFiles], helperEnv: o.credentialHelperEnv, onWarning, signal: o.signal });
+  const tls = { caCertFiles: o.caCertFiles, certsDirs: o.certsDirs };
+  const client: RegistryClient = createRegistryClient({ credentials, insecureRegistries: o.insecureRegistries, ...tls, userAgent: o.userAgent });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   let fetchOnce = createOnce<void>();

@@ -5,7 +5,9 @@ import { digestAlgorithm, digestOf, parseDigest, type Digest } from '../digest/i
 import { manifestAccept, parseManifestDocument, type Descriptor, type ManifestDocument, type Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { fetchBlobBytes, openBlob, type BlobOptions } from './blob.js';
+import type { Credentials } from './auth-file.js';
 import type { CredentialResolver } from './credentials.js';
+import { loadRegistryTls, type RegistryTls } from './tls.js';
 import { resolveImage, type ResolvedImage } from './resolve.js';
 import { bodyLimits, readCapped } from './response.js';
 import type { RetryOptions } from './retry.js';
@@ -16,8 +18,12 @@ export interface RegistryClientOptions {
   credentials?: CredentialResolver | undefined;
   /** Hosts (`host` or `host:port`) where TLS is not verified and plain HTTP is allowed (`--insecure-registry`). */
   insecureRegistries?: readonly string[] | undefined;
-  /** Extra CA certificates (PEM) to trust (`--ca-cert`). */
+  /** Extra CA certificates (PEM text) trusted for every registry. */
   caCert?: string | Buffer | undefined;
+  /** Files of extra CA certificates trusted for every registry (`--ca-cert`); read at first use. */
+  caCertFiles?: readonly string[] | undefined;
+  /** Directories with `<host:port>/ca.crt` (and `client.cert` + `client.key`), as Docker's `certs.d` (`--certs-dir`). */
+  certsDirs?: readonly string[] | undefined;
   /** Retry policy; tests pass tiny delays or a recording `sleep`. */
   retry?: Partial<RetryOptions> | undefined;
   userAgent?: string | undefined;
@@ -48,23 +54,33 @@ export interface RegistryClient {
   close(): Promise<void>;
 }
 
-/** Creates a client; transports (and credential lookups) are made lazily per registry. */
+/**
+ * Creates a client; credentials, TLS material and transports are made lazily per registry (one transport
+ * per registry and credentials origin, so namespaced `auths` keys get their own tokens).
+ * Errors from credential lookup (LKVOL_REGISTRY_AUTH, LKVOL_IO) and TLS files (LKVOL_USAGE, LKVOL_IO) surface on the first request.
+ */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
   const transports = new Map<string, Promise<Transport>>();
-  const transportFor = (registry: string): Promise<Transport> => {
-    let t = transports.get(registry);
-    if (t === undefined) {
-      t = makeTransport(registry, options);
-      transports.set(registry, t);
-      t.catch(() => transports.delete(registry));
+  const tlsByRegistry = new Map<string, Promise<RegistryTls>>();
+  const memo = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
+    let p = map.get(key);
+    if (p === undefined) {
+      p = make();
+      map.set(key, p);
+      p.catch(() => map.delete(key));
     }
-    return t;
+    return p;
+  };
+  const transportFor = async (ref: NormalizedRef): Promise<Transport> => {
+    const credentials = await options.credentials?.(ref.registry, ref.repository);
+    const tls = memo(tlsByRegistry, ref.registry, () => loadRegistryTls(ref.registry, options));
+    return memo(transports, `${ref.registry}\0${credentials?.origin ?? ''}`, async () => makeTransport(ref.registry, credentials, await tls, options));
   };
   const client: RegistryClient = {
     resolveImage: (ref, opts) => resolveImage(client, ref, opts),
-    fetchManifest: async (ref, opts = {}) => fetchManifest(await transportFor(ref.registry), ref, opts),
-    fetchBlobBytes: async (ref, descriptor, opts = {}) => fetchBlobBytes(await transportFor(ref.registry), ref, descriptor, opts),
-    openBlob: async (ref, descriptor, opts = {}) => openBlob(await transportFor(ref.registry), ref, descriptor, opts),
+    fetchManifest: async (ref, opts = {}) => fetchManifest(await transportFor(ref), ref, opts),
+    fetchBlobBytes: async (ref, descriptor, opts = {}) => fetchBlobBytes(await transportFor(ref), ref, descriptor, opts),
+    openBlob: async (ref, descriptor, opts = {}) => openBlob(await transportFor(ref), ref, descriptor, opts),
     async close() {
       const all = await Promise.allSettled(transports.values());
       transports.clear();
@@ -74,11 +90,10 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   return client;
 }
 
-async function makeTransport(registry: string, options: RegistryClientOptions): Promise<Transport> {
+function makeTransport(registry: string, credentials: Credentials | undefined, tls: RegistryTls, options: RegistryClientOptions): Transport {
   const host = registry.replace(/:\d+$/, '');
   const insecure = options.insecureRegistries?.some((h) => h === registry || h === host) ?? false;
-  const credentials = await options.credentials?.(registry);
-  return createTransport({ registry, credentials, insecure, caCert: options.caCert, retry: options.retry, userAgent: options.userAgent });
+  return createTransport({ registry, credentials, insecure, tls, retry: options.retry, userAgent: options.userAgent });
 }
 
 async function fetchManifest(transport: Transport, ref: NormalizedRef, opts: { size?: number | undefined; signal?: AbortSignal | undefined }): Promise<FetchedManifest> {

@@ -1,77 +1,91 @@
-// Credential lookup in a Docker config.json whose path the caller gives; secrets never reach messages.
-import { readFile } from 'node:fs/promises';
-import { LkvolError, wrapError } from '../errors.js';
+// Credential lookup over the files the caller lists (Docker config, containers auth.json) and their helpers.
+import { LkvolError } from '../errors.js';
+import { authSourcesFor, helperServerUrl, readAuthFile, type AuthEntry, type AuthFile, type Credentials } from './auth-file.js';
+import { runCredentialHelper } from './cred-helper.js';
 
-/** What a registry accepts: user + password (Basic or token request), an identity (refresh) token, or a raw registry token. */
-export interface Credentials {
-  username?: string | undefined;
-  password?: string | undefined;
-  identityToken?: string | undefined;
-  registryToken?: string | undefined;
+export { normalizeAuthKey, type Credentials } from './auth-file.js';
+
+/** Finds credentials for a repository (`registry` as written in a reference, `repository` without it). */
+export type CredentialResolver = (registry: string, repository?: string) => Promise<Credentials | undefined>;
+
+/** A note that does not stop the pull (a helper that is missing or has nothing), for BuildEvent warnings. */
+export type CredentialWarning = { code: 'LKVOL_WARN_CREDENTIALS'; message: string };
+
+export interface CredentialOptions {
+  /** Credentials files in priority order; missing ones are skipped. The CLI lists the Docker config, `$REGISTRY_AUTH_FILE` and the containers `auth.json` files. */
+  files: readonly (string | undefined)[];
+  /** Environment of credential helpers (PATH finds them; pass/secretservice need HOME, GNUPGHOME, DBUS…). Undefined: inherited. */
+  helperEnv?: Record<string, string | undefined> | undefined;
+  onWarning?: ((warning: CredentialWarning) => void) | undefined;
+  signal?: AbortSignal | undefined;
 }
-
-/** Finds credentials for a registry host as written in a reference (`docker.io`, `127.0.0.1:5000`). */
-export type CredentialResolver = (registry: string) => Promise<Credentials | undefined>;
-
-interface AuthEntry {
-  auth?: unknown;
-  username?: unknown;
-  password?: unknown;
-  identitytoken?: unknown;
-  registrytoken?: unknown;
-}
-
-/** Hosts that all mean Docker Hub, and the key `docker login` writes for it. */
-const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 /**
- * Reads a Docker `config.json` (the CLI derives the path from `DOCKER_CONFIG` or the home directory)
- * and returns a resolver over its `auths`. No path or a missing file means anonymous access.
- * @throws LKVOL_IO when the file exists but cannot be read; LKVOL_REGISTRY_AUTH when it is malformed.
+ * Reads every file now (so a broken one fails before any pull) and returns a resolver that tries them in
+ * order; inside a file `credHelpers[host]` beats `credsStore` beats `auths`. A helper that is not installed
+ * or has nothing for the registry is skipped with a warning, and lookup goes on (anonymous at the end).
+ * Helpers run at most once per server URL.
+ * @throws LKVOL_IO, LKVOL_REGISTRY_AUTH (a malformed file; later, a failing helper or a malformed entry).
  */
-export async function loadDockerCredentials(path: string | undefined, opts: { signal?: AbortSignal | undefined } = {}): Promise<CredentialResolver> {
-  if (path === undefined) return () => Promise.resolve(undefined);
-  let text: string;
-  try {
-    text = await readFile(path, { encoding: 'utf8', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return () => Promise.resolve(undefined);
-    throw wrapError(err, 'LKVOL_IO', `read docker config ${path}`);
+export async function loadCredentials(opts: CredentialOptions): Promise<CredentialResolver> {
+  const files: AuthFile[] = [];
+  for (const path of opts.files) {
+    if (path === undefined || path === '') continue;
+    const file = await readAuthFile(path, opts.signal);
+    if (file !== undefined) files.push(file);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new LkvolError('LKVOL_REGISTRY_AUTH', `docker config ${path}: not valid JSON`, { cause: err, hint: `fix or remove ${path}` });
-  }
-  const auths = (parsed as { auths?: unknown } | null)?.auths ?? {};
-  if (typeof auths !== 'object' || auths === null || Array.isArray(auths)) {
-    throw new LkvolError('LKVOL_REGISTRY_AUTH', `docker config ${path}: "auths" must be an object`, { hint: `fix or remove ${path}` });
-  }
-  const entries = auths as Record<string, AuthEntry>;
-  return (registry) => Promise.resolve(lookupCredentials(entries, registry, path));
+  const helperRuns = new Map<string, Promise<Credentials | undefined>>();
+  const ask = (helper: string, registry: string): Promise<Credentials | undefined> => {
+    const serverUrl = helperServerUrl(registry);
+    const key = `${helper}\0${serverUrl}`;
+    let run = helperRuns.get(key);
+    if (run === undefined) {
+      run = askHelper(helper, serverUrl, opts);
+      helperRuns.set(key, run);
+    }
+    return run;
+  };
+  return async (registry, repository) => {
+    for (const file of files) {
+      for (const source of authSourcesFor(file, registry, repository)) {
+        const found = source.kind === 'inline' ? entryCredentials(source.entry, source.where) : await ask(source.helper, registry);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+}
+
+async function askHelper(helper: string, serverUrl: string, opts: CredentialOptions): Promise<Credentials | undefined> {
+  const result = await runCredentialHelper({ helper, serverUrl, env: opts.helperEnv, signal: opts.signal });
+  if (result.kind === 'found') return result.credentials;
+  const why = result.reason === 'missing' ? `docker-credential-${helper} is not on PATH` : `docker-credential-${helper} has no credentials for ${serverUrl}`;
+  opts.onWarning?.({ code: 'LKVOL_WARN_CREDENTIALS', message: `${why}; trying other credential sources, else pulling anonymously` });
+  return undefined;
 }
 
 /**
- * The credentials of `registry` in an `auths` map. A key written exactly as the registry wins; then keys
- * normalised to a host (`https://index.docker.io/v1/` → `docker.io`).
+ * Reads one Docker `config.json` (the CLI derives the path from `DOCKER_CONFIG` or the home directory).
+ * Kept for callers with a single file; `loadCredentials` is the general form.
+ * @throws LKVOL_IO, LKVOL_REGISTRY_AUTH.
+ */
+export function loadDockerCredentials(path: string | undefined, opts: Omit<CredentialOptions, 'files'> = {}): Promise<CredentialResolver> {
+  return loadCredentials({ ...opts, files: [path] });
+}
+
+/**
+ * The credentials of `registry` in an `auths` map (no helpers): the longest namespace match, an exact key
+ * before an alias (`https://index.docker.io/v1/` → `docker.io`).
  * @throws LKVOL_REGISTRY_AUTH when the matching entry is malformed (the secret is not echoed).
  */
-export function lookupCredentials(auths: Record<string, AuthEntry>, registry: string, source = 'docker config'): Credentials | undefined {
-  const want = normalizeAuthKey(registry);
-  const key = registry in auths ? registry : Object.keys(auths).find((k) => normalizeAuthKey(k) === want);
-  if (key === undefined) return undefined;
-  return entryCredentials(auths[key] ?? {}, `${source}: auths[${JSON.stringify(key)}]`);
+export function lookupCredentials(auths: Record<string, AuthEntry>, registry: string, source = 'docker config', repository?: string): Credentials | undefined {
+  const sources = authSourcesFor({ path: source, credHelpers: new Map(), credsStore: undefined, auths }, registry, repository);
+  const inline = sources.find((s) => s.kind === 'inline');
+  return inline?.kind === 'inline' ? entryCredentials(inline.entry, inline.where, false) : undefined;
 }
 
-/** `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/path` → `host:5000`; lowercases. */
-export function normalizeAuthKey(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
-  return dockerHubAliases.has(host) ? 'docker.io' : host;
-}
-
-function entryCredentials(entry: AuthEntry, where: string): Credentials | undefined {
-  const bad = (field: string, want: string) => new LkvolError('LKVOL_REGISTRY_AUTH', `${where}.${field}: ${want}`, { hint: 'run "docker login" again to rewrite the entry' });
+function entryCredentials(entry: AuthEntry, where: string, withOrigin = true): Credentials | undefined {
+  const bad = (field: string, want: string) => new LkvolError('LKVOL_REGISTRY_AUTH', `${where}.${field}: ${want}`, { hint: 'log in again to rewrite the entry' });
   const str = (field: keyof AuthEntry): string | undefined => {
     const v = entry[field];
     if (v === undefined || v === null || v === '') return undefined;
@@ -89,10 +103,9 @@ function entryCredentials(entry: AuthEntry, where: string): Credentials | undefi
   }
   creds.username = str('username') ?? creds.username;
   creds.password = str('password') ?? creds.password;
-  const identityToken = str('identitytoken');
-  const registryToken = str('registrytoken');
-  if (identityToken !== undefined) creds.identityToken = identityToken;
-  if (registryToken !== undefined) creds.registryToken = registryToken;
+  creds.identityToken = str('identitytoken');
+  creds.registryToken = str('registrytoken');
   const defined = Object.entries(creds).filter(([, v]) => v !== undefined);
-  return defined.length === 0 ? undefined : (Object.fromEntries(defined) as Credentials);
+  if (defined.length === 0) return undefined;
+  return Object.fromEntries(withOrigin ? [...defined, ['origin', where]] : defined) as Credentials;
 }

@@ -1,7 +1,8 @@
 // The registry client: transport (auth, retries, redirects), credentials and image resolution.
 export { parseWwwAuthenticate, type Challenge } from './challenge.js';
 export { createRegistryClient, type FetchedManifest, type RegistryClient, type RegistryClientOptions } from './client.js';
-export { loadDockerCredentials, lookupCredentials, normalizeAuthKey, type CredentialResolver, type Credentials } from './credentials.js';
+export { loadCredentials, loadDockerCredentials, lookupCredentials, normalizeAuthKey, type CredentialOptions, type CredentialResolver, type CredentialWarning, type Credentials } from './credentials.js';
+export { loadRegistryTls, type RegistryTls, type TlsSources } from './tls.js';
 export { type BlobOptions } from './blob.js';
 export { redactUrl } from './redact.js';
 export { type ResolvedImage } from './resolve.js';

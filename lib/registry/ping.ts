@@ -1,5 +1,5 @@
 // The first exchange with a registry: GET /v2/ for its auth challenges, choosing https or (loopback/insecure) http.
-import { LkvolError } from '../errors.js';
+import { LkvolError, internalError } from '../errors.js';
 import type { Sender } from './auth.js';
 import { parseWwwAuthenticate, type Challenge } from './challenge.js';
 import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError } from './response.js';
@@ -17,15 +17,28 @@ export interface Session {
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
 export async function ping(p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender }, req: RegistryRequest): Promise<Session> {
+  let tlsError: unknown;
   try {
-    return await pingAt(`https://${p.apiHost}`, p, req);
+    const session = await pingAt(`https://${p.apiHost}`, p, req);
+    if (session !== 'speaks-tls') return session;
   } catch (err) {
     if (!p.allowHttp || !(err instanceof LkvolError) || !isTlsNotSpoken(err.cause)) throw err;
+    tlsError = err;
   }
-  return pingAt(`http://${p.apiHost}`, p, req);
+  if (tlsError === undefined) throw internalError('ping: https answered as plain http');
+  // A TLS server that drops us (a client certificate it wants, TLS 1.3 alerts) looks like "no TLS" too;
+  // if plain HTTP fails as well, or is answered by an HTTPS server, the TLS error is the one that matters.
+  let session: Session | 'speaks-tls';
+  try {
+    session = await pingAt(`http://${p.apiHost}`, p, req);
+  } catch (err) {
+    throw err instanceof LkvolError && err.code === 'LKVOL_CANCELLED' ? err : tlsError;
+  }
+  if (session === 'speaks-tls') throw tlsError;
+  return session;
 }
 
-async function pingAt(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session> {
+async function pingAt(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session | 'speaks-tls'> {
   const url = new URL('/v2/', origin);
   const ctx = contextFor({ subject: req.subject, method: 'GET' }, url, { session: { origin }, registry: p.registry });
   const noRetry = p.allowHttp && origin.startsWith('https:') ? isTlsNotSpoken : undefined;
@@ -33,6 +46,8 @@ async function pingAt(origin: string, p: { registry: string; send: Sender; allow
   const bytes = await readCapped(res.body, bodyLimits.error, ctx, res.headers['content-length']);
   if (res.status === 200) return { origin, challenges: [] };
   if (res.status === 401) return { origin, challenges: parseWwwAuthenticate(res.headers['www-authenticate']) };
+  // Go's and nginx's TLS servers answer plain HTTP with a 400 that says so.
+  if (res.status === 400 && origin.startsWith('http:') && /https server|https port/i.test(bytes.toString('utf8'))) return 'speaks-tls';
   throw statusError(res.status, parseErrorBody(bytes), ctx);
 }
 

@@ -124,7 +124,7 @@ export function networkError(err: unknown, ctx: ExchangeContext): LkvolError {
     { method: ctx.method, url: ctx.url, temporary: !cert },
     {
       cause: err,
-      hint: cert ? `trust its CA with --ca-cert FILE, or pass --insecure-registry ${ctx.registry}` : `check that ${ctx.registry} is reachable; retry later`,
+      hint: cert ? `trust its CA with --ca-cert FILE or certs.d/${ctx.registry}/ca.crt, or pass --insecure-registry ${ctx.registry}` : `check that ${ctx.registry} is reachable; retry later`,
     },
   );
 }

@@ -5,12 +5,13 @@ import { RegistryError } from '../errors.js';
 import { isLoopbackRegistry } from '../ref/index.js';
 import { createAuthorizer, type Authorizer, type Sender } from './auth.js';
 import { parseWwwAuthenticate } from './challenge.js';
-import type { Credentials } from './credentials.js';
+import type { Credentials } from './auth-file.js';
 import { redactUrl } from './redact.js';
 import { ping, type Session } from './ping.js';
 import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError, type ExchangeContext } from './response.js';
 import { makeRetryOptions, type RetryOptions } from './retry.js';
 import { createSender } from './send.js';
+import type { RegistryTls } from './tls.js';
 
 export interface TransportOptions {
   /** Registry host as in the reference (`docker.io` is spoken to at `registry-1.docker.io`). */
@@ -18,8 +19,8 @@ export interface TransportOptions {
   credentials?: Credentials | undefined;
   /** `--insecure-registry`: skip certificate verification and allow plain HTTP. */
   insecure?: boolean | undefined;
-  /** Extra CA certificates (PEM) to trust. */
-  caCert?: string | Buffer | undefined;
+  /** CAs to trust and a client certificate (see `loadRegistryTls`); default: Node's roots. */
+  tls?: RegistryTls | undefined;
   retry?: Partial<RetryOptions> | undefined;
   userAgent?: string | undefined;
 }
@@ -64,10 +65,10 @@ export function createTransport(opts: TransportOptions): Transport {
   const insecure = opts.insecure === true;
   const allowHttp = insecure || isLoopbackRegistry(opts.registry);
   const apiHost = opts.registry === 'docker.io' ? 'registry-1.docker.io' : opts.registry;
-  const agent = new Agent({ connect: { rejectUnauthorized: !insecure, ...(opts.caCert === undefined ? {} : { ca: opts.caCert }) }, headersTimeout: 60_000 });
+  const agent = new Agent({ connect: { ...definedOnly(opts.tls ?? {}), rejectUnauthorized: !insecure }, headersTimeout: 60_000 });
   const userAgent = opts.userAgent ?? 'lkvol';
   const send = createSender(agent, retry, userAgent);
-  const authorizer = createAuthorizer({ registry: opts.registry, credentials: opts.credentials, allowHttpRealm: allowHttp, send });
+  const authorizer = createAuthorizer({ registry: opts.registry, credentials: opts.credentials, insecure, send });
   let session: Promise<Session> | undefined;
 
   const getSession = async (req: RegistryRequest): Promise<Session> => {
@@ -93,7 +94,7 @@ export function createTransport(opts: TransportOptions): Transport {
 type Deps = { session: Session; authorizer: Authorizer; send: Sender; registry: string; allowHttp: boolean };
 
 async function authorizedRequest(d: Deps, req: RegistryRequest): Promise<RegistryResponse> {
-  const opts = { subject: req.subject, signal: req.signal };
+  const opts = { subject: req.subject, signal: req.signal, registryOrigin: d.session.origin };
   const auth = await d.authorizer.authorize(d.session.challenges, req.scope, { ...opts, fresh: false });
   let res = await follow(d, req, auth);
   if (res.status === 401) {
@@ -138,6 +139,9 @@ async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): 
   }
 }
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 function rateLimitNote(headers: IncomingHttpHeaders): string {
   const remaining = headers['ratelimit-remaining'];

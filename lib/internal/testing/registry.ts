@@ -1,8 +1,9 @@
 // Test helper: a real distribution registry (Debian's docker-registry) on a free loopback port.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,18 @@ export interface TestRegistryOptions {
   htpasswd?: { user: string; password: string };
   /** A fixed port (e.g. for `make example`); default: a free one. */
   port?: number;
+  /** Serve HTTPS with this certificate and key (paths); `clientCas` makes client certificates mandatory. */
+  tls?: { cert: string; key: string; ca: string; clientCas?: string[] };
+  /** Token auth (`auth.token`): the realm of a token issuer and the bundle whose certificates sign its JWTs. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** Serve an existing storage root (another registry's `dataDir`) and leave it in place on stop. */
+  storageDir?: string;
 }
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
   host: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT`, or `https://…` with `tls`. */
   url: string;
   /** The registry's storage root (`docker/registry/v2/blobs/…`), for tests that corrupt stored blobs. */
   dataDir: string;
@@ -50,13 +57,14 @@ export async function startRegistry(opts: TestRegistryOptions = {}): Promise<Tes
       await killChild(child);
       await rm(dir, { recursive: true, force: true });
     };
+    const url = `${opts.tls === undefined ? 'http' : 'https'}://${host}`;
     try {
-      await waitReady(`http://${host}`, child, stderr);
+      await waitReady(url, child, stderr, opts.tls);
     } catch (err) {
       await stop();
       throw err;
     }
-    return { host, url: `http://${host}`, dataDir: join(dir, 'data'), stop };
+    return { host, url, dataDir: opts.storageDir ?? join(dir, 'data'), stop };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -72,7 +80,7 @@ async function writeConfig(dir: string, host: string, opts: TestRegistryOptions)
     '    disabled: true',
     'storage:',
     '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
+    `    rootdirectory: ${opts.storageDir ?? join(dir, 'data')}`,
     '  delete:',
     '    enabled: true',
     'http:',
@@ -84,7 +92,22 @@ async function writeConfig(dir: string, host: string, opts: TestRegistryOptions)
     await writeFile(file, stdout);
     lines.push('auth:', '  htpasswd:', '    realm: lkvol-test', `    path: ${file}`);
   }
+  lines.push(...tlsAndTokenConfig(opts));
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
+}
+
+function tlsAndTokenConfig(opts: TestRegistryOptions): string[] {
+  const lines: string[] = [];
+  if (opts.tls !== undefined) {
+    // Indented under the `http:` block written just before.
+    lines.push('  tls:', `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`);
+    if (opts.tls.clientCas !== undefined) lines.push('    clientcas:', ...opts.tls.clientCas.map((c) => `      - ${c}`));
+  }
+  if (opts.token !== undefined) {
+    const t = opts.token;
+    lines.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`);
+  }
+  return lines;
 }
 
 /** A port that was free a moment ago: listen on 127.0.0.1:0, read it, close. */
@@ -111,22 +134,42 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
-async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, stderr: () => string, tls: TestRegistryOptions['tls']): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim()}`);
     }
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return;
+      const status = tls === undefined ? await fetchStatus(`${url}/v2/`) : await httpsStatus(`${url}/v2/`, tls);
+      if (status === 200 || status === 401) return;
     } catch {
       // Not listening yet; poll again.
     }
     await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
   }
   throw new Error(`docker-registry did not answer GET ${url}/v2/ within ${startTimeoutMs} ms: ${stderr().trim()}`);
+}
+
+async function fetchStatus(url: string): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** GET over HTTPS trusting the test CA (global fetch cannot take a CA). With client CAs the probe has no client certificate, so a TLS alert also means "listening". */
+function httpsStatus(url: string, tls: NonNullable<TestRegistryOptions['tls']>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca: readFileSync(tls.ca), timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err: Error & { code?: string }) => {
+      if (tls.clientCas !== undefined && /ALERT/.test(err.code ?? '')) resolve(401);
+      else reject(err);
+    });
+  });
 }
 
 async function killChild(child: ChildProcess): Promise<void> {

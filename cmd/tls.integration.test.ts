@@ -1,0 +1,63 @@
+// The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, and the error without them.
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pushTarImage } from '../lib/internal/testing/images.js';
+import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
+import { createTestPki, type TestPki } from '../lib/internal/testing/tls.js';
+import { main } from './main.js';
+
+let work: string;
+let pki: TestPki;
+let seed: TestRegistry;
+let secure: TestRegistry;
+let system: string;
+
+before(async () => {
+  [work, pki] = await Promise.all([mkdtemp(join(tmpdir(), 'lkvol-cli-tls-')), createTestPki()]);
+  seed = await startRegistry();
+  await pushTarImage({ registry: seed.host, repository: 'tls/data', tag: '1', layers: [[{ name: 't', content: 'tls' }]] });
+  secure = await startRegistry({ storageDir: seed.dataDir, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } });
+  system = join(work, 'system.yml');
+  await writeFile(system, `volumes:\n  - name: v\n    image: ${secure.host}/tls/data:1\n`);
+  await mkdir(join(work, 'certs.d', secure.host), { recursive: true });
+  await copyFile(pki.ca.cert, join(work, 'certs.d', secure.host, 'ca.crt'));
+});
+
+after(async () => {
+  await secure?.stop();
+  await seed?.stop();
+  await pki?.remove();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+const cases = [
+  { name: '--ca-cert FILE trusts the test CA', flags: () => ['--ca-cert', pki.ca.cert], want: 0 },
+  { name: '--certs-dir DIR with <host:port>/ca.crt trusts the test CA', flags: () => ['--certs-dir', join(work, 'certs.d')], want: 0 },
+  { name: '--insecure-registry HOST skips verification', flags: () => ['--insecure-registry', secure.host], want: 0 },
+  { name: 'no trust fails naming the host and suggesting --ca-cert', flags: () => [], want: 1 },
+];
+
+for (const [i, c] of cases.entries()) {
+  test(c.name, async () => {
+    const out = join(work, `out-${i}`);
+    // NB: an empty --certs-dir keeps the host's /etc/docker/certs.d out of the test.
+    const args = ['build', '-q', '--certs-dir', join(work, 'empty'), ...c.flags(), '-o', out, '--cache', join(work, `cache-${i}`), system];
+    let stderr = '';
+    const code = await main(args, {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      isTTY: false,
+      env: { HOME: work },
+      signal: new AbortController().signal,
+      cwd: work,
+      uid: process.getuid?.(),
+      arch: 'x64',
+    });
+    assert.equal(code, c.want, stderr);
+    if (c.want === 0) return;
+    assert.match(stderr, new RegExp(`certificate of ${secure.host} does not verify: .*\\(LKVOL_REGISTRY_UNAVAILABLE\\)\\nhint: trust its CA with --ca-cert FILE or certs\\.d/${secure.host}/ca\\.crt, or pass --insecure-registry ${secure.host}`));
+  });
+}
