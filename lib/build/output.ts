@@ -1,5 +1,5 @@
 // Atomic output: build into a hidden sibling of OUT, then swap it into place; recover from killed builds.
-import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { wrapError } from '../errors.js';
@@ -13,67 +13,111 @@ export interface Staging {
   discard(): Promise<void>;
 }
 
-const partialTag = 'partial';
-const oldTag = 'old';
+/** Staging and moved-aside directories of builds running in this process (their pid is ours, yet they are alive). */
+const live = new Set<string>();
+/** A concurrent build can take OUT between our two renames; each round of that race has a winner, so this is plenty. */
+const maxSwapAttempts = 8;
 
 /**
  * Prepares `.<OUT>.partial-<pid>-<rand>` beside OUT (mode 0700, so a half-built tree with setuid
- * files is not reachable by other users), after cleaning what killed builds left behind.
+ * files is not reachable by other users), after {@link recoverOutput}.
  * @throws LKVOL_IO when the parent directory cannot be written.
  */
 export async function createStaging(out: string): Promise<Staging> {
   const target = resolve(out);
-  const parent = dirname(target);
-  const name = basename(target);
-  const tag = (kind: string) => `.${name}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const dir = join(parent, tag(partialTag));
+  const aside = (kind: string) => join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const dir = aside('partial');
   try {
-    await mkdir(parent, { recursive: true });
-    await recoverLeftovers(parent, name);
+    await mkdir(dirname(target), { recursive: true });
+    await recoverOutput(target);
+    // Marked live before it exists: a concurrent recovery in this process must never see it unmarked.
+    live.add(dir);
     await mkdir(dir, { mode: 0o700 });
   } catch (err) {
+    live.delete(dir);
     throw wrapError(err, 'LKVOL_IO', `prepare output ${out}`, 'check that the parent directory exists and is writable');
   }
   return {
     dir,
     async promote() {
-      const old = join(parent, tag(oldTag));
       try {
         await chmod(dir, 0o755);
-        const hadOld = await exists(target);
-        if (hadOld) await rename(target, old);
-        try {
-          await rename(dir, target);
-        } catch (err) {
-          if (hadOld) await rename(old, target);
-          throw err;
-        }
-        if (hadOld) await rm(old, { recursive: true, force: true });
+        const moved = await swapIn(dir, target, () => aside('old'));
+        live.delete(dir);
+        for (const old of moved) await rm(old, { recursive: true, force: true }).finally(() => live.delete(old));
       } catch (err) {
         throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that OUT is a directory you can write');
       }
     },
     async discard() {
       await rm(dir, { recursive: true, force: true });
+      live.delete(dir);
     },
   };
 }
 
 /**
- * A build killed mid-way leaves `.<name>.partial-<pid>-*` (removed here) or, if killed between the
- * two renames of `promote`, `.<name>.old-<pid>-*` with OUT missing (moved back here). Entries of a
- * process that is still alive belong to a concurrent build and are left alone.
+ * Renames `dir` to `target`, first moving whatever is at `target` aside (rename(2) replaces only an
+ * empty directory). Returns the moved-aside paths. Between the two renames OUT does not exist (Linux
+ * has renameat2(RENAME_EXCHANGE), Node does not); a build killed there is repaired by {@link recoverOutput}.
  */
-async function recoverLeftovers(parent: string, name: string): Promise<void> {
-  const prefix = `.${name}.`;
-  for (const entry of await readdir(parent)) {
-    if (!entry.startsWith(prefix)) continue;
-    const m = /^(partial|old)-(\d+)-[0-9a-f]+$/.exec(entry.slice(prefix.length));
-    if (m === null || isAlive(Number(m[2]))) continue;
-    const path = join(parent, entry);
-    if (m[1] === oldTag && !(await exists(join(parent, name)))) await rename(path, join(parent, name));
-    else await rm(path, { recursive: true, force: true });
+async function swapIn(dir: string, target: string, aside: () => string): Promise<string[]> {
+  const moved: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rename(dir, target);
+      return moved;
+    } catch (err) {
+      if (!isOccupied(err) || attempt >= maxSwapAttempts) {
+        await putBack(moved, target);
+        throw err;
+      }
+    }
+    const old = aside();
+    live.add(old);
+    try {
+      await rename(target, old);
+      moved.push(old);
+    } catch (err) {
+      live.delete(old);
+      // ENOENT: a concurrent build moved OUT away first; its staging may land there, so try again.
+      if (errno(err) !== 'ENOENT') {
+        await putBack(moved, target);
+        throw err;
+      }
+    }
   }
+}
+
+/** After a failed swap, gives OUT back the tree we moved away, unless something took its place. */
+async function putBack(moved: string[], target: string): Promise<void> {
+  const last = moved.pop();
+  if (last !== undefined && !(await exists(target))) await rename(last, target);
+}
+
+/**
+ * Repairs what killed builds left beside OUT: `.<name>.partial-<pid>-*` is removed, and
+ * `.<name>.old-<pid>-*` (the previous OUT, moved aside in `promote`) is moved back when OUT is missing
+ * (the build died between its two renames) or removed otherwise. Leftovers of live processes belong
+ * to concurrent builds and stay; our own pid counts as dead unless the path is one of this process's
+ * builds (in a container the pid of a killed build is often ours again). Called by {@link createStaging}.
+ * @throws the fs error when the parent cannot be read or a leftover cannot be removed.
+ */
+export async function recoverOutput(out: string): Promise<void> {
+  const target = resolve(out);
+  const parent = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  const dead = { old: [] as string[], partial: [] as string[] };
+  for (const entry of (await readdir(parent)).sort()) {
+    const m = /^(partial|old)-(\d+)-[0-9a-f]+$/.exec(entry.startsWith(prefix) ? entry.slice(prefix.length) : '');
+    const path = join(parent, entry);
+    if (m !== null && !live.has(path) && !isAlive(Number(m[2]))) dead[m[1] as 'old' | 'partial'].push(path);
+  }
+  // Restore before removing anything: OUT must come back even if this recovery is killed in turn.
+  const restore = dead.old.shift();
+  if (restore !== undefined && !(await exists(target))) await rename(restore, target).catch(ignoreRace);
+  else if (restore !== undefined) dead.old.push(restore);
+  for (const path of [...dead.old, ...dead.partial]) await rm(path, { recursive: true, force: true });
 }
 
 function isAlive(pid: number): boolean {
@@ -82,10 +126,26 @@ function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errno(err) === 'EPERM';
   }
 }
 
+/** A concurrent recovery got there first: the leftover is gone, or OUT is back. */
+function ignoreRace(err: unknown): void {
+  if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(errno(err) ?? '')) throw err;
+}
+
+function isOccupied(err: unknown): boolean {
+  return ['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR'].includes(errno(err) ?? '');
+}
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }

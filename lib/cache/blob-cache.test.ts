@@ -1,11 +1,14 @@
+// Tests of the blob cache: verified puts and reads, concurrent writers, and temp files of killed builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { createBlobCache } from './blob-cache.js';
+import { writerTag } from './writers.js';
 import { digestOf } from '../digest/index.js';
 import { isLkvolError } from '../errors.js';
 
@@ -61,4 +64,38 @@ test('stale temp files of a killed build are removed on open, fresh ones kept', 
   await utimes(stale, old, old);
   await createBlobCache({ dir });
   assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), ['fresh.1']);
+});
+
+test('temp files of dead writers on this host are removed on open however fresh; live ones are kept', async (t) => {
+  const dir = await tempDir(t);
+  await createBlobCache({ dir });
+  const host = writerTag().split('-')[0]!;
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  const names = {
+    dead: `aa.${host}-${dead}.01`,
+    // NB: our own pid, but no put of this process holds it: a killed build's pid reused (containers).
+    ownPidNotHeld: `aa.${host}-${process.pid}.02`,
+    alive: `aa.${host}-${process.ppid}.03`,
+    otherHostDeadPid: `aa.0badc0de-${dead}.04`,
+    beforeWriterTags: 'aa.05',
+  };
+  for (const name of Object.values(names)) await writeFile(join(dir, 'v1', 'tmp', name), 'x');
+  await createBlobCache({ dir });
+  assert.deepEqual((await readdir(join(dir, 'v1', 'tmp'))).sort(), [names.otherHostDeadPid, names.beforeWriterTags, names.alive].sort());
+});
+
+test('opening the cache while this process is writing a blob keeps that temp file', async (t) => {
+  const dir = await tempDir(t);
+  const cache = await createBlobCache({ dir });
+  const source = new PassThrough();
+  const put = cache.put(digest, body.length, source, { subject: 'blob' });
+  source.write(body.subarray(0, 3));
+  const tmp = join(dir, 'v1', 'tmp');
+  // The temp file is opened asynchronously; wait for it by reading the directory, not by sleeping.
+  while ((await readdir(tmp)).length === 0) await new Promise((resolve) => setImmediate(resolve));
+  await createBlobCache({ dir });
+  assert.equal((await readdir(tmp)).length, 1);
+  source.end(body.subarray(3));
+  await put;
+  assert.deepEqual(await readFile(cache.pathOf(digest)), body);
 });

@@ -7,10 +7,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifier, digestAlgorithm, digestHex, type Digest } from '../digest/index.js';
 import { LkvolError, isLkvolError, wrapError } from '../errors.js';
+import { holdTemp, isOrphanTemp, writerTag } from './writers.js';
 
 /** Layout version: bump when the on-disk layout changes so old caches are simply ignored. */
 const layoutVersion = 'v1';
-/** Temp files older than this are leftovers of a killed build. */
+/** Temp files older than this are leftovers of a killed build, whoever wrote them. */
 const staleTempMs = 60 * 60 * 1000;
 
 export interface BlobCacheOptions {
@@ -35,7 +36,10 @@ export interface BlobCache {
   remove(digest: Digest): Promise<void>;
 }
 
-/** Creates (or opens) a blob cache at `dir`, removing stale temp files of killed builds. Throws LKVOL_IO. */
+/**
+ * Creates (or opens) a blob cache at `dir`, removing temp files of killed builds: those whose writer
+ * (named in the file name) is a dead process of this host, and any older than an hour. Throws LKVOL_IO.
+ */
 export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache> {
   const base = join(opts.dir, layoutVersion);
   const tmpDir = join(base, 'tmp');
@@ -55,7 +59,8 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     },
     async put(d, size, source, { subject, signal, onProgress }) {
       const final = pathOf(d);
-      const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${randomBytes(6).toString('hex')}`);
+      const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${writerTag()}.${randomBytes(6).toString('hex')}`);
+      const release = holdTemp(temp);
       try {
         await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
         const verifier = createVerifier({ digest: d, size, subject });
@@ -67,6 +72,8 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
         await rm(temp, { force: true });
         if (isLkvolError(err)) throw err;
         throw wrapError(err, 'LKVOL_IO', `${subject}: store in cache ${opts.dir}`);
+      } finally {
+        release();
       }
     },
     open(d, size, subject) {
@@ -86,7 +93,7 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   for (const name of await readdir(tmpDir)) {
     const p = join(tmpDir, name);
     const s = await stat(p).catch(() => undefined);
-    if (s !== undefined && now - s.mtimeMs > staleTempMs) await rm(p, { force: true, recursive: true });
+    if (s !== undefined && (now - s.mtimeMs > staleTempMs || isOrphanTemp(p, name))) await rm(p, { force: true, recursive: true });
   }
 }
 

@@ -51,7 +51,7 @@ test('peek rejects a stream that failed before it was called', async () => {
   await assert.rejects(peek(bad), /early/);
 });
 
-for (const c of ['zstd', 'xz', 'bzip2'] as const) {
+for (const c of ['xz', 'bzip2'] as const) {
   test(`${c} layers are refused as unsupported`, () => {
     assert.throws(() => createDecompressor(c, 'sha256:abc'), (err) => isLkvolError(err, 'LKVOL_UNSUPPORTED_MEDIA_TYPE') && err.message.includes('sha256:abc'));
   });

@@ -1,7 +1,8 @@
 // Compression sniffing: choose gunzip or pass-through from a layer's first bytes, not its media type.
-import { PassThrough, Readable, type Transform } from 'node:stream';
+import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LkvolError } from '../errors.js';
+import { createZstdDecompressor } from './zstd.js';
 
 /** Compression formats recognised by their magic bytes. */
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
@@ -71,21 +72,24 @@ function nextReadable(blob: Readable): Promise<void> {
 }
 
 /**
- * A Transform that turns the blob's bytes into the uncompressed tar stream.
+ * A stream that turns the blob's bytes into the uncompressed tar stream.
  * Gzip goes through node:zlib (multi-member streams and trailing NUL padding are fine; other
- * trailing bytes fail as corrupt); plain tar passes through.
- * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for zstd, xz and bzip2 layers.
+ * trailing bytes fail as corrupt); zstd through {@link createZstdDecompressor} (frames checked
+ * against a 128 MiB window cap, then Node's own decoder or fzstd in a worker); plain tar passes through.
+ * The returned stream fails with LKVOL_LAYER_CORRUPT or LKVOL_LAYER_LIMIT (zstd windows).
+ * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for xz and bzip2 layers.
  */
-export function createDecompressor(compression: Compression, layer: string): Transform {
+export function createDecompressor(compression: Compression, layer: string): Duplex {
   switch (compression) {
     case 'gzip':
       return createGunzip();
+    case 'zstd':
+      return createZstdDecompressor({ layer });
     case 'none':
       return new PassThrough();
     default:
-      // TODO(#zstd): decode zstd (fzstd in a worker, or zlib on Node >= 22.15) with a 128 MiB window cap.
-      throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `layer ${layer}: ${compression} compression is not supported yet`, {
-        hint: compression === 'zstd' ? 'use an image with gzip or uncompressed layers' : 'OCI layers are gzip, zstd or uncompressed tar; rebuild the image',
+      throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `layer ${layer}: ${compression} compression is not supported`, {
+        hint: 'OCI layers are gzip, zstd or uncompressed tar; rebuild the image',
       });
   }
 }

@@ -1,0 +1,63 @@
+// Tests of the atomic output swap: recovery of killed builds' leftovers, and promotes racing for one OUT.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createStaging, recoverOutput } from './output.js';
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lkvol-output-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const dead = spawnSync(process.execPath, ['-e', '']).pid;
+const alive = process.ppid;
+
+const cases = [
+  { name: 'a dead build\'s staging dir is removed', entries: [`.out.partial-${dead}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
+  { name: 'a live build\'s staging dir and moved-aside OUT stay', entries: [`.out.partial-${alive}-aa`, `.out.old-${alive}-bb`], out: 'cur', want: [`.out.old-${alive}-bb`, `.out.partial-${alive}-aa`, 'out'], wantOut: 'cur' },
+  { name: 'killed between the renames: the moved-aside OUT comes back', entries: [`.out.old-${dead}-aa`, `.out.partial-${dead}-bb`], out: undefined, want: ['out'], wantOut: `.out.old-${dead}-aa` },
+  { name: 'killed after the swap: the moved-aside OUT is removed', entries: [`.out.old-${dead}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
+  // NB: in a container a killed build's pid is often ours again; only this process's own builds are alive.
+  { name: 'our own pid, not one of our builds, counts as dead', entries: [`.out.partial-${process.pid}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
+  { name: 'names of other outputs or other forms are not ours', entries: ['.out.partial-x', `.other.partial-${dead}-aa`, `.out.partial-${dead}-zz`], out: 'cur', want: ['.other.partial-' + dead + '-aa', '.out.partial-' + dead + '-zz', '.out.partial-x', 'out'], wantOut: 'cur' },
+];
+
+for (const c of cases) {
+  test(`recoverOutput: ${c.name}`, async (t) => {
+    const dir = await tempDir(t);
+    for (const name of c.entries) await mkdir(join(dir, name)).then(() => writeFile(join(dir, name, 'id'), name));
+    if (c.out !== undefined) await mkdir(join(dir, 'out')).then(() => writeFile(join(dir, 'out', 'id'), c.out));
+    await recoverOutput(join(dir, 'out'));
+    assert.deepEqual((await readdir(dir)).sort(), [...c.want].sort());
+    assert.equal(await readFile(join(dir, 'out', 'id'), 'utf8'), c.wantOut);
+  });
+}
+
+test('three promotes racing for one OUT all succeed, and OUT ends up as one of their trees', async (t) => {
+  const dir = await tempDir(t);
+  const out = join(dir, 'out');
+  for (let round = 0; round < 5; round++) {
+    const stagings = await Promise.all([0, 1, 2].map(() => createStaging(out)));
+    for (const [i, s] of stagings.entries()) for (const name of ['a', 'b']) await writeFile(join(s.dir, name), String(i));
+    // Started in one tick, their renames interleave on libuv's thread pool.
+    await Promise.all(stagings.map((s) => s.promote()));
+    assert.equal(await readFile(join(out, 'a'), 'utf8'), await readFile(join(out, 'b'), 'utf8'), `round ${round}: OUT mixes two trees`);
+    assert.deepEqual(await readdir(dir), ['out'], `round ${round}`);
+  }
+});
+
+test('a staging dir is private (0700) until promoted (0755), and discard never touches OUT', async (t) => {
+  const dir = await tempDir(t);
+  const out = join(dir, 'out');
+  const first = await createStaging(out);
+  assert.equal((await stat(first.dir)).mode & 0o777, 0o700);
+  await first.promote();
+  assert.equal((await stat(out)).mode & 0o777, 0o755);
+  const second = await createStaging(out);
+  await second.discard();
+  assert.deepEqual(await readdir(dir), ['out']);
+});
