@@ -27,6 +27,34 @@ export interface VolumeRecord {
   bytes: number;
   /** Content digest of lower/ (see README "lkvol.json"). */
   contentDigest: string;
+  /**
+   * Only when ownership could not be applied (not root), and only paths whose files differ: the
+   * owner and mode the image gives them (e.g. root:root, or a setuid bit dropped). Sorted by path.
+   */
+  ownership?: OwnershipRecord[];
+  /** Devices and FIFOs of the image that could not be created here (not root). Sorted by path. */
+  skipped?: SkippedRecord[];
+}
+
+/** The image's owner and permission bits of a path of lower/ whose file shows others. */
+export interface OwnershipRecord {
+  /** Relative to lower/, `/`-separated. */
+  path: string;
+  uid: number;
+  gid: number;
+  /** Permission bits in octal, e.g. "4755". */
+  mode: string;
+}
+
+/** A device node or FIFO of the image that is not in lower/. */
+export interface SkippedRecord {
+  path: string;
+  type: 'char' | 'block' | 'fifo';
+  mode: string;
+  uid: number;
+  gid: number;
+  major: number;
+  minor: number;
 }
 
 export interface ContainerRecord {

@@ -1,9 +1,11 @@
-// Summarises an extracted tree for lkvol.json: entry count, bytes and a content digest.
+// Summarises an extracted tree for lkvol.json: entry count, bytes, a content digest, ownership not applied.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { chmod, lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../digest/index.js';
+import type { IntendedMetadata } from '../layer/index.js';
+import type { OwnershipRecord } from './record.js';
 
 export interface TreeSummary {
   /** Entries other than directories (regular files, symlinks, hardlinks, others). */
@@ -16,26 +18,44 @@ export interface TreeSummary {
    * what a container sees, and the tree digest should only move when content or metadata does.
    */
   digest: Digest;
+  /** Paths whose owner or mode differs from `intended`, in byte order of path (empty without it). */
+  ownership: OwnershipRecord[];
 }
 
-/** Walks `root` (never following symlinks) and summarises it. Throws the fs error as is. */
-export async function summarizeTree(root: string): Promise<TreeSummary> {
+/** Options of {@link summarizeTree}. */
+export interface SummarizeOptions {
+  /** What the image meant for each path, when ownership was not applied (`volumeReport(state).intended`). */
+  intended?: ReadonlyMap<string, IntendedMetadata> | undefined;
+}
+
+/**
+ * Walks `root` (never following symlinks) and summarises it. A directory or file the running user
+ * owns but may not read (mode 0, as a rootless build leaves them) is opened for a moment with u+r(x)
+ * and given its mode back. Throws the fs error as is.
+ */
+export async function summarizeTree(root: string, opts: SummarizeOptions = {}): Promise<TreeSummary> {
   const hash = createHash('sha256');
   const inodes = new Map<string, string>();
-  let files = 0;
-  let bytes = 0;
+  const summary: TreeSummary = { files: 0, bytes: 0, digest: '' as Digest, ownership: [] };
   const walk = async (rel: string): Promise<void> => {
-    const names = (await readdir(join(root, rel))).sort(compareBytes);
+    const names = await readdir(join(root, rel)).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      return undefined;
+    });
+    // A directory the user may not read (0000, 0333): open it for the walk of its whole subtree.
+    if (names === undefined) return withOwnerBits(join(root, rel), 0o500, () => walk(rel));
+    names.sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const st = await lstat(join(root, path));
+      noteOwnership(summary, opts.intended?.get(path), path, st);
       const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`;
       if (st.isDirectory()) {
         hash.update(`${path}\0dir\0${meta}\n`);
         await walk(path);
         continue;
       }
-      files++;
+      summary.files++;
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? inodes.get(key) : undefined;
       if (first !== undefined) {
@@ -43,8 +63,8 @@ export async function summarizeTree(root: string): Promise<TreeSummary> {
       } else if (st.isSymbolicLink()) {
         hash.update(`${path}\0symlink\0${meta}\0${await readlink(join(root, path))}\n`);
       } else if (st.isFile()) {
-        bytes += st.size;
-        hash.update(`${path}\0file\0${meta}\0${await fileDigest(join(root, path))}\n`);
+        summary.bytes += st.size;
+        hash.update(`${path}\0file\0${meta}\0${await readable(join(root, path), 0o400, fileDigest)}\n`);
       } else {
         hash.update(`${path}\0other\0${meta}\0${st.rdev}\n`);
       }
@@ -52,7 +72,37 @@ export async function summarizeTree(root: string): Promise<TreeSummary> {
     }
   };
   await walk('');
-  return { files, bytes, digest: `sha256:${hash.digest('hex')}` as Digest };
+  summary.digest = `sha256:${hash.digest('hex')}` as Digest;
+  return summary;
+}
+
+/** Adds `path` when its file shows another owner or mode than the image gives it. */
+function noteOwnership(summary: TreeSummary, want: IntendedMetadata | undefined, path: string, st: Stats): void {
+  if (want === undefined) return;
+  const mode = st.isSymbolicLink() ? want.mode : st.mode & 0o7777;
+  if (want.uid === st.uid && want.gid === st.gid && want.mode === mode) return;
+  summary.ownership.push({ path, uid: want.uid, gid: want.gid, mode: want.mode.toString(8).padStart(4, '0') });
+}
+
+/** Runs `op(path)`; on EACCES adds `bits` to the owner's permissions for the call and restores the mode. */
+async function readable<T>(path: string, bits: number, op: (path: string) => Promise<T>): Promise<T> {
+  try {
+    return await op(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    return withOwnerBits(path, bits, () => op(path));
+  }
+}
+
+/** Adds `bits` to the owner's permissions of `path` (a real file or directory) while `op` runs. */
+async function withOwnerBits<T>(path: string, bits: number, op: () => Promise<T>): Promise<T> {
+  const mode = (await lstat(path)).mode & 0o7777;
+  await chmod(path, mode | bits);
+  try {
+    return await op();
+  } finally {
+    await chmod(path, mode);
+  }
 }
 
 async function fileDigest(path: string): Promise<string> {

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
 import { parseDigest } from '../digest/index.js';
 import { wrapError } from '../errors.js';
-import { createExtractState, extractLayer, type VolumeLimits } from '../layer/index.js';
+import { createExtractState, extractLayer, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { ResolvedBuildOptions } from './options.js';
-import type { LayerRecord, VolumeRecord } from './record.js';
+import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import { isCorruptBlob, type PullSession } from './session.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
@@ -35,13 +35,14 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   let image: ResolvedImage | undefined;
   let layoutDigest: string | undefined;
   let layers: LayerRecord[] = [];
+  let report: VolumeReport | undefined;
   if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
   } else if (volume.ref !== undefined) {
     image = await job.session.resolve(volume.ref);
-    layers = await unpackWithRetry(job, volume.ref, image, lower);
+    ({ layers, report } = await unpackWithRetry(job, volume.ref, image, lower));
   }
-  const tree = await summarizeTree(lower).catch((err: unknown) => {
+  const tree = await summarizeTree(lower, { intended: report?.intended }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });
   options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes });
@@ -57,7 +58,13 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     files: tree.files,
     bytes: tree.bytes,
     contentDigest: tree.digest,
+    ...(tree.ownership.length === 0 ? {} : { ownership: tree.ownership }),
+    ...(report === undefined || report.skipped.length === 0 ? {} : { skipped: report.skipped.map(skippedRecord) }),
   };
+}
+
+function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
+  return { path: e.path, type: e.kind, mode: e.mode.toString(8).padStart(4, '0'), uid: e.uid, gid: e.gid, major: e.devmajor, minor: e.devminor };
 }
 
 /** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
@@ -72,7 +79,7 @@ function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits
 }
 
 /** Unpacks; when a cached blob turns out corrupt, forgets it, empties lower/ and starts over once. */
-async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<LayerRecord[]> {
+async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<Unpacked> {
   try {
     return await unpackImage(job, ref, image, lower);
   } catch (err) {
@@ -85,8 +92,13 @@ async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: Resolv
   }
 }
 
+interface Unpacked {
+  layers: LayerRecord[];
+  report: VolumeReport;
+}
+
 /** Applies the manifest's layers in order while later ones keep downloading. */
-async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<LayerRecord[]> {
+async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<Unpacked> {
   const { volume, session, options } = job;
   const layers = image.manifest.layers;
   const diffIds = image.config.rootfs?.diff_ids ?? [];
@@ -104,10 +116,17 @@ async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedIm
       state,
       applyOwnership: options.applyOwnership,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onWarning: (w) => options.onEvent({ kind: 'warning', code: w.code, message: `volume "${volume.name}": ${w.message}` }),
+      onWarning: (w) => w.code !== 'LKVOL_WARN_DEVICE_SKIPPED' && options.onEvent({ kind: 'warning', code: w.code, message: `volume "${volume.name}": ${w.message}` }),
     });
     records.push({ digest: layer.digest, diffId: result.diffId, mediaType: layer.mediaType, size: layer.size });
     options.onEvent({ kind: 'layer-applied', volume: volume.name, digest: layer.digest, index, count: layers.length });
   }
-  return records;
+  finishExtraction(state, { root: lower });
+  const report = volumeReport(state);
+  // One summary for the volume instead of one per layer; lkvol.json lists them.
+  if (report.skipped.length > 0) {
+    const sample = report.skipped.slice(0, 3).map((e) => JSON.stringify(e.path)).join(', ');
+    options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_DEVICE_SKIPPED', message: `volume "${volume.name}": ${report.skipped.length} device nodes not created (not permitted): ${sample}${report.skipped.length > 3 ? ', …' : ''}; listed in lkvol.json` });
+  }
+  return { layers: records, report };
 }

@@ -16,7 +16,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   oci: { modules: ['digest', 'errors'], packages: ['zod'] },
   config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
   cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
-  layer: { modules: ['digest', 'errors', 'internal'], packages: ['tar-stream'] },
+  layer: { modules: ['digest', 'errors', 'internal'], packages: ['tar-stream', '@napi-rs/xattr', 'fzstd'] },
   spec: { modules: ['oci', 'config', 'errors'], packages: [] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
   build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry'], packages: [] },

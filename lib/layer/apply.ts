@@ -1,12 +1,14 @@
 // Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
 import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync, type Stats } from 'node:fs';
 import { LkvolError, UnsafePathError } from '../errors.js';
-import { markWritten, type LayerContext } from './context.js';
+import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
 import { applyFdMetadata, applySymlinkMetadata, noteDirChange } from './metadata.js';
 import { cleanName, hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
+import { createSpecial, skippedEntry } from './special.js';
 import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
+import { applyXattrs } from './xattrs.js';
 
 /** Creates a new file and fails on anything already there, a symlink included. */
 const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -32,12 +34,6 @@ export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: Asy
   }
   if (whiteout.kind === 'opaque') return applyOpaque(ctx, dir, ref);
   if (whiteout.kind === 'whiteout') return applyWhiteout(ctx, dir, whiteout.target, ref);
-  if (entry.kind === 'device' || entry.kind === 'fifo') {
-    // Node has no mknod/mkfifo, and device nodes do not belong in a bind-mounted volume anyway.
-    ctx.skippedDevices.push(entry.name);
-    return;
-  }
-  if (entry.xattrs > 0) ctx.xattrEntries.push(entry.name);
   const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
   ensureDirs(ctx, parent, entry, ref);
   noteDirChange(ctx, parent);
@@ -50,27 +46,46 @@ export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: Asy
 function applyRootEntry(ctx: LayerContext, entry: LayerEntry, ref: EntryRef): void {
   if (entry.kind !== 'dir') throw new UnsafePathError({ ...ref, reason: `the volume root can only be a directory, not a ${entry.kind}` });
   ctx.dirs.set('', entry);
+  noteIntended(ctx, [], entry);
 }
 
 async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], body: AsyncIterable<Uint8Array>, ref: EntryRef): Promise<void> {
   const path = hostPath(ctx.root, rel);
   switch (entry.kind) {
     case 'dir':
-      if (clearFor(path, true) === 'absent') mkdirSync(path, 0o700);
+      if (clearFor(ctx, rel, true) === 'absent') mkdirSync(path, 0o700);
       ctx.dirs.set(rel.join('/'), entry);
-      return;
+      return noteIntended(ctx, rel, entry);
     case 'file':
-      return writeFile(ctx, entry, path, body);
+      await writeFile(ctx, entry, rel, body);
+      return noteIntended(ctx, rel, entry);
     case 'symlink':
       if (entry.linkname.includes('\0')) throw new UnsafePathError({ ...ref, reason: 'symlink target contains a NUL byte' });
-      clearFor(path, false);
+      clearFor(ctx, rel, false);
       symlinkSync(entry.linkname, path);
-      return applySymlinkMetadata(ctx, path, entry);
+      dropXattrs(ctx, entry);
+      applySymlinkMetadata(ctx, path, entry);
+      return noteIntended(ctx, rel, entry);
     case 'link':
       return writeHardlink(ctx, entry, rel, ref);
     default:
-      throw new LkvolError('LKVOL_INTERNAL', `layer ${ctx.layer}: entry kind ${entry.kind} reached createEntry`);
+      return writeSpecial(ctx, entry, rel);
   }
+}
+
+/** xattrs of entries that cannot hold them (user.* is refused on symlinks, devices and FIFOs). */
+function dropXattrs(ctx: LayerContext, entry: LayerEntry): void {
+  if (entry.xattrs.length > 0 || entry.foreignXattrs > 0) ctx.xattrEntries.push(entry.name);
+}
+
+/** A device or FIFO replaces what is at `rel`; when it may not be created it is recorded instead. */
+function writeSpecial(ctx: LayerContext, entry: LayerEntry, rel: string[]): void {
+  clearFor(ctx, rel, false);
+  dropXattrs(ctx, entry);
+  const key = rel.join('/');
+  if (createSpecial(hostPath(ctx.root, rel), entry, { privileged: ctx.applyOwnership })) return noteIntended(ctx, rel, entry);
+  ctx.skippedDevices.push(entry.name);
+  ctx.volume.skipped.set(key, skippedEntry(key, entry));
 }
 
 /**
@@ -78,25 +93,31 @@ async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], 
  * directory merges; anything else replaces what is there, removing a whole tree if need be. A
  * symlink is removed as a link, never followed.
  */
-function clearFor(path: string, incomingDir: boolean): 'absent' | 'merge' {
+function clearFor(ctx: LayerContext, rel: readonly string[], incomingDir: boolean): 'absent' | 'merge' {
+  const path = hostPath(ctx.root, rel);
   const st = lstatSync(path, { throwIfNoEntry: false });
+  if (incomingDir && st?.isDirectory() === true) return 'merge';
+  // A device that could not be created is replaced too, though nothing of it is on disk.
+  forgetSkipped(ctx, rel);
   if (st === undefined) return 'absent';
-  if (incomingDir && st.isDirectory()) return 'merge';
   rmSync(path, { recursive: st.isDirectory(), force: true });
   return 'absent';
 }
 
 /** Streams the entry's data into a new file (never through a symlink), then sets its metadata by fd. */
-async function writeFile(ctx: LayerContext, entry: LayerEntry, path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly string[], body: AsyncIterable<Uint8Array>): Promise<void> {
   if (ctx.bytes + entry.size > ctx.caps.bytes.remaining) {
     throw limitError(ctx.layer, ctx.caps.bytes, `file content (${entry.size} more bytes for ${JSON.stringify(entry.name)})`);
   }
   ctx.bytes += entry.size;
-  clearFor(path, false);
+  clearFor(ctx, rel, false);
+  const path = hostPath(ctx.root, rel);
   const fd = openSync(path, createFlags, 0o600);
   try {
     for await (const chunk of body) writeAll(fd, chunk);
     applyFdMetadata(ctx, fd, entry);
+    // After the last write and after chown: both clear security.capability.
+    applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: false, onDropped: (e) => ctx.xattrEntries.push(e.name) });
   } finally {
     closeSync(fd);
   }
@@ -122,9 +143,9 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
   if (st === undefined) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
   if (st.isDirectory()) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} is a directory` });
   if (target.join('/') === rel.join('/')) return;
-  const path = hostPath(ctx.root, rel);
-  clearFor(path, false);
-  linkSync(targetPath, path);
+  clearFor(ctx, rel, false);
+  linkSync(targetPath, hostPath(ctx.root, rel));
+  noteIntended(ctx, rel, ctx.volume.intended.get(target.join('/')));
 }
 
 /**
@@ -145,6 +166,7 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     noteDirChange(ctx, parent.slice(0, i - 1));
     mkdirSync(path, 0o755);
     chmodSync(path, 0o755);
+    noteIntended(ctx, parent.slice(0, i), { uid: 0, gid: 0, mode: 0o755 });
     // NB: dated like the entry that needed it, not "now", so the volume stays reproducible.
     noteDirChange(ctx, parent.slice(0, i), entry.mtime);
   }

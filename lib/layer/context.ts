@@ -1,6 +1,8 @@
 // State of extraction: the per-volume ExtractState and the per-layer bookkeeping the entries share.
 import { internalError } from '../errors.js';
 import type { LayerEntry } from './entries.js';
+import type { SkippedEntry } from './special.js';
+import type { XattrMode } from './xattrs.js';
 import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type VolumeLimits } from './limits.js';
 
 /** A warning about content lkvol could not reproduce; the layer still applied. */
@@ -26,12 +28,25 @@ export interface ExtractState {
   readonly limits: ResolvedVolumeLimits;
 }
 
-interface MutableState {
+/** Owner and permission bits the image gives a path (kept only when ownership is not applied). */
+export interface IntendedMetadata {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** The state behind {@link ExtractState}, shared by the modules of lib/layer. */
+export interface VolumeBookkeeping extends ExtractState {
   layers: number;
   entries: number;
   bytes: number;
-  limits: ResolvedVolumeLimits;
   busy: boolean;
+  /** Without ownership: what the image meant for each path it created (the last creation wins). */
+  intended: Map<string, IntendedMetadata>;
+  /** Without ownership: directories whose archived mode lacks u+rwx; they stay u+rwx until `finishExtraction`. */
+  lockedDirs: Set<string>;
+  /** Devices and FIFOs of the image that are not on disk, by resolved path. */
+  skipped: Map<string, SkippedEntry>;
 }
 
 /**
@@ -40,7 +55,7 @@ interface MutableState {
  * goes in `maxBytes`, with `limitName` saying so in errors). Unset caps take `defaultLimits`.
  */
 export function createExtractState(limits?: VolumeLimits): ExtractState {
-  const state: MutableState = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false };
+  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map() };
   return state;
 }
 
@@ -49,14 +64,14 @@ export function createExtractState(limits?: VolumeLimits): ExtractState {
  * @throws LKVOL_INTERNAL when a layer of the same volume is already being applied.
  */
 export function enterLayer(state: ExtractState): void {
-  const s = state as MutableState;
+  const s = state as VolumeBookkeeping;
   if (s.busy) throw internalError('extractLayer called while another layer of the same volume is being applied');
   s.busy = true;
 }
 
 /** Releases the state; `done` adds a finished layer's counts to the totals. */
 export function leaveLayer(state: ExtractState, done?: { entries: number; bytes: number }): void {
-  const s = state as MutableState;
+  const s = state as VolumeBookkeeping;
   s.busy = false;
   if (done === undefined) return;
   s.layers++;
@@ -70,6 +85,9 @@ export interface LayerContext {
   layer: string;
   caps: LayerCaps;
   applyOwnership: boolean;
+  /** Whether xattrs are applied (as root), unavailable (no native binding) or dropped. */
+  xattrMode: XattrMode;
+  volume: VolumeBookkeeping;
   entries: number;
   bytes: number;
   /** Resolved paths (components joined by `/`) this layer created; whiteouts leave them alone. */
@@ -86,8 +104,22 @@ export interface LayerContext {
 }
 
 /** Fresh bookkeeping for one layer. */
-export function createLayerContext(opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership'>): LayerContext {
-  return { ...opts, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [] };
+export function createLayerContext(opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState }): LayerContext {
+  const { state, ...rest } = opts;
+  return { ...rest, volume: state as VolumeBookkeeping, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [] };
+}
+
+/** Notes what the image meant for `rel` (only when ownership is not applied, for lkvol.json). */
+export function noteIntended(ctx: LayerContext, rel: readonly string[], meta: IntendedMetadata | undefined): void {
+  if (ctx.applyOwnership || meta === undefined) return;
+  ctx.volume.intended.set(rel.join('/'), { uid: meta.uid, gid: meta.gid, mode: meta.mode });
+}
+
+/** Forgets skipped devices at or below `rel`, which was just removed or replaced. */
+export function forgetSkipped(ctx: LayerContext, rel: readonly string[]): void {
+  if (ctx.volume.skipped.size === 0) return;
+  const key = rel.join('/');
+  for (const path of ctx.volume.skipped.keys()) if (key === '' || path === key || path.startsWith(`${key}/`)) ctx.volume.skipped.delete(path);
 }
 
 /** Records that this layer created `rel`, so whiteouts and opaque markers of the layer keep it. */
@@ -108,7 +140,7 @@ export function layerWarnings(ctx: LayerContext): LayerWarning[] {
     const sample = list.slice(0, 3).map((n) => JSON.stringify(n)).join(', ');
     out.push({ code, message: `layer ${ctx.layer}: ${what} ${list.length} entr${list.length === 1 ? 'y' : 'ies'} (${sample}${list.length > 3 ? ', …' : ''})` });
   };
-  add('LKVOL_WARN_DEVICE_SKIPPED', ctx.skippedDevices, 'skipped device or FIFO');
+  add('LKVOL_WARN_DEVICE_SKIPPED', ctx.skippedDevices, 'could not create (not permitted) device or FIFO');
   add('LKVOL_WARN_XATTR_DROPPED', ctx.xattrEntries, 'dropped extended attributes of');
   add('LKVOL_WARN_AUFS_SKIPPED', ctx.skippedAufs, 'skipped AUFS metadata');
   return out;

@@ -1,6 +1,7 @@
 // Cuts the tar stream at its first end-of-archive marker and swallows the rest (still hashed upstream).
 import { Transform, type TransformCallback } from 'node:stream';
 import { LkvolError } from '../errors.js';
+import { parsePaxRecords, paxXattrs, type PaxXattrs } from './pax.js';
 
 const block = 512;
 /** tar-stream refuses longer PAX/GNU long headers; collecting more would only cost memory. */
@@ -21,9 +22,24 @@ interface Framing {
   remaining: number;
   /** Collected data of a PAX header whose `size` record matters to the next member. */
   pax: Buffer[] | undefined;
+  /** Size of that PAX payload (the data collected also holds the block padding). */
+  paxLength: number;
   paxKind: 'local' | 'global' | undefined;
   localSize: string | undefined;
   globalSize: string | undefined;
+  /** Xattrs of the pending local PAX header (global headers carry none: Go ignores their records). */
+  localXattrs: PaxXattrs | undefined;
+  layer: string;
+  onMember: ((pax: PaxXattrs | undefined) => void) | undefined;
+}
+
+/** Options of {@link createEndOfArchiveCut}. */
+export interface EndOfArchiveOptions {
+  /**
+   * Called, in archive order, for every member tar-stream will emit as an entry, with the xattrs of
+   * its local PAX header read as bytes (undefined without one). Called before tar-stream sees the member.
+   */
+  onMember?: (pax: PaxXattrs | undefined) => void;
 }
 
 /**
@@ -32,10 +48,10 @@ interface Framing {
  * only. This Transform walks the member framing exactly as tar-stream does (size field, PAX `size`,
  * directories carrying no data) and passes nothing after the first header block tar-stream would
  * treat as empty. The rest of the input is still read, so upstream digest checks reach EOF.
- * @throws LKVOL_LAYER_CORRUPT (as a stream error) for negative or non-numeric sizes.
+ * @throws LKVOL_LAYER_CORRUPT (as a stream error) for negative or non-numeric sizes and malformed PAX records.
  */
-export function createEndOfArchiveCut(layer: string): EndOfArchiveCut {
-  const f: Framing = { header: [], headerLength: 0, remaining: 0, pax: undefined, paxKind: undefined, localSize: undefined, globalSize: undefined };
+export function createEndOfArchiveCut(layer: string, opts: EndOfArchiveOptions = {}): EndOfArchiveCut {
+  const f: Framing = { header: [], headerLength: 0, remaining: 0, pax: undefined, paxLength: 0, paxKind: undefined, localSize: undefined, globalSize: undefined, localXattrs: undefined, layer, onMember: opts.onMember };
   let ended = false;
   let trailingDataBytes = 0;
   const stream = new Transform({
@@ -103,6 +119,7 @@ function startMember(f: Framing, header: Buffer, layer: string): void {
     if (!(size >= 0) || size > maxLongHeader) throw corrupt(layer, `PAX or GNU long header of ${size} bytes`);
     f.paxKind = typeflag === 72 ? 'local' : typeflag === 55 ? 'global' : undefined;
     f.pax = f.paxKind === undefined ? undefined : [];
+    f.paxLength = size;
     f.remaining = padded(size);
     if (f.pax !== undefined && size === 0) finishPax(f);
     return;
@@ -112,33 +129,37 @@ function startMember(f: Framing, header: Buffer, layer: string): void {
   f.localSize = undefined;
   if (paxSize) size = parseInt(paxSize, 10);
   if (!(size >= 0)) throw corrupt(layer, `entry size ${String(paxSize ?? size)} is not a non-negative number`);
+  const xattrs = f.localXattrs;
+  f.localXattrs = undefined;
+  f.onMember?.(xattrs);
   f.remaining = isDirectory(typeflag, header) ? 0 : padded(size);
 }
 
 function finishPax(f: Framing): void {
-  const records = decodePaxSize(Buffer.concat(f.pax ?? []));
-  // A global header replaces the previous one; a local one is merged over the global one.
-  if (f.paxKind === 'global') f.globalSize = records;
-  else f.localSize = records ?? f.globalSize;
+  let records: Map<string, Buffer>;
+  try {
+    records = parsePaxRecords(Buffer.concat(f.pax ?? []).subarray(0, f.paxLength));
+  } catch (err) {
+    throw corrupt(f.layer, (err as Error).message);
+  }
+  const size = records.get('size')?.toString('latin1');
+  // A global header replaces the previous one; a local one is merged over the global one (tar-stream).
+  if (f.paxKind === 'global') {
+    f.globalSize = size;
+  } else {
+    f.localSize = size ?? f.globalSize;
+    f.localXattrs = readXattrs(f.layer, records);
+  }
   f.pax = undefined;
   f.paxKind = undefined;
 }
 
-/** The `size` record of a PAX payload, parsed the way tar-stream's `decodePax` does. */
-function decodePaxSize(buf: Buffer): string | undefined {
-  let size: string | undefined;
-  while (buf.length > 0) {
-    let i = 0;
-    while (i < buf.length && buf[i] !== 0x20) i++;
-    const len = parseInt(buf.subarray(0, i).toString(), 10);
-    if (!len) break;
-    const record = buf.subarray(i + 1, len - 1).toString();
-    const eq = record.indexOf('=');
-    if (eq === -1) break;
-    if (record.slice(0, eq) === 'size') size = record.slice(eq + 1);
-    buf = buf.subarray(len);
+function readXattrs(layer: string, records: ReadonlyMap<string, Buffer>): PaxXattrs {
+  try {
+    return paxXattrs(records);
+  } catch (err) {
+    throw corrupt(layer, (err as Error).message);
   }
-  return size;
 }
 
 /** tar-stream's null-header test: the checksum of the block equals that of an all-zero block. */

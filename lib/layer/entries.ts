@@ -1,8 +1,9 @@
 // Normalizes tar-stream headers into checked layer entries (type, names, PAX uid/gid/mtime).
 import { LkvolError, UnsafePathError } from '../errors.js';
+import type { PaxXattrs, Xattr } from './pax.js';
 
-/** What an entry creates. Devices and FIFOs are recognised but never created (see README). */
-export type EntryKind = 'file' | 'dir' | 'symlink' | 'link' | 'device' | 'fifo';
+/** What an entry creates. Devices and FIFOs are created only where permitted (see README). */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
 
 /** One archive member, validated and with PAX overrides applied. */
 export interface LayerEntry {
@@ -19,8 +20,13 @@ export interface LayerEntry {
   mtime: number;
   /** Symlink target or hardlink target, verbatim; '' for other kinds. */
   linkname: string;
-  /** Number of PAX xattr records (Node cannot apply them; they are reported and dropped). */
-  xattrs: number;
+  /** `SCHILY.xattr.*` records of the entry's PAX header, values byte for byte. */
+  xattrs: readonly Xattr[];
+  /** `LIBARCHIVE.xattr.*` records (ignored, as Go-based tools do). */
+  foreignXattrs: number;
+  /** Device numbers of a char or block device; 0 otherwise. */
+  devmajor: number;
+  devminor: number;
 }
 
 /** The header fields tar-stream 3 really produces (its typings hide the nulls). */
@@ -33,6 +39,8 @@ export interface RawHeader {
   gid?: number | null | undefined;
   mtime?: Date | null | undefined;
   linkname?: string | null | undefined;
+  devmajor?: number | null | undefined;
+  devminor?: number | null | undefined;
   pax?: unknown;
 }
 
@@ -42,8 +50,8 @@ const kinds: Record<string, EntryKind> = {
   directory: 'dir',
   symlink: 'symlink',
   link: 'link',
-  'character-device': 'device',
-  'block-device': 'device',
+  'character-device': 'char',
+  'block-device': 'block',
   fifo: 'fifo',
 };
 
@@ -52,12 +60,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Checks one header and turns it into a {@link LayerEntry}. Names must have been decoded as latin1
  * (tar-stream `filenameEncoding: 'latin1'`), so their bytes are exact; they must be valid UTF-8.
+ * `rawPax` holds the xattrs of the member's local PAX header read as bytes (tar-stream's `pax`
+ * values were decoded as UTF-8 and are never used for xattrs).
  * @throws LKVOL_LAYER_CORRUPT for unknown types (GNU sparse `S`, vendor types), header-only types
  *   with data, sparse PAX records and malformed numbers.
  * @throws LKVOL_LAYER_UNSAFE_PATH for names that are not valid UTF-8 (two such names could otherwise
  *   collapse into one).
  */
-export function normalizeEntry(h: RawHeader, layer: string): LayerEntry {
+export function normalizeEntry(h: RawHeader, layer: string, rawPax?: PaxXattrs): LayerEntry {
   const pax = paxRecords(h.pax);
   // tar-stream applies PAX `path`/`linkpath` only when non-empty; so must the test for where a name came from.
   const name = decodeName(h.name, Boolean(pax.path), layer, h.name);
@@ -75,7 +85,10 @@ export function normalizeEntry(h: RawHeader, layer: string): LayerEntry {
     gid: paxInt(pax.gid, h.gid ?? 0, layer, name, 'gid'),
     mtime: paxTime(pax.mtime, h.mtime, layer, name),
     linkname: h.linkname == null ? '' : decodeName(h.linkname, Boolean(pax.linkpath), layer, name),
-    xattrs: Object.keys(pax).filter((k) => k.startsWith('SCHILY.xattr.') || k.startsWith('LIBARCHIVE.xattr.')).length,
+    xattrs: rawPax?.xattrs ?? [],
+    foreignXattrs: rawPax?.foreign ?? 0,
+    devmajor: kind === 'char' || kind === 'block' ? checkedInt(h.devmajor ?? 0, layer, name, 'devmajor') : 0,
+    devminor: kind === 'char' || kind === 'block' ? checkedInt(h.devminor ?? 0, layer, name, 'devminor') : 0,
   };
 }
 

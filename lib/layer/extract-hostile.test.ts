@@ -130,10 +130,9 @@ const cases: LayerCase[] = [
   { name: 'a PAX path whiteout climbing out is refused (case 26)', layers: [[{ name: 'w', pax: { path: 'a/../../.wh.OUT' } }]], want: unsafe(0, 'a/../../.wh.OUT') },
   // Types, sizes, tar-format differentials (cases 32–42)
   {
-    name: 'device nodes and FIFOs are never created, even as root (cases 33, 34)',
-    layers: [[{ name: 'OUT', type: 'char', devmajor: 1, devminor: 3 }, { name: 'fifo', type: 'fifo' }, { name: 'blk', type: 'block', devmajor: 8 }]],
-    want: [],
-    warnings: ['LKVOL_WARN_DEVICE_SKIPPED'],
+    name: 'as root, device nodes and FIFOs are created inside the root only, never opened (cases 33, 34)',
+    layers: (sb) => [[{ name: 'OUT', type: 'char', devmajor: 1, devminor: 3 }, { name: 'fifo', type: 'fifo' }, { name: 'd', type: 'symlink', linkname: sb.out }, { name: 'd/blk', type: 'block', devmajor: 8 }]],
+    want: (sb) => ['OUT char 0644 0:0', 'fifo fifo 0644 0:0', s('d', sb.out), ...rerooted(sb).dirs, `${rerooted(sb).path}/blk block 0644 0:0`],
   },
   { name: 'GNU sparse entries (typeflag S) are refused (case 35)', layers: [[{ name: 'sparse', type: { typeflag: 'S' }, content: 'data' }]], want: corrupt(0, 'sparse') },
   { name: 'unknown typeflags are refused (case 35)', layers: [[{ name: 'label', type: { typeflag: 'V' } }]], want: corrupt(0, 'label') },

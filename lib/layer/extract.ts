@@ -11,6 +11,8 @@ import { createEndOfArchiveCut } from './end-of-archive.js';
 import { normalizeEntry, type RawHeader } from './entries.js';
 import { createByteCap, layerCaps, limitError, type LayerLimits } from './limits.js';
 import { applyDirMetadata } from './metadata.js';
+import type { PaxXattrs } from './pax.js';
+import { loadXattrSupport } from './xattrs.js';
 
 /** Options of {@link extractLayer}. */
 export interface ExtractLayerOptions {
@@ -24,7 +26,12 @@ export interface ExtractLayerOptions {
   state: ExtractState;
   /** Extra caps for this layer alone; the volume's caps (set in `createExtractState`) always apply. */
   limits?: LayerLimits | undefined;
-  /** lchown entries to their archived owners (the caller decides; typically when running as root). */
+  /**
+   * Running as root: lchown entries to their archived owners, keep setuid/setgid, apply `user.*` and
+   * `security.capability` xattrs, create device nodes. Without it (rootless) owners and dropped bits
+   * are kept in the state for the caller to record (see `volumeReport`), and `finishExtraction` must
+   * follow the last layer.
+   */
   applyOwnership?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Receives summary warnings (skipped devices, dropped xattrs, data after the archive end). */
@@ -50,7 +57,8 @@ export interface ExtractLayerResult {
  * @throws LKVOL_LAYER_CORRUPT for a broken gzip or tar stream, unknown entry types, header-only types
  *   with data, or a parent path that is not a directory.
  * @throws LKVOL_LAYER_LIMIT when maxBytes, maxEntries or maxDepth is exceeded.
- * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for zstd, xz and bzip2 blobs.
+ * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for zstd, xz and bzip2 blobs, and for xattrs to apply without
+ *   a native xattr binding for this platform.
  * @throws LKVOL_DIGEST_MISMATCH when the uncompressed digest differs from `diffId` (or upstream).
  * @throws LKVOL_IO when the host file system fails; LKVOL_CANCELLED when `signal` aborts.
  */
@@ -71,16 +79,20 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
   // sees the error through the stream's errored state, but unheard it would crash the process.
   blob.on('error', () => undefined);
   const caps = layerCaps(opts.state.limits, opts.state, opts.limits);
-  const ctx = createLayerContext({ root: opts.root, layer: opts.layer, caps, applyOwnership: opts.applyOwnership ?? false });
+  const applyOwnership = opts.applyOwnership ?? false;
+  const xattrMode = applyOwnership ? await loadXattrSupport() : ({ kind: 'drop' } as const);
+  const ctx = createLayerContext({ root: opts.root, layer: opts.layer, caps, applyOwnership, xattrMode, state: opts.state });
   const hasher = createHasher(opts.diffId === undefined ? 'sha256' : digestAlgorithm(opts.diffId));
-  const cut = createEndOfArchiveCut(opts.layer);
+  // The cut reads each member's PAX header as bytes before tar-stream parses it; entries take them in order.
+  const paxQueue: (PaxXattrs | undefined)[] = [];
+  const cut = createEndOfArchiveCut(opts.layer, { onMember: (pax) => paxQueue.push(pax) });
   // latin1 keeps name bytes exact (tar-stream supports the option; its typings omit it); see entries.ts.
   const tar = createTarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof createTarExtract>[0]);
   let current: Promise<void> = Promise.resolve();
   tar.on('entry', (header, body, next) => {
     // A truncated archive destroys the entry with an error the pipeline reports too; unheard, it would crash.
     body.on('error', () => undefined);
-    current = handleEntry(ctx, header as RawHeader, body as AsyncIterable<Uint8Array>);
+    current = handleEntry(ctx, header as RawHeader, body as AsyncIterable<Uint8Array>, paxQueue.shift());
     void current.then(() => next(), next);
   });
   try {
@@ -104,9 +116,9 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
 }
 
 /** Normalizes and applies one entry, then drains what the entry did not read. */
-async function handleEntry(ctx: LayerContext, header: RawHeader, body: AsyncIterable<Uint8Array>): Promise<void> {
+async function handleEntry(ctx: LayerContext, header: RawHeader, body: AsyncIterable<Uint8Array>, pax: PaxXattrs | undefined): Promise<void> {
   if (++ctx.entries > ctx.caps.entries.remaining) throw limitError(ctx.layer, ctx.caps.entries, 'entry count');
-  const entry = normalizeEntry(header, ctx.layer);
+  const entry = normalizeEntry(header, ctx.layer, pax);
   try {
     await applyEntry(ctx, entry, body);
   } catch (err) {

@@ -3,6 +3,7 @@ import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, l
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { hostPath, isErrno, resolveInRoot } from './paths.js';
+import { applyXattrs } from './xattrs.js';
 
 const setIdBits = 0o6000;
 
@@ -12,9 +13,13 @@ const openDirFlags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NO
 /**
  * The mode to apply. Without ownership the file would belong to the invoking user, so setuid and
  * setgid bits on regular files are dropped: they would grant that user's rights, not the image's.
+ * Without ownership (not root) a directory also stays u+rwx until `finishExtraction`, so later
+ * entries and layers can still write into a 0555 or 0000 directory (umoci's unpriv.Wrap).
  */
 function effectiveMode(ctx: LayerContext, entry: LayerEntry): number {
-  return !ctx.applyOwnership && entry.kind === 'file' ? entry.mode & ~setIdBits : entry.mode;
+  if (ctx.applyOwnership) return entry.mode;
+  if (entry.kind === 'file') return entry.mode & ~setIdBits;
+  return entry.kind === 'dir' ? entry.mode | 0o700 : entry.mode;
 }
 
 /**
@@ -61,32 +66,39 @@ export function applyDirMetadata(ctx: LayerContext): void {
     withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime));
   }
   for (const [key, entry] of ctx.dirs) {
-    withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (path) => applyDirPathMetadata(ctx, path, entry));
+    const path = withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (p) => applyDirPathMetadata(ctx, p, entry));
+    if (path === undefined) continue;
+    // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
+    applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: true, onDropped: (e) => ctx.xattrEntries.push(e.name) });
+    if (!ctx.applyOwnership && (entry.mode & 0o700) !== 0o700) ctx.volume.lockedDirs.add(key);
   }
 }
 
 /**
  * Runs `viaFd` on directory `key` opened without following symlinks, or `viaPath` when it may not
  * be opened (mode 0 as non-root); skips it when it is gone or not reached through real directories.
+ * @returns the directory's path when it was handled, else undefined.
  */
-function withDir(ctx: LayerContext, key: string, entry: string, viaFd: (fd: number) => void, viaPath: (path: string) => void): void {
+function withDir(ctx: LayerContext, key: string, entry: string, viaFd: (fd: number) => void, viaPath: (path: string) => void): string | undefined {
   const rel = key === '' ? [] : key.split('/');
   const again = resolveInRoot(ctx.root, rel, { followFinal: false, ref: { layer: ctx.layer, entry } });
-  if (again.join('/') !== key) return;
+  if (again.join('/') !== key) return undefined;
   const path = hostPath(ctx.root, rel);
   const fd = openDir(path);
   // Path calls follow symlinks, so only on what lstat shows to be a real directory. Safe because
   // the parents were just re-resolved and nothing else writes the tree.
   if (fd === 'unreadable') {
-    if (lstatSync(path).isDirectory()) viaPath(path);
-    return;
+    if (!lstatSync(path).isDirectory()) return undefined;
+    viaPath(path);
+    return path;
   }
-  if (fd === undefined) return;
+  if (fd === undefined) return undefined;
   try {
     viaFd(fd);
   } finally {
     closeSync(fd);
   }
+  return path;
 }
 
 function applyDirPathMetadata(ctx: LayerContext, path: string, entry: LayerEntry): void {

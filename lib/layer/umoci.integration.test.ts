@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { parseDigest } from '../digest/index.js';
 import { writeOciLayout } from '../internal/testing/oci-layout.js';
 import { buildTar, gzip, type TarEntry } from '../internal/testing/tar.js';
-import { describeNode, walkTree, type TreeNode } from '../internal/testing/tree.js';
+import { describeNode, readXattrs, walkTree, type TreeNode } from '../internal/testing/tree.js';
 import { createExtractState, extractLayer } from './index.js';
 
 const t0 = 1_600_000_000;
@@ -17,6 +17,9 @@ const dir = (name: string, mode = 0o755, o: Partial<TarEntry> = {}): TarEntry =>
 const file = (name: string, content: string, mode = 0o644, o: Partial<TarEntry> = {}): TarEntry => ({ name, content, mode, mtime: t0 + 1, ...o });
 const symlink = (name: string, linkname: string): TarEntry => ({ name, type: 'symlink', linkname, mtime: t0 + 2 });
 const hardlink = (name: string, linkname: string): TarEntry => ({ name, type: 'link', linkname, mtime: t0 + 3 });
+/** PAX xattr records: binary values (a vfs_cap_data v2 with non-UTF-8 bytes, NUL, newline) must survive byte for byte. */
+const xattrs = (records: Record<string, string | Buffer>): Partial<TarEntry> => ({ pax: Object.fromEntries(Object.entries(records).map(([k, v]) => [`SCHILY.xattr.${k}`, v])) });
+const cap = Buffer.from('01000002002000000000000000000000c0ff0000', 'hex');
 
 /** A small distro-like base, an update layer, a cleanup layer and an app layer. Every parent has its own entry, as real builders write them. */
 const layers: TarEntry[][] = [
@@ -36,7 +39,8 @@ const layers: TarEntry[][] = [
     symlink('lib64', 'lib'),
     dir('usr'),
     dir('usr/bin'),
-    file('usr/bin/passwd', 'passwd', 0o4755),
+    file('usr/bin/passwd', 'passwd', 0o4755, xattrs({ 'user.bin': Buffer.from([0xc0, 0xff, 0x00, 0x0a, 0x3d]) })),
+    file('usr/bin/ping', 'ping', 0o755, xattrs({ 'security.capability': cap, 'user.note': 'plain' })),
     file('usr/bin/wall', 'wall', 0o2755, { gid: 5 }),
     symlink('usr/lib64', '/lib'),
     dir('tmp', 0o1777),
@@ -50,7 +54,7 @@ const layers: TarEntry[][] = [
     dir('var/cache/apt'),
     file('var/cache/apt/pkgcache.bin', 'cache'),
     dir('opt'),
-    dir('opt/app'),
+    dir('opt/app', 0o755, xattrs({ 'user.dir': 'old', 'user.gone': 'x' })),
     file('opt/app/old.conf', 'old'),
     dir('opt/app/plugins'),
     file('opt/app/plugins/legacy.so', 'legacy'),
@@ -66,6 +70,7 @@ const layers: TarEntry[][] = [
     file('etc/.wh.gshadow', ''),
     file('var/cache/.wh.apt', ''),
     file('opt/app/new.conf', 'new'),
+    dir('opt/app', 0o755, xattrs({ 'user.dir': 'new' })),
     dir('opt/app/plugins'),
     file('opt/app/plugins/modern.so', 'modern'),
     file('opt/app/.wh..wh..opq', ''),
@@ -127,4 +132,8 @@ test('extractLayer matches umoci unpack entry by entry', async (t) => {
   assert.deepEqual(got, want);
   assert.equal((await walkTree(ours)).find((n) => n.path === 'opt/app/plugins')?.mtime, t0);
   assert.ok(got.length > 40, 'the image exercises enough paths');
+  // xattrs read back by getfattr (an independent reader) must match umoci's, byte for byte.
+  const umociXattrs = await readXattrs(join(base, 'bundle', 'rootfs'));
+  assert.deepEqual(await readXattrs(ours), umociXattrs.filter((l) => !l.startsWith('. ')));
+  assert.ok(umociXattrs.some((l) => l === `usr/bin/ping security.capability=0x${cap.toString('hex')}`), umociXattrs.join('\n'));
 });

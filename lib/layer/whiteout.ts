@@ -1,7 +1,7 @@
 // OCI whiteouts: `.wh.<name>` and `.wh..wh..opq` hide lower-layer content, never this layer's own.
 import { lstatSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { UnsafePathError } from '../errors.js';
-import { markWritten, type LayerContext } from './context.js';
+import { forgetSkipped, markWritten, type LayerContext } from './context.js';
 import { noteDirChange } from './metadata.js';
 import { hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
 
@@ -43,6 +43,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
   const rel = [...parent, target];
   const key = rel.join('/');
   if (ctx.written.has(key) || ctx.ancestors.has(key)) return;
+  forgetSkipped(ctx, rel);
   if (lstatOrUndefined(hostPath(ctx.root, rel)) === undefined) return;
   noteDirChange(ctx, parent);
   rmSync(hostPath(ctx.root, rel), { recursive: true, force: true });
@@ -58,6 +59,9 @@ export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: Entr
   const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
   const st = lstatOrUndefined(hostPath(ctx.root, rel));
   if (st === undefined || !st.isDirectory()) return;
+  const prefix = rel.length === 0 ? '' : `${rel.join('/')}/`;
+  // Devices that could not be created are not on disk for pruneLower to find.
+  for (const path of ctx.volume.skipped.keys()) if (path.startsWith(prefix) && !ctx.written.has(path)) ctx.volume.skipped.delete(path);
   pruneLower(ctx, rel);
   if (rel.length > 0) markWritten(ctx, rel);
 }
@@ -70,6 +74,7 @@ function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
     const written = ctx.written.has(key);
     const leadsToWritten = ctx.ancestors.has(key);
     if (!written && !leadsToWritten) {
+      forgetSkipped(ctx, child);
       noteDirChange(ctx, rel);
       rmSync(hostPath(ctx.root, child), { recursive: true, force: true });
       continue;

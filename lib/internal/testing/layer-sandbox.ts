@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { Digest } from '../../digest/index.js';
-import { createExtractState, extractLayer, type ExtractLayerResult, type ExtractState, type LayerLimits, type LayerWarning, type VolumeLimits } from '../../layer/index.js';
+import { createExtractState, extractLayer, finishExtraction, volumeReport, type ExtractLayerResult, type ExtractState, type LayerLimits, type LayerWarning, type VolumeLimits, type VolumeReport } from '../../layer/index.js';
 import { buildTar, gzip, type BuildTarOptions, type TarEntry } from './tar.js';
 import { describeTree, walkTree, type TreeNode } from './tree.js';
 import { LkvolError, UnsafePathError, type ErrorCode } from '../../errors.js';
@@ -63,6 +63,8 @@ export interface Applied {
   /** Layer digests by index (sha256 of each blob). */
   digests: string[];
   state: ExtractState;
+  /** Intended ownership and skipped devices, after `finishExtraction`. */
+  report: VolumeReport;
 }
 
 /** Builds each layer's blob; also returns the uncompressed tar for diffId checks. */
@@ -84,7 +86,7 @@ export function sha256Digest(buf: Uint8Array): Digest {
  */
 export async function applyLayers(sb: Sandbox, layers: readonly LayerSpec[], opts: ApplyOptions = {}): Promise<Applied> {
   const state = createExtractState(opts.volumeLimits);
-  const applied: Applied = { results: [], warnings: [], digests: [], state };
+  const applied: Applied = { results: [], warnings: [], digests: [], state, report: volumeReport(state) };
   for (const [index, spec] of layers.entries()) {
     const { blob } = await buildLayer(spec);
     const layer = sha256Digest(blob);
@@ -107,6 +109,8 @@ export async function applyLayers(sb: Sandbox, layers: readonly LayerSpec[], opt
       throw Object.assign(err as Error, { testLayerIndex: index, testLayer: layer });
     }
   }
+  finishExtraction(state, { root: sb.root });
+  applied.report = volumeReport(state);
   return applied;
 }
 

@@ -24,8 +24,8 @@ export interface TarEntry {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
-  /** Extra PAX records (e.g. `{ uid: '70000', mtime: '1.5', path: '../../x' }`), written in a PAX header before the entry. */
-  pax?: Record<string, string>;
+  /** Extra PAX records (e.g. `{ uid: '70000', mtime: '1.5', path: '../../x' }`), written in a PAX header before the entry; values may be raw bytes. */
+  pax?: Record<string, string | Uint8Array>;
   /** How names or link targets longer than ustar allows are stored: PAX records (default) or GNU `L`/`K` members. */
   longNames?: 'pax' | 'gnu';
   /** Size written in the header instead of the content length (hostile archives; negative uses base-256). */
@@ -72,7 +72,7 @@ function encodeEntry(e: TarEntry): Buffer[] {
   const linkname = Buffer.from(e.linkname ?? '');
   const content = typeof e.content === 'string' ? Buffer.from(e.content) : Buffer.from(e.content ?? []);
   const out: Buffer[] = [];
-  const pax: Record<string, string> = { ...e.pax };
+  const pax: Record<string, string | Uint8Array> = { ...e.pax };
   const split = splitName(name);
   const gnu = e.longNames === 'gnu';
   if (split === undefined && gnu) out.push(...member(longHeader('L', name.length + 1), Buffer.concat([name, Buffer.alloc(1)])));
@@ -174,14 +174,13 @@ function writeNumber(h: Buffer, offset: number, length: number, value: number): 
 }
 
 /** PAX records `"<len> <key>=<value>\n"`, where len counts the whole record including itself. */
-function encodePax(records: Record<string, string>): Buffer {
+function encodePax(records: Record<string, string | Uint8Array>): Buffer {
   const out: Buffer[] = [];
   for (const [key, value] of Object.entries(records)) {
-    const body = ` ${key}=${value}\n`;
-    const bodyLength = Buffer.byteLength(body);
-    let length = bodyLength + String(bodyLength).length;
-    if (String(length).length !== String(bodyLength).length) length = bodyLength + String(length).length;
-    out.push(Buffer.from(`${length}${body}`));
+    const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+    let length = body.length + String(body.length).length;
+    if (String(length).length !== String(body.length).length) length = body.length + String(length).length;
+    out.push(Buffer.from(String(length)), body);
   }
   return Buffer.concat(out);
 }

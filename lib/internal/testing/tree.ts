@@ -125,3 +125,21 @@ export function wantFile(path: string, content: string | Uint8Array = '', mode =
 export function wantSymlink(path: string, target: string, o: WantOptions = {}): string {
   return describeNode({ path, type: 'symlink', mode: 0o777, uid: o.uid ?? 0, gid: o.gid ?? 0, size: 0, sha256: '', link: target, inode: o.inode ?? '' });
 }
+
+/**
+ * Every extended attribute below `root` as `path name=0xHEX` lines, sorted, read by `getfattr`
+ * (Debian package attr) without following symlinks: an independent reader for byte-exact checks.
+ */
+export async function readXattrs(root: string): Promise<string[]> {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 64 << 20 }, (err, out) => (err ? reject(err) : resolve(out)));
+  });
+  const lines: string[] = [];
+  let file = '';
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('# file: ')) file = line.slice(8) === root ? '.' : line.slice(8 + root.length + 1);
+    else if (line !== '') lines.push(`${file} ${line}`);
+  }
+  return lines.sort();
+}

@@ -1,0 +1,111 @@
+// A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are checked.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pushTarImage } from '../internal/testing/images.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import type { TarEntry } from '../internal/testing/tar.js';
+import { describeTree, walkTree, wantDir as d, wantFile as f, wantSymlink as s } from '../internal/testing/tree.js';
+import type { VolumeRecord } from './record.js';
+
+const nobody = 65534;
+/** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
+const bin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
+
+/** Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and linked, setuid, devices. */
+const layers: TarEntry[][] = [
+  [
+    { name: 'ro', type: 'dir', mode: 0o555 },
+    { name: 'ro/a', content: 'a', mode: 0 },
+    { name: 'none', type: 'dir', mode: 0 },
+    { name: 'none/sub', type: 'dir', mode: 0o500 },
+    { name: 'none/sub/f', content: 'f' },
+    { name: 'bin/su', content: 'su', mode: 0o4755 },
+    { name: 'etc/shadow', content: 'x', mode: 0o640, gid: 42 },
+    { name: 'home/u', type: 'dir', mode: 0o700, uid: 1000, gid: 1000 },
+    { name: 'dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
+    { name: 'run/p', type: 'fifo', mode: 0o600 },
+    { name: 'lnk', type: 'symlink', linkname: '/bin/su' },
+  ],
+  [
+    { name: 'ro/b', content: 'b' },
+    { name: 'ro/a', content: 'a2', mode: 0 },
+    { name: 'ro/h', type: 'link', linkname: 'ro/a' },
+    { name: 'none/sub/.wh.f' },
+    { name: 'none/sub/g', content: 'g', mode: 0o444 },
+  ],
+];
+
+let registry: TestRegistry;
+let work: string;
+
+before(async () => {
+  assert.equal(process.getuid?.(), 0, 'this test runs as root and drops to uid 65534 for the build');
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-rootless-'));
+  await chown(work, nobody, nobody);
+  await chmod(work, 0o700);
+  await pushTarImage({ registry: registry.host, repository: 'rootless/modes', tag: '1', layers });
+});
+
+after(async () => {
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+/** Runs the built CLI as nobody; resolves with the exit code and stderr. */
+function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { uid: nobody, gid: nobody, cwd: work, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('as an ordinary user: files belong to the user, modes are restored, ownership and devices are recorded', async () => {
+  const file = join(work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\n`);
+  await chown(file, nobody, nobody);
+  const out = join(work, 'out');
+  const r = await runAsNobody(['build', '--progress', 'plain', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/device nodes not created/g)?.length, 1, `one summary warning for devices: ${r.stderr}`);
+
+  const me = { uid: nobody, gid: nobody };
+  const lower = join(out, 'containers/volumes/v/lower');
+  assert.deepEqual(describeTree(await walkTree(lower)), [
+    d('bin', 0o755, me),
+    f('bin/su', 'su', 0o755, me),
+    d('dev', 0o755, me),
+    d('etc', 0o755, me),
+    f('etc/shadow', 'x', 0o640, me),
+    d('home', 0o755, me),
+    d('home/u', 0o700, me),
+    s('lnk', '/bin/su', me),
+    d('none', 0, me),
+    d('none/sub', 0o500, me),
+    f('none/sub/g', 'g', 0o444, me),
+    d('ro', 0o555, me),
+    f('ro/a', 'a2', 0, { ...me, inode: 'ro/a' }),
+    f('ro/b', 'b', 0o644, me),
+    f('ro/h', 'a2', 0, { ...me, inode: 'ro/a' }),
+    d('run', 0o755, me),
+    `run/p fifo 0600 ${nobody}:${nobody}`,
+  ]);
+
+  const record = JSON.parse(await readFile(join(out, 'lkvol.json'), 'utf8')) as { volumes: VolumeRecord[] };
+  const volume = record.volumes[0]!;
+  const own = (path: string, mode: string, uid = 0, gid = 0) => ({ path, uid, gid, mode });
+  assert.deepEqual(volume.ownership, [
+    own('bin', '0755'), own('bin/su', '4755'), own('dev', '0755'), own('etc', '0755'), own('etc/shadow', '0640', 0, 42), own('home', '0755'),
+    own('home/u', '0700', 1000, 1000), own('lnk', '0777'), own('none', '0000'), own('none/sub', '0500'), own('none/sub/g', '0444'), own('ro', '0555'),
+    own('ro/a', '0000'), own('ro/b', '0644'), own('ro/h', '0000'), own('run', '0755'), own('run/p', '0600'),
+  ]);
+  assert.deepEqual(volume.skipped, [{ path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3 }]);
+});

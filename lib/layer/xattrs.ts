@@ -1,0 +1,81 @@
+// Extended attributes: which ones lkvol applies (user.*, security.capability, as root), byte for byte.
+import { LkvolError } from '../errors.js';
+import type { LayerEntry } from './entries.js';
+
+/** The functions of `@napi-rs/xattr` lkvol uses (path based, never following a final symlink). */
+export interface XattrSupport {
+  listAttributesSync(path: string): string[];
+  removeAttributeSync(path: string, name: string): void;
+  setAttributeSync(path: string, name: string, value: Uint8Array): void;
+}
+
+/** What the entries of a layer can do with xattrs: apply them, or only drop them (not root). */
+export type XattrMode = { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error } | { kind: 'drop' };
+
+let loading: Promise<XattrMode> | undefined;
+
+/**
+ * Loads the native xattr binding once. Node has no xattr API; `@napi-rs/xattr` ships prebuilt
+ * binaries as optional npm dependencies. Without a binary for this platform, layers that carry
+ * applicable xattrs are refused rather than unpacked without them.
+ */
+export function loadXattrSupport(): Promise<XattrMode> {
+  loading ??= import('@napi-rs/xattr').then(
+    (m): XattrMode => ({ kind: 'apply', support: m as XattrSupport }),
+    (err: unknown): XattrMode => ({ kind: 'unavailable', cause: err instanceof Error ? err : new Error(String(err)) }),
+  );
+  return loading;
+}
+
+/**
+ * Which archived xattrs are applied: `user.*` (but not the overlay file system's `user.overlay.*`)
+ * and `security.capability` (file capabilities, e.g. of ping). `trusted.*` (incl. overlay),
+ * `security.selinux` (a label of the building host), `security.ima`, `system.*` and the rest are
+ * dropped with a warning, as containerd and umoci refuse or remap them.
+ */
+export function isAppliedXattr(name: string): boolean {
+  if (name === 'security.capability') return true;
+  return name.startsWith('user.') && !name.startsWith('user.overlay.');
+}
+
+/** Options of {@link applyXattrs}. */
+export interface ApplyXattrsOptions {
+  mode: XattrMode;
+  layer: string;
+  /** Remove applicable xattrs the entry does not carry (a directory merged over an older one). */
+  replace: boolean;
+  /** Receives the entry when some of its xattrs are dropped. */
+  onDropped: (entry: LayerEntry) => void;
+}
+
+/**
+ * Sets the entry's applicable xattrs on `path` (a regular file or directory lkvol just created or
+ * re-resolved; the call does not follow a final symlink). Must run after chown, which clears
+ * `security.capability`, and after the last write, which clears it too.
+ * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE when xattrs must be applied but no native binding loaded.
+ * @throws LKVOL_IO when the output file system refuses them (e.g. no user xattrs).
+ */
+export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptions): void {
+  const wanted = o.mode.kind === 'drop' ? [] : entry.xattrs.filter((x) => isAppliedXattr(x.name));
+  if (wanted.length < entry.xattrs.length || entry.foreignXattrs > 0) o.onDropped(entry);
+  if (o.mode.kind === 'drop' || (wanted.length === 0 && !o.replace)) return;
+  if (o.mode.kind === 'unavailable') {
+    if (wanted.length === 0) return;
+    throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: cannot apply extended attribute ${wanted[0]?.name ?? ''}: no xattr support on this platform`, {
+      cause: o.mode.cause,
+      hint: 'install lkvol with its optional dependencies (npm install without --omit=optional), or build as a non-root user, which drops xattrs',
+    });
+  }
+  const fs = o.mode.support;
+  try {
+    if (o.replace) {
+      for (const name of fs.listAttributesSync(path)) if (isAppliedXattr(name) && !wanted.some((w) => w.name === name)) fs.removeAttributeSync(path, name);
+    }
+    for (const x of wanted) fs.setAttributeSync(path, x.name, x.value);
+  } catch (err) {
+    throw new LkvolError('LKVOL_IO', `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: set extended attributes: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'the output directory must be on a file system with user and security xattrs (ext4, xfs, btrfs, tmpfs)',
+    });
+  }
+}
