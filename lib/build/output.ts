@@ -1,8 +1,9 @@
 // Atomic output: build into a hidden sibling of OUT, then swap it into place; recover from killed builds.
-import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { wrapError } from '../errors.js';
+import { removeTree } from '../internal/remove.js';
 
 export interface Staging {
   /** The directory to build into. */
@@ -44,13 +45,13 @@ export async function createStaging(out: string): Promise<Staging> {
         await chmod(dir, 0o755);
         const moved = await swapIn(dir, target, () => aside('old'));
         live.delete(dir);
-        for (const old of moved) await rm(old, { recursive: true, force: true }).finally(() => live.delete(old));
+        for (const old of moved) await removeTree(old).finally(() => live.delete(old));
       } catch (err) {
         throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that OUT is a directory you can write');
       }
     },
     async discard() {
-      await rm(dir, { recursive: true, force: true });
+      await removeTree(dir);
       live.delete(dir);
     },
   };
@@ -117,7 +118,7 @@ export async function recoverOutput(out: string): Promise<void> {
   const restore = dead.old.shift();
   if (restore !== undefined && !(await exists(target))) await rename(restore, target).catch(ignoreRace);
   else if (restore !== undefined) dead.old.push(restore);
-  for (const path of [...dead.old, ...dead.partial]) await rm(path, { recursive: true, force: true });
+  for (const path of [...dead.old, ...dead.partial]) await removeTree(path);
 }
 
 function isAlive(pid: number): boolean {

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,4 +108,25 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
     own('ro/a', '0000'), own('ro/b', '0644'), own('ro/h', '0000'), own('run', '0755'), own('run/p', '0600'),
   ]);
   assert.deepEqual(volume.skipped, [{ path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3 }]);
+});
+
+test('as an ordinary user: a previous output with 0555 and 0000 directories is replaced, and a failed build leaves no staging behind', async () => {
+  const file = join(work, 'replace.yml');
+  const out = join(work, 'replace-out');
+  const args = ['build', '-q', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file];
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\n`);
+  await chown(file, nobody, nobody);
+  for (let i = 0; i < 2; i++) {
+    const r = await runAsNobody(args);
+    assert.equal(r.code, 0, `build ${i + 1}: ${r.stderr}`);
+  }
+  // The second layer names a file under a directory that is 0000 in the image: fine. Now a layer
+  // that fails after the 0555/0000 directories exist in staging: the staging must still go away.
+  await pushTarImage({ registry: registry.host, repository: 'rootless/fails', tag: '1', layers: [...layers, [{ name: 'ro/x', type: 'link', linkname: 'missing' }]] });
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/fails:1\n`);
+  const failed = await runAsNobody(args);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /\(LKVOL_LAYER_UNSAFE_PATH\)/);
+  assert.deepEqual((await readdir(work)).filter((n) => n.startsWith('.replace-out.')), []);
+  assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');
 });

@@ -1,5 +1,6 @@
 // Writes one volume: lower/ (blank, an unpacked image, or an OCI layout), tmp/ and merged/.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { removeTree } from '../internal/remove.js';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
 import { parseDigest } from '../digest/index.js';
@@ -86,7 +87,7 @@ async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: Resolv
     if (!isCorruptBlob(err)) throw err;
     job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `volume "${job.volume.name}": ${(err as Error).message}; fetching it again` });
     await Promise.all(image.manifest.layers.map((l) => job.session.forgetBlob(l)));
-    await rm(lower, { recursive: true, force: true });
+    await removeTree(lower);
     await mkdir(lower);
     return unpackImage(job, ref, image, lower);
   }
