@@ -41,3 +41,16 @@ function configHome(env: Env): string {
 function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== '';
 }
+
+/**
+ * `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` (lower case first, as curl reads them); undefined when no
+ * proxy is set. lib takes them as options and never reads the environment.
+ */
+export function proxyFromEnv(env: Env): { httpProxy?: string; httpsProxy?: string; noProxy?: string } | undefined {
+  const pick = (name: string) => [env[name.toLowerCase()], env[name]].find(nonEmpty);
+  const httpProxy = pick('HTTP_PROXY');
+  const httpsProxy = pick('HTTPS_PROXY');
+  const noProxy = pick('NO_PROXY');
+  if (httpProxy === undefined && httpsProxy === undefined) return undefined;
+  return { ...(httpProxy === undefined ? {} : { httpProxy }), ...(httpsProxy === undefined ? {} : { httpsProxy }), ...(noProxy === undefined ? {} : { noProxy }) };
+}

@@ -1,11 +1,12 @@
 // Dispatches `lkvol <command>`, renders failures and maps them to exit codes.
 import { exitCodeFor, version } from '../lib/index.js';
 import { buildCommand } from './commands/build.js';
+import { inspectCommand } from './commands/inspect.js';
 import { validateCommand } from './commands/validate.js';
 import type { Command, CommandIO } from './io.js';
 import { renderErrorJson, renderErrorText } from './render/errors.js';
 
-const commands: readonly Command[] = [buildCommand, validateCommand];
+const commands: readonly Command[] = [buildCommand, validateCommand, inspectCommand];
 
 const usage = `usage: lkvol <command> [options] FILE...
 

@@ -1,5 +1,18 @@
 // lkvol's public API: explicit named re-exports only.
-export { build, hostPlatform, type BuildOptions, type BuildRecord, type BuildResult, type ContainerRecord, type LayerRecord, type VolumeRecord } from './build/index.js';
+export {
+  build,
+  hostPlatform,
+  inspectImage,
+  type BuildOptions,
+  type BuildRecord,
+  type BuildResult,
+  type ContainerRecord,
+  type InspectOptions,
+  type InspectResult,
+  type InspectedBlob,
+  type LayerRecord,
+  type VolumeRecord,
+} from './build/index.js';
 export { loadConfig, parseConfig, type Config, type ConfigSource, type LoadedContainer, type LoadedVolume } from './config/index.js';
 export {
   ConfigError,
@@ -17,4 +30,5 @@ export {
 export { discardEvents, type BuildEvent, type EventSink } from './events.js';
 export { formatPlatform, parsePlatform, type Platform } from './oci/index.js';
 export { formatReference, parseReference, type NormalizedRef } from './ref/index.js';
+export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';
 export { version } from './version.js';

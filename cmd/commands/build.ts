@@ -1,7 +1,7 @@
 // `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
 import { LkvolError, build, hostPlatform } from '../../lib/index.js';
 import { parseFlags, positiveInt, requireFiles } from '../args.js';
-import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath } from '../env.js';
+import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath, proxyFromEnv } from '../env.js';
 import type { Command } from '../io.js';
 import { chooseProgressMode, createProgress } from '../render/progress.js';
 
@@ -15,6 +15,10 @@ options:
       --platform OS/ARCH[/V]  platform to pick from image indexes (default: linux/<host arch>)
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
+      --pull                  resolve every tag at its registry with a GET (default: revalidate cached tags with HEAD)
+      --offline               use only the cache; fail naming the tag or blob that is missing
+      --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first, falling back to REGISTRY
+                              (repeatable, tried in order; e.g. docker.io=https://mirror.example.com)
       --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable; loopback may use HTTP)
       --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
       --certs-dir DIR         read DIR/<host:port>/*.crt (CAs) and client.cert/client.key per registry (repeatable;
@@ -26,7 +30,9 @@ options:
       --progress MODE         auto | plain | none (default: auto)
   -q, --quiet                 no progress
       --debug                 show error causes and stacks
-  -h, --help                  show this help`;
+  -h, --help                  show this help
+
+environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (proxies), LKVOL_CACHE, DOCKER_CONFIG, REGISTRY_AUTH_FILE`;
 
 export const buildCommand: Command = {
   name: 'build',
@@ -38,6 +44,9 @@ export const buildCommand: Command = {
       platform: { type: 'string' },
       cache: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
+      pull: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      mirror: { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
       'ca-cert': { type: 'string', multiple: true },
       'certs-dir': { type: 'string', multiple: true },
@@ -64,6 +73,10 @@ export const buildCommand: Command = {
         cacheDir: values.cache ?? defaultCachePath(io.env),
         platform: values.platform ?? hostPlatform(io.arch),
         jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
+        pull: values.pull === true,
+        offline: values.offline === true,
+        mirrors: values.mirror ?? [],
+        proxy: proxyFromEnv(io.env),
         insecureRegistries: values['insecure-registry'] ?? [],
         dockerConfigPath: dockerConfigPath(io.env),
         authFiles: authFilePaths(io.env),

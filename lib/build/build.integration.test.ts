@@ -39,6 +39,7 @@ const multiLayers: TarEntry[][] = [
 
 let registry: TestRegistry;
 let work: string;
+let seedLayerHex: string;
 const isRoot = process.getuid?.() === 0;
 
 before(async () => {
@@ -47,7 +48,7 @@ before(async () => {
   const r = registry.host;
   await pushTarImage({ registry: r, repository: 'base/app', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 }]], config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] } });
   await pushTarImage({ registry: r, repository: 'multi/layers', tag: '1', layers: multiLayers });
-  await pushTarImage({ registry: r, repository: 'data/seed', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', content: 'busybox', mode: 0o755 }]] });
+  seedLayerHex = (await pushTarImage({ registry: r, repository: 'data/seed', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', content: 'busybox', mode: 0o755 }]] })).layerDigests[0]!.slice('sha256:'.length);
 });
 
 after(async () => {
@@ -232,10 +233,12 @@ describe('limits', () => {
 describe('image labels', () => {
   test('a label bind of a read-only volume without ro fails before any layer is pulled', async () => {
     const label = JSON.stringify({ binds: ['vola:/vola'] });
-    await pushTarImage({ registry: registry.host, repository: 'label/rw', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+    const pushed = await pushTarImage({ registry: registry.host, repository: 'label/rw', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
     const o = await setup('label-ro', `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/rw:1\n`);
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /label org\.mobyproject\.config/.test(e.message) && /read-only/.test(e.message));
-    assert.deepEqual(await readdir(join(o.cacheDir, 'v1', 'blobs')).catch(() => []), []);
+    // Manifests and configs are cached while resolving; layers must not be.
+    const cached = await readdir(join(o.cacheDir, 'v1', 'blobs', 'sha256')).catch(() => []);
+    assert.deepEqual(cached.filter((hex) => pushed.layerDigests.includes(`sha256:${hex}`) || hex === seedLayerHex), []);
     await assert.rejects(stat(o.out));
   });
 

@@ -2,3 +2,4 @@
 export { build, type BuildResult } from './run.js';
 export { hostPlatform, resolveBuildOptions, type BuildOptions } from './options.js';
 export type { BuildRecord, ContainerRecord, LayerRecord, VolumeRecord } from './record.js';
+export { inspectImage, type InspectOptions, type InspectResult, type InspectedBlob } from './inspect.js';

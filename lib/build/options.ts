@@ -1,6 +1,8 @@
 // Build options and their defaults, filled in one place.
+import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { discardEvents } from '../events.js';
+import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/index.js';
 
 export interface BuildOptions {
   /** System files, merged in order. */
@@ -31,6 +33,16 @@ export interface BuildOptions {
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
+  /** Build from the cache alone: no registry is contacted; a missing tag or blob is an error naming it. Not with `pull`. */
+  offline?: boolean;
+  /** Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with HEAD). */
+  pull?: boolean;
+  /** Mirrors as `REGISTRY=URL` (`docker.io=https://mirror.example.com`), tried in order for blobs and digests. */
+  mirrors?: string[];
+  /** HTTP(S) proxies (the CLI passes `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`); default none. */
+  proxy?: ProxyOptions | undefined;
+  /** Registry retry policy; tests pass small delays. */
+  retry?: Partial<RetryOptions> | undefined;
   /** `User-Agent` sent to registries. */
   userAgent?: string;
   /** Progress and warnings. */
@@ -38,11 +50,15 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch';
+type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry';
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 
-/** Fills defaults. */
+/**
+ * Fills defaults and checks option combinations.
+ * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
+ */
 export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
+  checkRegistryOptions('build', o);
   return {
     ...o,
     jobs: o.jobs ?? 4,
@@ -51,10 +67,22 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     caCertFiles: o.caCertFiles ?? [],
     certsDirs: o.certsDirs ?? [],
     applyOwnership: o.applyOwnership ?? false,
+    offline: o.offline ?? false,
+    pull: o.pull ?? false,
+    mirrors: o.mirrors ?? [],
     limits: o.limits ?? {},
     userAgent: o.userAgent ?? 'lkvol',
     onEvent: o.onEvent ?? discardEvents,
   };
+}
+
+/**
+ * Checks the registry options shared by build and inspect.
+ * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
+ */
+export function checkRegistryOptions(command: string, o: Pick<BuildOptions, 'offline' | 'pull' | 'mirrors'>): void {
+  if (o.offline === true && o.pull === true) throw new LkvolError('LKVOL_USAGE', `${command}: --offline and --pull contradict each other`, { hint: 'use --pull to re-resolve tags, or --offline to use only the cache' });
+  for (const m of o.mirrors ?? []) parseMirror(m);
 }
 
 /** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */

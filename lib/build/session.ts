@@ -1,13 +1,28 @@
-// One build's access to images: resolve each reference once, fetch each blob once into the cache.
+// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the cache (--offline).
 import type { Readable } from 'node:stream';
-import { createBlobCache, type BlobCache } from '../cache/index.js';
+import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
+import { createTagStore } from '../cache/tags.js';
 import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
-import { isLkvolError } from '../errors.js';
+import { RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
-import { createRegistryClient, loadCredentials, type FetchedManifest, type RegistryClient, type ResolvedImage } from '../registry/index.js';
+import {
+  createRegistryClient,
+  loadCredentials,
+  parseMirror,
+  resolveImage,
+  type FetchedManifest,
+  type ManifestSource,
+  type ProxyOptions,
+  type RegistryClient,
+  type ResolvedImage,
+  type RetryOptions,
+} from '../registry/index.js';
+import { createImageSource } from './image-source.js';
 import { createLimiter, createOnce } from './limit.js';
+
+type Limiter = ReturnType<typeof createLimiter>;
 
 export interface PullSession {
   /** Resolves a reference to its manifest and config for the build platform (memoised per reference). */
@@ -18,7 +33,7 @@ export interface PullSession {
   openBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<Readable>;
   /** Drops a cached blob that turned out corrupt, so the next fetchBlob downloads it again. */
   forgetBlob(descriptor: Descriptor): Promise<void>;
-  /** Fetches the manifest or index a reference names, without choosing a platform (`format: oci`). */
+  /** Fetches the manifest or index a reference names, without choosing a platform (`format: oci`); cache first. */
   fetchManifest(ref: NormalizedRef, size?: number): Promise<FetchedManifest>;
   /** Closes registry connections. */
   close(): Promise<void>;
@@ -36,42 +51,41 @@ export interface PullSessionOptions {
   caCertFiles: string[];
   certsDirs: string[];
   userAgent: string;
+  /** Use only the cache: no registry is contacted, and a missing tag or blob is an error naming it. */
+  offline?: boolean | undefined;
+  /** Resolve every tag with a GET at the registry, even when its record in the cache is current. */
+  pull?: boolean | undefined;
+  /** `REGISTRY=URL` mirror specs (`--mirror`). */
+  mirrors?: readonly string[] | undefined;
+  proxy?: ProxyOptions | undefined;
+  retry?: Partial<RetryOptions> | undefined;
   onEvent: EventSink;
   signal: AbortSignal | undefined;
 }
 
-/** Creates the session. Throws LKVOL_IO when the cache or the Docker config cannot be read. */
+/** How often a blob download starts again from its first byte after a temporary failure mid-body. */
+const downloadAttempts = 2;
+
+/**
+ * Creates the session. Under `offline` no credentials are read and no client is made.
+ * @throws LKVOL_IO when the cache or a credentials file cannot be read, LKVOL_USAGE for a bad mirror spec.
+ */
 export async function createPullSession(o: PullSessionOptions): Promise<PullSession> {
   const cache = await createBlobCache({ dir: o.cacheDir });
-  const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });
-  const credentials = await loadCredentials({ files: [o.dockerConfigPath, ...o.authFiles], helperEnv: o.credentialHelperEnv, onWarning, signal: o.signal });
-  const tls = { caCertFiles: o.caCertFiles, certsDirs: o.certsDirs };
-  const client: RegistryClient = createRegistryClient({ credentials, insecureRegistries: o.insecureRegistries, ...tls, userAgent: o.userAgent });
+  const client = o.offline === true ? undefined : await createClient(o);
+  const source: ManifestSource = createImageSource({ client, cache, tags: createTagStore({ dir: o.cacheDir }), policy: o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate', signal: o.signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   let fetchOnce = createOnce<void>();
   const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
 
-  const download = async (ref: NormalizedRef, d: Descriptor): Promise<void> => {
-    const digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
-    if (await cache.has(digest)) {
-      o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: true });
-      return;
-    }
-    await limit(async () => {
-      o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
-      const body = await client.openBlob(ref, d, signalOpt);
-      const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
-      await cache.put(digest, d.size, body, { subject: `blob ${shortDigest(digest)} of ${formatReference(ref)}`, onProgress, ...signalOpt });
-      o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
-    });
-  };
+  const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, cache, limit, o }, ref, d);
 
   return {
     cache,
     resolve(ref) {
       return resolveOnce(formatReference(ref), async () => {
-        const image = await client.resolveImage(ref, { platform: o.platform, ...signalOpt });
+        const image = await resolveImage(source, ref, { platform: o.platform, ...signalOpt });
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -86,10 +100,10 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       return cache.open(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`);
     },
     fetchManifest(ref, size) {
-      return client.fetchManifest(ref, { size, ...signalOpt });
+      return source.fetchManifest(ref, { size });
     },
-    close() {
-      return client.close();
+    async close() {
+      await client?.close();
     },
     async forgetBlob(d) {
       await cache.remove(parseDigest(d.digest));
@@ -97,6 +111,53 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       fetchOnce = createOnce<void>();
     },
   };
+}
+
+/**
+ * Puts one blob into the cache unless it is there, under the `--jobs` limit. A body that broke and could
+ * not be resumed (Range ignored, resumes used up) starts again from byte 0, once.
+ */
+async function downloadBlob(s: { client: RegistryClient | undefined; cache: BlobCache; limit: Limiter; o: PullSessionOptions }, ref: NormalizedRef, d: Descriptor): Promise<void> {
+  const { client, cache, o } = s;
+  const digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
+  if (await cache.has(digest)) {
+    o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: true });
+    return;
+  }
+  if (client === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
+  const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
+  const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
+  const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
+  await s.limit(async () => {
+    o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, ...signalOpt });
+        break;
+      } catch (err) {
+        if (attempt >= downloadAttempts || !(err instanceof RegistryError) || !err.temporary || o.signal?.aborted === true) throw err;
+      }
+    }
+    o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
+  });
+}
+
+/** The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events. */
+async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
+  const mirrors = (o.mirrors ?? []).map(parseMirror);
+  const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });
+  const credentials = await loadCredentials({ files: [o.dockerConfigPath, ...o.authFiles], helperEnv: o.credentialHelperEnv, onWarning, signal: o.signal });
+  return createRegistryClient({
+    credentials,
+    insecureRegistries: o.insecureRegistries,
+    caCertFiles: o.caCertFiles,
+    certsDirs: o.certsDirs,
+    userAgent: o.userAgent,
+    mirrors,
+    proxy: o.proxy,
+    retry: o.retry,
+    onWarning,
+  });
 }
 
 /** True for an error that a fresh download of the same blob may cure (a corrupted cache entry). */

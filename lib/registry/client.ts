@@ -1,17 +1,19 @@
-// The registry client: one transport per registry; manifests (verified when pinned), configs and blobs.
+// The registry client: one transport per registry (and mirror); manifests (verified when pinned), configs and blobs.
 import type { Readable } from 'node:stream';
-import { DigestMismatchError } from '../errors.js';
-import { digestAlgorithm, digestOf, parseDigest, type Digest } from '../digest/index.js';
-import { manifestAccept, parseManifestDocument, type Descriptor, type ManifestDocument, type Platform } from '../oci/index.js';
+import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { fetchBlobBytes, openBlob, type BlobOptions } from './blob.js';
 import type { Credentials } from './auth-file.js';
 import type { CredentialResolver } from './credentials.js';
+import type { ProxyOptions } from './dispatcher.js';
+import { fetchManifest, headManifest, type FetchedManifest, type ManifestHead, type ManifestOptions } from './manifest.js';
+import { createMirrorRouter, type Mirror, type MirrorPurpose, type MirrorRouter, type MirrorWarning } from './mirrors.js';
 import { loadRegistryTls, type RegistryTls } from './tls.js';
 import { resolveImage, type ResolvedImage } from './resolve.js';
-import { bodyLimits, readCapped } from './response.js';
 import type { RetryOptions } from './retry.js';
 import { createTransport, type Transport } from './transport.js';
+
+export type { FetchedManifest, ManifestHead, ManifestOptions } from './manifest.js';
 
 export interface RegistryClientOptions {
   /** Credentials per registry host; anonymous when absent or when it returns undefined. */
@@ -24,28 +26,30 @@ export interface RegistryClientOptions {
   caCertFiles?: readonly string[] | undefined;
   /** Directories with `<host:port>/ca.crt` (and `client.cert` + `client.key`), as Docker's `certs.d` (`--certs-dir`). */
   certsDirs?: readonly string[] | undefined;
+  /** Mirrors, tried in order (see `parseMirror` and lib/registry/README.md "Mirrors"). */
+  mirrors?: readonly Mirror[] | undefined;
+  /** HTTP(S) proxies; none by default (lib never reads `HTTPS_PROXY`). */
+  proxy?: ProxyOptions | undefined;
   /** Retry policy; tests pass tiny delays or a recording `sleep`. */
   retry?: Partial<RetryOptions> | undefined;
+  /** Range resumes per blob read (default 3). */
+  maxResumes?: number | undefined;
   userAgent?: string | undefined;
-}
-
-/** A manifest or index as fetched: its digest (of the exact bytes), bytes and parsed document. */
-export interface FetchedManifest {
-  digest: Digest;
-  mediaType: string;
-  bytes: Buffer;
-  document: ManifestDocument;
+  /** Mirror fallbacks (`LKVOL_WARN_MIRROR`, `LKVOL_WARN_MIRROR_RESOLVE`), each reported once. */
+  onWarning?: ((w: MirrorWarning) => void) | undefined;
 }
 
 export interface RegistryClient {
   /** Resolves a reference to the manifest, config and platform to use (see `resolveImage`). */
   resolveImage(ref: NormalizedRef, opts: { platform: Platform; signal?: AbortSignal | undefined }): Promise<ResolvedImage>;
   /**
-   * Fetches what `ref` names (its digest when pinned, else its tag). Pinned digests and `size` are
-   * verified against the bytes received; tags are not compared with Docker-Content-Digest.
+   * Fetches what `ref` names (its digest when pinned: mirrors first; else its tag: the registry first).
+   * Pinned digests and `size` are verified against the bytes received.
    * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_*, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_CANCELLED.
    */
-  fetchManifest(ref: NormalizedRef, opts?: { size?: number | undefined; signal?: AbortSignal | undefined }): Promise<FetchedManifest>;
+  fetchManifest(ref: NormalizedRef, opts?: ManifestOptions): Promise<FetchedManifest>;
+  /** HEADs what `ref` names, for its digest. @throws LKVOL_REGISTRY_*, LKVOL_CANCELLED. */
+  headManifest(ref: NormalizedRef, opts?: { signal?: AbortSignal | undefined }): Promise<ManifestHead>;
   /** Reads a small blob (config) into memory, capped (4 MiB) and verified. */
   fetchBlobBytes(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions & { maxBytes?: number | undefined }): Promise<Buffer>;
   /** A verifying stream of a blob's raw bytes (see `openBlob` in blob.ts). */
@@ -55,32 +59,36 @@ export interface RegistryClient {
 }
 
 /**
- * Creates a client; credentials, TLS material and transports are made lazily per registry (one transport
- * per registry and credentials origin, so namespaced `auths` keys get their own tokens).
+ * Creates a client; credentials, TLS material and transports are made lazily per registry or mirror (one
+ * transport per host, endpoint and credentials origin, so namespaced `auths` keys get their own tokens).
  * Errors from credential lookup (LKVOL_REGISTRY_AUTH, LKVOL_IO) and TLS files (LKVOL_USAGE, LKVOL_IO) surface on the first request.
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
   const transports = new Map<string, Promise<Transport>>();
-  const tlsByRegistry = new Map<string, Promise<RegistryTls>>();
-  const memo = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
-    let p = map.get(key);
-    if (p === undefined) {
-      p = make();
-      map.set(key, p);
-      p.catch(() => map.delete(key));
+  const tlsByHost = new Map<string, Promise<RegistryTls>>();
+  const routers = new Map<string, MirrorRouter>();
+  const transportFor = async (host: string, repository: string, endpoint: string | undefined): Promise<Transport> => {
+    const credentials = await options.credentials?.(host, repository);
+    const tls = memo(tlsByHost, host, () => loadRegistryTls(host, options));
+    return memo(transports, `${host}\0${endpoint ?? ''}\0${credentials?.origin ?? ''}`, async () => makeTransport({ host, endpoint, credentials, tls: await tls }, options));
+  };
+  const route = <T>(ref: NormalizedRef, purpose: MirrorPurpose, fn: (t: Transport) => Promise<T>): Promise<T> => {
+    let router = routers.get(ref.registry);
+    if (router === undefined) {
+      const urls = (options.mirrors ?? []).filter((m) => m.registry === ref.registry).map((m) => m.url);
+      router = createMirrorRouter(urls, options.onWarning ?? (() => undefined));
+      routers.set(ref.registry, router);
     }
-    return p;
+    return router(purpose, formatReference(ref), ref.registry, async (m) => fn(await transportFor(m === undefined ? ref.registry : new URL(m).host, ref.repository, m)));
   };
-  const transportFor = async (ref: NormalizedRef): Promise<Transport> => {
-    const credentials = await options.credentials?.(ref.registry, ref.repository);
-    const tls = memo(tlsByRegistry, ref.registry, () => loadRegistryTls(ref.registry, options));
-    return memo(transports, `${ref.registry}\0${credentials?.origin ?? ''}`, async () => makeTransport(ref.registry, credentials, await tls, options));
-  };
+  const pinned = (ref: NormalizedRef): MirrorPurpose => (ref.digest === undefined ? 'tag' : 'content');
+  const blobOpts = <O extends BlobOptions>(o: O): O => ({ maxResumes: options.maxResumes, ...o });
   const client: RegistryClient = {
     resolveImage: (ref, opts) => resolveImage(client, ref, opts),
-    fetchManifest: async (ref, opts = {}) => fetchManifest(await transportFor(ref), ref, opts),
-    fetchBlobBytes: async (ref, descriptor, opts = {}) => fetchBlobBytes(await transportFor(ref), ref, descriptor, opts),
-    openBlob: async (ref, descriptor, opts = {}) => openBlob(await transportFor(ref), ref, descriptor, opts),
+    fetchManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => fetchManifest(t, ref, opts)),
+    headManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => headManifest(t, ref, opts)),
+    fetchBlobBytes: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
+    openBlob: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
     async close() {
       const all = await Promise.allSettled(transports.values());
       transports.clear();
@@ -90,32 +98,18 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   return client;
 }
 
-function makeTransport(registry: string, credentials: Credentials | undefined, tls: RegistryTls, options: RegistryClientOptions): Transport {
-  const host = registry.replace(/:\d+$/, '');
-  const insecure = options.insecureRegistries?.some((h) => h === registry || h === host) ?? false;
-  return createTransport({ registry, credentials, insecure, tls, retry: options.retry, userAgent: options.userAgent });
+function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(key);
+  if (p === undefined) {
+    p = make();
+    map.set(key, p);
+    p.catch(() => map.delete(key));
+  }
+  return p;
 }
 
-async function fetchManifest(transport: Transport, ref: NormalizedRef, opts: { size?: number | undefined; signal?: AbortSignal | undefined }): Promise<FetchedManifest> {
-  const pinned = ref.digest === undefined ? undefined : parseDigest(ref.digest, `reference ${formatReference(ref)}`);
-  const subject = `pull ${formatReference(ref)}`;
-  const res = await transport.request({
-    method: 'GET',
-    path: `/v2/${ref.repository}/manifests/${pinned ?? ref.tag ?? 'latest'}`,
-    scope: `repository:${ref.repository}:pull`,
-    accept: manifestAccept,
-    subject,
-    signal: opts.signal,
-  });
-  const bytes = await readCapped(res.body, bodyLimits.manifest, res.ctx, res.headers['content-length']);
-  const digest = digestOf(bytes, pinned === undefined ? 'sha256' : digestAlgorithm(pinned));
-  if (pinned !== undefined && digest !== pinned) {
-    throw new DigestMismatchError({ subject: `${subject}: manifest`, expected: pinned, actual: digest, bytesRead: bytes.length });
-  }
-  if (opts.size !== undefined && bytes.length !== opts.size) {
-    throw new DigestMismatchError({ subject: `${subject}: manifest`, expected: `${opts.size} bytes`, actual: `${bytes.length} bytes`, bytesRead: bytes.length, reason: 'size mismatch' });
-  }
-  const contentType = res.headers['content-type'];
-  const document = parseManifestDocument(bytes, { contentType: typeof contentType === 'string' ? contentType : undefined, subject: `${subject}: manifest ${digest}` });
-  return { digest, mediaType: document.mediaType, bytes, document };
+function makeTransport(t: { host: string; endpoint: string | undefined; credentials: Credentials | undefined; tls: RegistryTls }, options: RegistryClientOptions): Transport {
+  const bare = t.host.replace(/:\d+$/, '');
+  const insecure = options.insecureRegistries?.some((h) => h === t.host || h === bare) ?? false;
+  return createTransport({ registry: t.host, endpoint: t.endpoint, credentials: t.credentials, insecure, tls: t.tls, retry: options.retry, userAgent: options.userAgent, proxy: options.proxy });
 }

@@ -16,7 +16,8 @@ export interface Session {
  * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
-export async function ping(p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender }, req: RegistryRequest): Promise<Session> {
+export async function ping(p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender; endpoint?: string | undefined }, req: RegistryRequest): Promise<Session> {
+  if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
   let tlsError: unknown;
   try {
     const session = await pingAt(`https://${p.apiHost}`, p, req);
@@ -35,6 +36,13 @@ export async function ping(p: { apiHost: string; allowHttp: boolean; registry: s
     throw err instanceof LkvolError && err.code === 'LKVOL_CANCELLED' ? err : tlsError;
   }
   if (session === 'speaks-tls') throw tlsError;
+  return session;
+}
+
+/** A mirror given as a URL is spoken to with exactly its scheme: no fallback either way. */
+async function pingEndpoint(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session> {
+  const session = await pingAt(origin, { ...p, allowHttp: false }, req);
+  if (session === 'speaks-tls') throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${origin} answers plain HTTP with "HTTPS server"`, { hint: `write the mirror as https://${new URL(origin).host}` });
   return session;
 }
 

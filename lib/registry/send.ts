@@ -1,5 +1,5 @@
 // One HTTP exchange over undici with retries (backoff, jitter, Retry-After) and no redirects.
-import { request, type Agent, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { isAbortError } from '../errors.js';
 import type { Sender } from './auth.js';
 import { networkError, type ExchangeContext } from './response.js';
@@ -10,7 +10,7 @@ import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, retryDelay
  * last retryable status is returned for the caller to map. Redirects are returned, never followed.
  * @throws LKVOL_REGISTRY_UNAVAILABLE for network errors, LKVOL_CANCELLED when the signal aborts.
  */
-export function createSender(agent: Agent, retry: RetryOptions, userAgent: string): Sender {
+export function createSender(agent: Dispatcher, retry: RetryOptions, userAgent: string): Sender {
   return async (req) => {
     for (let attempt = 0; ; attempt++) {
       let res: Dispatcher.ResponseData;

@@ -63,6 +63,7 @@ test('insufficient_scope: the token request names the registry scope first, then
 const badReplies = [
   { name: 'a reply that is not JSON', body: 'eyJsecret-token', want: /token response is not JSON$/ },
   { name: 'a reply without a token', body: '{"expires_in": 60}', want: /token response has no token$/ },
+  { name: 'a reply over the 1 MiB cap', body: JSON.stringify({ token: 'x'.repeat(1 << 20) }), want: /response body exceeds 1048576 bytes$/ },
 ];
 for (const c of badReplies) {
   test(`token reply: ${c.name} is a protocol error that does not quote it`, async (t) => {

@@ -1,11 +1,12 @@
 // The registry transport: ping and scheme choice, auth handshake, retries and manual redirects over undici.
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { isLoopbackRegistry } from '../ref/index.js';
 import { createAuthorizer, type Authorizer, type Sender } from './auth.js';
 import { parseWwwAuthenticate } from './challenge.js';
 import type { Credentials } from './auth-file.js';
+import { createDispatcher, type ProxyOptions } from './dispatcher.js';
 import { redactUrl } from './redact.js';
 import { ping, type Session } from './ping.js';
 import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError, type ExchangeContext } from './response.js';
@@ -23,6 +24,10 @@ export interface TransportOptions {
   tls?: RegistryTls | undefined;
   retry?: Partial<RetryOptions> | undefined;
   userAgent?: string | undefined;
+  /** Speak to this base URL (`http://127.0.0.1:5001`, a mirror) instead of the registry; its scheme is used as given. */
+  endpoint?: string | undefined;
+  /** HTTP(S) proxies; default: none (lib never reads the environment). */
+  proxy?: ProxyOptions | undefined;
 }
 
 /** One request to the registry API. */
@@ -33,6 +38,8 @@ export interface RegistryRequest {
   /** `repository:<name>:pull`. */
   scope: string;
   accept?: readonly string[] | undefined;
+  /** Further headers (`range`); they follow redirects, unlike `Authorization`. */
+  headers?: Readonly<Record<string, string>> | undefined;
   /** What is being done, for messages: `pull 127.0.0.1:5000/x/y:1`. */
   subject: string;
   signal?: AbortSignal | undefined;
@@ -63,16 +70,17 @@ const maxRedirects = 5;
 export function createTransport(opts: TransportOptions): Transport {
   const retry = makeRetryOptions(opts.retry);
   const insecure = opts.insecure === true;
-  const allowHttp = insecure || isLoopbackRegistry(opts.registry);
+  const endpoint = opts.endpoint === undefined ? undefined : new URL(opts.endpoint).origin;
+  const allowHttp = insecure || isLoopbackRegistry(opts.registry) || endpoint?.startsWith('http:') === true;
   const apiHost = opts.registry === 'docker.io' ? 'registry-1.docker.io' : opts.registry;
-  const agent = new Agent({ connect: { ...definedOnly(opts.tls ?? {}), rejectUnauthorized: !insecure }, headersTimeout: 60_000 });
+  const agent = createDispatcher({ tls: opts.tls, insecure, proxy: opts.proxy });
   const userAgent = opts.userAgent ?? 'lkvol';
   const send = createSender(agent, retry, userAgent);
   const authorizer = createAuthorizer({ registry: opts.registry, credentials: opts.credentials, insecure, send });
   let session: Promise<Session> | undefined;
 
   const getSession = async (req: RegistryRequest): Promise<Session> => {
-    session ??= ping({ apiHost, allowHttp, registry: opts.registry, send }, req);
+    session ??= ping({ apiHost, allowHttp, registry: opts.registry, send, endpoint }, req);
     try {
       return await session;
     } catch (err) {
@@ -124,6 +132,7 @@ async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): 
   for (let hop = 0; ; hop++) {
     const headers: Record<string, string> = {};
     if (req.accept !== undefined) headers.accept = req.accept.join(', ');
+    Object.assign(headers, req.headers);
     // Credentials go only to the registry's own origin (distribution-spec; CVE-2020-15157).
     if (auth !== undefined && url.origin === d.session.origin) headers.authorization = auth;
     const ctx = contextFor(req, url, d);
@@ -137,10 +146,6 @@ async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): 
       throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${ctx.request}: refusing redirect to ${redactUrl(url)}`, { method: ctx.method, url: ctx.url });
     }
   }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function rateLimitNote(headers: IncomingHttpHeaders): string {

@@ -25,6 +25,8 @@ export interface TestRegistryOptions {
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** Serve an existing storage root (another registry's `dataDir`) and leave it in place on stop. */
   storageDir?: string;
+  /** Run as a pull-through cache of `remoteurl` (distribution's `proxy:` section); pushes are then refused. */
+  pullThrough?: { remoteurl: string };
 }
 
 export interface TestRegistry {
@@ -93,6 +95,7 @@ async function writeConfig(dir: string, host: string, opts: TestRegistryOptions)
     lines.push('auth:', '  htpasswd:', '    realm: lkvol-test', `    path: ${file}`);
   }
   lines.push(...tlsAndTokenConfig(opts));
+  if (opts.pullThrough !== undefined) lines.push('proxy:', `  remoteurl: ${opts.pullThrough.remoteurl}`);
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
 }
 

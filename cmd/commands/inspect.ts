@@ -1,0 +1,95 @@
+// `lkvol inspect IMAGE`: flags → InspectOptions → inspectImage() → text or JSON on stdout.
+import { LkvolError, hostPlatform, inspectImage, type InspectResult } from '../../lib/index.js';
+import { parseFlags } from '../args.js';
+import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath, proxyFromEnv } from '../env.js';
+import type { Command } from '../io.js';
+
+const usage = `usage: lkvol inspect [options] IMAGE
+
+Print what IMAGE names: its digest and media type, the platforms of an index, and for the chosen
+platform the manifest, its layers (digest, size, media type) and a summary of the image config.
+
+options:
+      --platform OS/ARCH[/V]  platform to pick from an index (default: linux/<host arch>)
+      --json                  print the same as one JSON object
+      --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
+      --pull | --offline      re-resolve the tag at the registry | use only the cache
+      --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first (repeatable)
+      --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable)
+      --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
+      --certs-dir DIR         per-registry certificates as DIR/<host:port>/ (repeatable)
+      --debug                 show error causes and stacks
+  -h, --help                  show this help`;
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'print the digest, platforms, layers and config of an image',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseFlags('inspect', args, {
+      platform: { type: 'string' },
+      json: { type: 'boolean' },
+      cache: { type: 'string' },
+      pull: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      mirror: { type: 'string', multiple: true },
+      'insecure-registry': { type: 'string', multiple: true },
+      'ca-cert': { type: 'string', multiple: true },
+      'certs-dir': { type: 'string', multiple: true },
+      debug: { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new LkvolError('LKVOL_USAGE', `inspect: want exactly one IMAGE, got ${positionals.length}`, { hint: 'run "lkvol inspect docker.io/library/alpine:3.21"' });
+    const result = await inspectImage({
+      image: positionals[0]!,
+      platform: values.platform ?? hostPlatform(io.arch),
+      cacheDir: values.cache ?? defaultCachePath(io.env),
+      pull: values.pull === true,
+      offline: values.offline === true,
+      mirrors: values.mirror ?? [],
+      proxy: proxyFromEnv(io.env),
+      insecureRegistries: values['insecure-registry'] ?? [],
+      caCertFiles: values['ca-cert'] ?? [],
+      certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
+      dockerConfigPath: dockerConfigPath(io.env),
+      authFiles: authFilePaths(io.env),
+      credentialHelperEnv: io.env,
+      onEvent: (e) => {
+        if (e.kind === 'warning') io.stderr.write(`warning: ${e.message}\n`);
+      },
+      signal: io.signal,
+    });
+    io.stdout.write(values.json === true ? JSON.stringify({ ok: true, image: result }, null, 2) + '\n' : renderInspect(result));
+    return 0;
+  },
+};
+
+/** The text form: one `key  value` line per field, layers as a table. */
+export function renderInspect(r: InspectResult): string {
+  const json = (v: unknown) => (v === null ? '-' : JSON.stringify(v));
+  const c = r.config;
+  const rows: [string, string][] = [
+    ['reference', r.reference],
+    ['digest', r.digest],
+    ['mediaType', r.mediaType],
+    ...(r.platforms === null ? [] : [['platforms', r.platforms.join(', ')] as [string, string]]),
+    ['platform', r.platform],
+    ['manifest', `${r.manifest.digest} (${r.manifest.mediaType}, ${r.manifest.size} bytes)`],
+    ['config', `${c.digest} (${c.size} bytes)`],
+    ['os/arch', [c.os ?? '?', c.architecture ?? '?', ...(c.variant === null ? [] : [c.variant])].join('/')],
+    ['User', c.user ?? '-'],
+    ['Entrypoint', json(c.entrypoint)],
+    ['Cmd', json(c.cmd)],
+    ['WorkingDir', c.workingDir ?? '-'],
+    ...list('Env', c.env ?? []),
+    ...list('Labels', Object.entries(c.labels).map(([k, v]) => `${k}=${v}`)),
+  ];
+  const lines = rows.map(([k, v]) => `${k.padEnd(11)} ${v}`);
+  lines.push(`layers      ${r.layers.length}`);
+  for (const l of r.layers) lines.push(`  ${l.digest}  ${String(l.size).padStart(10)}  ${l.mediaType}`);
+  return lines.join('\n') + '\n';
+}
+
+function list(key: string, values: string[]): [string, string][] {
+  if (values.length === 0) return [[key, '-']];
+  return values.map((v, i) => [i === 0 ? key : '', v]);
+}

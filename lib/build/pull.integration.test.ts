@@ -1,0 +1,167 @@
+// Pulls during a build, counted at the fault proxy: shared layers once, parallel downloads, HEAD revalidation, --pull, --offline.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, type BuildOptions } from './index.js';
+import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
+import { pushTarImage } from '../internal/testing/images.js';
+import type { PushedImage } from '../internal/testing/push.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+
+let registry: TestRegistry;
+let proxy: FaultProxy;
+let work: string;
+let decide: (req: IncomingMessage) => Fault = () => ({ kind: 'pass' });
+const images: Record<string, PushedImage> = {};
+const shared = [{ name: 'shared.txt', content: 'in a and b' }];
+
+before(async () => {
+  registry = await startRegistry();
+  proxy = await startFaultProxy(registry.url, (req) => decide(req));
+  work = await mkdtemp(join(tmpdir(), 'lkvol-pull-'));
+  const push = async (name: string, layers: { name: string; content: string }[][]) => {
+    images[name] = await pushTarImage({ registry: registry.host, repository: `pl/${name}`, tag: '1', layers });
+  };
+  await push('a', [shared, [{ name: 'a.txt', content: 'a' }]]);
+  await push('b', [shared, [{ name: 'b.txt', content: 'b' }]]);
+  await push('three', [[{ name: '1', content: '1' }], [{ name: '2', content: '2' }], [{ name: '3', content: '3' }]]);
+  await push('move', [[{ name: 'v', content: 'one' }]]);
+});
+
+after(async () => {
+  await proxy?.close();
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+const twoVolumes = 'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n  - name: vb\n    image: PROXY/pl/b:1\nonboot:\n  - name: c\n    image: PROXY/pl/a:1\n';
+
+/** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
+async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'system.yml');
+  await writeFile(file, yaml.replaceAll('PROXY', proxy.host));
+  return { files: [file], out: join(dir, `out-${proxy.log.length}`), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', retry: { baseDelayMs: 1 }, ...extra };
+}
+
+/** Builds and returns the requests the proxy saw meanwhile, as `METHOD path`. */
+async function requestsOf(o: BuildOptions): Promise<string[]> {
+  const start = proxy.seen.length;
+  await build(o);
+  return proxy.seen.slice(start);
+}
+
+const count = (seen: string[], s: string) => seen.filter((x) => x === s).length;
+
+test('a layer shared by two volumes and a container is fetched once; each tag is resolved once', async () => {
+  decide = () => ({ kind: 'pass' });
+  const seen = await requestsOf(await setup('shared', twoVolumes));
+  const sharedDigest = images.a!.layerDigests[0]!;
+  assert.equal(images.b!.layerDigests[0], sharedDigest);
+  assert.equal(seen.filter((s) => s.startsWith('GET ') && s.endsWith(`/blobs/${sharedDigest}`)).length, 1);
+  assert.equal(count(seen, 'GET /v2/pl/a/manifests/1'), 1);
+});
+
+test('a second build revalidates tags with HEAD and downloads nothing; --pull GETs the tags again', async () => {
+  decide = () => ({ kind: 'pass' });
+  await build(await setup('revalidate', twoVolumes));
+  const again = await requestsOf(await setup('revalidate', twoVolumes));
+  assert.deepEqual(again.filter((s) => !s.endsWith('/v2/')).sort(), ['HEAD /v2/pl/a/manifests/1', 'HEAD /v2/pl/b/manifests/1']);
+  const pulled = await requestsOf(await setup('revalidate', twoVolumes, { pull: true }));
+  assert.deepEqual(pulled.filter((s) => !s.endsWith('/v2/')).sort(), ['GET /v2/pl/a/manifests/1', 'GET /v2/pl/b/manifests/1']);
+});
+
+test('a tag that moved is noticed by HEAD and its new manifest is used', async () => {
+  decide = () => ({ kind: 'pass' });
+  const yaml = 'volumes:\n  - name: v\n    image: PROXY/pl/move:1\n';
+  const first = await build(await setup('move', yaml));
+  const moved = await pushTarImage({ registry: registry.host, repository: 'pl/move', tag: '1', layers: [[{ name: 'v', content: 'two' }]] });
+  const o = await setup('move', yaml);
+  const start = proxy.seen.length;
+  const second = await build(o);
+  assert.deepEqual(proxy.seen.slice(start).filter((s) => s.includes('/manifests/')), ['HEAD /v2/pl/move/manifests/1', 'GET /v2/pl/move/manifests/1']);
+  assert.notEqual(first.record.volumes[0]!.digest, second.record.volumes[0]!.digest);
+  assert.equal(second.record.volumes[0]!.digest, moved.manifestDigest);
+  assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'v', 'lower', 'v'), 'utf8'), 'two');
+});
+
+test('--offline builds from a warm cache without a single request', async () => {
+  decide = () => ({ kind: 'pass' });
+  const online = await build(await setup('offline', twoVolumes));
+  const o = await setup('offline', twoVolumes, { offline: true });
+  const seen = await requestsOf(o);
+  assert.deepEqual(seen, []);
+  assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'vb', 'lower', 'b.txt'), 'utf8'), 'b');
+  assert.deepEqual((await build(await setup('offline', twoVolumes, { offline: true }))).record.images, online.record.images);
+});
+
+const offlineMisses = [
+  { name: 'a cold cache names the tag', prepare: async () => undefined, want: (host: string) => new RegExp(`^pull ${host}/pl/a:1: tag is not in the cache .*\\(--offline\\)$`) },
+  {
+    name: 'a missing layer names the blob',
+    prepare: async (o: BuildOptions) => {
+      await build({ ...o, offline: false });
+      const hex = images.a!.layerDigests[1]!.slice('sha256:'.length);
+      await rm(join(o.cacheDir, 'v1', 'blobs', 'sha256', hex));
+    },
+    want: () => new RegExp(`: blob ${images.a!.layerDigests[1]} is not in the cache$`),
+  },
+];
+for (const c of offlineMisses) {
+  test(`--offline: ${c.name}`, async () => {
+    decide = () => ({ kind: 'pass' });
+    const o = await setup(`miss-${offlineMisses.indexOf(c)}`, 'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n', { offline: true });
+    await c.prepare(o);
+    const start = proxy.seen.length;
+    await assert.rejects(build(o), (e: Error & { code?: string; hint?: string }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && c.want(proxy.host).test(e.message) && /without --offline/.test(e.hint ?? ''));
+    assert.deepEqual(proxy.seen.slice(start), []);
+  });
+}
+
+test('--offline with --pull is a usage error', async () => {
+  await assert.rejects(build(await setup('both', twoVolumes, { offline: true, pull: true })), { code: 'LKVOL_USAGE', message: 'build: --offline and --pull contradict each other' });
+});
+
+const jobCases = [
+  { jobs: 4, want: 3 },
+  { jobs: 2, want: 2 },
+];
+for (const c of jobCases) {
+  test(`--jobs ${c.jobs}: ${c.want} layers download at once`, async (t) => {
+    const layers = new Set(images.three!.layerDigests.map((d) => `/v2/pl/three/blobs/${d}`));
+    let arrived = 0;
+    let atRelease = -1;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const open = () => {
+      if (atRelease < 0) atRelease = arrived;
+      release();
+    };
+    // The gate opens when `want` downloads wait at once; the timer only keeps a broken limiter from hanging the test.
+    const timer = setTimeout(open, 3000);
+    t.after(() => clearTimeout(timer));
+    decide = (req) => {
+      if (!layers.has(req.url ?? '')) return { kind: 'pass' };
+      if (++arrived === c.want) open();
+      return { kind: 'pass', hold: gate };
+    };
+    await build(await setup(`jobs-${c.jobs}`, 'volumes:\n  - name: v\n    image: PROXY/pl/three:1\n', { jobs: c.jobs }));
+    assert.equal(atRelease, c.want);
+    assert.equal(arrived, 3);
+  });
+}
+
+test('a server that ignores Range after a break: the layer is fetched again from byte 0', async () => {
+  const path = `/v2/pl/b/blobs/${images.b!.layerDigests[1]}`;
+  let n = 0;
+  decide = (req) => (req.url !== path ? { kind: 'pass' } : n++ === 0 ? { kind: 'truncate', after: 20 } : { kind: 'pass', drop: ['range'] });
+  const start = proxy.log.length;
+  const o = await setup('no-range', 'volumes:\n  - name: vb\n    image: PROXY/pl/b:1\n');
+  await build(o);
+  assert.deepEqual(proxy.log.slice(start).filter((r) => r.url === path).map((r) => r.headers.range ?? ''), ['', 'bytes=20-', '']);
+  assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'vb', 'lower', 'b.txt'), 'utf8'), 'b');
+});
