@@ -270,6 +270,17 @@ describe('atomic and reproducible output', () => {
     assert.deepEqual((await readdir(good.dir)).filter((n) => n.startsWith('.out.')), []);
   });
 
+  test('a build that fails early still restores an OUT that a build killed between its two renames left aside', async () => {
+    const o = await setup('restore-early', 'volumes:\n  - name: v\n    image: REGISTRY/does/not-exist:1\n');
+    // What promote leaves when killed after moving OUT aside and before renaming staging into place.
+    const aside = join(o.dir, '.out.old-4000000-0badc0de');
+    await mkdir(join(aside, 'containers'), { recursive: true });
+    await writeFile(join(aside, 'lkvol.json'), '{}\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
+    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), '{}\n');
+    assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
   test('two builds of the same input give the same bytes', async () => {
     const yaml = `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n    binds: [vola:/vola]\n`;
     const a = await setup('repro-a', yaml);

@@ -1,7 +1,7 @@
 // `build`: load config → resolve images → check label binds → volumes → specs → lkvol.json → swap into place.
 import { join } from 'node:path';
 import { buildIdMap, loadConfig, type Config, type LoadedContainer } from '../config/index.js';
-import { LkvolError, isLkvolError } from '../errors.js';
+import { LkvolError, isLkvolError, wrapError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import { version } from '../version.js';
@@ -10,7 +10,7 @@ import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { createPullSession, type PullSession } from './session.js';
-import { createStaging } from './output.js';
+import { createStaging, recoverOutput } from './output.js';
 import { stampTree } from './epoch.js';
 import { writeVolume } from './volumes.js';
 
@@ -37,7 +37,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const o = resolveBuildOptions({ ...options, signal: abort.signal });
   const platform = parsePlatform(o.platform);
   const config = await loadConfig(o.files, o.signal === undefined ? {} : { signal: o.signal });
+  // A build killed between its two renames left OUT missing: put it back before anything can fail.
+  await repairOutput(o.out);
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
+  try {
+    return await buildWith(config, session, o, { options, abort, platform: formatPlatform(platform) });
+  } finally {
+    await session.close();
+  }
+}
+
+/** The steps after the session exists: check labels, then write everything into staging and promote it. */
+async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; platform: string }): Promise<BuildResult> {
+  const { options, abort, platform } = ctx;
   const prepared = await prepareContainers(config, session);
   throwIfAborted(o.signal);
   const staging = await createStaging(o.out);
@@ -46,7 +58,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const idMap = buildIdMap(config);
     const containers = [];
     for (const p of prepared) containers.push(await writeContainer(p, staging.dir, idMap));
-    const record: BuildRecord = { lkvolVersion: version, platform: formatPlatform(platform), images: imageDigests(volumes, prepared), volumes, containers };
+    const record: BuildRecord = { lkvolVersion: version, platform, images: imageDigests(volumes, prepared), volumes, containers };
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config));
     throwIfAborted(o.signal);
@@ -80,7 +92,7 @@ async function writeVolumes(config: Config, session: PullSession, staging: strin
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
       return writeVolume({ volume, dir: join(base, volume.name), session, options: o });
     }).catch((err: unknown) => {
-      first ??= err;
+      first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`);
       abort.abort();
       throw err;
     }),
@@ -100,6 +112,15 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
 /** The lower/ directories whose content came from image layers (their own times are kept). */
 function unpackedDirs(staging: string, config: Config): Set<string> {
   return new Set(config.volumes.filter((v) => v.ref !== undefined && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower')));
+}
+
+/** Runs the crash recovery of output.ts; a missing parent directory simply has nothing to recover. */
+async function repairOutput(out: string): Promise<void> {
+  try {
+    await recoverOutput(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrapError(err, 'LKVOL_IO', `recover output ${out}`, 'check that the parent directory of OUT is writable');
+  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
