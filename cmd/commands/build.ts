@@ -1,7 +1,7 @@
 // `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
-import { LkvolError, build, hostPlatform } from '../../lib/index.js';
+import { LkvolError, build } from '../../lib/index.js';
 import { parseFlags, positiveInt, requireFiles } from '../args.js';
-import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath, proxyFromEnv } from '../env.js';
+import { registryFlags, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
 import { chooseProgressMode, createProgress } from '../render/progress.js';
 
@@ -40,23 +40,15 @@ export const buildCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseFlags('build', args, {
+      ...registryFlags,
       output: { type: 'string', short: 'o' },
-      platform: { type: 'string' },
-      cache: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
-      pull: { type: 'boolean' },
-      offline: { type: 'boolean' },
-      mirror: { type: 'string', multiple: true },
-      'insecure-registry': { type: 'string', multiple: true },
-      'ca-cert': { type: 'string', multiple: true },
-      'certs-dir': { type: 'string', multiple: true },
       'max-bytes': { type: 'string' },
       'max-entries': { type: 'string' },
       'max-depth': { type: 'string' },
       json: { type: 'boolean' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
-      debug: { type: 'boolean' },
     });
     requireFiles('build', positionals);
     const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
@@ -68,26 +60,14 @@ export const buildCommand: Command = {
     };
     try {
       const result = await build({
+        ...registryOptions(values, io),
         files: positionals,
         out: values.output ?? 'out',
-        cacheDir: values.cache ?? defaultCachePath(io.env),
-        platform: values.platform ?? hostPlatform(io.arch),
         jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
-        pull: values.pull === true,
-        offline: values.offline === true,
-        mirrors: values.mirror ?? [],
-        proxy: proxyFromEnv(io.env),
-        insecureRegistries: values['insecure-registry'] ?? [],
-        dockerConfigPath: dockerConfigPath(io.env),
-        authFiles: authFilePaths(io.env),
-        credentialHelperEnv: io.env,
-        caCertFiles: values['ca-cert'] ?? [],
-        certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
         applyOwnership: io.uid === 0,
         limits,
         sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),
         onEvent: progress,
-        signal: io.signal,
       });
       io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);
     } finally {

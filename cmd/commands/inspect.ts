@@ -1,7 +1,7 @@
 // `lkvol inspect IMAGE`: flags → InspectOptions → inspectImage() → text or JSON on stdout.
-import { LkvolError, hostPlatform, inspectImage, type InspectResult } from '../../lib/index.js';
+import { LkvolError, inspectImage, type InspectResult } from '../../lib/index.js';
 import { parseFlags } from '../args.js';
-import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath, proxyFromEnv } from '../env.js';
+import { registryFlags, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
 
 const usage = `usage: lkvol inspect [options] IMAGE
@@ -27,36 +27,16 @@ export const inspectCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseFlags('inspect', args, {
-      platform: { type: 'string' },
+      ...registryFlags,
       json: { type: 'boolean' },
-      cache: { type: 'string' },
-      pull: { type: 'boolean' },
-      offline: { type: 'boolean' },
-      mirror: { type: 'string', multiple: true },
-      'insecure-registry': { type: 'string', multiple: true },
-      'ca-cert': { type: 'string', multiple: true },
-      'certs-dir': { type: 'string', multiple: true },
-      debug: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new LkvolError('LKVOL_USAGE', `inspect: want exactly one IMAGE, got ${positionals.length}`, { hint: 'run "lkvol inspect docker.io/library/alpine:3.21"' });
     const result = await inspectImage({
+      ...registryOptions(values, io),
       image: positionals[0]!,
-      platform: values.platform ?? hostPlatform(io.arch),
-      cacheDir: values.cache ?? defaultCachePath(io.env),
-      pull: values.pull === true,
-      offline: values.offline === true,
-      mirrors: values.mirror ?? [],
-      proxy: proxyFromEnv(io.env),
-      insecureRegistries: values['insecure-registry'] ?? [],
-      caCertFiles: values['ca-cert'] ?? [],
-      certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
-      dockerConfigPath: dockerConfigPath(io.env),
-      authFiles: authFilePaths(io.env),
-      credentialHelperEnv: io.env,
       onEvent: (e) => {
         if (e.kind === 'warning') io.stderr.write(`warning: ${e.message}\n`);
       },
-      signal: io.signal,
     });
     io.stdout.write(values.json === true ? JSON.stringify({ ok: true, image: result }, null, 2) + '\n' : renderInspect(result));
     return 0;
