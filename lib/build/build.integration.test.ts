@@ -11,6 +11,7 @@ import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
 import { execa } from 'execa';
+import { startFaultProxy } from '../internal/testing/fault-proxy.js';
 
 /** Two layers exercising whiteouts, an opaque dir, hardlinks (one to the lower layer), symlinks, modes and owners. */
 const multiLayers: TarEntry[][] = [
@@ -157,6 +158,18 @@ describe('platforms and formats', () => {
     // config, one layer and the manifest of arm64, plus the rewritten index
     assert.equal((await readdir(join(lower, 'blobs', 'sha256'))).length, 4);
   });
+
+  test('format: oci keeps a Docker manifest list\'s media type and never copies a corrupt cached blob', async () => {
+    await pushMultiPlatform({ registry: registry.host, repository: 'multi/docker-list', tag: '1', architectures: ['amd64'], format: 'docker' });
+    const o = await setup('oci-layout-docker', 'volumes:\n  - name: imgs\n    image: REGISTRY/multi/docker-list:1\n    format: oci\n');
+    const { record } = await build(o);
+    const index = (await readJson(join(o.out, 'containers/volumes/imgs/lower/index.json'))) as { manifests: { mediaType: string }[] };
+    assert.equal(index.manifests[0]!.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+    const layer = record.volumes[0]!.layers[0]!;
+    assert.equal(layer.diffId, null);
+    await writeFile(join(o.cacheDir, 'v1', 'blobs', 'sha256', layer.digest.slice(7)), 'not the layer');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'));
+  });
 });
 
 describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
@@ -279,6 +292,18 @@ describe('atomic and reproducible output', () => {
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
     assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), '{}\n');
     assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
+  test('when one image fails to resolve, requests still in flight for others are cancelled and build() returns', { timeout: 20_000 }, async () => {
+    // The proxy never answers for base/app; without cancelling it, closing the session would wait forever.
+    const proxy = await startFaultProxy(registry.url, (req) => ((req.url ?? '').includes('/base/app/') ? { kind: 'stall' } : { kind: 'pass' }));
+    try {
+      const o = await setup('cancel-siblings', `volumes:\n  - name: v\n    image: ${proxy.host}/does/not-exist:1\nservices:\n  - name: svc\n    image: ${proxy.host}/base/app:1\n`);
+      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
+      assert.ok(proxy.seen.some((r) => r.includes('/base/app/')), 'the stalled request was made');
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('two builds of the same input give the same bytes', async () => {

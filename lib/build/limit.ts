@@ -24,10 +24,13 @@ export function createLimiter(n: number): <T>(task: () => Promise<T>) => Promise
     });
 }
 
+/** A memoised async call per key; `forget(key)` makes the next call run the task again. */
+export type Once<T> = ((key: string, task: () => Promise<T>) => Promise<T>) & { forget(key: string): void };
+
 /** Memoises an async function by key, so concurrent callers share one in-flight promise. */
-export function createOnce<T>(): (key: string, task: () => Promise<T>) => Promise<T> {
+export function createOnce<T>(): Once<T> {
   const inflight = new Map<string, Promise<T>>();
-  return (key, task) => {
+  const once = (key: string, task: () => Promise<T>): Promise<T> => {
     let p = inflight.get(key);
     if (p === undefined) {
       p = task();
@@ -35,4 +38,5 @@ export function createOnce<T>(): (key: string, task: () => Promise<T>) => Promis
     }
     return p;
   };
+  return Object.assign(once, { forget: (key: string) => void inflight.delete(key) });
 }

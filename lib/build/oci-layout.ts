@@ -1,5 +1,7 @@
 // `format: oci` volumes: lower/ holds an OCI image layout of the selected platforms (SPEC §1.1).
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError, wrapError } from '../errors.js';
@@ -34,7 +36,7 @@ export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; 
     const digest = filtered ? digestOf(bytes) : top.digest;
     await put(digest, bytes);
     manifests = selected;
-    rootDescriptor = { mediaType: mediaTypes.ociIndex, digest, size: bytes.length };
+    rootDescriptor = { mediaType: top.mediaType, digest, size: bytes.length };
   } else {
     manifests = [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length }];
     rootDescriptor = manifests[0]!;
@@ -56,16 +58,17 @@ async function writeManifest(job: LayoutJob, entry: Descriptor, put: (d: Digest,
   }
   const { manifest } = child.document;
   for (const blob of [manifest.config, ...manifest.layers]) {
-    await session.fetchBlob(ref, blob);
     const digest = parseDigest(blob.digest);
+    // Through openBlob, so the cached copy is verified on its way into the layout.
+    const source = await session.openBlob(ref, blob);
     try {
-      await copyFile(session.cache.pathOf(digest), join(root, 'blobs', 'sha256', digestHex(digest)));
+      await pipeline(source, createWriteStream(join(root, 'blobs', 'sha256', digestHex(digest)), { flags: 'wx' }));
     } catch (err) {
       throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": copy blob ${digest} into the layout`);
     }
   }
   await put(child.digest, child.bytes);
-  return manifest.layers.map((l) => ({ digest: l.digest, diffId: '', mediaType: l.mediaType, size: l.size }));
+  return manifest.layers.map((l) => ({ digest: l.digest, diffId: null, mediaType: l.mediaType, size: l.size }));
 }
 
 /** The index entries for the requested platforms (all entries when none are requested). */

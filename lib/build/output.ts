@@ -45,7 +45,9 @@ export async function createStaging(out: string): Promise<Staging> {
         await chmod(dir, 0o755);
         const moved = await swapIn(dir, target, () => aside('old'));
         live.delete(dir);
-        for (const old of moved) await removeTree(old).finally(() => live.delete(old));
+        // OUT is already the new tree: failing to delete the old one must not fail the build;
+        // the next build's recovery removes what is left.
+        for (const old of moved) await removeTree(old).catch(() => {}).finally(() => live.delete(old));
       } catch (err) {
         throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that OUT is a directory you can write');
       }

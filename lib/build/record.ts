@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 export interface LayerRecord {
   digest: string;
-  diffId: string;
+  /** Digest of the uncompressed layer; null in `format: oci` volumes, which keep layers compressed. */
+  diffId: string | null;
   mediaType: string;
   size: number;
 }

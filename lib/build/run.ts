@@ -30,11 +30,11 @@ const volumeConcurrency = 2;
  * @throws LkvolError with any code; LKVOL_CANCELLED when `signal` aborts.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
-  // One internal signal: the caller's abort and our own first failure both stop every task.
+  // One signal for every task: the caller's abort, our own first failure, and the end of the build
+  // (so a resolve still running when another failed stops instead of retrying into a closed session).
   const abort = new AbortController();
-  options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true });
-  if (options.signal?.aborted === true) abort.abort();
-  const o = resolveBuildOptions({ ...options, signal: abort.signal });
+  const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
+  const o = resolveBuildOptions({ ...options, signal });
   const platform = parsePlatform(o.platform);
   const config = await loadConfig(o.files, o.signal === undefined ? {} : { signal: o.signal });
   // A build killed between its two renames left OUT missing: put it back before anything can fail.
@@ -43,6 +43,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   try {
     return await buildWith(config, session, o, { options, abort, platform: formatPlatform(platform) });
   } finally {
+    abort.abort();
     await session.close();
   }
 }

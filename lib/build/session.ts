@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
 import { createTagStore } from '../cache/tags.js';
 import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
-import { RegistryError, isLkvolError } from '../errors.js';
+import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
@@ -29,10 +29,10 @@ export interface PullSession {
   resolve(ref: NormalizedRef): Promise<ResolvedImage>;
   /** Makes sure a blob is in the cache (memoised per digest; at most `jobs` downloads at once). */
   fetchBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<void>;
-  /** Opens a cached blob through a verifier; a corrupt one is removed and fetched again once. */
+  /** Fetches the blob if needed, then opens the cached copy through a verifier (see `corruptCachedDigest`). */
   openBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<Readable>;
   /** Drops a cached blob that turned out corrupt, so the next fetchBlob downloads it again. */
-  forgetBlob(descriptor: Descriptor): Promise<void>;
+  forgetBlob(digest: Digest): Promise<void>;
   /** Fetches the manifest or index a reference names, without choosing a platform (`format: oci`); cache first. */
   fetchManifest(ref: NormalizedRef, size?: number): Promise<FetchedManifest>;
   /** Closes registry connections. */
@@ -76,7 +76,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
   const source: ManifestSource = createImageSource({ client, cache, tags: createTagStore({ dir: o.cacheDir }), policy: o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate', signal: o.signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
-  let fetchOnce = createOnce<void>();
+  const fetchOnce = createOnce<void>();
   const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
 
   const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, cache, limit, o }, ref, d);
@@ -105,10 +105,9 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     async close() {
       await client?.close();
     },
-    async forgetBlob(d) {
-      await cache.remove(parseDigest(d.digest));
-      // A fresh memo table, so the next fetchBlob downloads again instead of reusing the settled promise.
-      fetchOnce = createOnce<void>();
+    async forgetBlob(digest) {
+      await cache.remove(digest);
+      fetchOnce.forget(digest);
     },
   };
 }
@@ -158,9 +157,4 @@ async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
     retry: o.retry,
     onWarning,
   });
-}
-
-/** True for an error that a fresh download of the same blob may cure (a corrupted cache entry). */
-export function isCorruptBlob(err: unknown): boolean {
-  return isLkvolError(err, 'LKVOL_DIGEST_MISMATCH');
 }

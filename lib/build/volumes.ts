@@ -11,7 +11,8 @@ import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
-import { isCorruptBlob, type PullSession } from './session.js';
+import type { PullSession } from './session.js';
+import { corruptCachedDigest } from '../cache/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 
@@ -79,14 +80,18 @@ function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits
   };
 }
 
-/** Unpacks; when a cached blob turns out corrupt, forgets it, empties lower/ and starts over once. */
+/**
+ * Unpacks; when a blob read from the cache turns out corrupt (not a bad download, not a diff_id
+ * mismatch: those fail the same way again), drops that blob, empties lower/ and starts over once.
+ */
 async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<Unpacked> {
   try {
     return await unpackImage(job, ref, image, lower);
   } catch (err) {
-    if (!isCorruptBlob(err)) throw err;
+    const corrupt = corruptCachedDigest(err);
+    if (corrupt === undefined) throw err;
     job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `volume "${job.volume.name}": ${(err as Error).message}; fetching it again` });
-    await Promise.all(image.manifest.layers.map((l) => job.session.forgetBlob(l)));
+    await job.session.forgetBlob(corrupt);
     await removeTree(lower);
     await mkdir(lower);
     return unpackImage(job, ref, image, lower);

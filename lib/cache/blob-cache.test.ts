@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { createBlobCache } from './blob-cache.js';
+import { corruptCachedDigest, createBlobCache } from './blob-cache.js';
 import { writerTag } from './writers.js';
 import { digestOf } from '../digest/index.js';
 import { isLkvolError } from '../errors.js';
@@ -98,4 +98,27 @@ test('opening the cache while this process is writing a blob keeps that temp fil
   source.end(body.subarray(3));
   await put;
   assert.deepEqual(await readFile(cache.pathOf(digest)), body);
+});
+
+test('abandoning a cached read closes its file, and a corrupt read names its blob', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t) });
+  await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
+  // Descriptors of this process that point at the cached blob.
+  const openOnBlob = async () => {
+    let n = 0;
+    for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === cache.pathOf(digest)) n++;
+    return n;
+  };
+  for (let i = 0; i < 5; i++) {
+    const s = cache.open(digest, body.length, 'blob');
+    await new Promise((resolve) => s.once('readable', resolve));
+    s.destroy();
+  }
+  // close(2) runs on libuv's pool: wait (bounded) until it has, then expect no descriptor left.
+  for (let i = 0; i < 100 && (await openOnBlob()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(await openOnBlob(), 0);
+  await writeFile(cache.pathOf(digest), 'layer bytez');
+  const err = await text(cache.open(digest, body.length, 'blob')).then(() => undefined, (e: unknown) => e);
+  assert.equal(corruptCachedDigest(err), digest);
+  assert.equal(corruptCachedDigest(new Error('other')), undefined);
 });

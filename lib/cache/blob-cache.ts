@@ -80,6 +80,11 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       const verifier = createVerifier({ digest: d, size, subject: `${subject} (cached at ${pathOf(d)})` });
       const file = createReadStream(pathOf(d));
       file.on('error', (err) => verifier.destroy(wrapError(err, 'LKVOL_IO', `${subject}: read cache ${pathOf(d)}`)));
+      // A consumer that stops early (a refused layer) destroys the verifier; the file must close with it.
+      verifier.once('close', () => file.destroy());
+      verifier.once('error', (err) => {
+        if (isLkvolError(err, 'LKVOL_DIGEST_MISMATCH')) corruptCached.set(err, d);
+      });
       return file.pipe(verifier);
     },
     async remove(d) {
@@ -95,6 +100,14 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
     const s = await stat(p).catch(() => undefined);
     if (s !== undefined && (now - s.mtimeMs > staleTempMs || isOrphanTemp(p, name))) await rm(p, { force: true, recursive: true });
   }
+}
+
+/** Digest mismatches raised while reading a stored blob, mapped to the blob: the cache, not the registry, is at fault. */
+const corruptCached = new WeakMap<object, Digest>();
+
+/** The digest of the stored blob whose read raised `err` because its bytes are corrupt, else undefined. */
+export function corruptCachedDigest(err: unknown): Digest | undefined {
+  return typeof err === 'object' && err !== null ? corruptCached.get(err) : undefined;
 }
 
 /** Thrown when a blob is needed but absent and the network may not be used. */

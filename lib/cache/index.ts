@@ -1,2 +1,2 @@
 // Content-addressed blob cache.
-export { createBlobCache, missingBlobError, type BlobCache, type BlobCacheOptions } from './blob-cache.js';
+export { corruptCachedDigest, createBlobCache, missingBlobError, type BlobCache, type BlobCacheOptions } from './blob-cache.js';

@@ -1,7 +1,8 @@
 // Tag records: the digest a tag named when last resolved (`<cache>/v1/tags/<sha256 of ref>.json`), for --offline and HEAD revalidation.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { holdTemp, writerTag } from './writers.js';
 import { isDigest, type Digest } from '../digest/index.js';
 import { LkvolError, wrapError } from '../errors.js';
 
@@ -40,14 +41,19 @@ export function createTagStore(opts: { dir: string }): TagStore {
     },
     async put(record) {
       const final = pathOf(record.ref);
-      const temp = `${final}.${randomBytes(8).toString('hex')}.tmp`;
+      // In v1/tmp, named after its writer, so the blob cache's clean-up removes it if this build is killed.
+      const temp = join(opts.dir, 'v1', 'tmp', `tag.${writerTag()}.${randomBytes(8).toString('hex')}`);
+      const release = holdTemp(temp);
       try {
         await mkdir(tagsDir, { recursive: true });
+        await mkdir(dirname(temp), { recursive: true });
         await writeFile(temp, JSON.stringify({ ref: record.ref, digest: record.digest, mediaType: record.mediaType }) + '\n', { flag: 'wx' });
         await rename(temp, final);
       } catch (err) {
         await rm(temp, { force: true });
         throw wrapError(err, 'LKVOL_IO', `write tag record of ${record.ref} in cache ${opts.dir}`);
+      } finally {
+        release();
       }
     },
   };

@@ -34,7 +34,8 @@ export function createSpecial(path: string, entry: LayerEntry, o: CreateSpecialO
   const args = entry.kind === 'fifo' ? [path, 'p'] : [path, entry.kind === 'char' ? 'c' : 'b', String(entry.devmajor), String(entry.devminor)];
   try {
     // An absolute program path would differ between distributions; PATH is the host's, never the image's.
-    execFileSync('mknod', ['-m', '0600', '--', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // LC_ALL=C through env(1): the refusal is recognised by mknod's message, which locales translate.
+    execFileSync('env', ['LC_ALL=C', 'mknod', '-m', '0600', '--', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '');
     if (/Operation not permitted/.test(stderr)) return false;

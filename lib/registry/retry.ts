@@ -52,7 +52,6 @@ const retryableCodes = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
 ]);
 
 /** The errno-style code of a network error, looking inside AggregateError (happy eyeballs). */
