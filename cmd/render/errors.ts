@@ -1,10 +1,10 @@
 // Renders an error for a person (message + hint, cause chain with --debug) or as one JSON object.
-import { ConfigError, LkvolError, exitCodeFor } from '../../lib/index.js';
+import { ConfigError, LkvolError, exitCodeFor, formatConfigIssue } from '../../lib/index.js';
 
 /** The text written to stderr for a failure: `lkvol: <message> (<CODE>)` then `hint: …`. */
 export function renderErrorText(err: unknown, opts: { debug: boolean }): string {
   const e = asLkvolError(err);
-  const lines = e instanceof ConfigError ? e.issues.map((i) => `lkvol: ${formatIssue(i)}`) : [`lkvol: ${e.message}`];
+  const lines = e instanceof ConfigError ? e.issues.map((i) => `lkvol: ${formatConfigIssue(i)}`) : [`lkvol: ${e.message}`];
   lines[lines.length - 1] += ` (${e.code})`;
   if (e.hint !== undefined) lines.push(`hint: ${e.hint}`);
   if (opts.debug) lines.push(...causeChain(e));
@@ -17,10 +17,6 @@ export function renderErrorJson(err: unknown): string {
   const error: Record<string, unknown> = { code: e.code, message: e.message, hint: e.hint ?? null, exitCode: exitCodeFor(e) };
   if (e instanceof ConfigError) error['issues'] = e.issues;
   return JSON.stringify({ ok: false, error }) + '\n';
-}
-
-function formatIssue(i: { file: string; line: number; column: number; path: string; message: string }): string {
-  return `${i.file}:${i.line}:${i.column}: ${i.path === '' ? '' : `${i.path}: `}${i.message}`;
 }
 
 function asLkvolError(err: unknown): LkvolError {

@@ -7,7 +7,7 @@ export interface ProgressWriter {
   write(s: string): unknown;
 }
 
-/** Picks the mode: `--progress` wins, then --json, -q, CI / not a TTY → plain. */
+/** Picks the mode: -q or `--progress none` → none; --json → NDJSON; `--progress plain`, CI or not a TTY → plain; else the TTY line. */
 export function chooseProgressMode(o: { progress: string | undefined; json: boolean; quiet: boolean; isTTY: boolean; ci: boolean }): ProgressMode {
   if (o.quiet || o.progress === 'none') return 'none';
   if (o.json) return 'json';

@@ -1,10 +1,9 @@
 // `inspect`: what an image reference names — digest, platforms, the chosen manifest's layers and a config summary.
 import { parseReference, formatReference } from '../ref/index.js';
-import { discardEvents } from '../events.js';
 import { formatPlatform, listPlatformEntries, parsePlatform } from '../oci/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { checkRegistryOptions, type BuildOptions } from './options.js';
+import { resolveRegistryOptions, type BuildOptions } from './options.js';
 import { createPullSession } from './session.js';
 
 /** The registry and cache options of `build`, plus the image. */
@@ -53,22 +52,10 @@ export interface InspectResult {
  * LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_IO, LKVOL_CANCELLED.
  */
 export async function inspectImage(o: InspectOptions): Promise<InspectResult> {
-  checkRegistryOptions('inspect', o);
+  const registry = resolveRegistryOptions('inspect', o);
   const ref = parseReference(o.image);
   const platform = parsePlatform(o.platform);
-  const session = await createPullSession({
-    ...o,
-    platform,
-    jobs: 1,
-    insecureRegistries: o.insecureRegistries ?? [],
-    authFiles: o.authFiles ?? [],
-    caCertFiles: o.caCertFiles ?? [],
-    certsDirs: o.certsDirs ?? [],
-    userAgent: o.userAgent ?? 'lkvol',
-    dockerConfigPath: o.dockerConfigPath,
-    onEvent: o.onEvent ?? discardEvents,
-    signal: o.signal,
-  });
+  const session = await createPullSession({ ...o, ...registry, platform, jobs: 1, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   try {
     return summarize(await session.resolve(ref));
   } finally {

@@ -2,6 +2,7 @@
 import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { discardEvents } from '../events.js';
+import { version } from '../version.js';
 import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/index.js';
 
 export interface BuildOptions {
@@ -27,7 +28,7 @@ export interface BuildOptions {
   caCertFiles?: string[];
   /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */
   certsDirs?: string[];
-  /** lchown extracted entries (the CLI passes true when running as root). Default false. */
+  /** Running as root: apply owners, setuid/setgid bits, `user.*`/`security.capability` xattrs and create device nodes (the CLI passes true for uid 0). Default false: ownership is recorded in lkvol.json instead. */
   applyOwnership?: boolean;
   /** Caps on what one volume may unpack. */
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
@@ -53,36 +54,44 @@ export interface BuildOptions {
 type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry';
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 
+/** The options `build` and `inspect` share: registries, credentials, TLS, cache policy, events. */
+export type RegistryOptions = Pick<
+  BuildOptions,
+  'insecureRegistries' | 'authFiles' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'userAgent' | 'onEvent'
+>;
+
 /**
- * Fills defaults and checks option combinations.
+ * Checks and fills the registry options shared by build and inspect, in one place.
  * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
  */
-export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
-  checkRegistryOptions('build', o);
+export function resolveRegistryOptions(command: string, o: RegistryOptions): Required<RegistryOptions> {
+  if (o.offline === true && o.pull === true) throw new LkvolError('LKVOL_USAGE', `${command}: --offline and --pull contradict each other`, { hint: 'use --pull to re-resolve tags, or --offline to use only the cache' });
+  for (const m of o.mirrors ?? []) parseMirror(m);
   return {
-    ...o,
-    jobs: o.jobs ?? 4,
     insecureRegistries: o.insecureRegistries ?? [],
     authFiles: o.authFiles ?? [],
     caCertFiles: o.caCertFiles ?? [],
     certsDirs: o.certsDirs ?? [],
-    applyOwnership: o.applyOwnership ?? false,
     offline: o.offline ?? false,
     pull: o.pull ?? false,
     mirrors: o.mirrors ?? [],
-    limits: o.limits ?? {},
-    userAgent: o.userAgent ?? 'lkvol',
+    userAgent: o.userAgent ?? `lkvol/${version}`,
     onEvent: o.onEvent ?? discardEvents,
   };
 }
 
 /**
- * Checks the registry options shared by build and inspect.
+ * Fills defaults and checks option combinations.
  * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
  */
-export function checkRegistryOptions(command: string, o: Pick<BuildOptions, 'offline' | 'pull' | 'mirrors'>): void {
-  if (o.offline === true && o.pull === true) throw new LkvolError('LKVOL_USAGE', `${command}: --offline and --pull contradict each other`, { hint: 'use --pull to re-resolve tags, or --offline to use only the cache' });
-  for (const m of o.mirrors ?? []) parseMirror(m);
+export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
+  return {
+    ...o,
+    ...resolveRegistryOptions('build', o),
+    jobs: o.jobs ?? 4,
+    applyOwnership: o.applyOwnership ?? false,
+    limits: o.limits ?? {},
+  };
 }
 
 /** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */

@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { wrapError } from '../errors.js';
+import { isProcessAlive } from '../internal/process.js';
 import { removeTree } from '../internal/remove.js';
 
 export interface Staging {
@@ -124,13 +125,7 @@ export async function recoverOutput(out: string): Promise<void> {
 }
 
 function isAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errno(err) === 'EPERM';
-  }
+  return pid !== process.pid && isProcessAlive(pid);
 }
 
 /** A concurrent recovery got there first: the leftover is gone, or OUT is back. */

@@ -1,6 +1,7 @@
 // lkvol.json: the build record (what every image resolved to, what each volume holds), serialised stably.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { serializeSpec } from '../spec/index.js';
 
 export interface LayerRecord {
   digest: string;
@@ -76,20 +77,7 @@ export interface BuildRecord {
   containers: ContainerRecord[];
 }
 
-/** Writes `lkvol.json` into `dir`: keys sorted at every level, 2-space indent, final newline. */
+/** Writes `lkvol.json` into `dir` with the runtime specs' serialiser: keys sorted by UTF-8 bytes at every level, 2-space indent, final newline. */
 export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
-  await writeFile(join(dir, 'lkvol.json'), stableJson(record));
-}
-
-/** JSON with object keys sorted recursively, so equal records give equal bytes. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value), null, 2) + '\n';
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sortKeys(x)]));
-  }
-  return v;
+  await writeFile(join(dir, 'lkvol.json'), serializeSpec(record));
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import type { IntendedMetadata } from '../layer/index.js';
 import type { OwnershipRecord } from './record.js';
+import { compareBytes } from '../spec/index.js';
 
 export interface TreeSummary {
   /** Entries other than directories (regular files, symlinks, hardlinks, others). */
@@ -109,8 +110,4 @@ async function fileDigest(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

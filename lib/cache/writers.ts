@@ -1,6 +1,7 @@
 // Who wrote a cache temp file, and whether that writer is gone, so a killed build's temps can be removed at once.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isProcessAlive } from '../internal/process.js';
 
 /** Temp files of puts running in this process (their pid is ours, yet they are alive). */
 const live = new Set<string>();
@@ -35,11 +36,5 @@ export function isOrphanTemp(path: string, name: string): boolean {
   if (m === null || m[1] !== hostTag()) return false;
   const pid = Number(m[2]);
   if (pid === process.pid) return !live.has(path);
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return !isProcessAlive(pid);
 }

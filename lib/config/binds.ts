@@ -49,3 +49,16 @@ export function isVolumeMount(m: MountEntry): m is MountEntry & { source: string
 export function volumeMergedPath(name: string): string {
   return `/containers/volumes/${name}/merged`;
 }
+
+/** LinuxKit infers a missing mount type from well-known sources, and tmpfs for `/dev`. */
+export function inferMountType(mount: MountEntry): string | undefined {
+  if (mount.source !== undefined && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'].includes(mount.source)) return mount.source;
+  if (mount.destination === '/dev') return 'tmpfs';
+  return undefined;
+}
+
+/** LinuxKit's default destination for a mount of `type` without one. */
+export function defaultMountpoint(type: string): string | undefined {
+  const places: Record<string, string> = { proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', mqueue: '/dev/mqueue' };
+  return places[type];
+}

@@ -1,6 +1,7 @@
 // Maps a path inside a YAML document to file:line:col, and renders paths as `services[0].binds.add[2]`.
 import { isMap, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import type { DocPath, SourcePos } from './types.js';
+export { formatPath } from './doc-path.js';
 
 /** Finds the source position of nodes in one parsed file. */
 export interface Locator {
@@ -11,16 +12,6 @@ export interface Locator {
   key(path: DocPath): SourcePos;
 }
 
-/** Renders a document path: keys joined with `.`, indexes as `[n]`, odd keys quoted. */
-export function formatPath(path: DocPath): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (/^[A-Za-z0-9_.-]+$/.test(part)) out += out === '' ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
-}
 
 /** A locator over `doc`, whose offsets `lineCounter` maps to lines. */
 export function createLocator(file: string, doc: Document, lineCounter: LineCounter): Locator {

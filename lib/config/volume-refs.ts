@@ -1,6 +1,6 @@
 // Checks of binds and bind mounts: syntax, destinations, declared volumes and read-only volumes (SPEC §1.2).
 import type { ConfigIssue } from '../errors.js';
-import { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind } from './binds.js';
+import { checkDestination, defaultMountpoint, inferMountType, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind } from './binds.js';
 import { issueAt } from './issues.js';
 import type { ContainerEntry, MountEntry, VolumeEntry } from './schema.js';
 import type { DocPath, EntrySource, LoadedContainer, LoadedVolume } from './types.js';
@@ -62,7 +62,7 @@ export function mountProblems(mount: MountEntry, ctx: RefContext): RefProblem[] 
   const problems: RefProblem[] = [];
   const type = mount.type ?? inferMountType(mount);
   if (type === undefined) problems.push({ path: [], message: `${subject} is missing type` });
-  if (mount.destination === undefined && type !== undefined && defaultMountpoint[type] === undefined) {
+  if (mount.destination === undefined && type !== undefined && defaultMountpoint(type) === undefined) {
     problems.push({ path: [], message: `${subject} is missing destination` });
   }
   const destProblem = mount.destination === undefined ? undefined : checkDestination(mount.destination);
@@ -89,22 +89,6 @@ function checkVolumeUse(source: string, options: readonly string[], volumes: Vol
   if (volume.readonly === true && !isReadOnlyOptions(options)) return { undeclared: false, message: `volume ${JSON.stringify(source)} is read-only` };
   return undefined;
 }
-
-/** LinuxKit infers a missing type from well-known sources, and tmpfs for /dev. */
-function inferMountType(mount: MountEntry): string | undefined {
-  if (mount.source !== undefined && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'].includes(mount.source)) return mount.source;
-  if (mount.destination === '/dev') return 'tmpfs';
-  return undefined;
-}
-
-/** LinuxKit's default destination per mount type. */
-const defaultMountpoint: Record<string, string | undefined> = {
-  proc: '/proc',
-  devpts: '/dev/pts',
-  sysfs: '/sys',
-  cgroup: '/sys/fs/cgroup',
-  mqueue: '/dev/mqueue',
-};
 
 function describeMount(m: MountEntry): string {
   const what = isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : m.source === undefined ? `of type ${JSON.stringify(m.type ?? '')}` : `of ${JSON.stringify(m.source)}`;

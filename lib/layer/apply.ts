@@ -1,11 +1,11 @@
 // Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
-import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { LkvolError, UnsafePathError } from '../errors.js';
 import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
 import { applyFdMetadata, applySymlinkMetadata, noteDirChange } from './metadata.js';
-import { cleanName, hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
+import { cleanName, hostPath, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
 import { createSpecial, skippedEntry } from './special.js';
 import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
 import { applyXattrs } from './xattrs.js';
@@ -138,7 +138,7 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
   const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), { followFinal: true, ref });
   const target = [...targetParent, parts[parts.length - 1] as string];
   const targetPath = hostPath(ctx.root, target);
-  const st = lstatMaybe(targetPath);
+  const st = lstatIfExists(targetPath);
   const shown = JSON.stringify(entry.linkname);
   if (st === undefined) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
   if (st.isDirectory()) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} is a directory` });
@@ -156,7 +156,7 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
 function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEntry, ref: EntryRef): void {
   for (let i = 1; i <= parent.length; i++) {
     const path = hostPath(ctx.root, parent.slice(0, i));
-    const st = lstatMaybe(path);
+    const st = lstatIfExists(path);
     if (st?.isDirectory() === true) continue;
     if (st !== undefined) {
       throw new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${ref.layer}: entry ${JSON.stringify(ref.entry)}: parent "${parent.slice(0, i).join('/')}" is not a directory`, {
@@ -172,12 +172,3 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
   }
 }
 
-/** lstat that returns undefined when nothing is there (ENOENT, or ENOTDIR below a file). */
-function lstatMaybe(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
-    throw err;
-  }
-}

@@ -49,15 +49,15 @@ export interface ExtractLayerResult {
 }
 
 /**
- * Applies one layer blob (gzip or plain tar, detected from its bytes) onto `root` with OCI
+ * Applies one layer blob (gzip, zstd or plain tar, detected from its bytes) onto `root` with OCI
  * semantics and the containment rules of SPEC §3 (see lib/layer/README.md). The blob is streamed,
  * never buffered whole, and always read to EOF so an upstream digest verifier can finish. On error
  * the root may hold part of the layer: extract into a staging directory and discard it on failure.
  * @throws LKVOL_LAYER_UNSAFE_PATH for entries that would escape the root (names the layer and entry).
  * @throws LKVOL_LAYER_CORRUPT for a broken gzip or tar stream, unknown entry types, header-only types
  *   with data, or a parent path that is not a directory.
- * @throws LKVOL_LAYER_LIMIT when maxBytes, maxEntries or maxDepth is exceeded.
- * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for zstd, xz and bzip2 blobs, and for xattrs to apply without
+ * @throws LKVOL_LAYER_LIMIT when maxBytes, maxEntries or maxDepth is exceeded, or a zstd frame's window is over 128 MiB.
+ * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for xz and bzip2 blobs, and for xattrs to apply without
  *   a native xattr binding for this platform.
  * @throws LKVOL_DIGEST_MISMATCH when the uncompressed digest differs from `diffId` (or upstream).
  * @throws LKVOL_IO when the host file system fails; LKVOL_CANCELLED when `signal` aborts.

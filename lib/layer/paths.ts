@@ -1,5 +1,5 @@
 // Confinement: clean archive names and resolve paths inside the volume root with chroot semantics.
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafePathError } from '../errors.js';
 
@@ -98,4 +98,14 @@ export function isErrno(err: unknown, code: string): boolean {
 /** Joins resolved components onto the root (never climbs: components hold no `.`, `..` or `/`). */
 export function hostPath(root: string, components: readonly string[]): string {
   return components.length === 0 ? root : join(root, ...components);
+}
+
+/** lstat that answers undefined when nothing is there (ENOENT, or a parent that is not a directory). */
+export function lstatIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
 }

@@ -1,9 +1,9 @@
 // OCI whiteouts: `.wh.<name>` and `.wh..wh..opq` hide lower-layer content, never this layer's own.
-import { lstatSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { UnsafePathError } from '../errors.js';
 import { forgetSkipped, markWritten, type LayerContext } from './context.js';
 import { noteDirChange } from './metadata.js';
-import { hostPath, isErrno, resolveInRoot, type EntryRef } from './paths.js';
+import { hostPath, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
 
 const prefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
@@ -44,7 +44,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
   const key = rel.join('/');
   if (ctx.written.has(key) || ctx.ancestors.has(key)) return;
   forgetSkipped(ctx, rel);
-  if (lstatOrUndefined(hostPath(ctx.root, rel)) === undefined) return;
+  if (lstatIfExists(hostPath(ctx.root, rel)) === undefined) return;
   noteDirChange(ctx, parent);
   rmSync(hostPath(ctx.root, rel), { recursive: true, force: true });
 }
@@ -57,7 +57,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
  */
 export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: EntryRef): void {
   const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
-  const st = lstatOrUndefined(hostPath(ctx.root, rel));
+  const st = lstatIfExists(hostPath(ctx.root, rel));
   if (st === undefined || !st.isDirectory()) return;
   const prefix = rel.length === 0 ? '' : `${rel.join('/')}/`;
   // Devices that could not be created are not on disk for pruneLower to find.
@@ -84,11 +84,3 @@ function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
   }
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
-    throw err;
-  }
-}

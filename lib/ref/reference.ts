@@ -16,6 +16,17 @@ export interface NormalizedRef {
 
 export const dockerHub = 'docker.io';
 
+/** Where Docker Hub's registry API really answers (docker.io itself does not serve /v2/). */
+export const dockerHubApiHost = 'registry-1.docker.io';
+
+/** Hosts that all mean Docker Hub (distribution/reference, containers/image `normalizeRegistry`). */
+const dockerHubAliases = new Set([dockerHub, 'index.docker.io', dockerHubApiHost]);
+
+/** A registry host as lkvol keys it: every Docker Hub alias becomes `docker.io`; other hosts are kept. */
+export function canonicalRegistry(host: string): string {
+  return dockerHubAliases.has(host.toLowerCase()) ? dockerHub : host;
+}
+
 const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const hostComponent = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const ipv6Host = /^\[[a-fA-F0-9:]+(?:%[a-zA-Z0-9]+)?\]$/;
@@ -68,7 +79,7 @@ function splitRegistry(name: string, fail: (why: string) => never): { registry: 
   let registry = isHost ? first : dockerHub;
   let repository = isHost ? name.slice(slash + 1) : name;
   if (isHost) validateHost(registry, fail);
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = dockerHub;
+  registry = canonicalRegistry(registry);
   if (registry === dockerHub && !repository.includes('/')) repository = `library/${repository}`;
   if (repository === '') fail('missing repository name');
   for (const part of repository.split('/')) {

@@ -1,6 +1,7 @@
 // One credentials file (Docker config.json or containers auth.json): which source serves a repository.
 import { readFile } from 'node:fs/promises';
 import { LkvolError, wrapError } from '../errors.js';
+import { canonicalRegistry } from '../ref/index.js';
 
 /** What a registry accepts: user + password (Basic or token request), an identity (refresh) token, or a raw registry token. */
 export interface Credentials {
@@ -33,8 +34,6 @@ export interface AuthFile {
 /** Where one file says a repository's credentials are, in priority order. */
 export type AuthSource = { kind: 'helper'; helper: string; where: string } | { kind: 'inline'; entry: AuthEntry; where: string };
 
-/** Hosts that all mean Docker Hub (containers/image `normalizeRegistry`). */
-const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 /**
  * Reads one credentials file. A missing file is `undefined` (the source is simply not used).
@@ -99,7 +98,7 @@ export function normalizeAuthKey(key: string): string {
   // A URL key's path is the legacy `/v1/`, not a namespace (containers/image `normalizeAuthFileKey`).
   const [rawHost = '', ...rest] = (stripped === key ? stripped : stripped.split('/')[0]!).split('/');
   const lower = rawHost.toLowerCase();
-  const host = dockerHubAliases.has(lower) ? 'docker.io' : lower;
+  const host = canonicalRegistry(lower);
   return [host, ...rest].join('/').replace(/\/+$/, '');
 }
 

@@ -1,5 +1,6 @@
 // Mirrors: `REGISTRY=URL` parsing, and the order in which a request tries mirrors and the registry itself.
 import { LkvolError, isLkvolError } from '../errors.js';
+import { canonicalRegistry } from '../ref/index.js';
 
 /** A mirror of one registry (`--mirror docker.io=http://127.0.0.1:5001`). */
 export interface Mirror {
@@ -9,7 +10,6 @@ export interface Mirror {
   url: string;
 }
 
-const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
 /**
  * Parses `REGISTRY=URL`. URL must be `http(s)://host[:port]` with no path, query or credentials.
@@ -30,7 +30,7 @@ export function parseMirror(spec: string): Mirror {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`the URL must be http:// or https://, got ${url.protocol}`);
   if (url.username !== '' || url.password !== '') throw bad('the URL may not hold credentials (put them in the Docker config)');
   if ((url.pathname !== '/' && url.pathname !== '/v2/' && url.pathname !== '/v2') || url.search !== '' || url.hash !== '') throw bad('the URL may not have a path, query or fragment');
-  return { registry: dockerHubAliases.has(registry) ? 'docker.io' : registry, url: url.origin };
+  return { registry: canonicalRegistry(registry), url: url.origin };
 }
 
 /** Where a request may be served: `content` (blobs, digest-pinned manifests) tries mirrors first; `tag` asks the registry first. */

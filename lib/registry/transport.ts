@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
-import { isLoopbackRegistry } from '../ref/index.js';
+import { dockerHub, dockerHubApiHost, isLoopbackRegistry } from '../ref/index.js';
 import { createAuthorizer, type Authorizer, type Sender } from './auth.js';
 import { parseWwwAuthenticate } from './challenge.js';
 import type { Credentials } from './auth-file.js';
@@ -72,7 +72,7 @@ export function createTransport(opts: TransportOptions): Transport {
   const insecure = opts.insecure === true;
   const endpoint = opts.endpoint === undefined ? undefined : new URL(opts.endpoint).origin;
   const allowHttp = insecure || isLoopbackRegistry(opts.registry) || endpoint?.startsWith('http:') === true;
-  const apiHost = opts.registry === 'docker.io' ? 'registry-1.docker.io' : opts.registry;
+  const apiHost = opts.registry === dockerHub ? dockerHubApiHost : opts.registry;
   const agent = createDispatcher({ tls: opts.tls, insecure, proxy: opts.proxy });
   const userAgent = opts.userAgent ?? 'lkvol';
   const send = createSender(agent, retry, userAgent);

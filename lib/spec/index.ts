@@ -4,10 +4,9 @@ export { precedenceTable, resolveContainerConfig, applyImageConfig } from './pre
 export type { MergeRule, ImageSource, PrecedenceRow } from './precedence.js';
 export { emitRuntimeSpec, defaultOciVersion } from './emit.js';
 export type { EmitOptions } from './emit.js';
-export { serializeSpec } from './serialize.js';
+export { compareBytes, serializeSpec } from './serialize.js';
 export { bundlePath } from './bundle.js';
-export { listVolumeReferences, bindOptions, defaultMounts } from './mounts.js';
-export type { VolumeReference } from './mounts.js';
+export { bindOptions, defaultMounts } from './mounts.js';
 export { rootfsMounts } from './runtime.js';
 export { knownCapabilities } from './capabilities.js';
 export { knownRlimits, rlimitUnlimited } from './rlimits.js';

@@ -2,6 +2,7 @@
 import { LkvolError } from '../errors.js';
 import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
 import { normalizeImageConfig } from '../config/spellings.js';
+import { formatPath } from '../config/doc-path.js';
 
 /** The label LinuxKit reads container defaults from. */
 export const mobyConfigLabel = 'org.mobyproject.config';
@@ -44,14 +45,9 @@ export function parseImageLabel(
   }
   const parsed = imageConfigSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path)}: ${i.message}`));
+    const issues = parsed.error.issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path.map((p) => (typeof p === 'number' ? p : String(p))))}: ${i.message}`));
     throw fail(issues.join('; '), { cause: parsed.error });
   }
   // LinuxKit's lower-case spellings (`blockio`, `uidmappings`) are folded into the OCI ones, as for YAML entries.
   return normalizeImageConfig(parsed.data);
-}
-
-/** `binds[1]`, `resources.memory.limit`: the path of a zod issue as a user writes it. */
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }

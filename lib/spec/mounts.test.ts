@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ImageConfigFields } from '../config/schema.js';
 import { isLkvolError } from '../errors.js';
-import { bindOptions, buildMounts, defaultMounts, listVolumeReferences } from './mounts.js';
+import { bindOptions, buildMounts, defaultMounts } from './mounts.js';
 import { resolveContainerConfig } from './precedence.js';
 import type { SpecMount } from './types.js';
 
@@ -111,11 +111,3 @@ test('the final list is sorted by destination bytes', () => {
   assert.deepEqual(got.map((m) => m.destination), ['/B', '/a', '/dev', '/dev/pts', '/dev/x', '/proc', '/sys', '/sys/fs/cgroup', '/z']);
 });
 
-test('listVolumeReferences finds volumes in binds and mounts, with read-only state', () => {
-  const refs = listVolumeReferences(merged({ binds: ['/h:/h', 'a:/a:rshared,ro'], mounts: [{ type: 'bind', source: 'b', destination: '/b' }] }, { 'binds.add': ['c:/c'] }));
-  assert.deepEqual(refs, [
-    { volume: 'a', destination: '/a', options: ['rshared', 'ro'], readOnly: true, from: 'binds[1]' },
-    { volume: 'c', destination: '/c', options: [], readOnly: false, from: 'binds[2]' },
-    { volume: 'b', destination: '/b', options: [], readOnly: false, from: 'mounts[0]' },
-  ]);
-});

@@ -1,5 +1,5 @@
 // config.json mounts: LinuxKit's defaults, then tmpfs, binds and `mounts`, keyed by destination and sorted.
-import { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind, volumeMergedPath } from '../config/binds.js';
+import { checkDestination, defaultMountpoint, inferMountType, isVolumeMount, isVolumeSource, parseBind, volumeMergedPath } from '../config/binds.js';
 import { invalidConfig } from './fail.js';
 import { compareBytes } from './serialize.js';
 import type { MergedConfig, MountEntry, SpecMount } from './types.js';
@@ -71,7 +71,7 @@ function bindMount(merged: MergedConfig, entry: string): SpecMount {
  * the relative source), with the same options as a volume in `binds`.
  */
 function extraMount(merged: MergedConfig, m: MountEntry): SpecMount {
-  const type = m.type || inferType(m);
+  const type = m.type || inferMountType(m);
   if (type === undefined) throw invalidConfig(merged, `mount for destination ${JSON.stringify(m.destination ?? '')} is missing type`);
   const destination = m.destination || defaultMountpoint(type);
   if (destination === undefined) throw invalidConfig(merged, `mount type ${JSON.stringify(type)} is missing destination`);
@@ -88,49 +88,7 @@ function extraMount(merged: MergedConfig, m: MountEntry): SpecMount {
   return out;
 }
 
-function inferType(m: MountEntry): string | undefined {
-  const wellKnown = ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'];
-  if (m.source !== undefined && wellKnown.includes(m.source)) return m.source;
-  return m.destination === '/dev' ? 'tmpfs' : undefined;
-}
-
-function defaultMountpoint(type: string): string | undefined {
-  const places: Record<string, string> = { proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', mqueue: '/dev/mqueue' };
-  return places[type];
-}
-
 /** Go's omitempty: no `options` key when there are none. */
 function withOptions(m: SpecMount, options: readonly string[]): SpecMount {
   return options.length === 0 ? m : { ...m, options: [...options] };
-}
-
-/** A volume used by a container, as found in its merged binds and mounts. */
-export interface VolumeReference {
-  volume: string;
-  destination: string;
-  options: string[];
-  readOnly: boolean;
-  /** `binds[i]` or `mounts[i]` of the merged entry. */
-  from: string;
-}
-
-/**
- * Every volume a merged entry uses (binds and `mounts` binds whose source does not start with `/`),
- * so callers can check that each is declared and that read-only volumes are bound `ro` (SPEC §1.2),
- * including binds inherited from an image label. Malformed binds are skipped (emit reports them).
- */
-export function listVolumeReferences(merged: MergedConfig): VolumeReference[] {
-  const refs: VolumeReference[] = [];
-  (merged.binds ?? []).forEach((b, i) => {
-    const p = parseBind(b);
-    if (!p.ok || !isVolumeSource(p.bind.source)) return;
-    const { source, destination, options } = p.bind;
-    refs.push({ volume: source, destination, options, readOnly: isReadOnlyOptions(options), from: `binds[${i}]` });
-  });
-  (merged.mounts ?? []).forEach((m, i) => {
-    if (!isVolumeMount(m)) return;
-    const options = m.options ?? [];
-    refs.push({ volume: m.source, destination: m.destination ?? '', options, readOnly: isReadOnlyOptions(options), from: `mounts[${i}]` });
-  });
-  return refs;
 }

@@ -33,9 +33,8 @@ export interface WalkOptions {
 /** Walks `root` without following symlinks and returns its nodes sorted by path. */
 export async function walkTree(root: string, opts: WalkOptions = {}): Promise<TreeNode[]> {
   const nodes: TreeNode[] = [];
-  const inodes = new Map<string, string>();
-  if (opts.includeRoot === true) nodes.push(await readNode(root, '.', inodes));
-  await walkDir(root, '', nodes, inodes);
+  if (opts.includeRoot === true) nodes.push(await readNode(root, '.'));
+  await walkDir(root, '', nodes);
   nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // Name each hardlink group by its first path, so groups compare across trees.
   const first = new Map<string, string>();
@@ -47,16 +46,16 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
   return nodes;
 }
 
-async function walkDir(root: string, rel: string, nodes: TreeNode[], inodes: Map<string, string>): Promise<void> {
+async function walkDir(root: string, rel: string, nodes: TreeNode[]): Promise<void> {
   for (const name of (await readdir(join(root, rel))).sort()) {
     const path = rel === '' ? name : `${rel}/${name}`;
-    const node = await readNode(join(root, path), path, inodes);
+    const node = await readNode(join(root, path), path);
     nodes.push(node);
-    if (node.type === 'dir') await walkDir(root, path, nodes, inodes);
+    if (node.type === 'dir') await walkDir(root, path, nodes);
   }
 }
 
-async function readNode(abs: string, path: string, inodes: Map<string, string>): Promise<TreeNode> {
+async function readNode(abs: string, path: string): Promise<TreeNode> {
   const st = await lstat(abs);
   const type = nodeType(st);
   const content = type === 'file' ? await readFile(abs) : undefined;

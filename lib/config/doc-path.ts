@@ -1,0 +1,13 @@
+// Renders a path inside a system file the way a user writes it: `services[0].binds.add[2]`. Pure.
+import type { DocPath } from './types.js';
+
+/** Renders a document path: keys joined with `.`, indexes as `[n]`, odd keys quoted. */
+export function formatPath(path: DocPath): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z0-9_.-]+$/.test(part)) out += out === '' ? part : `.${part}`;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
