@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { main } from './main.js';
+import { runInProcess, type CliRun } from './run-in-process.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startFaultProxy } from '../lib/internal/testing/fault-proxy.js';
@@ -27,27 +27,9 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs main() in-process with captured output. */
-async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    isTTY: false,
-    env: { HOME: work, ...env },
-    signal: new AbortController().signal,
-    cwd: work,
-    uid: process.getuid?.(),
-    arch: 'x64',
-  });
-  return { code, stdout, stderr };
+/** Runs the CLI in-process with HOME in the test's work dir. */
+function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runInProcess(args, { env: { HOME: work, ...env }, cwd: work });
 }
 
 async function systemFile(name: string, yaml: string): Promise<string> {

@@ -8,7 +8,7 @@ import { createFakeHelper, type FakeHelper } from '../lib/internal/testing/cred-
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { startTokenIssuer, type TokenIssuer } from '../lib/internal/testing/token-issuer.js';
-import { main } from './main.js';
+import { runInProcess, type CliRun } from './run-in-process.js';
 
 const password = 'basic-s3cret';
 const identityToken = 'idtok-s3cret';
@@ -99,18 +99,6 @@ for (const [i, c] of cases.entries()) {
   });
 }
 
-async function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    isTTY: false,
-    env,
-    signal: new AbortController().signal,
-    cwd: work,
-    uid: process.getuid?.(),
-    arch: 'x64',
-  });
-  return { code, stdout, stderr };
+function run(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return runInProcess(args, { env, cwd: work });
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main.js';
+import { runInProcess, type CliRun } from './run-in-process.js';
 import { pushMultiPlatform, pushTarImage } from '../lib/internal/testing/images.js';
 import type { PushedImage } from '../lib/internal/testing/push.js';
 import { startHttpProxy, type TestProxy } from '../lib/internal/testing/http-proxy.js';
@@ -31,20 +31,8 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    isTTY: false,
-    env: { HOME: work, LKVOL_CACHE: join(work, 'cache'), ...env },
-    signal: new AbortController().signal,
-    cwd: work,
-    uid: process.getuid?.(),
-    arch: 'x64',
-  });
-  return { code, stdout, stderr };
+function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runInProcess(args, { env: { HOME: work, LKVOL_CACHE: join(work, 'cache'), ...env }, cwd: work });
 }
 
 test('inspect: a single manifest prints digest, layers and the config summary', async () => {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { createTestPki, type TestPki } from '../lib/internal/testing/tls.js';
-import { main } from './main.js';
+import { runInProcess } from './run-in-process.js';
 
 let work: string;
 let pki: TestPki;
@@ -45,17 +45,7 @@ for (const [i, c] of cases.entries()) {
     const out = join(work, `out-${i}`);
     // NB: an empty --certs-dir keeps the host's /etc/docker/certs.d out of the test.
     const args = ['build', '-q', '--certs-dir', join(work, 'empty'), ...c.flags(), '-o', out, '--cache', join(work, `cache-${i}`), system];
-    let stderr = '';
-    const code = await main(args, {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => (stderr += s) },
-      isTTY: false,
-      env: { HOME: work },
-      signal: new AbortController().signal,
-      cwd: work,
-      uid: process.getuid?.(),
-      arch: 'x64',
-    });
+    const { code, stderr } = await runInProcess(args, { env: { HOME: work }, cwd: work });
     assert.equal(code, c.want, stderr);
     if (c.want === 0) return;
     assert.match(stderr, new RegExp(`certificate of ${secure.host} does not verify: .*\\(LKVOL_REGISTRY_UNAVAILABLE\\)\\nhint: trust its CA with --ca-cert FILE or certs\\.d/${secure.host}/ca\\.crt, or pass --insecure-registry ${secure.host}`));
