@@ -161,7 +161,11 @@ export function isLkvolError(err: unknown, code?: ErrorCode): err is LkvolError 
   return err instanceof LkvolError && (code === undefined || err.code === code);
 }
 
-/** Wraps a foreign error (fs, undici, zod) as an LkvolError, keeping it as the cause; LkvolErrors pass through. */
+/**
+ * Wraps a foreign error (fs, undici, zod) as an LkvolError, keeping it as the cause; LkvolErrors pass through.
+ * Unlike STYLE §6's rule, the cause's short reason (errno code + message, never a stack) joins the
+ * message: "ENOSPC" is what a user needs to act on, and it must show without --debug.
+ */
 export function wrapError(err: unknown, code: ErrorCode, message: string, hint?: string): LkvolError {
   if (err instanceof LkvolError) return err;
   if (isAbortError(err)) return new LkvolError('LKVOL_CANCELLED', `${message}: cancelled`, { cause: err });

@@ -17,6 +17,8 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
   cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
   layer: { modules: ['digest', 'errors', 'internal'], packages: ['tar-stream', '@napi-rs/xattr', 'fzstd'] },
+  // NB: wider than STYLE §2 ("config types only"): spec uses config's pure helpers (binds.ts, doc-path.ts,
+  // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
   spec: { modules: ['oci', 'config', 'errors'], packages: [] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
   build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry'], packages: [] },
