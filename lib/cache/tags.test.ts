@@ -6,7 +6,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestOf } from '../digest/index.js';
-import { createTagStore, missingTagError } from './tags.js';
+import { createTagStore, missingTagError, tagTempName } from './tags.js';
+import { createBlobCache } from './blob-cache.js';
+import { writerTag } from './writers.js';
 
 const ref = '127.0.0.1:5000/img/app:1';
 const record = { ref, digest: digestOf('index'), mediaType: 'application/vnd.oci.image.index.v1+json' };
@@ -69,4 +71,16 @@ test('tags: the offline miss names the tag and the cache', () => {
   assert.equal(err.code, 'LKVOL_REGISTRY_UNAVAILABLE');
   assert.equal(err.message, `pull ${ref}: tag is not in the cache /c (--offline)`);
   assert.match(err.hint ?? '', /without --offline/);
+});
+
+test('tags: a record temp left by a dead writer is removed when the cache opens again', async (t) => {
+  const dir = await tempCache(t);
+  const tags = createTagStore({ dir });
+  await tags.put(record);
+  assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), [], 'put leaves no temp behind');
+  // What a writer killed mid-put leaves: the same name form, with a pid that is not running.
+  const orphan = tagTempName(ref, writerTag().replace(/-\d+$/, '-4000001'));
+  await writeFile(join(dir, 'v1', 'tmp', orphan), '{');
+  await createBlobCache({ dir });
+  assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), []);
 });

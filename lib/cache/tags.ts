@@ -42,7 +42,7 @@ export function createTagStore(opts: { dir: string }): TagStore {
     async put(record) {
       const final = pathOf(record.ref);
       // In v1/tmp, named after its writer, so the blob cache's clean-up removes it if this build is killed.
-      const temp = join(opts.dir, 'v1', 'tmp', `tag.${writerTag()}.${randomBytes(8).toString('hex')}`);
+      const temp = join(opts.dir, 'v1', 'tmp', tagTempName(record.ref));
       const release = holdTemp(temp);
       try {
         await mkdir(tagsDir, { recursive: true });
@@ -75,4 +75,12 @@ export function missingTagError(ref: string, cacheDir: string): LkvolError {
   return new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', `pull ${ref}: tag is not in the cache ${cacheDir} (--offline)`, {
     hint: `run the build once without --offline, or pin the image by digest (${ref}@sha256:…) with its blobs cached`,
   });
+}
+
+/**
+ * The temp file name of a tag record being written: the form of blob temps (`<hex>.<writer>.<rand>`),
+ * which is what the cache's orphan clean-up recognises when the writer was killed.
+ */
+export function tagTempName(ref: string, writer = writerTag()): string {
+  return `${createHash('sha256').update(ref).digest('hex').slice(0, 16)}.${writer}.${randomBytes(6).toString('hex')}`;
 }
