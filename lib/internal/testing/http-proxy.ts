@@ -1,6 +1,7 @@
 // Test helper: a forward HTTP proxy on 127.0.0.1 (CONNECT tunnels and absolute-form requests) that logs what it relays.
 import { createServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export interface TestProxy {
   /** `http://127.0.0.1:PORT`, for HTTP_PROXY / HTTPS_PROXY. */
@@ -43,14 +44,9 @@ export async function startHttpProxy(): Promise<TestProxy> {
     up.on('error', () => client.destroy());
     client.on('error', () => up.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('could not read the port of the proxy');
+  const port = await listenOnLoopback(server, 'proxy');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: `http://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

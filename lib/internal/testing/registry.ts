@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { listenOnLoopback } from './loopback.js';
 
 const registryBinary = '/usr/bin/docker-registry';
 const htpasswdBinary = '/usr/bin/htpasswd';
@@ -116,14 +117,9 @@ function tlsAndTokenConfig(opts: TestRegistryOptions): string[] {
 /** A port that was free a moment ago: listen on 127.0.0.1:0, read it, close. */
 async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
+  const port = await listenOnLoopback(server, 'loopback listener');
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not read the port of a loopback listener');
-  return address.port;
+  return port;
 }
 
 function collect(child: ChildProcess): () => string {
@@ -195,13 +191,7 @@ export interface TestServer {
 /** A node:http server on 127.0.0.1:0 for misbehaviour a real registry will not produce (tier A). */
 export async function startHttpServer(handler: RequestListener): Promise<TestServer> {
   const server = createHttpServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('could not read the port of a loopback listener');
-  const host = `127.0.0.1:${address.port}`;
+  const host = `127.0.0.1:${await listenOnLoopback(server, 'loopback listener')}`;
   return {
     host,
     origin: `http://${host}`,

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSelfSigned } from './tls.js';
+import { listenOnLoopback } from './loopback.js';
 
 /** One resource of a token request: `repository:x/y:pull`. */
 export interface RequestedScope {
@@ -57,14 +58,9 @@ export async function startTokenIssuer(opts: TokenIssuerOptions = {}): Promise<T
   const state = { opts, service: 'lkvol-test-registry', issuer: 'lkvol-test-issuer', key: signing.keyPem, header: jwtHeader(signing.certPem, opts.keyRef ?? 'x5c'), requests: [] as IssuedRequest[] };
   const handler = (req: IncomingMessage, res: ServerResponse) => void handle(state, req, res);
   const server = opts.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('could not read the port of the token issuer');
+  const port = await listenOnLoopback(server, 'token issuer');
   return {
-    realm: `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${address.port}/token`,
+    realm: `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/token`,
     service: state.service,
     issuer: state.issuer,
     rootCertBundle: signing.cert,
