@@ -1,17 +1,11 @@
 // Tests of the atomic output swap: recovery of killed builds' leftovers, and promotes racing for one OUT.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { createStaging, recoverOutput } from './output.js';
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-output-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../internal/testing/temp.js';
 
 const dead = spawnSync(process.execPath, ['-e', '']).pid;
 const alive = process.ppid;
@@ -28,7 +22,7 @@ const cases = [
 
 for (const c of cases) {
   test(`recoverOutput: ${c.name}`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'output');
     for (const name of c.entries) await mkdir(join(dir, name)).then(() => writeFile(join(dir, name, 'id'), name));
     if (c.out !== undefined) await mkdir(join(dir, 'out')).then(() => writeFile(join(dir, 'out', 'id'), c.out));
     await recoverOutput(join(dir, 'out'));
@@ -38,7 +32,7 @@ for (const c of cases) {
 }
 
 test('three promotes racing for one OUT all succeed, and OUT ends up as one of their trees', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'output');
   const out = join(dir, 'out');
   for (let round = 0; round < 5; round++) {
     const stagings = await Promise.all([0, 1, 2].map(() => createStaging(out)));
@@ -51,7 +45,7 @@ test('three promotes racing for one OUT all succeed, and OUT ends up as one of t
 });
 
 test('a staging dir is private (0700) until promoted (0755), and discard never touches OUT', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'output');
   const out = join(dir, 'out');
   const first = await createStaging(out);
   assert.equal((await stat(first.dir)).mode & 0o777, 0o700);

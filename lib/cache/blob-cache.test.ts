@@ -2,8 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
@@ -11,18 +10,13 @@ import { corruptCachedDigest, createBlobCache } from './blob-cache.js';
 import { writerTag } from './writers.js';
 import { digestOf } from '../digest/index.js';
 import { isLkvolError } from '../errors.js';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-cache-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../internal/testing/temp.js';
 
 const body = Buffer.from('layer bytes');
 const digest = digestOf(body);
 
 test('put stores under v1/blobs/sha256/<hex> and open reads it back verified', async (t) => {
-  const cache = await createBlobCache({ dir: await tempDir(t) });
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   assert.equal(await cache.has(digest), false);
   await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
   assert.equal(await cache.has(digest), true);
@@ -31,7 +25,7 @@ test('put stores under v1/blobs/sha256/<hex> and open reads it back verified', a
 });
 
 test('a blob whose bytes do not match is refused and leaves no file', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'cache');
   const cache = await createBlobCache({ dir });
   await assert.rejects(cache.put(digest, body.length, Readable.from([Buffer.from('other bytes')]), { subject: 'layer x' }), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.startsWith('layer x: '));
   assert.equal(await cache.has(digest), false);
@@ -39,14 +33,14 @@ test('a blob whose bytes do not match is refused and leaves no file', async (t) 
 });
 
 test('a corrupted cached blob fails on read', async (t) => {
-  const cache = await createBlobCache({ dir: await tempDir(t) });
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
   await writeFile(cache.pathOf(digest), 'layer bytez');
   await assert.rejects(text(cache.open(digest, body.length, 'layer y')), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'));
 });
 
 test('concurrent puts of one digest both succeed with one correct blob', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'cache');
   const [a, b] = [await createBlobCache({ dir }), await createBlobCache({ dir })];
   await Promise.all([a.put(digest, body.length, Readable.from([body]), { subject: 'a' }), b.put(digest, body.length, Readable.from([body]), { subject: 'b' })]);
   assert.deepEqual(await readFile(a.pathOf(digest)), body);
@@ -54,7 +48,7 @@ test('concurrent puts of one digest both succeed with one correct blob', async (
 });
 
 test('stale temp files of a killed build are removed on open, fresh ones kept', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'cache');
   await createBlobCache({ dir });
   const stale = join(dir, 'v1', 'tmp', 'stale.1');
   const fresh = join(dir, 'v1', 'tmp', 'fresh.1');
@@ -67,7 +61,7 @@ test('stale temp files of a killed build are removed on open, fresh ones kept', 
 });
 
 test('temp files of dead writers on this host are removed on open however fresh; live ones are kept', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'cache');
   await createBlobCache({ dir });
   const host = writerTag().split('-')[0]!;
   const dead = spawnSync(process.execPath, ['-e', '']).pid;
@@ -85,7 +79,7 @@ test('temp files of dead writers on this host are removed on open however fresh;
 });
 
 test('opening the cache while this process is writing a blob keeps that temp file', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'cache');
   const cache = await createBlobCache({ dir });
   const source = new PassThrough();
   const put = cache.put(digest, body.length, source, { subject: 'blob' });
@@ -101,7 +95,7 @@ test('opening the cache while this process is writing a blob keeps that temp fil
 });
 
 test('abandoning a cached read closes its file, and a corrupt read names its blob', async (t) => {
-  const cache = await createBlobCache({ dir: await tempDir(t) });
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
   // Descriptors of this process that point at the cached blob.
   const openOnBlob = async () => {

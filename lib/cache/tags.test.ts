@@ -2,25 +2,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestOf } from '../digest/index.js';
 import { createTagStore, missingTagError, tagTempName } from './tags.js';
 import { createBlobCache } from './blob-cache.js';
 import { writerTag } from './writers.js';
+import { tempDir } from '../internal/testing/temp.js';
 
 const ref = '127.0.0.1:5000/img/app:1';
 const record = { ref, digest: digestOf('index'), mediaType: 'application/vnd.oci.image.index.v1+json' };
 
-async function tempCache(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-tags-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('tags: a record is stored at v1/tags/<sha256 of ref>.json and read back', async (t) => {
-  const dir = await tempCache(t);
+  const dir = await tempDir(t, 'tags');
   const tags = createTagStore({ dir });
   await tags.put(record);
   const hex = createHash('sha256').update(ref).digest('hex');
@@ -30,7 +24,7 @@ test('tags: a record is stored at v1/tags/<sha256 of ref>.json and read back', a
 });
 
 test('tags: an unknown reference is a miss', async (t) => {
-  const tags = createTagStore({ dir: await tempCache(t) });
+  const tags = createTagStore({ dir: await tempDir(t, 'tags') });
   assert.equal(await tags.get(ref), undefined);
 });
 
@@ -42,7 +36,7 @@ const damaged = [
 ];
 for (const c of damaged) {
   test(`tags: ${c.name} is a miss, not an error`, async (t) => {
-    const tags = createTagStore({ dir: await tempCache(t) });
+    const tags = createTagStore({ dir: await tempDir(t, 'tags') });
     await mkdir(join(tags.pathOf(ref), '..'), { recursive: true });
     await writeFile(tags.pathOf(ref), c.text);
     assert.equal(await tags.get(ref), undefined);
@@ -50,7 +44,7 @@ for (const c of damaged) {
 }
 
 test('tags: concurrent writers leave one whole record and no temp files', async (t) => {
-  const dir = await tempCache(t);
+  const dir = await tempDir(t, 'tags');
   const tags = createTagStore({ dir });
   const digests = Array.from({ length: 8 }, (_, i) => digestOf(`m${i}`));
   await Promise.all(digests.map((digest) => tags.put({ ...record, digest })));
@@ -60,7 +54,7 @@ test('tags: concurrent writers leave one whole record and no temp files', async 
 });
 
 test('tags: a later put replaces the record (a tag that moved)', async (t) => {
-  const tags = createTagStore({ dir: await tempCache(t) });
+  const tags = createTagStore({ dir: await tempDir(t, 'tags') });
   await tags.put(record);
   await tags.put({ ...record, digest: digestOf('moved') });
   assert.equal((await tags.get(ref))?.digest, digestOf('moved'));
@@ -74,7 +68,7 @@ test('tags: the offline miss names the tag and the cache', () => {
 });
 
 test('tags: a record temp left by a dead writer is removed when the cache opens again', async (t) => {
-  const dir = await tempCache(t);
+  const dir = await tempDir(t, 'tags');
   const tags = createTagStore({ dir });
   await tags.put(record);
   assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), [], 'put leaves no temp behind');

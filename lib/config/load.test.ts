@@ -1,20 +1,14 @@
 // Tests of loadConfig: reading files and the errors for files that cannot be read.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isLkvolError } from '../errors.js';
 import { loadConfig } from './load.js';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-config-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../internal/testing/temp.js';
 
 test('reads and merges files in order, naming them as given', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'config');
   await writeFile(join(dir, 'a.yml'), 'volumes: [{name: data}]\n');
   await writeFile(join(dir, 'b.yml'), 'services: [{name: web, image: nginx, binds: ["data:/d"]}]\n');
   const config = await loadConfig([join(dir, 'a.yml'), join(dir, 'b.yml')]);
@@ -23,7 +17,7 @@ test('reads and merges files in order, naming them as given', async (t) => {
 });
 
 test('config errors name the file as given', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'config');
   await writeFile(join(dir, 'bad.yml'), 'volumes: [{name: Data}]\n');
   await assert.rejects(loadConfig([join(dir, 'bad.yml')]), (err) => {
     assert.ok(isLkvolError(err, 'LKVOL_CONFIG_INVALID'));
@@ -40,7 +34,7 @@ const usageCases = [
 
 for (const c of usageCases) {
   test(c.name, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'config');
     await writeFile(join(dir, 'a.yml'), '');
     await assert.rejects(loadConfig([c.path(dir)]), (err) => {
       assert.ok(isLkvolError(err, 'LKVOL_USAGE'));
@@ -55,7 +49,7 @@ test('no files is a usage error', async () => {
 });
 
 test('an aborted signal cancels the load', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'config');
   await mkdir(join(dir, 'sub'));
   await writeFile(join(dir, 'sub', 'a.yml'), '');
   await assert.rejects(loadConfig([join(dir, 'sub', 'a.yml')], { signal: AbortSignal.abort() }), (err) => isLkvolError(err, 'LKVOL_CANCELLED'));

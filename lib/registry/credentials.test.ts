@@ -1,24 +1,18 @@
 // Tests for credential lookup: key matching, files in order, credHelpers > credsStore > auths, helper protocol.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createFakeHelper } from '../internal/testing/cred-helper.js';
 import { matchAuthKey } from './auth-file.js';
 import { loadCredentials, lookupCredentials, normalizeAuthKey, type CredentialWarning } from './credentials.js';
+import { tempDir } from '../internal/testing/temp.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 type T = { after(fn: () => Promise<void>): void };
 
-async function tempDir(t: T): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-creds-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 async function files(t: T, contents: Record<string, unknown>): Promise<string[]> {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'creds');
   return Promise.all(
     Object.entries(contents).map(async ([name, body]) => {
       const path = join(dir, name);
