@@ -84,6 +84,24 @@ const cases: LayerCase[] = [
     layers: [[{ name: 'x', content: 'old' }], [{ name: 'x', content: 'new' }, { name: '.wh.x' }]],
     want: [f('x', 'new')],
   },
+  ...(['whiteout first', 'whiteout last'] as const).map((order) => ({
+    name: `.wh.a and same-layer a/b/c: lower content of a goes whatever the order (${order})`,
+    layers: [
+      [{ name: 'a/old', content: 'old' }, { name: 'a/b/oldb', content: 'oldb' }, { name: 'a/b/keep-no' }, { name: 'z', content: 'z' }],
+      order === 'whiteout first' ? [{ name: '.wh.a' }, { name: 'a/b/c', content: 'c' }] : [{ name: 'a/b/c', content: 'c' }, { name: '.wh.a' }],
+    ],
+    want: [d('a'), d('a/b'), f('a/b/c', 'c'), f('z', 'z')],
+  })),
+  {
+    name: 'a metadata-only directory entry then its whiteout: the lower children go, the directory stays',
+    layers: [[{ name: 'm/old', content: 'old' }, { name: 'm/sub/deep' }], [{ name: 'm', type: 'dir', mode: 0o700 }, { name: '.wh.m' }]],
+    want: [d('m', 0o700)],
+  },
+  {
+    name: 'a whiteout after a same-layer file of that name keeps the file; a lower sibling is untouched',
+    layers: [[{ name: 'd/x', content: 'old' }, { name: 'd/y', content: 'y' }], [{ name: 'd/x', content: 'new' }, { name: 'd/.wh.x' }]],
+    want: [d('d'), f('d/x', 'new'), f('d/y', 'y')],
+  },
   {
     name: 'an opaque marker after same-layer siblings keeps them and hides lower content (case 27)',
     layers: [

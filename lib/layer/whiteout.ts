@@ -34,17 +34,24 @@ export function isAufsMetadata(parts: readonly string[]): boolean {
 }
 
 /**
- * Applies `.wh.<target>` found in directory `dir` (cleaned components): removes `<target>` (a whole
- * tree, a symlink itself, never what it points to) unless this layer created it. The directory
- * is resolved inside the root, so a whiteout below a symlinked directory stays inside the root.
+ * Applies `.wh.<target>` found in directory `dir` (cleaned components): removes `<target>` of the
+ * lower layers (a whole tree, a symlink itself, never what it points to), wherever the whiteout
+ * stands in the layer. What this layer wrote at or below `<target>` stays, with the directories
+ * leading to it; lower content around it goes (umoci and go-containerregistry do the same in
+ * either order). The directory is resolved inside the root, so a whiteout below a symlinked
+ * directory stays inside the root.
  */
 export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target: string, ref: EntryRef): void {
   const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
   const rel = [...parent, target];
   const key = rel.join('/');
-  if (ctx.written.has(key) || ctx.ancestors.has(key)) return;
+  const st = lstatIfExists(hostPath(ctx.root, rel));
+  if (ctx.written.has(key) || ctx.ancestors.has(key)) {
+    if (st?.isDirectory() === true) hideLower(ctx, rel);
+    return;
+  }
   forgetSkipped(ctx, rel);
-  if (lstatIfExists(hostPath(ctx.root, rel)) === undefined) return;
+  if (st === undefined) return;
   noteDirChange(ctx, parent);
   rmSync(hostPath(ctx.root, rel), { recursive: true, force: true });
 }
@@ -59,11 +66,16 @@ export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: Entr
   const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
   const st = lstatIfExists(hostPath(ctx.root, rel));
   if (st === undefined || !st.isDirectory()) return;
+  hideLower(ctx, rel);
+  if (rel.length > 0) markWritten(ctx, rel);
+}
+
+/** Removes everything below directory `rel` that this layer did not write, devices that were never created included. */
+function hideLower(ctx: LayerContext, rel: readonly string[]): void {
   const prefix = rel.length === 0 ? '' : `${rel.join('/')}/`;
   // Devices that could not be created are not on disk for pruneLower to find.
   for (const path of ctx.volume.skipped.keys()) if (path.startsWith(prefix) && !ctx.written.has(path)) ctx.volume.skipped.delete(path);
   pruneLower(ctx, rel);
-  if (rel.length > 0) markWritten(ctx, rel);
 }
 
 /** Removes the children of `rel` that are neither written by this layer nor lead to such a path. */
