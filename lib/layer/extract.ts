@@ -1,17 +1,15 @@
-// The layer pipeline: sniff → decompress → diffId hash → byte cap → end-of-archive cut → tar → apply.
+// The layer pipeline: sniff → decompress → diffId hash → byte cap → tar reader → apply.
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { extract as createTarExtract } from 'tar-stream';
 import { createHasher, digestAlgorithm, type Digest } from '../digest/index.js';
-import { DigestMismatchError, wrapError } from '../errors.js';
+import { DigestMismatchError, LkvolError, wrapError } from '../errors.js';
+import { TarFormatError, TarReader, type TarMember } from '../tar/index.js';
 import { applyEntry } from './apply.js';
 import { createLayerContext, enterLayer, layerWarnings, leaveLayer, type ExtractState, type LayerContext, type LayerWarning } from './context.js';
 import { createDecompressor, detectCompression, peek } from './decompress.js';
-import { createEndOfArchiveCut } from './end-of-archive.js';
-import { normalizeEntry, type RawHeader } from './entries.js';
+import { normalizeEntry } from './entries.js';
 import { createByteCap, layerCaps, limitError, type LayerLimits } from './limits.js';
 import { applyDirMetadata } from './metadata.js';
-import type { PaxXattrs } from './pax.js';
 import { loadXattrSupport } from './xattrs.js';
 
 /** Options of {@link extractLayer}. */
@@ -83,49 +81,47 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
   const xattrMode = applyOwnership ? await loadXattrSupport() : ({ kind: 'drop' } as const);
   const ctx = createLayerContext({ root: opts.root, layer: opts.layer, caps, applyOwnership, xattrMode, state: opts.state });
   const hasher = createHasher(opts.diffId === undefined ? 'sha256' : digestAlgorithm(opts.diffId));
-  // The cut reads each member's PAX header as bytes before tar-stream parses it; entries take them in order.
-  const paxQueue: (PaxXattrs | undefined)[] = [];
-  const cut = createEndOfArchiveCut(opts.layer, { onMember: (pax) => paxQueue.push(pax) });
-  // latin1 keeps name bytes exact (tar-stream supports the option; its typings omit it); see entries.ts.
-  const tar = createTarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof createTarExtract>[0]);
-  let current: Promise<void> = Promise.resolve();
-  tar.on('entry', (header, body, next) => {
-    // A truncated archive destroys the entry with an error the pipeline reports too; unheard, it would crash.
-    body.on('error', () => undefined);
-    current = handleEntry(ctx, header as RawHeader, body as AsyncIterable<Uint8Array>, paxQueue.shift());
-    void current.then(() => next(), next);
-  });
+  let reader: TarReader | undefined;
   try {
     const { head, stream } = await peek(blob);
     const decompress = createDecompressor(detectCompression(head), opts.layer);
     const cap = createByteCap({ cap: caps.bytes, layer: opts.layer });
-    await pipeline(stream, decompress, hasher, cap, cut, tar, opts.signal === undefined ? {} : { signal: opts.signal });
-    // tar-stream finishes as soon as it has parsed everything, possibly before the last entry is applied.
-    await current;
+    await pipeline(
+      stream,
+      decompress,
+      hasher,
+      cap,
+      async (tar: AsyncIterable<Buffer>) => {
+        reader = new TarReader(tar);
+        for await (const member of reader.members()) await handleEntry(ctx, member);
+      },
+      opts.signal === undefined ? {} : { signal: opts.signal },
+    );
     applyDirMetadata(ctx);
   } catch (err) {
-    // The handler of the current entry may still be writing; let it stop before the caller cleans up.
-    await current.catch(() => undefined);
     blob.destroy();
+    if (err instanceof TarFormatError) throw new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${opts.layer}: ${err.message}`, { hint: 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image' });
     throw wrapError(err, 'LKVOL_LAYER_CORRUPT', `layer ${opts.layer}: read layer`, 'the layer is not a valid gzip or tar stream; rebuild the image');
   }
   const diffId = hasher.digest();
   checkDiffId(opts, diffId, hasher.bytes);
-  report(opts, ctx, cut.trailingDataBytes);
+  report(opts, ctx, reader);
   return { entries: ctx.entries, bytes: ctx.bytes, diffId };
 }
 
-/** Normalizes and applies one entry, then drains what the entry did not read. */
-async function handleEntry(ctx: LayerContext, header: RawHeader, body: AsyncIterable<Uint8Array>, pax: PaxXattrs | undefined): Promise<void> {
+/** Normalizes and applies one entry; the reader skips whatever data the entry did not read. */
+async function handleEntry(ctx: LayerContext, member: TarMember): Promise<void> {
   if (++ctx.entries > ctx.caps.entries.remaining) throw limitError(ctx.layer, ctx.caps.entries, 'entry count');
-  const entry = normalizeEntry(header, ctx.layer, pax);
+  const entry = normalizeEntry(member.header, ctx.layer);
   try {
-    await applyEntry(ctx, entry, body);
+    await applyEntry(ctx, entry, member.body);
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `layer ${ctx.layer}: entry ${JSON.stringify(entry.name)}`, 'check free space and permissions of the output directory');
+    if (err instanceof TarFormatError) throw err; // the archive, not the host: reported as a corrupt layer
+    const where = `layer ${ctx.layer}: entry ${JSON.stringify(entry.name)}`;
+    // The one errno the image causes rather than the host: a path longer than PATH_MAX.
+    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') throw wrapError(err, 'LKVOL_LAYER_LIMIT', where, 'the path is longer than the host allows (4096 bytes, output directory included); use a shorter output path or rebuild the image');
+    throw wrapError(err, 'LKVOL_IO', where, 'check free space and permissions of the output directory');
   }
-  // tar-stream needs every data byte read before it parses the next header.
-  for await (const chunk of body) void chunk;
 }
 
 function checkDiffId(opts: ExtractLayerOptions, actual: Digest, bytesRead: number): void {
@@ -133,10 +129,11 @@ function checkDiffId(opts: ExtractLayerOptions, actual: Digest, bytesRead: numbe
   throw new DigestMismatchError({ subject: `layer ${opts.layer}: uncompressed content (diff_id)`, expected: opts.diffId, actual, bytesRead });
 }
 
-function report(opts: ExtractLayerOptions, ctx: LayerContext, trailingDataBytes: number): void {
+function report(opts: ExtractLayerOptions, ctx: LayerContext, reader: TarReader | undefined): void {
   if (opts.onWarning === undefined) return;
   for (const w of layerWarnings(ctx)) opts.onWarning(w);
-  if (trailingDataBytes > 0) {
-    opts.onWarning({ code: 'LKVOL_WARN_TRAILING_DATA', message: `layer ${opts.layer}: ignored ${trailingDataBytes} non-zero bytes after the end-of-archive marker` });
-  }
+  const trailing = reader?.trailingDataBytes ?? 0;
+  if (trailing > 0) opts.onWarning({ code: 'LKVOL_WARN_TRAILING_DATA', message: `layer ${opts.layer}: ignored ${trailing} non-zero bytes after the end-of-archive marker` });
+  const globals = reader?.globalHeaders ?? 0;
+  if (globals > 0) opts.onWarning({ code: 'LKVOL_WARN_GLOBAL_PAX', message: `layer ${opts.layer}: ignored ${globals} global PAX header${globals === 1 ? '' : 's'} (containerd and moby apply none of their records)` });
 }

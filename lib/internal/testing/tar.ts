@@ -30,6 +30,13 @@ export interface TarEntry {
   longNames?: 'pax' | 'gnu';
   /** Size written in the header instead of the content length (hostile archives; negative uses base-256). */
   size?: number;
+  /** GNU `L`/`K` members written before the entry whatever the name's length (e.g. beside a PAX `path`). */
+  gnuLongName?: string | Uint8Array;
+  gnuLongLink?: string | Uint8Array;
+  /** Header magic: ustar (default, POSIX), gnu (`ustar  \0`), star (ustar with a `tar\0` trailer), v7 (none). */
+  format?: 'ustar' | 'gnu' | 'star' | 'v7';
+  /** Edits the entry's header block before its checksum is computed (raw fields for hostile archives). */
+  patch?: (header: Buffer) => void;
 }
 
 /** Options of {@link buildTar}. */
@@ -75,6 +82,8 @@ function encodeEntry(e: TarEntry): Buffer[] {
   const pax: Record<string, string | Uint8Array> = { ...e.pax };
   const split = splitName(name);
   const gnu = e.longNames === 'gnu';
+  if (e.gnuLongName !== undefined) out.push(...longMember('L', e.gnuLongName));
+  if (e.gnuLongLink !== undefined) out.push(...longMember('K', e.gnuLongLink));
   if (split === undefined && gnu) out.push(...member(longHeader('L', name.length + 1), Buffer.concat([name, Buffer.alloc(1)])));
   if (split === undefined && !gnu) pax['path'] = name.toString();
   if (linkname.length > 100 && gnu) out.push(...member(longHeader('K', linkname.length + 1), Buffer.concat([linkname, Buffer.alloc(1)])));
@@ -97,6 +106,8 @@ function encodeEntry(e: TarEntry): Buffer[] {
     gname: e.gname ?? 'root',
     devmajor: e.devmajor,
     devminor: e.devminor,
+    format: e.format,
+    patch: e.patch,
   });
   out.push(...member(h, content));
   return out;
@@ -106,6 +117,11 @@ function encodeEntry(e: TarEntry): Buffer[] {
 function member(h: Buffer, data: Buffer): Buffer[] {
   const pad = (block - (data.length % block)) % block;
   return [h, data, Buffer.alloc(pad)];
+}
+
+function longMember(typeflag: 'L' | 'K', name: string | Uint8Array): Buffer[] {
+  const bytes = Buffer.concat([Buffer.from(name), Buffer.alloc(1)]);
+  return member(longHeader(typeflag, bytes.length), bytes);
 }
 
 function longHeader(typeflag: string, size: number): Buffer {
@@ -135,6 +151,8 @@ interface HeaderFields {
   gname?: string | undefined;
   devmajor?: number | undefined;
   devminor?: number | undefined;
+  format?: 'ustar' | 'gnu' | 'star' | 'v7' | undefined;
+  patch?: ((header: Buffer) => void) | undefined;
 }
 
 function header(f: HeaderFields): Buffer {
@@ -147,12 +165,17 @@ function header(f: HeaderFields): Buffer {
   writeNumber(h, 136, 12, f.mtime ?? defaultMtime);
   h.write(f.typeflag, 156, 1, 'latin1');
   f.linkname?.copy(h, 157);
-  h.write('ustar\x0000', 257, 'latin1');
-  h.write(f.uname ?? '', 265, 32);
-  h.write(f.gname ?? '', 297, 32);
-  writeNumber(h, 329, 8, f.devmajor ?? 0);
-  writeNumber(h, 337, 8, f.devminor ?? 0);
-  f.prefix?.copy(h, 345);
+  const format = f.format ?? 'ustar';
+  if (format !== 'v7') {
+    h.write(format === 'gnu' ? 'ustar  \0' : 'ustar\x0000', 257, 'latin1');
+    h.write(f.uname ?? '', 265, 32);
+    h.write(f.gname ?? '', 297, 32);
+    writeNumber(h, 329, 8, f.devmajor ?? 0);
+    writeNumber(h, 337, 8, f.devminor ?? 0);
+    if (format !== 'gnu') f.prefix?.copy(h, 345);
+    if (format === 'star') h.write('tar\0', 508, 'latin1');
+  }
+  f.patch?.(h);
   h.fill(0x20, 148, 156);
   let sum = 0;
   for (const b of h) sum += b;
@@ -174,7 +197,7 @@ function writeNumber(h: Buffer, offset: number, length: number, value: number): 
 }
 
 /** PAX records `"<len> <key>=<value>\n"`, where len counts the whole record including itself. */
-function encodePax(records: Record<string, string | Uint8Array>): Buffer {
+export function encodePax(records: Record<string, string | Uint8Array>): Buffer {
   const out: Buffer[] = [];
   for (const [key, value] of Object.entries(records)) {
     const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);

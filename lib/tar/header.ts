@@ -1,0 +1,163 @@
+// One 512-byte tar header block decoded the way Go's archive/tar decodes it (reader.go readHeader).
+
+/** Size of a tar block: headers, and the unit data is padded to. */
+export const blockSize = 512;
+
+/**
+ * Header formats Go tells apart by magic: ustar (POSIX, also PAX), star (ustar with a `tar\0`
+ * trailer and a 131-byte prefix), GNU (`ustar  \0`), and v7 (no magic: no prefix, owner names or devices).
+ */
+export type HeaderFormat = 'ustar' | 'star' | 'gnu' | 'v7';
+
+/** The fields of one header block, numbers parsed, names as latin1 strings (exact bytes). */
+export interface BlockHeader {
+  format: HeaderFormat;
+  /** The typeflag byte as a one-character string (`'\0'` for the legacy regular-file type). */
+  typeflag: string;
+  /** Name with the ustar/star prefix applied, cut at the first NUL. */
+  name: string;
+  linkname: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+}
+
+/** Why a block is not a header Go would accept, or why its reading would be ambiguous. */
+export class HeaderError extends Error {}
+
+const zeroBlock = Buffer.alloc(blockSize);
+
+/** True for the all-zero block of the end-of-archive marker (Go compares the whole block). */
+export function isZeroBlock(block: Buffer): boolean {
+  return block.equals(zeroBlock);
+}
+
+/**
+ * Decodes a header block. Like Go: the checksum must match (unsigned or signed sum), numeric fields
+ * must parse (octal, or base-256 when the top bit is set), and the format decides which fields exist.
+ * Where another widespread reader (tar-stream, GNU tar) would read the same bytes as a different
+ * name, the block is refused instead of guessing (star's 131-byte prefix, GNU's pre-Go-1.8 prefix).
+ * @throws HeaderError.
+ */
+export function decodeHeader(block: Buffer): BlockHeader {
+  const numbers = new NumberReader(block);
+  const format = detectFormat(block);
+  const h: BlockHeader = {
+    format,
+    typeflag: String.fromCharCode(block[156]!),
+    name: cString(block, 0, 100),
+    linkname: cString(block, 157, 100),
+    size: numbers.read('size', 124, 12),
+    mode: numbers.read('mode', 100, 8),
+    uid: numbers.read('uid', 108, 8),
+    gid: numbers.read('gid', 116, 8),
+    mtime: numbers.read('mtime', 136, 12),
+    devmajor: 0,
+    devminor: 0,
+  };
+  if (format === 'v7') return h;
+  h.devmajor = numbers.read('devmajor', 329, 8);
+  h.devminor = numbers.read('devminor', 337, 8);
+  const prefix = readPrefix(block, format, numbers);
+  if (prefix !== '') h.name = `${prefix}/${h.name}`;
+  return h;
+}
+
+function readPrefix(block: Buffer, format: HeaderFormat, numbers: NumberReader): string {
+  if (format === 'ustar') return cString(block, 345, 155);
+  if (format === 'star') {
+    // star's prefix is 131 bytes (atime and ctime follow); ustar readers take 155 bytes.
+    const prefix = cString(block, 345, 131);
+    if (prefix !== cString(block, 345, 155)) throw new HeaderError('star header whose name prefix reads differently as ustar (131 or 155 bytes)');
+    numbers.read('atime', 476, 12);
+    numbers.read('ctime', 488, 12);
+    return prefix;
+  }
+  // GNU: atime and ctime sit where ustar has its prefix. Go falls back to reading a prefix there
+  // when they do not parse (archives of Go before 1.8); other readers do not.
+  if (!gnuTimeParses(block.subarray(345, 357)) || !gnuTimeParses(block.subarray(357, 369))) {
+    throw new HeaderError('GNU header whose atime/ctime fields are not numbers (Go would read them as a name prefix)');
+  }
+  return '';
+}
+
+/** Go's getFormat: verify the checksum, then tell the format by magic, version and star trailer. */
+function detectFormat(block: Buffer): HeaderFormat {
+  const stored = parseOctal(block.subarray(148, 156));
+  if (stored === undefined) throw new HeaderError('header checksum is not a number');
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < blockSize; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += b;
+    signed += b < 0x80 ? b : b - 0x100;
+  }
+  if (stored !== unsigned && stored !== signed) throw new HeaderError(`header checksum ${stored} does not match the block (${unsigned})`);
+  const magic = block.toString('latin1', 257, 263);
+  if (magic === 'ustar\0') return block.toString('latin1', 508, 512) === 'tar\0' ? 'star' : 'ustar';
+  if (magic === 'ustar ' && block.toString('latin1', 263, 265) === ' \0') return 'gnu';
+  return 'v7';
+}
+
+/** Reads numeric fields, remembering the first that does not parse (Go reports ErrHeader once per block). */
+class NumberReader {
+  constructor(private readonly block: Buffer) {}
+
+  read(field: string, offset: number, length: number): number {
+    const n = parseNumber(this.block.subarray(offset, offset + length));
+    if (n === undefined) throw new HeaderError(`${field} field ${JSON.stringify(this.block.toString('latin1', offset, offset + length))} is not a number`);
+    return n;
+  }
+}
+
+/** Go parses a GNU atime/ctime only when its first byte is not NUL. */
+function gnuTimeParses(field: Buffer): boolean {
+  return field[0] === 0 || parseNumber(field) !== undefined;
+}
+
+/**
+ * Go's parseNumeric: base-256 (two's complement, big-endian) when the first byte has its top bit
+ * set, else octal with leading and trailing spaces and NULs trimmed, read up to the first NUL.
+ * Returns undefined where Go fails, and for values beyond 2^53 (no real size, id or time is).
+ */
+export function parseNumber(field: Buffer): number | undefined {
+  return field.length > 0 && (field[0]! & 0x80) !== 0 ? parseBase256(field) : parseOctal(field);
+}
+
+/** Go's parseOctal (also used alone for the checksum field, which has no base-256 form). */
+function parseOctal(field: Buffer): number | undefined {
+  let start = 0;
+  let end = field.length;
+  while (start < end && (field[start] === 0x20 || field[start] === 0)) start++;
+  while (end > start && (field[end - 1] === 0x20 || field[end - 1] === 0)) end--;
+  if (start === end) return 0;
+  const nul = field.indexOf(0, start);
+  const digits = field.toString('latin1', start, nul === -1 || nul > end ? end : nul);
+  if (!/^[0-7]+$/.test(digits)) return undefined;
+  const n = parseInt(digits, 8);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function parseBase256(field: Buffer): number | undefined {
+  const inv = (field[0]! & 0x40) !== 0 ? 0xff : 0;
+  let x = 0n;
+  for (let i = 0; i < field.length; i++) {
+    let c = field[i]! ^ inv;
+    if (i === 0) c &= 0x7f;
+    if (x >> 56n > 0n) return undefined;
+    x = (x << 8n) | BigInt(c);
+  }
+  if (x >> 63n > 0n) return undefined;
+  const n = inv === 0xff ? -Number(x) - 1 : Number(x);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Go's parseString: the bytes up to the first NUL, as latin1 (one char per byte). */
+export function cString(buf: Buffer, offset: number, length: number): string {
+  const end = buf.indexOf(0, offset);
+  return buf.toString('latin1', offset, end === -1 || end > offset + length ? offset + length : end);
+}
