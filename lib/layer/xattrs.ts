@@ -73,9 +73,21 @@ export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptio
     }
     for (const x of wanted) fs.setAttributeSync(path, x.name, x.value);
   } catch (err) {
-    throw new LkvolError('LKVOL_IO', `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: set extended attributes: ${(err as Error).message}`, {
+    const what = `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: set extended attributes: ${(err as Error).message}`;
+    if (isInvalidValue(err)) throw new LkvolError('LKVOL_LAYER_CORRUPT', what, { cause: err, hint: 'the layer carries an xattr value the kernel refuses (e.g. a malformed security.capability); rebuild the image' });
+    throw new LkvolError('LKVOL_IO', what, {
       cause: err,
-      hint: 'the output directory must be on a file system with user and security xattrs (ext4, xfs, btrfs, tmpfs)',
+      hint: 'the output directory must be on a file system with user and security xattrs (ext4, xfs, btrfs, tmpfs), with free space',
     });
   }
+}
+
+/**
+ * EINVAL, E2BIG and ERANGE mean the archived value itself is wrong (a malformed capability, a value
+ * over the kernel's size cap): a fault of the image. Other errnos are the host's. The binding reports
+ * errors as "… (os error N)" without a code.
+ */
+function isInvalidValue(err: unknown): boolean {
+  const m = /\(os error (\d+)\)/.exec(err instanceof Error ? err.message : '');
+  return m !== null && [7, 22, 34].includes(Number(m[1]));
 }
