@@ -41,6 +41,7 @@ const cases: LayerCase[] = [
   },
   { name: 'a root entry that is a file is refused', layers: [[{ name: '.', content: 'x' }]], want: unsafe(0, '.') },
   { name: 'a name that is exactly .wh. is refused (case 7)', layers: [[{ name: 'd/.wh.' }]], want: unsafe(0, 'd/.wh.') },
+  { name: 'a path longer than PATH_MAX is a limit of the layer, not a host fault', layers: [[{ name: `${'abcd/'.repeat(900)}f` }]], want: { code: 'LKVOL_LAYER_LIMIT', layer: 0 } },
   { name: '1100 nested directories hit the default depth cap (case 8)', layers: [[{ name: `${'a/'.repeat(1100)}f` }]], want: { code: 'LKVOL_LAYER_LIMIT', layer: 0 } },
   {
     name: 'names that are not UTF-8 are refused, never merged (case 9)',

@@ -30,6 +30,11 @@ const cases: LayerCase[] = [
     check: xattrs([`bin/ping security.capability=${hex(cap)}`, `bin/ping user.bin=${hex(binary)}`, 'bin/ping6 security.capability=' + hex(cap), `bin/ping6 user.bin=${hex(binary)}`, 'etc user.dir=0x64']),
   },
   {
+    name: 'a security.capability value the kernel refuses is a fault of the layer, naming the entry',
+    layers: [[{ name: 'bin/ok' }, { name: 'bin/bad', content: 'x', pax: { 'SCHILY.xattr.security.capability': Buffer.from([1, 2, 3]) } }]],
+    want: corrupt(0, 'bin/bad'),
+  },
+  {
     name: 'trusted.*, security.selinux, overlay and LIBARCHIVE xattrs are dropped with one warning',
     layers: [[{ name: 'f', pax: { 'SCHILY.xattr.trusted.x': '1', 'SCHILY.xattr.security.selinux': 'system_u:object_r:bin_t:s0', 'SCHILY.xattr.user.overlay.origin': 'o', 'LIBARCHIVE.xattr.user.y': 'eQ==', 'SCHILY.xattr.user.kept': 'k' } }]],
     want: [f('f')],
