@@ -11,7 +11,7 @@ import type { ErrorCode } from '../errors.js';
 import { startFaultProxy, type Fault } from '../internal/testing/fault-proxy.js';
 import { pushImage, sha256, type LayerInput } from '../internal/testing/push.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
-import { buildTar, gzip, type TarEntry } from '../internal/testing/tar.js';
+import { buildTar, encodePax, gzip, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, readXattrs, walkTree, wantDir as d, wantFile as f, wantSymlink as s } from '../internal/testing/tree.js';
 
 /** A layer: tar entries (gzip), an archive with options, or a blob as stored. */
@@ -110,6 +110,9 @@ const cases: Case[] = [
   { id: 35, name: 'unknown typeflags are refused', layers: [[{ name: 'label', type: { typeflag: 'V' } }]], want: corrupt('label') },
   { id: 36, name: 'a symlink with data hiding a header is refused', layers: [[{ name: 's', type: 'symlink', linkname: 't', content: hidden }]], want: corrupt('s') },
   { id: 37, name: 'an entry after the end-of-archive marker is never extracted', layers: [{ entries: [{ name: 'a' }], after: hidden }], want: contained([f('a')]), stderr: [/non-zero bytes after the end-of-archive marker/] },
+  { id: 36, name: 'a type-0 entry named "x/" hiding entries in its data is refused (Go: a file; others: a directory)', layers: [[{ name: 'x/', type: { typeflag: '0' }, content: hidden }]], want: corrupt('x/') },
+  { id: 37, name: 'an entry after a single zero block is refused, as Go refuses it', layers: [{ blob: Buffer.concat([await buildTar([{ name: 'a' }], { endMarker: false }), Buffer.alloc(512), hidden]) }], want: corrupt() },
+  { id: 37, name: 'a global PAX size=0 does not turn the next file\'s data into entries', layers: [[{ name: 'g', type: { typeflag: 'g' }, content: encodePax({ size: '0' }) }, { name: 'f', content: hidden }]], want: contained([f('f', hidden)]), stderr: [/ignored 1 global PAX header/] },
   { id: 38, name: 'a negative base-256 size is refused', layers: [[{ name: 'neg', size: -2 }]], want: corrupt() },
   { id: 38, name: 'a size beyond the end of the stream is refused, no hang', layers: [{ entries: [{ name: 'big', content: 'abc', size: 1_000_000 }], endMarker: false }], want: corrupt() },
   { id: 39, name: 'a PAX path climbing out is refused like a ustar name', layers: [[{ name: 'innocent', pax: { path: `${up}OUT/x` } }]], want: unsafe(`${up}OUT/x`) },
