@@ -36,7 +36,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
   const o = resolveBuildOptions({ ...options, signal });
   const platform = parsePlatform(o.platform);
-  const config = await loadConfig(o.files, o.signal === undefined ? {} : { signal: o.signal });
+  const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   // A build killed between its two renames left OUT missing: put it back before anything can fail.
   await repairOutput(o.out);
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
