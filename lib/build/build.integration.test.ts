@@ -12,6 +12,7 @@ import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
 import { execa } from 'execa';
 import { startFaultProxy } from '../internal/testing/fault-proxy.js';
+import { emptyRecordJson, writeEarlierOutput } from '../internal/testing/earlier-output.js';
 
 /** Two layers exercising whiteouts, an opaque dir, hardlinks (one to the lower layer), symlinks, modes and owners. */
 const multiLayers: TarEntry[][] = [
@@ -287,10 +288,10 @@ describe('atomic and reproducible output', () => {
     const o = await setup('restore-early', 'volumes:\n  - name: v\n    image: REGISTRY/does/not-exist:1\n');
     // What promote leaves when killed after moving OUT aside and before renaming staging into place.
     const aside = join(o.dir, '.out.old-4000000-0badc0de');
-    await mkdir(join(aside, 'containers'), { recursive: true });
-    await writeFile(join(aside, 'lkvol.json'), '{}\n');
+    await writeEarlierOutput(aside);
+    // NB: the output guard checks OUT again once it is back, and lets the earlier output through to the registry.
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
-    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), '{}\n');
+    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), emptyRecordJson);
     assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
   });
 

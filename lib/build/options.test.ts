@@ -9,6 +9,7 @@ test('every path option is taken from cwd; files and OUT stay as given, for mess
     files: ['system.yml'],
     out: 'out',
     cacheDir: '../cache',
+    home: 'me',
     caCertFiles: ['ca.pem'],
     certsDirs: ['certs.d', '/etc/docker/certs.d'],
     dockerConfigPath: 'docker/config.json',
@@ -16,12 +17,13 @@ test('every path option is taken from cwd; files and OUT stay as given, for mess
     platform: 'linux/amd64',
   });
   assert.deepEqual(
-    { cwd: o.cwd, files: o.files, out: o.out, cacheDir: o.cacheDir, caCertFiles: o.caCertFiles, certsDirs: o.certsDirs, dockerConfigPath: o.dockerConfigPath, authFiles: o.authFiles },
+    { cwd: o.cwd, files: o.files, out: o.out, cacheDir: o.cacheDir, home: o.home, caCertFiles: o.caCertFiles, certsDirs: o.certsDirs, dockerConfigPath: o.dockerConfigPath, authFiles: o.authFiles },
     {
       cwd: '/work/proj',
       files: ['system.yml'],
       out: 'out',
       cacheDir: '/work/cache',
+      home: '/work/proj/me',
       caCertFiles: ['/work/proj/ca.pem'],
       certsDirs: ['/work/proj/certs.d', '/etc/docker/certs.d'],
       dockerConfigPath: '/work/proj/docker/config.json',

@@ -1,4 +1,5 @@
 // Build options and their defaults, filled in one place.
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -9,12 +10,14 @@ import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/i
 export interface BuildOptions {
   /** System files, merged in order; relative to `cwd`, and named in messages as given. */
   files: string[];
-  /** Output directory, relative to `cwd` (replaced atomically). */
+  /** Output directory, relative to `cwd`: replaced atomically, and only when that destroys nothing (see `checkOutput`). */
   out: string;
   /** Blob cache directory, relative to `cwd`. */
   cacheDir: string;
   /** The directory every relative path of these options is taken from. Default: the process's working directory. */
   cwd?: string;
+  /** The user's home directory, which OUT may never be (the CLI passes `$HOME`). Default: `os.homedir()`. */
+  home?: string;
   /** Target platform `os/arch[/variant]`; the CLI defaults it to `linux/<host arch>`. */
   platform: string;
   /** Parallel blob downloads. Default 4. */
@@ -118,6 +121,7 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     ...resolveRegistryOptions('build', o),
     ...resolvePaths(cwd, o),
     cwd,
+    home: resolve(cwd, o.home ?? homedir()),
     jobs: o.jobs ?? 4,
     applyOwnership: o.applyOwnership ?? false,
     limits: o.limits ?? {},
