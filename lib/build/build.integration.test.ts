@@ -5,7 +5,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
+import { renameSync, writeFileSync } from 'node:fs';
 import { isLkvolError } from '../errors.js';
+import type { BuildEvent } from '../events.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
@@ -293,6 +295,33 @@ describe('atomic and reproducible output', () => {
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
     assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), emptyRecordJson);
     assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
+  test('when the staging directory cannot be removed either, the build reports its own error and warns of the leftover', async () => {
+    const layer = `sha256:${seedLayerHex}`;
+    let dir = '';
+    let swapped = false;
+    const proxy = await startFaultProxy(registry.url, (req) => {
+      if (!(req.url ?? '').includes(`/blobs/${layer}`)) return { kind: 'pass' };
+      // The staging dir exists by now. With its parent turned into a file, removing it fails (ENOTDIR), even as root.
+      if (!swapped) {
+        renameSync(join(dir, 'parent'), join(dir, 'moved'));
+        writeFileSync(join(dir, 'parent'), 'a file\n');
+        swapped = true;
+      }
+      return { kind: 'status', status: 404 };
+    });
+    try {
+      const o = await setup('discard-fails', `volumes:\n  - name: v\n    image: ${proxy.host}/data/seed:1\n`);
+      dir = o.dir;
+      const warnings: { code: string; message: string }[] = [];
+      const onEvent = (e: BuildEvent) => void (e.kind === 'warning' && warnings.push(e));
+      await assert.rejects(build({ ...o, out: join(dir, 'parent', 'out'), onEvent }), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
+      assert.deepEqual(warnings.map((w) => w.code), ['LKVOL_WARN_STAGING_LEFT']);
+      assert.match(warnings[0]!.message, /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT removes it$/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('when one image fails to resolve, requests still in flight for others are cancelled and build() returns', { timeout: 20_000 }, async () => {

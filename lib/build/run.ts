@@ -11,7 +11,7 @@ import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } fro
 import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable } from './output-guard.js';
-import { createStaging, recoverOutput } from './output.js';
+import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { stampTree } from './epoch.js';
 import { writeVolume } from './volumes.js';
 
@@ -74,7 +74,7 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     o.onEvent({ kind: 'done', out });
     return { out, record };
   } catch (err) {
-    await staging.discard();
+    await discardAfterFailure(staging, (e) => o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_STAGING_LEFT', message: `${e.message}; the next build into OUT removes it` }));
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
     if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
     throw err;
