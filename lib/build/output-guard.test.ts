@@ -39,6 +39,15 @@ async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<{ s: string; o
 
 type Setup = (s: string) => Promise<Partial<OutputGuardOptions>>;
 
+/** OUT is an earlier output whose lkvol.json is replaced by `text`. */
+function withRecordText(text: string): Setup {
+  return async (s) => {
+    await writeEarlierOutput(join(s, 'record'));
+    await writeFile(join(s, 'record', 'lkvol.json'), text);
+    return { out: join(s, 'record') };
+  };
+}
+
 // Each protected path is made an earlier lkvol output (or left empty) where it can be, so that only
 // the rule under test can refuse it.
 const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] = [
@@ -138,25 +147,12 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
     want: /is a FIFO, not a directory;/,
   },
   { name: 'a non-empty directory without lkvol.json', setup: async () => ({ out: 'foreign' }), want: /is a directory lkvol did not write \(it holds "data\.txt" and no lkvol\.json\);/ },
-  {
-    name: 'an lkvol.json without the build record fields',
-    setup: async (s) => (await mkdir(join(s, 'fake')), await writeFile(join(s, 'fake', 'lkvol.json'), '{"name":"my project"}\n'), { out: join(s, 'fake') }),
-    want: /holds an lkvol\.json that lkvol did not write/,
-  },
-  {
-    name: 'an lkvol.json whose marker has the wrong type',
-    setup: async (s) => {
-      await writeEarlierOutput(join(s, 'typed'));
-      await writeFile(join(s, 'typed', 'lkvol.json'), JSON.stringify({ containers: [], images: {}, lkvolVersion: 1, platform: 'linux/amd64', volumes: [] }));
-      return { out: join(s, 'typed') };
-    },
-    want: /holds an lkvol\.json that lkvol did not write/,
-  },
-  {
-    name: 'an lkvol.json that is not JSON',
-    setup: async (s) => (await mkdir(join(s, 'text')), await writeFile(join(s, 'text', 'lkvol.json'), 'lkvolVersion: 1\n'), { out: join(s, 'text') }),
-    want: /holds an lkvol\.json that lkvol did not write/,
-  },
+  ...[
+    { name: 'without the build record fields', text: '{"name":"my project"}\n' },
+    { name: 'whose marker has the wrong type', text: JSON.stringify({ containers: [], images: {}, lkvolVersion: 1, platform: 'linux/amd64', volumes: [] }) },
+    { name: 'that is a JSON array', text: '[]\n' },
+    { name: 'that is not JSON', text: 'lkvolVersion: 1\n' },
+  ].map((r) => ({ name: `an lkvol.json ${r.name}`, setup: withRecordText(r.text), want: /holds an lkvol\.json that lkvol did not write/ })),
   {
     // NB: a link is not followed: the record must be OUT's own.
     name: 'an lkvol.json that is a symlink to a real record',
