@@ -51,6 +51,7 @@ describe('usage', () => {
     { name: 'no system file', args: ['build'], code: 2, stream: 'stderr', want: /no system file given \(LKVOL_USAGE\)/ },
     { name: 'bad --jobs', args: ['build', '--jobs', '0', 'x.yml'], code: 2, stream: 'stderr', want: /--jobs must be a positive integer, got "0"/ },
     { name: 'bad --progress', args: ['build', '--progress', 'fancy', 'x.yml'], code: 2, stream: 'stderr', want: /--progress must be auto, plain or none/ },
+    { name: 'bad --format', args: ['build', '--format', 'zip', 'x.yml'], code: 2, stream: 'stderr', want: /--format must be dir or tar, got "zip"/ },
     { name: 'bad --platform', args: ['build', '--platform', 'linux', 'x.yml'], code: 2, stream: 'stderr', want: /invalid platform "linux"/ },
     { name: 'SOURCE_DATE_EPOCH must be whole seconds', args: ['build', 'x.yml'], env: { SOURCE_DATE_EPOCH: 'yesterday' }, code: 2, stream: 'stderr', want: /SOURCE_DATE_EPOCH must be whole seconds since 1970, got "yesterday"/ },
     { name: 'missing system file', args: ['validate', '/nonexistent/system.yml'], code: 2, stream: 'stderr', want: /\/nonexistent\/system\.yml/ },

@@ -4,17 +4,22 @@ import { homedir } from 'node:os';
 
 type Env = Record<string, string | undefined>;
 
+/** `$HOME`, else the account's home directory. */
+export function homeDir(env: Env): string {
+  return nonEmpty(env['HOME']) ? env['HOME'] : homedir();
+}
+
 /** `$LKVOL_CACHE`, else `$XDG_CACHE_HOME/lkvol`, else `~/.cache/lkvol`. */
 export function defaultCachePath(env: Env): string {
   if (nonEmpty(env['LKVOL_CACHE'])) return env['LKVOL_CACHE'];
   if (nonEmpty(env['XDG_CACHE_HOME'])) return join(env['XDG_CACHE_HOME'], 'lkvol');
-  return join(env['HOME'] ?? homedir(), '.cache', 'lkvol');
+  return join(homeDir(env), '.cache', 'lkvol');
 }
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (read only if it exists). */
 export function dockerConfigPath(env: Env): string {
   if (nonEmpty(env['DOCKER_CONFIG'])) return join(env['DOCKER_CONFIG'], 'config.json');
-  return join(env['HOME'] ?? homedir(), '.docker', 'config.json');
+  return join(homeDir(env), '.docker', 'config.json');
 }
 
 /**
@@ -35,7 +40,7 @@ export function defaultCertsDirs(env: Env): string[] {
 }
 
 function configHome(env: Env): string {
-  return nonEmpty(env['XDG_CONFIG_HOME']) ? env['XDG_CONFIG_HOME'] : join(env['HOME'] ?? homedir(), '.config');
+  return nonEmpty(env['XDG_CONFIG_HOME']) ? env['XDG_CONFIG_HOME'] : join(homeDir(env), '.config');
 }
 
 function nonEmpty(v: string | undefined): v is string {

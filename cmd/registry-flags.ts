@@ -44,5 +44,7 @@ export function registryOptions(values: RegistryFlagValues, io: CommandIO) {
     authFiles: authFilePaths(io.env),
     credentialHelperEnv: io.env,
     signal: io.signal,
+    // Relative paths (system files, OUT, --cache, --ca-cert, …) mean what they mean in the caller's directory.
+    cwd: io.cwd,
   };
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
@@ -36,6 +36,9 @@ after(async () => {
 const cases = [
   { name: '--ca-cert FILE trusts the test CA', flags: () => ['--ca-cert', pki.ca.cert], want: 0 },
   { name: '--certs-dir DIR with <host:port>/ca.crt trusts the test CA', flags: () => ['--certs-dir', join(work, 'certs.d')], want: 0 },
+  // NB: the CLI runs with cwd `work`, never the test process's own: relative paths must be taken from it.
+  { name: 'a relative --ca-cert is taken from the working directory', flags: () => ['--ca-cert', relative(work, pki.ca.cert)], want: 0 },
+  { name: 'a relative --certs-dir is taken from the working directory', flags: () => ['--certs-dir', 'certs.d'], want: 0 },
   { name: '--insecure-registry HOST skips verification', flags: () => ['--insecure-registry', secure.host], want: 0 },
   { name: 'no trust fails naming the host and suggesting --ca-cert', flags: () => [], want: 1 },
 ];

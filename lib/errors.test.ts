@@ -5,6 +5,7 @@ import { ConfigError, DigestMismatchError, LkvolError, UnsafePathError, errorCod
 // Codes are API: this table pins every code and its exit status.
 const table: [ErrorCode, number][] = [
   ['LKVOL_USAGE', 2],
+  ['LKVOL_OUTPUT_REFUSED', 2],
   ['LKVOL_CONFIG_SYNTAX', 2],
   ['LKVOL_CONFIG_INVALID', 2],
   ['LKVOL_REF_INVALID', 2],

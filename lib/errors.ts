@@ -4,6 +4,8 @@
 export const errorCodes = {
   /** The command line was wrong: unknown flag, missing argument, bad flag combination. */
   LKVOL_USAGE: 2,
+  /** OUT may not be replaced: a protected path, a file, or a directory lkvol did not write (SPEC §2). */
+  LKVOL_OUTPUT_REFUSED: 2,
   /** A system file is not valid YAML. */
   LKVOL_CONFIG_SYNTAX: 2,
   /** A system file is valid YAML but breaks the schema or a semantic rule. */

@@ -1,6 +1,7 @@
 // `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
 import { LkvolError, build } from '../../lib/index.js';
 import { parseFlags, positiveInt, requireFiles } from '../args.js';
+import { homeDir } from '../env.js';
 import { registryFlags, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
 import { chooseProgressMode, createProgress } from '../render/progress.js';
@@ -8,10 +9,14 @@ import { chooseProgressMode, createProgress } from '../render/progress.js';
 const usage = `usage: lkvol build [options] FILE...
 
 Pull every volume's image, unpack it into OUT/containers/volumes/<name>/lower and write an OCI
-runtime spec per container. Files merge in order. OUT is replaced atomically.
+runtime spec per container. Files merge in order. OUT is replaced atomically, and only when it does
+not exist, is an empty directory or is an earlier lkvol output (exit 2 otherwise, before anything is
+pulled or written). A symlink OUT is followed.
 
 options:
-  -o, --output OUT            output directory (default: out)
+  -o, --output OUT            output directory (default: out); not /, $HOME, the current directory, a
+                              directory holding an input or the cache, nor a file
+      --format dir            the output format; tar (and -o OUT.tar, -o -) is not implemented yet
       --platform OS/ARCH[/V]  platform to pick from image indexes (default: linux/<host arch>)
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
@@ -42,6 +47,7 @@ export const buildCommand: Command = {
     const { values, positionals } = parseFlags('build', args, {
       ...registryFlags,
       output: { type: 'string', short: 'o' },
+      format: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
       'max-bytes': { type: 'string' },
       'max-entries': { type: 'string' },
@@ -51,6 +57,7 @@ export const buildCommand: Command = {
       quiet: { type: 'boolean', short: 'q' },
     });
     requireFiles('build', positionals);
+    requireDirFormat(values.format);
     const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
     const progress = createProgress(mode, io.stderr);
     const limits = {
@@ -63,6 +70,7 @@ export const buildCommand: Command = {
         ...registryOptions(values, io),
         files: positionals,
         out: values.output ?? 'out',
+        home: homeDir(io.env),
         jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
         applyOwnership: io.uid === 0,
         limits,
@@ -81,6 +89,12 @@ function sourceDateEpoch(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new LkvolError('LKVOL_USAGE', `build: SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(v)}`, { hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)' });
   return Number(v);
+}
+
+function requireDirFormat(v: string | undefined): void {
+  if (v === undefined || v === 'dir') return;
+  if (v === 'tar') throw new LkvolError('LKVOL_USAGE', 'build: --format tar: tar output is not implemented yet', { hint: 'leave out --format to write a directory; see "Not implemented yet" in the README' });
+  throw new LkvolError('LKVOL_USAGE', `build: --format must be dir or tar, got ${JSON.stringify(v)}`, { hint: 'run "lkvol build --help"' });
 }
 
 function progressFlag(v: string | undefined): string | undefined {

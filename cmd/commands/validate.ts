@@ -19,7 +19,7 @@ export const validateCommand: Command = {
   async run(args, io) {
     const { values, positionals } = parseFlags('validate', args, { json: { type: 'boolean' }, debug: { type: 'boolean' } });
     requireFiles('validate', positionals);
-    const config = await loadConfig(positionals, { signal: io.signal });
+    const config = await loadConfig(positionals, { signal: io.signal, cwd: io.cwd });
     const containers = config.onboot.length + config.services.length + config.onshutdown.length;
     if (values.json === true) io.stdout.write(JSON.stringify({ ok: true, volumes: config.volumes.length, containers }) + '\n');
     else io.stdout.write(`${positionals.join(', ')}: valid (${config.volumes.length} volumes, ${containers} containers)\n`);

@@ -5,13 +5,16 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
+import { renameSync, writeFileSync } from 'node:fs';
 import { isLkvolError } from '../errors.js';
+import type { BuildEvent } from '../events.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
 import { execa } from 'execa';
 import { startFaultProxy } from '../internal/testing/fault-proxy.js';
+import { emptyRecordJson, writeEarlierOutput } from '../internal/testing/earlier-output.js';
 
 /** Two layers exercising whiteouts, an opaque dir, hardlinks (one to the lower layer), symlinks, modes and owners. */
 const multiLayers: TarEntry[][] = [
@@ -287,11 +290,38 @@ describe('atomic and reproducible output', () => {
     const o = await setup('restore-early', 'volumes:\n  - name: v\n    image: REGISTRY/does/not-exist:1\n');
     // What promote leaves when killed after moving OUT aside and before renaming staging into place.
     const aside = join(o.dir, '.out.old-4000000-0badc0de');
-    await mkdir(join(aside, 'containers'), { recursive: true });
-    await writeFile(join(aside, 'lkvol.json'), '{}\n');
+    await writeEarlierOutput(aside);
+    // NB: the output guard checks OUT again once it is back, and lets the earlier output through to the registry.
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
-    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), '{}\n');
+    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), emptyRecordJson);
     assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+  });
+
+  test('when the staging directory cannot be removed either, the build reports its own error and warns of the leftover', async () => {
+    const layer = `sha256:${seedLayerHex}`;
+    let dir = '';
+    let swapped = false;
+    const proxy = await startFaultProxy(registry.url, (req) => {
+      if (!(req.url ?? '').includes(`/blobs/${layer}`)) return { kind: 'pass' };
+      // The staging dir exists by now. With its parent turned into a file, removing it fails (ENOTDIR), even as root.
+      if (!swapped) {
+        renameSync(join(dir, 'parent'), join(dir, 'moved'));
+        writeFileSync(join(dir, 'parent'), 'a file\n');
+        swapped = true;
+      }
+      return { kind: 'status', status: 404 };
+    });
+    try {
+      const o = await setup('discard-fails', `volumes:\n  - name: v\n    image: ${proxy.host}/data/seed:1\n`);
+      dir = o.dir;
+      const warnings: { code: string; message: string }[] = [];
+      const onEvent = (e: BuildEvent) => void (e.kind === 'warning' && warnings.push(e));
+      await assert.rejects(build({ ...o, out: join(dir, 'parent', 'out'), onEvent }), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
+      assert.deepEqual(warnings.map((w) => w.code), ['LKVOL_WARN_STAGING_LEFT']);
+      assert.match(warnings[0]!.message, /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT removes it$/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('when one image fails to resolve, requests still in flight for others are cancelled and build() returns', { timeout: 20_000 }, async () => {

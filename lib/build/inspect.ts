@@ -3,13 +3,13 @@ import { parseReference, formatReference } from '../ref/index.js';
 import { formatPlatform, listPlatformEntries, parsePlatform } from '../oci/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { resolveRegistryOptions, type BuildOptions } from './options.js';
+import { resolveCwd, resolvePaths, resolveRegistryOptions, type BuildOptions } from './options.js';
 import { createPullSession } from './session.js';
 
 /** The registry and cache options of `build`, plus the image. */
 export type InspectOptions = Pick<
   BuildOptions,
-  'cacheDir' | 'platform' | 'insecureRegistries' | 'dockerConfigPath' | 'authFiles' | 'credentialHelperEnv' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'proxy' | 'retry' | 'userAgent' | 'onEvent' | 'signal'
+  'cacheDir' | 'cwd' | 'platform' | 'insecureRegistries' | 'dockerConfigPath' | 'authFiles' | 'credentialHelperEnv' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'proxy' | 'retry' | 'userAgent' | 'onEvent' | 'signal'
 > & {
   /** The image reference, as in a system file. */
   image: string;
@@ -53,9 +53,10 @@ export interface InspectResult {
  */
 export async function inspectImage(o: InspectOptions): Promise<InspectResult> {
   const registry = resolveRegistryOptions('inspect', o);
+  const paths = resolvePaths(resolveCwd(o.cwd), o);
   const ref = parseReference(o.image);
   const platform = parsePlatform(o.platform);
-  const session = await createPullSession({ ...o, ...registry, platform, jobs: 1, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
+  const session = await createPullSession({ ...o, ...registry, ...paths, platform, jobs: 1, signal: o.signal });
   try {
     return summarize(await session.resolve(ref));
   } finally {

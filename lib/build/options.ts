@@ -1,4 +1,6 @@
 // Build options and their defaults, filled in one place.
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { discardEvents } from '../events.js';
@@ -6,12 +8,16 @@ import { version } from '../version.js';
 import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/index.js';
 
 export interface BuildOptions {
-  /** System files, merged in order. */
+  /** System files, merged in order; relative to `cwd`, and named in messages as given. */
   files: string[];
-  /** Output directory (replaced atomically). */
+  /** Output directory, relative to `cwd`: replaced atomically, and only when that destroys nothing (see `checkOutput`). */
   out: string;
-  /** Blob cache directory. */
+  /** Blob cache directory, relative to `cwd`. */
   cacheDir: string;
+  /** The directory every relative path of these options is taken from. Default: the process's working directory. */
+  cwd?: string;
+  /** The user's home directory, which OUT may never be (the CLI passes `$HOME`). Default: `os.homedir()`. */
+  home?: string;
   /** Target platform `os/arch[/variant]`; the CLI defaults it to `linux/<host arch>`. */
   platform: string;
   /** Parallel blob downloads. Default 4. */
@@ -52,7 +58,31 @@ export interface BuildOptions {
 }
 
 type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry';
+/** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
+
+/** The options naming files and directories lkvol reads (and the cache it writes). */
+export type PathOptions = Pick<BuildOptions, 'cacheDir' | 'dockerConfigPath' | 'authFiles' | 'caCertFiles' | 'certsDirs'>;
+
+/**
+ * The path options made absolute against `cwd`, so that they mean what the caller meant however the
+ * process's own working directory differs (an embedding program, or the CLI's injected `cwd`).
+ */
+export function resolvePaths(cwd: string, o: PathOptions): Required<PathOptions> {
+  const abs = (p: string) => resolve(cwd, p);
+  return {
+    cacheDir: abs(o.cacheDir),
+    dockerConfigPath: o.dockerConfigPath === undefined ? undefined : abs(o.dockerConfigPath),
+    authFiles: (o.authFiles ?? []).map(abs),
+    caCertFiles: (o.caCertFiles ?? []).map(abs),
+    certsDirs: (o.certsDirs ?? []).map(abs),
+  };
+}
+
+/** `cwd` absolute: the option when given, else the process's working directory (the one place lib reads it). */
+export function resolveCwd(cwd: string | undefined): string {
+  return resolve(cwd ?? process.cwd());
+}
 
 /** The options `build` and `inspect` share: registries, credentials, TLS, cache policy, events. */
 export type RegistryOptions = Pick<
@@ -85,9 +115,13 @@ export function resolveRegistryOptions(command: string, o: RegistryOptions): Req
  * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
  */
 export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
+  const cwd = resolveCwd(o.cwd);
   return {
     ...o,
     ...resolveRegistryOptions('build', o),
+    ...resolvePaths(cwd, o),
+    cwd,
+    home: resolve(cwd, o.home ?? homedir()),
     jobs: o.jobs ?? 4,
     applyOwnership: o.applyOwnership ?? false,
     limits: o.limits ?? {},

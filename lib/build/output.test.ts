@@ -1,10 +1,11 @@
 // Tests of the atomic output swap: recovery of killed builds' leftovers, and promotes racing for one OUT.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createStaging, recoverOutput } from './output.js';
+import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
+import type { LkvolError } from '../errors.js';
 import { tempDir } from '../internal/testing/temp.js';
 
 const dead = spawnSync(process.execPath, ['-e', '']).pid;
@@ -54,4 +55,26 @@ test('a staging dir is private (0700) until promoted (0755), and discard never t
   const second = await createStaging(out);
   await second.discard();
   assert.deepEqual(await readdir(dir), ['out']);
+});
+
+test('a staging dir that cannot be removed after a failure is reported as a leftover, and discarding does not throw', async (t) => {
+  const dir = await tempDir(t, 'output');
+  const staging = await createStaging(join(dir, 'parent', 'out'));
+  // A real removal failure even as root: the staging dir's parent is now a file, so rm meets ENOTDIR.
+  await rename(join(dir, 'parent'), join(dir, 'moved'));
+  await writeFile(join(dir, 'parent'), 'a file\n');
+  await assert.rejects(staging.discard(), { code: 'ENOTDIR' });
+  const leftovers: LkvolError[] = [];
+  await discardAfterFailure(staging, (e) => leftovers.push(e));
+  assert.deepEqual(leftovers.map((e) => e.code), ['LKVOL_IO']);
+  assert.ok(leftovers[0]!.message.startsWith(`remove staging directory ${staging.dir}: ENOTDIR`), leftovers[0]!.message);
+});
+
+test('discarding after a failure removes the staging dir and reports nothing when it can', async (t) => {
+  const dir = await tempDir(t, 'output');
+  const staging = await createStaging(join(dir, 'out'));
+  await writeFile(join(staging.dir, 'half'), 'built');
+  const leftovers: LkvolError[] = [];
+  await discardAfterFailure(staging, (e) => leftovers.push(e));
+  assert.deepEqual([leftovers, await readdir(dir)], [[], []]);
 });

@@ -2,7 +2,7 @@
 import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { wrapError } from '../errors.js';
+import { wrapError, type LkvolError } from '../errors.js';
 import { isProcessAlive } from '../internal/process.js';
 import { removeTree } from '../internal/remove.js';
 
@@ -58,6 +58,19 @@ export async function createStaging(out: string): Promise<Staging> {
       live.delete(dir);
     },
   };
+}
+
+/**
+ * Removes the staging directory after a failed build. A failure to remove it goes to `onLeftover`
+ * (as LKVOL_IO naming the directory) and is never thrown: it must not replace the build's own error,
+ * and the next build's {@link recoverOutput} removes what is left.
+ */
+export async function discardAfterFailure(staging: Pick<Staging, 'dir' | 'discard'>, onLeftover: (err: LkvolError) => void): Promise<void> {
+  try {
+    await staging.discard();
+  } catch (err) {
+    onLeftover(wrapError(err, 'LKVOL_IO', `remove staging directory ${staging.dir}`));
+  }
 }
 
 /**

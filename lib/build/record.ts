@@ -81,3 +81,14 @@ export interface BuildRecord {
 export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
   await writeFile(join(dir, 'lkvol.json'), serializeSpec(record));
 }
+
+/**
+ * True when `value` (a parsed lkvol.json) has the fields every lkvol build writes, so a file merely
+ * named lkvol.json is not taken for one: a build replaces OUT only when it holds such a record.
+ */
+export function isBuildRecord(value: unknown): value is BuildRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof r['lkvolVersion'] === 'string' && r['lkvolVersion'] !== '' && typeof r['platform'] === 'string' && isObject(r['images']) && Array.isArray(r['volumes']) && Array.isArray(r['containers']);
+}

@@ -10,12 +10,13 @@ import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { createPullSession, type PullSession } from './session.js';
-import { createStaging, recoverOutput } from './output.js';
+import { checkOutput, checkReplaceable } from './output-guard.js';
+import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { stampTree } from './epoch.js';
 import { writeVolume } from './volumes.js';
 
 export interface BuildResult {
-  /** The output directory written. */
+  /** The output directory written: absolute, symlinks resolved. */
   out: string;
   /** What was written to lkvol.json. */
   record: BuildRecord;
@@ -25,9 +26,10 @@ export interface BuildResult {
 const volumeConcurrency = 2;
 
 /**
- * Builds the system files into `options.out` (SPEC §2). Nothing is written before every reference,
- * label and bind has been checked; the previous output is replaced only when everything succeeded.
- * @throws LkvolError with any code; LKVOL_CANCELLED when `signal` aborts.
+ * Builds the system files into `options.out` (SPEC §2). Nothing is pulled or written before OUT has
+ * passed `checkOutput`, nor written before every reference, label and bind has been checked; the
+ * previous output is replaced only when everything succeeded.
+ * @throws LkvolError with any code; LKVOL_OUTPUT_REFUSED when OUT may not be replaced; LKVOL_CANCELLED when `signal` aborts.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   // One signal for every task: the caller's abort, our own first failure, and the end of the build
@@ -35,25 +37,28 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const abort = new AbortController();
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
   const o = resolveBuildOptions({ ...options, signal });
+  const out = await checkOutput(o);
   const platform = parsePlatform(o.platform);
-  const config = await loadConfig(o.files, o.signal === undefined ? {} : { signal: o.signal });
-  // A build killed between its two renames left OUT missing: put it back before anything can fail.
-  await repairOutput(o.out);
+  const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  // A build killed between its two renames left OUT missing: put it back before anything can fail,
+  // and check what came back (an earlier lkvol output passes).
+  await repairOutput(out);
+  await checkReplaceable(o.out, out);
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   try {
-    return await buildWith(config, session, o, { options, abort, platform: formatPlatform(platform) });
+    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform) });
   } finally {
     abort.abort();
     await session.close();
   }
 }
 
-/** The steps after the session exists: check labels, then write everything into staging and promote it. */
-async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; platform: string }): Promise<BuildResult> {
-  const { options, abort, platform } = ctx;
+/** The steps after the session exists: check labels, then write everything into staging and promote it to `ctx.out` (checked OUT). */
+async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string }): Promise<BuildResult> {
+  const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session);
   throwIfAborted(o.signal);
-  const staging = await createStaging(o.out);
+  const staging = await createStaging(out);
   try {
     const volumes = await writeVolumes(config, session, staging.dir, o, abort);
     const idMap = buildIdMap(config);
@@ -63,11 +68,13 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config));
     throwIfAborted(o.signal);
+    // The build may have run for minutes: OUT must still be something a build may replace.
+    await checkReplaceable(o.out, out);
     await staging.promote();
-    o.onEvent({ kind: 'done', out: o.out });
-    return { out: o.out, record };
+    o.onEvent({ kind: 'done', out });
+    return { out, record };
   } catch (err) {
-    await staging.discard();
+    await discardAfterFailure(staging, (e) => o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_STAGING_LEFT', message: `${e.message}; the next build into OUT removes it` }));
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
     if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
     throw err;

@@ -1,5 +1,6 @@
 // Loads system files: YAML (with positions) → zod schema → merge → semantic checks → Config.
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ConfigError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
 import { sortIssues } from './issues.js';
 import { finalizeDraft } from './finalize.js';
@@ -50,20 +51,23 @@ function collect<T>(results: readonly ({ ok: true; value: T } | { ok: false; iss
 }
 
 /**
- * Reads the system files and parses them with `parseConfig`.
+ * Reads the system files (relative ones from `cwd`, default the process's) and parses them with
+ * `parseConfig`; messages name each file as given.
  * @throws LkvolError LKVOL_USAGE when no file is given or a file does not exist or is a directory.
  * @throws LkvolError LKVOL_IO when a file cannot be read; LKVOL_CANCELLED when `signal` aborts.
  * @throws ConfigError LKVOL_CONFIG_SYNTAX or LKVOL_CONFIG_INVALID as `parseConfig`.
  */
-export async function loadConfig(files: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Config> {
+export async function loadConfig(files: readonly string[], opts: { signal?: AbortSignal; cwd?: string } = {}): Promise<Config> {
   if (files.length === 0) throw new LkvolError('LKVOL_USAGE', 'no system file given', { hint: 'name one or more YAML system files' });
-  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readSystemFile(file, opts.signal) })));
+  const path = (file: string) => (opts.cwd === undefined ? file : resolve(opts.cwd, file));
+  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readSystemFile({ file, path: path(file) }, opts.signal) })));
   return parseConfig(sources);
 }
 
-async function readSystemFile(file: string, signal: AbortSignal | undefined): Promise<string> {
+/** Reads `path`; errors name `file`, the name the user gave. */
+async function readSystemFile({ file, path }: { file: string; path: string }, signal: AbortSignal | undefined): Promise<string> {
   try {
-    return await readFile(file, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
+    return await readFile(path, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {

@@ -1,0 +1,177 @@
+// Which OUT a build may replace (SPEC §2): nothing the user still needs, checked before any network access or write.
+import type { Stats } from 'node:fs';
+import { access, lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LkvolError, wrapError } from '../errors.js';
+import type { ResolvedBuildOptions } from './options.js';
+import { isBuildRecord } from './record.js';
+
+/** What the guard needs of a build's options (paths absolute, except `out` and `files`, which are taken from `cwd`). */
+export type OutputGuardOptions = Pick<ResolvedBuildOptions, 'out' | 'cwd' | 'home' | 'cacheDir' | 'files' | 'caCertFiles' | 'certsDirs' | 'dockerConfigPath' | 'authFiles'> & {
+  /** lkvol's own package directory; default: the one holding the running code. */
+  installDir?: string | undefined;
+};
+
+/** What a build writes at the top of OUT: an earlier output holding anything else holds something of the user's. */
+const outputEntries = new Set(['containers', 'lkvol.json']);
+/** lkvol.json is read whole to recognise it; records of huge volumes run to tens of MiB, nothing of ours is bigger. */
+const maxRecordBytes = 256 << 20;
+
+/**
+ * Checks that a build may replace OUT, before anything is pulled or written, and returns OUT as the
+ * build writes it: absolute, with symlinks resolved (an OUT that is a symlink is followed: the
+ * directory it points to is checked and replaced, the link stays). Never replaced: `/`, the home
+ * directory, the current directory, the cache, lkvol's own installation, any input of the build,
+ * and any directory containing one of them; nor anything {@link checkReplaceable} refuses.
+ * @throws LKVOL_USAGE for an empty OUT, or a tar output (`-`, `*.tar`), which is not implemented yet.
+ * @throws LKVOL_OUTPUT_REFUSED naming OUT, as given and resolved, and why.
+ * @throws LKVOL_IO when OUT cannot be inspected.
+ */
+export async function checkOutput(o: OutputGuardOptions): Promise<string> {
+  refuseUnsupported(o.out);
+  const target = await realPath(resolve(o.cwd, o.out));
+  const why = await protectedReason(target, o);
+  if (why !== undefined) throw refusal(o.out, target, why, 'name a new or empty directory elsewhere');
+  await checkReplaceable(o.out, target);
+  return target;
+}
+
+/**
+ * Checks that `target` (absolute, symlinks resolved) is missing, an empty directory or an earlier
+ * lkvol output: a directory holding an lkvol.json with a build record's fields, and nothing at its
+ * top but what a build writes. Run again after crash recovery and just before the swap, since OUT may
+ * have changed meanwhile. `out` is OUT as given, for the message.
+ * @throws LKVOL_OUTPUT_REFUSED naming OUT and why; LKVOL_IO when OUT cannot be inspected.
+ */
+export async function checkReplaceable(out: string, target: string): Promise<void> {
+  const why = await foreignReason(target).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
+  });
+  if (why !== undefined) throw refusal(out, target, why, 'choose a new or empty directory, or remove this one yourself if nothing in it is needed');
+}
+
+function refuseUnsupported(out: string): void {
+  if (out === '') throw new LkvolError('LKVOL_USAGE', 'output path is empty', { hint: 'name the output directory, e.g. -o out' });
+  // SPEC §2 gives these names to tar output: building a directory called "x.tar" or "-" would be a surprise.
+  if (out === '-' || /\.tar$/i.test(out)) throw new LkvolError('LKVOL_USAGE', `output ${JSON.stringify(out)}: tar output is not implemented yet`, { hint: 'write a directory (-o DIR); see "Not implemented yet" in the README' });
+}
+
+/** Why `target` is, or contains, a path a build must never replace; undefined when it is none. */
+async function protectedReason(target: string, o: OutputGuardOptions): Promise<string | undefined> {
+  if (dirname(target) === target) return 'is the root directory';
+  for (const { path, what } of await guardedPaths(o)) {
+    for (const at of await locations(resolve(o.cwd, path))) {
+      if (at === target) return `is ${what}`;
+      if (isInside(at, target)) return `contains ${what}`;
+    }
+  }
+  return undefined;
+}
+
+/** Everything the build must leave in place, whether it exists yet or not. */
+async function guardedPaths(o: OutputGuardOptions): Promise<{ path: string; what: string }[]> {
+  const credentials = [...(o.dockerConfigPath === undefined ? [] : [o.dockerConfigPath]), ...o.authFiles];
+  return [
+    { path: o.cwd, what: 'the current directory' },
+    { path: o.home, what: `the home directory ${o.home}` },
+    ...o.files.map((f) => ({ path: f, what: `the system file ${f}` })),
+    { path: o.cacheDir, what: `the cache ${o.cacheDir}` },
+    { path: o.installDir ?? (await ownInstallDir()), what: "lkvol's own installation" },
+    ...o.caCertFiles.map((f) => ({ path: f, what: `the CA certificate file ${f}` })),
+    ...o.certsDirs.map((d) => ({ path: d, what: `the certs directory ${d}` })),
+    ...credentials.map((f) => ({ path: f, what: `the credentials file ${f}` })),
+  ];
+}
+
+/**
+ * Where `path` is once symlinks are resolved: itself fully resolved, and its name in its resolved
+ * parent (a symlinked input is lost with the directory holding the link as much as with its target).
+ */
+async function locations(path: string): Promise<string[]> {
+  const full = await realPath(path);
+  const named = join(await realPath(dirname(path)), basename(path));
+  return full === named ? [full] : [full, named];
+}
+
+/** `path` with every symlink resolved; the part that does not exist (yet) is kept as written. */
+async function realPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(await realPath(parent), basename(path));
+  }
+}
+
+function isInside(path: string, dir: string): boolean {
+  const r = relative(dir, path);
+  return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r);
+}
+
+/** Why `target` is not OUT a build may replace; undefined when it is missing, empty or an earlier lkvol output. */
+async function foreignReason(target: string): Promise<string | undefined> {
+  let st: Stats;
+  try {
+    st = await lstat(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') return 'lies below something that is not a directory';
+    throw err;
+  }
+  if (!st.isDirectory()) return `is ${describeType(st)}, not a directory`;
+  const names = (await readdir(target)).sort();
+  if (names.length === 0) return undefined;
+  if (!names.includes('lkvol.json')) return `is a directory lkvol did not write (it holds ${list(names)} and no lkvol.json)`;
+  if (!(await holdsBuildRecord(join(target, 'lkvol.json')))) return 'holds an lkvol.json that lkvol did not write (not a build record)';
+  const foreign = names.filter((n) => !outputEntries.has(n));
+  if (foreign.length > 0) return `is an earlier lkvol output that also holds ${list(foreign)}, which lkvol did not write`;
+  return undefined;
+}
+
+/** True when `path` is a regular file whose JSON has a build record's fields. */
+async function holdsBuildRecord(path: string): Promise<boolean> {
+  const st = await lstat(path);
+  if (!st.isFile() || st.size > maxRecordBytes) return false;
+  try {
+    return isBuildRecord(JSON.parse(await readFile(path, 'utf8')));
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+}
+
+function describeType(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  // realpath resolved every link that leads somewhere: one left is broken or a loop.
+  if (st.isSymbolicLink()) return 'a broken symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/** Up to three names, quoted. */
+function list(names: readonly string[]): string {
+  const shown = names.slice(0, 3).map((n) => JSON.stringify(n));
+  return names.length > 3 ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+function refusal(out: string, target: string, why: string, hint: string): LkvolError {
+  const name = out === target ? JSON.stringify(out) : `${JSON.stringify(out)} (${target})`;
+  return new LkvolError('LKVOL_OUTPUT_REFUSED', `output ${name} ${why}; refusing to replace it`, { hint });
+}
+
+let installDir: Promise<string> | undefined;
+
+/** The package directory of the running lkvol: the first directory above this file holding a package.json. */
+function ownInstallDir(): Promise<string> {
+  installDir ??= (async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (let dir = here; ; dir = dirname(dir)) {
+      if (await access(join(dir, 'package.json')).then(() => true, () => false)) return dir;
+      if (dirname(dir) === dir) return here;
+    }
+  })();
+  return installDir;
+}
