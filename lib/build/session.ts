@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
 import { createTagStore } from '../cache/tags.js';
 import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
-import { RegistryError } from '../errors.js';
+import { LkvolError, RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
@@ -11,6 +11,7 @@ import {
   createRegistryClient,
   loadCredentials,
   parseMirror,
+  redactUrl,
   resolveImage,
   type FetchedManifest,
   type ManifestSource,
@@ -134,10 +135,24 @@ async function downloadBlob(s: { client: RegistryClient | undefined; cache: Blob
         await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, ...signalOpt });
         break;
       } catch (err) {
+        if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0) throw urlsOnlyError(ref, d, err);
         if (attempt >= downloadAttempts || !(err instanceof RegistryError) || !err.temporary || o.signal?.aborted === true) throw err;
       }
     }
     o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
+  });
+}
+
+/**
+ * A blob the registry does not have but whose descriptor names `urls`: a foreign or non-distributable layer
+ * published only at those URLs. lkvol reads blobs from registries and mirrors only (their auth, TLS and
+ * cache rules), so it refuses the layer and says why, rather than report a plain "not found".
+ */
+function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): LkvolError {
+  const urls = (d.urls ?? []).map((u) => redactUrl(u)).join(', ');
+  return new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `pull ${formatReference(ref)}: layer ${d.digest} (${d.mediaType}) is not on the registry, only at its urls (${urls}); lkvol does not download from urls`, {
+    cause,
+    hint: 'copy the image into a registry with its non-distributable layers included, or use an image without them',
   });
 }
 
