@@ -20,6 +20,7 @@ import {
   type ResolvedImage,
   type RetryOptions,
 } from '../registry/index.js';
+import { taskSignal } from '../internal/abort.js';
 import { createImageSource } from './image-source.js';
 import { createLimiter, createOnce } from './limit.js';
 
@@ -74,11 +75,13 @@ const downloadAttempts = 2;
 export async function createPullSession(o: PullSessionOptions): Promise<PullSession> {
   const cache = await createBlobCache({ dir: o.cacheDir });
   const client = o.offline === true ? undefined : await createClient(o);
-  const source: ManifestSource = createImageSource({ client, cache, tags: createTagStore({ dir: o.cacheDir }), policy: o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate', signal: o.signal });
+  const tags = createTagStore({ dir: o.cacheDir });
+  const policy = o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate';
+  // A source per task, each with a signal of its own: resolves are not limited, so dozens run at once.
+  const sourceFor = (signal: AbortSignal | undefined): ManifestSource => createImageSource({ client, cache, tags, policy, signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   const fetchOnce = createOnce<void>();
-  const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
 
   const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, cache, limit, o }, ref, d);
 
@@ -86,7 +89,8 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     cache,
     resolve(ref) {
       return resolveOnce(formatReference(ref), async () => {
-        const image = await resolveImage(source, ref, { platform: o.platform, ...signalOpt });
+        const signal = taskSignal(o.signal);
+        const image = await resolveImage(sourceFor(signal), ref, { platform: o.platform, signal });
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -101,7 +105,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       return cache.open(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`);
     },
     fetchManifest(ref, size) {
-      return source.fetchManifest(ref, { size });
+      return sourceFor(taskSignal(o.signal)).fetchManifest(ref, { size });
     },
     async close() {
       await client?.close();
@@ -125,7 +129,8 @@ async function downloadBlob(s: { client: RegistryClient | undefined; cache: Blob
     return;
   }
   if (client === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
-  const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
+  const signal = taskSignal(o.signal);
+  const signalOpt = signal === undefined ? {} : { signal };
   const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
   const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
   await s.limit(async () => {
