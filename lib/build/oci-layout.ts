@@ -1,12 +1,14 @@
 // `format: oci` volumes: lower/ holds an OCI image layout of the selected platforms (SPEC §1.1).
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError, wrapError } from '../errors.js';
 import { formatPlatform, isIndexMediaType, mediaTypes, normalizePlatform, parsePlatform, type Descriptor, type Index, type Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
+import { createOnce } from './limit.js';
 import type { LayerRecord } from './record.js';
 import type { VolumeJob } from './volumes.js';
 
@@ -24,9 +26,7 @@ interface LayoutJob extends VolumeJob {
 export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; layers: LayerRecord[] }> {
   const { ref, root, session } = job;
   const top = await session.fetchManifest(ref);
-  const blobs = join(root, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const put = (digest: Digest, bytes: Buffer) => writeFile(join(blobs, digestHex(digest)), bytes);
+  const put = await createBlobWriter(join(root, 'blobs', 'sha256'), `volume "${job.volume.name}"`);
   let manifests: Descriptor[];
   let rootDescriptor: Descriptor;
   if (top.document.kind === 'index') {
@@ -34,7 +34,7 @@ export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; 
     const filtered = selected.length !== top.document.index.manifests.length;
     const bytes = filtered ? Buffer.from(JSON.stringify({ ...top.document.index, manifests: selected })) : top.bytes;
     const digest = filtered ? digestOf(bytes) : top.digest;
-    await put(digest, bytes);
+    await put(digest, async () => Readable.from([bytes]));
     manifests = selected;
     rootDescriptor = { mediaType: top.mediaType, digest, size: bytes.length };
   } else {
@@ -50,25 +50,43 @@ export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; 
 }
 
 /** Fetches one manifest, copies its config and layers from the cache, and writes the manifest blob. */
-async function writeManifest(job: LayoutJob, entry: Descriptor, put: (d: Digest, b: Buffer) => Promise<void>): Promise<LayerRecord[]> {
-  const { ref, root, session } = job;
+async function writeManifest(job: LayoutJob, entry: Descriptor, put: BlobWriter): Promise<LayerRecord[]> {
+  const { ref, session } = job;
   const child = await session.fetchManifest({ ...ref, tag: undefined, digest: parseDigest(entry.digest) }, entry.size);
   if (child.document.kind !== 'manifest') {
     throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `volume "${job.volume.name}": ${formatReference(ref)}: nested index ${entry.digest} in a format: oci volume is not supported`, { hint: 'point the volume at the inner index' });
   }
   const { manifest } = child.document;
-  for (const blob of [manifest.config, ...manifest.layers]) {
-    const digest = parseDigest(blob.digest);
-    // Through openBlob, so the cached copy is verified on its way into the layout.
-    const source = await session.openBlob(ref, blob);
-    try {
-      await pipeline(source, createWriteStream(join(root, 'blobs', 'sha256', digestHex(digest)), { flags: 'wx' }));
-    } catch (err) {
-      throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": copy blob ${digest} into the layout`);
-    }
-  }
-  await put(child.digest, child.bytes);
+  // Through openBlob, so the cached copy is verified on its way into the layout.
+  for (const blob of [manifest.config, ...manifest.layers]) await put(parseDigest(blob.digest), () => session.openBlob(ref, blob));
+  await put(child.digest, async () => Readable.from([child.bytes]));
   return manifest.layers.map((l) => ({ digest: l.digest, diffId: null, mediaType: l.mediaType, size: l.size }));
+}
+
+/** Writes one blob of the layout from the stream `open` gives; memoised per digest. */
+type BlobWriter = (digest: Digest, open: () => Promise<Readable>) => Promise<void>;
+
+/**
+ * A writer that puts each digest into `dir` once: platforms of an index share configs and layers, and a
+ * manifest may list a layer twice. Files are still created with `wx`, so nothing already at a path is
+ * followed or overwritten.
+ */
+async function createBlobWriter(dir: string, subject: string): Promise<BlobWriter> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `${subject}: create ${dir}`);
+  }
+  const once = createOnce<void>();
+  return (digest, open) =>
+    once(digest, async () => {
+      const source = await open();
+      try {
+        await pipeline(source, createWriteStream(join(dir, digestHex(digest)), { flags: 'wx' }));
+      } catch (err) {
+        throw wrapError(err, 'LKVOL_IO', `${subject}: copy blob ${digest} into the layout`);
+      }
+    });
 }
 
 /** The index entries for the requested platforms (all entries when none are requested). */

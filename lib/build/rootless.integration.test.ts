@@ -6,6 +6,7 @@ import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyCliForOtherUsers, type CliCopy } from '../internal/testing/cli-copy.js';
 import { pushTarImage } from '../internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
@@ -14,7 +15,7 @@ import type { VolumeRecord } from './record.js';
 
 const nobody = 65534;
 /** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
-const bin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
+const builtBin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
 
 /** Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and linked, setuid, devices. */
 const layers: TarEntry[][] = [
@@ -42,9 +43,12 @@ const layers: TarEntry[][] = [
 
 let registry: TestRegistry;
 let work: string;
+/** nobody runs a copy: the checkout may lie under a directory only root can enter (a clone in /root). */
+let cli: CliCopy;
 
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'this test runs as root and drops to uid 65534 for the build');
+  cli = await copyCliForOtherUsers(builtBin);
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-rootless-'));
   await chown(work, nobody, nobody);
@@ -54,12 +58,13 @@ before(async () => {
 
 after(async () => {
   await registry?.stop();
+  await cli?.remove();
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 /** Runs the built CLI as nobody; resolves with the exit code and stderr. */
 function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { uid: nobody, gid: nobody, cwd: work, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli.bin, ...args], { uid: nobody, gid: nobody, cwd: work, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
 import { createTagStore } from '../cache/tags.js';
 import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
-import { RegistryError } from '../errors.js';
+import { LkvolError, RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
@@ -11,6 +11,7 @@ import {
   createRegistryClient,
   loadCredentials,
   parseMirror,
+  redactUrl,
   resolveImage,
   type FetchedManifest,
   type ManifestSource,
@@ -19,6 +20,7 @@ import {
   type ResolvedImage,
   type RetryOptions,
 } from '../registry/index.js';
+import { taskSignal } from '../internal/abort.js';
 import { createImageSource } from './image-source.js';
 import { createLimiter, createOnce } from './limit.js';
 
@@ -73,11 +75,13 @@ const downloadAttempts = 2;
 export async function createPullSession(o: PullSessionOptions): Promise<PullSession> {
   const cache = await createBlobCache({ dir: o.cacheDir });
   const client = o.offline === true ? undefined : await createClient(o);
-  const source: ManifestSource = createImageSource({ client, cache, tags: createTagStore({ dir: o.cacheDir }), policy: o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate', signal: o.signal });
+  const tags = createTagStore({ dir: o.cacheDir });
+  const policy = o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate';
+  // A source per task, each with a signal of its own: resolves are not limited, so dozens run at once.
+  const sourceFor = (signal: AbortSignal | undefined): ManifestSource => createImageSource({ client, cache, tags, policy, signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   const fetchOnce = createOnce<void>();
-  const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
 
   const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, cache, limit, o }, ref, d);
 
@@ -85,7 +89,8 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     cache,
     resolve(ref) {
       return resolveOnce(formatReference(ref), async () => {
-        const image = await resolveImage(source, ref, { platform: o.platform, ...signalOpt });
+        const signal = taskSignal(o.signal);
+        const image = await resolveImage(sourceFor(signal), ref, { platform: o.platform, signal });
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -100,7 +105,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       return cache.open(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`);
     },
     fetchManifest(ref, size) {
-      return source.fetchManifest(ref, { size });
+      return sourceFor(taskSignal(o.signal)).fetchManifest(ref, { size });
     },
     async close() {
       await client?.close();
@@ -124,7 +129,8 @@ async function downloadBlob(s: { client: RegistryClient | undefined; cache: Blob
     return;
   }
   if (client === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
-  const signalOpt = o.signal === undefined ? {} : { signal: o.signal };
+  const signal = taskSignal(o.signal);
+  const signalOpt = signal === undefined ? {} : { signal };
   const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
   const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
   await s.limit(async () => {
@@ -134,10 +140,24 @@ async function downloadBlob(s: { client: RegistryClient | undefined; cache: Blob
         await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, ...signalOpt });
         break;
       } catch (err) {
+        if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0) throw urlsOnlyError(ref, d, err);
         if (attempt >= downloadAttempts || !(err instanceof RegistryError) || !err.temporary || o.signal?.aborted === true) throw err;
       }
     }
     o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
+  });
+}
+
+/**
+ * A blob the registry does not have but whose descriptor names `urls`: a foreign or non-distributable layer
+ * published only at those URLs. lkvol reads blobs from registries and mirrors only (their auth, TLS and
+ * cache rules), so it refuses the layer and says why, rather than report a plain "not found".
+ */
+function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): LkvolError {
+  const urls = (d.urls ?? []).map((u) => redactUrl(u)).join(', ');
+  return new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `pull ${formatReference(ref)}: layer ${d.digest} (${d.mediaType}) is not on the registry, only at its urls (${urls}); lkvol does not download from urls`, {
+    cause,
+    hint: 'copy the image into a registry with its non-distributable layers included, or use an image without them',
   });
 }
 

@@ -3,10 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { removeTree } from '../internal/remove.js';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
-import { parseDigest } from '../digest/index.js';
 import { wrapError } from '../errors.js';
 import { createExtractState, extractLayer, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
-import { formatPlatform } from '../oci/index.js';
+import { checkImageLayers, formatPlatform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { ResolvedBuildOptions } from './options.js';
@@ -81,10 +80,12 @@ function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits
 }
 
 /**
- * Unpacks; when a blob read from the cache turns out corrupt (not a bad download, not a diff_id
- * mismatch: those fail the same way again), drops that blob, empties lower/ and starts over once.
+ * Checks the image's layers (media types, diff_ids one for one) before fetching any, then unpacks; when
+ * a blob read from the cache turns out corrupt (not a bad download, not a diff_id mismatch: those fail
+ * the same way again), drops that blob, empties lower/ and starts over once.
  */
 async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<Unpacked> {
+  checkImageLayers(image.manifest, image.config, `volume "${job.volume.name}": image ${formatReference(ref)}`);
   try {
     return await unpackImage(job, ref, image, lower);
   } catch (err) {
@@ -103,22 +104,24 @@ interface Unpacked {
   report: VolumeReport;
 }
 
-/** Applies the manifest's layers in order while later ones keep downloading. */
+/** Applies the manifest's layers in order while later ones keep downloading. The caller has checked them. */
 async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedImage, lower: string): Promise<Unpacked> {
   const { volume, session, options } = job;
   const layers = image.manifest.layers;
-  const diffIds = image.config.rootfs?.diff_ids ?? [];
+  const diffIds = image.config.rootfs.diff_ids;
   // Start every download now; each is awaited in order below, so attach a no-op catch to avoid unhandled rejections.
-  for (const l of layers) session.fetchBlob(ref, l).catch(() => {});
+  const downloads = layers.map((l) => session.fetchBlob(ref, l));
+  for (const d of downloads) d.catch(() => {});
+  // A layer that names urls may be missing from the registry (lkvol never fetches urls): refuse before applying any.
+  await Promise.all(downloads.filter((_, i) => (layers[i]!.urls?.length ?? 0) > 0));
   const state = createExtractState(volumeLimits(volume, options.limits));
   const records: LayerRecord[] = [];
   for (const [index, layer] of layers.entries()) {
-    const diffId = diffIds[index];
     const blob = await session.openBlob(ref, layer);
     const result = await extractLayer(blob, {
       root: lower,
       layer: layer.digest,
-      ...(diffId === undefined ? {} : { diffId: parseDigest(diffId, `config of ${formatReference(ref)}: rootfs.diff_ids[${index}]`) }),
+      diffId: diffIds[index]!, // checkImageLayers matched the counts
       state,
       applyOwnership: options.applyOwnership,
       ...(options.signal === undefined ? {} : { signal: options.signal }),

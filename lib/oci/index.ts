@@ -1,5 +1,6 @@
 // The OCI data model: media types, schemas, documents and platform selection.
 export { checkImageManifest, parseImageConfig, parseManifestDocument, type ManifestDocument } from './document.js';
+export { checkImageLayers } from './layers.js';
 export {
   baseMediaType,
   isConfigMediaType,

@@ -24,6 +24,10 @@ export interface LayerInput {
   mediaType?: string;
   /** sha256 of the uncompressed tar. */
   diffId: string;
+  /** `urls` of the layer's descriptor (foreign, non-distributable layers); needs a registry started with `allowForeignUrls`. */
+  urls?: string[];
+  /** Leave the blob out of the registry, so it exists only at its `urls`. */
+  unpushed?: boolean;
 }
 
 export interface PushedImage {
@@ -87,14 +91,14 @@ export async function pushManifest(target: PushTarget & { reference: string }, b
 export async function pushImage(opts: PushTarget & { tag: string; layers: LayerInput[]; config?: Record<string, unknown>; format: ImageFormat }): Promise<PushedImage> {
   const t = types[opts.format];
   const layerDigests: string[] = [];
-  for (const layer of opts.layers) layerDigests.push(await pushBlob(opts, layer.data));
+  for (const layer of opts.layers) layerDigests.push(layer.unpushed === true ? sha256(layer.data) : await pushBlob(opts, layer.data));
   const config = Buffer.from(JSON.stringify(imageConfig(opts.layers, opts.config ?? {})));
   const configDigest = await pushBlob(opts, config);
   const manifest = {
     schemaVersion: 2,
     mediaType: t.manifest,
     config: { mediaType: t.config, digest: configDigest, size: config.length },
-    layers: opts.layers.map((l, i) => ({ mediaType: l.mediaType ?? t.layer, digest: layerDigests[i], size: l.data.length })),
+    layers: opts.layers.map((l, i) => ({ mediaType: l.mediaType ?? t.layer, digest: layerDigests[i], size: l.data.length, ...(l.urls === undefined ? {} : { urls: l.urls }) })),
   };
   const body = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = await pushManifest({ ...opts, reference: opts.tag }, body, t.manifest);

@@ -28,6 +28,8 @@ export interface TestRegistryOptions {
   storageDir?: string;
   /** Run as a pull-through cache of `remoteurl` (distribution's `proxy:` section); pushes are then refused. */
   pullThrough?: { remoteurl: string };
+  /** Accept manifests whose foreign (non-distributable) layers name http(s) `urls`, as Docker Hub does; distribution refuses them by default. */
+  allowForeignUrls?: boolean;
 }
 
 export interface TestRegistry {
@@ -97,6 +99,7 @@ async function writeConfig(dir: string, host: string, opts: TestRegistryOptions)
   }
   lines.push(...tlsAndTokenConfig(opts));
   if (opts.pullThrough !== undefined) lines.push('proxy:', `  remoteurl: ${opts.pullThrough.remoteurl}`);
+  if (opts.allowForeignUrls === true) lines.push('validation:', '  manifests:', '    urls:', '      allow:', "        - '^https?://'");
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
 }
 
