@@ -9,7 +9,7 @@ export const blockSize = 512;
  */
 export type HeaderFormat = 'ustar' | 'star' | 'gnu' | 'v7';
 
-/** The fields of one header block, numbers parsed, names as latin1 strings (exact bytes). */
+/** The fields of one header block, numbers parsed, names as latin1 strings (exact bytes). Mode, owner and times as stored. */
 export interface BlockHeader {
   format: HeaderFormat;
   /** The typeflag byte as a one-character string (`'\0'` for the legacy regular-file type). */

@@ -1,28 +1,15 @@
 // Tar framing as Go's archive/tar reads it (Reader.next), refusing bytes that other readers read differently.
-import { blockSize, cString, decodeHeader, HeaderError, isZeroBlock, type BlockHeader, type HeaderFormat } from './header.js';
+import { blockSize, cString, decodeHeader, HeaderError, isZeroBlock, type BlockHeader } from './header.js';
 import { parsePaxInt, parsePaxRecords, parsePaxTime, type PaxRecords } from './pax.js';
 
-/** One archive member as Go returns it from `Next()`: meta headers applied, legacy types converted. */
-export interface TarHeader {
-  format: HeaderFormat;
-  /**
-   * The typeflag character. The legacy NUL type is already `'0'`, or `'5'` when the name ends in `/`
-   * (Go's conversion); anything else is passed on for the caller to accept or refuse.
-   */
-  typeflag: string;
-  /** Name bytes as latin1: ustar name and prefix, or the PAX `path`, or the GNU long name. */
-  name: string;
-  /** Link target bytes as latin1, chosen the same way. */
-  linkname: string;
-  /** Data bytes the body yields: 0 for header-only types (links, symlinks, devices, dirs, FIFOs). */
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch; fractional when a PAX `mtime` says so. */
-  mtime: number;
-  devmajor: number;
-  devminor: number;
+/**
+ * One archive member as Go returns it from `Next()`: the header's fields with meta headers applied.
+ * `typeflag` has the legacy NUL type converted (`'0'`, or `'5'` when the name ends in `/`; other
+ * types are passed on for the caller to accept or refuse); `name` and `linkname` are latin1 bytes
+ * from the PAX `path`/`linkpath`, the GNU long name, or the header; `size` is what the body yields
+ * (0 for header-only types); `mtime` may be fractional (PAX).
+ */
+export interface TarHeader extends BlockHeader {
   /** Records of the member's local PAX header (empty without one), values as bytes. */
   pax: PaxRecords;
   /** Offset of the member's first header block (its PAX or GNU header, if any) in the tar stream. */
@@ -67,6 +54,10 @@ interface Pending {
   longLink: string | undefined;
 }
 
+function noPending(): Pending {
+  return { offset: undefined, pax: undefined, longName: undefined, longLink: undefined };
+}
+
 /**
  * Reads a tar stream member by member. The framing (where each header and its data lie, names,
  * sizes) is Go's, header for header; where Go's reading is one of two that widespread readers
@@ -95,7 +86,7 @@ export class TarReader {
    * @throws TarFormatError for a header Go refuses, a truncated archive, or an ambiguous reading.
    */
   async *members(): AsyncGenerator<TarMember, void, undefined> {
-    let pending: Pending = { offset: undefined, pax: undefined, longName: undefined, longLink: undefined };
+    let pending = noPending();
     for (;;) {
       const offset = this.#offset;
       const block = await this.#readBlock();
@@ -109,8 +100,8 @@ export class TarReader {
           pending.pax = await this.#parseLocalPax(await this.#readSpecial(h, offset), offset);
           continue;
         case 'g':
-          // NB: Go returns a global header as an entry, which forgets pending meta headers; readers
-          // that merge them into later entries would rename, resize or re-own those entries.
+          // NB: Go returns a global header as an entry and forgets pending meta headers, which
+          // other readers keep for the next entry: refuse that mix. The records apply to nothing.
           if (pending.pax !== undefined || pending.longName !== undefined || pending.longLink !== undefined) {
             throw this.#error(offset, 'global PAX header between an extended header and its entry');
           }
@@ -129,7 +120,7 @@ export class TarReader {
         }
       }
       const header = this.#merge(h, pending);
-      pending = { offset: undefined, pax: undefined, longName: undefined, longLink: undefined };
+      pending = noPending();
       this.#lastEntry = header.name;
       const state = { remaining: header.size, entry: header.name };
       yield { header, body: this.#body(state) };
