@@ -43,7 +43,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     image = await job.session.resolve(volume.ref);
     ({ layers, report } = await unpackWithRetry(job, volume.ref, image, lower));
   }
-  const tree = await summarizeTree(lower, { intended: report?.intended }).catch((err: unknown) => {
+  const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });
   options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes });

@@ -1,6 +1,8 @@
 // Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
-import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { LkvolError, UnsafePathError } from '../errors.js';
+import { removePath } from './dir-cache.js';
 import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
@@ -34,7 +36,7 @@ export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: Asy
   }
   if (whiteout.kind === 'opaque') return applyOpaque(ctx, dir, ref);
   if (whiteout.kind === 'whiteout') return applyWhiteout(ctx, dir, whiteout.target, ref);
-  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref, known: ctx.volume.realDirs });
   ensureDirs(ctx, parent, entry, ref);
   noteDirChange(ctx, parent);
   const rel = [...parent, base];
@@ -54,6 +56,7 @@ async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], 
   switch (entry.kind) {
     case 'dir':
       if (clearFor(ctx, rel, true) === 'absent') mkdirSync(path, 0o700);
+      ctx.volume.realDirs.add(rel.join('/'));
       ctx.dirs.set(rel.join('/'), entry);
       return noteIntended(ctx, rel, entry);
     case 'file':
@@ -100,7 +103,7 @@ function clearFor(ctx: LayerContext, rel: readonly string[], incomingDir: boolea
   // A device that could not be created is replaced too, though nothing of it is on disk.
   forgetSkipped(ctx, rel);
   if (st === undefined) return 'absent';
-  rmSync(path, { recursive: st.isDirectory(), force: true });
+  removePath(ctx.root, ctx.volume.realDirs, rel, st.isDirectory());
   return 'absent';
 }
 
@@ -113,8 +116,14 @@ async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly str
   clearFor(ctx, rel, false);
   const path = hostPath(ctx.root, rel);
   const fd = openSync(path, createFlags, 0o600);
+  // Hashed as written, so the build's summary never reads the tree back.
+  const hash = createHash('sha256');
   try {
-    for await (const chunk of body) writeAll(fd, chunk);
+    for await (const chunk of body) {
+      writeAll(fd, chunk);
+      hash.update(chunk);
+    }
+    ctx.volume.contentDigests.set(rel.join('/'), hash.digest('hex'));
     applyFdMetadata(ctx, fd, entry);
     // After the last write and after chown: both clear security.capability.
     applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: false, onDropped: (e) => ctx.xattrEntries.push(e.name) });
@@ -135,7 +144,7 @@ function writeAll(fd: number, chunk: Uint8Array): void {
 function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref: EntryRef): void {
   const parts = cleanName(entry.linkname, ref, 'hardlink target');
   if (parts.length === 0) throw new UnsafePathError({ ...ref, reason: 'hardlink target is the volume root' });
-  const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), { followFinal: true, ref });
+  const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), { followFinal: true, ref, known: ctx.volume.realDirs });
   const target = [...targetParent, parts[parts.length - 1] as string];
   const targetPath = hostPath(ctx.root, target);
   const st = lstatIfExists(targetPath);
@@ -145,6 +154,8 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
   if (target.join('/') === rel.join('/')) return;
   clearFor(ctx, rel, false);
   linkSync(targetPath, hostPath(ctx.root, rel));
+  const digest = ctx.volume.contentDigests.get(target.join('/'));
+  if (digest !== undefined) ctx.volume.contentDigests.set(rel.join('/'), digest);
   noteIntended(ctx, rel, ctx.volume.intended.get(target.join('/')));
 }
 
@@ -154,10 +165,17 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
  * @throws LKVOL_LAYER_CORRUPT when a component exists and is not a directory.
  */
 function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEntry, ref: EntryRef): void {
+  const known = ctx.volume.realDirs;
+  if (known.has(parent.join('/'))) return;
   for (let i = 1; i <= parent.length; i++) {
+    const key = parent.slice(0, i).join('/');
+    if (known.has(key)) continue;
     const path = hostPath(ctx.root, parent.slice(0, i));
     const st = lstatIfExists(path);
-    if (st?.isDirectory() === true) continue;
+    if (st?.isDirectory() === true) {
+      known.add(key);
+      continue;
+    }
     if (st !== undefined) {
       throw new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${ref.layer}: entry ${JSON.stringify(ref.entry)}: parent "${parent.slice(0, i).join('/')}" is not a directory`, {
         hint: 'the layer writes below a file; rebuild the image',
@@ -166,6 +184,7 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     noteDirChange(ctx, parent.slice(0, i - 1));
     mkdirSync(path, 0o755);
     chmodSync(path, 0o755);
+    known.add(key);
     noteIntended(ctx, parent.slice(0, i), { uid: 0, gid: 0, mode: 0o755 });
     // NB: dated like the entry that needed it, not "now", so the volume stays reproducible.
     noteDirChange(ctx, parent.slice(0, i), entry.mtime);

@@ -1,5 +1,6 @@
 // State of extraction: the per-volume ExtractState and the per-layer bookkeeping the entries share.
 import { internalError } from '../errors.js';
+import { DirCache } from './dir-cache.js';
 import type { LayerEntry } from './entries.js';
 import type { SkippedEntry } from './special.js';
 import type { XattrMode } from './xattrs.js';
@@ -47,6 +48,14 @@ export interface VolumeBookkeeping extends ExtractState {
   lockedDirs: Set<string>;
   /** Devices and FIFOs of the image that are not on disk, by resolved path. */
   skipped: Map<string, SkippedEntry>;
+  /**
+   * sha256 (hex) of each regular file's content as written, by resolved path; a hardlink gets its
+   * target's. Entries of removed paths linger but are never looked up: every file on disk was
+   * created by this extraction, which set its path last.
+   */
+  contentDigests: Map<string, string>;
+  /** Directories known to be real; every removal must go through `removePath` to keep it true. */
+  realDirs: DirCache;
 }
 
 /**
@@ -55,7 +64,7 @@ export interface VolumeBookkeeping extends ExtractState {
  * goes in `maxBytes`, with `limitName` saying so in errors). Unset caps take `defaultLimits`.
  */
 export function createExtractState(limits?: VolumeLimits): ExtractState {
-  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map() };
+  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache() };
   return state;
 }
 

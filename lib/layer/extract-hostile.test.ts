@@ -69,6 +69,27 @@ const cases: LayerCase[] = [
     layers: [[{ name: 'd', type: 'dir' }, { name: 'd/f' }, { name: 'd', type: 'symlink', linkname: '../OUT' }, { name: 'd/g', content: 'g' }]],
     want: [s('d', '../OUT'), d('OUT'), f('OUT/g', 'g')],
   },
+  // The cache of known real directories (dir-cache.ts) must forget every path that is removed or replaced.
+  {
+    name: 'dir cache: a whiteout then a symlink in place of a known directory tree is re-resolved',
+    layers: [[{ name: 'd/sub/f' }], [{ name: '.wh.d' }, { name: 'd', type: 'symlink', linkname: '../OUT' }, { name: 'd/sub/x', content: 'x' }]],
+    want: [s('d', '../OUT'), d('OUT'), d('OUT/sub'), f('OUT/sub/x', 'x')],
+  },
+  {
+    name: 'dir cache: an opaque marker then a symlink in place of a known subdirectory is re-resolved',
+    layers: [[{ name: 'a/b/c/f' }], [{ name: 'a/.wh..wh..opq' }, { name: 'a/b', type: 'symlink', linkname: '../../OUT' }, { name: 'a/b/c/g', content: 'g' }]],
+    want: [d('a'), s('a/b', '../../OUT'), d('OUT'), d('OUT/c'), f('OUT/c/g', 'g')],
+  },
+  {
+    name: 'dir cache: a known parent replaced by a file, then by a symlink, is re-resolved',
+    layers: [[{ name: 'p/q/r/f' }], [{ name: 'p', content: 'file now' }], [{ name: 'p', type: 'symlink', linkname: '/OUT' }, { name: 'p/q/r/g', content: 'g' }]],
+    want: [s('p', '/OUT'), d('OUT'), d('OUT/q'), d('OUT/q/r'), f('OUT/q/r/g', 'g')],
+  },
+  {
+    name: 'dir cache: a hardlink target under a directory swapped for a symlink is resolved again',
+    layers: [[{ name: 't/f', content: 'inside' }, { name: 'OUT/f', content: 'decoy' }], [{ name: 't', type: 'symlink', linkname: 'OUT' }, { name: 'h', type: 'link', linkname: 't/f' }]],
+    want: [d('OUT'), f('OUT/f', 'decoy', 0o644, { inode: 'OUT/f' }), s('t', 'OUT'), f('h', 'decoy', 0o644, { inode: 'OUT/f' })],
+  },
   {
     name: 'a chain a -> b -> c -> ../../OUT stays inside (case 13)',
     layers: [[{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'c' }, { name: 'c', type: 'symlink', linkname: '../../OUT' }, { name: 'a/x', content: 'x' }]],

@@ -81,7 +81,7 @@ export function applyDirMetadata(ctx: LayerContext): void {
  */
 function withDir(ctx: LayerContext, key: string, entry: string, viaFd: (fd: number) => void, viaPath: (path: string) => void): string | undefined {
   const rel = key === '' ? [] : key.split('/');
-  const again = resolveInRoot(ctx.root, rel, { followFinal: false, ref: { layer: ctx.layer, entry } });
+  const again = resolveInRoot(ctx.root, rel, { followFinal: false, ref: { layer: ctx.layer, entry }, known: ctx.volume.realDirs });
   if (again.join('/') !== key) return undefined;
   const path = hostPath(ctx.root, rel);
   const fd = openDir(path);

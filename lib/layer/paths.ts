@@ -34,11 +34,19 @@ export function cleanName(name: string, ref: EntryRef, what = 'name'): string[] 
   return out;
 }
 
+/** The part of {@link DirCache} resolution reads and fills (paths.ts stays free of removal logic). */
+export interface KnownDirs {
+  has(key: string): boolean;
+  add(key: string): void;
+}
+
 /** Options of {@link resolveInRoot}. */
 export interface ResolveOptions {
   /** Follow a symlink in the last component too (false: the last component is the link itself). */
   followFinal: boolean;
   ref: EntryRef;
+  /** Directories known to be real (see dir-cache.ts): not lstat-ed again; directories lstat shows are added. */
+  known?: KnownDirs | undefined;
 }
 
 /**
@@ -46,13 +54,17 @@ export interface ResolveOptions {
  * symlinks met on the way are expanded as if `root` were `/` (absolute targets restart at the root,
  * `..` stops at the root), and components that do not exist yet are taken literally. The result is
  * always `root` or a path below it, and every existing directory on the way is a real directory.
- * Resolution is re-done for every entry with no cache (CVE-2025-47290 came from such a cache); it is
- * race-free only because nothing else writes into the staging tree. Calls are synchronous: entries
- * apply one at a time anyway, and a thread-pool round trip costs ~30x a local lstat.
+ * Components that `known` holds are not lstat-ed: that cache forgets every path lkvol removes or
+ * replaces (CVE-2025-47290 came from a cache that did not), and it is race-free only because nothing
+ * else writes into the staging tree. Calls are synchronous: entries apply one at a time anyway, and
+ * a thread-pool round trip costs ~30x a local lstat.
  * @returns the resolved components relative to `root`.
  * @throws LKVOL_LAYER_UNSAFE_PATH after {@link maxSymlinkHops} symlinks (a loop).
  */
 export function resolveInRoot(root: string, components: readonly string[], opts: ResolveOptions): string[] {
+  const known = opts.known;
+  // Known keys are resolved paths, which hold no '', '.' or '..': a match means nothing to resolve.
+  if (known?.has(components.join('/')) === true) return [...components];
   const done: string[] = [];
   const todo = [...components];
   let hops = 0;
@@ -64,12 +76,15 @@ export function resolveInRoot(root: string, components: readonly string[], opts:
       continue;
     }
     const last = todo.length === 0;
+    const key = done.length === 0 ? part : `${done.join('/')}/${part}`;
     // No shortcut below a missing component: a later `..` can climb back to existing symlinks.
-    const target = last && !opts.followFinal ? undefined : readLinkIfSymlink(join(root, ...done, part));
-    if (target === undefined) {
+    const found = known?.has(key) === true || (last && !opts.followFinal) ? undefined : lookUp(join(root, ...done, part));
+    if (found === 'dir') known?.add(key);
+    if (typeof found !== 'object') {
       done.push(part);
       continue;
     }
+    const target = found.link;
     if (++hops > maxSymlinkHops) {
       throw new UnsafePathError({ ...opts.ref, reason: `too many levels of symbolic links (more than ${maxSymlinkHops}) at "${[...done, part].join('/')}"` });
     }
@@ -79,11 +94,12 @@ export function resolveInRoot(root: string, components: readonly string[], opts:
   return done;
 }
 
-/** The symlink's target, or undefined when the path is not a symlink or does not exist. */
-function readLinkIfSymlink(path: string): string | undefined {
+/** What is at `path`: a symlink (with its target), a directory, something else, or nothing (undefined). */
+function lookUp(path: string): { link: string } | 'dir' | 'other' | undefined {
   try {
     const st = lstatSync(path);
-    return st.isSymbolicLink() ? readlinkSync(path) : undefined;
+    if (st.isSymbolicLink()) return { link: readlinkSync(path) };
+    return st.isDirectory() ? 'dir' : 'other';
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;

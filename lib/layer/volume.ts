@@ -14,6 +14,8 @@ export interface VolumeReport {
   intended: ReadonlyMap<string, IntendedMetadata>;
   /** Devices and FIFOs of the image that are not on disk, sorted by path (byte order). */
   skipped: SkippedEntry[];
+  /** sha256 (hex) of each regular file as written, by path (stale paths may remain: look up paths on disk). */
+  contentDigests: ReadonlyMap<string, string>;
 }
 
 /**
@@ -30,7 +32,7 @@ export function finishExtraction(state: ExtractState, opts: { root: string }): v
     const mode = s.intended.get(key)?.mode;
     if (mode === undefined || (mode & 0o700) === 0o700) continue;
     const rel = key === '' ? [] : key.split('/');
-    const again = resolveInRoot(opts.root, rel, { followFinal: false, ref: { layer: 'finish', entry: key } });
+    const again = resolveInRoot(opts.root, rel, { followFinal: false, ref: { layer: 'finish', entry: key }, known: s.realDirs });
     const path = hostPath(opts.root, rel);
     try {
       if (again.join('/') !== key || lstatSync(path, { throwIfNoEntry: false })?.isDirectory() !== true) continue;
@@ -46,7 +48,7 @@ export function finishExtraction(state: ExtractState, opts: { root: string }): v
 export function volumeReport(state: ExtractState): VolumeReport {
   const s = state as VolumeBookkeeping;
   const skipped = [...s.skipped.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
-  return { intended: s.intended, skipped };
+  return { intended: s.intended, skipped, contentDigests: s.contentDigests };
 }
 
 function depth(key: string): number {

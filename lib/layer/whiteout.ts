@@ -1,6 +1,7 @@
 // OCI whiteouts: `.wh.<name>` and `.wh..wh..opq` hide lower-layer content, never this layer's own.
-import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { UnsafePathError } from '../errors.js';
+import { removePath } from './dir-cache.js';
 import { forgetSkipped, markWritten, type LayerContext } from './context.js';
 import { noteDirChange } from './metadata.js';
 import { hostPath, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
@@ -42,7 +43,7 @@ export function isAufsMetadata(parts: readonly string[]): boolean {
  * directory stays inside the root.
  */
 export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target: string, ref: EntryRef): void {
-  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref, known: ctx.volume.realDirs });
   const rel = [...parent, target];
   const key = rel.join('/');
   const st = lstatIfExists(hostPath(ctx.root, rel));
@@ -53,7 +54,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
   forgetSkipped(ctx, rel);
   if (st === undefined) return;
   noteDirChange(ctx, parent);
-  rmSync(hostPath(ctx.root, rel), { recursive: true, force: true });
+  removePath(ctx.root, ctx.volume.realDirs, rel, st.isDirectory());
 }
 
 /**
@@ -63,7 +64,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
  * directory itself is kept, and counts as written so a later whiteout of the layer keeps it.
  */
 export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: EntryRef): void {
-  const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref });
+  const rel = resolveInRoot(ctx.root, dir, { followFinal: true, ref, known: ctx.volume.realDirs });
   const st = lstatIfExists(hostPath(ctx.root, rel));
   if (st === undefined || !st.isDirectory()) return;
   hideLower(ctx, rel);
@@ -80,19 +81,19 @@ function hideLower(ctx: LayerContext, rel: readonly string[]): void {
 
 /** Removes the children of `rel` that are neither written by this layer nor lead to such a path. */
 function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
-  for (const name of readdirSync(hostPath(ctx.root, rel))) {
-    const child = [...rel, name];
+  for (const dirent of readdirSync(hostPath(ctx.root, rel), { withFileTypes: true })) {
+    const child = [...rel, dirent.name];
     const key = child.join('/');
     const written = ctx.written.has(key);
     const leadsToWritten = ctx.ancestors.has(key);
     if (!written && !leadsToWritten) {
       forgetSkipped(ctx, child);
       noteDirChange(ctx, rel);
-      rmSync(hostPath(ctx.root, child), { recursive: true, force: true });
+      removePath(ctx.root, ctx.volume.realDirs, child, dirent.isDirectory());
       continue;
     }
     // A directory of this layer may hold lower-layer children (a merged directory): hide those too.
-    if (lstatSync(hostPath(ctx.root, child)).isDirectory()) pruneLower(ctx, child);
+    if (dirent.isDirectory()) pruneLower(ctx, child);
   }
 }
 
