@@ -82,7 +82,7 @@ function nextReadable(blob: Readable): Promise<void> {
 export function createDecompressor(compression: Compression, layer: string): Duplex {
   switch (compression) {
     case 'gzip':
-      return createGunzip();
+      return createGunzip({ chunkSize: 256 * 1024 });
     case 'zstd':
       return createZstdDecompressor({ layer });
     case 'none':

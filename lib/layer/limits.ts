@@ -102,6 +102,7 @@ export function createByteCap(opts: { cap: Cap; layer: string }): Transform {
   const max = opts.cap.remaining + streamOverhead;
   let seen = 0;
   return new Transform({
+    readableHighWaterMark: 8 << 20,
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
       if (seen > max) cb(limitError(opts.layer, opts.cap, `uncompressed stream (more than ${max} bytes)`));
