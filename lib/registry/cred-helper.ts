@@ -1,5 +1,4 @@
 // Runs `docker-credential-<name> get` (the docker-credential-helpers protocol) with execa.
-import { execa } from 'execa';
 import { LkvolError } from '../errors.js';
 import type { Credentials } from './auth-file.js';
 
@@ -28,6 +27,8 @@ const helperTimeoutMs = 60_000;
  */
 export async function runCredentialHelper(o: HelperOptions): Promise<HelperResult> {
   const command = `docker-credential-${o.helper}`;
+  // Loaded on first use: most builds run no helper, and execa costs ~80 ms of start-up.
+  const { execa } = await import('execa');
   const result = await execa(command, ['get'], {
     input: o.serverUrl,
     reject: false,
