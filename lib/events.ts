@@ -8,7 +8,8 @@ export type BuildEvent =
   | { kind: 'blob-done'; digest: string; size: number; cached: boolean }
   | { kind: 'volume-start'; volume: string; image: string | undefined }
   | { kind: 'layer-applied'; volume: string; digest: string; index: number; count: number }
-  | { kind: 'volume-done'; volume: string; files: number; bytes: number }
+  /** `reused`: the previous output's tree was intact and its inputs unchanged, so it was linked, not extracted. */
+  | { kind: 'volume-done'; volume: string; files: number; bytes: number; reused: boolean }
   | { kind: 'spec-written'; section: string; name: string; path: string }
   | { kind: 'warning'; code: string; message: string }
   | { kind: 'done'; out: string };

@@ -53,7 +53,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'layer-applied':
       return `volume ${e.volume}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
     case 'volume-done':
-      return `volume ${e.volume}: ${e.files} files, ${size(e.bytes)}`;
+      return `volume ${e.volume}: ${e.reused ? 'unchanged, reused: ' : ''}${e.files} files, ${size(e.bytes)}`;
     case 'spec-written':
       return `wrote ${e.path}`;
     case 'warning':

@@ -58,11 +58,15 @@ async function tree(out: string): Promise<string[]> {
   return describeTree(await walkTree(out, { includeRoot: true }));
 }
 
-/** Which complete tree OUT holds: 'old', 'new', 'missing', or 'partial' (never acceptable). */
-async function stateOf(out: string): Promise<string> {
+/**
+ * Which complete tree OUT holds: 'old', 'new', 'missing', or 'partial' (never acceptable). Without
+ * `linkCounts`, files are compared without their hard-link groups.
+ */
+async function stateOf(out: string, o: { linkCounts: boolean } = { linkCounts: true }): Promise<string> {
   const got = await tree(out).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'missing' : Promise.reject(err)));
   if (got === 'missing') return got;
-  return (['old', 'new'] as const).find((k) => JSON.stringify(got) === JSON.stringify(trees[k])) ?? 'partial';
+  const norm = (lines: string[]) => JSON.stringify(o.linkCounts ? lines : lines.map((l) => l.replace(/ #.*$/, '')));
+  return (['old', 'new'] as const).find((k) => norm(got) === norm(trees[k])) ?? 'partial';
 }
 
 /** Spawns the real CLI; `exited` resolves to its exit code (null when killed), `waitFor` when stderr matches. */
@@ -195,6 +199,41 @@ test('SIGKILL at increasing delays through whole builds: OUT is always one compl
   const last = current === 'old' ? 'new' : 'old';
   assert.equal(await spawnBuild(['-o', out, '--cache', cache, files[last]]).exited, 0);
   assert.equal(await stateOf(out), last);
+  assert.deepEqual(await leftovers(dir), { out: [], tmp: [] });
+});
+
+test('SIGKILL while a rebuild reuses the volume, after it did, and while it swaps: OUT is always complete, and nothing is left', async () => {
+  const dir = join(work, 'reuse-kill');
+  const [out, cache] = [join(dir, 'out'), join(dir, 'cache')];
+  const file = await system(dir, 'old');
+  assert.equal(await spawnBuild(['-o', out, '--cache', cache, file]).exited, 0);
+  // Reuse only reads the old output: a kill at any of these points must leave it as it was, except
+  // that the dead build's staging still shares its files' inodes (hard links) until recovery removes it.
+  for (const point of [/volume v: unpacking/, /volume v: unchanged, reused/, /built /]) {
+    const run = spawnBuild(['-o', out, '--cache', cache, file]);
+    await run.waitFor(point);
+    await kill(run);
+    const raw = await stateOf(out, { linkCounts: false });
+    if (raw === 'missing') {
+      const aside = (await leftovers(dir)).out.filter((n) => n.startsWith('.out.old-'));
+      assert.deepEqual([aside.length, await stateOf(join(dir, aside[0]!))], [1, 'old'], `killed at ${point}`);
+    } else {
+      assert.equal(raw, 'old', `killed at ${point}`);
+    }
+    await recoverOutput(out);
+    assert.equal(await stateOf(out), 'old', `killed at ${point}: after recovery`);
+    assert.deepEqual((await leftovers(dir)).out, [], `killed at ${point}`);
+  }
+});
+
+test('two rebuilds at once that both reuse the volume of one OUT: both succeed, OUT is complete', async () => {
+  const dir = join(work, 'reuse-twice');
+  const out = join(dir, 'out');
+  const file = await system(dir, 'old');
+  assert.equal(await spawnBuild(['-o', out, '--cache', join(dir, 'cache'), file]).exited, 0);
+  const runs = [1, 2, 3].map(() => spawnBuild(['-o', out, '--cache', join(dir, 'cache'), file]));
+  assert.deepEqual(await Promise.all(runs.map((r) => r.exited)), [0, 0, 0]);
+  assert.equal(await stateOf(out), 'old');
   assert.deepEqual(await leftovers(dir), { out: [], tmp: [] });
 });
 

@@ -104,7 +104,8 @@ const offlineMisses = [
   {
     name: 'a missing layer names the blob',
     prepare: async (o: BuildOptions) => {
-      await build({ ...o, offline: false });
+      // Into another OUT: the build under test must need the blob, not reuse the volume.
+      await build({ ...o, out: `${o.out}-first`, offline: false });
       const hex = images.a!.layerDigests[1]!.slice('sha256:'.length);
       await rm(join(o.cacheDir, 'v1', 'blobs', 'sha256', hex));
     },

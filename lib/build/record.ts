@@ -36,6 +36,10 @@ export interface VolumeRecord {
   ownership?: OwnershipRecord[];
   /** Devices and FIFOs of the image that could not be created here (not root). Sorted by path. */
   skipped?: SkippedRecord[];
+  /** Filesystem image volumes: digest of everything that decides lower/ (see reuse.ts `volumeInputs`). */
+  inputs?: string;
+  /** Filesystem image volumes: digest of a stat walk of lower/, to tell later whether it is intact (tree.ts). */
+  fingerprint?: string;
 }
 
 /** The image's owner and permission bits of a path of lower/ whose file shows others. */

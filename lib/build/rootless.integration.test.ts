@@ -125,6 +125,11 @@ test('as an ordinary user: a previous output with 0555 and 0000 directories is r
     const r = await runAsNobody(args);
     assert.equal(r.code, 0, `build ${i + 1}: ${r.stderr}`);
   }
+  // The unchanged volume is not reused: its 0000 directory cannot be read, and the old output is never chmod-ed.
+  const again = await runAsNobody(args.map((a) => (a === '-q' ? '--progress=plain' : a)));
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /volume v: \d+ files/);
+  assert.doesNotMatch(again.stderr, /reused/);
   // The second layer names a file under a directory that is 0000 in the image: fine. Now a layer
   // that fails after the 0555/0000 directories exist in staging: the staging must still go away.
   await pushTarImage({ registry: registry.host, repository: 'rootless/fails', tag: '1', layers: [...layers, [{ name: 'ro/x', type: 'link', linkname: 'missing' }]] });

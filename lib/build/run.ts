@@ -13,6 +13,7 @@ import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable } from './output-guard.js';
 import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { stampTree } from './epoch.js';
+import { readPreviousRecord } from './reuse.js';
 import { writeVolume } from './volumes.js';
 
 export interface BuildResult {
@@ -58,9 +59,10 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session);
   throwIfAborted(o.signal);
+  const previous = await readPreviousRecord(out);
   const staging = await createStaging(out);
   try {
-    const volumes = await writeVolumes(config, session, staging.dir, o, abort);
+    const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous });
     const idMap = buildIdMap(config);
     const containers = [];
     for (const p of prepared) containers.push(await writeContainer(p, staging.dir, idMap));
@@ -91,14 +93,17 @@ async function prepareContainers(config: Config, session: PullSession): Promise<
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
-async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, abort: AbortController): Promise<VolumeRecord[]> {
+async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined }): Promise<VolumeRecord[]> {
+  const { abort } = ctx;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
   let first: unknown;
   const jobs = config.volumes.map((volume) =>
     limit(async () => {
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
-      return writeVolume({ volume, dir: join(base, volume.name), session, options: o });
+      const record = ctx.previous?.volumes.find((v) => v.name === volume.name);
+      const previous = record === undefined ? undefined : { record, dir: join(ctx.out, 'containers', 'volumes', volume.name) };
+      return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous });
     }).catch((err: unknown) => {
       first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`);
       abort.abort();

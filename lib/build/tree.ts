@@ -20,6 +20,8 @@ export interface TreeSummary {
   digest: Digest;
   /** Paths whose owner or mode differs from `intended`, in byte order of path (empty without it). */
   ownership: OwnershipRecord[];
+  /** {@link fingerprintLine} of every entry, hashed: what a later build checks to reuse the tree unread. */
+  fingerprint: Digest;
 }
 
 /** Options of {@link summarizeTree}. */
@@ -40,8 +42,9 @@ export interface SummarizeOptions {
  */
 export async function summarizeTree(root: string, opts: SummarizeOptions = {}): Promise<TreeSummary> {
   const hash = createHash('sha256');
+  const fingerprint = createHash('sha256');
   const inodes = new Map<string, string>();
-  const summary: TreeSummary = { files: 0, bytes: 0, digest: '' as Digest, ownership: [] };
+  const summary: TreeSummary = { files: 0, bytes: 0, digest: '' as Digest, ownership: [], fingerprint: '' as Digest };
   const walk = async (rel: string): Promise<void> => {
     const names = readNames(join(root, rel));
     // A directory the user may not read (0000, 0333): open it for the walk of its whole subtree.
@@ -50,6 +53,7 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const st = lstatSync(join(root, path));
+      fingerprint.update(fingerprintLine(path, st, st.nlink));
       noteOwnership(summary, opts.intended?.get(path), path, st);
       const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`;
       if (st.isDirectory()) {
@@ -76,7 +80,20 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
   };
   await walk('');
   summary.digest = `sha256:${hash.digest('hex')}` as Digest;
+  summary.fingerprint = `sha256:${fingerprint.digest('hex')}` as Digest;
   return summary;
+}
+
+/**
+ * One entry of a tree's fingerprint: path, type, mode, owner, size (not for directories, whose size
+ * depends on the file system's history), mtime to the millisecond (times round-trip through doubles)
+ * and link count. Enough to notice a tree edited after the build without reading any file; ctime
+ * would be stronger but changes whenever lkvol hard-links a file into a new output.
+ */
+export function fingerprintLine(path: string, st: Stats, nlink: number): string {
+  const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
+  const size = st.isDirectory() ? 0 : st.size;
+  return `${path}\0${type}\0${(st.mode & 0o7777).toString(8)}\0${st.uid}\0${st.gid}\0${size}\0${Math.round(st.mtimeMs)}\0${nlink}\0${st.rdev}\n`;
 }
 
 /** The names in a directory; undefined when the running user may not read it. */

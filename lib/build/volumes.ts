@@ -14,6 +14,7 @@ import type { PullSession } from './session.js';
 import { corruptCachedDigest } from '../cache/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
+import { reuseVolume, volumeInputs } from './reuse.js';
 
 export interface VolumeJob {
   volume: LoadedVolume;
@@ -21,6 +22,8 @@ export interface VolumeJob {
   dir: string;
   session: PullSession;
   options: ResolvedBuildOptions;
+  /** The volume of the same name in the previous output, when it has one: its record and its directory. */
+  previous?: { record: VolumeRecord; dir: string } | undefined;
 }
 
 /** Creates the volume's directories and fills lower/. Throws what the pull or the extraction throws. */
@@ -37,16 +40,20 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   let layoutDigest: string | undefined;
   let layers: LayerRecord[] = [];
   let report: VolumeReport | undefined;
+  let inputs: string | undefined;
   if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
   } else if (volume.ref !== undefined) {
     image = await job.session.resolve(volume.ref);
+    inputs = volumeInputs(image, volumeLimits(volume, options.limits), options.applyOwnership);
+    const reused = await reuse(job, inputs, lower);
+    if (reused !== undefined) return { ...reused, image: formatReference(volume.ref), readonly: volume.readonly };
     ({ layers, report } = await unpackWithRetry(job, volume.ref, image, lower));
   }
   const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });
-  options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes });
+  options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes, reused: false });
   return {
     name: volume.name,
     image: volume.ref === undefined ? null : formatReference(volume.ref),
@@ -61,7 +68,23 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     contentDigest: tree.digest,
     ...(tree.ownership.length === 0 ? {} : { ownership: tree.ownership }),
     ...(report === undefined || report.skipped.length === 0 ? {} : { skipped: report.skipped.map(skippedRecord) }),
+    ...(inputs === undefined ? {} : { inputs, fingerprint: tree.fingerprint }),
   };
+}
+
+/**
+ * The previous output's record of the volume when its inputs are unchanged and its tree is intact,
+ * after linking that tree into staging (see reuse.ts); undefined when the volume must be extracted.
+ */
+async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<VolumeRecord | undefined> {
+  const previous = job.previous;
+  if (previous === undefined || previous.record.inputs !== inputs) return undefined;
+  const reused = await reuseVolume({ from: previous.dir, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership }).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${previous.dir}`);
+  });
+  if (!reused) return undefined;
+  job.options.onEvent({ kind: 'volume-done', volume: job.volume.name, files: previous.record.files, bytes: previous.record.bytes, reused: true });
+  return previous.record;
 }
 
 function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {

@@ -5,6 +5,7 @@ import type { LayerEntry } from './entries.js';
 /** The functions of `@napi-rs/xattr` lkvol uses (path based, never following a final symlink). */
 export interface XattrSupport {
   listAttributesSync(path: string): string[];
+  getAttributeSync(path: string, name: string): Uint8Array | null;
   removeAttributeSync(path: string, name: string): void;
   setAttributeSync(path: string, name: string, value: Uint8Array): void;
 }
@@ -90,4 +91,19 @@ export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptio
 function isInvalidValue(err: unknown): boolean {
   const m = /\(os error (\d+)\)/.exec(err instanceof Error ? err.message : '');
   return m !== null && [7, 22, 34].includes(Number(m[1]));
+}
+
+/**
+ * Copies the xattrs lkvol applies (see {@link isAppliedXattr}) from directory `from` to directory
+ * `to`, byte for byte: for a volume reused from an earlier output, whose directories are made anew.
+ * @throws LKVOL_IO when the binding is missing or the file system refuses.
+ */
+export async function copyAppliedXattrs(from: string, to: string): Promise<void> {
+  const mode = await loadXattrSupport();
+  if (mode.kind !== 'apply') throw new LkvolError('LKVOL_IO', `copy extended attributes of ${from}: no xattr support on this platform`, { cause: mode.kind === 'unavailable' ? mode.cause : undefined });
+  for (const name of mode.support.listAttributesSync(from)) {
+    if (!isAppliedXattr(name)) continue;
+    const value = mode.support.getAttributeSync(from, name);
+    if (value !== null) mode.support.setAttributeSync(to, name, value);
+  }
 }

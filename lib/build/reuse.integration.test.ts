@@ -1,0 +1,159 @@
+// Rebuilding into an earlier output: unchanged, intact volumes are reused unread; anything else is extracted anew.
+import assert from 'node:assert/strict';
+import { appendFile, chmod, lstat, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { BuildEvent } from '../events.js';
+import { isLkvolError } from '../errors.js';
+import { pushTarImage } from '../internal/testing/images.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import type { TarEntry } from '../internal/testing/tar.js';
+import { tempDir } from '../internal/testing/temp.js';
+import { describeTree, walkTree } from '../internal/testing/tree.js';
+import { build, type BuildOptions } from './index.js';
+
+const isRoot = process.getuid?.() === 0;
+let registry: TestRegistry;
+
+/** Two layers with directories, a hardlink, a symlink, a whiteout and an opaque directory. */
+const layers: TarEntry[][] = [
+  [
+    { name: 'etc/', type: 'dir', mode: 0o750 },
+    { name: 'etc/conf', content: 'one', uid: 7 },
+    { name: 'bin/tool', content: 'tool', mode: 0o755 },
+    { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+    { name: 'old/gone', content: 'x' },
+    { name: 'opaque/lower', content: 'l' },
+  ],
+  [{ name: 'link', type: 'symlink', linkname: 'etc/conf' }, { name: '.wh.old' }, { name: 'opaque/.wh..wh..opq' }, { name: 'opaque/upper', content: 'u' }, { name: 'etc/more', content: 'more' }],
+];
+
+before(async () => {
+  registry = await startRegistry();
+  await pushTarImage({ registry: registry.host, repository: 'reuse/data', tag: '1', layers });
+  await pushTarImage({ registry: registry.host, repository: 'reuse/data', tag: '2', layers: [[{ name: 'v2', content: 'two' }]] });
+  await pushTarImage({ registry: registry.host, repository: 'reuse/other', tag: '1', layers: [[{ name: 'other', content: 'other' }]] });
+  // Refused only after many entries, so the other volume has been reused by then.
+  await pushTarImage({ registry: registry.host, repository: 'reuse/hostile', tag: '1', layers: [[...Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}` })), { name: '../escape' }]] });
+});
+
+after(() => registry?.stop());
+
+interface Run {
+  out: string;
+  events: BuildEvent[];
+}
+
+async function setup(t: { after(fn: () => Promise<void>): void }, yaml: string): Promise<{ options: (extra?: Partial<BuildOptions>) => BuildOptions; dir: string }> {
+  const dir = await tempDir(t, 'reuse');
+  const file = join(dir, 'system.yml');
+  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  const options = (extra: Partial<BuildOptions> = {}): BuildOptions => ({ files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, ...extra });
+  return { options, dir };
+}
+
+async function run(o: BuildOptions): Promise<Run> {
+  const events: BuildEvent[] = [];
+  const result = await build({ ...o, onEvent: (e) => events.push(e) });
+  return { out: result.out, events };
+}
+
+/** Volume names the build reported as reused, and as extracted. */
+function outcome(r: Run): { reused: string[]; extracted: string[] } {
+  const done = r.events.filter((e): e is Extract<BuildEvent, { kind: 'volume-done' }> => e.kind === 'volume-done');
+  return { reused: done.filter((e) => e.reused).map((e) => e.volume).sort(), extracted: done.filter((e) => !e.reused).map((e) => e.volume).sort() };
+}
+
+/** The whole OUT, times included (`walkTree` records mtimes), and lkvol.json's bytes. */
+async function snapshot(out: string): Promise<{ tree: string[]; times: number[]; record: string }> {
+  const nodes = await walkTree(join(out, 'containers', 'volumes'), { includeRoot: true });
+  return { tree: describeTree(nodes), times: nodes.map((n) => n.mtime), record: await readFile(join(out, 'lkvol.json'), 'utf8') };
+}
+
+const oneVolume = 'volumes:\n  - name: data\n    image: REGISTRY/reuse/data:1\n';
+
+test('a rebuild with nothing changed reuses the volume, fetches no blob, and writes the same tree and lkvol.json', async (t) => {
+  const { options } = await setup(t, oneVolume);
+  const first = await run(options());
+  const before = await snapshot(first.out);
+  const second = await run(options());
+  assert.deepEqual(outcome(second), { reused: ['data'], extracted: [] });
+  assert.deepEqual(second.events.filter((e) => e.kind === 'blob-start' || e.kind === 'layer-applied'), [], 'nothing downloaded or applied');
+  const after = await snapshot(second.out);
+  assert.deepEqual(after, before);
+  // The reused files were hard-linked from the old output, which is gone now: link counts are as before.
+  assert.equal((await lstat(join(second.out, 'containers/volumes/data/lower/bin/tool'))).nlink, 2);
+  assert.equal((await lstat(join(second.out, 'containers/volumes/data/lower/etc/conf'))).nlink, 1);
+  // And a third build reuses the reused tree.
+  assert.deepEqual(outcome(await run(options())), { reused: ['data'], extracted: [] });
+});
+
+const edits: Array<{ name: string; edit: (lower: string) => Promise<void> }> = [
+  { name: 'a file appended to', edit: (l) => appendFile(join(l, 'etc/conf'), '!') },
+  { name: 'a file rewritten with the same size a second later', edit: async (l) => {
+    const st = await lstat(join(l, 'etc/conf'));
+    await writeFile(join(l, 'etc/conf'), 'ONE');
+    await utimes(join(l, 'etc/conf'), st.atime, new Date(st.mtimeMs + 1000));
+  } },
+  { name: 'a mode changed', edit: (l) => chmod(join(l, 'bin/tool'), 0o700) },
+  { name: 'a file added', edit: (l) => writeFile(join(l, 'etc/new'), 'new') },
+  { name: 'a file removed', edit: (l) => rm(join(l, 'etc/more')) },
+  { name: 'a hardlink broken into two files', edit: async (l) => {
+    await rm(join(l, 'bin/tool2'));
+    await writeFile(join(l, 'bin/tool2'), 'tool');
+  } },
+  { name: 'a file swapped for a symlink', edit: async (l) => {
+    await rm(join(l, 'etc/more'));
+    await symlink('conf', join(l, 'etc/more'));
+  } },
+  { name: 'a directory dated otherwise', edit: (l) => utimes(join(l, 'etc'), 5, 5) },
+  { name: 'tmp/ written to', edit: (l) => writeFile(join(l, '..', 'tmp', 'scratch'), 's') },
+];
+
+for (const c of edits) {
+  test(`an output edited after the build (${c.name}) is extracted anew and repaired`, async (t) => {
+    const { options } = await setup(t, oneVolume);
+    const first = await run(options());
+    const before = await snapshot(first.out);
+    await c.edit(join(first.out, 'containers/volumes/data/lower'));
+    const second = await run(options());
+    assert.deepEqual(outcome(second), { reused: [], extracted: ['data'] });
+    assert.deepEqual((await snapshot(second.out)).tree, before.tree);
+    assert.equal((await snapshot(second.out)).record, before.record);
+  });
+}
+
+test('changed inputs are extracted anew: another image, other limits', async (t) => {
+  const { options, dir } = await setup(t, oneVolume);
+  await run(options());
+  assert.deepEqual(outcome(await run(options({ limits: { maxEntries: 1000 } }))), { reused: [], extracted: ['data'] });
+  assert.deepEqual(outcome(await run(options({ limits: { maxEntries: 1000 } }))), { reused: ['data'], extracted: [] });
+  await writeFile(join(dir, 'system.yml'), oneVolume.replace('data:1', 'data:2').replaceAll('REGISTRY', registry.host));
+  const r = await run(options({ limits: { maxEntries: 1000 } }));
+  assert.deepEqual(outcome(r), { reused: [], extracted: ['data'] });
+  assert.equal(await readFile(join(r.out, 'containers/volumes/data/lower/v2'), 'utf8'), 'two');
+});
+
+test('with two volumes, changing one extracts only that one', async (t) => {
+  const two = `${oneVolume}  - name: other\n    image: REGISTRY/reuse/other:1\n`;
+  const { options, dir } = await setup(t, two);
+  await run(options());
+  await writeFile(join(dir, 'system.yml'), two.replace('other:1', 'data:2').replaceAll('REGISTRY', registry.host));
+  const r = await run(options());
+  assert.deepEqual(outcome(r), { reused: ['data'], extracted: ['other'] });
+  assert.equal(await readFile(join(r.out, 'containers/volumes/other/lower/v2'), 'utf8'), 'two');
+  assert.equal(await readFile(join(r.out, 'containers/volumes/data/lower/etc/more'), 'utf8'), 'more');
+});
+
+test('a rebuild that reuses a volume and then fails leaves the previous output exactly as it was', async (t) => {
+  const { options, dir } = await setup(t, oneVolume);
+  const first = await run(options());
+  const before = await snapshot(first.out);
+  const nlinks = await Promise.all(['bin/tool', 'etc/conf'].map(async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink));
+  await writeFile(join(dir, 'system.yml'), `${oneVolume}  - name: broken\n    image: REGISTRY/reuse/hostile:1\n`.replaceAll('REGISTRY', registry.host));
+  const events: BuildEvent[] = [];
+  await assert.rejects(build({ ...options(), onEvent: (e) => events.push(e) }), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'));
+  assert.ok(events.some((e) => e.kind === 'volume-done' && e.volume === 'data' && e.reused), 'the unchanged volume was reused before the failure');
+  assert.deepEqual(await snapshot(first.out), before);
+  assert.deepEqual(await Promise.all(['bin/tool', 'etc/conf'].map(async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink)), nlinks);
+});

@@ -1,0 +1,136 @@
+// Reusing an unchanged volume of the previous output: same inputs, intact tree → hard-linked into staging.
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '../layer/index.js';
+import { formatPlatform } from '../oci/index.js';
+import type { ResolvedImage } from '../registry/index.js';
+import { removeTree } from '../internal/remove.js';
+import { compareBytes } from '../spec/index.js';
+import { version } from '../version.js';
+import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
+import { fingerprintLine } from './tree.js';
+
+/** The previous output's build record, or undefined when OUT holds none (a first build, or a broken record). */
+export async function readPreviousRecord(out: string): Promise<BuildRecord | undefined> {
+  try {
+    const value: unknown = JSON.parse(await readFile(join(out, 'lkvol.json'), 'utf8'));
+    return isBuildRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Everything that decides what a filesystem volume's lower/ holds, hashed: lkvol's version and its
+ * extraction rules, the manifest and its layers (with their diff_ids), the platform, the limits and
+ * whether ownership is applied. Equal inputs give the same tree, byte for byte.
+ */
+export function volumeInputs(image: ResolvedImage, limits: VolumeLimits, applyOwnership: boolean): string {
+  const inputs = {
+    lkvol: version,
+    rules: extractionRulesVersion,
+    format: 'filesystem',
+    manifest: image.manifestDigest,
+    platform: formatPlatform(image.platform),
+    layers: image.manifest.layers.map((l) => l.digest),
+    diffIds: image.config.rootfs.diff_ids,
+    limits: { maxBytes: limits.maxBytes ?? null, maxEntries: limits.maxEntries ?? null, maxDepth: limits.maxDepth ?? null },
+    applyOwnership,
+  };
+  return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
+}
+
+/** Options of {@link reuseVolume}. */
+export interface ReuseOptions {
+  /** The volume's directory in the previous output (`OUT/containers/volumes/<name>`). */
+  from: string;
+  /** Its `lower/` in staging: exists and is empty. */
+  to: string;
+  /** The previous record of the volume, whose fingerprint the tree must still match. */
+  previous: VolumeRecord;
+  applyOwnership: boolean;
+}
+
+/**
+ * Recreates the previous output's lower/ in staging without extracting anything: directories are made
+ * anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the walk
+ * fingerprints the old tree as it goes. The old output is only read, so a failed or killed build
+ * leaves it as it was. Returns false, with the staging copy removed, when the old tree is not intact:
+ * its fingerprint differs from the record (someone edited it), tmp/ or merged/ is not an empty
+ * directory, or a directory cannot be read (a rootless tree with 0000 directories is extracted anew
+ * rather than chmod-ed in the old output).
+ * @throws the fs error when staging cannot be written.
+ */
+export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
+  const fingerprint = o.previous.fingerprint;
+  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return false;
+  const lower = join(o.from, 'lower');
+  const hash = createHash('sha256');
+  /** Links this walk added to each inode, so link counts are compared as they were. */
+  const added = new Map<string, number>();
+  const dirs: Array<{ path: string; st: Stats }> = [];
+  const walk = (rel: string): boolean => {
+    const names = readNames(join(lower, rel));
+    if (names === undefined) return false;
+    names.sort(compareBytes);
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const st = lstatSync(join(lower, path));
+      const inode = `${st.dev}:${st.ino}`;
+      hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
+      if (st.isDirectory()) {
+        mkdirSync(join(o.to, path), 0o700);
+        dirs.push({ path, st });
+        if (!walk(path)) return false;
+        continue;
+      }
+      if (!link(join(lower, path), join(o.to, path))) return false;
+      added.set(inode, (added.get(inode) ?? 0) + 1);
+    }
+    return true;
+  };
+  const intact = walk('') && `sha256:${hash.digest('hex')}` === fingerprint;
+  if (!intact) {
+    await removeTree(o.to);
+    mkdirSync(o.to);
+    return false;
+  }
+  // Deepest first: a 0555 parent must still let its children be set up; the root last (a "./" entry may have set it).
+  for (const { path, st } of [...dirs.reverse(), { path: '', st: lstatSync(lower) }]) {
+    const to = path === '' ? o.to : join(o.to, path);
+    if (o.applyOwnership) {
+      await copyAppliedXattrs(join(lower, path), to);
+      chownSync(to, st.uid, st.gid);
+    }
+    chmodSync(to, st.mode & 0o7777);
+    utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
+  }
+  return true;
+}
+
+/** Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, or an inode has too many links). */
+function link(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    if (['EXDEV', 'EMLINK', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
+    throw err;
+  }
+}
+
+function emptyDir(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true && (readNames(path)?.length ?? 1) === 0;
+}
+
+/** The names in a directory; undefined when it cannot be read (EACCES, ENOENT, ENOTDIR). */
+function readNames(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (['EACCES', 'ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw err;
+  }
+}
