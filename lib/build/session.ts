@@ -31,7 +31,10 @@ export interface PullSession {
   resolve(ref: NormalizedRef): Promise<ResolvedImage>;
   /** Makes sure a blob is in the cache (memoised per digest; at most `jobs` downloads at once). */
   fetchBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<void>;
-  /** Fetches the blob if needed, then opens the cached copy through a verifier (see `corruptCachedDigest`). */
+  /**
+   * Opens the blob through a verifier: the cached copy (see `corruptCachedDigest`), or, while it
+   * downloads, its bytes as they arrive in the cache, so extraction overlaps the download.
+   */
   openBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<Readable>;
   /** Drops a cached blob that turned out corrupt, so the next fetchBlob downloads it again. */
   forgetBlob(digest: Digest): Promise<void>;
@@ -101,8 +104,8 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     },
     async openBlob(ref, d) {
       const digest: Digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
-      await fetchOnce(d.digest, () => download(ref, d));
-      return cache.open(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`);
+      const stored = fetchOnce(d.digest, () => download(ref, d));
+      return cache.openWhileStoring(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`, stored);
     },
     fetchManifest(ref, size) {
       return sourceFor(taskSignal(o.signal)).fetchManifest(ref, { size });

@@ -1,5 +1,5 @@
 // Content-addressed blob store: temp file, verify while streaming, rename into place; verify on read.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifier, digestAlgorithm, digestHex, type Digest } from '../digest/index.js';
 import { LkvolError, isLkvolError, wrapError } from '../errors.js';
+import { followBlob, GrowingFiles } from './growing.js';
 import { holdTemp, isOrphanTemp, writerTag } from './writers.js';
 
 /** Layout version: bump when the on-disk layout changes so old caches are simply ignored. */
@@ -32,6 +33,13 @@ export interface BlobCache {
   put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<void>;
   /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
   open(digest: Digest, size: number | undefined, subject: string): Readable;
+  /**
+   * The blob while a `put` of it in this process writes it (`stored` settles when the put, retries
+   * included, is done): its bytes are read from the temp file as they arrive, through a verifier of
+   * their own, so a layer can be unpacked while it downloads. When the blob is already stored, the
+   * same as {@link open}. Rejects, or fails the stream, with the download's error.
+   */
+  openWhileStoring(digest: Digest, size: number | undefined, subject: string, stored: Promise<void>): Promise<Readable>;
   /** Removes a blob (used when it turned out corrupt). */
   remove(digest: Digest): Promise<void>;
 }
@@ -51,6 +59,18 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     throw wrapError(err, 'LKVOL_IO', `open cache ${opts.dir}`, 'check the path and its permissions, or pass another --cache directory');
   }
   const pathOf = (d: Digest) => join(base, 'blobs', digestAlgorithm(d), digestHex(d));
+  const growing = new GrowingFiles();
+  const open = (d: Digest, size: number | undefined, subject: string): Readable => {
+    const verifier = createVerifier({ digest: d, size, subject: `${subject} (cached at ${pathOf(d)})` });
+    const file = createReadStream(pathOf(d));
+    file.on('error', (err) => verifier.destroy(wrapError(err, 'LKVOL_IO', `${subject}: read cache ${pathOf(d)}`)));
+    // A consumer that stops early (a refused layer) destroys the verifier; the file must close with it.
+    verifier.once('close', () => file.destroy());
+    verifier.once('error', (err) => {
+      if (isLkvolError(err, 'LKVOL_DIGEST_MISMATCH')) corruptCached.set(err, d);
+    });
+    return file.pipe(verifier);
+  };
   return {
     dir: opts.dir,
     pathOf,
@@ -65,10 +85,12 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
         await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
         const verifier = createVerifier({ digest: d, size, subject });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
-        await pipeline(source, verifier, createWriteStream(temp, { flags: 'wx' }), signal ? { signal } : {});
+        await pipeline(source, verifier, growing.writer(d, temp), signal ? { signal } : {});
         // Concurrent writers of the same digest produce identical bytes, so the last rename wins harmlessly.
         await rename(temp, final);
+        growing.finish(d, true);
       } catch (err) {
+        growing.finish(d, false);
         await rm(temp, { force: true });
         if (isLkvolError(err)) throw err;
         throw wrapError(err, 'LKVOL_IO', `${subject}: store in cache ${opts.dir}`);
@@ -76,16 +98,16 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
         release();
       }
     },
-    open(d, size, subject) {
-      const verifier = createVerifier({ digest: d, size, subject: `${subject} (cached at ${pathOf(d)})` });
-      const file = createReadStream(pathOf(d));
-      file.on('error', (err) => verifier.destroy(wrapError(err, 'LKVOL_IO', `${subject}: read cache ${pathOf(d)}`)));
-      // A consumer that stops early (a refused layer) destroys the verifier; the file must close with it.
-      verifier.once('close', () => file.destroy());
-      verifier.once('error', (err) => {
-        if (isLkvolError(err, 'LKVOL_DIGEST_MISMATCH')) corruptCached.set(err, d);
-      });
-      return file.pipe(verifier);
+    open,
+    async openWhileStoring(d, size, subject, stored) {
+      // Already stored (or stored before we looked): an ordinary read, whose mismatch means a corrupt cache.
+      const first = await Promise.race([stored.then(() => undefined), growing.next(d)]);
+      if (first === undefined) return open(d, size, subject);
+      const verifier = createVerifier({ digest: d, size, subject });
+      const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored });
+      source.on('error', (err) => verifier.destroy(isLkvolError(err) ? err : wrapError(err, 'LKVOL_IO', `${subject}: read cache ${opts.dir}`)));
+      verifier.once('close', () => source.destroy());
+      return source.pipe(verifier);
     },
     async remove(d) {
       await rm(pathOf(d), { force: true });

@@ -1,0 +1,84 @@
+// Tests of reading a blob while the cache stores it: progress, a retried download, failures.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { PassThrough, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { test } from 'node:test';
+import { digestOf } from '../digest/index.js';
+import { LkvolError, isLkvolError } from '../errors.js';
+import { tempDir } from '../internal/testing/temp.js';
+import { corruptCachedDigest, createBlobCache } from './blob-cache.js';
+
+const blob = randomBytes(3 * 1024 * 1024 + 17);
+const digest = digestOf(blob);
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A source that yields `blob` in 64 KiB pieces, pausing between them; `failAt` breaks it there. */
+function slowSource(o: { failAt?: number } = {}): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let at = 0; at < blob.length; at += 65536) {
+        if (o.failAt !== undefined && at >= o.failAt) throw new Error('connection reset');
+        await tick();
+        yield blob.subarray(at, at + 65536);
+      }
+    })(),
+  );
+}
+
+test('a blob is read while it is written, and reading starts before the write ends', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  const stored = cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
+  const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
+  let firstChunkBeforeStored = false;
+  let done = false;
+  void stored.then(() => (done = true));
+  const parts: Buffer[] = [];
+  for await (const chunk of reader) {
+    if (parts.length === 0) firstChunkBeforeStored = !done;
+    parts.push(chunk as Buffer);
+  }
+  assert.ok(Buffer.concat(parts).equals(blob));
+  assert.ok(firstChunkBeforeStored, 'the first bytes arrived before the blob was stored');
+  await stored;
+});
+
+test('when an attempt breaks and the next starts from byte 0, reading goes on where it was', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  const stored = (async () => {
+    await cache.put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' }).catch(() => undefined);
+    await cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
+  })();
+  const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
+  assert.ok((await buffer(reader)).equals(blob));
+});
+
+test('when the download fails for good, the reader fails with its error', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  const failure = new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', 'blob: connection reset, gave up');
+  const stored = cache.put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' }).then(() => Promise.reject(new Error('unreachable')), () => Promise.reject(failure));
+  stored.catch(() => undefined);
+  const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
+  await assert.rejects(buffer(reader), (e: unknown) => e === failure);
+});
+
+test('bytes that do not match the digest fail the reader too, checked by its own verifier', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  const wrong = Buffer.from(blob);
+  wrong[100] = wrong[100]! ^ 1;
+  const source = new PassThrough();
+  const stored = cache.put(digest, blob.length, source, { subject: 'blob' });
+  stored.catch(() => undefined);
+  const reading = cache.openWhileStoring(digest, blob.length, 'blob', stored);
+  source.end(wrong);
+  await assert.rejects(reading.then(buffer), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+});
+
+test('a blob stored before anyone looked is opened from the cache, and a corrupt copy is reported as such', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  await cache.put(digest, blob.length, Readable.from([blob]), { subject: 'blob' });
+  assert.ok((await buffer(await cache.openWhileStoring(digest, blob.length, 'blob', Promise.resolve()))).equals(blob));
+  await writeFile(cache.pathOf(digest), Buffer.alloc(blob.length));
+  await assert.rejects(buffer(await cache.openWhileStoring(digest, blob.length, 'blob', Promise.resolve())), (e: unknown) => corruptCachedDigest(e) === digest);
+});

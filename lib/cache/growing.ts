@@ -1,0 +1,180 @@
+// Blobs being written into the cache, readable while they grow: extraction starts before a download ends.
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
+
+/** One attempt at writing a blob's temp file: how far it got and how it ended. */
+export interface GrowingFile {
+  readonly path: string;
+  /** Bytes written (and readable) so far. */
+  readonly written: number;
+  readonly state: 'writing' | 'done' | 'failed';
+  /** Resolves at the next change of `written` or `state`. */
+  changed(): Promise<void>;
+}
+
+/** The registry of blobs being written, by digest: each put registers its attempt. */
+export class GrowingFiles {
+  readonly #files = new Map<string, GrowingFile>();
+  readonly #waiting = new Map<string, Array<(f: GrowingFile) => void>>();
+
+  /** The attempt writing `digest` now, if any. */
+  current(digest: string): GrowingFile | undefined {
+    return this.#files.get(digest);
+  }
+
+  /** Resolves with the next attempt to write `digest` (or the current one). */
+  next(digest: string): Promise<GrowingFile> {
+    const now = this.#files.get(digest);
+    if (now !== undefined && now.state === 'writing') return Promise.resolve(now);
+    return new Promise((resolve) => this.#waiting.set(digest, [...(this.#waiting.get(digest) ?? []), resolve]));
+  }
+
+  /** A Writable for the temp file at `path` that publishes its progress under `digest` while it writes. */
+  writer(digest: string, path: string): Writable {
+    const file = new TrackedFile(path);
+    this.#files.set(digest, file);
+    for (const wake of this.#waiting.get(digest) ?? []) wake(file);
+    this.#waiting.delete(digest);
+    const forget = () => {
+      if (this.#files.get(digest) === file) this.#files.delete(digest);
+    };
+    return new Writable({
+      highWaterMark: 1 << 20,
+      construct: (cb) => void file.open().then(() => cb(), cb),
+      write: (chunk: Buffer, _enc, cb) => void file.append(chunk).then(() => cb(), cb),
+      final: (cb) => void file.close().then(() => cb(), cb),
+      destroy: (err, cb) => {
+        // NB: 'done' only once the caller has renamed the temp into place (see `finish`).
+        if (err !== null) {
+          file.end('failed');
+          forget();
+        }
+        void file.close().then(() => cb(err), () => cb(err));
+      },
+    });
+  }
+
+  /** Marks the attempt writing `digest` as complete (its temp renamed into place) or failed, and forgets it. */
+  finish(digest: string, ok: boolean): void {
+    const file = this.#files.get(digest);
+    if (!(file instanceof TrackedFile)) return;
+    file.end(ok ? 'done' : 'failed');
+    this.#files.delete(digest);
+  }
+}
+
+class TrackedFile implements GrowingFile {
+  written = 0;
+  state: 'writing' | 'done' | 'failed' = 'writing';
+  #handle: FileHandle | undefined;
+  #wake: Array<() => void> = [];
+
+  constructor(readonly path: string) {}
+
+  changed(): Promise<void> {
+    return this.state === 'writing' ? new Promise((resolve) => this.#wake.push(resolve)) : Promise.resolve();
+  }
+
+  async open(): Promise<void> {
+    this.#handle = await open(this.path, 'wx');
+  }
+
+  async append(chunk: Buffer): Promise<void> {
+    for (let done = 0; done < chunk.length; ) done += (await this.#handle!.write(chunk, done, chunk.length - done)).bytesWritten;
+    this.written += chunk.length;
+    this.#notify();
+  }
+
+  async close(): Promise<void> {
+    const h = this.#handle;
+    this.#handle = undefined;
+    await h?.close();
+  }
+
+  end(state: 'done' | 'failed'): void {
+    if (this.state !== 'writing') return;
+    this.state = state;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = [];
+    for (const w of wake) w();
+  }
+}
+
+/** Options of {@link followBlob}. */
+export interface FollowOptions {
+  growing: GrowingFiles;
+  digest: string;
+  /** Where the blob lives once stored. */
+  finalPath: string;
+  /** Settles when the download (with its retries) has stored the blob, or failed for good. */
+  stored: Promise<void>;
+}
+
+/**
+ * The blob's bytes from the first, read from its temp file as the download writes it: when an
+ * attempt fails and another starts from byte 0, reading goes on at the same offset in the new file
+ * (the bytes are the same, by digest); once the blob is stored the rest comes from the final file.
+ * The caller verifies what it reads (digest and size), so bytes of an attempt that later failed
+ * cannot slip through unchecked. Fails with the download's error.
+ */
+export function followBlob(o: FollowOptions): Readable {
+  return Readable.from(follow(o), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
+  let pos = 0;
+  const stored = o.stored.then(() => 'stored' as const);
+  for (;;) {
+    const next = await Promise.race([stored, o.growing.next(o.digest)]);
+    // Stored, or the attempt ended (its temp renamed or removed) before we could open it.
+    const handle = next === 'stored' ? undefined : await openIfThere(next.path);
+    if (handle === undefined) {
+      if (next !== 'stored' && next.state !== 'done') {
+        await next.changed();
+        continue;
+      }
+      yield* readFrom(await open(o.finalPath, 'r'), pos, undefined);
+      return;
+    }
+    for await (const chunk of readFrom(handle, pos, next as GrowingFile)) {
+      pos += chunk.length;
+      yield chunk;
+    }
+    if ((next as GrowingFile).state === 'done') return;
+    // The attempt failed: the next one (or the stored blob) continues from `pos`.
+  }
+}
+
+async function openIfThere(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Reads from `pos` and closes the file: to its end, or, for a growing file, until its attempt ends. */
+async function* readFrom(handle: FileHandle, pos: number, growing: GrowingFile | undefined): AsyncGenerator<Buffer> {
+  try {
+    for (let at = pos; ; ) {
+      const limit = growing === undefined ? Infinity : growing.written;
+      if (at < limit) {
+        const buf = Buffer.allocUnsafe(Math.min(1 << 20, limit - at));
+        const { bytesRead } = await handle.read(buf, 0, buf.length, at);
+        if (bytesRead === 0) return;
+        at += bytesRead;
+        yield buf.subarray(0, bytesRead);
+        continue;
+      }
+      if (growing === undefined || growing.state !== 'writing') return;
+      await growing.changed();
+    }
+  } finally {
+    await handle.close();
+  }
+}
