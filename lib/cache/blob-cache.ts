@@ -81,16 +81,19 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       const final = pathOf(d);
       const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${writerTag()}.${randomBytes(6).toString('hex')}`);
       const release = holdTemp(temp);
+      let settle: ((stored: boolean) => void) | undefined;
       try {
         await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
         const verifier = createVerifier({ digest: d, size, subject });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
-        await pipeline(source, verifier, growing.writer(d, temp), signal ? { signal } : {});
+        const writer = growing.writer(d, temp);
+        settle = writer.settle;
+        await pipeline(source, verifier, writer.stream, signal ? { signal } : {});
         // Concurrent writers of the same digest produce identical bytes, so the last rename wins harmlessly.
         await rename(temp, final);
-        growing.finish(d, true);
+        writer.settle(true);
       } catch (err) {
-        growing.finish(d, false);
+        settle?.(false);
         await rm(temp, { force: true });
         if (isLkvolError(err)) throw err;
         throw wrapError(err, 'LKVOL_IO', `${subject}: store in cache ${opts.dir}`);

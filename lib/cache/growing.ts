@@ -29,37 +29,31 @@ export class GrowingFiles {
     return new Promise((resolve) => this.#waiting.set(digest, [...(this.#waiting.get(digest) ?? []), resolve]));
   }
 
-  /** A Writable for the temp file at `path` that publishes its progress under `digest` while it writes. */
-  writer(digest: string, path: string): Writable {
+  /**
+   * A Writable for the temp file at `path` that publishes its progress under `digest` while it
+   * writes, and `settle`, to call once the temp is renamed into place (true) or given up (false).
+   */
+  writer(digest: string, path: string): { stream: Writable; settle(stored: boolean): void } {
     const file = new TrackedFile(path);
     this.#files.set(digest, file);
     for (const wake of this.#waiting.get(digest) ?? []) wake(file);
     this.#waiting.delete(digest);
-    const forget = () => {
+    const settle = (stored: boolean) => {
+      file.end(stored ? 'done' : 'failed');
+      // Another put of the same digest (a concurrent build in this process) may have registered since.
       if (this.#files.get(digest) === file) this.#files.delete(digest);
     };
-    return new Writable({
+    const stream = new Writable({
       highWaterMark: 1 << 20,
       construct: (cb) => void file.open().then(() => cb(), cb),
       write: (chunk: Buffer, _enc, cb) => void file.append(chunk).then(() => cb(), cb),
       final: (cb) => void file.close().then(() => cb(), cb),
       destroy: (err, cb) => {
-        // NB: 'done' only once the caller has renamed the temp into place (see `finish`).
-        if (err !== null) {
-          file.end('failed');
-          forget();
-        }
+        if (err !== null) settle(false);
         void file.close().then(() => cb(err), () => cb(err));
       },
     });
-  }
-
-  /** Marks the attempt writing `digest` as complete (its temp renamed into place) or failed, and forgets it. */
-  finish(digest: string, ok: boolean): void {
-    const file = this.#files.get(digest);
-    if (!(file instanceof TrackedFile)) return;
-    file.end(ok ? 'done' : 'failed');
-    this.#files.delete(digest);
+    return { stream, settle };
   }
 }
 
