@@ -51,7 +51,11 @@ export interface ReuseOptions {
   /** The previous record of the volume, whose fingerprint the tree must still match. */
   previous: VolumeRecord;
   applyOwnership: boolean;
+  signal?: AbortSignal | undefined;
 }
+
+/** Entries linked between two looks at the event loop: Ctrl-C must not wait for a whole large tree. */
+const entriesPerTurn = 2000;
 
 /**
  * Recreates the previous output's lower/ in staging without extracting anything: directories are made
@@ -71,19 +75,25 @@ export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
   /** Links this walk added to each inode, so link counts are compared as they were. */
   const added = new Map<string, number>();
   const dirs: Array<{ path: string; st: Stats }> = [];
-  const walk = (rel: string): boolean => {
+  let sinceTurn = 0;
+  const walk = async (rel: string): Promise<boolean> => {
     const names = readNames(join(lower, rel));
     if (names === undefined) return false;
     names.sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
+      if (++sinceTurn >= entriesPerTurn) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        o.signal?.throwIfAborted();
+      }
       const st = lstatSync(join(lower, path));
       const inode = `${st.dev}:${st.ino}`;
       hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
       if (st.isDirectory()) {
         mkdirSync(join(o.to, path), 0o700);
         dirs.push({ path, st });
-        if (!walk(path)) return false;
+        if (!(await walk(path))) return false;
         continue;
       }
       if (!link(join(lower, path), join(o.to, path))) return false;
@@ -91,7 +101,7 @@ export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
     }
     return true;
   };
-  const intact = walk('') && `sha256:${hash.digest('hex')}` === fingerprint;
+  const intact = (await walk('')) && `sha256:${hash.digest('hex')}` === fingerprint;
   if (!intact) {
     await removeTree(o.to);
     mkdirSync(o.to);

@@ -79,7 +79,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
 async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<VolumeRecord | undefined> {
   const previous = job.previous;
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
-  const reused = await reuseVolume({ from: previous.dir, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership }).catch((err: unknown) => {
+  const reused = await reuseVolume({ from: previous.dir, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership, signal: job.options.signal }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${previous.dir}`);
   });
   if (!reused) return undefined;
