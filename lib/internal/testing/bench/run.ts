@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const dropper = await createCacheDropper();
   if (!dropper.enabled) log(`NOTE: page caches will NOT be dropped before cold runs: ${dropper.reason}`);
   if (opts.runs < 3) log(`NOTE: ${opts.runs} round(s); the issue asks for the median of at least 3`);
+  // Read before anything runs: the commit whose dist/ is measured, even if files change meanwhile.
+  const commit = await gitCommit();
   const work = await createWorkDir(opts.cacheDir);
   // The registry's storage lives in the work directory, so a killed bench leaves nothing elsewhere.
   const registry = await startRegistry({ storageDir: join(work, 'registry') });
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     const images = await prepareImages({ registry: registry.host, cacheDir: opts.cacheDir, mirror: opts.mirror });
     const ctx: BenchContext = { work, dropper, images, trees: new Map() };
     await readTreeOnce(ctx, images.tiny);
-    const results = await runRounds(ctx, opts);
+    const results = await runRounds(ctx, opts, commit);
     console.log(formatReport(results));
     await mkdir(join(opts.resultsPath, '..'), { recursive: true });
     await writeFile(opts.resultsPath, JSON.stringify(results, null, 2) + '\n');
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function runRounds(ctx: BenchContext, opts: BenchOptions): Promise<BenchResults> {
+async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string): Promise<BenchResults> {
   const perImage = [ctx.images.debian, ctx.images.synthetic].map((image) => ({ image, samples: { reference: [], cold: [], noChange: [], noChangeWarm: [] } as ImageSamples }));
   const two: TwoVolumeSamples = { cold: [], changed: [] };
   for (let round = 1; round <= opts.runs; round++) {
@@ -55,7 +57,7 @@ async function runRounds(ctx: BenchContext, opts: BenchOptions): Promise<BenchRe
   return {
     date: new Date().toISOString(),
     host: { cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), kernel: release(), node: process.version },
-    lkvolCommit: await gitCommit(),
+    lkvolCommit: commit,
     runs: opts.runs,
     cachesDropped: ctx.dropper.enabled,
     cachesNote: ctx.dropper.reason,
