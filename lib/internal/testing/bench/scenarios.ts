@@ -37,7 +37,7 @@ export interface TwoVolumeSamples {
   changed: TimedRun[];
 }
 
-/** Runs the reference once (untimed use) to read umoci's tree of an image the rounds do not time. */
+/** Runs the reference once, untimed, to read umoci's tree of an image no round times (tiny). */
 export async function readTreeOnce(ctx: BenchContext, image: BenchImage): Promise<void> {
   const dir = await freshDir(ctx, `reference-${image.name}`);
   const ref = await runReference({ ref: image.ref, dir });
