@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 UNIT_TESTS = $(shell find dist -name '*.test.js' ! -name '*.integration.test.js' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find dist -name '*.integration.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps node-deps debian-deps build check typecheck unit test test-integration example golden clean
+.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example golden bench clean
 
 all: build
 
@@ -19,6 +19,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 debian-deps:
 	@bash .ci/debian-deps.sh
+
+# debootstrap and /usr/bin/time: needed by `make bench` only.
+bench-deps:
+	@bash .ci/bench-deps.sh
 
 build: node-deps
 	rm -rf dist
@@ -42,6 +46,11 @@ test: deps build
 # Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree.
 example: deps build
 	$(NODE) --enable-source-maps dist/examples/run.js
+
+# lkvol against skopeo copy + umoci unpack on a Debian minbase and a 500 MB synthetic image (README "Benchmark").
+# Takes several minutes; BENCH_RUNS=N sets the rounds (default 3). Not part of `make test` or CI.
+bench: deps build bench-deps
+	$(NODE) --enable-source-maps dist/lib/internal/testing/bench/run.js
 
 golden: build
 	UPDATE_GOLDEN=1 $(NODE) --test $(UNIT_TESTS)

@@ -1,5 +1,8 @@
 // Test helper: push blobs, images and indexes to a test registry through the distribution HTTP API.
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { request } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 
@@ -75,6 +78,40 @@ export async function pushBlob(target: PushTarget, data: Buffer): Promise<string
   location.searchParams.set('digest', digest);
   await send(target, 'PUT', location.toString(), { body: data, contentType: 'application/octet-stream' });
   return digest;
+}
+
+/** A blob already written to a file, with its digest and size computed while it was written. */
+export interface BlobFile {
+  path: string;
+  digest: string;
+  size: number;
+}
+
+/**
+ * Uploads one blob from a file (POST then monolithic PUT), streaming it: blobs of hundreds of MB never
+ * sit in memory. The registry checks the digest, so a corrupted file fails the PUT.
+ */
+export async function pushBlobFile(target: PushTarget, blob: BlobFile): Promise<string> {
+  const base = `http://${target.registry}/v2/${target.repository}/blobs/uploads/`;
+  const start = await send(target, 'POST', base, {});
+  const location = new URL(start.headers.get('location') ?? fail('POST upload: no Location'), base);
+  location.searchParams.set('digest', blob.digest);
+  // node:http rather than fetch: a stream body with a Content-Length, not chunked encoding.
+  const req = request(location, { method: 'PUT', headers: { ...authHeader(target), 'content-type': 'application/octet-stream', 'content-length': String(blob.size) } });
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  // Both awaited together, so a registry that answers early (and fails the upload) is still reported.
+  const [, { status, text }] = await Promise.all([pipeline(createReadStream(blob.path), req), response]);
+  if (status < 200 || status > 299) fail(`PUT ${location.toString()}: ${status} ${text.slice(0, 500)}`);
+  return blob.digest;
 }
 
 /** PUTs a manifest or index document under `reference` (a tag or digest); returns its digest. */
@@ -155,13 +192,17 @@ export async function layerOf(files: Record<string, string>): Promise<LayerInput
 }
 
 async function send(target: PushTarget, method: string, url: string, opts: { body?: Buffer; contentType?: string }): Promise<Response> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = authHeader(target);
   if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
-  if (target.auth !== undefined) headers.authorization = `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString('base64')}`;
   const res = await fetch(url, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });
   const text = await res.text();
   if (res.status < 200 || res.status > 299) fail(`${method} ${url}: ${res.status} ${text.slice(0, 500)}`);
   return res;
+}
+
+function authHeader(target: PushTarget): Record<string, string> {
+  if (target.auth === undefined) return {};
+  return { authorization: `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString('base64')}` };
 }
 
 function fail(message: string): never {
