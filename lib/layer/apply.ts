@@ -1,13 +1,13 @@
 // Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { LkvolError, UnsafePathError } from '../errors.js';
 import { removePath } from './dir-cache.js';
 import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
-import { applyFdMetadata, applySymlinkMetadata, noteDirChange } from './metadata.js';
-import { cleanName, hostPath, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
+import { applyFdMetadata, applySymlinkMetadata, creationMetadata, dirNeedsChmod, noteDirChange } from './metadata.js';
+import { cleanName, hostPath, isErrno, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
 import { createSpecial, skippedEntry } from './special.js';
 import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
 import { applyXattrs } from './xattrs.js';
@@ -55,7 +55,7 @@ async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], 
   const path = hostPath(ctx.root, rel);
   switch (entry.kind) {
     case 'dir':
-      if (clearFor(ctx, rel, true) === 'absent') mkdirSync(path, 0o700);
+      makeDir(ctx, rel, path);
       ctx.volume.realDirs.add(rel.join('/'));
       ctx.dirs.set(rel.join('/'), entry);
       return noteIntended(ctx, rel, entry);
@@ -64,8 +64,7 @@ async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], 
       return noteIntended(ctx, rel, entry);
     case 'symlink':
       if (entry.linkname.includes('\0')) throw new UnsafePathError({ ...ref, reason: 'symlink target contains a NUL byte' });
-      clearFor(ctx, rel, false);
-      symlinkSync(entry.linkname, path);
+      createAt(ctx, rel, () => symlinkSync(entry.linkname, path));
       dropXattrs(ctx, entry);
       applySymlinkMetadata(ctx, path, entry);
       return noteIntended(ctx, rel, entry);
@@ -107,15 +106,42 @@ function clearFor(ctx: LayerContext, rel: readonly string[], incomingDir: boolea
   return 'absent';
 }
 
+/**
+ * Runs `create` (which fails with EEXIST on anything already at `rel`, a symlink included, and
+ * never follows one); when something is there, removes it and creates again. Most entries are new,
+ * so this saves an lstat for each of them.
+ */
+function createAt<T>(ctx: LayerContext, rel: readonly string[], create: () => T): T {
+  forgetSkipped(ctx, rel);
+  try {
+    return create();
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+  }
+  clearFor(ctx, rel, false);
+  return create();
+}
+
+/** A directory at `rel`: made, or merged with one that is there; anything else there is replaced. */
+function makeDir(ctx: LayerContext, rel: readonly string[], path: string): void {
+  try {
+    mkdirSync(path, 0o700);
+    return;
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+  }
+  if (clearFor(ctx, rel, true) === 'absent') mkdirSync(path, 0o700);
+}
+
 /** Streams the entry's data into a new file (never through a symlink), then sets its metadata by fd. */
 async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly string[], body: AsyncIterable<Uint8Array>): Promise<void> {
   if (ctx.bytes + entry.size > ctx.caps.bytes.remaining) {
     throw limitError(ctx.layer, ctx.caps.bytes, `file content (${entry.size} more bytes for ${JSON.stringify(entry.name)})`);
   }
   ctx.bytes += entry.size;
-  clearFor(ctx, rel, false);
   const path = hostPath(ctx.root, rel);
-  const fd = openSync(path, createFlags, 0o600);
+  const meta = creationMetadata(ctx, entry);
+  const fd = createAt(ctx, rel, () => openSync(path, createFlags, meta.createMode));
   // Hashed as written, so the build's summary never reads the tree back.
   const hash = createHash('sha256');
   try {
@@ -124,7 +150,7 @@ async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly str
       hash.update(chunk);
     }
     ctx.volume.contentDigests.set(rel.join('/'), hash.digest('hex'));
-    applyFdMetadata(ctx, fd, entry);
+    applyFdMetadata(ctx, fd, entry, meta);
     // After the last write and after chown: both clear security.capability.
     applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: false, onDropped: (e) => ctx.xattrEntries.push(e.name) });
   } finally {
@@ -152,8 +178,7 @@ function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref:
   if (st === undefined) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
   if (st.isDirectory()) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} is a directory` });
   if (target.join('/') === rel.join('/')) return;
-  clearFor(ctx, rel, false);
-  linkSync(targetPath, hostPath(ctx.root, rel));
+  createAt(ctx, rel, () => linkSync(targetPath, hostPath(ctx.root, rel)));
   const digest = ctx.volume.contentDigests.get(target.join('/'));
   if (digest !== undefined) ctx.volume.contentDigests.set(rel.join('/'), digest);
   noteIntended(ctx, rel, ctx.volume.intended.get(target.join('/')));
@@ -183,7 +208,9 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     }
     noteDirChange(ctx, parent.slice(0, i - 1));
     mkdirSync(path, 0o755);
-    chmodSync(path, 0o755);
+    // Implicit parents are root's (containerd, moby); below a setgid directory mkdir gives its group and bit.
+    if (ctx.applyOwnership && ctx.volume.setgidDirs) chownSync(path, 0, 0);
+    if (dirNeedsChmod(ctx, 0o755)) chmodSync(path, 0o755);
     known.add(key);
     noteIntended(ctx, parent.slice(0, i), { uid: 0, gid: 0, mode: 0o755 });
     // NB: dated like the entry that needed it, not "now", so the volume stays reproducible.

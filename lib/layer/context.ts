@@ -1,6 +1,8 @@
 // State of extraction: the per-volume ExtractState and the per-layer bookkeeping the entries share.
+import { lstatSync } from 'node:fs';
 import { internalError } from '../errors.js';
 import { DirCache } from './dir-cache.js';
+import { readUmask } from './umask.js';
 import type { LayerEntry } from './entries.js';
 import type { SkippedEntry } from './special.js';
 import type { XattrMode } from './xattrs.js';
@@ -56,6 +58,8 @@ export interface VolumeBookkeeping extends ExtractState {
   contentDigests: Map<string, string>;
   /** Directories known to be real; every removal must go through `removePath` to keep it true. */
   realDirs: DirCache;
+  /** Whether any directory of the volume (the root included) is setgid: files below it take its group. */
+  setgidDirs: boolean;
 }
 
 /**
@@ -64,7 +68,7 @@ export interface VolumeBookkeeping extends ExtractState {
  * goes in `maxBytes`, with `limitName` saying so in errors). Unset caps take `defaultLimits`.
  */
 export function createExtractState(limits?: VolumeLimits): ExtractState {
-  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache() };
+  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache(), setgidDirs: false };
   return state;
 }
 
@@ -110,12 +114,17 @@ export interface LayerContext {
   skippedDevices: string[];
   skippedAufs: string[];
   xattrEntries: string[];
+  /** The process's umask while this layer applies (see metadata.ts `readUmask`). */
+  umask: number;
 }
 
 /** Fresh bookkeeping for one layer. */
 export function createLayerContext(opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState }): LayerContext {
   const { state, ...rest } = opts;
-  return { ...rest, volume: state as VolumeBookkeeping, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [] };
+  const volume = state as VolumeBookkeeping;
+  // The root is the caller's directory: a setgid parent of it would have handed the bit down.
+  if (!volume.setgidDirs && ((lstatSync(opts.root, { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0) volume.setgidDirs = true;
+  return { ...rest, volume: state as VolumeBookkeeping, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [], umask: readUmask() };
 }
 
 /** Notes what the image meant for `rel` (only when ownership is not applied, for lkvol.json). */

@@ -1,6 +1,6 @@
 // Tests of extractLayer as a stream consumer: diffIds, draining for the verifier, times, cancellation, state.
 import assert from 'node:assert/strict';
-import { lstat } from 'node:fs/promises';
+import { chmod, chown, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
@@ -61,6 +61,50 @@ test('implicit parents are 0755 whatever the umask', async (t) => {
   t.after(() => process.umask(old));
   await applyLayers(sb, [[{ name: 'a/b/c' }]]);
   assert.equal((await lstat(join(sb.root, 'a/b'))).mode & 0o7777, 0o755);
+});
+
+// Files are created with their final mode when the umask allows, and chown-ed only when their owner is not lkvol's own.
+for (const umask of [0o022, 0o077, 0o002]) {
+  test(`modes and owners are exact whatever the umask (${umask.toString(8)})`, async (t) => {
+    const sb = await createSandbox(t);
+    const old = process.umask(umask);
+    t.after(() => process.umask(old));
+    const modes = [0o644, 0o664, 0o666, 0o777, 0o000, 0o400, 0o4755, 0o2755, 0o1777, 0o6711];
+    await applyLayers(sb, [[...modes.map((mode) => ({ name: `f${mode.toString(8)}`, mode, uid: mode === 0o4755 ? 7 : 0, gid: mode === 0o2755 ? 8 : 0 })), { name: 'implicit/x' }]]);
+    for (const mode of modes) {
+      const st = await lstat(join(sb.root, `f${mode.toString(8)}`));
+      assert.equal((st.mode & 0o7777).toString(8), mode.toString(8), `f${mode.toString(8)}`);
+      if (process.getuid?.() === 0) assert.deepEqual([st.uid, st.gid], [mode === 0o4755 ? 7 : 0, mode === 0o2755 ? 8 : 0]);
+    }
+    assert.equal((await lstat(join(sb.root, 'implicit'))).mode & 0o7777, 0o755);
+  });
+}
+
+test('as root, files below a setgid directory get the owner the archive gives them, not the directory group', async (t) => {
+  assert.equal(process.getuid?.(), 0, 'owners are applied as root');
+  const sb = await createSandbox(t);
+  await applyLayers(sb, [
+    [{ name: 'g', type: 'dir', mode: 0o2775, gid: 50 }, { name: 'g/same-layer', gid: 0 }],
+    [{ name: 'g/later', gid: 0 }, { name: 'g/sub/implicit' }],
+  ]);
+  const ids = async (p: string) => {
+    const st = await lstat(join(sb.root, p));
+    return [st.uid, st.gid, (st.mode & 0o7777).toString(8)];
+  };
+  assert.deepEqual(await ids('g'), [0, 50, '2775']);
+  assert.deepEqual(await ids('g/same-layer'), [0, 0, '644']);
+  assert.deepEqual(await ids('g/later'), [0, 0, '644']);
+  assert.deepEqual(await ids('g/sub'), [0, 0, '755']);
+  assert.deepEqual(await ids('g/sub/implicit'), [0, 0, '644']);
+});
+
+test('as root, a volume root that is setgid (inherited from OUT\'s parent) does not hand its group down', async (t) => {
+  assert.equal(process.getuid?.(), 0, 'owners are applied as root');
+  const sb = await createSandbox(t);
+  await chown(sb.root, 0, 60);
+  await chmod(sb.root, 0o2775);
+  await applyLayers(sb, [[{ name: 'f' }, { name: 'd/x' }]]);
+  for (const p of ['f', 'd', 'd/x']) assert.equal((await lstat(join(sb.root, p))).gid, 0, p);
 });
 
 test('an empty blob is an empty layer', async (t) => {

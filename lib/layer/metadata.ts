@@ -22,19 +22,59 @@ function effectiveMode(ctx: LayerContext, entry: LayerEntry): number {
   return entry.kind === 'dir' ? entry.mode | 0o700 : entry.mode;
 }
 
+/** How a new file is created so that as few calls as possible follow: the mode to open it with, and which calls remain. */
+export interface CreationMetadata {
+  /** The mode for open(2): the final one when the umask leaves it alone, else 0600 and a chmod after. */
+  createMode: number;
+  chown: boolean;
+  chmod: boolean;
+}
+
+/**
+ * What creating `entry` as a new file needs. A file lkvol creates already belongs to lkvol's own uid
+ * and gid, unless a setgid directory of the volume hands down its group: then no chown is needed
+ * (most image files are root's, and lkvol runs as root to apply owners). open(2) gives the mode
+ * minus the umask and no setuid/setgid/sticky bits: a mode it cannot give, or one chown would
+ * clear, gets a chmod after the chown. Each call saved is one of four or five per file.
+ */
+export function creationMetadata(ctx: LayerContext, entry: LayerEntry): CreationMetadata {
+  const mode = effectiveMode(ctx, entry);
+  const chown = needsChown(ctx, entry);
+  const chmod = (mode & 0o7000) !== 0 || (mode & ctx.umask) !== 0;
+  return { createMode: chmod ? 0o600 : mode, chown, chmod };
+}
+
+/** Whether a node lkvol just created (file, symlink, device) must be chown-ed to get `entry`'s owner. */
+function needsChown(ctx: LayerContext, entry: LayerEntry): boolean {
+  return ctx.applyOwnership && (ctx.volume.setgidDirs || entry.uid !== ownIds.uid || entry.gid !== ownIds.gid);
+}
+
+/** lkvol's own uid and gid: the owner of every file it creates outside setgid directories. */
+const ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+
+/**
+ * Whether a directory made with mkdir(path, `mode`) needs a chmod to have exactly `mode`: when the
+ * umask takes bits away, or a setgid directory of the volume may have handed its setgid bit down.
+ */
+export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
+  return ctx.volume.setgidDirs || (mode & ctx.umask) !== 0;
+}
+
+
 /**
  * Sets owner, then mode, then times on an open file. chown clears setuid/setgid, so the mode comes
- * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown").
+ * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown"). `created` skips what
+ * creating the file already did (see {@link creationMetadata}).
  */
-export function applyFdMetadata(ctx: LayerContext, fd: number, entry: LayerEntry): void {
-  if (ctx.applyOwnership) fchownSync(fd, entry.uid, entry.gid);
-  fchmodSync(fd, effectiveMode(ctx, entry));
+export function applyFdMetadata(ctx: LayerContext, fd: number, entry: LayerEntry, created?: CreationMetadata): void {
+  if (created?.chown ?? ctx.applyOwnership) fchownSync(fd, entry.uid, entry.gid);
+  if (created?.chmod ?? true) fchmodSync(fd, effectiveMode(ctx, entry));
   futimesSync(fd, entry.mtime, entry.mtime);
 }
 
 /** Owner and times of a symlink itself (Linux symlinks have no mode of their own). */
 export function applySymlinkMetadata(ctx: LayerContext, path: string, entry: LayerEntry): void {
-  if (ctx.applyOwnership) lchownSync(path, entry.uid, entry.gid);
+  if (needsChown(ctx, entry)) lchownSync(path, entry.uid, entry.gid);
   lutimesSync(path, entry.mtime, entry.mtime);
 }
 
@@ -66,6 +106,8 @@ export function applyDirMetadata(ctx: LayerContext): void {
     withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime));
   }
   for (const [key, entry] of ctx.dirs) {
+    // Files created below a setgid directory take its group: from now on they are always chown-ed.
+    if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
     const path = withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (p) => applyDirPathMetadata(ctx, p, entry));
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
