@@ -2,9 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { runInProcess, type CliRun } from './run-in-process.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
@@ -166,6 +166,17 @@ describe('build', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
     assert.equal(stdout, `${out}\n`);
     await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
+  });
+
+  test('the installed command (cmd/lkvol.sh, also through a symlink as npm links it) runs lkvol with its heap flag', async () => {
+    const link = join(work, 'lkvol');
+    await symlink(join(repoRoot(), 'cmd', 'lkvol.sh'), link);
+    const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+    const { stdout } = await promisify(execFile)(link, ['--version'], { env });
+    assert.match(stdout, /^lkvol \d+\.\d+\.\d+\n$/);
+    await assert.rejects(promisify(execFile)(link, ['validate', join(work, 'nope.yml')], { env }), (e: { code?: number }) => e.code === 2);
+    const script = await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8');
+    assert.match(script, /exec node --max-semi-space-size=4 /);
   });
 });
 

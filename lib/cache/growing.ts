@@ -44,7 +44,7 @@ export class GrowingFiles {
       if (this.#files.get(digest) === file) this.#files.delete(digest);
     };
     const stream = new Writable({
-      highWaterMark: 1 << 20,
+      highWaterMark: 256 * 1024,
       construct: (cb) => void file.open().then(() => cb(), cb),
       write: (chunk: Buffer, _enc, cb) => void file.append(chunk).then(() => cb(), cb),
       final: (cb) => void file.close().then(() => cb(), cb),
@@ -98,6 +98,9 @@ class TrackedFile implements GrowingFile {
   }
 }
 
+/** Bytes read from a growing blob at a time: as large as an inflate chunk, small enough to stay cheap on memory. */
+const readSize = 256 * 1024;
+
 /** Options of {@link followBlob}. */
 export interface FollowOptions {
   growing: GrowingFiles;
@@ -116,7 +119,7 @@ export interface FollowOptions {
  * cannot slip through unchecked. Fails with the download's error.
  */
 export function followBlob(o: FollowOptions): Readable {
-  return Readable.from(follow(o), { objectMode: false, highWaterMark: 1 << 20 });
+  return Readable.from(follow(o), { objectMode: false, highWaterMark: readSize });
 }
 
 async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
@@ -158,7 +161,7 @@ async function* readFrom(handle: FileHandle, pos: number, growing: GrowingFile |
     for (let at = pos; ; ) {
       const limit = growing === undefined ? Infinity : growing.written;
       if (at < limit) {
-        const buf = Buffer.allocUnsafe(Math.min(1 << 20, limit - at));
+        const buf = Buffer.allocUnsafe(Math.min(readSize, limit - at));
         const { bytesRead } = await handle.read(buf, 0, buf.length, at);
         if (bytesRead === 0) return;
         at += bytesRead;

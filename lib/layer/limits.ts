@@ -102,7 +102,10 @@ export function createByteCap(opts: { cap: Cap; layer: string }): Transform {
   const max = opts.cap.remaining + streamOverhead;
   let seen = 0;
   return new Transform({
-    readableHighWaterMark: 8 << 20,
+    // Chunks pass one by one (an async iterator would otherwise get everything buffered, concatenated),
+    // and up to 16 of them (4 MiB of 256 KiB inflate chunks) let inflating run ahead of extraction.
+    readableObjectMode: true,
+    readableHighWaterMark: 16,
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
       if (seen > max) cb(limitError(opts.layer, opts.cap, `uncompressed stream (more than ${max} bytes)`));

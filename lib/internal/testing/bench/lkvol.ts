@@ -1,13 +1,13 @@
-// Runs the built CLI the way a user does: `node dist/cmd/lkvol.js build -q -o OUT --cache CACHE SYSTEM`.
-import { join } from 'node:path';
+// Runs the CLI the way a user does: the `lkvol` command (cmd/lkvol.sh) `build -q -o OUT --cache CACHE SYSTEM`.
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../testdata.js';
 import { runTimed, type TimedRun } from './timed.js';
 
-const cli = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
+const cli = join(repoRoot(), 'cmd', 'lkvol.sh');
 
-/** One lkvol build, timed; `what` names it in errors. */
+/** One lkvol build, timed; `what` names it in errors. The command finds `node` on PATH: this one. */
 export function runLkvol(what: string, o: { system: string; out: string; cache: string; cwd: string }): Promise<TimedRun> {
-  return runTimed(what, process.execPath, [cli, 'build', '-q', '-o', o.out, '--cache', o.cache, o.system], { cwd: o.cwd });
+  return runTimed(what, cli, ['build', '-q', '-o', o.out, '--cache', o.cache, o.system], { cwd: o.cwd, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
 }
 
 /** The `lower/` directory of volume `name` in an lkvol output. */
