@@ -28,18 +28,40 @@ export function prepareContainer(container: LoadedContainer, image: ResolvedImag
   return { container, image, merged };
 }
 
-/** Writes `<staging>/<bundle>/{config.json,runtime.json}`. Throws LKVOL_CONFIG_INVALID (spec) or LKVOL_IO. */
-export async function writeContainer(p: PreparedContainer, staging: string, idMap: Map<string, number>): Promise<ContainerRecord> {
+/** A container's bundle as it will be written: its path below OUT, its files' bytes, its record. */
+export interface RenderedContainer {
+  /** `containers/<section>/<name>` */
+  path: string;
+  files: ReadonlyMap<'config.json' | 'runtime.json', string>;
+  record: ContainerRecord;
+  /** For messages: `<section> "<name>"`. */
+  label: string;
+}
+
+/** Emits a container's config.json and runtime.json, in memory. Throws LKVOL_CONFIG_INVALID (spec). */
+export function renderContainer(p: PreparedContainer, idMap: Map<string, number>): RenderedContainer {
   const { container, image, merged } = p;
   const rel = bundlePath(container.section, container.index, container.name);
   const { spec, runtime } = emitRuntimeSpec({ imageConfig: image.config.config ?? {}, merged, idMap, bundlePath: `/${rel}` });
-  const dir = join(staging, rel);
+  return {
+    path: rel,
+    files: new Map([
+      ['config.json', serializeSpec(spec)],
+      ['runtime.json', serializeSpec(runtime)],
+    ]),
+    record: { section: container.section, name: container.name, image: formatReference(container.ref), digest: image.digest, manifest: image.manifestDigest, path: rel },
+    label: `${container.section} "${container.name}"`,
+  };
+}
+
+/** Writes `<staging>/<bundle>/{config.json,runtime.json}`. Throws LKVOL_IO. */
+export async function writeContainer(c: RenderedContainer, staging: string): Promise<ContainerRecord> {
+  const dir = join(staging, c.path);
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'config.json'), serializeSpec(spec));
-    await writeFile(join(dir, 'runtime.json'), serializeSpec(runtime));
+    for (const [name, text] of c.files) await writeFile(join(dir, name), text);
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `${container.section} "${container.name}": write ${dir}`);
+    throw wrapError(err, 'LKVOL_IO', `${c.label}: write ${dir}`);
   }
-  return { section: container.section, name: container.name, image: formatReference(container.ref), digest: image.digest, manifest: image.manifestDigest, path: rel };
+  return c.record;
 }

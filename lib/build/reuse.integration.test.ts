@@ -88,6 +88,53 @@ test('a rebuild with nothing changed reuses the volume, fetches no blob, and wri
   assert.deepEqual(outcome(await run(options())), { reused: ['data'], extracted: [] });
 });
 
+test('a rebuild with nothing changed at all leaves OUT untouched: no staging, no rename', async (t) => {
+  const { options } = await setup(t, `${oneVolume}  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n    binds: [data:/data]\n`);
+  const first = await run(options());
+  const ids = async () => Promise.all(['', 'lkvol.json', 'containers/services/svc/config.json', 'containers/volumes/data/lower/etc/conf'].map(async (p) => (await lstat(join(first.out, p))).ino));
+  const before = await ids();
+  const second = await run(options());
+  assert.deepEqual(await ids(), before, 'the same inodes: nothing was rewritten or renamed');
+  assert.deepEqual(outcome(second), { reused: ['blank', 'data'], extracted: [] });
+});
+
+const outputEdits: Array<{ name: string; edit: (out: string, dir: string) => Promise<void>; want: { reused: string[]; extracted: string[] } }> = [
+  { name: 'a spec edited', edit: (out) => appendFile(join(out, 'containers/services/svc/config.json'), ' '), want: { reused: ['data'], extracted: [] } },
+  { name: 'a file added to a bundle', edit: (out) => writeFile(join(out, 'containers/services/svc/extra'), 'x'), want: { reused: ['data'], extracted: [] } },
+  { name: 'lkvol.json edited', edit: (out) => appendFile(join(out, 'lkvol.json'), ' '), want: { reused: ['data'], extracted: [] } },
+  { name: 'the system file changed', edit: (_, dir) => appendFile(join(dir, 'system.yml'), '    env: [A=1]\n'), want: { reused: ['data'], extracted: [] } },
+];
+
+for (const c of outputEdits) {
+  test(`a rebuild after ${c.name} goes through staging, reusing the volume, and writes a complete OUT`, async (t) => {
+    const { options, dir } = await setup(t, `${oneVolume}services:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n`);
+    const first = await run(options());
+    const inode = (await lstat(join(first.out, 'lkvol.json'))).ino;
+    await c.edit(first.out, dir);
+    const second = await run(options());
+    assert.deepEqual(outcome(second), c.want);
+    assert.notEqual((await lstat(join(second.out, 'lkvol.json'))).ino, inode, 'OUT was rewritten');
+    const fresh = await run(options({ out: join(dir, 'fresh') }));
+    for (const f of ['lkvol.json', 'containers/services/svc/config.json', 'containers/services/svc/runtime.json']) {
+      assert.equal(await readFile(join(second.out, f), 'utf8'), await readFile(join(fresh.out, f), 'utf8'), f);
+    }
+    assert.deepEqual((await snapshot(second.out)).tree, (await snapshot(fresh.out)).tree);
+    assert.equal((await lstat(join(second.out, 'containers/services/svc/extra')).catch(() => undefined)), undefined);
+  });
+}
+
+test('with SOURCE_DATE_EPOCH, a rebuild at another epoch rewrites OUT; at the same one it leaves it alone', async (t) => {
+  const { options } = await setup(t, oneVolume);
+  const first = await run(options({ sourceDateEpoch: 1000 }));
+  const inode = async () => (await lstat(join(first.out, 'lkvol.json'))).ino;
+  const before = await inode();
+  await run(options({ sourceDateEpoch: 1000 }));
+  assert.equal(await inode(), before);
+  const other = await run(options({ sourceDateEpoch: 2000 }));
+  assert.deepEqual(outcome(other), { reused: ['data'], extracted: [] });
+  assert.equal((await lstat(join(other.out, 'lkvol.json'))).mtimeMs, 2_000_000);
+});
+
 const edits: Array<{ name: string; edit: (lower: string) => Promise<void> }> = [
   { name: 'a file appended to', edit: (l) => appendFile(join(l, 'etc/conf'), '!') },
   { name: 'a file rewritten with the same size a second later', edit: async (l) => {

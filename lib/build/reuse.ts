@@ -54,22 +54,55 @@ export interface ReuseOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Entries linked between two looks at the event loop: Ctrl-C must not wait for a whole large tree. */
+/** Entries walked between two looks at the event loop: Ctrl-C must not wait for a whole large tree. */
 const entriesPerTurn = 2000;
+
+/**
+ * True when a volume of the previous output is intact: `tmp/` and `merged/` are empty directories
+ * and a stat walk of `lower/` gives the recorded fingerprint. Reads only.
+ */
+export async function volumeIntact(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'>): Promise<boolean> {
+  return (await walkPrevious(o, undefined)) !== undefined;
+}
 
 /**
  * Recreates the previous output's lower/ in staging without extracting anything: directories are made
  * anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the walk
  * fingerprints the old tree as it goes. The old output is only read, so a failed or killed build
- * leaves it as it was. Returns false, with the staging copy removed, when the old tree is not intact:
- * its fingerprint differs from the record (someone edited it), tmp/ or merged/ is not an empty
- * directory, or a directory cannot be read (a rootless tree with 0000 directories is extracted anew
- * rather than chmod-ed in the old output).
+ * leaves it as it was. Returns false, with the staging copy removed, when the old tree is not intact
+ * (see {@link volumeIntact}: someone edited it), or a directory cannot be read (a rootless tree with
+ * 0000 directories is extracted anew rather than chmod-ed in the old output).
  * @throws the fs error when staging cannot be written.
  */
 export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
+  const dirs = await walkPrevious(o, o.to);
+  if (dirs === undefined) {
+    await removeTree(o.to);
+    mkdirSync(o.to);
+    return false;
+  }
+  const lower = join(o.from, 'lower');
+  // Deepest first: a 0555 parent must still let its children be set up; the root last (a "./" entry may have set it).
+  for (const { path, st } of [...dirs.reverse(), { path: '', st: lstatSync(lower) }]) {
+    const to = path === '' ? o.to : join(o.to, path);
+    if (o.applyOwnership) {
+      await copyAppliedXattrs(join(lower, path), to);
+      chownSync(to, st.uid, st.gid);
+    }
+    chmodSync(to, st.mode & 0o7777);
+    utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
+  }
+  return true;
+}
+
+/**
+ * Walks the previous output's volume in byte order of path, fingerprinting it; with `to`, makes
+ * each directory there and hard-links everything else. Returns the directories met (to set up
+ * after), or undefined when the tree is not intact or cannot be read or linked.
+ */
+async function walkPrevious(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'>, to: string | undefined): Promise<Array<{ path: string; st: Stats }> | undefined> {
   const fingerprint = o.previous.fingerprint;
-  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return false;
+  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return undefined;
   const lower = join(o.from, 'lower');
   const hash = createHash('sha256');
   /** Links this walk added to each inode, so link counts are compared as they were. */
@@ -91,33 +124,18 @@ export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
       const inode = `${st.dev}:${st.ino}`;
       hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
       if (st.isDirectory()) {
-        mkdirSync(join(o.to, path), 0o700);
+        if (to !== undefined) mkdirSync(join(to, path), 0o700);
         dirs.push({ path, st });
         if (!(await walk(path))) return false;
         continue;
       }
-      if (!link(join(lower, path), join(o.to, path))) return false;
+      if (to === undefined) continue;
+      if (!link(join(lower, path), join(to, path))) return false;
       added.set(inode, (added.get(inode) ?? 0) + 1);
     }
     return true;
   };
-  const intact = (await walk('')) && `sha256:${hash.digest('hex')}` === fingerprint;
-  if (!intact) {
-    await removeTree(o.to);
-    mkdirSync(o.to);
-    return false;
-  }
-  // Deepest first: a 0555 parent must still let its children be set up; the root last (a "./" entry may have set it).
-  for (const { path, st } of [...dirs.reverse(), { path: '', st: lstatSync(lower) }]) {
-    const to = path === '' ? o.to : join(o.to, path);
-    if (o.applyOwnership) {
-      await copyAppliedXattrs(join(lower, path), to);
-      chownSync(to, st.uid, st.gid);
-    }
-    chmodSync(to, st.mode & 0o7777);
-    utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
-  }
-  return true;
+  return (await walk('')) && `sha256:${hash.digest('hex')}` === fingerprint ? dirs : undefined;
 }
 
 /** Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, or an inode has too many links). */

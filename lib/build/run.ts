@@ -5,7 +5,8 @@ import { LkvolError, isLkvolError, wrapError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import { version } from '../version.js';
-import { prepareContainer, writeContainer, type PreparedContainer } from './containers.js';
+import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
+import { unchangedOutput } from './up-to-date.js';
 import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
@@ -14,7 +15,7 @@ import { checkOutput, checkReplaceable } from './output-guard.js';
 import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
-import { writeVolume } from './volumes.js';
+import { volumeLimits, writeVolume } from './volumes.js';
 
 export interface BuildResult {
   /** The output directory written: absolute, symlinks resolved. */
@@ -58,15 +59,25 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string }): Promise<BuildResult> {
   const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session);
+  const idMap = buildIdMap(config);
+  const rendered = prepared.map((p) => renderContainer(p, idMap));
   throwIfAborted(o.signal);
   const previous = await readPreviousRecord(out);
+  const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
+  const unchanged = previous === undefined ? undefined : await unchangedOutput({
+    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered,
+    limitsOf: (v) => volumeLimits(v, o.limits), applyOwnership: o.applyOwnership, sourceDateEpoch: o.sourceDateEpoch, signal: o.signal, onEvent: o.onEvent,
+  });
+  if (unchanged !== undefined) {
+    o.onEvent({ kind: 'done', out });
+    return { out, record: unchanged };
+  }
   const staging = await createStaging(out);
   try {
     const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous });
-    const idMap = buildIdMap(config);
     const containers = [];
-    for (const p of prepared) containers.push(await writeContainer(p, staging.dir, idMap));
-    const record: BuildRecord = { lkvolVersion: version, platform, images: imageDigests(volumes, prepared), volumes, containers };
+    for (const c of rendered) containers.push(await writeContainer(c, staging.dir));
+    const record: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config));
     throwIfAborted(o.signal);

@@ -92,7 +92,7 @@ function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
 }
 
 /** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
-function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
+export function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
   const bySize = volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
   return {
     maxBytes: bySize ? volume.sizeLimit : limits.maxBytes,
