@@ -1,7 +1,7 @@
 // The CLI end to end: exit codes, stdout/stderr, --json, and one run of the real executable.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { runInProcess, type CliRun } from './run-in-process.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
+import { pushImage, sha256 } from '../lib/internal/testing/push.js';
+import { buildTar } from '../lib/internal/testing/tar.js';
 import { startFaultProxy } from '../lib/internal/testing/fault-proxy.js';
 import { describeTree, walkTree } from '../lib/internal/testing/tree.js';
 import { repoRoot } from '../lib/internal/testing/testdata.js';
@@ -168,15 +170,22 @@ describe('build', () => {
     await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
   });
 
-  test('the installed command (cmd/lkvol.sh, also through a symlink as npm links it) runs lkvol with its heap flag', async () => {
+  test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers', async () => {
     const link = join(work, 'lkvol');
     await symlink(join(repoRoot(), 'cmd', 'lkvol.sh'), link);
     const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
     const { stdout } = await promisify(execFile)(link, ['--version'], { env });
     assert.match(stdout, /^lkvol \d+\.\d+\.\d+\n$/);
     await assert.rejects(promisify(execFile)(link, ['validate', join(work, 'nope.yml')], { env }), (e: { code?: number }) => e.code === 2);
-    const script = await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8');
-    assert.match(script, /exec node --max-semi-space-size=4 /);
+    // The zstd decoder runs in a worker, a second entry of the bundle beside it.
+    const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
+    await pushImage({ registry: registry.host, repository: 'cli/zstd', tag: '1', format: 'oci', layers: [{ data: execFileSync('zstd', ['-q', '-c'], { input: tar }), diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] });
+    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n');
+    const out = join(work, 'bundle', 'out');
+    await promisify(execFile)(link, ['build', '-q', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
+    assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');
+    assert.match(await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'), /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/lkvol\.js"/);
   });
 });
 

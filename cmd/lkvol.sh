@@ -1,5 +1,7 @@
 #!/bin/sh
-# The lkvol command: Node with a small young generation (--max-semi-space-size=4 keeps a large build
-# under 150 MB of memory at no cost in speed; V8 reads heap flags only at start-up), then dist/cmd/lkvol.js.
+# The lkvol command. Node gets a small young generation: V8 reads heap flags only at start-up, and
+# --max-semi-space-size=4 keeps a large build under 150 MB at no cost in speed. It runs lkvol bundled
+# into one file by make build (dist/bundle/lkvol.js), which starts ~110 ms sooner than the ~330
+# modules of dist/cmd/lkvol.js loaded one by one.
 here=$(dirname "$(readlink -f "$0")")
-exec node --max-semi-space-size=4 "$here/../dist/cmd/lkvol.js" "$@"
+exec node --max-semi-space-size=4 "$here/../dist/bundle/lkvol.js" "$@"

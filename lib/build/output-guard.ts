@@ -45,10 +45,24 @@ export async function checkOutput(o: OutputGuardOptions): Promise<string> {
  * @throws LKVOL_OUTPUT_REFUSED naming OUT and why; LKVOL_IO when OUT cannot be inspected.
  */
 export async function checkReplaceable(out: string, target: string): Promise<void> {
-  const why = await foreignReason(target).catch((err: unknown) => {
+  const why = await stableReason(target).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
   });
   if (why !== undefined) throw refusal(out, target, why, 'choose a new or empty directory, or remove this one yourself if nothing in it is needed');
+}
+
+/** Reads of OUT a concurrent build may disturb by swapping it: its swap is two renames, so a few tries see it settled. */
+const concurrentSwapTries = 8;
+
+/** {@link foreignReason}, read again when something vanished while OUT was read (another build swapped it). */
+async function stableReason(target: string): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await foreignReason(target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= concurrentSwapTries) throw err;
+    }
+  }
 }
 
 function refuseUnsupported(out: string): void {

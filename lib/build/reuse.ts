@@ -76,21 +76,34 @@ export async function volumeIntact(o: Pick<ReuseOptions, 'from' | 'previous' | '
  */
 export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
   const dirs = await walkPrevious(o, o.to);
-  if (dirs === undefined) {
-    await removeTree(o.to);
-    mkdirSync(o.to);
-    return false;
-  }
+  if (dirs !== undefined && (await setUpDirs(o, dirs))) return true;
+  await removeTree(o.to);
+  mkdirSync(o.to);
+  return false;
+}
+
+/**
+ * Gives the directories made in staging the old ones' owner, mode, times and xattrs, deepest first
+ * (a 0555 parent must still let its children be set up), the root last (a "./" entry may have set
+ * it). False when the old output vanished meanwhile (a concurrent build replaced it).
+ */
+async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats }>): Promise<boolean> {
   const lower = join(o.from, 'lower');
-  // Deepest first: a 0555 parent must still let its children be set up; the root last (a "./" entry may have set it).
-  for (const { path, st } of [...dirs.reverse(), { path: '', st: lstatSync(lower) }]) {
-    const to = path === '' ? o.to : join(o.to, path);
-    if (o.applyOwnership) {
-      await copyAppliedXattrs(join(lower, path), to);
-      chownSync(to, st.uid, st.gid);
+  const root = lstatSync(lower, { throwIfNoEntry: false });
+  if (root === undefined) return false;
+  try {
+    for (const { path, st } of [...dirs.reverse(), { path: '', st: root }]) {
+      const to = path === '' ? o.to : join(o.to, path);
+      if (o.applyOwnership) {
+        await copyAppliedXattrs(join(lower, path), to);
+        chownSync(to, st.uid, st.gid);
+      }
+      chmodSync(to, st.mode & 0o7777);
+      utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
     }
-    chmodSync(to, st.mode & 0o7777);
-    utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
+  } catch (err) {
+    if (/ENOENT|os error 2\)/.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`)) return false;
+    throw err;
   }
   return true;
 }
@@ -120,7 +133,9 @@ async function walkPrevious(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'
         await new Promise((resolve) => setImmediate(resolve));
         o.signal?.throwIfAborted();
       }
-      const st = lstatSync(join(lower, path));
+      // Gone while we walk: a concurrent build is replacing OUT; this tree is not one to reuse.
+      const st = lstatSync(join(lower, path), { throwIfNoEntry: false });
+      if (st === undefined) return false;
       const inode = `${st.dev}:${st.ino}`;
       hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
       if (st.isDirectory()) {
@@ -138,13 +153,14 @@ async function walkPrevious(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'
   return (await walk('')) && `sha256:${hash.digest('hex')}` === fingerprint ? dirs : undefined;
 }
 
-/** Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, or an inode has too many links). */
+/** Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, an inode has too many links) or `from` vanished. */
 function link(from: string, to: string): boolean {
   try {
     linkSync(from, to);
     return true;
   } catch (err) {
-    if (['EXDEV', 'EMLINK', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
+    // ENOENT: the old output is going away under a concurrent build.
+    if (['EXDEV', 'EMLINK', 'EPERM', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
     throw err;
   }
 }
