@@ -165,7 +165,8 @@ function link(from: string, to: string): boolean {
   }
 }
 
-function emptyDir(path: string): boolean {
+/** True for an empty directory (not a symlink to one). */
+export function emptyDir(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true && (readNames(path)?.length ?? 1) === 0;
 }
 

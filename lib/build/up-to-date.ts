@@ -8,7 +8,7 @@ import { formatReference } from '../ref/index.js';
 import { serializeSpec } from '../spec/index.js';
 import type { RenderedContainer } from './containers.js';
 import type { BuildRecord, VolumeRecord } from './record.js';
-import { volumeInputs, volumeIntact } from './reuse.js';
+import { emptyDir, volumeInputs, volumeIntact } from './reuse.js';
 import type { PullSession } from './session.js';
 
 /** What {@link unchangedOutput} compares OUT with. */
@@ -64,7 +64,7 @@ async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise
   if (previous === undefined || volume.format !== previous.format || volume.format === 'oci') return undefined;
   if (volume.ref === undefined) {
     // A blank volume: three empty directories, recorded as such.
-    if (previous.image !== null || !(await allEmpty(['lower', 'tmp', 'merged'].map((d) => join(dir, d))))) return undefined;
+    if (previous.image !== null || !['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d)))) return undefined;
     return { ...previous, readonly: volume.readonly };
   }
   const image = await c.session.resolve(volume.ref);
@@ -105,11 +105,6 @@ async function listOutput(root: string): Promise<Set<string>> {
 
 function sameEntries(a: Set<string>, b: Set<string>): boolean {
   return a.size === b.size && [...a].every((x) => b.has(x));
-}
-
-async function allEmpty(paths: string[]): Promise<boolean> {
-  for (const p of paths) if ((await readdir(p).catch(() => undefined))?.length !== 0) return false;
-  return true;
 }
 
 async function mtimeOf(path: string): Promise<number | undefined> {
