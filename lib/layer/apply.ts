@@ -6,7 +6,7 @@ import { removePath } from './dir-cache.js';
 import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
-import { applyFdMetadata, applySymlinkMetadata, creationMetadata, dirNeedsChmod, noteDirChange } from './metadata.js';
+import { applyFdMetadata, applySymlinkMetadata, creationMetadata, dirNeedsChmod, noteDirChange, ownerUncertain, probeCreation } from './metadata.js';
 import { cleanName, hostPath, isErrno, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
 import { createSpecial, skippedEntry } from './special.js';
 import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
@@ -140,8 +140,8 @@ async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly str
   }
   ctx.bytes += entry.size;
   const path = hostPath(ctx.root, rel);
-  const meta = creationMetadata(ctx, entry);
-  const fd = createAt(ctx, rel, () => openSync(path, createFlags, meta.createMode));
+  const created = creationMetadata(ctx, entry);
+  const fd = createAt(ctx, rel, () => openSync(path, createFlags, created.createMode));
   // Hashed as written, so the build's summary never reads the tree back.
   const hash = createHash('sha256');
   try {
@@ -150,7 +150,7 @@ async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly str
       hash.update(chunk);
     }
     ctx.volume.contentDigests.set(rel.join('/'), hash.digest('hex'));
-    applyFdMetadata(ctx, fd, entry, meta);
+    applyFdMetadata(ctx, fd, entry, probeCreation(ctx, fd, entry, created));
     // After the last write and after chown: both clear security.capability.
     applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: false, onDropped: (e) => ctx.xattrEntries.push(e.name) });
   } finally {
@@ -209,7 +209,7 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     noteDirChange(ctx, parent.slice(0, i - 1));
     mkdirSync(path, 0o755);
     // Implicit parents are root's (containerd, moby); below a setgid directory mkdir gives its group and bit.
-    if (ctx.applyOwnership && ctx.volume.setgidDirs) chownSync(path, 0, 0);
+    if (ctx.applyOwnership && ownerUncertain(ctx)) chownSync(path, 0, 0);
     if (dirNeedsChmod(ctx, 0o755)) chmodSync(path, 0o755);
     known.add(key);
     noteIntended(ctx, parent.slice(0, i), { uid: 0, gid: 0, mode: 0o755 });

@@ -1,5 +1,4 @@
 // State of extraction: the per-volume ExtractState and the per-layer bookkeeping the entries share.
-import { lstatSync } from 'node:fs';
 import { internalError } from '../errors.js';
 import { DirCache } from './dir-cache.js';
 import { readUmask } from './umask.js';
@@ -58,8 +57,13 @@ export interface VolumeBookkeeping extends ExtractState {
   contentDigests: Map<string, string>;
   /** Directories known to be real; every removal must go through `removePath` to keep it true. */
   realDirs: DirCache;
-  /** Whether any directory of the volume (the root included) is setgid: files below it take its group. */
+  /**
+   * Whether new files may not get lkvol's own group: a setgid directory in the volume (the root
+   * included), or a file system that gives files their directory's group (`grpid`). Then every file is chown-ed.
+   */
   setgidDirs: boolean;
+  /** Whether open(2) gives new files exactly the mode asked for minus the umask (no default ACL); undefined until the first file. */
+  exactModes: boolean | undefined;
 }
 
 /**
@@ -68,7 +72,7 @@ export interface VolumeBookkeeping extends ExtractState {
  * goes in `maxBytes`, with `limitName` saying so in errors). Unset caps take `defaultLimits`.
  */
 export function createExtractState(limits?: VolumeLimits): ExtractState {
-  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache(), setgidDirs: false };
+  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache(), setgidDirs: false, exactModes: undefined };
   return state;
 }
 
@@ -121,9 +125,6 @@ export interface LayerContext {
 /** Fresh bookkeeping for one layer. */
 export function createLayerContext(opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState }): LayerContext {
   const { state, ...rest } = opts;
-  const volume = state as VolumeBookkeeping;
-  // The root is the caller's directory: a setgid parent of it would have handed the bit down.
-  if (!volume.setgidDirs && ((lstatSync(opts.root, { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0) volume.setgidDirs = true;
   return { ...rest, volume: state as VolumeBookkeeping, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [], umask: readUmask() };
 }
 

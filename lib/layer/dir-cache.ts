@@ -11,23 +11,44 @@ import { hostPath } from './paths.js';
  */
 export class DirCache {
   readonly #dirs = new Set<string>(['']);
+  /** Known directories by parent, so forgetting a tree costs the size of that tree, not of the cache. */
+  readonly #children = new Map<string, Set<string>>();
 
   has(key: string): boolean {
     return this.#dirs.has(key);
   }
 
+  /** Adds `key`, and its parents: a real directory reached through real directories has real ones above it. */
   add(key: string): void {
-    this.#dirs.add(key);
+    for (let k = key; k !== '' && !this.#dirs.has(k); k = parentOf(k)) {
+      this.#dirs.add(k);
+      const parent = parentOf(k);
+      const siblings = this.#children.get(parent);
+      if (siblings === undefined) this.#children.set(parent, new Set([k]));
+      else siblings.add(k);
+    }
   }
 
-  /** Forgets `key` and, when it was a directory, every path below it. */
+  /** Forgets `key` and, when it was a directory, every path below it (the root itself stays: it is never removed). */
   forget(key: string, wasDir: boolean): void {
-    this.#dirs.delete(key);
+    if (key !== '') {
+      this.#dirs.delete(key);
+      this.#children.get(parentOf(key))?.delete(key);
+    }
     if (!wasDir) return;
-    const prefix = key === '' ? '' : `${key}/`;
-    for (const k of this.#dirs) if (k.startsWith(prefix) && k !== '') this.#dirs.delete(k);
-    if (key === '') this.#dirs.add('');
+    const below = [...(this.#children.get(key) ?? [])];
+    this.#children.delete(key);
+    for (let k = below.pop(); k !== undefined; k = below.pop()) {
+      this.#dirs.delete(k);
+      for (const child of this.#children.get(k) ?? []) below.push(child);
+      this.#children.delete(k);
+    }
   }
+}
+
+function parentOf(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash === -1 ? '' : key.slice(0, slash);
 }
 
 /** Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in `cache`. */

@@ -98,13 +98,31 @@ test('as root, files below a setgid directory get the owner the archive gives th
   assert.deepEqual(await ids('g/sub/implicit'), [0, 0, '644']);
 });
 
-test('as root, a volume root that is setgid (inherited from OUT\'s parent) does not hand its group down', async (t) => {
+test('as root, a volume root that is setgid (inherited from OUT\'s parent; like a grpid mount, noticed on the first file) does not hand its group down', async (t) => {
   assert.equal(process.getuid?.(), 0, 'owners are applied as root');
   const sb = await createSandbox(t);
   await chown(sb.root, 0, 60);
   await chmod(sb.root, 0o2775);
   await applyLayers(sb, [[{ name: 'f' }, { name: 'd/x' }]]);
   for (const p of ['f', 'd', 'd/x']) assert.equal((await lstat(join(sb.root, p))).gid, 0, p);
+});
+
+test('as root, a default ACL above the volume (which overrides the umask) does not change the archived modes', async (t) => {
+  assert.equal(process.getuid?.(), 0, 'setting a default ACL needs the xattr binding and ownership');
+  const sb = await createSandbox(t);
+  // system.posix_acl_default: version 2, then user::rwx, group::r-x, other::--- (files would come out 0640).
+  const acl = Buffer.alloc(4 + 3 * 8);
+  acl.writeUInt32LE(2, 0);
+  for (const [i, [tag, perm]] of [[0x01, 7], [0x04, 5], [0x20, 0]].entries()) {
+    acl.writeUInt16LE(tag!, 4 + i * 8);
+    acl.writeUInt16LE(perm!, 6 + i * 8);
+    acl.writeUInt32LE(0xffffffff, 8 + i * 8);
+  }
+  const { setAttributeSync } = (await import('@napi-rs/xattr')) as { setAttributeSync(p: string, n: string, v: Uint8Array): void };
+  setAttributeSync(sb.root, 'system.posix_acl_default', acl);
+  await applyLayers(sb, [[{ name: 'implicit/first', mode: 0o644 }, { name: 'second', mode: 0o755 }, { name: 'd', type: 'dir', mode: 0o755 }, { name: 'd/third', mode: 0o644 }]]);
+  const modes = await Promise.all(['implicit', 'implicit/first', 'second', 'd', 'd/third'].map(async (p) => ((await lstat(join(sb.root, p))).mode & 0o7777).toString(8)));
+  assert.deepEqual(modes, ['755', '644', '755', '755', '644']);
 });
 
 test('an empty blob is an empty layer', async (t) => {

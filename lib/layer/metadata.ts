@@ -1,5 +1,5 @@
 // Ownership, modes and times: through file descriptors or l* calls only, never through a symlink.
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, utimesSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, utimesSync } from 'node:fs';
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { hostPath, isErrno, resolveInRoot } from './paths.js';
@@ -40,13 +40,34 @@ export interface CreationMetadata {
 export function creationMetadata(ctx: LayerContext, entry: LayerEntry): CreationMetadata {
   const mode = effectiveMode(ctx, entry);
   const chown = needsChown(ctx, entry);
-  const chmod = (mode & 0o7000) !== 0 || (mode & ctx.umask) !== 0;
+  const chmod = ctx.volume.exactModes === false || (mode & 0o7000) !== 0 || (mode & ctx.umask) !== 0;
   return { createMode: chmod ? 0o600 : mode, chown, chmod };
+}
+
+/**
+ * Checks, on the volume's first new file, what {@link creationMetadata} assumes: that open(2) gave
+ * the mode minus the umask and lkvol's own group. A default ACL above OUT overrides the umask, and a
+ * `grpid` mount gives files their directory's group; either way, from then on every file is chmod-ed
+ * and chown-ed, and this one is fixed at once. Returns what is left to do for this file.
+ */
+export function probeCreation(ctx: LayerContext, fd: number, entry: LayerEntry, created: CreationMetadata): CreationMetadata {
+  if (ctx.volume.exactModes !== undefined) return created;
+  const st = fstatSync(fd);
+  // NB: until this first file, every node was chown-ed and chmod-ed (see ownerUncertain, dirNeedsChmod).
+  if (created.chmod) return created;
+  ctx.volume.exactModes = (st.mode & 0o7777) === created.createMode;
+  if (st.gid !== ownIds.gid) ctx.volume.setgidDirs = true;
+  return creationMetadata(ctx, entry);
 }
 
 /** Whether a node lkvol just created (file, symlink, device) must be chown-ed to get `entry`'s owner. */
 function needsChown(ctx: LayerContext, entry: LayerEntry): boolean {
-  return ctx.applyOwnership && (ctx.volume.setgidDirs || entry.uid !== ownIds.uid || entry.gid !== ownIds.gid);
+  return ctx.applyOwnership && (ownerUncertain(ctx) || entry.uid !== ownIds.uid || entry.gid !== ownIds.gid);
+}
+
+/** Whether a node lkvol creates may not belong to lkvol's own uid and gid (or it is not known yet: no file probed). */
+export function ownerUncertain(ctx: LayerContext): boolean {
+  return ctx.volume.setgidDirs || ctx.volume.exactModes === undefined;
 }
 
 /** lkvol's own uid and gid: the owner of every file it creates outside setgid directories. */
@@ -57,7 +78,7 @@ const ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 
  * umask takes bits away, or a setgid directory of the volume may have handed its setgid bit down.
  */
 export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
-  return ctx.volume.setgidDirs || (mode & ctx.umask) !== 0;
+  return ctx.volume.setgidDirs || ctx.volume.exactModes !== true || (mode & ctx.umask) !== 0;
 }
 
 
