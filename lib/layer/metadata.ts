@@ -1,5 +1,6 @@
 // Ownership, modes and times: through file descriptors or l* calls only, never through a symlink.
 import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, utimesSync } from 'node:fs';
+import { wrapError } from '../errors.js';
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { hostPath, isErrno, resolveInRoot } from './paths.js';
@@ -124,16 +125,25 @@ export function noteDirChange(ctx: LayerContext, rel: readonly string[], created
 export function applyDirMetadata(ctx: LayerContext): void {
   for (const [key, times] of ctx.touched) {
     if (ctx.dirs.has(key)) continue;
-    withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime));
+    hostFault(ctx, key, () => withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime)));
   }
   for (const [key, entry] of ctx.dirs) {
     // Files created below a setgid directory take its group: from now on they are always chown-ed.
     if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
-    const path = withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (p) => applyDirPathMetadata(ctx, p, entry));
+    const path = hostFault(ctx, entry.name, () => withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (p) => applyDirPathMetadata(ctx, p, entry)));
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
     applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: true, onDropped: (e) => ctx.xattrEntries.push(e.name) });
     if (!ctx.applyOwnership && (entry.mode & 0o700) !== 0o700) ctx.volume.lockedDirs.add(key);
+  }
+}
+
+/** Runs `op` on directory `entry`; a host error (EPERM in a user namespace, EMFILE) is LKVOL_IO naming it, not a corrupt layer. */
+function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
+  try {
+    return op();
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `layer ${ctx.layer}: entry ${JSON.stringify(entry || '.')}: set directory metadata`, 'check permissions of the output directory (owners cannot be set inside some user namespaces)');
   }
 }
 
