@@ -166,3 +166,18 @@ test('a server that ignores Range after a break: the layer is fetched again from
   assert.deepEqual(proxy.log.slice(start).filter((r) => r.url === path).map((r) => r.headers.range ?? ''), ['', 'bytes=20-', '']);
   assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'vb', 'lower', 'b.txt'), 'utf8'), 'b');
 });
+
+test('a blob whose bytes are not the layer (a proxy page of the right length) fails as a digest mismatch, not a corrupt layer', async () => {
+  await pushTarImage({ registry: registry.host, repository: 'pl/page', tag: '1', layers: [[{ name: 'p', content: 'x'.repeat(5000) }]] });
+  const manifest = (await (await fetch(`${registry.url}/v2/pl/page/manifests/1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: { digest: string; size: number }[] };
+  const layer = manifest.layers[0]!;
+  // Unpacking starts while the blob downloads: the tar reader sees these bytes before the digest check does.
+  const page = Buffer.alloc(layer.size, 'not a layer, a login page of a proxy; ');
+  decide = (req) => ((req.url ?? '').includes(`/blobs/${layer.digest}`) ? { kind: 'status', status: 200, headers: { 'content-type': 'text/html', 'content-length': String(page.length) }, body: page } : { kind: 'pass' });
+  try {
+    const o = await setup('page', 'volumes:\n  - name: v\n    image: PROXY/pl/page:1\n');
+    await assert.rejects(build(o), (e: Error & { code?: string }) => e.code === 'LKVOL_DIGEST_MISMATCH' && e.message.includes(layer.digest.slice(7, 19)));
+  } finally {
+    decide = () => ({ kind: 'pass' });
+  }
+});

@@ -149,6 +149,16 @@ async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedIm
       applyOwnership: options.applyOwnership,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       onWarning: (w) => w.code !== 'LKVOL_WARN_DEVICE_SKIPPED' && options.onEvent({ kind: 'warning', code: w.code, message: `volume "${volume.name}": ${w.message}` }),
+    }).catch(async (err: unknown) => {
+      // The layer is unpacked while it downloads: bytes the download is about to reject (a digest
+      // mismatch, an HTML page from a proxy) may break the tar reader first. The download's verdict is the cause.
+      await downloads[index]!.then(
+        () => undefined,
+        (download: unknown) => {
+          throw download;
+        },
+      );
+      throw err;
     });
     records.push({ digest: layer.digest, diffId: result.diffId, mediaType: layer.mediaType, size: layer.size });
     options.onEvent({ kind: 'layer-applied', volume: volume.name, digest: layer.digest, index, count: layers.length });

@@ -83,13 +83,15 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       const release = holdTemp(temp);
       let settle: ((stored: boolean) => void) | undefined;
       try {
-        await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
+        // NB: no await before the pipeline takes `source`: a small blob may already have ended, and
+        // its error would have nobody to hear it.
         const verifier = createVerifier({ digest: d, size, subject });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
         const writer = growing.writer(d, temp);
         settle = writer.settle;
         await pipeline(source, verifier, writer.stream, signal ? { signal } : {});
         // Concurrent writers of the same digest produce identical bytes, so the last rename wins harmlessly.
+        await mkdir(join(base, 'blobs', digestAlgorithm(d)), { recursive: true });
         await rename(temp, final);
         writer.settle(true);
       } catch (err) {
@@ -104,7 +106,9 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     open,
     async openWhileStoring(d, size, subject, stored) {
       // Already stored (or stored before we looked): an ordinary read, whose mismatch means a corrupt cache.
-      const first = await Promise.race([stored.then(() => undefined), growing.next(d)]);
+      const storedFirst = stored.then(() => undefined);
+      storedFirst.catch(() => undefined); // reported by whoever awaits `stored`
+      const first = await Promise.race([storedFirst, growing.next(d)]);
       if (first === undefined) return open(d, size, subject);
       const verifier = createVerifier({ digest: d, size, subject });
       const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored });

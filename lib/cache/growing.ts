@@ -125,6 +125,8 @@ export function followBlob(o: FollowOptions): Readable {
 async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
   let pos = 0;
   const stored = o.stored.then(() => 'stored' as const);
+  // The reader may stop (its consumer failed) before the download does: its failure is the caller's to report.
+  stored.catch(() => undefined);
   for (;;) {
     const next = await Promise.race([stored, o.growing.next(o.digest)]);
     // Stored, or the attempt ended (its temp renamed or removed) before we could open it.

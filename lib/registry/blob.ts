@@ -41,6 +41,9 @@ export async function openBlob(transport: Transport, ref: NormalizedRef, descrip
   const read: BlobRead = { transport, ref, digest, size: descriptor.size, subject: opts.subject ?? `blob ${digest} of ${formatName(ref)}`, signal: opts.signal };
   const first = await requestFrom(read, 0);
   const verifier = createVerifier({ digest, size: descriptor.size, subject: read.subject });
+  // A small blob may fail its check before the caller has piped it anywhere: the error stays on the
+  // stream (`errored`) for the consumer, and must not crash the process meanwhile.
+  verifier.on('error', () => undefined);
   copyWithResume(read, first, verifier, opts.maxResumes ?? 3).catch((err: unknown) => {
     if (!verifier.destroyed) verifier.destroy(err as Error);
   });
