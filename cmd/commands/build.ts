@@ -31,6 +31,7 @@ options:
       --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
+      --no-reuse              extract every volume, even one unchanged and intact in OUT (and rewrite OUT)
       --json                  print the build record as JSON on stdout; NDJSON progress on stderr
       --progress MODE         auto | plain | none (default: auto)
   -q, --quiet                 no progress
@@ -53,6 +54,7 @@ export const buildCommand: Command = {
       'max-entries': { type: 'string' },
       'max-depth': { type: 'string' },
       json: { type: 'boolean' },
+      'no-reuse': { type: 'boolean' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     });
@@ -75,6 +77,7 @@ export const buildCommand: Command = {
         applyOwnership: io.uid === 0,
         limits,
         sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),
+        reuse: values['no-reuse'] !== true,
         onEvent: progress,
       });
       io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);

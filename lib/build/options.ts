@@ -40,6 +40,8 @@ export interface BuildOptions {
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
+  /** Reuse unchanged, intact volumes of the previous OUT, or leave OUT alone when nothing changed (default true; `--no-reuse`). */
+  reuse?: boolean;
   /** Build from the cache alone: no registry is contacted; a missing tag or blob is an error naming it. Not with `pull`. */
   offline?: boolean;
   /** Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with HEAD). */
@@ -125,6 +127,7 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     jobs: o.jobs ?? 4,
     applyOwnership: o.applyOwnership ?? false,
     limits: o.limits ?? {},
+    reuse: o.reuse ?? true,
   };
 }
 

@@ -1,11 +1,12 @@
 // Rebuilding into an earlier output: unchanged, intact volumes are reused unread; anything else is extracted anew.
 import assert from 'node:assert/strict';
-import { appendFile, chmod, lstat, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, lstat, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BuildEvent } from '../events.js';
 import { isLkvolError } from '../errors.js';
 import { pushTarImage } from '../internal/testing/images.js';
+import { pushIndex } from '../internal/testing/push.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import { tempDir } from '../internal/testing/temp.js';
@@ -155,6 +156,11 @@ const edits: Array<{ name: string; edit: (lower: string) => Promise<void> }> = [
   } },
   { name: 'a directory dated otherwise', edit: (l) => utimes(join(l, 'etc'), 5, 5) },
   { name: 'tmp/ written to', edit: (l) => writeFile(join(l, '..', 'tmp', 'scratch'), 's') },
+  { name: 'lower/ swapped for a symlink to an identical copy', edit: async (l) => {
+    await cp(l, `${l}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    await rm(l, { recursive: true });
+    await symlink(`${l}.copy`, l);
+  } },
 ];
 
 for (const c of edits) {
@@ -179,6 +185,31 @@ test('changed inputs are extracted anew: another image, other limits', async (t)
   const r = await run(options({ limits: { maxEntries: 1000 } }));
   assert.deepEqual(outcome(r), { reused: [], extracted: ['data'] });
   assert.equal(await readFile(join(r.out, 'containers/volumes/data/lower/v2'), 'utf8'), 'two');
+});
+
+test('--no-reuse extracts an unchanged volume again and rewrites OUT', async (t) => {
+  const { options } = await setup(t, oneVolume);
+  const first = await run(options());
+  const inode = (await lstat(join(first.out, 'lkvol.json'))).ino;
+  const again = await run(options({ reuse: false }));
+  assert.deepEqual(outcome(again), { reused: [], extracted: ['data'] });
+  assert.notEqual((await lstat(join(again.out, 'lkvol.json'))).ino, inode);
+});
+
+test('a tag that now names an index holding the same manifest: the volume is reused, the record names the new digest', async (t) => {
+  const pushed = await pushTarImage({ registry: registry.host, repository: 'reuse/moved', tag: '1', layers });
+  const { options } = await setup(t, 'volumes:\n  - name: data\n    image: REGISTRY/reuse/moved:1\n');
+  const first = await run(options());
+  const entry = { mediaType: pushed.manifestMediaType, digest: pushed.manifestDigest, size: pushed.manifestSize, platform: { os: 'linux', architecture: 'amd64' } };
+  const index = await pushIndex({ registry: registry.host, repository: 'reuse/moved', tag: '1', format: 'oci', manifests: [entry] });
+  const second = await run(options());
+  assert.deepEqual(outcome(second), { reused: ['data'], extracted: [] });
+  const record = JSON.parse(await readFile(join(second.out, 'lkvol.json'), 'utf8')) as { images: Record<string, string>; volumes: Array<{ digest: string; manifest: string }> };
+  assert.equal(record.volumes[0]?.digest, index.digest);
+  assert.equal(record.volumes[0]?.manifest, pushed.manifestDigest);
+  assert.equal(record.images[`${registry.host}/reuse/moved:1`], index.digest);
+  const fresh = await run(options({ out: join(first.out, '..', 'fresh') }));
+  assert.equal(await readFile(join(second.out, 'lkvol.json'), 'utf8'), await readFile(join(fresh.out, 'lkvol.json'), 'utf8'));
 });
 
 test('with two volumes, changing one extracts only that one', async (t) => {

@@ -2,9 +2,11 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { LoadedVolume } from '../config/index.js';
 import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
+import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { removeTree } from '../internal/remove.js';
 import { compareBytes } from '../spec/index.js';
@@ -40,6 +42,22 @@ export function volumeInputs(image: ResolvedImage, limits: VolumeLimits, applyOw
     applyOwnership,
   };
   return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
+}
+
+/**
+ * The record of a reused volume: the tree's fields from the previous record (its inputs are equal),
+ * what the reference resolved to from this build (a tag may now name another index holding the same
+ * manifest), the volume's own settings from the system file.
+ */
+export function reusedRecord(previous: VolumeRecord, volume: LoadedVolume, image: ResolvedImage): VolumeRecord {
+  return {
+    ...previous,
+    image: volume.ref === undefined ? null : formatReference(volume.ref),
+    digest: image.digest,
+    manifest: image.manifestDigest,
+    platform: formatPlatform(image.platform),
+    readonly: volume.readonly,
+  };
 }
 
 /** Options of {@link reuseVolume}. */
@@ -95,13 +113,14 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
     for (const { path, st } of [...dirs.reverse(), { path: '', st: root }]) {
       const to = path === '' ? o.to : join(o.to, path);
       if (o.applyOwnership) {
-        await copyAppliedXattrs(join(lower, path), to);
+        if (!(await copyAppliedXattrs(join(lower, path), to))) return false;
         chownSync(to, st.uid, st.gid);
       }
       chmodSync(to, st.mode & 0o7777);
       utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
     }
   } catch (err) {
+    // Node's errno code, or the xattr binding's "(os error 2)": the old output vanished meanwhile.
     if (/ENOENT|os error 2\)/.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`)) return false;
     throw err;
   }
@@ -115,8 +134,11 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
  */
 async function walkPrevious(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'>, to: string | undefined): Promise<Array<{ path: string; st: Stats }> | undefined> {
   const fingerprint = o.previous.fingerprint;
-  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return undefined;
   const lower = join(o.from, 'lower');
+  // Real directories all the way down from OUT (resolved by the output guard): never walk or link through a symlink.
+  const chain = [dirname(dirname(o.from)), dirname(o.from), o.from, lower];
+  if (!chain.every((p) => lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true)) return undefined;
+  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return undefined;
   const hash = createHash('sha256');
   /** Links this walk added to each inode, so link counts are compared as they were. */
   const added = new Map<string, number>();

@@ -62,7 +62,7 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const idMap = buildIdMap(config);
   const rendered = prepared.map((p) => renderContainer(p, idMap));
   throwIfAborted(o.signal);
-  const previous = await readPreviousRecord(out);
+  const previous = o.reuse ? await readPreviousRecord(out) : undefined;
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
   const unchanged = previous === undefined ? undefined : await unchangedOutput({
     config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered,

@@ -44,7 +44,11 @@ test('the fingerprint moves with mode, mtime and size, not with reading', async 
   const changes: Array<() => Promise<unknown>> = [
     () => chmod(join(sb.root, 'a/one'), 0o600),
     () => utimes(join(sb.root, 'a/empty'), 5, 5),
-    () => appendFile(join(sb.root, 'a/empty'), 'x'),
+    // The size alone: the mtime is put back.
+    async () => {
+      await appendFile(join(sb.root, 'a/empty'), 'x');
+      await utimes(join(sb.root, 'a/empty'), 5, 5);
+    },
   ];
   let previous = first;
   for (const change of changes) {

@@ -85,15 +85,17 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
 }
 
 /**
- * One entry of a tree's fingerprint: path, type, mode, owner, size (not for directories, whose size
- * depends on the file system's history), mtime to the millisecond (times round-trip through doubles)
- * and link count. Enough to notice a tree edited after the build without reading any file; ctime
- * would be stronger but changes whenever lkvol hard-links a file into a new output.
+ * One entry of a tree's fingerprint: path, type, mode, owner, size and link count (neither for
+ * directories, whose size and count depend on the file system: btrfs counts 1), and mtime to the
+ * millisecond (times round-trip through doubles). Enough to notice a tree edited after the build
+ * without reading any file. ctime would be stronger but changes whenever lkvol hard-links a file
+ * into a new output. It lands in lkvol.json, so it holds only what the same build gives on any host
+ * (but for times a file system cannot store, before 1970 or past 2038 on some).
  */
 export function fingerprintLine(path: string, st: Stats, nlink: number): string {
-  const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-  const size = st.isDirectory() ? 0 : st.size;
-  return `${path}\0${type}\0${(st.mode & 0o7777).toString(8)}\0${st.uid}\0${st.gid}\0${size}\0${Math.round(st.mtimeMs)}\0${nlink}\0${st.rdev}\n`;
+  const dir = st.isDirectory();
+  const type = dir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
+  return `${path}\0${type}\0${(st.mode & 0o7777).toString(8)}\0${st.uid}\0${st.gid}\0${dir ? 0 : st.size}\0${Math.round(st.mtimeMs)}\0${dir ? 0 : nlink}\0${st.rdev}\n`;
 }
 
 /** The names in a directory; undefined when the running user may not read it. */

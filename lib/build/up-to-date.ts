@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import type { Config, LoadedVolume } from '../config/index.js';
 import type { EventSink } from '../events.js';
 import type { VolumeLimits } from '../layer/index.js';
-import { formatReference } from '../ref/index.js';
 import { serializeSpec } from '../spec/index.js';
 import type { RenderedContainer } from './containers.js';
 import type { BuildRecord, VolumeRecord } from './record.js';
-import { emptyDir, volumeInputs, volumeIntact } from './reuse.js';
+import { emptyDir, reusedRecord, volumeInputs, volumeIntact } from './reuse.js';
 import type { PullSession } from './session.js';
 
 /** What {@link unchangedOutput} compares OUT with. */
@@ -70,7 +69,7 @@ async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise
   const image = await c.session.resolve(volume.ref);
   if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return undefined;
   if (!(await volumeIntact({ from: dir, previous, signal: c.signal }))) return undefined;
-  return { ...previous, image: formatReference(volume.ref), readonly: volume.readonly };
+  return reusedRecord(previous, volume, image);
 }
 
 /** Every path a build writes below `containers/` (volume contents aside), with its type. */

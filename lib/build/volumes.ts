@@ -14,7 +14,7 @@ import type { PullSession } from './session.js';
 import { corruptCachedDigest } from '../cache/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
-import { reuseVolume, volumeInputs } from './reuse.js';
+import { reusedRecord, reuseVolume, volumeInputs } from './reuse.js';
 
 export interface VolumeJob {
   volume: LoadedVolume;
@@ -47,7 +47,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     image = await job.session.resolve(volume.ref);
     inputs = volumeInputs(image, volumeLimits(volume, options.limits), options.applyOwnership);
     const reused = await reuse(job, inputs, lower);
-    if (reused !== undefined) return { ...reused, image: formatReference(volume.ref), readonly: volume.readonly };
+    if (reused !== undefined) return reusedRecord(reused, volume, image);
     ({ layers, report } = await unpackWithRetry(job, volume.ref, image, lower));
   }
   const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests }).catch((err: unknown) => {

@@ -108,7 +108,8 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       // Already stored (or stored before we looked): an ordinary read, whose mismatch means a corrupt cache.
       const storedFirst = stored.then(() => undefined);
       storedFirst.catch(() => undefined); // reported by whoever awaits `stored`
-      const first = await Promise.race([storedFirst, growing.next(d)]);
+      const wait = growing.next(d);
+      const first = await Promise.race([storedFirst, wait.attempt]).finally(wait.cancel);
       if (first === undefined) return open(d, size, subject);
       const verifier = createVerifier({ digest: d, size, subject });
       const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored });

@@ -22,11 +22,22 @@ export class GrowingFiles {
     return this.#files.get(digest);
   }
 
-  /** Resolves with the next attempt to write `digest` (or the current one). */
-  next(digest: string): Promise<GrowingFile> {
+  /**
+   * Resolves with the next attempt to write `digest` (or the current one); `cancel` forgets the
+   * wait (the caller learnt otherwise that the blob is stored), so waits do not pile up.
+   */
+  next(digest: string): { attempt: Promise<GrowingFile>; cancel(): void } {
     const now = this.#files.get(digest);
-    if (now !== undefined && now.state === 'writing') return Promise.resolve(now);
-    return new Promise((resolve) => this.#waiting.set(digest, [...(this.#waiting.get(digest) ?? []), resolve]));
+    if (now !== undefined && now.state === 'writing') return { attempt: Promise.resolve(now), cancel: () => undefined };
+    let wake: (f: GrowingFile) => void = () => undefined;
+    const attempt = new Promise<GrowingFile>((resolve) => (wake = resolve));
+    this.#waiting.set(digest, [...(this.#waiting.get(digest) ?? []), wake]);
+    const cancel = () => {
+      const left = (this.#waiting.get(digest) ?? []).filter((w) => w !== wake);
+      if (left.length > 0) this.#waiting.set(digest, left);
+      else this.#waiting.delete(digest);
+    };
+    return { attempt, cancel };
   }
 
   /**
@@ -128,7 +139,8 @@ async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
   // The reader may stop (its consumer failed) before the download does: its failure is the caller's to report.
   stored.catch(() => undefined);
   for (;;) {
-    const next = await Promise.race([stored, o.growing.next(o.digest)]);
+    const wait = o.growing.next(o.digest);
+    const next = await Promise.race([stored, wait.attempt]).finally(wait.cancel);
     // Stored, or the attempt ended (its temp renamed or removed) before we could open it.
     const handle = next === 'stored' ? undefined : await openIfThere(next.path);
     if (handle === undefined) {

@@ -22,7 +22,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
   spec: { modules: ['oci', 'config', 'errors'], packages: [] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'tar', 'layer', 'spec', 'registry'], packages: [] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };
 

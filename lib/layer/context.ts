@@ -9,7 +9,7 @@ import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type Vo
 
 /** A warning about content lkvol could not reproduce; the layer still applied. */
 export interface LayerWarning {
-  /** Stable code: LKVOL_WARN_DEVICE_SKIPPED, LKVOL_WARN_XATTR_DROPPED, LKVOL_WARN_AUFS_SKIPPED, LKVOL_WARN_TRAILING_DATA. */
+  /** Stable code: LKVOL_WARN_DEVICE_SKIPPED, LKVOL_WARN_XATTR_DROPPED, LKVOL_WARN_AUFS_SKIPPED, LKVOL_WARN_TRAILING_DATA, LKVOL_WARN_GLOBAL_PAX. */
   code: string;
   message: string;
 }

@@ -96,14 +96,16 @@ function isInvalidValue(err: unknown): boolean {
 /**
  * Copies the xattrs lkvol applies (see {@link isAppliedXattr}) from directory `from` to directory
  * `to`, byte for byte: for a volume reused from an earlier output, whose directories are made anew.
- * @throws LKVOL_IO when the binding is missing or the file system refuses.
+ * @returns false when there is no xattr binding for this platform (the caller extracts instead).
+ * @throws the binding's error when the file system refuses.
  */
-export async function copyAppliedXattrs(from: string, to: string): Promise<void> {
+export async function copyAppliedXattrs(from: string, to: string): Promise<boolean> {
   const mode = await loadXattrSupport();
-  if (mode.kind !== 'apply') throw new LkvolError('LKVOL_IO', `copy extended attributes of ${from}: no xattr support on this platform`, { cause: mode.kind === 'unavailable' ? mode.cause : undefined });
+  if (mode.kind !== 'apply') return false;
   for (const name of mode.support.listAttributesSync(from)) {
     if (!isAppliedXattr(name)) continue;
     const value = mode.support.getAttributeSync(from, name);
     if (value !== null) mode.support.setAttributeSync(to, name, value);
   }
+  return true;
 }
