@@ -31,11 +31,14 @@ export interface PullSession {
   resolve(ref: NormalizedRef): Promise<ResolvedImage>;
   /** Makes sure a blob is in the cache (memoised per digest; at most `jobs` downloads at once). */
   fetchBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<void>;
-  /**
-   * Opens the blob through a verifier: the cached copy (see `corruptCachedDigest`), or, while it
-   * downloads, its bytes as they arrive in the cache, so extraction overlaps the download.
-   */
+  /** Fetches the blob if needed, then opens the cached copy through a verifier (see `corruptCachedDigest`). */
   openBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<Readable>;
+  /**
+   * The blob's bytes as its download writes them into the cache, so extraction overlaps the
+   * download (or the cached copy, verified, when it is already there). The stream ends only once the
+   * download has verified them; it may fail with `FollowInterruptedError` (start over with openBlob).
+   */
+  followBlob(ref: NormalizedRef, descriptor: Descriptor): Promise<Readable>;
   /** Drops a cached blob that turned out corrupt, so the next fetchBlob downloads it again. */
   forgetBlob(digest: Digest): Promise<void>;
   /** Fetches the manifest or index a reference names, without choosing a platform (`format: oci`); cache first. */
@@ -104,6 +107,11 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     },
     async openBlob(ref, d) {
       const digest: Digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
+      await fetchOnce(d.digest, () => download(ref, d));
+      return cache.open(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`);
+    },
+    async followBlob(ref, d) {
+      const digest: Digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
       const stored = fetchOnce(d.digest, () => download(ref, d));
       return cache.openWhileStoring(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`, stored);
     },
@@ -140,7 +148,8 @@ async function downloadBlob(s: { client: RegistryClient | undefined; cache: Blob
     o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
     for (let attempt = 1; ; attempt++) {
       try {
-        await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, ...signalOpt });
+        // The registry client's stream checks digest and size itself (registry/blob.ts).
+        await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, sourceVerifies: true, ...signalOpt });
         break;
       } catch (err) {
         if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0) throw urlsOnlyError(ref, d, err);

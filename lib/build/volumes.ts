@@ -11,7 +11,7 @@ import type { ResolvedImage } from '../registry/index.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from './session.js';
-import { corruptCachedDigest } from '../cache/index.js';
+import { corruptCachedDigest, FollowInterruptedError } from '../cache/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseVolume, volumeInputs } from './reuse.js';
@@ -113,9 +113,15 @@ async function unpackWithRetry(job: VolumeJob, ref: NormalizedRef, image: Resolv
     return await unpackImage(job, ref, image, lower);
   } catch (err) {
     const corrupt = corruptCachedDigest(err);
-    if (corrupt === undefined) throw err;
-    job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `volume "${job.volume.name}": ${(err as Error).message}; fetching it again` });
-    await job.session.forgetBlob(corrupt);
+    // A download that started again after part of it was unpacked: unpack again from the cache.
+    if (corrupt === undefined && !(err instanceof FollowInterruptedError)) throw err;
+    if (corrupt !== undefined) {
+      job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `volume "${job.volume.name}": ${(err as Error).message}; fetching it again` });
+      await job.session.forgetBlob(corrupt);
+    } else {
+      // Every layer stored first: the second pass then reads verified blobs from the cache only.
+      await Promise.all(image.manifest.layers.map((l) => job.session.fetchBlob(ref, l)));
+    }
     await removeTree(lower);
     await mkdir(lower);
     return unpackImage(job, ref, image, lower);
@@ -140,7 +146,7 @@ async function unpackImage(job: VolumeJob, ref: NormalizedRef, image: ResolvedIm
   const state = createExtractState(volumeLimits(volume, options.limits));
   const records: LayerRecord[] = [];
   for (const [index, layer] of layers.entries()) {
-    const blob = await session.openBlob(ref, layer);
+    const blob = await session.followBlob(ref, layer);
     const result = await extractLayer(blob, {
       root: lower,
       layer: layer.digest,

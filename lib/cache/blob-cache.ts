@@ -3,11 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifier, digestAlgorithm, digestHex, type Digest } from '../digest/index.js';
 import { LkvolError, isLkvolError, wrapError } from '../errors.js';
-import { followBlob, GrowingFiles } from './growing.js';
+import { followBlob, FollowInterruptedError, GrowingFiles } from './growing.js';
 import { holdTemp, isOrphanTemp, writerTag } from './writers.js';
 
 /** Layout version: bump when the on-disk layout changes so old caches are simply ignored. */
@@ -30,14 +30,16 @@ export interface BlobCache {
    * Streams `source` into the store, verifying digest and size; the blob becomes visible only when
    * complete and correct. Throws LKVOL_DIGEST_MISMATCH or LKVOL_IO; nothing partial is left behind.
    */
-  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<void>;
+  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void; sourceVerifies?: boolean }): Promise<void>;
   /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
   open(digest: Digest, size: number | undefined, subject: string): Readable;
   /**
    * The blob while a `put` of it in this process writes it (`stored` settles when the put, retries
-   * included, is done): its bytes are read from the temp file as they arrive, through a verifier of
-   * their own, so a layer can be unpacked while it downloads. When the blob is already stored, the
-   * same as {@link open}. Rejects, or fails the stream, with the download's error.
+   * included, is done): its bytes are read from the temp file as they arrive, so a layer can be
+   * unpacked while it downloads; the stream ends only once the download has verified and stored
+   * them (see `followBlob`; it may fail with `FollowInterruptedError`: start over from the cache).
+   * When the blob is already stored, the same as {@link open}. Rejects, or fails the stream, with
+   * the download's error.
    */
   openWhileStoring(digest: Digest, size: number | undefined, subject: string, stored: Promise<void>): Promise<Readable>;
   /** Removes a blob (used when it turned out corrupt). */
@@ -77,7 +79,7 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     async has(d) {
       return stat(pathOf(d)).then((s) => s.isFile(), () => false);
     },
-    async put(d, size, source, { subject, signal, onProgress }) {
+    async put(d, size, source, { subject, signal, onProgress, sourceVerifies }) {
       const final = pathOf(d);
       const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${writerTag()}.${randomBytes(6).toString('hex')}`);
       const release = holdTemp(temp);
@@ -85,7 +87,9 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       try {
         // NB: no await before the pipeline takes `source`: a small blob may already have ended, and
         // its error would have nobody to hear it.
-        const verifier = createVerifier({ digest: d, size, subject });
+        // A source that checks digest and size itself (a registry blob) fails before its end when wrong:
+        // hashing every byte a second time would only cost time.
+        const verifier = sourceVerifies === true ? createCounter() : createVerifier({ digest: d, size, subject });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
         const writer = growing.writer(d, temp);
         settle = writer.settle;
@@ -111,11 +115,11 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       const wait = growing.next(d);
       const first = await Promise.race([storedFirst, wait.attempt]).finally(wait.cancel);
       if (first === undefined) return open(d, size, subject);
-      const verifier = createVerifier({ digest: d, size, subject });
-      const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored });
-      source.on('error', (err) => verifier.destroy(isLkvolError(err) ? err : wrapError(err, 'LKVOL_IO', `${subject}: read cache ${opts.dir}`)));
-      verifier.once('close', () => source.destroy());
-      return source.pipe(verifier);
+      const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored, first });
+      const out = new PassThrough({ highWaterMark: 256 * 1024 });
+      source.on('error', (err) => out.destroy(isLkvolError(err) || err instanceof FollowInterruptedError ? err : wrapError(err, 'LKVOL_IO', `${subject}: read cache ${opts.dir}`)));
+      out.once('close', () => source.destroy());
+      return source.pipe(out);
     },
     async remove(d) {
       await rm(pathOf(d), { force: true });
@@ -130,6 +134,19 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
     const s = await stat(p).catch(() => undefined);
     if (s !== undefined && (now - s.mtimeMs > staleTempMs || isOrphanTemp(p, name))) await rm(p, { force: true, recursive: true });
   }
+}
+
+/** A pass-through that counts bytes (`bytesRead`) for progress, where the source verifies itself. */
+function createCounter(): Transform & { readonly bytesRead: number } {
+  let bytesRead = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytesRead += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  Object.defineProperty(t, 'bytesRead', { get: () => bytesRead });
+  return t as Transform & { readonly bytesRead: number };
 }
 
 /** Digest mismatches raised while reading a stored blob, mapped to the blob: the cache, not the registry, is at fault. */

@@ -9,6 +9,7 @@ import { digestOf } from '../digest/index.js';
 import { LkvolError, isLkvolError } from '../errors.js';
 import { tempDir } from '../internal/testing/temp.js';
 import { corruptCachedDigest, createBlobCache } from './blob-cache.js';
+import { FollowInterruptedError } from './growing.js';
 
 const blob = randomBytes(3 * 1024 * 1024 + 17);
 const digest = digestOf(blob);
@@ -44,26 +45,36 @@ test('a blob is read while it is written, and reading starts before the write en
   await stored;
 });
 
-test('when an attempt breaks and the next starts from byte 0, reading goes on where it was', async (t) => {
+test('when an attempt breaks after some bytes were read, the reader fails: those bytes were never verified', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   const stored = (async () => {
     await cache.put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' }).catch(() => undefined);
     await cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
   })();
   const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
-  assert.ok((await buffer(reader)).equals(blob));
+  await assert.rejects(buffer(reader), (e: unknown) => e instanceof FollowInterruptedError && e.digest === digest);
+  await stored;
+  // Started over, the stored blob reads whole (and verified).
+  assert.ok((await buffer(cache.open(digest, blob.length, 'blob'))).equals(blob));
 });
 
-test('when the download fails for good, the reader fails with its error', async (t) => {
+test('an attempt that breaks before anything was read is followed by the next one from byte 0', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
-  const failure = new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', 'blob: connection reset, gave up');
-  const stored = cache.put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' }).then(() => Promise.reject(new Error('unreachable')), () => Promise.reject(failure));
-  stored.catch(() => undefined);
-  const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
-  await assert.rejects(buffer(reader), (e: unknown) => e === failure);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const stored = (async () => {
+    const first = cache.put(digest, blob.length, slowSource({ failAt: 0 }), { subject: 'blob' }).catch(() => undefined);
+    await held;
+    await first;
+    await cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
+  })();
+  // NB: the reader starts on the first attempt, which has written nothing when it breaks.
+  const reading = cache.openWhileStoring(digest, blob.length, 'blob', stored);
+  release();
+  assert.ok((await buffer(await reading)).equals(blob));
 });
 
-test('bytes that do not match the digest fail the reader too, checked by its own verifier', async (t) => {
+test('bytes that do not match the digest never end the reader normally: the download fails, so does the reader', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   const wrong = Buffer.from(blob);
   wrong[100] = wrong[100]! ^ 1;
@@ -72,7 +83,21 @@ test('bytes that do not match the digest fail the reader too, checked by its own
   stored.catch(() => undefined);
   const reading = cache.openWhileStoring(digest, blob.length, 'blob', stored);
   source.end(wrong);
-  await assert.rejects(reading.then(buffer), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+  // Depending on how far the reader got before the check: interrupted, or the download's own error.
+  await assert.rejects(reading.then(buffer), (e: unknown) => e instanceof FollowInterruptedError || isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+  await assert.rejects(stored, (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+});
+
+test('a source that verifies itself is stored without a second hash, and still refused when it fails', async (t) => {
+  const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
+  const failing = new PassThrough();
+  const put = cache.put(digest, blob.length, failing, { subject: 'blob', sourceVerifies: true });
+  failing.write(blob.subarray(0, 1000));
+  failing.destroy(new LkvolError('LKVOL_DIGEST_MISMATCH', 'blob: digest mismatch'));
+  await assert.rejects(put, (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+  assert.equal(await cache.has(digest), false);
+  await cache.put(digest, blob.length, Readable.from([blob]), { subject: 'blob', sourceVerifies: true });
+  assert.ok((await buffer(cache.open(digest, blob.length, 'blob'))).equals(blob));
 });
 
 test('a blob stored before anyone looked is opened from the cache, and a corrupt copy is reported as such', async (t) => {

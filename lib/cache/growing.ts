@@ -1,6 +1,7 @@
 // Blobs being written into the cache, readable while they grow: extraction starts before a download ends.
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
+import { LkvolError } from '../errors.js';
 
 /** One attempt at writing a blob's temp file: how far it got and how it ended. */
 export interface GrowingFile {
@@ -120,14 +121,28 @@ export interface FollowOptions {
   finalPath: string;
   /** Settles when the download (with its retries) has stored the blob, or failed for good. */
   stored: Promise<void>;
+  /** The attempt writing the blob now: it is followed from byte 0. */
+  first: GrowingFile;
 }
 
 /**
- * The blob's bytes from the first, read from its temp file as the download writes it: when an
- * attempt fails and another starts from byte 0, reading goes on at the same offset in the new file
- * (the bytes are the same, by digest); once the blob is stored the rest comes from the final file.
- * The caller verifies what it reads (digest and size), so bytes of an attempt that later failed
- * cannot slip through unchecked. Fails with the download's error.
+ * Thrown by a followed blob whose attempt broke after some of its bytes were read, or that was
+ * stored without an attempt having been followed to its end: what was read is not known to be the
+ * blob. The reader stops; its caller starts over from the stored blob (read through a verifier).
+ */
+export class FollowInterruptedError extends LkvolError {
+  constructor(readonly digest: string) {
+    super('LKVOL_REGISTRY_UNAVAILABLE', `blob ${digest}: its download started again after part of it was unpacked`, { hint: 'the build reads it again from the cache; this is a bug if you see it' });
+    this.name = 'FollowInterruptedError';
+  }
+}
+
+/**
+ * The blob's bytes from the first, read from its temp file as the download writes it. The stream ends
+ * only once that attempt has been verified and stored (its digest and size checked by the download),
+ * so everything it yielded is the blob; nothing is hashed twice. An attempt that breaks before any
+ * byte was read is left for the next; one that breaks later fails the stream with
+ * {@link FollowInterruptedError}; a download that fails for good fails it with its own error.
  */
 export function followBlob(o: FollowOptions): Readable {
   return Readable.from(follow(o), { objectMode: false, highWaterMark: readSize });
@@ -138,25 +153,29 @@ async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
   const stored = o.stored.then(() => 'stored' as const);
   // The reader may stop (its consumer failed) before the download does: its failure is the caller's to report.
   stored.catch(() => undefined);
+  let attempt: GrowingFile = o.first;
   for (;;) {
-    const wait = o.growing.next(o.digest);
-    const next = await Promise.race([stored, wait.attempt]).finally(wait.cancel);
-    // Stored, or the attempt ended (its temp renamed or removed) before we could open it.
-    const handle = next === 'stored' ? undefined : await openIfThere(next.path);
-    if (handle === undefined) {
-      if (next !== 'stored' && next.state !== 'done') {
-        await next.changed();
-        continue;
+    const handle = await openIfThere(attempt.path);
+    if (handle !== undefined) {
+      for await (const chunk of readFrom(handle, pos, attempt)) {
+        pos += chunk.length;
+        yield chunk;
       }
+    } else if (attempt.state === 'done') {
+      // Stored before we opened its temp: the stored file holds exactly this attempt's verified bytes.
       yield* readFrom(await open(o.finalPath, 'r'), pos, undefined);
       return;
     }
-    for await (const chunk of readFrom(handle, pos, next as GrowingFile)) {
-      pos += chunk.length;
-      yield chunk;
+    if (attempt.state === 'done') return;
+    if (attempt.state === 'writing') {
+      await attempt.changed();
+      continue;
     }
-    if ((next as GrowingFile).state === 'done') return;
-    // The attempt failed: the next one (or the stored blob) continues from `pos`.
+    if (pos > 0) throw new FollowInterruptedError(o.digest);
+    const wait = o.growing.next(o.digest);
+    const next = await Promise.race([stored, wait.attempt]).finally(wait.cancel);
+    if (next === 'stored') throw new FollowInterruptedError(o.digest);
+    attempt = next;
   }
 }
 
