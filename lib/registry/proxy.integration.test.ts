@@ -26,10 +26,10 @@ after(async () => {
   await registry?.stop();
 });
 
-async function pull(p: ProxyOptions): Promise<string> {
+async function pull(p: ProxyOptions, name = `${registry.host}/px/app:1`): Promise<string> {
   const client = createRegistryClient({ proxy: p, retry: { baseDelayMs: 1, sleep: recordingSleep().sleep } });
   try {
-    const ref = parseReference(`${registry.host}/px/app:1`);
+    const ref = parseReference(name);
     const resolved = await client.resolveImage(ref, { platform: parsePlatform('linux/amd64') });
     for await (const _ of (await client.openBlob(ref, resolved.manifest.layers[0]!)) as Readable) void _;
     return resolved.manifestDigest;
@@ -59,4 +59,11 @@ test('proxy: an unreachable proxy is a temporary failure naming the request', as
   const dead = await startHttpProxy();
   await dead.close();
   await assert.rejects(pull({ httpProxy: dead.url }), (e: Error & { code?: string; temporary?: boolean }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && e.temporary === true && /GET \/v2\//.test(e.message));
+});
+
+test('proxy: a proxy refusing the tunnel is a registry failure naming its answer, not a cancellation', async () => {
+  const before = proxy.requests.length;
+  // The test proxy relays only to loopback, so it answers 403 to this CONNECT and nothing leaves the machine.
+  await assert.rejects(pull({ httpsProxy: proxy.url }, 'registry.example.com/px/app:1'), (e: Error & { code?: string }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && /registry\.example\.com.*GET .*\/v2\/.*Proxy response \(403\)/s.test(e.message));
+  assert.deepEqual(proxy.requests.slice(before), ['CONNECT registry.example.com:443']);
 });

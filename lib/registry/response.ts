@@ -113,10 +113,15 @@ function statusText(status: number): string {
 
 const certificateCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
-/** Wraps a transport failure: cancellation stays LKVOL_CANCELLED, LkvolErrors pass, the rest is LKVOL_REGISTRY_UNAVAILABLE. */
-export function networkError(err: unknown, ctx: ExchangeContext): LkvolError {
+/**
+ * Wraps a transport failure: cancellation stays LKVOL_CANCELLED, LkvolErrors pass, the rest is
+ * LKVOL_REGISTRY_UNAVAILABLE. `signal` is the request's own signal when the caller knows it (null: it had
+ * none): an abort while it is not aborted is undici giving up by itself — a proxy refusing the CONNECT
+ * tunnel is reported as an AbortError — which is a failure of the way to the registry, not a cancellation.
+ */
+export function networkError(err: unknown, ctx: ExchangeContext, signal?: AbortSignal | null): LkvolError {
   if (err instanceof LkvolError) return err;
-  if (isAbortError(err)) return new LkvolError('LKVOL_CANCELLED', `${ctx.subject}: ${ctx.request}: cancelled`, { cause: err });
+  if (isAbortError(err) && (signal === undefined || signal?.aborted === true)) return new LkvolError('LKVOL_CANCELLED', `${ctx.subject}: ${ctx.request}: cancelled`, { cause: err });
   const cert = certificateCodes.has(networkErrorCode(err) ?? '');
   return new RegistryError(
     'LKVOL_REGISTRY_UNAVAILABLE',

@@ -24,7 +24,7 @@ export function createSender(agent: Dispatcher, retry: RetryOptions, userAgent: 
         });
       } catch (err) {
         const last = attempt + 1 >= retry.attempts || isAbortError(err) || req.noRetry?.(err) === true || !isRetryableNetworkError(err);
-        if (last) throw networkError(err, req.ctx);
+        if (last) throw networkError(err, req.ctx, req.signal ?? null);
         await pause(retry, retryDelay(attempt, undefined, retry), req);
         continue;
       }
