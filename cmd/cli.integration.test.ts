@@ -97,6 +97,47 @@ describe('validate', () => {
     assert.equal(out.error.issues[0]!.line, 3);
   });
 
+  test('what LinuxKit reads differently is a warning on stderr, the file still valid (exit 0); --json lists them', async () => {
+    const text = [
+      'onboot:',
+      '  - name: fmt',
+      '    image: alpine',
+      '  - name: fmt',
+      '    image: alpine',
+      'services:',
+      '  - name: s',
+      '    image: alpine',
+      '    uid: fmt',
+      '    mounts:',
+      '      - type: overlay',
+      '        destination: host-etc',
+      '    resources:',
+      '      memory:',
+      '        kernelTCP: 1024',
+      '',
+    ].join('\n');
+    const file = await systemFile('warnings', text);
+    const r = await run(['validate', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid/);
+    const warnings = r.stderr.trimEnd().split('\n');
+    assert.deepEqual(
+      warnings.map((l) => /^warning: (.+?):(\d+):(\d+): (\S+): .* \((LKVOL_WARN_\w+)\)$/.exec(l)?.slice(1)),
+      [
+        [file, '9', '10', 'services[0].uid', 'LKVOL_WARN_AMBIGUOUS_ID'],
+        [file, '12', '22', 'services[0].mounts[0].destination', 'LKVOL_WARN_RELATIVE_DESTINATION'],
+        [file, '15', '20', 'services[0].resources.memory.kernelTCP', 'LKVOL_WARN_LINUXKIT_IGNORES'],
+      ],
+      r.stderr,
+    );
+    const json = await run(['validate', '--json', file]);
+    assert.equal(json.code, 0);
+    const out = JSON.parse(json.stdout) as { ok: boolean; warnings: { code: string; file: string; line: number }[] };
+    assert.equal(out.ok, true);
+    assert.deepEqual(out.warnings.map((w) => [w.code, w.line]), [['LKVOL_WARN_AMBIGUOUS_ID', 9], ['LKVOL_WARN_RELATIVE_DESTINATION', 12], ['LKVOL_WARN_LINUXKIT_IGNORES', 15]]);
+    assert.equal(json.stderr, '', '--json keeps stderr for errors');
+  });
+
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
     const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
     const r = await run(['validate', file]);

@@ -13,7 +13,7 @@ export {
   type LayerRecord,
   type VolumeRecord,
 } from './build/index.js';
-export { loadConfig, parseConfig, type Config, type ConfigSource, type LoadedContainer, type LoadedVolume } from './config/index.js';
+export { loadConfig, parseConfig, type Config, type ConfigSource, type ConfigWarning, type LoadedContainer, type LoadedVolume } from './config/index.js';
 export {
   ConfigError,
   DigestMismatchError,

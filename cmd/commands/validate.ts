@@ -1,15 +1,16 @@
 // `lkvol validate`: schema and reference checks of system files, no network.
-import { loadConfig } from '../../lib/index.js';
+import { formatConfigIssue, loadConfig } from '../../lib/index.js';
 import { parseFlags, requireFiles } from '../args.js';
 import type { Command } from '../io.js';
 
 const usage = `usage: lkvol validate [--json] FILE...
 
 Check system files (schema, volume names, binds, references) without touching the network.
-Exit 0 when valid, 2 with every problem listed as file:line:col otherwise.
+Exit 0 when valid, 2 with every problem listed as file:line:col otherwise. Warnings (file:line:col
+and a LKVOL_WARN_* code) go to stderr and do not change the exit code.
 
 options:
-      --json     print {"ok": true, "volumes": N, "containers": N} or the error as JSON
+      --json     print {"ok": true, "volumes": N, "containers": N, "warnings": [...]} or the error as JSON
   -h, --help     show this help`;
 
 export const validateCommand: Command = {
@@ -21,8 +22,12 @@ export const validateCommand: Command = {
     requireFiles('validate', positionals);
     const config = await loadConfig(positionals, { signal: io.signal, cwd: io.cwd });
     const containers = config.onboot.length + config.services.length + config.onshutdown.length;
-    if (values.json === true) io.stdout.write(JSON.stringify({ ok: true, volumes: config.volumes.length, containers }) + '\n');
-    else io.stdout.write(`${positionals.join(', ')}: valid (${config.volumes.length} volumes, ${containers} containers)\n`);
+    if (values.json === true) {
+      io.stdout.write(JSON.stringify({ ok: true, volumes: config.volumes.length, containers, warnings: config.warnings }) + '\n');
+      return 0;
+    }
+    for (const w of config.warnings) io.stderr.write(`warning: ${formatConfigIssue(w)} (${w.code})\n`);
+    io.stdout.write(`${positionals.join(', ')}: valid (${config.volumes.length} volumes, ${containers} containers)\n`);
     return 0;
   },
 };

@@ -268,6 +268,29 @@ describe('image labels', () => {
     assert.deepEqual(volumeMount(mounts, '/from-yaml')?.source, '/containers/volumes/vola/merged');
     assert.deepEqual(volumeMount(mounts, '/dev')?.source, '/dev');
   });
+
+  test('what LinuxKit reads differently in a label is a warning naming the container and image; the build goes on', async () => {
+    const label = JSON.stringify({ uid: 'fmt', mounts: [{ type: 'overlay', destination: 'host-etc' }], resources: { memory: { kernelTCP: 1024 } } });
+    await pushTarImage({ registry: registry.host, repository: 'label/warn', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+    const events: BuildEvent[] = [];
+    const yaml = `onboot:\n  - name: fmt\n    image: REGISTRY/data/seed:1\n  - name: fmt\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/warn:1\n`;
+    const o = await setup('label-warn', yaml, { onEvent: (e) => events.push(e) });
+    await build(o);
+    const warnings = events.flatMap((e) => (e.kind === 'warning' ? [`${e.code} ${e.message}`] : []));
+    const image = `${registry.host}/label/warn:1`;
+    assert.deepEqual(
+      warnings.map((w) => /^(\S+) (container "svc" \([^)]*\)): ([^:]+): /.exec(w)?.slice(1).join(' ')),
+      [
+        `LKVOL_WARN_RELATIVE_DESTINATION container "svc" (label org.mobyproject.config of ${image}) mounts[0].destination`,
+        `LKVOL_WARN_LINUXKIT_IGNORES container "svc" (label org.mobyproject.config of ${image}) resources.memory.kernelTCP`,
+        `LKVOL_WARN_AMBIGUOUS_ID container "svc" (label org.mobyproject.config of ${image}) uid`,
+      ],
+      warnings.join('\n'),
+    );
+    const svc = await readJson(join(o.out, 'containers/services/svc/config.json'));
+    assert.deepEqual((svc['process'] as { user: { uid: number } }).user.uid, 101, 'the last "fmt" as in LinuxKit');
+    assert.equal((svc['mounts'] as Mount[]).at(-1)?.destination, 'host-etc');
+  });
 });
 
 describe('atomic and reproducible output', () => {

@@ -1,31 +1,46 @@
 // Per container: read the image label, check its volume binds, emit config.json and runtime.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkVolumeRefs, type LoadedContainer, type LoadedVolume } from '../config/index.js';
+import { checkVolumeRefs, entryWarnings, formatPath, idWarnings, type ImageConfigFields, type LoadedContainer, type LoadedVolume, type RepeatedName } from '../config/index.js';
 import { ConfigError, wrapError } from '../errors.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { bundlePath, emitRuntimeSpec, parseImageLabel, resolveContainerConfig, serializeSpec, type MergedConfig } from '../spec/index.js';
+import { bundlePath, emitRuntimeSpec, readImageLabel, resolveContainerConfig, serializeSpec, type MergedConfig } from '../spec/index.js';
 import type { ContainerRecord } from './record.js';
 
 export interface PreparedContainer {
   container: LoadedContainer;
   image: ResolvedImage;
   merged: MergedConfig;
+  /** Warnings about what the image label brings in (the YAML's were reported with the config). */
+  warnings: { code: string; message: string }[];
 }
 
 /**
  * Merges label and YAML for a container and checks the binds the label brought in against the
  * declared volumes (SPEC §1.2: as soon as the label has been read, before any layer is pulled).
+ * `repeated`: container names used more than once (config `repeatedNames`), for ids the label names.
  * @throws LKVOL_CONFIG_INVALID for a broken label or a label bind naming an unknown or read-only volume.
  */
-export function prepareContainer(container: LoadedContainer, image: ResolvedImage, volumes: LoadedVolume[]): PreparedContainer {
+export function prepareContainer(container: LoadedContainer, image: ResolvedImage, ctx: { volumes: LoadedVolume[]; repeated: ReadonlyMap<string, RepeatedName> }): PreparedContainer {
   const ref = formatReference(container.ref);
-  const label = parseImageLabel(image.config.config?.Labels, { image: ref });
-  const merged = resolveContainerConfig({ yaml: container.entry, label });
-  const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], volumes, `label org.mobyproject.config of ${ref}`);
+  const origin = `label org.mobyproject.config of ${ref}`;
+  const label = readImageLabel(image.config.config?.Labels, { image: ref });
+  const merged = resolveContainerConfig({ yaml: container.entry, label: label?.fields });
+  const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], ctx.volumes, origin);
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', issues, { hint: 'declare the volume, bind it read-only, or override the binds in the system file' });
-  return { container, image, merged };
+  const found = label === undefined ? [] : [...entryWarnings(label.raw), ...idWarnings(idsFromLabel(label.raw, container.entry), ctx.repeated)];
+  const warnings = found.map((w) => ({ code: w.code, message: `container ${JSON.stringify(container.name)} (${origin}): ${formatPath(w.path)}: ${w.message}` }));
+  return { container, image, merged, warnings };
+}
+
+/** The ids the label sets and the YAML does not override. */
+function idsFromLabel(label: ImageConfigFields, yaml: ImageConfigFields): Pick<ImageConfigFields, 'uid' | 'gid' | 'additionalGids'> {
+  return {
+    uid: yaml.uid === undefined ? label.uid : undefined,
+    gid: yaml.gid === undefined ? label.gid : undefined,
+    additionalGids: yaml.additionalGids === undefined ? label.additionalGids : undefined,
+  };
 }
 
 /** A container's bundle as it will be written: its path below OUT, its files' bytes, its record. */

@@ -1,7 +1,7 @@
 // `build`: load config → resolve images → check label binds → volumes → specs → lkvol.json → swap into place.
 import { join } from 'node:path';
-import { buildIdMap, loadConfig, type Config, type LoadedContainer } from '../config/index.js';
-import { LkvolError, isLkvolError, wrapError } from '../errors.js';
+import { buildIdMap, loadConfig, repeatedNames, type Config, type LoadedContainer } from '../config/index.js';
+import { LkvolError, formatConfigIssue, isLkvolError, wrapError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import { version } from '../version.js';
@@ -42,6 +42,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const out = await checkOutput(o);
   const platform = parsePlatform(o.platform);
   const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  for (const w of config.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   // A build killed between its two renames left OUT missing: put it back before anything can fail,
   // and check what came back (an earlier lkvol output passes).
   await repairOutput(out);
@@ -59,6 +60,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string }): Promise<BuildResult> {
   const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session);
+  for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
   const idMap = buildIdMap(config);
   const rendered = prepared.map((p) => renderContainer(p, idMap));
   throwIfAborted(o.signal);
@@ -100,7 +102,8 @@ async function prepareContainers(config: Config, session: PullSession): Promise<
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
   const volumeRefs = config.volumes.flatMap((v) => (v.ref === undefined || v.format === 'oci' ? [] : [v.ref]));
   const [images] = await Promise.all([Promise.all(all.map((c) => session.resolve(c.ref))), Promise.all(volumeRefs.map((r) => session.resolve(r)))]);
-  return all.map((c, i) => prepareContainer(c, images[i]!, config.volumes));
+  const repeated = repeatedNames(config);
+  return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated }));
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */

@@ -23,11 +23,36 @@ export function parseBind(s: string): BindParse {
   return { ok: true, bind: { source, destination, options } };
 }
 
-/** Why a bind or mount destination is unacceptable, or undefined when it is absolute and has no `..`. */
-export function checkDestination(destination: string): string | undefined {
-  if (!destination.startsWith('/')) return `destination ${JSON.stringify(destination)} must be an absolute path`;
+/**
+ * Why a destination is refused, or undefined. Every destination must be non-empty and free of `..`;
+ * a volume's must also be absolute (it is lkvol's own mount). Other mounts keep a relative
+ * destination as LinuxKit does (see `isRelativeDestination`).
+ */
+export function checkDestination(destination: string, opts: { volume: boolean }): string | undefined {
+  if (destination === '') return 'destination must not be empty';
+  if (opts.volume && !destination.startsWith('/')) return `destination ${JSON.stringify(destination)} must be an absolute path`;
   if (destination.split('/').includes('..')) return `destination ${JSON.stringify(destination)} must not contain ".."`;
   return undefined;
+}
+
+/**
+ * True for a destination relative to `/`: valid in the OCI runtime spec but deprecated (runc mounts
+ * it below the root), and kept as written, as LinuxKit does (`writeable-host-etc` in its own tests).
+ */
+export function isRelativeDestination(destination: string): boolean {
+  return destination !== '' && !destination.startsWith('/');
+}
+
+/** The destination of a `mounts:` entry: as written, or the type's usual place when empty (LinuxKit). */
+export function mountDestination(mount: MountEntry): string | undefined {
+  if (mount.destination) return mount.destination;
+  const type = mountType(mount);
+  return type === undefined ? undefined : defaultMountpoint(type);
+}
+
+/** The type of a `mounts:` entry: as written, else inferred from its source or destination (LinuxKit). */
+export function mountType(mount: MountEntry): string | undefined {
+  return mount.type || inferMountType(mount);
 }
 
 /** True when the source names a volume rather than a host path (LinuxKit: does not start with `/`). */

@@ -7,7 +7,7 @@ import type { DraftContainer } from './merge.js';
 import { checkSpellings } from './spellings.js';
 import { checkContainerRefs, type VolumeTable } from './volume-refs.js';
 
-/** Every problem with the containers of one merged section; names are unique within the section across files. */
+/** Every problem with the containers of one merged section; service names are unique across files. */
 export function checkSection(containers: readonly DraftContainer[], volumes: VolumeTable): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const firstByName = new Map<string, DraftContainer>();
@@ -26,6 +26,9 @@ function checkName(c: DraftContainer, firstByName: Map<string, DraftContainer>):
   if (name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
     return [issueAt(c, ['name'], `invalid container name ${JSON.stringify(name)}: it names a directory, so it must not contain "/" or be "." or ".."`)];
   }
+  // Only services must be unique (each runs as a container named after it); onboot and onshutdown
+  // bundles carry their position (`003-mount`, `006-mount`), so LinuxKit lets their names repeat.
+  if (c.section !== 'services') return [];
   const first = firstByName.get(name);
   if (first === undefined) {
     firstByName.set(name, c);

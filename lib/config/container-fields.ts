@@ -31,7 +31,7 @@ export function checkFields(entry: ImageConfigFields): FieldProblem[] {
     ...checkCapabilities(entry, 'ambient'),
     ...(entry.rlimits ?? []).flatMap((r, i) => at(['rlimits', i], checkRlimit(r))),
     ...(entry.tmpfs ?? []).flatMap((t, i) => at(['tmpfs', i], checkTmpfs(t))),
-    ...(entry.devices ?? []).flatMap((d, i) => at(['devices', i, 'mode'], d.path === 'all' ? undefined : checkDeviceMode(d.mode))),
+    ...(entry.devices ?? []).flatMap((d, i) => checkDevice(d).map((p) => ({ path: ['devices', i, ...p.path], message: p.message }))),
   ];
 }
 
@@ -67,15 +67,28 @@ function checkRlimit(r: string): string | undefined {
   return undefined;
 }
 
-/** `dest[:opt,opt]`: at most one `:`, and an absolute destination. */
+/** `dest[:opt,opt]`: at most one `:`, and a destination (a relative one only warns, see warnings.ts). */
 function checkTmpfs(t: string): string | undefined {
   const parts = t.split(':');
   if (parts.length > 2) return `cannot parse tmpfs ${JSON.stringify(t)}: too many ':' (want destination[:options])`;
-  const problem = checkDestination(parts[0] ?? '');
+  const problem = checkDestination(parts[0] ?? '', { volume: false });
   return problem === undefined ? undefined : `tmpfs ${JSON.stringify(t)}: ${problem}`;
 }
 
-/** LinuxKit parses the mode as octal. */
-function checkDeviceMode(mode: string): string | undefined {
-  return /^[0-7]+$/.test(mode) ? undefined : `device mode ${JSON.stringify(mode)} is not an octal number, e.g. "0666"`;
+type Device = NonNullable<ImageConfigFields['devices']>[number];
+
+/**
+ * `path: all` needs nothing else (a rule for a class of devices). A node needs a path, a type and an
+ * octal mode: LinuxKit fails on a missing mode when it builds, and writes a node with an empty path
+ * or type that no runtime accepts, so lkvol refuses those here.
+ */
+function checkDevice(d: Device): FieldProblem[] {
+  if (d.path === 'all') return [];
+  if (d.path === undefined || d.path === '') return [{ path: [], message: 'device needs a path: a device node such as "/dev/console", or "all" with a type for a whole class' }];
+  const name = `device ${JSON.stringify(d.path)}`;
+  const problems: FieldProblem[] = [];
+  if (d.type === undefined || d.type === '') problems.push({ path: [], message: `${name} needs a type: c (character), b (block), u or p` });
+  if (d.mode === undefined) problems.push({ path: [], message: `${name} needs a mode, an octal string such as "0666"` });
+  else if (!/^[0-7]+$/.test(d.mode) || parseInt(d.mode, 8) > 0o7777) problems.push({ path: ['mode'], message: `device mode ${JSON.stringify(d.mode)} is not an octal number up to 7777, e.g. "0666"` });
+  return problems;
 }

@@ -4,10 +4,10 @@ import { parseReference } from '../ref/index.js';
 import type { Draft, DraftContainer, DraftVolume } from './merge.js';
 import { parseSize } from './size.js';
 import { normalizeImageConfig } from './spellings.js';
-import type { Config, LoadedContainer, LoadedVolume } from './types.js';
+import type { Config, ConfigWarning, LoadedContainer, LoadedVolume } from './types.js';
 
 /** Builds the Config; the draft must have passed `checkDraft` (a failure here is LKVOL_INTERNAL). */
-export function finalizeDraft(draft: Draft): Config {
+export function finalizeDraft(draft: Draft, warnings: ConfigWarning[]): Config {
   const config: Config = {
     files: draft.files,
     volumes: draft.volumes.map(loadVolume),
@@ -17,6 +17,7 @@ export function finalizeDraft(draft: Draft): Config {
     init: draft.init,
     fileEntries: draft.fileEntries,
     trust: draft.trust,
+    warnings,
   };
   if (draft.kernel !== undefined) config.kernel = draft.kernel;
   return config;

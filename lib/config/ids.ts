@@ -3,6 +3,7 @@ import type { ConfigIssue } from '../errors.js';
 import { issueAt } from './issues.js';
 import type { Section } from './schema.js';
 import type { EntrySource } from './types.js';
+import type { RepeatedName } from './warnings.js';
 
 /** The first id LinuxKit hands out to a container name. */
 export const firstContainerId = 100;
@@ -22,6 +23,22 @@ export function buildIdMap(config: Readonly<Record<Section, readonly { name: str
   ids.set('', 0);
   ids.set('root', 0);
   return ids;
+}
+
+/** Names used by more than one container (across all sections; onboot and onshutdown names may repeat), with their uses. */
+export function repeatedNames(config: Readonly<Record<Section, readonly (EntrySource & { name: string })[]>>): Map<string, RepeatedName> {
+  const ids = buildIdMap(config);
+  const uses = new Map<string, RepeatedName['uses']>();
+  for (const section of idOrder) {
+    for (const c of config[section]) {
+      const list = uses.get(c.name) ?? [];
+      list.push({ where: `${c.path} at ${c.pos.file}:${c.pos.line}:${c.pos.column}`, section });
+      uses.set(c.name, list);
+    }
+  }
+  const out = new Map<string, RepeatedName>();
+  for (const [name, list] of uses) if (list.length > 1 && name !== 'root' && name !== '') out.set(name, { uses: list, id: ids.get(name)! });
+  return out;
 }
 
 type IdValue = string | number;

@@ -1,7 +1,8 @@
 // System files: loading, merging and checking (public surface of lib/config).
 export { loadConfig, parseConfig, type ConfigSource } from './load.js';
 export { checkVolumeRefs } from './volume-refs.js';
-export { buildIdMap, firstContainerId } from './ids.js';
+export { buildIdMap, firstContainerId, repeatedNames } from './ids.js';
+export { entryWarnings, idWarnings, type ConfigWarningCode, type FieldWarning, type RepeatedName } from './warnings.js';
 export { parseSize, type SizeParse } from './size.js';
 export { formatPath } from './positions.js';
 export { knownCapabilities } from './container-fields.js';
@@ -25,4 +26,4 @@ export {
   type SystemFile,
   type VolumeEntry,
 } from './schema.js';
-export type { Config, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedVolume, SourcePos } from './types.js';
+export type { Config, ConfigWarning, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedVolume, SourcePos } from './types.js';

@@ -17,7 +17,7 @@ export function where(src: EntrySource, path: DocPath): string {
 }
 
 /** Sorts issues by file (in the order the files were given), then line, then column; stable otherwise. */
-export function sortIssues(issues: readonly ConfigIssue[], files: readonly string[]): ConfigIssue[] {
+export function sortIssues<T extends ConfigIssue>(issues: readonly T[], files: readonly string[]): T[] {
   const rank = (f: string): number => {
     const i = files.indexOf(f);
     return i === -1 ? files.length : i;

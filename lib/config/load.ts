@@ -33,9 +33,9 @@ export function parseConfig(sources: readonly ConfigSource[]): Config {
     files,
   );
   const draft = mergeFiles(valid);
-  const issues = checkDraft(draft);
+  const { issues, warnings } = checkDraft(draft);
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues(issues, files));
-  return finalizeDraft(draft);
+  return finalizeDraft(draft, sortIssues(warnings, files));
 }
 
 function withSchema(f: YamlFile): { ok: true; value: ValidFile } | { ok: false; issues: ConfigIssue[] } {

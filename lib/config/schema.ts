@@ -26,12 +26,17 @@ export const mountSchema = z.strictObject({
   gidmappings: z.array(idMapping).optional(),
 });
 
+/**
+ * A device, every key optional as in LinuxKit's schema: `{path: all, type: b}` allows a whole class
+ * (a device-cgroup rule, no node); any other path is a node and needs a type and an octal mode
+ * (checked in container-fields.ts); major and minor default to 0, as in LinuxKit.
+ */
 const deviceSchema = z.strictObject({
-  path: str,
-  type: str,
-  major: z.number().int(),
-  minor: z.number().int(),
-  mode: str,
+  path: str.optional(),
+  type: str.optional(),
+  major: z.number().int().optional(),
+  minor: z.number().int().optional(),
+  mode: str.optional(),
 });
 
 const deviceRule = z.strictObject({

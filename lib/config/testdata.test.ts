@@ -1,15 +1,16 @@
 // Table tests over testdata/config: every valid/ case loads, every invalid/ case fails with exactly its .want.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatConfigIssue } from '../errors.js';
 import { testdataPath } from '../internal/testing/testdata.js';
 import { parseConfig, type ConfigSource } from './index.js';
 
 /**
  * A case is `<name>.yml`, or a directory `<name>/` whose `*.yml` files load in name order. Issues name the
- * files by base name. An invalid case's `<name>.want` holds the error code, then one issue per line.
+ * files by base name. An invalid case's `<name>.want` holds the error code, then one issue per line; a valid
+ * case's `<name>.warnings` one warning per line (code, then the issue).
  * Run with UPDATE_GOLDEN=1 to rewrite the .want files (then review the diff).
  */
 function readCase(dir: string, entry: string): { name: string; sources: ConfigSource[] } {
@@ -29,10 +30,16 @@ function cases(kind: 'valid' | 'invalid'): { name: string; sources: ConfigSource
     .map((e) => readCase(dir, e));
 }
 
-describe('valid system files load', () => {
+describe('valid system files load, with exactly the warnings in <name>.warnings (none when absent)', () => {
   for (const c of cases('valid')) {
     test(c.name, () => {
-      assert.doesNotThrow(() => parseConfig(c.sources));
+      const wantFile = testdataPath('config', 'valid', `${c.name}.warnings`);
+      const got = parseConfig(c.sources).warnings.map((w) => `${w.code} ${formatConfigIssue(w)}\n`).join('');
+      if (process.env['UPDATE_GOLDEN'] === '1') {
+        if (got === '') rmSync(wantFile, { force: true });
+        else writeFileSync(wantFile, got);
+      }
+      assert.equal(got, existsSync(wantFile) ? readFileSync(wantFile, 'utf8') : '');
     });
   }
 });

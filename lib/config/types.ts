@@ -1,6 +1,8 @@
 // The loaded, merged configuration handed to the build step, and where each part came from.
+import type { ConfigIssue } from '../errors.js';
 import type { NormalizedRef } from '../ref/index.js';
 import type { ContainerEntry, Section, SystemFile, VolumeEntry } from './schema.js';
+import type { ConfigWarningCode } from './warnings.js';
 
 /** A place in a system file: 1-based line and column. */
 export interface SourcePos {
@@ -54,6 +56,11 @@ export interface LoadedFile extends EntrySource {
   entry: FileEntry;
 }
 
+/** Something a system file does that LinuxKit accepts and the user should hear about; never fails the build. */
+export interface ConfigWarning extends ConfigIssue {
+  code: ConfigWarningCode;
+}
+
 /** Every system file merged in order, as LinuxKit merges them. */
 export interface Config {
   /** The system files, in the order given. */
@@ -69,4 +76,6 @@ export interface Config {
   fileEntries: LoadedFile[];
   /** The `trust:` lists appended (accepted and ignored, as in LinuxKit). */
   trust: { image: string[]; org: string[] };
+  /** Warnings about the files, sorted like issues (shown by `validate`, sent as events by `build`). */
+  warnings: ConfigWarning[];
 }

@@ -1,6 +1,6 @@
 // Checks of binds and bind mounts: syntax, destinations, declared volumes and read-only volumes (SPEC §1.2).
 import type { ConfigIssue } from '../errors.js';
-import { checkDestination, defaultMountpoint, inferMountType, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind } from './binds.js';
+import { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind } from './binds.js';
 import { issueAt } from './issues.js';
 import type { ContainerEntry, MountEntry, VolumeEntry } from './schema.js';
 import type { DocPath, EntrySource, LoadedContainer, LoadedVolume } from './types.js';
@@ -45,7 +45,7 @@ export function bindProblems(bind: string, ctx: RefContext): string[] {
   const subject = `${owner(ctx)}: bind ${JSON.stringify(bind)}`;
   const { source, destination, options } = parsed.bind;
   const problems: string[] = [];
-  const destProblem = checkDestination(destination);
+  const destProblem = checkDestination(destination, { volume: isVolumeSource(source) });
   if (destProblem !== undefined) problems.push(`${subject}: ${destProblem}`);
   const volumeProblem = isVolumeSource(source) ? checkVolumeUse(source, options, ctx.volumes) : undefined;
   if (volumeProblem?.undeclared === true) problems.push(`${subject}: ${volumeProblem.message}`);
@@ -60,12 +60,12 @@ export function bindProblems(bind: string, ctx: RefContext): string[] {
 export function mountProblems(mount: MountEntry, ctx: RefContext): RefProblem[] {
   const subject = `${owner(ctx)}: mount ${describeMount(mount)}`;
   const problems: RefProblem[] = [];
-  const type = mount.type ?? inferMountType(mount);
+  const type = mountType(mount);
   if (type === undefined) problems.push({ path: [], message: `${subject} is missing type` });
-  if (mount.destination === undefined && type !== undefined && defaultMountpoint(type) === undefined) {
-    problems.push({ path: [], message: `${subject} is missing destination` });
-  }
-  const destProblem = mount.destination === undefined ? undefined : checkDestination(mount.destination);
+  // An empty destination takes the type's usual place (LinuxKit); a type without one needs a destination.
+  const destination = mountDestination(mount);
+  if (destination === undefined && type !== undefined) problems.push({ path: [], message: `${subject} is missing destination` });
+  const destProblem = destination === undefined ? undefined : checkDestination(destination, { volume: isVolumeMount(mount) });
   if (destProblem !== undefined) problems.push({ path: ['destination'], message: `${subject}: ${destProblem}` });
   if (isVolumeMount(mount)) {
     const problem = checkVolumeUse(mount.source, mount.options ?? [], ctx.volumes);
@@ -92,7 +92,7 @@ function checkVolumeUse(source: string, options: readonly string[], volumes: Vol
 
 function describeMount(m: MountEntry): string {
   const what = isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : m.source === undefined ? `of type ${JSON.stringify(m.type ?? '')}` : `of ${JSON.stringify(m.source)}`;
-  return m.destination === undefined ? what : `${what} on ${JSON.stringify(m.destination)}`;
+  return m.destination ? `${what} on ${JSON.stringify(m.destination)}` : what;
 }
 
 /** Issues for a container's YAML `binds`, `binds.add` and `mounts`. */

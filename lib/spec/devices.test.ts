@@ -37,3 +37,21 @@ for (const mode of ['', '0x1ff', '0999', 'rw', '17777']) {
     );
   });
 }
+
+test('LinuxKit\'s optional keys: a class needs only path all (no type: every device), a node defaults major and minor to 0', () => {
+  assert.deepEqual(devices([{ path: 'all', type: 'b' }, { path: 'all' }]), { devices: [], rules: [{ allow: true, type: 'b', access: 'rwm' }, { allow: true, access: 'rwm' }] });
+  assert.deepEqual(devices([{ path: '/dev/null', type: 'c', mode: '0666' }]), {
+    devices: [{ path: '/dev/null', type: 'c', major: 0, minor: 0, fileMode: 0o666 }],
+    rules: [{ allow: true, type: 'c', major: 0, minor: 0, access: 'rwm' }],
+  });
+});
+
+for (const c of [
+  { name: 'a node without a path', device: { type: 'c', mode: '0600' }, want: /a device has no path/ },
+  { name: 'a node without a type', device: { path: '/dev/x', mode: '0600' }, want: /device "\/dev\/x" has no type/ },
+  { name: 'a node without a mode', device: { path: '/dev/x', type: 'c' }, want: /device "\/dev\/x": cannot parse mode "" as an octal value/ },
+]) {
+  test(`refuses ${c.name} (a label is checked here, the YAML also when loaded)`, () => {
+    assert.throws(() => devices([c.device]), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && c.want.test(err.message));
+  });
+}

@@ -9,36 +9,37 @@ export interface BuiltDevices {
 }
 
 /**
- * Each device adds a `linux.devices` entry (mode parsed as octal, required) and an allow rule with
- * access `rwm` for its type, major and minor, since the device cgroup must allow what is created.
- * `path: all` only adds the rule `{allow: true, type, access: rwm}` (a whole device class).
+ * Each device adds a `linux.devices` entry (mode parsed as octal, required; major and minor 0 when
+ * unset, as in LinuxKit) and an allow rule with access `rwm` for its type, major and minor, since
+ * the device cgroup must allow what is created. `path: all` only adds the rule
+ * `{allow: true, type, access: rwm}` for a whole class (no type: every device).
  *
- * @throws LkvolError `LKVOL_CONFIG_INVALID` when a mode is missing or not octal (0 to 7777).
+ * @throws LkvolError `LKVOL_CONFIG_INVALID` when a node has no path, type or mode, or a mode is not octal (0 to 7777).
  */
 export function buildDevices(merged: MergedConfig): BuiltDevices {
   const out: BuiltDevices = { devices: [], rules: [] };
   for (const d of merged.devices ?? []) {
     if (d.path === 'all') {
-      out.rules.push(d.type === '' ? { allow: true, access: 'rwm' } : { allow: true, type: d.type, access: 'rwm' });
+      out.rules.push(d.type ? { allow: true, type: d.type, access: 'rwm' } : { allow: true, access: 'rwm' });
       continue;
     }
-    const fileMode = parseMode(merged, d);
-    out.devices.push({ path: d.path, type: d.type, major: d.major, minor: d.minor, fileMode });
-    const rule: SpecDeviceRule = { allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm' };
-    if (d.type === '') delete rule.type;
-    out.rules.push(rule);
+    const node = checkedNode(merged, d);
+    out.devices.push(node);
+    out.rules.push({ allow: true, type: node.type, major: node.major, minor: node.minor, access: 'rwm' });
   }
   return out;
 }
 
-function parseMode(merged: MergedConfig, device: { path: string; mode: string }): number {
-  const { path, mode } = device;
+function checkedNode(merged: MergedConfig, d: NonNullable<MergedConfig['devices']>[number]): SpecDevice {
+  const { path, type, mode } = d;
+  if (!path) throw invalidConfig(merged, 'a device has no path', { hint: 'give the device node\'s path, or "all" with a type for a whole class' });
+  if (!type) throw invalidConfig(merged, `device ${JSON.stringify(path)} has no type`, { hint: 'give its type: c (character), b (block), u or p' });
   // LinuxKit: strconv.ParseInt(mode, 8, 32) then os.FileMode; bits above 07777 would be Go file-type bits.
-  const value = /^[0-7]+$/.test(mode) ? parseInt(mode, 8) : NaN;
-  if (!(value <= 0o7777)) {
-    throw invalidConfig(merged, `device ${JSON.stringify(path)}: cannot parse mode ${JSON.stringify(mode)} as an octal value`, {
+  const fileMode = mode !== undefined && /^[0-7]+$/.test(mode) ? parseInt(mode, 8) : NaN;
+  if (!(fileMode <= 0o7777)) {
+    throw invalidConfig(merged, `device ${JSON.stringify(path)}: cannot parse mode ${JSON.stringify(mode ?? '')} as an octal value`, {
       hint: 'write the mode as an octal string such as "0660"',
     });
   }
-  return value;
+  return { path, type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode };
 }

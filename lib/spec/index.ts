@@ -1,5 +1,5 @@
 // Public surface of lib/spec: image label, precedence, runtime spec emission and serialization.
-export { parseImageLabel, mobyConfigLabel } from './label.js';
+export { parseImageLabel, readImageLabel, mobyConfigLabel } from './label.js';
 export { precedenceTable, resolveContainerConfig, applyImageConfig } from './precedence.js';
 export type { MergeRule, ImageSource, PrecedenceRow } from './precedence.js';
 export { emitRuntimeSpec, defaultOciVersion } from './emit.js';

@@ -17,10 +17,18 @@ export const mobyConfigLabel = 'org.mobyproject.config';
  *
  * @throws LkvolError `LKVOL_CONFIG_INVALID` `image <ref>: label org.mobyproject.config: …`
  */
-export function parseImageLabel(
+export function parseImageLabel(labels: Readonly<Record<string, string>> | null | undefined, opts: { image: string }): ImageConfigFields | undefined {
+  return readImageLabel(labels, opts)?.fields;
+}
+
+/**
+ * `parseImageLabel`, with the label also as written (`raw`: LinuxKit's lower-case spellings not yet
+ * folded), for checks that depend on the spelling (config `entryWarnings`).
+ */
+export function readImageLabel(
   labels: Readonly<Record<string, string>> | null | undefined,
   opts: { image: string },
-): ImageConfigFields | undefined {
+): { fields: ImageConfigFields; raw: ImageConfigFields } | undefined {
   const text = labels?.[mobyConfigLabel];
   if (text === undefined || text.trim() === '') return undefined;
   const fail = (what: string, extra: { cause?: unknown; hint?: string } = {}): LkvolError =>
@@ -49,5 +57,5 @@ export function parseImageLabel(
     throw fail(issues.join('; '), { cause: parsed.error });
   }
   // LinuxKit's lower-case spellings (`blockio`, `uidmappings`) are folded into the OCI ones, as for YAML entries.
-  return normalizeImageConfig(parsed.data);
+  return { fields: normalizeImageConfig(parsed.data), raw: parsed.data };
 }

@@ -64,7 +64,8 @@ describe('binds', () => {
   const bad = [
     { name: 'no colon', bind: '/a', want: /missing ':'/ },
     { name: 'too many colons', bind: '/a:/b:ro:x', want: /too many ':'/ },
-    { name: 'relative destination', bind: '/a:b', want: /must be an absolute path/ },
+    { name: 'relative destination of a volume', bind: 'vola:b', want: /destination "b" must be an absolute path/ },
+    { name: 'empty destination', bind: '/a:', want: /destination must not be empty/ },
     { name: 'destination with ..', bind: 'vola:/x/../etc', want: /must not contain "\.\."/ },
   ];
   for (const c of bad) {
@@ -103,6 +104,25 @@ describe('mounts entries', () => {
   });
   test('refuses a missing destination', () => {
     assert.throws(() => mounts({ mounts: [{ type: 'bind', source: '/a' }] }), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && /mount type "bind" is missing destination/.test(err.message));
+  });
+});
+
+describe('destinations LinuxKit keeps as written (test/cases/000_build/001_tarheaders, the test-containerd label)', () => {
+  test('a relative destination stays relative and sorts by bytes, after the absolute ones', () => {
+    const overlay = { type: 'overlay', source: 'overlay', destination: 'writeable-host-etc', options: ['rw', 'lowerdir=/etc'] };
+    const got = mounts({ mounts: [overlay], binds: ['/etc:host-etc'], tmpfs: ['scratch'] });
+    assert.deepEqual(got.map((m) => m.destination), [...defaultDestinations, 'host-etc', 'scratch', 'writeable-host-etc']);
+    assert.deepEqual(at(got, 'writeable-host-etc'), overlay);
+    assert.deepEqual(at(got, 'host-etc'), { destination: 'host-etc', type: 'bind', source: '/etc', options: ['rw', 'rbind', 'rshared'] });
+  });
+  test('an empty destination takes the type\'s place, replacing the default mount there', () => {
+    const got = mounts({ mounts: [{ type: 'cgroup', destination: '', options: ['rw'] }] });
+    assert.deepEqual(at(got, '/sys/fs/cgroup'), { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw'] });
+    assert.deepEqual(got.map((m) => m.destination), defaultDestinations);
+  });
+  test('a volume mount still needs an absolute destination, and no mount may use ..', () => {
+    assert.throws(() => mounts({ mounts: [{ type: 'bind', source: 'vola', destination: 'v' }] }), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && /of volume "vola": destination "v" must be an absolute path/.test(err.message));
+    assert.throws(() => mounts({ mounts: [{ type: 'tmpfs', destination: 'a/../b' }] }), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && /on "a\/..\/b": destination "a\/..\/b" must not contain "\.\."/.test(err.message));
   });
 });
 

@@ -1,5 +1,5 @@
 // config.json mounts: LinuxKit's defaults, then tmpfs, binds and `mounts`, keyed by destination and sorted.
-import { checkDestination, defaultMountpoint, inferMountType, isVolumeMount, isVolumeSource, parseBind, volumeMergedPath } from '../config/binds.js';
+import { checkDestination, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind, volumeMergedPath } from '../config/binds.js';
 import { invalidConfig } from './fail.js';
 import { compareBytes } from './serialize.js';
 import type { MergedConfig, MountEntry, SpecMount } from './types.js';
@@ -58,7 +58,7 @@ function bindMount(merged: MergedConfig, entry: string): SpecMount {
   const parsed = parseBind(entry);
   if (!parsed.ok) throw invalidConfig(merged, parsed.reason);
   const { source, destination, options } = parsed.bind;
-  const bad = checkDestination(destination);
+  const bad = checkDestination(destination, { volume: isVolumeSource(source) });
   if (bad !== undefined) throw invalidConfig(merged, `bind ${JSON.stringify(entry)}: ${bad}`);
   const from = isVolumeSource(source) ? volumeMergedPath(source) : source;
   return { destination, type: 'bind', source: from, options: bindOptions(options) };
@@ -71,14 +71,14 @@ function bindMount(merged: MergedConfig, entry: string): SpecMount {
  * the relative source), with the same options as a volume in `binds`.
  */
 function extraMount(merged: MergedConfig, m: MountEntry): SpecMount {
-  const type = m.type || inferMountType(m);
+  const type = mountType(m);
   if (type === undefined) throw invalidConfig(merged, `mount for destination ${JSON.stringify(m.destination ?? '')} is missing type`);
-  const destination = m.destination || defaultMountpoint(type);
+  const destination = mountDestination(m);
   if (destination === undefined) throw invalidConfig(merged, `mount type ${JSON.stringify(type)} is missing destination`);
+  const bad = checkDestination(destination, { volume: isVolumeMount(m) });
+  if (bad !== undefined) throw invalidConfig(merged, `mount ${isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : `on ${JSON.stringify(destination)}`}: ${bad}`);
   let out: SpecMount = { destination, type, source: m.source || type };
   if (isVolumeMount(m)) {
-    const bad = checkDestination(destination);
-    if (bad !== undefined) throw invalidConfig(merged, `mount of volume ${JSON.stringify(m.source)}: ${bad}`);
     out = { ...out, source: volumeMergedPath(m.source), options: bindOptions(m.options ?? []) };
   } else {
     out = withOptions(out, m.options ?? []);
