@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 UNIT_TESTS = $(shell find dist -name '*.test.js' ! -name '*.integration.test.js' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find dist -name '*.integration.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example golden bench clean
+.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example golden bench linuxkit-corpus clean
 
 all: build
 
@@ -59,6 +59,18 @@ bench: deps build bench-deps
 
 golden: build
 	UPDATE_GOLDEN=1 $(NODE) --test $(UNIT_TESTS)
+
+# Regenerate testdata/linuxkit from a LinuxKit checkout (testdata/linuxkit/README.md): the oracle (needs Go 1.23,
+# testdata/linuxkit/oracle/README.md) writes the labels `linuxkit pkg build` gives, the generator the corpus, the
+# oracle again the specs LinuxKit writes. Not part of `make test`: the results are committed.
+LINUXKIT_ORACLE ?= .build/lkvol-oracle
+linuxkit-corpus: build
+	@test -n "$(LINUXKIT)" -a -n "$(LINUXKIT_COMMIT)" || { echo 'usage: make linuxkit-corpus LINUXKIT=<checkout> LINUXKIT_COMMIT=<full hash>' >&2; exit 2; }
+	LINUXKIT_COMMIT=$(LINUXKIT_COMMIT) testdata/linuxkit/oracle/build.sh $(LINUXKIT) $(LINUXKIT_ORACLE)
+	$(LINUXKIT_ORACLE) labels --linuxkit $(LINUXKIT) --out testdata/linuxkit/labels.json
+	$(NODE) dist/lib/internal/testing/linuxkit/corpus.js --linuxkit $(LINUXKIT) --out testdata/linuxkit --commit $(LINUXKIT_COMMIT) --labels testdata/linuxkit/labels.json
+	rm -rf testdata/linuxkit/expected
+	$(LINUXKIT_ORACLE) specs --systems testdata/linuxkit/systems --builds testdata/linuxkit/builds.json --images testdata/linuxkit/images.json --out testdata/linuxkit/expected
 
 clean:
 	rm -rf dist .build out
