@@ -158,6 +158,17 @@ describe('build', () => {
     assert.equal(await readFile(join(out, 'containers/volumes/v/lower/hello'), 'utf8'), 'world');
   });
 
+  test('--rootfs unpacks the container image into its bundle, with progress naming the bundle', async () => {
+    const file = await systemFile('rootfs', 'services:\n  - name: web\n    image: REGISTRY/cli/data:1\n');
+    const out = join(work, 'rootfs', 'out');
+    const r = await run(['build', '--rootfs', '--progress', 'plain', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^containers\/services\/web: unpacking .*cli\/data:1$/m);
+    assert.match(r.stderr, /^containers\/services\/web: layer 1\/1 sha256:/m);
+    assert.equal(await readFile(join(out, 'containers/services/web/lower/hello'), 'utf8'), 'world');
+    assert.deepEqual((await readdir(join(out, 'containers/services/web'))).sort(), ['config.json', 'lower', 'rootfs', 'runtime.json', 'tmp']);
+  });
+
   test('--json prints the record; -q prints no progress', async () => {
     const file = await systemFile('json', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'json', 'out');
@@ -211,7 +222,7 @@ describe('build', () => {
     await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
   });
 
-  test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers', async () => {
+  test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers, and --rootfs bundles', async () => {
     const link = join(work, 'lkvol');
     await symlink(join(repoRoot(), 'cmd', 'lkvol.sh'), link);
     const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
@@ -221,10 +232,11 @@ describe('build', () => {
     // The zstd decoder runs in a worker, a second entry of the bundle beside it.
     const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
     await pushImage({ registry: registry.host, repository: 'cli/zstd', tag: '1', format: 'oci', layers: [{ data: execFileSync('zstd', ['-q', '-c'], { input: tar }), diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] });
-    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n');
+    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'bundle', 'out');
-    await promisify(execFile)(link, ['build', '-q', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    await promisify(execFile)(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
     assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
+    assert.equal(await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n', 'the skeleton layer, written by the bundled tar-stream');
     assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');
     assert.match(await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'), /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/lkvol\.js"/);
   });

@@ -10,6 +10,10 @@ export type BuildEvent =
   | { kind: 'layer-applied'; volume: string; digest: string; index: number; count: number }
   /** `reused`: the previous output's tree was intact and its inputs unchanged, so it was linked, not extracted. */
   | { kind: 'volume-done'; volume: string; files: number; bytes: number; reused: boolean }
+  /** `--rootfs`: a container's image unpacked into its bundle (`bundle`: `containers/onboot/000-name`). */
+  | { kind: 'rootfs-start'; bundle: string; image: string }
+  | { kind: 'layer-applied'; bundle: string; digest: string; index: number; count: number }
+  | { kind: 'rootfs-done'; bundle: string; files: number; bytes: number }
   | { kind: 'spec-written'; section: string; name: string; path: string }
   | { kind: 'warning'; code: string; message: string }
   | { kind: 'done'; out: string };

@@ -9,7 +9,7 @@ import { chooseProgressMode, createProgress } from '../render/progress.js';
 const usage = `usage: lkvol build [options] FILE...
 
 Pull every volume's image, unpack it into OUT/containers/volumes/<name>/lower and write an OCI
-runtime spec per container. Files merge in order. OUT is replaced atomically, and only when it does
+runtime spec per container (with --rootfs, also unpack each container's image into its bundle). Files merge in order. OUT is replaced atomically, and only when it does
 not exist, is an empty directory or is an earlier lkvol output (exit 2 otherwise, before anything is
 pulled or written). A symlink OUT is followed.
 
@@ -31,6 +31,8 @@ options:
       --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
+      --rootfs                also unpack each container's image into its bundle (lower/ + tmp/ + rootfs/, or
+                              rootfs/ when read-only), each image once, as LinuxKit lays out containers/
       --no-reuse              extract every volume, even one unchanged and intact in OUT (and rewrite OUT)
       --json                  print the build record as JSON on stdout; NDJSON progress on stderr
       --progress MODE         auto | plain | none (default: auto)
@@ -55,6 +57,7 @@ export const buildCommand: Command = {
       'max-depth': { type: 'string' },
       json: { type: 'boolean' },
       'no-reuse': { type: 'boolean' },
+      rootfs: { type: 'boolean' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     });
@@ -78,6 +81,7 @@ export const buildCommand: Command = {
         limits,
         sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),
         reuse: values['no-reuse'] !== true,
+        rootfs: values.rootfs === true,
         onEvent: progress,
       });
       io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);

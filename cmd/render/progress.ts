@@ -51,7 +51,11 @@ function describe(e: BuildEvent): string | undefined {
     case 'volume-start':
       return `volume ${e.volume}: ${e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-applied':
-      return `volume ${e.volume}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
+      return `${'volume' in e ? `volume ${e.volume}` : e.bundle}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
+    case 'rootfs-start':
+      return `${e.bundle}: unpacking ${e.image}`;
+    case 'rootfs-done':
+      return `${e.bundle}: ${e.files} files, ${size(e.bytes)}`;
     case 'volume-done':
       return `volume ${e.volume}: ${e.reused ? 'unchanged, reused: ' : ''}${e.files} files, ${size(e.bytes)}`;
     case 'spec-written':

@@ -53,11 +53,14 @@ export interface RenderedContainer {
   label: string;
 }
 
-/** Emits a container's config.json and runtime.json, in memory. Throws LKVOL_CONFIG_INVALID (spec). */
-export function renderContainer(p: PreparedContainer, idMap: Map<string, number>): RenderedContainer {
+/**
+ * Emits a container's config.json and runtime.json, in memory; `imageRoot` (below OUT) is where its
+ * image's files are (see rootfs.ts `imageRoots`). Throws LKVOL_CONFIG_INVALID (spec).
+ */
+export function renderContainer(p: PreparedContainer, idMap: Map<string, number>, imageRoot: string): RenderedContainer {
   const { container, image, merged } = p;
   const rel = bundlePath(container.section, container.index, container.name);
-  const { spec, runtime } = emitRuntimeSpec({ imageConfig: image.config.config ?? {}, merged, idMap, bundlePath: `/${rel}` });
+  const { spec, runtime } = emitRuntimeSpec({ imageConfig: image.config.config ?? {}, merged, idMap, bundlePath: `/${rel}`, imageRoot: `/${imageRoot}` });
   return {
     path: rel,
     files: new Map([

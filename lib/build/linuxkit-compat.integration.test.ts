@@ -63,13 +63,13 @@ async function bundleDirs(out: string): Promise<string[]> {
   return dirs.sort();
 }
 
-/** Builds `b` into `out`, recording its warnings (but the test's own mirror fallback) in `warnings`. */
+/** Builds `b` into `out` with --rootfs, as LinuxKit lays out a tree, recording its warnings (but the test's own mirror fallback) in `warnings`. */
 async function buildCorpus(b: CorpusBuild, out: string): Promise<void> {
   const onEvent = (e: BuildEvent): void => {
     if (e.kind === 'warning' && e.code !== 'LKVOL_WARN_MIRROR_RESOLVE') warnings.push(`${b.id}: ${e.code}: ${e.message.replaceAll(corpusDir('systems') + sep, '')}`);
   };
   const proxied = { httpsProxy: proxy.url, noProxy: '127.0.0.1' };
-  await build({ files: b.files.map(systemPath), out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', mirrors, insecureRegistries: [registry.host], proxy: proxied, onEvent });
+  await build({ files: b.files.map(systemPath), out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', mirrors, insecureRegistries: [registry.host], proxy: proxied, rootfs: true, onEvent });
 }
 
 async function expectedOf(id: string): Promise<Expected> {

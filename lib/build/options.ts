@@ -40,6 +40,8 @@ export interface BuildOptions {
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
+  /** Also unpack each container's image into its bundle, as LinuxKit lays it out (`--rootfs`; default false). */
+  rootfs?: boolean;
   /** Reuse unchanged, intact volumes of the previous OUT, or leave OUT alone when nothing changed (default true; `--no-reuse`). */
   reuse?: boolean;
   /** Build from the cache alone: no registry is contacted; a missing tag or blob is an error naming it. Not with `pull`. */
@@ -128,6 +130,7 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     applyOwnership: o.applyOwnership ?? false,
     limits: o.limits ?? {},
     reuse: o.reuse ?? true,
+    rootfs: o.rootfs ?? false,
   };
 }
 

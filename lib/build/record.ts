@@ -70,6 +70,23 @@ export interface ContainerRecord {
   digest: string;
   manifest: string;
   path: string;
+  /** `--rootfs` only: where the bundle's image files are. */
+  rootfs?: RootfsRecord;
+}
+
+/**
+ * A bundle's root filesystem (`--rootfs`). `path` is below OUT: the bundle's own `lower/` (or `rootfs/`
+ * when read-only), or an earlier bundle's when that one has the same image (LinuxKit unpacks an image
+ * once); only the bundle holding the files has the rest.
+ */
+export interface RootfsRecord {
+  path: string;
+  layers?: LayerRecord[];
+  files?: number;
+  bytes?: number;
+  contentDigest?: string;
+  ownership?: OwnershipRecord[];
+  skipped?: SkippedRecord[];
 }
 
 export interface BuildRecord {

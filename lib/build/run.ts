@@ -1,4 +1,4 @@
-// `build`: load config → resolve images → check label binds → volumes → specs → lkvol.json → swap into place.
+// `build`: load config → resolve images → check label binds → volumes → specs (and --rootfs bundles) → lkvol.json → swap into place.
 import { join } from 'node:path';
 import { buildIdMap, loadConfig, repeatedNames, type Config, type LoadedContainer } from '../config/index.js';
 import { LkvolError, formatConfigIssue, isLkvolError, wrapError } from '../errors.js';
@@ -9,7 +9,8 @@ import { prepareContainer, renderContainer, writeContainer, type PreparedContain
 import { unchangedOutput } from './up-to-date.js';
 import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
-import { writeRecord, type BuildRecord, type VolumeRecord } from './record.js';
+import { writeRecord, type BuildRecord, type ContainerRecord, type VolumeRecord } from './record.js';
+import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
 import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable } from './output-guard.js';
 import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
@@ -62,11 +63,13 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const prepared = await prepareContainers(config, session);
   for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
   const idMap = buildIdMap(config);
-  const rendered = prepared.map((p) => renderContainer(p, idMap));
+  const roots = imageRoots(prepared);
+  const rendered = prepared.map((p) => renderContainer(p, idMap, roots.get(p)!.path));
   throwIfAborted(o.signal);
   const previous = o.reuse ? await readPreviousRecord(out) : undefined;
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
-  const unchanged = previous === undefined ? undefined : await unchangedOutput({
+  // Bundles' root filesystems are not reused yet: with --rootfs, every build goes through staging.
+  const unchanged = previous === undefined || o.rootfs ? undefined : await unchangedOutput({
     config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered,
     limitsOf: (v) => volumeLimits(v, o.limits), applyOwnership: o.applyOwnership, sourceDateEpoch: o.sourceDateEpoch, signal: o.signal, onEvent: o.onEvent,
   });
@@ -77,11 +80,15 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const staging = await createStaging(out);
   try {
     const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous });
-    const containers = [];
-    for (const c of rendered) containers.push(await writeContainer(c, staging.dir));
+    const containers: ContainerRecord[] = [];
+    for (const [i, c] of rendered.entries()) {
+      const record = await writeContainer(c, staging.dir);
+      const p = prepared[i]!;
+      containers.push(o.rootfs ? { ...record, rootfs: await writeRootfs({ prepared: p, rendered: c, root: roots.get(p)!, staging: staging.dir, session, options: o }) } : record);
+    }
     const record: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
     await writeRecord(staging.dir, record);
-    if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config));
+    if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []));
     throwIfAborted(o.signal);
     // The build may have run for minutes: OUT must still be something a build may replace.
     await checkReplaceable(o.out, out);
@@ -136,9 +143,10 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
   return images;
 }
 
-/** The lower/ directories whose content came from image layers (their own times are kept). */
-function unpackedDirs(staging: string, config: Config): Set<string> {
-  return new Set(config.volumes.filter((v) => v.ref !== undefined && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower')));
+/** The directories whose content came from image layers (their own times are kept): volumes' lower/, bundles' image roots. */
+function unpackedDirs(staging: string, config: Config, roots: readonly ImageRoot[]): Set<string> {
+  const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower'));
+  return new Set([...volumes, ...roots.filter((r) => r.holder).map((r) => join(staging, r.path))]);
 }
 
 /** Runs the crash recovery of output.ts; a missing parent directory simply has nothing to recover. */

@@ -16,13 +16,13 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   oci: { modules: ['digest', 'errors'], packages: ['zod'] },
   config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
   cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
-  tar: { modules: [], packages: [] },
+  tar: { modules: [], packages: ['tar-stream'] },
   layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
   // NB: wider than STYLE §2 ("config types only"): spec uses config's pure helpers (binds.ts, doc-path.ts,
   // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
   spec: { modules: ['oci', 'config', 'errors'], packages: [] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry'], packages: [] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };
 

@@ -19,6 +19,8 @@ export interface EmitOptions {
   idMap: ReadonlyMap<string, number>;
   /** The bundle directory as the booted system sees it, e.g. `/containers/onboot/000-name` (see `bundlePath`). */
   bundlePath: string;
+  /** Where the image's files are when another bundle holds them (LinuxKit unpacks an image once); default this bundle's. */
+  imageRoot?: string | undefined;
   /** Defaults to `defaultOciVersion`. */
   ociVersion?: string | undefined;
 }
@@ -44,6 +46,6 @@ export function emitRuntimeSpec(opts: EmitOptions): { spec: RuntimeSpec; runtime
   };
   if (merged.hostname) spec.hostname = merged.hostname;
   if (merged.annotations !== undefined && Object.keys(merged.annotations).length > 0) spec.annotations = { ...merged.annotations };
-  const runtime = buildRuntime({ runtime: merged.runtime, bundlePath: opts.bundlePath, readonly });
+  const runtime = buildRuntime({ runtime: merged.runtime, bundlePath: opts.bundlePath, readonly, imageRoot: opts.imageRoot });
   return { spec, runtime };
 }

@@ -30,6 +30,14 @@ test('a writable container: tmpfs on tmp, remount private, overlay of lower', ()
   ]);
 });
 
+test('an image held by another bundle (LinuxKit\'s dupMap): its directory is the lower dir, or the read-only bind\'s source', () => {
+  const writable = rootfsMounts({ bundlePath: 'containers/services/t', readonly: false, imageRoot: 'containers/onshutdown/000-z/rootfs' });
+  assert.deepEqual(writable[2]?.options, ['lowerdir=/containers/onshutdown/000-z/rootfs', 'upperdir=/containers/services/t/tmp/upper', 'workdir=/containers/services/t/tmp/work']);
+  assert.deepEqual(rootfsMounts({ bundlePath: '/containers/services/s', readonly: true, imageRoot: '/containers/onboot/000-a/lower' }), [
+    { destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] },
+  ]);
+});
+
 test('the bundle path may be given with or without a leading slash', () => {
   assert.deepEqual(rootfsMounts({ bundlePath: '/a/b', readonly: true }), rootfsMounts({ bundlePath: 'a/b', readonly: true }));
 });

@@ -9,12 +9,15 @@ const bindNSKeys = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as cons
  * by pkg/init before the container starts. A writable container gets a tmpfs on `<bundle>/tmp`,
  * remounted private so no one else sees the layers, and an overlay on `<bundle>/rootfs` of
  * `<bundle>/lower` with upper and work dirs in the tmpfs. A read-only container gets a bind of
- * `<bundle>/rootfs` onto itself, since runc wants the rootfs to be a mount point. `bundlePath`
- * may be given with or without its leading `/`; paths here are absolute.
+ * `<bundle>/rootfs` onto itself, since runc wants the rootfs to be a mount point. `imageRoot` is where
+ * the image's files are when an earlier bundle of the same image holds them (LinuxKit's dupMap): the
+ * overlay's lower dir, or the bind's source. Paths may be given with or without their leading `/`;
+ * paths here are absolute.
  */
-export function rootfsMounts(opts: { bundlePath: string; readonly: boolean }): SpecMount[] {
-  const bundle = `/${opts.bundlePath.replace(/^\/+|\/+$/g, '')}`;
-  if (opts.readonly) return [{ destination: `${bundle}/rootfs`, source: `${bundle}/rootfs`, options: ['bind'] }];
+export function rootfsMounts(opts: { bundlePath: string; readonly: boolean; imageRoot?: string | undefined }): SpecMount[] {
+  const bundle = absolute(opts.bundlePath);
+  const root = opts.imageRoot === undefined ? `${bundle}/${opts.readonly ? 'rootfs' : 'lower'}` : absolute(opts.imageRoot);
+  if (opts.readonly) return [{ destination: `${bundle}/rootfs`, source: root, options: ['bind'] }];
   const tmp = `${bundle}/tmp`;
   return [
     { destination: tmp, type: 'tmpfs', source: 'tmpfs' },
@@ -23,9 +26,13 @@ export function rootfsMounts(opts: { bundlePath: string; readonly: boolean }): S
       destination: `${bundle}/rootfs`,
       type: 'overlay',
       source: 'overlay',
-      options: [`lowerdir=${bundle}/lower`, `upperdir=${tmp}/upper`, `workdir=${tmp}/work`],
+      options: [`lowerdir=${root}`, `upperdir=${tmp}/upper`, `workdir=${tmp}/work`],
     },
   ];
+}
+
+function absolute(path: string): string {
+  return `/${path.replace(/^\/+|\/+$/g, '')}`;
 }
 
 /**
@@ -33,7 +40,7 @@ export function rootfsMounts(opts: { bundlePath: string; readonly: boolean }): S
  * LinuxKit's assignRuntime fills them (`[]`, `""`, and all seven `bindNS` keys), with the rootfs
  * mounts first.
  */
-export function buildRuntime(opts: { runtime: RuntimeConfig | undefined; bundlePath: string; readonly: boolean }): RuntimeJson {
+export function buildRuntime(opts: { runtime: RuntimeConfig | undefined; bundlePath: string; readonly: boolean; imageRoot?: string | undefined }): RuntimeJson {
   const r = opts.runtime ?? {};
   const bindNS = Object.fromEntries(bindNSKeys.map((k) => [k, r.bindNS?.[k] ?? ''])) as RuntimeJson['bindNS'];
   return {

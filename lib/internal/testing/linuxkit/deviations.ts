@@ -35,16 +35,6 @@ export const deviations: readonly Deviation[] = [
     },
   },
   {
-    id: 'own-lower',
-    why: 'LinuxKit unpacks an image used by several containers once and points the later bundles\' runtime.json (`lowerdir=`, or the read-only root\'s bind source) at the first bundle; lkvol without `--rootfs` (not implemented yet) unpacks no container image, so each bundle names its own `lower/` or `rootfs/`.',
-    matches: (d, ctx) => {
-      if (ctx.file !== 'runtime' || !mountField.test(d.path)) return false;
-      const own = (s: string): string => s.replace(/\/containers\/(onboot|onshutdown|services)\/[^/]+\/(lower|rootfs)$/, `/containers/${ctx.dir}/$2`);
-      if (typeof d.expected === 'string') return d.expected !== d.got && own(d.expected) === d.got;
-      return isStringList(d.expected) && d.expected.some((o, i) => o !== (d.got as unknown[])[i]) && isDeepStrictEqual(d.expected.map((o) => (o.startsWith('lowerdir=') ? `lowerdir=${own(o.slice('lowerdir='.length))}` : o)), d.got);
-    },
-  },
-  {
     id: 'at-scalars',
     why: 'LinuxKit runs every YAML scalar through its `@pkg:` template resolver, which turns any other value starting with `@` into the empty string (a command argument `@DEVICE@` becomes `""`); lkvol keeps values as written.',
     matches: (d) => blankedAtScalars(d.expected, d.got),

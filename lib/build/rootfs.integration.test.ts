@@ -1,0 +1,174 @@
+// --rootfs: container images unpacked into their bundles as LinuxKit's ImageBundle lays them out, each image once.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, type BuildOptions } from './index.js';
+import { isLkvolError } from '../errors.js';
+import type { BuildEvent } from '../events.js';
+import { pushTarImage } from '../internal/testing/images.js';
+import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import type { TarEntry } from '../internal/testing/tar.js';
+import type { BuildRecord } from './record.js';
+
+let registry: TestRegistry;
+let work: string;
+const isRoot = process.getuid?.() === 0;
+
+/** An image as `docker export` would not clean it: build leftovers, its own hosts and hostname, a whiteout in layer 2. */
+const appLayers: TarEntry[][] = [
+  [
+    { name: 'bin', type: 'dir' },
+    { name: 'bin/app', content: '#!/bin/sh\necho app\n', mode: 0o755 },
+    { name: 'bin/app-link', type: 'link', linkname: 'bin/app' },
+    { name: 'etc', type: 'dir', mode: 0o750 },
+    { name: 'etc/hosts', content: '10.0.0.1 build-host\n', mode: 0o600 },
+    { name: 'etc/hostname', content: 'builder\n' },
+    { name: 'Dockerfile', content: 'FROM scratch\n' },
+    { name: '.dockerenv', content: '' },
+    { name: 'old.txt', content: 'gone in layer 2\n' },
+  ],
+  [
+    { name: '.wh.old.txt', content: '' },
+    { name: 'srv', type: 'dir' },
+    { name: 'srv/index.html', content: '<h1>hi</h1>\n' },
+  ],
+];
+
+before(async () => {
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-rootfs-'));
+  await pushTarImage({ registry: registry.host, repository: 'rootfs/app', tag: '1', layers: appLayers, config: { Cmd: ['/bin/app'] } });
+  await pushTarImage({ registry: registry.host, repository: 'rootfs/tool', tag: '1', layers: [[{ name: 'tool', content: 'tool\n', mode: 0o755 }, { name: 'etc', type: 'symlink', linkname: '/elsewhere' }]] });
+  await pushTarImage({ registry: registry.host, repository: 'rootfs/evil', tag: '1', layers: [[{ name: 'ok', content: 'ok' }, { name: '../../escaped', content: 'pwned' }]] });
+});
+
+after(async () => {
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+/** app is used by onboot a (writable: holds it in lower/) and service s (read-only); tool by onshutdown z (read-only: holds it in rootfs/) and service t. */
+const system = `onboot:
+  - name: a
+    image: REGISTRY/rootfs/app:1
+services:
+  - name: s
+    image: REGISTRY/rootfs/app:1
+    readonly: true
+  - name: t
+    image: REGISTRY/rootfs/tool:1
+onshutdown:
+  - name: z
+    image: REGISTRY/rootfs/tool:1
+    readonly: true
+`;
+
+async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions & { dir: string }> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'system.yml');
+  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  return { dir, files: [file], out: join(dir, 'out'), cacheDir: join(work, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, rootfs: true, ...extra };
+}
+
+type Mount = { destination: string; source?: string; type?: string; options?: string[] };
+async function runtimeMounts(out: string, bundle: string): Promise<Mount[]> {
+  return (JSON.parse(await readFile(join(out, 'containers', bundle, 'runtime.json'), 'utf8')) as { mounts: Mount[] }).mounts;
+}
+
+async function entries(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+describe('--rootfs', () => {
+  test('each bundle laid out as ImageBundle does; each image unpacked once, in LinuxKit order (onboot, onshutdown, services)', async () => {
+    const events: BuildEvent[] = [];
+    const o = await setup('layout', system, { onEvent: (e) => events.push(e) });
+    await build(o);
+    const c = join(o.out, 'containers');
+    assert.deepEqual(await entries(join(c, 'onboot/000-a')), ['config.json', 'lower', 'rootfs', 'runtime.json', 'tmp']);
+    assert.deepEqual(await entries(join(c, 'services/s')), ['config.json', 'rootfs', 'runtime.json'], 'read-only, app held by a: an empty mount point');
+    assert.deepEqual(await entries(join(c, 'onshutdown/000-z')), ['config.json', 'rootfs', 'runtime.json']);
+    assert.deepEqual(await entries(join(c, 'services/t')), ['config.json', 'rootfs', 'runtime.json', 'tmp'], 'writable, tool held by z: no lower/ of its own');
+    for (const empty of ['onboot/000-a/rootfs', 'onboot/000-a/tmp', 'services/s/rootfs', 'services/t/rootfs', 'services/t/tmp']) assert.deepEqual(await readdir(join(c, empty)), [], empty);
+    assert.ok((await entries(join(c, 'onboot/000-a/lower'))).includes('bin'));
+    assert.ok((await entries(join(c, 'onshutdown/000-z/rootfs'))).includes('tool'));
+
+    assert.deepEqual(await runtimeMounts(o.out, 'services/s'), [{ destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] }]);
+    assert.deepEqual(
+      (await runtimeMounts(o.out, 'services/t')).find((m) => m.type === 'overlay')?.options,
+      ['lowerdir=/containers/onshutdown/000-z/rootfs', 'upperdir=/containers/services/t/tmp/upper', 'workdir=/containers/services/t/tmp/work'],
+    );
+    assert.deepEqual(await runtimeMounts(o.out, 'onshutdown/000-z'), [{ destination: '/containers/onshutdown/000-z/rootfs', source: '/containers/onshutdown/000-z/rootfs', options: ['bind'] }]);
+
+    const record = JSON.parse(await readFile(join(o.out, 'lkvol.json'), 'utf8')) as BuildRecord;
+    const rootfs = Object.fromEntries(record.containers.map((x) => [x.name, x.rootfs]));
+    assert.equal(rootfs['a']?.path, 'containers/onboot/000-a/lower');
+    assert.equal(rootfs['a']?.layers?.length, 2);
+    assert.match(rootfs['a']?.contentDigest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(rootfs['s'], { path: 'containers/onboot/000-a/lower' });
+    assert.deepEqual(rootfs['t'], { path: 'containers/onshutdown/000-z/rootfs' });
+    const unpacked = events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : []));
+    assert.deepEqual(unpacked.sort(), ['containers/onboot/000-a', 'containers/onshutdown/000-z'], 'two images, two unpacks');
+  });
+
+  test('the image is changed as LinuxKit changes it: leftovers dropped, hosts and resolv.conf replaced, mount points and etc/mtab added', async () => {
+    const o = await setup('skeleton', system);
+    await build(o);
+    const lower = join(o.out, 'containers/onboot/000-a/lower');
+    assert.deepEqual(await entries(lower), ['bin', 'dev', 'etc', 'proc', 'srv', 'sys']);
+    assert.deepEqual(await entries(join(lower, 'etc')), ['hosts', 'mtab', 'resolv.conf']);
+    assert.deepEqual(await entries(join(lower, 'dev')), ['pts', 'shm']);
+    assert.match(await readFile(join(lower, 'etc/hosts'), 'utf8'), /^127\.0\.0\.1 +localhost\n::1 +localhost ip6-localhost ip6-loopback\n/);
+    assert.equal(await readFile(join(lower, 'etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n');
+    assert.equal(await readlink(join(lower, 'etc/mtab')), '/proc/mounts');
+    assert.equal((await lstat(join(lower, 'etc/hosts'))).mtime.toISOString(), '2017-04-18T16:30:00.000Z', "LinuxKit's date");
+    assert.equal((await lstat(join(lower, 'etc'))).mode & 0o777, 0o750, "the image's own directory is kept as it is");
+    assert.equal(await readFile(join(lower, 'srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
+    const app = await lstat(join(lower, 'bin/app'));
+    assert.equal(app.nlink, 2, 'hardlinks kept');
+    assert.equal(app.mode & 0o777, 0o755);
+  });
+
+  test('an image whose etc is a symlink gets a real etc, and nothing is written through the link', async () => {
+    const o = await setup('symlinked-etc', system);
+    await build(o);
+    const root = join(o.out, 'containers/onshutdown/000-z/rootfs');
+    assert.ok((await lstat(join(root, 'etc'))).isDirectory());
+    assert.deepEqual(await entries(join(root, 'etc')), ['hosts', 'mtab', 'resolv.conf']);
+    await assert.rejects(lstat('/elsewhere'));
+  });
+
+  test('without --rootfs the specs are the same and no bundle directory is made', async () => {
+    const withRootfs = await setup('specs-with', system);
+    await build(withRootfs);
+    const without = await setup('specs-without', system, { rootfs: false });
+    await build(without);
+    for (const bundle of ['onboot/000-a', 'services/s', 'services/t', 'onshutdown/000-z']) {
+      assert.deepEqual(await entries(join(without.out, 'containers', bundle)), ['config.json', 'runtime.json'], bundle);
+      for (const f of ['config.json', 'runtime.json']) assert.equal(await readFile(join(without.out, 'containers', bundle, f), 'utf8'), await readFile(join(withRootfs.out, 'containers', bundle, f), 'utf8'), `${bundle}/${f}`);
+    }
+  });
+
+  test('two builds of the same inputs give the same record; the second replaces the first', async () => {
+    const o = await setup('twice', system, { sourceDateEpoch: 1_700_000_000 });
+    await build(o);
+    const first = await readFile(join(o.out, 'lkvol.json'), 'utf8');
+    await build(o);
+    assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), first);
+  });
+
+  test('a hostile container layer fails the build naming the container and the entry; nothing is written', async () => {
+    const o = await setup('evil', 'services:\n  - name: bad\n    image: REGISTRY/rootfs/evil:1\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && /services "bad"/.test(e.message) && e.message.includes('../../escaped'));
+    await assert.rejects(lstat(o.out));
+    assert.deepEqual((await readdir(o.dir)).sort(), ['system.yml']);
+  });
+
+  test('the caps on unpacking apply to container images too', async () => {
+    const o = await setup('capped', system, { limits: { maxEntries: 3 } });
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /onboot "a"/.test(e.message));
+  });
+});

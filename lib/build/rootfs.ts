@@ -1,0 +1,105 @@
+// Where each container's image files live in its bundle (LinuxKit's ImageBundle and its dupMap), and `--rootfs`:
+// unpacking them there.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LkvolError, wrapError } from '../errors.js';
+import { formatReference } from '../ref/index.js';
+import { bundlePath } from '../spec/index.js';
+import type { PreparedContainer, RenderedContainer } from './containers.js';
+import type { ResolvedBuildOptions } from './options.js';
+import type { RootfsRecord } from './record.js';
+import type { PullSession } from './session.js';
+import { containerSkeleton, skeletonLayerName } from './skeleton.js';
+import { summarizeTree } from './tree.js';
+import { unpackWithRetry } from './unpack.js';
+import { skippedRecord } from './volumes.js';
+
+/** Where a container's image files are, below OUT. */
+export interface ImageRoot {
+  /** `containers/onboot/000-a/lower` (or `…/rootfs` for a read-only container). */
+  path: string;
+  /** True for the container that holds the files; the others of the same image use its directory. */
+  holder: boolean;
+  readonly: boolean;
+}
+
+/** LinuxKit's order of bundles (moby/build/build.go): onboot, onshutdown, services. */
+const bundleOrder = { onboot: 0, onshutdown: 1, services: 2 } as const;
+
+/**
+ * LinuxKit's dupMap: in onboot, onshutdown, services order, the first container of each image (the
+ * reference as written, normalised) holds its files, in `lower/` or, read-only, `rootfs/`; every later
+ * one mounts that directory (runtime.json), whatever its own `readonly`.
+ */
+export function imageRoots(prepared: readonly PreparedContainer[]): Map<PreparedContainer, ImageRoot> {
+  const ordered = [...prepared].sort((a, b) => bundleOrder[a.container.section] - bundleOrder[b.container.section] || a.container.index - b.container.index);
+  const first = new Map<string, string>();
+  const roots = new Map<PreparedContainer, ImageRoot>();
+  for (const p of ordered) {
+    const readonly = p.merged.readonly ?? false;
+    const own = `${bundlePath(p.container.section, p.container.index, p.container.name)}/${readonly ? 'rootfs' : 'lower'}`;
+    const key = formatReference(p.container.ref);
+    const held = first.get(key);
+    if (held === undefined) first.set(key, own);
+    roots.set(p, { path: held ?? own, holder: held === undefined, readonly });
+  }
+  return roots;
+}
+
+export interface RootfsJob {
+  prepared: PreparedContainer;
+  rendered: RenderedContainer;
+  root: ImageRoot;
+  staging: string;
+  session: PullSession;
+  options: ResolvedBuildOptions;
+}
+
+/**
+ * `--rootfs`: the bundle's directories as ImageBundle writes them — `lower/`, `tmp/` and an empty
+ * `rootfs/` (overlay mount point), or `rootfs/` alone when read-only — with the image unpacked into
+ * the holder's `lower/` or `rootfs/` under the volumes' extraction rules and limits, then LinuxKit's
+ * changes to a container image (skeleton.ts). Throws what the pull or the extraction throws.
+ */
+export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
+  const { prepared, rendered, root, staging, options } = job;
+  const bundle = join(staging, rendered.path);
+  const dirs = root.readonly ? ['rootfs'] : ['tmp', 'rootfs', ...(root.holder ? ['lower'] : [])];
+  try {
+    for (const d of dirs) await mkdir(join(bundle, d), { recursive: true });
+  } catch (err) {
+    throw wrapError(err, 'LKVOL_IO', `${rendered.label}: create ${bundle}`);
+  }
+  if (!root.holder) return { path: root.path };
+  const image = formatReference(prepared.container.ref);
+  options.onEvent({ kind: 'rootfs-start', bundle: rendered.path, image });
+  const dir = join(staging, root.path);
+  const { layers, report } = await unpackWithRetry({
+    what: rendered.label,
+    ref: prepared.container.ref,
+    image: prepared.image,
+    root: dir,
+    limits: { maxBytes: options.limits.maxBytes, maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth },
+    session: job.session,
+    options,
+    onLayer: (digest, index, count) => options.onEvent({ kind: 'layer-applied', bundle: rendered.path, digest, index, count }),
+    finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
+  }).catch((err: unknown) => {
+    // Name the container: the extractor's errors name only the layer and the entry.
+    throw err instanceof LkvolError ? new LkvolError(err.code, `${rendered.label}: ${err.message}`, { cause: err, hint: err.hint }) : err;
+  });
+  const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests }).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);
+  });
+  options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: tree.files, bytes: tree.bytes });
+  const skipped = report.skipped.map(skippedRecord);
+  return {
+    path: root.path,
+    layers,
+    files: tree.files,
+    bytes: tree.bytes,
+    contentDigest: tree.digest,
+    ...(tree.ownership.length === 0 ? {} : { ownership: tree.ownership }),
+    ...(skipped.length === 0 ? {} : { skipped }),
+  };
+}
