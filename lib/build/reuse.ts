@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
 import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
@@ -62,29 +62,39 @@ export function reusedRecord(previous: VolumeRecord, volume: LoadedVolume, image
 
 /** Options of {@link reuseVolume}. */
 export interface ReuseOptions {
-  /** The volume's directory in the previous output (`OUT/containers/volumes/<name>`). */
-  from: string;
-  /** Its `lower/` in staging: exists and is empty. */
+  /** The previous output, OUT (resolved by the output guard). */
+  out: string;
+  /** The tree to reuse, below OUT: `containers/volumes/<name>/lower`, or a bundle's `lower` or `rootfs`. */
+  tree: string;
+  /** Directories below OUT that must be empty for the tree to count as intact (a volume's `tmp` and `merged`). */
+  empty: readonly string[];
+  /** Its copy in staging: exists and is empty. */
   to: string;
-  /** The previous record of the volume, whose fingerprint the tree must still match. */
-  previous: VolumeRecord;
+  /** The previous record of the tree, whose fingerprint it must still match. */
+  previous: { fingerprint?: string | undefined };
   applyOwnership: boolean;
   signal?: AbortSignal | undefined;
+}
+
+/** Where a volume's tree and its empty siblings are, for {@link reuseVolume} and {@link volumeIntact}. */
+export function volumeTree(name: string): Pick<ReuseOptions, 'tree' | 'empty'> {
+  const dir = `containers/volumes/${name}`;
+  return { tree: `${dir}/lower`, empty: [`${dir}/tmp`, `${dir}/merged`] };
 }
 
 /** Entries walked between two looks at the event loop: Ctrl-C must not wait for a whole large tree. */
 const entriesPerTurn = 2000;
 
 /**
- * True when a volume of the previous output is intact: `tmp/` and `merged/` are empty directories
- * and a stat walk of `lower/` gives the recorded fingerprint. Reads only.
+ * True when a tree of the previous output is intact: its `empty` siblings are empty directories and
+ * a stat walk of it gives the recorded fingerprint. Reads only.
  */
-export async function volumeIntact(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'>): Promise<boolean> {
+export async function volumeIntact(o: Omit<ReuseOptions, 'to' | 'applyOwnership'>): Promise<boolean> {
   return (await walkPrevious(o, undefined)) !== undefined;
 }
 
 /**
- * Recreates the previous output's lower/ in staging without extracting anything: directories are made
+ * Recreates a tree of the previous output (a volume's lower/, a bundle's root) in staging without extracting anything: directories are made
  * anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the walk
  * fingerprints the old tree as it goes. The old output is only read, so a failed or killed build
  * leaves it as it was. Returns false, with the staging copy removed, when the old tree is not intact
@@ -106,7 +116,7 @@ export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
  * it). False when the old output vanished meanwhile (a concurrent build replaced it).
  */
 async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats }>): Promise<boolean> {
-  const lower = join(o.from, 'lower');
+  const lower = join(o.out, o.tree);
   const root = lstatSync(lower, { throwIfNoEntry: false });
   if (root === undefined) return false;
   try {
@@ -132,13 +142,14 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
  * each directory there and hard-links everything else. Returns the directories met (to set up
  * after), or undefined when the tree is not intact or cannot be read or linked.
  */
-async function walkPrevious(o: Pick<ReuseOptions, 'from' | 'previous' | 'signal'>, to: string | undefined): Promise<Array<{ path: string; st: Stats }> | undefined> {
+async function walkPrevious(o: Omit<ReuseOptions, 'to' | 'applyOwnership'>, to: string | undefined): Promise<Array<{ path: string; st: Stats }> | undefined> {
   const fingerprint = o.previous.fingerprint;
-  const lower = join(o.from, 'lower');
+  const lower = join(o.out, o.tree);
   // Real directories all the way down from OUT (resolved by the output guard): never walk or link through a symlink.
-  const chain = [dirname(dirname(o.from)), dirname(o.from), o.from, lower];
+  const parts = o.tree.split('/');
+  const chain = parts.map((_, i) => join(o.out, ...parts.slice(0, i + 1)));
   if (!chain.every((p) => lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true)) return undefined;
-  if (fingerprint === undefined || !emptyDir(join(o.from, 'tmp')) || !emptyDir(join(o.from, 'merged'))) return undefined;
+  if (fingerprint === undefined || !o.empty.every((d) => emptyDir(join(o.out, d)))) return undefined;
   const hash = createHash('sha256');
   /** Links this walk added to each inode, so link counts are compared as they were. */
   const added = new Map<string, number>();

@@ -6,8 +6,10 @@ import type { EventSink } from '../events.js';
 import type { VolumeLimits } from '../layer/index.js';
 import { serializeSpec } from '../spec/index.js';
 import type { RenderedContainer } from './containers.js';
-import type { BuildRecord, VolumeRecord } from './record.js';
-import { emptyDir, reusedRecord, volumeInputs, volumeIntact } from './reuse.js';
+import type { BuildRecord, ContainerRecord, VolumeRecord } from './record.js';
+import type { ResolvedImage } from '../registry/index.js';
+import { rootfsInputs, rootTree, type ImageRoot } from './rootfs.js';
+import { emptyDir, reusedRecord, volumeInputs, volumeIntact, volumeTree } from './reuse.js';
 import type { PullSession } from './session.js';
 
 /** What {@link unchangedOutput} compares OUT with. */
@@ -23,6 +25,8 @@ export interface UnchangedCheck {
   images: (volumes: VolumeRecord[]) => Record<string, string>;
   containers: readonly RenderedContainer[];
   limitsOf: (volume: LoadedVolume) => VolumeLimits;
+  /** `--rootfs`: per container (in `containers` order) where its image's files are, and its image. */
+  rootfs?: { roots: readonly ImageRoot[]; images: readonly ResolvedImage[]; limits: VolumeLimits } | undefined;
   applyOwnership: boolean;
   sourceDateEpoch: number | undefined;
   signal: AbortSignal | undefined;
@@ -31,7 +35,7 @@ export interface UnchangedCheck {
 
 /**
  * The record of OUT when building now would give OUT byte for byte (volumes unchanged and intact,
- * the same specs, the same lkvol.json, nothing else in containers/), else undefined. Then OUT is
+ * with `--rootfs` bundles' roots too, the same specs, the same lkvol.json, nothing else in containers/), else undefined. Then OUT is
  * left as it is: the outcome of a build through staging would be the same tree. Volumes in
  * `format: oci` always make it undefined (their layouts are rewritten). Only reads.
  */
@@ -43,17 +47,38 @@ export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | 
     if (record === undefined) return undefined;
     volumes.push(record);
   }
-  const record: BuildRecord = { ...c.record, images: c.images(volumes), volumes };
+  const containers = await unchangedContainers(c);
+  if (containers === undefined) return undefined;
+  const record: BuildRecord = { ...c.record, images: c.images(volumes), volumes, containers };
   if ((await readFile(join(c.out, 'lkvol.json'), 'utf8').catch(() => '')) !== serializeSpec(record)) return undefined;
   for (const container of c.containers) {
     for (const [name, text] of container.files) if ((await readFile(join(c.out, container.path, name), 'utf8').catch(() => '')) !== text) return undefined;
   }
-  if (!sameEntries(await listOutput(join(c.out, 'containers')), expectedEntries(c))) return undefined;
+  if (!sameEntries(await listOutput(join(c.out, 'containers'), imageTrees(c)), expectedEntries(c))) return undefined;
   for (const v of volumes) {
     c.onEvent({ kind: 'volume-start', volume: v.name, image: v.image ?? undefined });
     c.onEvent({ kind: 'volume-done', volume: v.name, files: v.files, bytes: v.bytes, reused: true });
   }
+  for (const x of containers) if (x.rootfs?.inputs !== undefined) c.onEvent({ kind: 'rootfs-done', bundle: x.path, files: x.rootfs.files ?? 0, bytes: x.rootfs.bytes ?? 0, reused: true });
   return record;
+}
+
+/** The container records as this build would write them: with `--rootfs`, each holder's root unchanged and intact in OUT. */
+async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[] | undefined> {
+  if (c.rootfs === undefined) return c.record.containers;
+  const out: ContainerRecord[] = [];
+  for (const [i, container] of c.containers.entries()) {
+    const root = c.rootfs.roots[i]!;
+    if (!root.holder) {
+      out.push({ ...container.record, rootfs: { path: root.path } });
+      continue;
+    }
+    const previous = c.previous.containers.find((x) => x.path === container.path && x.rootfs?.path === root.path)?.rootfs;
+    if (previous?.inputs !== rootfsInputs(c.rootfs.images[i]!, c.rootfs.limits, c.applyOwnership)) return undefined;
+    if (!(await volumeIntact({ out: c.out, ...rootTree(container.path, root), previous, signal: c.signal }))) return undefined;
+    out.push({ ...container.record, rootfs: previous });
+  }
+  return out;
 }
 
 /** The volume's record as this build would write it, when OUT's copy is unchanged and intact. */
@@ -68,38 +93,48 @@ async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise
   }
   const image = await c.session.resolve(volume.ref);
   if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return undefined;
-  if (!(await volumeIntact({ from: dir, previous, signal: c.signal }))) return undefined;
+  if (!(await volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal }))) return undefined;
   return reusedRecord(previous, volume, image);
 }
 
-/** Every path a build writes below `containers/` (volume contents aside), with its type. */
+/** Every path a build writes below `containers/` (the contents of image trees aside), with its type. */
 function expectedEntries(c: UnchangedCheck): Set<string> {
   const out = new Set<string>();
   const dirs = (path: string) => {
     for (let p = path; p !== '.' && p !== ''; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) out.add(`dir ${p}`);
   };
   for (const v of c.config.volumes) for (const sub of ['lower', 'tmp', 'merged']) dirs(`volumes/${v.name}/${sub}`);
-  for (const container of c.containers) {
+  for (const [i, container] of c.containers.entries()) {
     const rel = container.path.slice('containers/'.length);
     dirs(rel);
     for (const name of container.files.keys()) out.add(`file ${rel}/${name}`);
+    const root = c.rootfs?.roots[i];
+    if (root === undefined) continue;
+    for (const sub of root.readonly ? ['rootfs'] : ['tmp', 'rootfs', ...(root.holder ? ['lower'] : [])]) dirs(`${rel}/${sub}`);
   }
   return out;
 }
 
-/** What `containers/` of OUT holds, without descending into volumes' `lower/`. */
-async function listOutput(root: string): Promise<Set<string>> {
+/** What `containers/` of OUT holds, without descending into `trees` (image trees, relative to `containers/`). */
+async function listOutput(root: string, trees: ReadonlySet<string>): Promise<Set<string>> {
   const found = new Set<string>();
   const walk = async (rel: string): Promise<void> => {
     const entries = await readdir(join(root, rel), { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = rel === '' ? e.name : `${rel}/${e.name}`;
       found.add(`${e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other'} ${path}`);
-      if (e.isDirectory() && !/^volumes\/[^/]+\/lower$/.test(path)) await walk(path);
+      if (e.isDirectory() && !trees.has(path)) await walk(path);
     }
   };
   await walk('');
   return found;
+}
+
+/** The image trees below `containers/`: volumes' lower/ and, with `--rootfs`, holders' roots. */
+function imageTrees(c: UnchangedCheck): Set<string> {
+  const volumes = c.config.volumes.map((v) => `volumes/${v.name}/lower`);
+  const roots = (c.rootfs?.roots ?? []).filter((r) => r.holder).map((r) => r.path.slice('containers/'.length));
+  return new Set([...volumes, ...roots]);
 }
 
 function sameEntries(a: Set<string>, b: Set<string>): boolean {

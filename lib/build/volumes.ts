@@ -12,7 +12,7 @@ import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from './session.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
-import { reusedRecord, reuseVolume, volumeInputs } from './reuse.js';
+import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
 import { unpackWithRetry } from './unpack.js';
 
 export interface VolumeJob {
@@ -21,8 +21,8 @@ export interface VolumeJob {
   dir: string;
   session: PullSession;
   options: ResolvedBuildOptions;
-  /** The volume of the same name in the previous output, when it has one: its record and its directory. */
-  previous?: { record: VolumeRecord; dir: string } | undefined;
+  /** The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved). */
+  previous?: { record: VolumeRecord; out: string } | undefined;
 }
 
 /** Creates the volume's directories and fills lower/. Throws what the pull or the extraction throws. */
@@ -87,8 +87,9 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
 async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<VolumeRecord | undefined> {
   const previous = job.previous;
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
-  const reused = await reuseVolume({ from: previous.dir, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership, signal: job.options.signal }).catch((err: unknown) => {
-    throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${previous.dir}`);
+  const tree = volumeTree(job.volume.name);
+  const reused = await reuseVolume({ out: previous.out, ...tree, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership, signal: job.options.signal }).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
   job.options.onEvent({ kind: 'volume-done', volume: job.volume.name, files: previous.record.files, bytes: previous.record.bytes, reused: true });
