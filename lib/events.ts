@@ -13,7 +13,7 @@ export type BuildEvent =
   /** `--rootfs`: a container's image unpacked into its bundle (`bundle`: `containers/onboot/000-name`). */
   | { kind: 'rootfs-start'; bundle: string; image: string }
   | { kind: 'layer-applied'; bundle: string; digest: string; index: number; count: number }
-  | { kind: 'rootfs-done'; bundle: string; files: number; bytes: number }
+  | { kind: 'rootfs-done'; bundle: string; files: number; bytes: number; reused: boolean }
   | { kind: 'spec-written'; section: string; name: string; path: string }
   | { kind: 'warning'; code: string; message: string }
   | { kind: 'done'; out: string };

@@ -55,7 +55,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'rootfs-start':
       return `${e.bundle}: unpacking ${e.image}`;
     case 'rootfs-done':
-      return `${e.bundle}: ${e.files} files, ${size(e.bytes)}`;
+      return `${e.bundle}: ${e.reused ? 'unchanged, reused: ' : ''}${e.files} files, ${size(e.bytes)}`;
     case 'volume-done':
       return `volume ${e.volume}: ${e.reused ? 'unchanged, reused: ' : ''}${e.files} files, ${size(e.bytes)}`;
     case 'spec-written':

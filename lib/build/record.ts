@@ -87,6 +87,9 @@ export interface RootfsRecord {
   contentDigest?: string;
   ownership?: OwnershipRecord[];
   skipped?: SkippedRecord[];
+  /** As for a volume: what decides the tree (see `rootfsInputs`), and a stat walk of it, to reuse it. */
+  inputs?: string;
+  fingerprint?: string;
 }
 
 export interface BuildRecord {

@@ -160,6 +160,53 @@ describe('--rootfs', () => {
     assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), first);
   });
 
+  test('a rebuild with nothing changed leaves OUT alone and says the roots were reused', async () => {
+    const o = await setup('unchanged', system);
+    await build(o);
+    const before = await lstat(join(o.out, 'lkvol.json'));
+    const events: BuildEvent[] = [];
+    await build({ ...o, onEvent: (e) => events.push(e) });
+    const after = await lstat(join(o.out, 'lkvol.json'));
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'OUT not rewritten');
+    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-done' ? [`${e.bundle} ${String(e.reused)}`] : [])).sort(), ['containers/onboot/000-a true', 'containers/onshutdown/000-z true']);
+    assert.equal(events.some((e) => e.kind === 'rootfs-start'), false);
+  });
+
+  test('one image changed: only its root is unpacked, the other is linked from the previous OUT', async () => {
+    const o = await setup('one-changed', system);
+    await build(o);
+    const app = (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino;
+    await pushTarImage({ registry: registry.host, repository: 'rootfs/tool', tag: '2', layers: [[{ name: 'tool', content: 'tool v2\n', mode: 0o755 }]] });
+    await writeFile(o.files[0]!, system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', registry.host));
+    const events: BuildEvent[] = [];
+    await build({ ...o, onEvent: (e) => events.push(e) });
+    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])), ['containers/onshutdown/000-z']);
+    assert.equal((await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino, app, 'hard-linked, not unpacked again');
+    assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
+  });
+
+  test('a root edited after the build is unpacked anew; without reuse every root is', async () => {
+    const o = await setup('edited', system);
+    await build(o);
+    await writeFile(join(o.out, 'containers/onboot/000-a/lower/srv/index.html'), 'defaced\n');
+    const events: BuildEvent[] = [];
+    await build({ ...o, onEvent: (e) => events.push(e) });
+    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])), ['containers/onboot/000-a']);
+    assert.equal(await readFile(join(o.out, 'containers/onboot/000-a/lower/srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
+    const all: BuildEvent[] = [];
+    await build({ ...o, reuse: false, onEvent: (e) => all.push(e) });
+    assert.equal(all.filter((e) => e.kind === 'rootfs-start').length, 2);
+  });
+
+  test('an output built without --rootfs is rebuilt with the roots, and the other way round', async () => {
+    const o = await setup('toggle', system, { rootfs: false });
+    await build(o);
+    await build({ ...o, rootfs: true });
+    assert.ok((await entries(join(o.out, 'containers/onboot/000-a/lower'))).includes('bin'));
+    await build({ ...o, rootfs: false });
+    assert.deepEqual(await entries(join(o.out, 'containers/onboot/000-a')), ['config.json', 'runtime.json']);
+  });
+
   test('a hostile container layer fails the build naming the container and the entry; nothing is written', async () => {
     const o = await setup('evil', 'services:\n  - name: bad\n    image: REGISTRY/rootfs/evil:1\n');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && /services "bad"/.test(e.message) && e.message.includes('../../escaped'));

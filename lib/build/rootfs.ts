@@ -1,5 +1,6 @@
 // Where each container's image files live in its bundle (LinuxKit's ImageBundle and its dupMap), and `--rootfs`:
 // unpacking them there.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LkvolError, wrapError } from '../errors.js';
@@ -7,9 +8,12 @@ import { formatReference } from '../ref/index.js';
 import { bundlePath } from '../spec/index.js';
 import type { PreparedContainer, RenderedContainer } from './containers.js';
 import type { ResolvedBuildOptions } from './options.js';
-import type { RootfsRecord } from './record.js';
+import type { VolumeLimits } from '../layer/index.js';
+import type { ResolvedImage } from '../registry/index.js';
+import type { BuildRecord, RootfsRecord } from './record.js';
+import { reuseVolume, volumeInputs, type ReuseOptions } from './reuse.js';
 import type { PullSession } from './session.js';
-import { containerSkeleton, skeletonLayerName } from './skeleton.js';
+import { containerSkeleton, skeletonLayerName, skeletonVersion } from './skeleton.js';
 import { summarizeTree } from './tree.js';
 import { unpackWithRetry } from './unpack.js';
 import { skippedRecord } from './volumes.js';
@@ -53,6 +57,19 @@ export interface RootfsJob {
   staging: string;
   session: PullSession;
   options: ResolvedBuildOptions;
+  /** The previous output's record, when reuse is on: an unchanged, intact root of the same bundle is linked, not unpacked. */
+  previous?: { record: BuildRecord; out: string } | undefined;
+}
+
+/** Everything that decides a bundle root's tree: a volume's inputs (see reuse.ts) and LinuxKit's changes. */
+export function rootfsInputs(image: ResolvedImage, limits: VolumeLimits, applyOwnership: boolean): string {
+  const inputs = { kind: 'rootfs', tree: volumeInputs(image, limits, applyOwnership), skeleton: skeletonVersion };
+  return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
+}
+
+/** A holder's root and the directories beside it that must be empty (for reuse): tmp/ and rootfs/ of a writable bundle. */
+export function rootTree(bundle: string, root: ImageRoot): Pick<ReuseOptions, 'tree' | 'empty'> {
+  return { tree: root.path, empty: root.readonly ? [] : [`${bundle}/tmp`, `${bundle}/rootfs`] };
 }
 
 /**
@@ -71,15 +88,19 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: create ${bundle}`);
   }
   if (!root.holder) return { path: root.path };
+  const dir = join(staging, root.path);
+  const limits = { maxBytes: options.limits.maxBytes, maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth };
+  const inputs = rootfsInputs(prepared.image, limits, options.applyOwnership);
+  const reused = await reuseRoot(job, inputs, dir);
+  if (reused !== undefined) return reused;
   const image = formatReference(prepared.container.ref);
   options.onEvent({ kind: 'rootfs-start', bundle: rendered.path, image });
-  const dir = join(staging, root.path);
   const { layers, report } = await unpackWithRetry({
     what: rendered.label,
     ref: prepared.container.ref,
     image: prepared.image,
     root: dir,
-    limits: { maxBytes: options.limits.maxBytes, maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth },
+    limits,
     session: job.session,
     options,
     onLayer: (digest, index, count) => options.onEvent({ kind: 'layer-applied', bundle: rendered.path, digest, index, count }),
@@ -91,7 +112,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
   const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);
   });
-  options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: tree.files, bytes: tree.bytes });
+  options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: tree.files, bytes: tree.bytes, reused: false });
   const skipped = report.skipped.map(skippedRecord);
   return {
     path: root.path,
@@ -101,5 +122,21 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     contentDigest: tree.digest,
     ...(tree.ownership.length === 0 ? {} : { ownership: tree.ownership }),
     ...(skipped.length === 0 ? {} : { skipped }),
+    inputs,
+    fingerprint: tree.fingerprint,
   };
+}
+
+/** The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after linking it into staging. */
+async function reuseRoot(job: RootfsJob, inputs: string, dir: string): Promise<RootfsRecord | undefined> {
+  const { previous, rendered, root, options } = job;
+  const record = previous?.record.containers.find((c) => c.path === rendered.path && c.rootfs?.path === root.path)?.rootfs;
+  if (previous === undefined || record?.inputs !== inputs) return undefined;
+  const tree = rootTree(rendered.path, root);
+  const reused = await reuseVolume({ out: previous.out, ...tree, to: dir, previous: record, applyOwnership: options.applyOwnership, signal: options.signal }).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `${rendered.label}: reuse ${join(previous.out, tree.tree)}`);
+  });
+  if (!reused) return undefined;
+  options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: record.files ?? 0, bytes: record.bytes ?? 0, reused: true });
+  return record;
 }

@@ -68,9 +68,9 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   throwIfAborted(o.signal);
   const previous = o.reuse ? await readPreviousRecord(out) : undefined;
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
-  // Bundles' root filesystems are not reused yet: with --rootfs, every build goes through staging.
-  const unchanged = previous === undefined || o.rootfs ? undefined : await unchangedOutput({
-    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered,
+  const rootfs = o.rootfs ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits } : undefined;
+  const unchanged = previous === undefined ? undefined : await unchangedOutput({
+    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered, rootfs,
     limitsOf: (v) => volumeLimits(v, o.limits), applyOwnership: o.applyOwnership, sourceDateEpoch: o.sourceDateEpoch, signal: o.signal, onEvent: o.onEvent,
   });
   if (unchanged !== undefined) {
@@ -84,7 +84,7 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     for (const [i, c] of rendered.entries()) {
       const record = await writeContainer(c, staging.dir);
       const p = prepared[i]!;
-      containers.push(o.rootfs ? { ...record, rootfs: await writeRootfs({ prepared: p, rendered: c, root: roots.get(p)!, staging: staging.dir, session, options: o }) } : record);
+      containers.push(o.rootfs ? { ...record, rootfs: await writeRootfs({ prepared: p, rendered: c, root: roots.get(p)!, staging: staging.dir, session, options: o, previous: previous === undefined ? undefined : { record: previous, out } }) } : record);
     }
     const record: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
     await writeRecord(staging.dir, record);
@@ -123,7 +123,7 @@ async function writeVolumes(config: Config, session: PullSession, staging: strin
     limit(async () => {
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
       const record = ctx.previous?.volumes.find((v) => v.name === volume.name);
-      const previous = record === undefined ? undefined : { record, dir: join(ctx.out, 'containers', 'volumes', volume.name) };
+      const previous = record === undefined ? undefined : { record, out: ctx.out };
       return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous });
     }).catch((err: unknown) => {
       first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`);

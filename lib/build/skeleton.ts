@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { packTar, type TarWriteEntry } from '../tar/index.js';
 
+/** Part of a bundle root's reuse inputs: bump when what this layer writes changes. */
+export const skeletonVersion = 1;
+
 /** Names the extra layer in errors. */
 export const skeletonLayerName = 'lkvol: LinuxKit container skeleton';
 
