@@ -1,4 +1,5 @@
 // Deterministic JSON for config.json and runtime.json: sorted keys, 2-space indent, exact big integers.
+import { compareBytes } from '../internal/compare.js';
 import { internalError } from '../errors.js';
 
 /**
@@ -15,10 +16,7 @@ export function serializeSpec(value: unknown): string {
   return `${render(value, '')}\n`;
 }
 
-/** Orders strings by their UTF-8 bytes, as Go compares strings. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+export { compareBytes };
 
 function render(value: unknown, indent: string): string {
   switch (typeof value) {
