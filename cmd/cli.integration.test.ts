@@ -242,6 +242,36 @@ describe('build', () => {
   });
 });
 
+describe('lock', () => {
+  test('lock writes lkvol.lock beside the file; build --locked uses it and exits 2 naming a reference it lacks', async () => {
+    const file = await systemFile('lock', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const cache = join(work, 'cache');
+    const r = await run(['lock', '--cache', cache, '--platform', 'linux/amd64', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${join(work, 'lock', 'lkvol.lock')}\n`);
+    assert.match(r.stderr, /^resolved .*cli\/data:1 → sha256:/m);
+    const again = await run(['lock', '--json', '--cache', cache, file]);
+    assert.deepEqual(JSON.parse(again.stdout), { ok: true, lock: join(work, 'lock', 'lkvol.lock'), resolved: [], dropped: [], changed: false });
+    const out = join(work, 'lock', 'out');
+    const b = await run(['build', '--locked', '--progress', 'plain', '-o', out, '--cache', cache, '--platform', 'linux/amd64', file]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /^pinned .*cli\/data:1 → sha256:\S+ by .*lkvol\.lock$/m);
+    await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/cli/data:1\n  - name: w\n    image: ${registry.host}/cli/other:1\n`);
+    const stale = await run(['build', '--locked', '-o', out, '--cache', cache, file]);
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, /system\.yml:5:12: volumes\[1\]\.image: .*cli\/other:1 is not in .*lkvol\.lock/);
+    assert.match(stale.stderr, /\(LKVOL_LOCK\)$/m);
+    assert.match(stale.stderr, /^hint: run `lkvol lock /m);
+  });
+
+  test('a reference is taken only with --update', async () => {
+    const file = await systemFile('lock-usage', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const r = await run(['lock', '--cache', join(work, 'cache'), 'alpine:3.21', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /"alpine:3\.21": no such file \(LKVOL_USAGE\)/);
+  });
+});
+
 describe('interruption', () => {
   test('SIGINT during a download exits 130, removes the staging directory and keeps the previous output', async () => {
     const slow = await pushTarImage({ registry: registry.host, repository: 'cli/slow', tag: '1', layers: [[{ name: 'never', content: 'arrives' }]] });

@@ -2,11 +2,12 @@
 import { exitCodeFor, version } from '../lib/index.js';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
+import { lockCommand } from './commands/lock.js';
 import { validateCommand } from './commands/validate.js';
 import type { Command, CommandIO } from './io.js';
 import { renderErrorJson, renderErrorText } from './render/errors.js';
 
-const commands: readonly Command[] = [buildCommand, validateCommand, inspectCommand];
+const commands: readonly Command[] = [buildCommand, validateCommand, lockCommand, inspectCommand];
 
 const usage = `usage: lkvol <command> [options] FILE...
 

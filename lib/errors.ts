@@ -12,6 +12,8 @@ export const errorCodes = {
   LKVOL_CONFIG_INVALID: 2,
   /** An image reference or digest string is malformed. */
   LKVOL_REF_INVALID: 2,
+  /** lkvol.lock is not a lock lkvol wrote, or (`--locked`) is missing or does not match the system files. */
+  LKVOL_LOCK: 2,
   /** The registry refused our credentials, or asked for credentials we do not have. */
   LKVOL_REGISTRY_AUTH: 1,
   /** The repository, tag, manifest or blob does not exist on the registry. */

@@ -3,6 +3,8 @@
 /** Everything lib reports while it works. Consumers must ignore kinds they do not know. */
 export type BuildEvent =
   | { kind: 'resolve'; image: string; digest: string }
+  /** The reference was pinned to `digest` by the lock file `lock`, instead of resolving its tag. */
+  | { kind: 'pinned'; image: string; digest: string; lock: string }
   | { kind: 'blob-start'; digest: string; size: number; cached: boolean }
   | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
   | { kind: 'blob-done'; digest: string; size: number; cached: boolean }

@@ -3,6 +3,7 @@ export {
   build,
   hostPlatform,
   inspectImage,
+  lock,
   type BuildOptions,
   type BuildRecord,
   type BuildResult,
@@ -11,6 +12,9 @@ export {
   type InspectResult,
   type InspectedBlob,
   type LayerRecord,
+  type LockOptions,
+  type LockResult,
+  type RootfsRecord,
   type VolumeRecord,
 } from './build/index.js';
 export { loadConfig, parseConfig, type Config, type ConfigSource, type ConfigWarning, type LoadedContainer, type LoadedVolume } from './config/index.js';

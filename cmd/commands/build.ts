@@ -31,6 +31,8 @@ options:
       --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
+      --locked                require lkvol.lock beside the first FILE to pin exactly the files' references
+                              (without it, a lock present is used and a reference it lacks is resolved)
       --rootfs                also unpack each container's image into its bundle (lower/ + tmp/ + rootfs/, or
                               rootfs/ when read-only), each image once, as LinuxKit lays out containers/
       --no-reuse              extract every volume, even one unchanged and intact in OUT (and rewrite OUT)
@@ -58,6 +60,7 @@ export const buildCommand: Command = {
       json: { type: 'boolean' },
       'no-reuse': { type: 'boolean' },
       rootfs: { type: 'boolean' },
+      locked: { type: 'boolean' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     });
@@ -82,6 +85,7 @@ export const buildCommand: Command = {
         sourceDateEpoch: sourceDateEpoch(io.env['SOURCE_DATE_EPOCH']),
         reuse: values['no-reuse'] !== true,
         rootfs: values.rootfs === true,
+        locked: values.locked === true,
         onEvent: progress,
       });
       io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);

@@ -44,6 +44,8 @@ export function createProgress(mode: ProgressMode, err: ProgressWriter): EventSi
 
 function describe(e: BuildEvent): string | undefined {
   switch (e.kind) {
+    case 'pinned':
+      return `pinned ${e.image} → ${short(e.digest)} by ${e.lock}`;
     case 'resolve':
       return `resolved ${e.image} → ${short(e.digest)}`;
     case 'blob-done':

@@ -40,6 +40,8 @@ export interface BuildOptions {
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
+  /** Require lkvol.lock beside the first file to exist and to pin exactly the files' references (`--locked`; default false). */
+  locked?: boolean;
   /** Also unpack each container's image into its bundle, as LinuxKit lays it out (`--rootfs`; default false). */
   rootfs?: boolean;
   /** Reuse unchanged, intact volumes of the previous OUT, or leave OUT alone when nothing changed (default true; `--no-reuse`). */
@@ -131,6 +133,7 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     limits: o.limits ?? {},
     reuse: o.reuse ?? true,
     rootfs: o.rootfs ?? false,
+    locked: o.locked ?? false,
   };
 }
 

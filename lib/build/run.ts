@@ -11,6 +11,8 @@ import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type ContainerRecord, type VolumeRecord } from './record.js';
 import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
+import { pinConfig, readLockFor } from './lock.js';
+import { lockPathFor } from '../lock/index.js';
 import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable } from './output-guard.js';
 import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
@@ -42,8 +44,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const o = resolveBuildOptions({ ...options, signal });
   const out = await checkOutput(o);
   const platform = parsePlatform(o.platform);
-  const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
-  for (const w of config.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
+  const loaded = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
+  const config = await applyLock(loaded, o);
   // A build killed between its two renames left OUT missing: put it back before anything can fail,
   // and check what came back (an earlier lkvol output passes).
   await repairOutput(out);
@@ -101,6 +104,16 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
     throw err;
   }
+}
+
+/** Pins the config's references to lkvol.lock beside the first file, when there is one (see lock.ts), saying so. */
+async function applyLock(config: Config, o: ResolvedBuildOptions): Promise<Config> {
+  const lockPath = lockPathFor(o.files, o.cwd);
+  const found = await readLockFor(o.files, o.cwd);
+  const { config: pinned, pinned: pins, unpinned } = pinConfig(config, found, { locked: o.locked, lockPath });
+  for (const p of pins) o.onEvent({ kind: 'pinned', image: p.image, digest: p.digest, lock: lockPath });
+  for (const u of unpinned) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_NOT_LOCKED', message: `${u.where}: ${u.image} is not in ${lockPath}: resolved from its tag; run \`lkvol lock\` to pin it` });
+  return pinned;
 }
 
 /** Resolves every container image and checks its label before any layer is pulled. */

@@ -20,9 +20,10 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
   // NB: wider than STYLE §2 ("config types only"): spec uses config's pure helpers (binds.ts, doc-path.ts,
   // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
-  spec: { modules: ['oci', 'config', 'errors'], packages: [] },
+  spec: { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
+  lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar'], packages: [] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar', 'lock'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };
 
