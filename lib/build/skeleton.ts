@@ -12,7 +12,7 @@ export const skeletonVersion = 1;
 export const skeletonLayerName = 'lkvol: LinuxKit container skeleton';
 
 /** ImageTar's `defaultModTime` (moby/build/dir.go). */
-const linuxkitTime = new Date(Date.UTC(2017, 3, 18, 16, 30, 0));
+const linuxkitTime = Date.UTC(2017, 3, 18, 16, 30, 0) / 1000;
 
 /** ImageTar's `exclude`: dropped from the image. It matches tar names, which end in `/` for directories, so only non-directories go. */
 const excluded = ['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname'];
@@ -39,12 +39,12 @@ export async function containerSkeleton(root: string): Promise<Readable> {
   for (const name of excluded) {
     const kind = await kindInside(root, name);
     // dev/pts and dev/shm are also mount points: the directory entry below replaces a non-directory.
-    if (kind !== undefined && kind !== 'dir' && !touchedDirs.includes(name)) entries.push({ header: { ...base, name: whiteoutOf(name), type: 'file', mode: 0o644, size: 0 } });
+    if (kind !== undefined && kind !== 'dir' && !touchedDirs.includes(name)) entries.push({ header: { ...base, name: whiteoutOf(name), type: 'file', mode: 0o644 } });
   }
   const added: (TarWriteEntry & { name: string })[] = [];
   for (const name of touchedDirs) if ((await kindInside(root, name)) !== 'dir') added.push({ name, header: { ...base, name: `${name}/`, type: 'directory', mode: 0o755 } });
   for (const [name, target] of Object.entries(touchedLinks)) if ((await kindInside(root, name)) === undefined) added.push({ name, header: { ...base, name, type: 'symlink', linkname: target, mode: 0o755 } });
-  for (const [name, content] of Object.entries(replaced)) added.push({ name, header: { ...base, name, type: 'file', mode: 0o644, size: Buffer.byteLength(content) }, content });
+  for (const [name, content] of Object.entries(replaced)) added.push({ name, header: { ...base, name, type: 'file', mode: 0o644 }, content });
   added.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   entries.push(...added);
   return Readable.from(await packTar(entries));

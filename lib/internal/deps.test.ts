@@ -16,7 +16,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   oci: { modules: ['digest', 'errors'], packages: ['zod'] },
   config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
   cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
-  tar: { modules: [], packages: ['tar-stream'] },
+  tar: { modules: [], packages: [] },
   layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
   // NB: wider than STYLE §2 ("config types only"): spec uses config's pure helpers (binds.ts, doc-path.ts,
   // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
