@@ -1,6 +1,9 @@
 // What a command may touch of the outside world, injected so tests can capture it.
+import type { Writable } from 'node:stream';
 export interface CommandIO {
   stdout: { write(s: string): unknown };
+  /** The same stdout as a byte stream, for `build -o -` (the executable passes process.stdout; absent in-process). */
+  stdoutStream?: Writable | undefined;
   stderr: { write(s: string): unknown };
   /** Whether stderr is a terminal (progress bars). */
   isTTY: boolean;

@@ -12,6 +12,7 @@ process.once('SIGTERM', () => controller.abort());
 
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
+  stdoutStream: process.stdout,
   stderr: process.stderr,
   isTTY: process.stderr.isTTY === true,
   env: process.env,

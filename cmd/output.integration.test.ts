@@ -66,9 +66,9 @@ describe('refused: exit 2 naming OUT and why, before any request or write', () =
     { name: 'a non-empty directory lkvol did not write', args: () => ['-o', 'foreign'], want: () => rx('is a directory lkvol did not write (it holds "data.txt" and no lkvol.json);') },
     { name: 'a directory whose lkvol.json lacks the build record fields', args: () => ['-o', 'fake'], want: () => rx('holds an lkvol.json that lkvol did not write') },
     { name: 'a symlink to the home directory', args: () => ['-o', 'home-link'], want: (s) => rx(`output "home-link" (${s}/home) is the home directory`) },
-    { name: '-o x.tar (tar output)', args: () => ['-o', 'x.tar'], want: () => rx('output "x.tar": tar output is not implemented yet (LKVOL_USAGE)') },
-    { name: '-o - (tar on stdout)', args: () => ['-o', '-'], want: () => rx('output "-": tar output is not implemented yet (LKVOL_USAGE)') },
-    { name: '--format tar', args: () => ['--format', 'tar', '-o', 'new'], want: () => rx('build: --format tar: tar output is not implemented yet (LKVOL_USAGE)') },
+    { name: '--format tar -o afile (a file lkvol did not write)', args: () => ['--format', 'tar', '-o', 'afile'], want: (s) => rx(`output "afile" (${s}/proj/afile) is a file lkvol did not write`, '(LKVOL_OUTPUT_REFUSED)') },
+    { name: '-o foreign.tar, a directory', args: () => ['--format', 'tar', '-o', 'foreign'], want: () => rx('is a directory (a tar output only replaces an earlier lkvol tar)') },
+    { name: '--format dir -o x.tar', args: () => ['--format', 'dir', '-o', 'x.tar'], want: () => rx('output "x.tar" is a tar output, but the format is dir (LKVOL_USAGE)') },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {

@@ -9,14 +9,15 @@ import { chooseProgressMode, createProgress } from '../render/progress.js';
 const usage = `usage: lkvol build [options] FILE...
 
 Pull every volume's image, unpack it into OUT/containers/volumes/<name>/lower and write an OCI
-runtime spec per container (with --rootfs, also unpack each container's image into its bundle). Files merge in order. OUT is replaced atomically, and only when it does
+runtime spec per container (with --rootfs, also unpack each container's image into its bundle).
+With -o OUT.tar, --format tar or -o - (stdout) the same tree is written as one reproducible tar. Files merge in order. OUT is replaced atomically, and only when it does
 not exist, is an empty directory or is an earlier lkvol output (exit 2 otherwise, before anything is
 pulled or written). A symlink OUT is followed.
 
 options:
   -o, --output OUT            output directory (default: out); not /, $HOME, the current directory, a
-                              directory holding an input or the cache, nor a file
-      --format dir            the output format; tar (and -o OUT.tar, -o -) is not implemented yet
+                              directory holding an input or the cache, nor a file; OUT.tar or - (stdout): a tar
+      --format dir|tar        the output format (default: tar for -o *.tar and -o -, else dir)
       --platform OS/ARCH[/V]  platform to pick from image indexes (default: linux/<host arch>)
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
@@ -65,7 +66,10 @@ export const buildCommand: Command = {
       quiet: { type: 'boolean', short: 'q' },
     });
     requireFiles('build', positionals);
-    requireDirFormat(values.format);
+    const format = formatFlag(values.format);
+    const out = values.output ?? 'out';
+    if (out === '-' && values.json === true) throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', { hint: 'leave out --json, or write the tar to a file' });
+    if (out === '-' && io.stdoutStream === undefined) throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', { hint: 'write the tar to a file' });
     const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
     const progress = createProgress(mode, io.stderr);
     const limits = {
@@ -77,7 +81,9 @@ export const buildCommand: Command = {
       const result = await build({
         ...registryOptions(values, io),
         files: positionals,
-        out: values.output ?? 'out',
+        out,
+        ...(format === undefined ? {} : { format }),
+        stdout: io.stdoutStream,
         home: homeDir(io.env),
         jobs: positiveInt('build', 'jobs', values.jobs) ?? 4,
         applyOwnership: io.uid === 0,
@@ -88,7 +94,8 @@ export const buildCommand: Command = {
         locked: values.locked === true,
         onEvent: progress,
       });
-      io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);
+      // With -o - stdout carries the tar alone.
+      if (out !== '-') io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);
     } finally {
       progress.finish();
     }
@@ -102,9 +109,8 @@ function sourceDateEpoch(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function requireDirFormat(v: string | undefined): void {
-  if (v === undefined || v === 'dir') return;
-  if (v === 'tar') throw new LkvolError('LKVOL_USAGE', 'build: --format tar: tar output is not implemented yet', { hint: 'leave out --format to write a directory; see "Not implemented yet" in the README' });
+function formatFlag(v: string | undefined): 'dir' | 'tar' | undefined {
+  if (v === undefined || v === 'dir' || v === 'tar') return v;
   throw new LkvolError('LKVOL_USAGE', `build: --format must be dir or tar, got ${JSON.stringify(v)}`, { hint: 'run "lkvol build --help"' });
 }
 

@@ -1,5 +1,6 @@
 // Build options and their defaults, filled in one place.
 import { homedir } from 'node:os';
+import type { Writable } from 'node:stream';
 import { resolve } from 'node:path';
 import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -10,8 +11,15 @@ import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/i
 export interface BuildOptions {
   /** System files, merged in order; relative to `cwd`, and named in messages as given. */
   files: string[];
-  /** Output directory, relative to `cwd`: replaced atomically, and only when that destroys nothing (see `checkOutput`). */
+  /**
+   * Output, relative to `cwd`: a directory (replaced atomically, and only when that destroys nothing,
+   * see `checkOutput`), a tar file (`x.tar`, or any name with `format: 'tar'`), or `-`: a tar stream on `stdout`.
+   */
   out: string;
+  /** `dir` or `tar`; default `tar` when `out` is `-` or ends in `.tar`, else `dir`. */
+  format?: 'dir' | 'tar';
+  /** Where `out: '-'` writes the tar stream (the CLI passes process.stdout). */
+  stdout?: Writable | undefined;
   /** Blob cache directory, relative to `cwd`. */
   cacheDir: string;
   /** The directory every relative path of these options is taken from. Default: the process's working directory. */
@@ -63,7 +71,7 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry';
+type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout';
 /** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 
@@ -134,7 +142,16 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
     reuse: o.reuse ?? true,
     rootfs: o.rootfs ?? false,
     locked: o.locked ?? false,
+    format: outputFormat(o),
   };
+}
+
+/** `format`, or the one `out` implies; `dir` for a name that implies tar is a contradiction. @throws LKVOL_USAGE */
+function outputFormat(o: BuildOptions): 'dir' | 'tar' {
+  const tarName = o.out === '-' || /\.tar$/i.test(o.out);
+  if (o.format === 'dir' && tarName) throw new LkvolError('LKVOL_USAGE', `output ${JSON.stringify(o.out)} is a tar output, but the format is dir`, { hint: 'leave out --format, or name a directory' });
+  if (o.out === '-' && o.stdout === undefined) throw new LkvolError('LKVOL_USAGE', 'output "-" needs a stream to write the tar to', { hint: 'pass `stdout`' });
+  return o.format ?? (tarName ? 'tar' : 'dir');
 }
 
 /** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */

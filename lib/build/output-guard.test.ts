@@ -170,8 +170,9 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
     want: /is an earlier lkvol output that also holds "notes\.txt", which lkvol did not write;/,
   },
   { name: "-o '' is a usage error", setup: async () => ({ out: '' }), code: 'LKVOL_USAGE', want: /^output path is empty$/ },
-  { name: '-o x.tar: tar output is not implemented yet', setup: async () => ({ out: 'x.tar' }), code: 'LKVOL_USAGE', want: /^output "x\.tar": tar output is not implemented yet$/ },
-  { name: '-o -: tar on stdout is not implemented yet', setup: async () => ({ out: '-' }), code: 'LKVOL_USAGE', want: /^output "-": tar output is not implemented yet$/ },
+  { name: 'a tar OUT that is a file lkvol did not write', setup: async (s) => (await writeFile(join(s, 'proj', 'notes.tar'), 'mine\n'), { out: 'notes.tar', format: 'tar' as const }), want: /is a file lkvol did not write \(not a tar holding an lkvol\.json build record\);/ },
+  { name: 'a tar OUT that is a directory', setup: async () => ({ out: 'foreign', format: 'tar' as const }), want: /is a directory \(a tar output only replaces an earlier lkvol tar\);/ },
+  { name: 'a tar OUT that is the system file', setup: async () => ({ out: 'system.yml', format: 'tar' as const }), want: /is the system file/ },
 ];
 
 for (const c of refused) {

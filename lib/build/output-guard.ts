@@ -1,14 +1,17 @@
 // Which OUT a build may replace (SPEC §2): nothing the user still needs, checked before any network access or write.
-import type { Stats } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { access, lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LkvolError, wrapError } from '../errors.js';
+import { TarReader } from '../tar/index.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { isBuildRecord } from './record.js';
 
 /** What the guard needs of a build's options (paths absolute, except `out` and `files`, which are taken from `cwd`). */
 export type OutputGuardOptions = Pick<ResolvedBuildOptions, 'out' | 'cwd' | 'home' | 'cacheDir' | 'files' | 'caCertFiles' | 'certsDirs' | 'dockerConfigPath' | 'authFiles'> & {
+  /** `tar`: OUT is a tar file (or `-`, stdout); default `dir`. */
+  format?: 'dir' | 'tar' | undefined;
   /** lkvol's own package directory; default: the one holding the running code. */
   installDir?: string | undefined;
 };
@@ -24,17 +27,63 @@ const maxRecordBytes = 256 << 20;
  * directory it points to is checked and replaced, the link stays). Never replaced: `/`, the home
  * directory, the current directory, the cache, lkvol's own installation, any input of the build,
  * and any directory containing one of them; nor anything {@link checkReplaceable} refuses.
- * @throws LKVOL_USAGE for an empty OUT, or a tar output (`-`, `*.tar`), which is not implemented yet.
+ * A tar OUT (`format: 'tar'`) is a file: replaced only when missing or an earlier lkvol tar; `-` is stdout.
+ * @throws LKVOL_USAGE for an empty OUT.
  * @throws LKVOL_OUTPUT_REFUSED naming OUT, as given and resolved, and why.
  * @throws LKVOL_IO when OUT cannot be inspected.
  */
 export async function checkOutput(o: OutputGuardOptions): Promise<string> {
-  refuseUnsupported(o.out);
+  if (o.out === '') throw new LkvolError('LKVOL_USAGE', 'output path is empty', { hint: 'name the output directory, e.g. -o out' });
+  if (o.format === 'tar' && o.out === '-') return '-';
   const target = await realPath(resolve(o.cwd, o.out));
   const why = await protectedReason(target, o);
-  if (why !== undefined) throw refusal(o.out, target, why, 'name a new or empty directory elsewhere');
-  await checkReplaceable(o.out, target);
+  if (why !== undefined) throw refusal(o.out, target, why, o.format === 'tar' ? 'name a new tar file elsewhere' : 'name a new or empty directory elsewhere');
+  if (o.format === 'tar') await checkTarReplaceable(o.out, target);
+  else await checkReplaceable(o.out, target);
   return target;
+}
+
+/**
+ * Checks that a tar OUT (absolute, symlinks resolved) is missing or an earlier lkvol tar: a regular
+ * file whose `lkvol.json` member is a build record. Run again just before the rename.
+ * @throws LKVOL_OUTPUT_REFUSED naming OUT and why; LKVOL_IO when OUT cannot be inspected.
+ */
+export async function checkTarReplaceable(out: string, target: string): Promise<void> {
+  const why = await tarReason(target).catch((err: unknown) => {
+    throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
+  });
+  if (why !== undefined) throw refusal(out, target, why, 'name a new tar file, or remove this one yourself if it is not needed');
+}
+
+async function tarReason(target: string): Promise<string | undefined> {
+  let st: Stats;
+  try {
+    st = await lstat(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') return 'lies below something that is not a directory';
+    throw err;
+  }
+  if (st.isDirectory()) return 'is a directory (a tar output only replaces an earlier lkvol tar)';
+  if (!st.isFile()) return 'is not a regular file';
+  return (await isLkvolTar(target)) ? undefined : 'is a file lkvol did not write (not a tar holding an lkvol.json build record)';
+}
+
+/** True for a tar whose `lkvol.json` member holds a build record; headers are read, other bodies skipped. */
+async function isLkvolTar(path: string): Promise<boolean> {
+  try {
+    for await (const m of new TarReader(createReadStream(path)).members()) {
+      if (m.header.name !== 'lkvol.json') continue;
+      if (m.header.size > maxRecordBytes) return false;
+      const chunks: Buffer[] = [];
+      for await (const c of m.body) chunks.push(Buffer.from(c));
+      return isBuildRecord(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    }
+  } catch {
+    // Not a tar, or not JSON: not ours.
+  }
+  return false;
 }
 
 /**
@@ -63,12 +112,6 @@ async function stableReason(target: string): Promise<string | undefined> {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= concurrentSwapTries) throw err;
     }
   }
-}
-
-function refuseUnsupported(out: string): void {
-  if (out === '') throw new LkvolError('LKVOL_USAGE', 'output path is empty', { hint: 'name the output directory, e.g. -o out' });
-  // SPEC §2 gives these names to tar output: building a directory called "x.tar" or "-" would be a surprise.
-  if (out === '-' || /\.tar$/i.test(out)) throw new LkvolError('LKVOL_USAGE', `output ${JSON.stringify(out)}: tar output is not implemented yet`, { hint: 'write a directory (-o DIR); see "Not implemented yet" in the README' });
 }
 
 /** Why `target` is, or contains, a path a build must never replace; undefined when it is none. */

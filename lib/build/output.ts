@@ -60,6 +60,38 @@ export async function createStaging(out: string): Promise<Staging> {
   };
 }
 
+/** A file written beside OUT and renamed onto it at the end (tar output). */
+export interface FileStaging {
+  /** `.<OUT>.partial-<pid>-<rand>`: recovery removes it once its build is gone. */
+  readonly path: string;
+  /** Renames the file onto OUT. Throws LKVOL_IO. */
+  promote(): Promise<void>;
+  /** Removes the file (after a failure). */
+  discard(): Promise<void>;
+}
+
+/** Names the temporary file of a tar OUT; the caller creates it (exclusively). The parent exists (see {@link createStaging}). */
+export function createFileStaging(out: string): FileStaging {
+  const target = resolve(out);
+  const path = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  live.add(path);
+  return {
+    path,
+    async promote() {
+      try {
+        await rename(path, target);
+        live.delete(path);
+      } catch (err) {
+        throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that the directory of OUT is writable');
+      }
+    },
+    async discard() {
+      await removeTree(path);
+      live.delete(path);
+    },
+  };
+}
+
 /**
  * Removes the staging directory after a failed build. A failure to remove it goes to `onLeftover`
  * (as LKVOL_IO naming the directory) and is never thrown: it must not replace the build's own error,

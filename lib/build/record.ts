@@ -61,6 +61,8 @@ export interface SkippedRecord {
   gid: number;
   major: number;
   minor: number;
+  /** Seconds since the epoch, as the layer dates it. */
+  mtime: number;
 }
 
 export interface ContainerRecord {

@@ -1,7 +1,9 @@
 // A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are checked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,8 @@ import { startRegistry, type TestRegistry } from '../internal/testing/registry.j
 import type { TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir as d, wantFile as f, wantSymlink as s } from '../internal/testing/tree.js';
 import type { VolumeRecord } from './record.js';
+import { build } from './index.js';
+import { TarReader } from '../tar/index.js';
 
 const nobody = 65534;
 /** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
@@ -61,6 +65,18 @@ after(async () => {
   await cli?.remove();
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
+
+/** Every member of a tar as one line: header fields, PAX records and a digest of the data. */
+async function tarMembers(path: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { header: h, body } of new TarReader(createReadStream(path)).members()) {
+    const hash = createHash('sha256');
+    for await (const c of body) hash.update(c);
+    const pax = Object.entries(h.pax).map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`);
+    out.push(`${h.name} ${h.typeflag} ${h.mode.toString(8)} ${h.uid}:${h.gid} ${h.mtime} ${h.size} ${h.linkname} ${h.devmajor},${h.devminor} [${pax.join(' ')}] ${hash.digest('hex')}`);
+  }
+  return out;
+}
 
 /** Runs the built CLI as nobody; resolves with the exit code and stderr. */
 function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -112,7 +128,29 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
     own('home/u', '0700', 1000, 1000), own('lnk', '0777'), own('none', '0000'), own('none/sub', '0500'), own('none/sub/g', '0444'), own('ro', '0555'),
     own('ro/a', '0000'), own('ro/b', '0644'), own('ro/h', '0000'), own('run', '0755'), own('run/p', '0600'),
   ]);
-  assert.deepEqual(volume.skipped, [{ path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3 }]);
+  assert.deepEqual(volume.skipped, [{ path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3, mtime: 1_700_000_000 }]);
+});
+
+test('tar output: as an ordinary user the same members as as root (all but lkvol.json, which says how it was built), and the same bytes every time', async () => {
+  const file = join(work, 'tar.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\nservices:\n  - name: s\n    image: ${registry.host}/rootless/modes:1\n`);
+  await chown(file, nobody, nobody);
+  for (const name of ['nobody.tar', 'nobody2.tar']) {
+    const r = await runAsNobody(['build', '-q', '--rootfs', '-o', join(work, name), '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  await build({ files: [file], out: join(work, 'root.tar'), cacheDir: join(work, 'root-cache'), platform: 'linux/amd64', applyOwnership: true, rootfs: true });
+  assert.ok((await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'nobody2.tar'))), 'two builds: the same bytes');
+  const [asNobody, asRoot] = await Promise.all([tarMembers(join(work, 'nobody.tar')), tarMembers(join(work, 'root.tar'))]);
+  assert.ok(asRoot.length > 50);
+  assert.deepEqual(asNobody.filter((m) => !m.startsWith('lkvol.json ')), asRoot.filter((m) => !m.startsWith('lkvol.json ')));
+  const listing = execFileSync('tar', ['-tvf', join(work, 'root.tar'), '--numeric-owner', 'containers/volumes/v/lower'], { encoding: 'utf8' });
+  assert.match(listing, /^-rwsr-xr-x 0\/0 +2 [^\n]* containers\/volumes\/v\/lower\/bin\/su$/m);
+  assert.match(listing, /^crw-rw-rw- 0\/0 +1,3 [^\n]* containers\/volumes\/v\/lower\/dev\/null$/m);
+  assert.match(listing, /^-rw-r----- 0\/42 [^\n]* containers\/volumes\/v\/lower\/etc\/shadow$/m);
+  assert.match(listing, /^d--------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/none\/$/m);
+  assert.match(listing, /^hrw*-* 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$|^h--------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$/m);
+  assert.match(listing, /^prw------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/run\/p$/m);
 });
 
 test('as an ordinary user: a previous output with 0555 and 0000 directories is replaced, and a failed build leaves no staging behind', async () => {

@@ -1,4 +1,5 @@
 // `build`: load config → resolve images → check label binds → volumes → specs (and --rootfs bundles) → lkvol.json → swap into place.
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { buildIdMap, loadConfig, repeatedNames, type Config, type LoadedContainer } from '../config/index.js';
 import { LkvolError, formatConfigIssue, isLkvolError, wrapError } from '../errors.js';
@@ -14,8 +15,9 @@ import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
 import { pinConfig, readLockFor } from './lock.js';
 import { lockPathFor } from '../lock/index.js';
 import { createPullSession, type PullSession } from './session.js';
-import { checkOutput, checkReplaceable } from './output-guard.js';
-import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
+import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
+import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
+import { writeTreeTar } from './tar-output.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
 import { volumeLimits, writeVolume } from './volumes.js';
@@ -47,10 +49,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const loaded = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   const config = await applyLock(loaded, o);
-  // A build killed between its two renames left OUT missing: put it back before anything can fail,
-  // and check what came back (an earlier lkvol output passes).
-  await repairOutput(out);
-  await checkReplaceable(o.out, out);
+  if (o.format === 'dir') {
+    // A build killed between its two renames left OUT missing: put it back before anything can fail,
+    // and check what came back (an earlier lkvol output passes).
+    await repairOutput(out);
+    await checkReplaceable(o.out, out);
+  }
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   try {
     return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform) });
@@ -69,7 +73,8 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const roots = imageRoots(prepared);
   const rendered = prepared.map((p) => renderContainer(p, idMap, roots.get(p)!.path));
   throwIfAborted(o.signal);
-  const previous = o.reuse ? await readPreviousRecord(out) : undefined;
+  // A tar is written whole from a fresh tree: there is no previous tree to reuse.
+  const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
   const rootfs = o.rootfs ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits } : undefined;
   const unchanged = previous === undefined ? undefined : await unchangedOutput({
@@ -80,7 +85,8 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     o.onEvent({ kind: 'done', out });
     return { out, record: unchanged };
   }
-  const staging = await createStaging(out);
+  // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then written out and removed.
+  const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
     const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous });
     const containers: ContainerRecord[] = [];
@@ -93,6 +99,12 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []));
     throwIfAborted(o.signal);
+    if (o.format === 'tar') {
+      await publishTar(staging.dir, record, o, out);
+      await staging.discard();
+      o.onEvent({ kind: 'done', out });
+      return { out, record };
+    }
     // The build may have run for minutes: OUT must still be something a build may replace.
     await checkReplaceable(o.out, out);
     await staging.promote();
@@ -103,6 +115,31 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
     if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
     throw err;
+  }
+}
+
+/**
+ * Writes the finished tree as a tar: to `o.stdout` for `-`, else to a temporary sibling of OUT renamed
+ * onto it (OUT checked again first: it may have changed while the build ran). Synthesised entries are
+ * dated `SOURCE_DATE_EPOCH`, else 0.
+ */
+async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOptions, out: string): Promise<void> {
+  const epoch = o.sourceDateEpoch ?? 0;
+  if (out === '-') {
+    await writeTreeTar(tree, record, epoch, o.stdout!).catch((err: unknown) => {
+      throw wrapError(err, 'LKVOL_IO', 'write the tar to stdout');
+    });
+    return;
+  }
+  const file = createFileStaging(out);
+  try {
+    const stream = createWriteStream(file.path, { flags: 'wx', mode: 0o644 });
+    await writeTreeTar(tree, record, epoch, stream);
+    await checkTarReplaceable(o.out, out);
+    await file.promote();
+  } catch (err) {
+    await file.discard().catch(() => {});
+    throw wrapError(err, 'LKVOL_IO', `write ${file.path}`);
   }
 }
 

@@ -99,7 +99,7 @@ export function fingerprintLine(path: string, st: Stats, nlink: number): string 
 }
 
 /** The names in a directory; undefined when the running user may not read it. */
-function readNames(dir: string): string[] | undefined {
+export function readNames(dir: string): string[] | undefined {
   try {
     return readdirSync(dir);
   } catch (err) {
@@ -117,7 +117,7 @@ function noteOwnership(summary: TreeSummary, want: IntendedMetadata | undefined,
 }
 
 /** Runs `op(path)`; on EACCES adds `bits` to the owner's permissions for the call and restores the mode. */
-async function readable<T>(path: string, bits: number, op: (path: string) => Promise<T>): Promise<T> {
+export async function readable<T>(path: string, bits: number, op: (path: string) => Promise<T>): Promise<T> {
   try {
     return await op(path);
   } catch (err) {
@@ -127,7 +127,7 @@ async function readable<T>(path: string, bits: number, op: (path: string) => Pro
 }
 
 /** Adds `bits` to the owner's permissions of `path` (a real file or directory) while `op` runs. */
-async function withOwnerBits<T>(path: string, bits: number, op: () => Promise<T>): Promise<T> {
+export async function withOwnerBits<T>(path: string, bits: number, op: () => Promise<T>): Promise<T> {
   const mode = lstatSync(path).mode & 0o7777;
   chmodSync(path, mode | bits);
   try {

@@ -97,7 +97,7 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
 }
 
 export function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
-  return { path: e.path, type: e.kind, mode: e.mode.toString(8).padStart(4, '0'), uid: e.uid, gid: e.gid, major: e.devmajor, minor: e.devminor };
+  return { path: e.path, type: e.kind, mode: e.mode.toString(8).padStart(4, '0'), uid: e.uid, gid: e.gid, major: e.devmajor, minor: e.devminor, mtime: e.mtime };
 }
 
 /** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */

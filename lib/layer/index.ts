@@ -6,4 +6,4 @@ export { extractLayer, type ExtractLayerOptions, type ExtractLayerResult } from 
 export { defaultLimits, type LayerLimits, type VolumeLimits } from './limits.js';
 export type { SkippedEntry } from './special.js';
 export { finishExtraction, volumeReport, type VolumeReport } from './volume.js';
-export { copyAppliedXattrs } from './xattrs.js';
+export { copyAppliedXattrs, readAppliedXattrs } from './xattrs.js';

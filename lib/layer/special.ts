@@ -13,6 +13,8 @@ export interface SkippedEntry {
   gid: number;
   devmajor: number;
   devminor: number;
+  /** Whole seconds since the epoch, as the layer dates it (a tar output writes it). */
+  mtime: number;
 }
 
 /** Options of {@link createSpecial}. */
@@ -52,5 +54,5 @@ export function createSpecial(path: string, entry: LayerEntry, o: CreateSpecialO
 /** The record of a device or FIFO left out. */
 export function skippedEntry(path: string, entry: LayerEntry): SkippedEntry {
   const kind = entry.kind === 'char' || entry.kind === 'block' ? entry.kind : 'fifo';
-  return { path, kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, devmajor: entry.devmajor, devminor: entry.devminor };
+  return { path, kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, devmajor: entry.devmajor, devminor: entry.devminor, mtime: Math.floor(entry.mtime) };
 }

@@ -109,3 +109,15 @@ export async function copyAppliedXattrs(from: string, to: string): Promise<boole
   }
   return true;
 }
+
+/** The applied xattrs (see {@link isAppliedXattr}) `path` carries, by name in byte order; none without the binding. */
+export async function readAppliedXattrs(path: string): Promise<[string, Buffer][]> {
+  const mode = await loadXattrSupport();
+  if (mode.kind !== 'apply') return [];
+  const out: [string, Buffer][] = [];
+  for (const name of mode.support.listAttributesSync(path).filter(isAppliedXattr).sort()) {
+    const value = mode.support.getAttributeSync(path, name);
+    if (value !== null) out.push([name, Buffer.from(value)]);
+  }
+  return out;
+}
