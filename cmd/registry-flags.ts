@@ -16,6 +16,14 @@ export const registryFlags = {
   debug: { type: 'boolean' },
 } as const;
 
+/** The usage lines of the registry flags `lock` and `inspect` share (build explains them at more length). */
+export const registryFlagsUsage = `      --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
+      --pull | --offline      re-resolve tags at the registry | use only the cache
+      --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first (repeatable)
+      --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable)
+      --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
+      --certs-dir DIR         per-registry certificates as DIR/<host:port>/ (repeatable)`;
+
 /** Values parseArgs gives for {@link registryFlags}. */
 export interface RegistryFlagValues {
   platform?: string | undefined;

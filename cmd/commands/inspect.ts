@@ -1,7 +1,7 @@
 // `lkvol inspect IMAGE`: flags → InspectOptions → inspectImage() → text or JSON on stdout.
 import { LkvolError, inspectImage, type InspectResult } from '../../lib/index.js';
 import { parseFlags } from '../args.js';
-import { registryFlags, registryOptions } from '../registry-flags.js';
+import { registryFlags, registryFlagsUsage, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
 
 const usage = `usage: lkvol inspect [options] IMAGE
@@ -12,12 +12,7 @@ platform the manifest, its layers (digest, size, media type) and a summary of th
 options:
       --platform OS/ARCH[/V]  platform to pick from an index (default: linux/<host arch>)
       --json                  print the same as one JSON object
-      --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
-      --pull | --offline      re-resolve the tag at the registry | use only the cache
-      --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first (repeatable)
-      --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable)
-      --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
-      --certs-dir DIR         per-registry certificates as DIR/<host:port>/ (repeatable)
+${registryFlagsUsage}
       --debug                 show error causes and stacks
   -h, --help                  show this help`;
 

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LkvolError, lock } from '../../lib/index.js';
 import { parseFlags, requireFiles } from '../args.js';
-import { registryFlags, registryOptions } from '../registry-flags.js';
+import { registryFlags, registryFlagsUsage, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
 
 const usage = `usage: lkvol lock [options] FILE...
@@ -20,12 +20,7 @@ references to re-resolve (as the files write them); --update alone re-resolves e
 options:
       --update                re-resolve every reference, or only the REFs given
       --platform OS/ARCH[/V]  platform whose manifest is recorded for an index (default: linux/<host arch>)
-      --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
-      --pull | --offline      re-resolve tags at the registry | use only the cache
-      --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first (repeatable)
-      --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable)
-      --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
-      --certs-dir DIR         per-registry certificates as DIR/<host:port>/ (repeatable)
+${registryFlagsUsage}
       --json                  print {"ok": true, "lock": PATH, "resolved": [...], "dropped": [...], "changed": BOOL}
       --debug                 show error causes and stacks
   -h, --help                  show this help`;

@@ -56,15 +56,8 @@ export async function checkTarReplaceable(out: string, target: string): Promise<
 }
 
 async function tarReason(target: string): Promise<string | undefined> {
-  let st: Stats;
-  try {
-    st = await lstat(target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') return 'lies below something that is not a directory';
-    throw err;
-  }
+  const st = await lstatOut(target);
+  if (st === undefined || typeof st === 'string') return st;
   if (st.isDirectory()) return 'is a directory (a tar output only replaces an earlier lkvol tar)';
   if (!st.isFile()) return 'is not a regular file';
   return (await isLkvolTar(target)) ? undefined : 'is a file lkvol did not write (not a tar holding an lkvol.json build record)';
@@ -166,17 +159,22 @@ function isInside(path: string, dir: string): boolean {
   return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r);
 }
 
-/** Why `target` is not OUT a build may replace; undefined when it is missing, empty or an earlier lkvol output. */
-async function foreignReason(target: string): Promise<string | undefined> {
-  let st: Stats;
+/** OUT's lstat; undefined when it does not exist; why it can never be OUT when it lies below a non-directory. */
+async function lstatOut(target: string): Promise<Stats | string | undefined> {
   try {
-    st = await lstat(target);
+    return await lstat(target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'ENOTDIR') return 'lies below something that is not a directory';
     throw err;
   }
+}
+
+/** Why `target` is not OUT a build may replace; undefined when it is missing, empty or an earlier lkvol output. */
+async function foreignReason(target: string): Promise<string | undefined> {
+  const st = await lstatOut(target);
+  if (st === undefined || typeof st === 'string') return st;
   if (!st.isDirectory()) return `is ${describeType(st)}, not a directory`;
   const names = (await readdir(target)).sort();
   if (names.length === 0) return undefined;
