@@ -109,7 +109,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     // Name the container: the extractor's errors name only the layer and the entry.
     throw err instanceof LkvolError ? new LkvolError(err.code, `${rendered.label}: ${err.message}`, { cause: err, hint: err.hint }) : err;
   });
-  const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests }).catch((err: unknown) => {
+  const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests, skipped: report.skipped }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);
   });
   options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: tree.files, bytes: tree.bytes, reused: false });

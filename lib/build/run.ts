@@ -17,7 +17,7 @@ import { lockPathFor } from '../lock/index.js';
 import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
 import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
-import { writeTreeTar } from './tar-output.js';
+import { recordInTar, writeTreeTar } from './tar-output.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
 import { volumeLimits, writeVolume } from './volumes.js';
@@ -95,12 +95,13 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
       const p = prepared[i]!;
       containers.push(o.rootfs ? { ...record, rootfs: await writeRootfs({ prepared: p, rendered: c, root: roots.get(p)!, staging: staging.dir, session, options: o, previous: previous === undefined ? undefined : { record: previous, out } }) } : record);
     }
-    const record: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
+    const full: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
+    const record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []));
     throwIfAborted(o.signal);
     if (o.format === 'tar') {
-      await publishTar(staging.dir, record, o, out);
+      await publishTar(staging.dir, full, o, out);
       await staging.discard();
       o.onEvent({ kind: 'done', out });
       return { out, record };

@@ -36,8 +36,9 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
     // A directory the user may not read (0000, 0333 in a rootless build): open it for the walk of its whole subtree.
     if (onDisk === undefined) return withOwnerBits(dir, 0o500, () => walk(rel, tree));
     const inTree = tree === undefined ? undefined : rel === tree.prefix ? '' : rel.slice(tree.prefix.length + 1);
-    const skipped = inTree === undefined ? [] : (tree?.info.skipped.get(inTree) ?? []);
-    const names = [...new Set([...onDisk, ...skipped.map((s) => s.path.split('/').at(-1)!)])].sort(compareBytes);
+    const skipped = inTree === undefined ? undefined : tree?.info.skipped.get(inTree);
+    const present = new Set(onDisk);
+    const names = (skipped === undefined ? onDisk : [...onDisk, ...skipped.map((s) => s.path.split('/').at(-1)!).filter((n) => !present.has(n))]).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const entered = tree ?? (trees.has(path) ? { prefix: path, info: trees.get(path)! } : undefined);
@@ -53,8 +54,8 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
         continue;
       }
       const treePath = inTree === '' ? name : `${inTree}/${name}`;
-      const device = skipped.find((s) => s.path === treePath);
-      if (device !== undefined && !onDisk.includes(name)) {
+      const device = present.has(name) ? undefined : skipped?.find((s) => s.path === treePath);
+      if (device !== undefined) {
         await tar.add(skippedHeader(path, device));
         continue;
       }
@@ -90,6 +91,19 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
   };
   await walk('', undefined);
   await tar.finish();
+}
+
+/**
+ * The record a tar carries as lkvol.json: without what describes a directory tree on the building host
+ * (`ownership` and `skipped`, which the tar's headers hold; `inputs` and `fingerprint`, for reuse), so a
+ * root and a rootless build give the same tar, lkvol.json included.
+ */
+export function recordInTar(record: BuildRecord): BuildRecord {
+  const bare = <T extends { ownership?: unknown; skipped?: unknown; inputs?: unknown; fingerprint?: unknown }>(r: T): T => {
+    const { ownership: _o, skipped: _s, inputs: _i, fingerprint: _f, ...rest } = r;
+    return rest as T;
+  };
+  return { ...record, volumes: record.volumes.map(bare), containers: record.containers.map((c) => (c.rootfs === undefined ? c : { ...c, rootfs: bare(c.rootfs) })) };
 }
 
 /** The image trees of a build record, by path below the output. */

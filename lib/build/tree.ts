@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../digest/index.js';
-import type { IntendedMetadata } from '../layer/index.js';
+import type { IntendedMetadata, SkippedEntry } from '../layer/index.js';
 import type { OwnershipRecord } from './record.js';
 import { compareBytes } from '../spec/index.js';
 
@@ -30,6 +30,8 @@ export interface SummarizeOptions {
   intended?: ReadonlyMap<string, IntendedMetadata> | undefined;
   /** sha256 (hex) of files by path, as extraction wrote them (`volumeReport(state).contentDigests`); others are read. */
   contentDigests?: ReadonlyMap<string, string> | undefined;
+  /** Device nodes the build could not create (`volumeReport(state).skipped`): counted and hashed as if present. */
+  skipped?: readonly SkippedEntry[] | undefined;
 }
 
 /**
@@ -45,17 +47,35 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
   const fingerprint = createHash('sha256');
   const inodes = new Map<string, string>();
   const summary: TreeSummary = { files: 0, bytes: 0, digest: '' as Digest, ownership: [], fingerprint: '' as Digest };
+  // Devices not created, by parent directory: merged into its listing.
+  const skipped = new Map<string, Map<string, SkippedEntry>>();
+  for (const e of opts.skipped ?? []) {
+    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    skipped.set(parent, (skipped.get(parent) ?? new Map()).set(e.path.slice(parent === '' ? 0 : parent.length + 1), e));
+  }
   const walk = async (rel: string): Promise<void> => {
-    const names = readNames(join(root, rel));
+    const onDisk = readNames(join(root, rel));
     // A directory the user may not read (0000, 0333): open it for the walk of its whole subtree.
-    if (names === undefined) return withOwnerBits(join(root, rel), 0o500, () => walk(rel));
-    names.sort(compareBytes);
+    if (onDisk === undefined) return withOwnerBits(join(root, rel), 0o500, () => walk(rel));
+    const absent = skipped.get(rel);
+    const present = absent === undefined ? undefined : new Set(onDisk);
+    const names = (absent === undefined ? onDisk : [...onDisk, ...[...absent.keys()].filter((n) => !present!.has(n))]).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
+      const device = present === undefined || present.has(name) ? undefined : absent?.get(name);
+      if (device !== undefined) {
+        // Not on disk (not root): hashed as a root build hashes the node it makes.
+        summary.files++;
+        hash.update(`${path}\0other\0${device.mode.toString(8)} ${device.uid} ${device.gid}\0${makedev(device.devmajor, device.devminor)}\n`);
+        continue;
+      }
       const st = lstatSync(join(root, path));
       fingerprint.update(fingerprintLine(path, st, st.nlink));
-      noteOwnership(summary, opts.intended?.get(path), path, st);
-      const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`;
+      const want = opts.intended?.get(path);
+      noteOwnership(summary, want, path, st);
+      // What the image means, not what a rootless build could keep on disk: the same digest as root, or not.
+      const mode = st.isSymbolicLink() ? st.mode & 0o7777 : (want?.mode ?? st.mode & 0o7777);
+      const meta = `${mode.toString(8)} ${want?.uid ?? st.uid} ${want?.gid ?? st.gid}`;
       if (st.isDirectory()) {
         hash.update(`${path}\0dir\0${meta}\n`);
         await walk(path);
@@ -106,6 +126,11 @@ export function readNames(dir: string): string[] | undefined {
     if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
     return undefined;
   }
+}
+
+/** Linux's `st_rdev` encoding of a device number (glibc's makedev), as lstat reports a node a root build made. */
+function makedev(major: number, minor: number): number {
+  return Number(((BigInt(major) & 0xfffff000n) << 32n) | ((BigInt(major) & 0xfffn) << 8n) | ((BigInt(minor) & 0xffffff00n) << 12n) | (BigInt(minor) & 0xffn));
 }
 
 /** Adds `path` when its file shows another owner or mode than the image gives it. */

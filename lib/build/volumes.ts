@@ -58,7 +58,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
       onLayer: (digest, index, count) => options.onEvent({ kind: 'layer-applied', volume: volume.name, digest, index, count }),
     }));
   }
-  const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests }).catch((err: unknown) => {
+  const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests, skipped: report?.skipped }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });
   options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes, reused: false });
