@@ -1,6 +1,6 @@
 // Flag parsing on top of node:util parseArgs, turning its errors into LKVOL_USAGE.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LkvolError } from '../lib/index.js';
+import { LkvolError, parseSize } from '../lib/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
@@ -10,11 +10,49 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new LkvolError('LKVOL_USAGE', `${command}: ${(err as Error).message.replace(/\. To specify .*$/s, '')}`, {
+    const message = (err as Error).message.replace(/\. To specify .*$/s, '');
+    const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? undefined : nearest(unknown.replace(/^-+/, ''), [...Object.keys(options), 'help']);
+    throw new LkvolError('LKVOL_USAGE', `${command}: ${message}${near === undefined ? '' : `; did you mean --${near}?`}`, {
       hint: `run "lkvol ${command} --help"`,
       cause: err,
     });
   }
+}
+
+/** The candidate closest to `word` (edit distance at most 2, or a third of a long word, never more than 3), if any. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (best === undefined || d < best.d) best = { c, d };
+  }
+  return best !== undefined && best.d <= Math.min(3, Math.max(2, Math.floor(word.length / 3))) ? best.c : undefined;
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** A size flag (`--max-bytes`): bytes, or the units of a volume's `sizeLimit` (`512Mi`, `2G`). */
+export function sizeFlag(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseSize(value);
+  if (!parsed.ok) throw new LkvolError('LKVOL_USAGE', `${command}: --${flag}: ${parsed.reason}`, { hint: `run "lkvol ${command} --help"` });
+  return parsed.bytes;
+}
+
+/** `CI` set to anything but empty, `false` or `0` (what CI services set: `true`, `1`). */
+export function isCI(env: Record<string, string | undefined>): boolean {
+  const v = env['CI']?.trim().toLowerCase();
+  return v !== undefined && v !== '' && v !== 'false' && v !== '0';
 }
 
 /** Parses a positive integer flag value; undefined when the flag was not given. */

@@ -169,6 +169,14 @@ describe('build', () => {
     assert.deepEqual((await readdir(join(out, 'containers/services/web'))).sort(), ['config.json', 'lower', 'rootfs', 'runtime.json', 'tmp']);
   });
 
+  test('-q hides progress, never a warning', async () => {
+    const file = await systemFile('quiet-warn', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const r = await run(['build', '-q', '--platform', 'arm64', '-o', join(work, 'quiet-warn', 'out'), '--cache', join(work, 'cache'), file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: .*linux\/amd64.*linux\/arm64|^warning: .*arm64.*amd64/m);
+    assert.doesNotMatch(r.stderr, /^(resolved|volume|built) /m);
+  });
+
   test('--json prints the record; -q prints no progress', async () => {
     const file = await systemFile('json', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'json', 'out');

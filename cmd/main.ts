@@ -5,6 +5,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { lockCommand } from './commands/lock.js';
 import { validateCommand } from './commands/validate.js';
 import type { Command, CommandIO } from './io.js';
+import { nearest } from './args.js';
 import { renderErrorJson, renderErrorText } from './render/errors.js';
 
 const commands: readonly Command[] = [buildCommand, validateCommand, lockCommand, inspectCommand];
@@ -34,7 +35,8 @@ export async function main(args: string[], io: CommandIO): Promise<number> {
   }
   const command = commands.find((c) => c.name === first);
   if (command === undefined) {
-    io.stderr.write(`lkvol: unknown command ${JSON.stringify(first)} (LKVOL_USAGE)\nhint: run "lkvol --help"\n`);
+    const near = nearest(first, commands.map((c) => c.name));
+    io.stderr.write(`lkvol: unknown command ${JSON.stringify(first)}${near === undefined ? '' : `; did you mean ${near}?`} (LKVOL_USAGE)\nhint: run "lkvol --help"\n`);
     return 2;
   }
   if (rest.includes('-h') || rest.includes('--help')) {

@@ -17,6 +17,8 @@ export type BuildEvent =
   | { kind: 'layer-applied'; bundle: string; digest: string; index: number; count: number }
   | { kind: 'rootfs-done'; bundle: string; files: number; bytes: number; reused: boolean }
   | { kind: 'spec-written'; section: string; name: string; path: string }
+  /** A section of the system files lkvol reads but does not build (LinuxKit's kernel, init, files and trust). */
+  | { kind: 'ignored'; section: 'kernel' | 'init' | 'files' | 'trust' }
   | { kind: 'warning'; code: string; message: string }
   | { kind: 'done'; out: string };
 

@@ -17,7 +17,7 @@ export {
   type RootfsRecord,
   type VolumeRecord,
 } from './build/index.js';
-export { loadConfig, parseConfig, type Config, type ConfigSource, type ConfigWarning, type LoadedContainer, type LoadedVolume } from './config/index.js';
+export { loadConfig, parseConfig, parseSize, type Config, type ConfigSource, type ConfigWarning, type LoadedContainer, type LoadedVolume } from './config/index.js';
 export {
   ConfigError,
   DigestMismatchError,

@@ -1,6 +1,6 @@
 // `lkvol build`: flags → BuildOptions → build() → result on stdout, progress on stderr.
 import { LkvolError, build } from '../../lib/index.js';
-import { parseFlags, positiveInt, requireFiles } from '../args.js';
+import { isCI, parseFlags, positiveInt, requireFiles, sizeFlag } from '../args.js';
 import { homeDir } from '../env.js';
 import { registryFlags, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
@@ -27,9 +27,9 @@ options:
                               (repeatable, tried in order; e.g. docker.io=https://mirror.example.com)
       --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable; loopback may use HTTP)
       --ca-cert FILE          trust the CA certificates in FILE (PEM) for every registry (repeatable)
-      --certs-dir DIR         read DIR/<host:port>/*.crt (CAs) and client.cert/client.key per registry (repeatable;
+      --certs-dir DIR         read DIR/<host:port>/*.crt (CAs) and <name>.cert + <name>.key (client certificate) (repeatable;
                               default: $XDG_CONFIG_HOME/containers/certs.d, /etc/containers/certs.d, /etc/docker/certs.d)
-      --max-bytes N           cap on file bytes unpacked per volume (default: 64 GiB; sizeLimit can lower it)
+      --max-bytes N           cap on file bytes unpacked per volume, bytes or 512Mi, 2G, … (default: 64Gi; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
       --locked                require lkvol.lock beside the first FILE to pin exactly the files' references
@@ -43,7 +43,9 @@ options:
       --debug                 show error causes and stacks
   -h, --help                  show this help
 
-environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (proxies), LKVOL_CACHE, DOCKER_CONFIG, REGISTRY_AUTH_FILE`;
+environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (proxies), LKVOL_CACHE, XDG_CACHE_HOME, DOCKER_CONFIG,
+REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, XDG_CONFIG_HOME (credentials, certs), CI (plain progress unless false or 0),
+SOURCE_DATE_EPOCH (the date of everything lkvol synthesises)`;
 
 export const buildCommand: Command = {
   name: 'build',
@@ -70,10 +72,10 @@ export const buildCommand: Command = {
     const out = values.output ?? 'out';
     if (out === '-' && values.json === true) throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', { hint: 'leave out --json, or write the tar to a file' });
     if (out === '-' && io.stdoutStream === undefined) throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', { hint: 'write the tar to a file' });
-    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: io.env['CI'] !== undefined && io.env['CI'] !== '' });
-    const progress = createProgress(mode, io.stderr);
+    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: isCI(io.env) });
+    const progress = createProgress(mode, io.stderr, { rootfs: values.rootfs === true });
     const limits = {
-      maxBytes: positiveInt('build', 'max-bytes', values['max-bytes']),
+      maxBytes: sizeFlag('build', 'max-bytes', values['max-bytes']),
       maxEntries: positiveInt('build', 'max-entries', values['max-entries']),
       maxDepth: positiveInt('build', 'max-depth', values['max-depth']),
     };

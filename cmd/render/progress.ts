@@ -1,5 +1,9 @@
 // Turns BuildEvents into progress on stderr: a redrawn status line on a TTY, plain lines otherwise, NDJSON with --json.
 import type { BuildEvent, EventSink } from '../../lib/index.js';
+import { size } from './size.js';
+import { createSummary } from './summary.js';
+
+export { size };
 
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'none';
 
@@ -15,17 +19,37 @@ export function chooseProgressMode(o: { progress: string | undefined; json: bool
   return 'tty';
 }
 
-/** Creates the sink the CLI hands to lib as `onEvent`. Warnings are shown in every mode but none. */
-export function createProgress(mode: ProgressMode, err: ProgressWriter): EventSink & { finish(): void } {
+/** JSON progress: a layer's byte counts at most this often (state changes always go out). */
+export const jsonProgressIntervalMs = 250;
+
+/**
+ * Creates the sink the CLI hands to lib as `onEvent`. Warnings are shown in every mode, `none` (-q)
+ * included: quiet hides progress, never a warning. `now` is the clock JSON throttling reads.
+ */
+export function createProgress(mode: ProgressMode, err: ProgressWriter, o: { now?: () => number; rootfs?: boolean } = {}): EventSink & { finish(): void } {
+  const now = o.now ?? Date.now;
+  const summary = createSummary(now);
   let statusShown = false;
   const clear = () => {
     if (statusShown) err.write('\r\x1b[K');
     statusShown = false;
   };
+  /** When each blob's last `blob-progress` went out (JSON). */
+  const lastProgress = new Map<string, number>();
   const sink = (e: BuildEvent) => {
-    if (mode === 'none') return;
+    if (mode === 'none') {
+      if (e.kind === 'warning') err.write(`warning: ${e.message}\n`);
+      return;
+    }
     if (mode === 'json') {
-      err.write(JSON.stringify({ event: e.kind, ...e }) + '\n');
+      if (e.kind === 'blob-progress') {
+        const t = now();
+        const last = lastProgress.get(e.digest);
+        if (last !== undefined && t - last < jsonProgressIntervalMs && e.bytes < e.size) return;
+        lastProgress.set(e.digest, t);
+      }
+      const { kind, ...fields } = e;
+      err.write(JSON.stringify({ event: kind, ...fields }) + '\n');
       return;
     }
     if (e.kind === 'blob-progress') {
@@ -34,10 +58,12 @@ export function createProgress(mode: ProgressMode, err: ProgressWriter): EventSi
       statusShown = true;
       return;
     }
+    summary.note(e);
     const line = describe(e);
     if (line === undefined) return;
     clear();
     err.write(line + '\n');
+    if (e.kind === 'done') err.write(`${summary.lines({ rootfs: o.rootfs === true }).join('\n')}\n`);
   };
   return Object.assign(sink, { finish: clear });
 }
@@ -54,6 +80,8 @@ function describe(e: BuildEvent): string | undefined {
       return `volume ${e.volume}: ${e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-applied':
       return `${'volume' in e ? `volume ${e.volume}` : e.bundle}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
+    case 'ignored':
+      return undefined;
     case 'rootfs-start':
       return `${e.bundle}: unpacking ${e.image}`;
     case 'rootfs-done':
@@ -75,14 +103,3 @@ function short(digest: string): string {
   return digest.slice(0, 19);
 }
 
-/** `512 B`, `3.4 KiB`, `12.0 MiB`, `1.2 GiB`. */
-export function size(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
-}

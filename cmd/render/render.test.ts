@@ -24,10 +24,10 @@ const events: BuildEvent[] = [
   { kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' },
 ];
 
-function render(mode: Parameters<typeof createProgress>[0]): string {
+function render(mode: Parameters<typeof createProgress>[0], list: readonly BuildEvent[] = events, now?: () => number): string {
   let text = '';
-  const sink = createProgress(mode, { write: (s: string) => (text += s) });
-  for (const e of events) sink(e);
+  const sink = createProgress(mode, { write: (s: string) => (text += s) }, now === undefined ? {} : { now });
+  for (const e of list) sink(e);
   sink.finish();
   return text;
 }
@@ -40,13 +40,30 @@ test('tty progress redraws a status line and clears it before the next line', ()
   assert.equal(render('tty'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\n\r\x1b[Ksha256:bbbbbbbbbbbb 10 B / 20 B\r\x1b[Kpulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
 });
 
-test('json progress: one object per event', () => {
-  const lines = render('json').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string });
-  assert.deepEqual(lines.map((l) => l.event), ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning']);
+test('json progress: one object per event, its kind in one `event` field', () => {
+  const lines = render('json').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => l['event']), ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning']);
+  assert.ok(lines.every((l) => !('kind' in l)));
+  assert.deepEqual(lines[0], { event: 'resolve', image: 'r/x:1', digest: `sha256:${'a'.repeat(64)}` });
 });
 
-test('no progress at all with none', () => {
-  assert.equal(render('none'), '');
+test('json progress is throttled per blob: at most one byte count per 250 ms, the last one always', () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}`;
+  let t = 0;
+  const list: BuildEvent[] = [];
+  // 100 chunks of each of two blobs over 1 s, interleaved, then done.
+  for (let i = 1; i <= 100; i++) for (const c of ['a', 'b']) list.push({ kind: 'blob-progress', digest: d(c), bytes: i * 10, size: 1000 });
+  list.push({ kind: 'blob-done', digest: d('a'), size: 1000, cached: false });
+  const times = list.map((_, i) => Math.floor(i / 2) * 10);
+  const out = render('json', list, () => times[t++] ?? 0).trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; digest: string; bytes?: number });
+  const progress = (c: string) => out.filter((l) => l.event === 'blob-progress' && l.digest === d(c)).map((l) => l.bytes);
+  assert.deepEqual(progress('a'), [10, 260, 510, 760, 1000]);
+  assert.deepEqual(progress('b'), [10, 260, 510, 760, 1000]);
+  assert.equal(out.at(-1)?.event, 'blob-done', 'state changes are never dropped');
+});
+
+test('-q (none): no progress, but warnings still', () => {
+  assert.equal(render('none'), 'warning: careful\n');
 });
 
 test('sizes', () => {
@@ -70,4 +87,35 @@ test('error text of a config error: one line per issue', () => {
 test('a foreign error renders as LKVOL_INTERNAL asking for a report', () => {
   assert.match(renderErrorText(new TypeError('x is undefined'), { debug: false }), /^lkvol: x is undefined \(LKVOL_INTERNAL\)\nhint: this is a bug/);
   assert.deepEqual(JSON.parse(renderErrorJson(new LkvolError('LKVOL_USAGE', 'u'))), { ok: false, error: { code: 'LKVOL_USAGE', message: 'u', hint: null, exitCode: 2 } });
+});
+
+test('a build ends with a summary: each tree, what was fetched, the time, and what was not built', () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}`;
+  const list: BuildEvent[] = [
+    { kind: 'ignored', section: 'kernel' },
+    { kind: 'ignored', section: 'init' },
+    { kind: 'volume-start', volume: 'blank', image: undefined },
+    { kind: 'volume-done', volume: 'blank', files: 0, bytes: 0, reused: false },
+    { kind: 'volume-start', volume: 'data', image: 'r/data:1' },
+    { kind: 'blob-done', digest: d('a'), size: 3 * 1024 * 1024, cached: false },
+    { kind: 'blob-done', digest: d('b'), size: 10, cached: true },
+    { kind: 'volume-done', volume: 'data', files: 12, bytes: 2048, reused: false },
+    { kind: 'volume-done', volume: 'old', files: 3, bytes: 10, reused: true },
+    { kind: 'done', out: '/o' },
+  ];
+  let t = 0;
+  const text = render('plain', list, () => (t++ === 0 ? 0 : 2500));
+  assert.equal(
+    text.slice(text.indexOf('built /o\n')),
+    [
+      'built /o',
+      '  volume blank: blank',
+      '  volume data: extracted 12 files, 2.0 KiB',
+      '  volume old: reused 3 files, 10 B',
+      '  downloaded 1 blobs (3.0 MiB), 1 from the cache; 2.5 s',
+      "  not built: kernel, init (LinuxKit's image sections; lkvol builds volumes and container specs)",
+      '  not unpacked: container images (pass --rootfs for bundles that run)',
+      '',
+    ].join('\n'),
+  );
 });

@@ -49,6 +49,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const loaded = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   const config = await applyLock(loaded, o);
+  for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
   if (o.format === 'dir') {
     // A build killed between its two renames left OUT missing: put it back before anything can fail,
     // and check what came back (an earlier lkvol output passes).
@@ -142,6 +143,12 @@ async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOpt
     await file.discard().catch(() => {});
     throw wrapError(err, 'LKVOL_IO', `write ${file.path}`);
   }
+}
+
+/** The sections of LinuxKit's image the files set and lkvol does not build. */
+function ignoredSections(config: Config): ('kernel' | 'init' | 'files' | 'trust')[] {
+  const set = { kernel: config.kernel !== undefined, init: config.init.length > 0, files: config.fileEntries.length > 0, trust: config.trust.image.length + config.trust.org.length > 0 };
+  return (['kernel', 'init', 'files', 'trust'] as const).filter((k) => set[k]);
 }
 
 /** Pins the config's references to lkvol.lock beside the first file, when there is one (see lock.ts), saying so. */

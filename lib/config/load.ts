@@ -5,10 +5,11 @@ import { ConfigError, LkvolError, wrapError, type ConfigIssue } from '../errors.
 import { sortIssues } from './issues.js';
 import { finalizeDraft } from './finalize.js';
 import { mergeFiles, type ValidFile } from './merge.js';
-import { validateSchema } from './schema-issues.js';
+import type { SystemFile } from './schema.js';
+import { validateSchema, withoutUnknownKeys } from './schema-issues.js';
 import { checkDraft } from './semantic.js';
 import type { Config } from './types.js';
-import { parseYamlFile, type YamlFile } from './yaml-file.js';
+import { parseYamlFile } from './yaml-file.js';
 
 /** One system file's name (as shown in messages) and text. */
 export interface ConfigSource {
@@ -27,20 +28,19 @@ export function parseConfig(sources: readonly ConfigSource[]): Config {
   const files = sources.map((s) => s.file);
   const parsed = sources.map((s) => parseYamlFile(s.file, s.text));
   const yamlFiles = collect(parsed, 'LKVOL_CONFIG_SYNTAX', files);
-  const valid = collect(
-    yamlFiles.map((f) => withSchema(f)),
-    'LKVOL_CONFIG_INVALID',
-    files,
-  );
+  const checked = yamlFiles.map((f) => validateSchema(f));
+  const schemaIssues = checked.flatMap((r) => (r.ok ? [] : r.issues));
+  if (schemaIssues.length > 0) {
+    // Unknown keys alone do not stop the rules across files from being checked: every problem at once.
+    const salvaged = checked.map((r, i) => (r.ok ? r.value : withoutUnknownKeys(yamlFiles[i]!, r.unknownKeys)));
+    const rest = salvaged.every((v) => v !== undefined) ? checkDraft(mergeFiles(salvaged.map((data, i) => ({ locator: yamlFiles[i]!.locator, data: data! })))).issues : [];
+    throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues([...schemaIssues, ...rest], files));
+  }
+  const valid: ValidFile[] = checked.map((r, i) => ({ locator: yamlFiles[i]!.locator, data: (r as { value: SystemFile }).value }));
   const draft = mergeFiles(valid);
   const { issues, warnings } = checkDraft(draft);
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues(issues, files));
   return finalizeDraft(draft, sortIssues(warnings, files));
-}
-
-function withSchema(f: YamlFile): { ok: true; value: ValidFile } | { ok: false; issues: ConfigIssue[] } {
-  const result = validateSchema(f);
-  return result.ok ? { ok: true, value: { locator: f.locator, data: result.value } } : result;
 }
 
 /** The values when every step succeeded; otherwise throws every file's issues together. */

@@ -19,6 +19,9 @@ const parseCases = [
   { name: 'upper case is lowered', input: 'Linux/AMD64', want: 'linux/amd64' },
   { name: 'i386 becomes 386', input: 'linux/i386', want: 'linux/386' },
   { name: 'other architectures pass through', input: 'linux/s390x', want: 'linux/s390x' },
+  { name: 'a bare architecture means linux (LinuxKit --arch)', input: 'arm64', want: 'linux/arm64' },
+  { name: 'a bare alias is normalised too', input: 'aarch64', want: 'linux/arm64' },
+  { name: 'bare x86_64', input: 'x86_64', want: 'linux/amd64' },
 ];
 for (const c of parseCases) {
   test(`parsePlatform: ${c.name}`, () => {
@@ -27,7 +30,8 @@ for (const c of parseCases) {
 }
 
 const invalidCases = [
-  { name: 'one part is refused', input: 'linux' },
+  { name: 'one part that is no architecture is refused', input: 'linux' },
+  { name: 'an unknown bare word is refused', input: 'sparc9' },
   { name: 'four parts are refused', input: 'linux/arm/v7/x' },
   { name: 'empty architecture is refused', input: 'linux/' },
   { name: 'empty string is refused', input: '' },

@@ -19,6 +19,9 @@ const archAliases: Record<string, { architecture: string; variant?: string }> = 
   i686: { architecture: '386' },
 };
 
+/** Architectures a bare `--platform ARCH` may name (Go's GOARCH values images use), besides the aliases above. */
+const bareArchitectures = new Set(['amd64', 'arm64', 'arm', '386', 'ppc64le', 'ppc64', 's390x', 'riscv64', 'mips64le', 'loong64']);
+
 const osPattern = /^[a-z0-9]+$/;
 const archPattern = /^[a-z0-9_]+$/;
 const variantPattern = /^v?[0-9a-z.]+$/;
@@ -29,11 +32,13 @@ const variantPattern = /^v?[0-9a-z.]+$/;
  * @throws LKVOL_USAGE when the string is not a platform.
  */
 export function parsePlatform(input: string): Platform {
-  const parts = input.trim().toLowerCase().split('/');
+  const given = input.trim().toLowerCase().split('/');
+  // A bare architecture (`arm64`, `aarch64`, `x86_64`), as LinuxKit's --arch takes it, means Linux.
+  const parts = given.length === 1 && (bareArchitectures.has(given[0]!) || given[0]! in archAliases) ? ['linux', ...given] : given;
   const [os, architecture, variant] = parts;
   const bad = (why: string) =>
-    new LkvolError('LKVOL_USAGE', `invalid platform ${JSON.stringify(input)}: ${why}`, { hint: 'write it as os/arch[/variant], e.g. linux/amd64 or linux/arm/v7' });
-  if (parts.length < 2 || parts.length > 3 || os === undefined || architecture === undefined) throw bad('want os/arch[/variant]');
+    new LkvolError('LKVOL_USAGE', `invalid platform ${JSON.stringify(input)}: ${why}`, { hint: 'write it as os/arch[/variant] (e.g. linux/amd64, linux/arm/v7) or a bare architecture (arm64)' });
+  if (parts.length < 2 || parts.length > 3 || os === undefined || architecture === undefined) throw bad('want os/arch[/variant] or a known architecture');
   if (!osPattern.test(os)) throw bad(`os ${JSON.stringify(os)} must match [a-z0-9]+`);
   if (!archPattern.test(architecture)) throw bad(`architecture ${JSON.stringify(architecture)} must match [a-z0-9_]+`);
   if (variant !== undefined && !variantPattern.test(variant)) throw bad(`variant ${JSON.stringify(variant)} must match v?[0-9a-z.]+`);
