@@ -188,11 +188,14 @@ describe('build', () => {
     assert.deepEqual(result.record.volumes.map((v) => [v.name, v.files]), [['v', 1]]);
   });
 
-  test('an image that does not exist exits 1 naming it', async () => {
-    const file = await systemFile('missing', 'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\n');
+  test('an image that does not exist exits 1 naming it, the volume or container, and its line', async () => {
+    const file = await systemFile('missing', 'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
     const r = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /);
+    assert.match(r.stderr, /^lkvol: volume "v" \(.*system\.yml:3:12\): .*cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /m);
+    await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/gone:1\n`);
+    const c = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    assert.match(c.stderr, /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)/m);
     await assert.rejects(stat(join(work, 'missing', 'out')));
   });
 

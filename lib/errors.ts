@@ -176,6 +176,15 @@ export function wrapError(err: unknown, code: ErrorCode, message: string, hint?:
   return new LkvolError(code, `${message}: ${describeCause(err)}`, { cause: err, hint });
 }
 
+/**
+ * Names where an LkvolError happened as it passes up (`volume "data" (system.yml:4:12)`), keeping its
+ * class, code and fields; other errors pass unchanged. The same context is never added twice.
+ */
+export function withContext(err: unknown, context: string): unknown {
+  if (err instanceof LkvolError && !err.message.startsWith(`${context}: `)) err.message = `${context}: ${err.message}`;
+  return err;
+}
+
 /** An internal invariant broke: always a bug. */
 export function internalError(message: string, cause?: unknown): LkvolError {
   return new LkvolError('LKVOL_INTERNAL', message, { cause, hint: 'this is a bug; please report it' });

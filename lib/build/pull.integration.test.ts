@@ -101,7 +101,7 @@ test('--offline builds from a warm cache without a single request', async () => 
 });
 
 const offlineMisses = [
-  { name: 'a cold cache names the tag', prepare: async () => undefined, want: (host: string) => new RegExp(`^pull ${host}/pl/a:1: tag is not in the cache .*\\(--offline\\)$`) },
+  { name: 'a cold cache names the tag, and the volume and line that use it', prepare: async () => undefined, want: (host: string) => new RegExp(`^volume "va" \\(.*system\\.yml:3:12\\): pull ${host}/pl/a:1: tag is not in the cache .*\\(--offline\\)$`) },
   {
     name: 'a missing layer names the blob',
     prepare: async (o: BuildOptions) => {

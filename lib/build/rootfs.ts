@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LkvolError, wrapError } from '../errors.js';
+import { withContext, wrapError } from '../errors.js';
 import { formatReference } from '../ref/index.js';
 import { bundlePath } from '../spec/index.js';
 import type { PreparedContainer, RenderedContainer } from './containers.js';
@@ -107,7 +107,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
   }).catch((err: unknown) => {
     // Name the container: the extractor's errors name only the layer and the entry.
-    throw err instanceof LkvolError ? new LkvolError(err.code, `${rendered.label}: ${err.message}`, { cause: err, hint: err.hint }) : err;
+    throw withContext(err, rendered.label);
   });
   const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests, skipped: report.skipped }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);

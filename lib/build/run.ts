@@ -1,10 +1,10 @@
 // `build`: load config → resolve images → check label binds → volumes → specs (and --rootfs bundles) → lkvol.json → swap into place.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { buildIdMap, loadConfig, repeatedNames, type Config, type LoadedContainer } from '../config/index.js';
-import { LkvolError, formatConfigIssue, isLkvolError, wrapError } from '../errors.js';
+import { buildIdMap, loadConfig, repeatedNames, type Config, type EntrySource, type LoadedContainer } from '../config/index.js';
+import { LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
-import { formatReference } from '../ref/index.js';
+import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { version } from '../version.js';
 import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
 import { unchangedOutput } from './up-to-date.js';
@@ -151,6 +151,12 @@ function ignoredSections(config: Config): ('kernel' | 'init' | 'files' | 'trust'
   return (['kernel', 'init', 'files', 'trust'] as const).filter((k) => set[k]);
 }
 
+/** `file:line:col` of an entry's image. */
+function where(src: EntrySource): string {
+  const p = src.positionOf(['image']);
+  return `${p.file}:${p.line}:${p.column}`;
+}
+
 /** Pins the config's references to lkvol.lock beside the first file, when there is one (see lock.ts), saying so. */
 async function applyLock(config: Config, o: ResolvedBuildOptions): Promise<Config> {
   const lockPath = lockPathFor(o.files, o.cwd);
@@ -165,8 +171,13 @@ async function applyLock(config: Config, o: ResolvedBuildOptions): Promise<Confi
 async function prepareContainers(config: Config, session: PullSession): Promise<PreparedContainer[]> {
   const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
-  const volumeRefs = config.volumes.flatMap((v) => (v.ref === undefined || v.format === 'oci' ? [] : [v.ref]));
-  const [images] = await Promise.all([Promise.all(all.map((c) => session.resolve(c.ref))), Promise.all(volumeRefs.map((r) => session.resolve(r)))]);
+  const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format !== 'oci');
+  // A registry error names the entry and where the files write its image.
+  const resolve = (ref: NormalizedRef, entry: string, src: EntrySource) =>
+    session.resolve(ref).catch((err: unknown) => {
+      throw withContext(err, `${entry} (${where(src)})`);
+    });
+  const [images] = await Promise.all([Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))), Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v)))]);
   const repeated = repeatedNames(config);
   return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated }));
 }
@@ -184,7 +195,7 @@ async function writeVolumes(config: Config, session: PullSession, staging: strin
       const previous = record === undefined ? undefined : { record, out: ctx.out };
       return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous });
     }).catch((err: unknown) => {
-      first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`);
+      first ??= withContext(wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`), `volume "${volume.name}"`);
       abort.abort();
       throw err;
     }),

@@ -85,7 +85,7 @@ test('build: a zstd layer declaring a 2 GiB window fails with LKVOL_LAYER_LIMIT 
   const { options, layerDigests } = await pushSystem('long-window', [await zstdLayer(base, zstdType, ['--long=31'])]);
   await assert.rejects(build(options), (err: unknown) => {
     assert.ok(isLkvolError(err, 'LKVOL_LAYER_LIMIT'), String(err));
-    assert.match(err.message, new RegExp(`^layer ${layerDigests[0]}: zstd frame 0 at offset 0 declares a window of 2048 MiB`));
+    assert.match(err.message, new RegExp(`^volume "v": layer ${layerDigests[0]}: zstd frame 0 at offset 0 declares a window of 2048 MiB`));
     return true;
   });
   await assert.rejects(stat(options.out), { code: 'ENOENT' });
