@@ -7,6 +7,8 @@ export interface CommandIO {
   stderr: { write(s: string): unknown };
   /** Whether stderr is a terminal (progress bars). */
   isTTY: boolean;
+  /** The terminal's width now, when stderr is one. */
+  columns?: (() => number) | undefined;
   env: Record<string, string | undefined>;
   /** Aborted on SIGINT. */
   signal: AbortSignal;

@@ -15,6 +15,7 @@ process.exitCode = await main(process.argv.slice(2), {
   stdoutStream: process.stdout,
   stderr: process.stderr,
   isTTY: process.stderr.isTTY === true,
+  columns: () => process.stderr.columns || 80,
   env: process.env,
   signal: controller.signal,
   cwd: process.cwd(),

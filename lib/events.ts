@@ -9,12 +9,13 @@ export type BuildEvent =
   | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
   | { kind: 'blob-done'; digest: string; size: number; cached: boolean }
   | { kind: 'volume-start'; volume: string; image: string | undefined }
-  | { kind: 'layer-applied'; volume: string; digest: string; index: number; count: number }
+  /** A layer of a volume's image starts to be applied (its blob may still be downloading), then is applied. */
+  | { kind: 'layer-start' | 'layer-applied'; volume: string; digest: string; index: number; count: number }
   /** `reused`: the previous output's tree was intact and its inputs unchanged, so it was linked, not extracted. */
   | { kind: 'volume-done'; volume: string; files: number; bytes: number; reused: boolean }
   /** `--rootfs`: a container's image unpacked into its bundle (`bundle`: `containers/onboot/000-name`). */
   | { kind: 'rootfs-start'; bundle: string; image: string }
-  | { kind: 'layer-applied'; bundle: string; digest: string; index: number; count: number }
+  | { kind: 'layer-start' | 'layer-applied'; bundle: string; digest: string; index: number; count: number }
   | { kind: 'rootfs-done'; bundle: string; files: number; bytes: number; reused: boolean }
   | { kind: 'spec-written'; section: string; name: string; path: string }
   /** A section of the system files lkvol reads but does not build (LinuxKit's kernel, init, files and trust). */

@@ -1,7 +1,8 @@
-// Turns BuildEvents into progress on stderr: a redrawn status line on a TTY, plain lines otherwise, NDJSON with --json.
+// Turns BuildEvents into progress on stderr: layer rows redrawn on a TTY (tty.ts), plain lines otherwise, NDJSON with --json.
 import type { BuildEvent, EventSink } from '../../lib/index.js';
 import { size } from './size.js';
 import { createSummary } from './summary.js';
+import { createTtyRenderer, type TtyOptions } from './tty.js';
 
 export { size };
 
@@ -19,6 +20,33 @@ export function chooseProgressMode(o: { progress: string | undefined; json: bool
   return 'tty';
 }
 
+/** What the sink may be told about its surroundings. */
+export interface ProgressOptions {
+  now?: () => number;
+  /** Whether container images are unpacked (for the summary). */
+  rootfs?: boolean;
+  /** TTY: the terminal's width now (default 80), colours, and the redraw timer (tests). */
+  columns?: () => number;
+  color?: boolean;
+  schedule?: TtyOptions['schedule'];
+}
+
+/** The TTY sink: layer rows and the overall line redrawn in place, log lines above them, the summary below the last frame. */
+function createTtyProgress(err: ProgressWriter, o: ProgressOptions & { now: () => number }): EventSink & { finish(): void } {
+  const summary = createSummary(o.now);
+  const tty = createTtyRenderer(err, { columns: o.columns ?? (() => 80), now: o.now, color: o.color === true, ...(o.schedule === undefined ? {} : { schedule: o.schedule }) });
+  const sink = (e: BuildEvent): void => {
+    summary.note(e);
+    tty.event(e);
+    const line = describe(e);
+    if (line === undefined) return;
+    if (e.kind !== 'done') return tty.log(line);
+    tty.finish();
+    err.write(`${line}\n${summary.lines({ rootfs: o.rootfs === true }).join('\n')}\n`);
+  };
+  return Object.assign(sink, { finish: () => tty.finish() });
+}
+
 /** JSON progress: a layer's byte counts at most this often (state changes always go out). */
 export const jsonProgressIntervalMs = 250;
 
@@ -26,14 +54,10 @@ export const jsonProgressIntervalMs = 250;
  * Creates the sink the CLI hands to lib as `onEvent`. Warnings are shown in every mode, `none` (-q)
  * included: quiet hides progress, never a warning. `now` is the clock JSON throttling reads.
  */
-export function createProgress(mode: ProgressMode, err: ProgressWriter, o: { now?: () => number; rootfs?: boolean } = {}): EventSink & { finish(): void } {
+export function createProgress(mode: ProgressMode, err: ProgressWriter, o: ProgressOptions = {}): EventSink & { finish(): void } {
   const now = o.now ?? Date.now;
+  if (mode === 'tty') return createTtyProgress(err, { ...o, now });
   const summary = createSummary(now);
-  let statusShown = false;
-  const clear = () => {
-    if (statusShown) err.write('\r\x1b[K');
-    statusShown = false;
-  };
   /** When each blob's last `blob-progress` went out (JSON). */
   const lastProgress = new Map<string, number>();
   const sink = (e: BuildEvent) => {
@@ -52,20 +76,14 @@ export function createProgress(mode: ProgressMode, err: ProgressWriter, o: { now
       err.write(JSON.stringify({ event: kind, ...fields }) + '\n');
       return;
     }
-    if (e.kind === 'blob-progress') {
-      if (mode !== 'tty') return;
-      err.write(`\r\x1b[K${short(e.digest)} ${size(e.bytes)} / ${size(e.size)}`);
-      statusShown = true;
-      return;
-    }
+    if (e.kind === 'blob-progress') return;
     summary.note(e);
     const line = describe(e);
     if (line === undefined) return;
-    clear();
     err.write(line + '\n');
     if (e.kind === 'done') err.write(`${summary.lines({ rootfs: o.rootfs === true }).join('\n')}\n`);
   };
-  return Object.assign(sink, { finish: clear });
+  return Object.assign(sink, { finish: () => {} });
 }
 
 function describe(e: BuildEvent): string | undefined {
@@ -78,7 +96,7 @@ function describe(e: BuildEvent): string | undefined {
       return e.cached ? undefined : `pulled ${short(e.digest)} (${size(e.size)})`;
     case 'volume-start':
       return `volume ${e.volume}: ${e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
-    case 'layer-applied':
+    case 'layer-start':
       return `${'volume' in e ? `volume ${e.volume}` : e.bundle}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
     case 'ignored':
       return undefined;

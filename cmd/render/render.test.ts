@@ -36,10 +36,6 @@ test('plain progress: one line per event worth reading, no status line, cached b
   assert.equal(render('plain'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
 });
 
-test('tty progress redraws a status line and clears it before the next line', () => {
-  assert.equal(render('tty'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\n\r\x1b[Ksha256:bbbbbbbbbbbb 10 B / 20 B\r\x1b[Kpulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
-});
-
 test('json progress: one object per event, its kind in one `event` field', () => {
   const lines = render('json').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(lines.map((l) => l['event']), ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning']);

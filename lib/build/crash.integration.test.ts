@@ -151,7 +151,8 @@ test('SIGKILL mid-extraction (layer 1 applied, layer 2 stalled) keeps the previo
   const proxy = await startFaultProxy(registry.url, (req) => ((req.url ?? '').includes(newLayers[1]!) ? { kind: 'stall' } : { kind: 'pass' }));
   try {
     const run = spawnBuild(['-o', join(dir, 'out'), '--cache', join(dir, 'cache'), await system(dir, 'new', proxy.host)]);
-    await run.waitFor(/volume v: layer 1\/2/);
+    // "layer 2/2" is printed when layer 2 starts, so layer 1 is applied by then.
+    await run.waitFor(/volume v: layer 2\/2/);
     await kill(run);
     assert.equal(await stateOf(join(dir, 'out')), 'old');
     const [staging] = (await leftovers(dir)).out;

@@ -103,7 +103,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     limits,
     session: job.session,
     options,
-    onLayer: (digest, index, count) => options.onEvent({ kind: 'layer-applied', bundle: rendered.path, digest, index, count }),
+    onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', bundle: rendered.path, digest, index, count }),
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
   }).catch((err: unknown) => {
     // Name the container: the extractor's errors name only the layer and the entry.

@@ -22,8 +22,8 @@ export interface UnpackJob {
   limits: VolumeLimits;
   session: PullSession;
   options: ResolvedBuildOptions;
-  /** Called after each layer is applied. */
-  onLayer: (digest: string, index: number, count: number) => void;
+  /** Called when each layer starts to be applied, and after it is. */
+  onLayer: (digest: string, index: number, count: number, phase: 'start' | 'applied') => void;
   /** A last layer of lkvol's own, applied after the image's with the same rules (see skeleton.ts), made from what the image left. */
   finalLayer?: ((root: string, state: ExtractState) => Promise<{ name: string; tar: Readable } | undefined>) | undefined;
 }
@@ -79,6 +79,7 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
   };
   const records: LayerRecord[] = [];
   for (const [index, layer] of layers.entries()) {
+    job.onLayer(layer.digest, index, layers.length, 'start');
     const blob = await session.followBlob(ref, layer);
     const result = await extractLayer(blob, { ...common, layer: layer.digest, diffId: diffIds[index]! /* checkImageLayers matched the counts */ }).catch(async (err: unknown) => {
       // The layer is unpacked while it downloads: bytes the download is about to reject (a digest
@@ -92,7 +93,7 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
       throw err;
     });
     records.push({ digest: layer.digest, diffId: result.diffId, mediaType: layer.mediaType, size: layer.size });
-    job.onLayer(layer.digest, index, layers.length);
+    job.onLayer(layer.digest, index, layers.length, 'applied');
   }
   const final = await job.finalLayer?.(root, state);
   if (final !== undefined) await extractLayer(final.tar, { ...common, layer: final.name });

@@ -55,7 +55,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
       limits: volumeLimits(volume, options.limits),
       session: job.session,
       options,
-      onLayer: (digest, index, count) => options.onEvent({ kind: 'layer-applied', volume: volume.name, digest, index, count }),
+      onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', volume: volume.name, digest, index, count }),
     }));
   }
   const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests, skipped: report?.skipped }).catch((err: unknown) => {

@@ -1,0 +1,58 @@
+// The TTY progress for real: the built CLI in a tmux pane (its own server), against a real registry; the pane as a person sees it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pushTarImage } from '../lib/internal/testing/images.js';
+import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const cli = fileURLToPath(new URL('./lkvol.js', import.meta.url));
+const socket = `lkvol-test-${process.pid}`;
+let registry: TestRegistry;
+let work: string;
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args[0] ?? ''}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  assert.equal(spawnSync('sh', ['-c', 'command -v tmux']).status, 0, 'this test needs tmux (apt-get install tmux; make test installs it)');
+  registry = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), 'lkvol-tty-'));
+  await pushTarImage({ registry: registry.host, repository: 'tty/data', tag: '1', layers: [[{ name: 'big', content: randomBytes(3 << 20) }], [{ name: 'small', content: 'x' }]] });
+});
+
+after(async () => {
+  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  await registry?.stop();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+test('under tmux: layer rows with their states, the overall line, the summary, and the cursor shown again', async () => {
+  const file = join(work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/tty/data:1\n`);
+  const out = join(work, 'out');
+  const command = `env -u CI NO_COLOR=1 ${process.execPath} ${cli} build --cache ${join(work, 'cache')} --platform linux/amd64 -o ${out} ${file}; echo EXIT=$?; sleep 60`;
+  tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', 'build', command);
+  let pane = '';
+  for (let i = 0; i < 200 && !/EXIT=\d+/.test(pane); i++) {
+    await sleep(100);
+    pane = tmux('capture-pane', '-p', '-t', 'build');
+  }
+  const lines = pane.split('\n').map((l) => l.trimEnd());
+  assert.ok(lines.includes('EXIT=0'), pane);
+  const rows = lines.filter((l) => /^[0-9a-f]{12} \[=+\] .* done$/.test(l));
+  assert.equal(rows.length, 2, `two layer rows, both done:\n${pane}`);
+  assert.ok(lines.some((l) => /^downloaded 3\.0 MiB\/3\.0 MiB at .*\/s$/.test(l)), pane);
+  assert.ok(lines.includes(`built ${out}`), pane);
+  assert.ok(lines.some((l) => /^ {2}volume v: extracted 2 files, 3\.0 MiB$/.test(l)), pane);
+  assert.doesNotMatch(pane, /\x1b|\[\d+A|\[\?25/, 'no escape sequence shows');
+  assert.equal(tmux('display-message', '-p', '-t', 'build', '#{cursor_flag}').trim(), '1', 'the cursor is visible');
+});
