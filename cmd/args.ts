@@ -1,6 +1,6 @@
 // Flag parsing on top of node:util parseArgs, turning its errors into LKVOL_USAGE.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LkvolError, parseSize } from '../lib/index.js';
+import { editDistance, LkvolError, parseSize } from '../lib/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
@@ -24,21 +24,10 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: { c: string; d: number } | undefined;
   for (const c of candidates) {
-    const d = distance(word, c);
+    const d = editDistance(word, c);
     if (best === undefined || d < best.d) best = { c, d };
   }
   return best !== undefined && best.d <= Math.min(3, Math.max(2, Math.floor(word.length / 3))) ? best.c : undefined;
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 /** A size flag (`--max-bytes`): bytes, or the units of a volume's `sizeLimit` (`512Mi`, `2G`). */

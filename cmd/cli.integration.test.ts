@@ -195,7 +195,11 @@ describe('build', () => {
     assert.match(r.stderr, /^lkvol: volume "v" \(.*system\.yml:3:12\): .*cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /m);
     await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/gone:1\n`);
     const c = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
-    assert.match(c.stderr, /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)/m);
+    assert.match(c.stderr, /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: check the tag; "lkvol inspect .*cli\/gone:1" shows what a reference names$/m);
+    // A tag the repository lacks: the tags it has are named.
+    await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/data:2\n`);
+    const tag = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    assert.match(tag.stderr, /cli\/data:2: .*; tags there include "1" \(LKVOL_REGISTRY_NOT_FOUND\)\nhint: use one of the repository's tags/);
     await assert.rejects(stat(join(work, 'missing', 'out')));
   });
 
@@ -310,7 +314,7 @@ describe('interruption', () => {
       await layerRequested;
       child.kill('SIGINT');
       assert.equal(await exited, 130, stderr);
-      assert.match(stderr, /\(LKVOL_CANCELLED\)/);
+      assert.match(stderr, /\(LKVOL_CANCELLED\)\nhint: the previous output was left as it was\n/);
       assert.deepEqual(describeTree(await walkTree(out)), previous);
       assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out.')), []);
     } finally {

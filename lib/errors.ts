@@ -115,6 +115,18 @@ export class RegistryError extends LkvolError {
     this.url = fields.url;
     this.temporary = fields.temporary ?? false;
   }
+
+  /** The same error with more said: a longer message and another hint (the original is the cause). */
+  explained(o: { message: string; hint: string }): RegistryError {
+    const fields = {
+      temporary: this.temporary,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.method === undefined ? {} : { method: this.method }),
+      ...(this.url === undefined ? {} : { url: this.url }),
+      ...(this.registryCode === undefined ? {} : { registryCode: this.registryCode }),
+    };
+    return new RegistryError(this.code, o.message, fields, { cause: this, hint: o.hint });
+  }
 }
 
 /** A blob's content does not match its descriptor. */

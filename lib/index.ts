@@ -36,3 +36,4 @@ export { formatPlatform, parsePlatform, type Platform } from './oci/index.js';
 export { formatReference, parseReference, type NormalizedRef } from './ref/index.js';
 export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';
 export { version } from './version.js';
+export { editDistance } from './internal/compare.js';

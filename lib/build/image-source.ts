@@ -4,10 +4,10 @@ import type { BlobCache } from '../cache/index.js';
 import { missingBlobError } from '../cache/index.js';
 import { missingTagError, type TagStore } from '../cache/tags.js';
 import { parseDigest, type Digest } from '../digest/index.js';
-import { isLkvolError } from '../errors.js';
+import { isLkvolError, RegistryError } from '../errors.js';
 import type { Descriptor } from '../oci/index.js';
-import { formatReference, withDigest, type NormalizedRef } from '../ref/index.js';
-import { checkManifest, type BlobOptions, type FetchedManifest, type ManifestOptions, type ManifestSource, type RegistryClient } from '../registry/index.js';
+import { formatName, formatReference, withDigest, type NormalizedRef } from '../ref/index.js';
+import { checkManifest, nearestTags, type BlobOptions, type FetchedManifest, type ManifestOptions, type ManifestSource, type RegistryClient } from '../registry/index.js';
 
 /** How tags are resolved: `offline` from tag records only; `pull` always with a GET; `revalidate` with a HEAD when a record exists. */
 export type TagPolicy = 'offline' | 'pull' | 'revalidate';
@@ -62,7 +62,9 @@ async function manifestByDigest(o: ImageSourceOptions, ref: NormalizedRef, opts:
   const cached = await readCached(o, digest, opts.size, `${subject}: manifest`);
   if (cached !== undefined) return checkManifest(cached, { subject, pinned: digest, size: opts.size, contentType: opts.mediaType });
   if (o.client === undefined) throw missingBlobError(digest, `${subject}: manifest`);
-  const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) });
+  const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) }).catch(async (err: unknown) => {
+    throw await explainMissingTag(o.client!, ref, err, signalOf(o));
+  });
   await store(o, fetched.digest, fetched.bytes, `${subject}: manifest`);
   return fetched;
 }
@@ -78,7 +80,9 @@ async function manifestByTag(o: ImageSourceOptions, ref: NormalizedRef, opts: Ma
     const head = await o.client.headManifest(ref, signalOf(o));
     if (head.digest === record.digest) return manifestByDigest(o, withDigest(ref, record.digest), { mediaType: record.mediaType });
   }
-  const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) });
+  const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) }).catch(async (err: unknown) => {
+    throw await explainMissingTag(o.client!, ref, err, signalOf(o));
+  });
   await store(o, fetched.digest, fetched.bytes, `pull ${key}: manifest`);
   await o.tags.put({ ref: key, digest: fetched.digest, mediaType: fetched.mediaType });
   return fetched;
@@ -93,4 +97,14 @@ async function blobBytes(o: ImageSourceOptions, ref: NormalizedRef, d: Descripto
   const bytes = await o.client.fetchBlobBytes(ref, d, { ...opts, ...signalOf(o) });
   await store(o, digest, bytes, subject);
   return bytes;
+}
+
+/** A tag the registry does not have: say which tags are close, when the registry lets us list them. */
+async function explainMissingTag(client: RegistryClient, ref: NormalizedRef, err: unknown, opts: { signal?: AbortSignal | undefined }): Promise<unknown> {
+  if (!(err instanceof RegistryError) || err.code !== 'LKVOL_REGISTRY_NOT_FOUND' || ref.tag === undefined) return err;
+  const tags = await client.listTags(ref, opts).catch(() => undefined);
+  if (tags === undefined) return err.explained({ message: err.message, hint: `check the tag; "lkvol inspect ${formatReference(ref)}" shows what a reference names` });
+  const close = nearestTags(ref.tag, tags);
+  const what = tags.length === 0 ? 'the repository has no tags' : `tags there include ${close.map((t) => JSON.stringify(t)).join(', ')}`;
+  return err.explained({ message: `${err.message}; ${what}`, hint: `use one of the repository's tags; "lkvol inspect ${formatName(ref)}:TAG" shows what one names` });
 }

@@ -29,6 +29,9 @@ export interface BuildResult {
   record: BuildRecord;
 }
 
+/** What every interrupted build says. */
+const cancelledHint = 'the previous output was left as it was';
+
 /** Volumes unpacked at once: gunzip runs on libuv's pool, so two keep both cores busy. */
 const volumeConcurrency = 2;
 
@@ -115,7 +118,9 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   } catch (err) {
     await discardAfterFailure(staging, (e) => o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_STAGING_LEFT', message: `${e.message}; the next build into OUT removes it` }));
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
-    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: 'the previous output was left as it was' });
+    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
+    // A download interrupted mid-request says so in its own words; the hint is every interruption's.
+    if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined) throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
     throw err;
   }
 }
@@ -228,5 +233,5 @@ async function repairOutput(out: string): Promise<void> {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { hint: 'the previous output was left as it was' });
+  if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { hint: cancelledHint });
 }

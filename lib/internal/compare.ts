@@ -1,6 +1,17 @@
-// Byte order of strings: how Go compares them, and the order of every sorted list lkvol writes.
+// Comparing strings: byte order (how Go compares them, the order of every sorted list lkvol writes) and edit distance.
 
 /** Orders strings by their UTF-8 bytes, as Go compares strings. */
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Levenshtein distance: the edits that turn `a` into `b` (for "did you mean"). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

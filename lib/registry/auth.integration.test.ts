@@ -64,18 +64,20 @@ test('auth: without credentials the pull fails with a login hint', async (t) => 
   await assert.rejects(client.resolveImage(parseReference(`${registry.host}/private/img:1`), { platform }), (err: Error & { code?: string; hint?: string; status?: number }) => {
     assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
     assert.equal(err.status, 401);
-    assert.equal(err.message, `pull ${registry.host}/private/img:1: GET /v2/private/img/manifests/1: 401 UNAUTHORIZED: authentication required`);
+    assert.equal(err.message, `pull ${registry.host}/private/img:1: GET /v2/private/img/manifests/1: 401 UNAUTHORIZED: authentication required; no credentials for ${registry.host} were found`);
     assert.equal(err.hint?.startsWith(`run "docker login ${registry.host}"`), true);
     return true;
   });
 });
 
-test('auth: a wrong password fails as an auth error and is not echoed', async (t) => {
+test('auth: a wrong password fails as an auth error naming where the refused credentials came from, and is not echoed', async (t) => {
   const path = await dockerConfig('bad', { [registry.host]: { auth: b64(`${user.user}:wrong-pw`) } });
   const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
   t.after(() => client.close());
-  await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/private/img:1`)), (err: Error & { code?: string }) => {
+  await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/private/img:1`)), (err: Error & { code?: string; hint?: string }) => {
     assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+    assert.ok(err.message.endsWith(`; the credentials for ${registry.host} from ${path}: auths["${registry.host}"] were rejected`), err.message);
+    assert.match(err.hint ?? '', /^check the user and password \(or token\) in .*, or log in again: docker login /);
     assert.doesNotMatch(`${err.message} ${String((err as { hint?: string }).hint)}`, /wrong-pw|s3cret/);
     return true;
   });

@@ -7,6 +7,7 @@ import type { Credentials } from './auth-file.js';
 import type { CredentialResolver } from './credentials.js';
 import type { ProxyOptions } from './dispatcher.js';
 import { fetchManifest, headManifest, type FetchedManifest, type ManifestHead, type ManifestOptions } from './manifest.js';
+import { listTags } from './tags.js';
 import { createMirrorRouter, type Mirror, type MirrorPurpose, type MirrorRouter, type MirrorWarning } from './mirrors.js';
 import { loadRegistryTls, type RegistryTls } from './tls.js';
 import { resolveImage, type ResolvedImage } from './resolve.js';
@@ -54,6 +55,8 @@ export interface RegistryClient {
   fetchBlobBytes(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions & { maxBytes?: number | undefined }): Promise<Buffer>;
   /** A verifying stream of a blob's raw bytes (see `openBlob` in blob.ts). */
   openBlob(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions): Promise<Readable>;
+  /** The first page of the repository's tags (`GET /v2/<name>/tags/list`). @throws LKVOL_REGISTRY_* (listing may be refused). */
+  listTags(ref: NormalizedRef, opts?: { signal?: AbortSignal | undefined }): Promise<string[]>;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -89,6 +92,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     headManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => headManifest(t, ref, opts)),
     fetchBlobBytes: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
     openBlob: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
+    listTags: (ref, opts = {}) => route(ref, 'tag', (t) => listTags(t, ref, opts)),
     async close() {
       const all = await Promise.allSettled(transports.values());
       transports.clear();

@@ -12,3 +12,4 @@ export { resolveImage, type ManifestSource, type ResolvedImage } from './resolve
 export { bodyLimits } from './response.js';
 export { defaultRetryOptions, parseRetryAfter, type RetryOptions } from './retry.js';
 export { createTransport, type RegistryRequest, type RegistryResponse, type Transport, type TransportOptions } from './transport.js';
+export { nearestTags } from './tags.js';

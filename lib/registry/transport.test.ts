@@ -100,7 +100,8 @@ test('bearer: a 401 from the token endpoint is an auth error with a login hint',
     assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
     assert.equal(err.status, 401);
     assert.match(err.message, new RegExp(`^pull ${server.host}/x/y:1: GET http://${server.host}/token\\?service=s&scope=repository%3Ax%2Fy%3Apull: 401 UNAUTHORIZED`));
-    assert.equal(err.hint?.startsWith(`run "docker login ${server.host}"`), true);
+    assert.match(err.message, /; the credentials for .* from .* were rejected$/);
+    assert.match(err.hint ?? '', new RegExp(`log in again: docker login ${server.host}$`));
     return true;
   });
 });
@@ -118,7 +119,7 @@ test('basic: without credentials the 401 is an auth error in the house format', 
   const { c } = client(t);
   await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), {
     code: 'LKVOL_REGISTRY_AUTH',
-    message: `pull ${server.host}/x/y:1: GET /v2/x/y/manifests/1: 401 UNAUTHORIZED: unauthorized`,
+    message: `pull ${server.host}/x/y:1: GET /v2/x/y/manifests/1: 401 UNAUTHORIZED: unauthorized; no credentials for ${server.host} were found`,
   });
 });
 

@@ -93,10 +93,23 @@ export function createTransport(opts: TransportOptions): Transport {
     registry: opts.registry,
     async request(req) {
       const s = await getSession(req);
-      return authorizedRequest({ session: s, authorizer, send, registry: opts.registry, allowHttp }, req);
+      return authorizedRequest({ session: s, authorizer, send, registry: opts.registry, allowHttp }, req).catch((err: unknown) => {
+        throw explainRefusal(err, opts.registry, opts.credentials);
+      });
     },
     close: () => agent.close(),
   };
+}
+
+/**
+ * A 401/403 says whose credentials were refused (the file entry or helper they came from), or that
+ * none were found, so "log in" is not the answer when the login itself is what was rejected.
+ */
+function explainRefusal(err: unknown, registry: string, credentials: Credentials | undefined): unknown {
+  if (!(err instanceof RegistryError) || err.code !== 'LKVOL_REGISTRY_AUTH' || (err.status !== 401 && err.status !== 403)) return err;
+  if (credentials === undefined) return err.explained({ message: `${err.message}; no credentials for ${registry} were found`, hint: err.hint ?? '' });
+  const from = credentials.origin ?? 'the credentials given';
+  return err.explained({ message: `${err.message}; the credentials for ${registry} from ${from} were rejected`, hint: `check the user and password (or token) in ${from}, or log in again: docker login ${registry}` });
 }
 
 type Deps = { session: Session; authorizer: Authorizer; send: Sender; registry: string; allowHttp: boolean };
