@@ -72,14 +72,14 @@ export const buildCommand: Command = {
     const out = values.output ?? 'out';
     if (out === '-' && values.json === true) throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', { hint: 'leave out --json, or write the tar to a file' });
     if (out === '-' && io.stdoutStream === undefined) throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', { hint: 'write the tar to a file' });
-    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: isCI(io.env) });
-    const color = io.isTTY && (io.env['NO_COLOR'] ?? '') === '';
-    const progress = createProgress(mode, io.stderr, { rootfs: values.rootfs === true, color, ...(io.columns === undefined ? {} : { columns: io.columns }) });
     const limits = {
       maxBytes: sizeFlag('build', 'max-bytes', values['max-bytes']),
       maxEntries: positiveInt('build', 'max-entries', values['max-entries']),
       maxDepth: positiveInt('build', 'max-depth', values['max-depth']),
     };
+    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: isCI(io.env) });
+    const color = io.isTTY && (io.env['NO_COLOR'] ?? '') === '';
+    const progress = createProgress(mode, io.stderr, { rootfs: values.rootfs === true, color, ...(io.columns === undefined ? {} : { columns: io.columns }) });
     try {
       const result = await build({
         ...registryOptions(values, io),

@@ -41,6 +41,7 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
   let pending: { cancel(): void } | undefined;
   let lastDraw = -Infinity;
   let finished = false;
+  let cursorHidden = false;
 
   const paint = (text: string, shade: Shade): string => (o.color ? `\x1b[${colors[shade]}m${text}\x1b[0m` : text);
   const width = (): number => Math.max(20, o.columns() - 1);
@@ -85,6 +86,11 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
     pending = undefined;
     lastDraw = o.now();
     const lines = frame();
+    if (!cursorHidden && lines.length > 0) {
+      // Hidden only once there is a frame to redraw: a build that fails early leaves the cursor alone.
+      out.write('\x1b[?25l');
+      cursorHidden = true;
+    }
     erase();
     if (lines.length > 0) out.write(`${lines.join('\n')}\n`);
     drawnLines = lines.length;
@@ -100,7 +106,6 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
     return r;
   };
 
-  out.write('\x1b[?25l');
   return {
     event(e: BuildEvent): void {
       switch (e.kind) {
@@ -146,7 +151,7 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
       pending = undefined;
       if (rows.size > 0) draw();
       finished = true;
-      out.write('\x1b[?25h');
+      if (cursorHidden) out.write('\x1b[?25h');
     },
   };
 }
