@@ -11,6 +11,9 @@ export type BuildEvent =
   | { kind: 'volume-start'; volume: string; image: string | undefined }
   /** A layer of a volume's image starts to be applied (its blob may still be downloading), then is applied. */
   | { kind: 'layer-start' | 'layer-applied'; volume: string; digest: string; index: number; count: number }
+  /** A layer being applied: its entries and file bytes so far (every 256 entries). */
+  | { kind: 'layer-progress'; volume: string; digest: string; entries: number; bytes: number }
+  | { kind: 'layer-progress'; bundle: string; digest: string; entries: number; bytes: number }
   /** `reused`: the previous output's tree was intact and its inputs unchanged, so it was linked, not extracted. */
   | { kind: 'volume-done'; volume: string; files: number; bytes: number; reused: boolean }
   /** `--rootfs`: a container's image unpacked into its bundle (`bundle`: `containers/onboot/000-name`). */

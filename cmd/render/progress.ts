@@ -47,7 +47,7 @@ function createTtyProgress(err: ProgressWriter, o: ProgressOptions & { now: () =
   return Object.assign(sink, { finish: () => tty.finish() });
 }
 
-/** JSON progress: a layer's byte counts at most this often (state changes always go out). */
+/** JSON progress: a blob's or layer's counts at most this often (state changes always go out). */
 export const jsonProgressIntervalMs = 250;
 
 /**
@@ -66,17 +66,19 @@ export function createProgress(mode: ProgressMode, err: ProgressWriter, o: Progr
       return;
     }
     if (mode === 'json') {
-      if (e.kind === 'blob-progress') {
+      if (e.kind === 'blob-progress' || e.kind === 'layer-progress') {
         const t = now();
-        const last = lastProgress.get(e.digest);
-        if (last !== undefined && t - last < jsonProgressIntervalMs && e.bytes < e.size) return;
-        lastProgress.set(e.digest, t);
+        const key = `${e.kind} ${e.digest}`;
+        const last = lastProgress.get(key);
+        const final = e.kind === 'blob-progress' && e.bytes >= e.size;
+        if (last !== undefined && t - last < jsonProgressIntervalMs && !final) return;
+        lastProgress.set(key, t);
       }
       const { kind, ...fields } = e;
       err.write(JSON.stringify({ event: kind, ...fields }) + '\n');
       return;
     }
-    if (e.kind === 'blob-progress') return;
+    if (e.kind === 'blob-progress' || e.kind === 'layer-progress') return;
     summary.note(e);
     const line = describe(e);
     if (line === undefined) return;
@@ -99,6 +101,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'layer-start':
       return `${'volume' in e ? `volume ${e.volume}` : e.bundle}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
     case 'ignored':
+    case 'layer-progress':
       return undefined;
     case 'rootfs-start':
       return `${e.bundle}: unpacking ${e.image}`;

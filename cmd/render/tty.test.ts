@@ -61,6 +61,7 @@ function run(t: ReturnType<typeof fakeTerminal>): Record<string, string[]> {
     e({ kind: 'blob-progress', digest: d('a'), bytes: i * MiB, size: 8 * MiB });
   }
   e({ kind: 'blob-done', digest: d('a'), size: 8 * MiB, cached: false });
+  e({ kind: 'layer-progress', volume: 'site', digest: d('a'), entries: 512, bytes: 5 * MiB });
   t.advance(100);
   frames['extracting'] = t.screen().lines;
   e({ kind: 'layer-applied', volume: 'site', digest: d('a'), index: 0, count: 2 });

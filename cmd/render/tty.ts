@@ -20,6 +20,9 @@ interface LayerRow {
   bytes: number;
   fetch: 'waiting' | 'downloading' | 'downloaded' | 'cached';
   unpack: 'no' | 'extracting' | 'done';
+  /** While extracting: entries and file bytes applied so far. */
+  entries: number;
+  applied: number;
 }
 
 type Shade = 'busy' | 'done';
@@ -50,7 +53,8 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
   const layerLine = (r: LayerRow): string => {
     const fetched = r.fetch === 'downloaded' || r.fetch === 'cached';
     const amount = fetched || r.size === 0 ? size(r.size) : `${size(r.bytes)}/${size(r.size)}`;
-    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' ? (fetched ? 'extracting' : 'downloading, extracting') : r.fetch;
+    const progress = r.entries > 0 ? ` ${r.entries} entries, ${size(r.applied)}` : '';
+    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' ? `${fetched ? 'extracting' : 'downloading, extracting'}${progress}` : r.fetch;
     const fixed = 12 + 1 + amount.length + 1 + state.length;
     const barWidth = Math.min(20, width() - fixed - 3);
     const shown = barWidth >= 5 ? ` ${bar(fetched ? r.size : r.bytes, r.size, barWidth)}` : '';
@@ -102,7 +106,7 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
   };
   const row = (digest: string): LayerRow => {
     let r = rows.get(digest);
-    if (r === undefined) rows.set(digest, (r = { digest, size: 0, bytes: 0, fetch: 'waiting', unpack: 'no' }));
+    if (r === undefined) rows.set(digest, (r = { digest, size: 0, bytes: 0, fetch: 'waiting', unpack: 'no', entries: 0, applied: 0 }));
     return r;
   };
 
@@ -132,6 +136,12 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
         case 'layer-start':
           row(e.digest).unpack = 'extracting';
           break;
+        case 'layer-progress': {
+          const r = row(e.digest);
+          r.entries = e.entries;
+          r.applied = e.bytes;
+          break;
+        }
         case 'layer-applied':
           row(e.digest).unpack = 'done';
           break;

@@ -104,6 +104,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     session: job.session,
     options,
     onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', bundle: rendered.path, digest, index, count }),
+    onLayerProgress: (digest, entries, bytes) => options.onEvent({ kind: 'layer-progress', bundle: rendered.path, digest, entries, bytes }),
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
   }).catch((err: unknown) => {
     // Name the container: the extractor's errors name only the layer and the entry.

@@ -24,6 +24,8 @@ export interface UnpackJob {
   options: ResolvedBuildOptions;
   /** Called when each layer starts to be applied, and after it is. */
   onLayer: (digest: string, index: number, count: number, phase: 'start' | 'applied') => void;
+  /** Called while a layer is applied: its entries and file bytes so far. */
+  onLayerProgress?: ((digest: string, entries: number, bytes: number) => void) | undefined;
   /** A last layer of lkvol's own, applied after the image's with the same rules (see skeleton.ts), made from what the image left. */
   finalLayer?: ((root: string, state: ExtractState) => Promise<{ name: string; tar: Readable } | undefined>) | undefined;
 }
@@ -81,7 +83,8 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
   for (const [index, layer] of layers.entries()) {
     job.onLayer(layer.digest, index, layers.length, 'start');
     const blob = await session.followBlob(ref, layer);
-    const result = await extractLayer(blob, { ...common, layer: layer.digest, diffId: diffIds[index]! /* checkImageLayers matched the counts */ }).catch(async (err: unknown) => {
+    const onProgress = job.onLayerProgress === undefined ? undefined : (entries: number, bytes: number) => job.onLayerProgress?.(layer.digest, entries, bytes);
+    const result = await extractLayer(blob, { ...common, layer: layer.digest, diffId: diffIds[index]! /* checkImageLayers matched the counts */, onProgress }).catch(async (err: unknown) => {
       // The layer is unpacked while it downloads: bytes the download is about to reject (a digest
       // mismatch, an HTML page from a proxy) may break the tar reader first. The download's verdict is the cause.
       await downloads[index]!.then(

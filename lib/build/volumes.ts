@@ -56,6 +56,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
       session: job.session,
       options,
       onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', volume: volume.name, digest, index, count }),
+      onLayerProgress: (digest, entries, bytes) => options.onEvent({ kind: 'layer-progress', volume: volume.name, digest, entries, bytes }),
     }));
   }
   const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests, skipped: report?.skipped }).catch((err: unknown) => {

@@ -19,15 +19,22 @@ export interface ExtractLayerResult {
   diffId: Digest;
 }
 
+/** How often (in entries) a layer's progress is reported: often enough to move, rarely enough to cost nothing. */
+export const progressEvery = 256;
+
 /**
  * Applies a layer's tar bytes to `ctx.root`: every byte is hashed for the diff_id (also those after
  * the end-of-archive marker), members apply one at a time, directory metadata at the end. Warnings
  * (skipped devices, dropped xattrs, trailing data, global headers) go to `onWarning` once the layer
- * has applied.
+ * has applied; `onProgress` hears the entries and file bytes applied every {@link progressEvery} entries.
  * @throws TarFormatError for the archive's framing; LkvolError for entries (unsafe, corrupt, limits,
  *   host faults as LKVOL_IO) and LKVOL_DIGEST_MISMATCH when the bytes do not match `diffId`.
  */
-export async function applyLayerTar(ctx: LayerContext, tar: AsyncIterable<Buffer>, o: { diffId?: Digest | undefined; onWarning?: ((w: LayerWarning) => void) | undefined }): Promise<ExtractLayerResult> {
+export async function applyLayerTar(
+  ctx: LayerContext,
+  tar: AsyncIterable<Buffer>,
+  o: { diffId?: Digest | undefined; onWarning?: ((w: LayerWarning) => void) | undefined; onProgress?: ((entries: number, bytes: number) => void) | undefined },
+): Promise<ExtractLayerResult> {
   const algorithm = o.diffId === undefined ? 'sha256' : digestAlgorithm(o.diffId);
   const hash = createHash(algorithm);
   let bytesRead = 0;
@@ -39,7 +46,10 @@ export async function applyLayerTar(ctx: LayerContext, tar: AsyncIterable<Buffer
     }
   }
   const reader = new TarReader(hashed());
-  for await (const member of reader.members()) await applyMember(ctx, member);
+  for await (const member of reader.members()) {
+    await applyMember(ctx, member);
+    if (o.onProgress !== undefined && ctx.entries % progressEvery === 0) o.onProgress(ctx.entries, ctx.bytes);
+  }
   applyDirMetadata(ctx);
   const diffId = `${algorithm}:${hash.digest('hex')}` as Digest;
   if (o.diffId !== undefined && diffId !== o.diffId) {

@@ -172,3 +172,15 @@ test('totals add up over layers', async (t) => {
   const r = await applyLayers(sb, [[{ name: 'a', content: '12345' }], [{ name: 'b', content: '123' }, { name: '.wh.a' }]]);
   assert.deepEqual({ layers: r.state.layers, entries: r.state.entries, bytes: r.state.bytes }, { layers: 2, entries: 3, bytes: 8 });
 });
+
+test('progress is reported every 256 entries, with the file bytes applied so far', async (t) => {
+  const sb = await createSandbox(t);
+  const entries = Array.from({ length: 600 }, (_, i) => ({ name: `f${String(i).padStart(3, '0')}`, content: 'ab' }));
+  const heard: [number, number][] = [];
+  const result = await extractLayer(chunked(await buildTar(entries), 4096), { root: sb.root, layer: 'sha256:l', state: createExtractState(), onProgress: (n, bytes) => heard.push([n, bytes]) });
+  assert.deepEqual(heard, [
+    [256, 512],
+    [512, 1024],
+  ]);
+  assert.equal(result.entries, 600);
+});

@@ -31,6 +31,8 @@ export interface ExtractLayerOptions {
   signal?: AbortSignal | undefined;
   /** Receives summary warnings (skipped devices, dropped xattrs, data after the archive end). */
   onWarning?: ((w: LayerWarning) => void) | undefined;
+  /** Told the layer's entries and file bytes applied so far, every 256 entries (apply-layer.ts `progressEvery`). */
+  onProgress?: ((entries: number, bytes: number) => void) | undefined;
 }
 
 /**
@@ -64,5 +66,5 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
   const applyOwnership = opts.applyOwnership ?? false;
   const xattrMode = applyOwnership ? await loadXattrSupport() : ({ kind: 'drop' } as const);
   const ctx = createLayerContext({ root: opts.root, layer: opts.layer, caps, applyOwnership, xattrMode, state: opts.state });
-  return withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) => applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning }));
+  return withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) => applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning, onProgress: opts.onProgress }));
 }
