@@ -52,7 +52,7 @@ test('under tmux: layer rows with their states, the overall line, the summary, a
   assert.equal(rows.length, 2, `two layer rows, both done:\n${pane}`);
   assert.ok(lines.some((l) => /^downloaded 3\.0 MiB\/3\.0 MiB at .*\/s$/.test(l)), pane);
   assert.ok(lines.includes(`built ${out}`), pane);
-  assert.ok(lines.some((l) => /^ {2}volume v: extracted 2 files, 3\.0 MiB$/.test(l)), pane);
+  assert.ok(lines.some((l) => /^ {2}volume v: extracted 2 files, 3\.0 MiB, downloaded$/.test(l)), pane);
   assert.doesNotMatch(pane, /\x1b|\[\d+A|\[\?25/, 'no escape sequence shows');
   assert.equal(tmux('display-message', '-p', '-t', 'build', '#{cursor_flag}').trim(), '1', 'the cursor is visible');
 });

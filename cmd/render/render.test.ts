@@ -115,3 +115,25 @@ test('a build ends with a summary: each tree, what was fetched, the time, and wh
     ].join('\n'),
   );
 });
+
+test('the summary says where each tree\'s layers came from', () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}`;
+  const list: BuildEvent[] = [
+    { kind: 'layer-start', volume: 'a', digest: d('1'), index: 0, count: 1 },
+    { kind: 'blob-done', digest: d('1'), size: 10, cached: true },
+    { kind: 'volume-done', volume: 'a', files: 1, bytes: 10, reused: false },
+    { kind: 'layer-start', volume: 'b', digest: d('2'), index: 0, count: 2 },
+    { kind: 'layer-start', volume: 'b', digest: d('3'), index: 1, count: 2 },
+    { kind: 'blob-done', digest: d('2'), size: 10, cached: true },
+    { kind: 'blob-done', digest: d('3'), size: 10, cached: false },
+    { kind: 'volume-done', volume: 'b', files: 2, bytes: 20, reused: false },
+    { kind: 'layer-start', bundle: 'containers/services/s', digest: d('4'), index: 0, count: 1 },
+    { kind: 'blob-done', digest: d('4'), size: 10, cached: false },
+    { kind: 'rootfs-done', bundle: 'containers/services/s', files: 1, bytes: 10, reused: false },
+    { kind: 'done', out: '/o' },
+  ];
+  const lines = render('plain', list).split('\n');
+  assert.ok(lines.includes('  volume a: extracted 1 files, 10 B, from the cache'), lines.join('\n'));
+  assert.ok(lines.includes('  volume b: extracted 2 files, 20 B, partly from the cache'));
+  assert.ok(lines.includes('  containers/services/s: extracted 1 files, 10 B, downloaded'));
+});

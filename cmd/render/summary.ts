@@ -13,7 +13,15 @@ export interface Summary {
 export function createSummary(now: () => number = Date.now): Summary {
   const started = now();
   const trees = new Map<string, string>();
+  /** Per tree, its layers; per layer, whether its blob came from the cache. */
+  const layersOf = new Map<string, Set<string>>();
+  const cachedBlob = new Map<string, boolean>();
   const fetched = { blobs: 0, bytes: 0, cached: 0 };
+  const source = (tree: string): string => {
+    const layers = [...(layersOf.get(tree) ?? [])].map((d) => cachedBlob.get(d));
+    if (layers.length === 0 || layers.some((c) => c === undefined)) return '';
+    return layers.every((c) => c === true) ? ', from the cache' : layers.every((c) => c === false) ? ', downloaded' : ', partly from the cache';
+  };
   const ignored: string[] = [];
   return {
     note(e) {
@@ -22,12 +30,18 @@ export function createSummary(now: () => number = Date.now): Summary {
           if (e.image === undefined) trees.set(`volume ${e.volume}`, 'blank');
           break;
         case 'volume-done':
-          if (trees.get(`volume ${e.volume}`) !== 'blank') trees.set(`volume ${e.volume}`, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}`);
+          if (trees.get(`volume ${e.volume}`) !== 'blank') trees.set(`volume ${e.volume}`, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(`volume ${e.volume}`)}`);
           break;
         case 'rootfs-done':
-          trees.set(e.bundle, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}`);
+          trees.set(e.bundle, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(e.bundle)}`);
           break;
+        case 'layer-start': {
+          const tree = 'volume' in e ? `volume ${e.volume}` : e.bundle;
+          layersOf.set(tree, (layersOf.get(tree) ?? new Set()).add(e.digest));
+          break;
+        }
         case 'blob-done':
+          cachedBlob.set(e.digest, e.cached);
           if (e.cached) fetched.cached++;
           else {
             fetched.blobs++;

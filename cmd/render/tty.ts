@@ -54,7 +54,9 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
     const fetched = r.fetch === 'downloaded' || r.fetch === 'cached';
     const amount = fetched || r.size === 0 ? size(r.size) : `${size(r.bytes)}/${size(r.size)}`;
     const progress = r.entries > 0 ? ` ${r.entries} entries, ${size(r.applied)}` : '';
-    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' ? `${fetched ? 'extracting' : 'downloading, extracting'}${progress}` : r.fetch;
+    // blob-done comes once the streaming digest check passed: the blob is verified, not just downloaded.
+    const fetchState = r.fetch === 'downloaded' ? 'verified' : r.fetch;
+    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' && r.fetch !== 'waiting' ? `${fetched ? 'extracting' : 'downloading, extracting'}${progress}` : fetchState;
     const fixed = 12 + 1 + amount.length + 1 + state.length;
     const barWidth = Math.min(20, width() - fixed - 3);
     const shown = barWidth >= 5 ? ` ${bar(fetched ? r.size : r.bytes, r.size, barWidth)}` : '';
@@ -95,8 +97,9 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
       out.write('\x1b[?25l');
       cursorHidden = true;
     }
-    erase();
-    if (lines.length > 0) out.write(`${lines.join('\n')}\n`);
+    // One write per frame (erase and redraw together), so the terminal never shows it half drawn.
+    const up = drawnLines > 0 ? `\r\x1b[${drawnLines}A\x1b[J` : '';
+    if (up !== '' || lines.length > 0) out.write(`${up}${lines.map((l) => `${l}\n`).join('')}`);
     drawnLines = lines.length;
   };
   const request = (): void => {

@@ -6,7 +6,8 @@ import { sortIssues } from './issues.js';
 import { finalizeDraft } from './finalize.js';
 import { mergeFiles, type ValidFile } from './merge.js';
 import type { SystemFile } from './schema.js';
-import { validateSchema, withoutUnknownKeys } from './schema-issues.js';
+import { salvage } from './salvage.js';
+import { validateSchema } from './schema-issues.js';
 import { checkDraft } from './semantic.js';
 import type { Config } from './types.js';
 import { parseYamlFile } from './yaml-file.js';
@@ -31,8 +32,8 @@ export function parseConfig(sources: readonly ConfigSource[]): Config {
   const checked = yamlFiles.map((f) => validateSchema(f));
   const schemaIssues = checked.flatMap((r) => (r.ok ? [] : r.issues));
   if (schemaIssues.length > 0) {
-    // Unknown keys alone do not stop the rules across files from being checked: every problem at once.
-    const salvaged = checked.map((r, i) => (r.ok ? r.value : withoutUnknownKeys(yamlFiles[i]!, r.unknownKeys)));
+    // What the schema refuses does not stop the rules across files from being checked: every problem at once.
+    const salvaged = checked.map((r, i) => (r.ok ? r.value : salvage(yamlFiles[i]!.data ?? {}, r.problems)));
     const rest = salvaged.every((v) => v !== undefined) ? checkDraft(mergeFiles(salvaged.map((data, i) => ({ locator: yamlFiles[i]!.locator, data: data! })))).issues : [];
     throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues([...schemaIssues, ...rest], files));
   }

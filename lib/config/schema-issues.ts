@@ -7,32 +7,25 @@ import { systemFileSchema, type SystemFile } from './schema.js';
 import type { DocPath } from './types.js';
 import type { YamlFile } from './yaml-file.js';
 
-/** A failed check also says where unknown keys are: without them the file may still be checked further. */
-export type SchemaResult = { ok: true; value: SystemFile } | { ok: false; issues: ConfigIssue[]; unknownKeys: (string | number)[][] };
+/** Where a file breaks the schema, as raw paths: an unknown key (the path includes it), or a bad value. */
+export interface SchemaProblem {
+  path: (string | number)[];
+  unknownKey: boolean;
+}
+
+/** A failed check also gives the problems' paths, so the rest of the file can still be checked (salvage.ts). */
+export type SchemaResult = { ok: true; value: SystemFile } | { ok: false; issues: ConfigIssue[]; problems: SchemaProblem[] };
 
 /** Checks `file.data` with `systemFileSchema` (strict objects: unknown keys are issues). An empty file is `{}`. */
 export function validateSchema(file: YamlFile): SchemaResult {
   const data = file.data ?? {};
   const result = systemFileSchema.safeParse(data, { reportInput: true, error: messageFor });
   if (result.success) return { ok: true, value: result.data };
-  const unknownKeys = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path.filter((p): p is string | number => typeof p !== 'symbol'), k]) : []));
-  return { ok: false, issues: result.error.issues.flatMap((i) => locate(file, i)), unknownKeys };
-}
-
-/**
- * The file's data without its unknown keys, when that alone makes it valid (a misspelt key, say), so
- * the rules across files can still be checked and reported with the key; undefined otherwise.
- */
-export function withoutUnknownKeys(file: YamlFile, unknownKeys: readonly (string | number)[][]): SystemFile | undefined {
-  if (unknownKeys.length === 0) return undefined;
-  const data = structuredClone(file.data ?? {}) as unknown;
-  for (const path of unknownKeys) {
-    let node: unknown = data;
-    for (const p of path.slice(0, -1)) node = (node as Record<string | number, unknown> | undefined)?.[p];
-    if (node !== null && typeof node === 'object') delete (node as Record<string | number, unknown>)[path[path.length - 1]!];
-  }
-  const again = systemFileSchema.safeParse(data);
-  return again.success ? again.data : undefined;
+  const problems = result.error.issues.flatMap((i): SchemaProblem[] => {
+    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+    return i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...path, k], unknownKey: true })) : [{ path, unknownKey: false }];
+  });
+  return { ok: false, issues: result.error.issues.flatMap((i) => locate(file, i)), problems };
 }
 
 /** Turns one final zod issue into located issues (one per unknown key). */
