@@ -138,6 +138,23 @@ describe('validate', () => {
     assert.equal(json.stderr, '', '--json keeps stderr for errors');
   });
 
+  test('--policy: every violation at once, exit 2 (LKVOL_POLICY_VIOLATION); --json lists them; a ".." source warns without a policy', async () => {
+    const file = await systemFile('policy', 'services:\n  - name: a\n    image: alpine\n    binds: [/:/host, /var/lib/app/data:/d]\n  - name: b\n    image: alpine\n    binds.add: [/var/lib/app/../../../etc:/etc]\n');
+    const policy = join(work, 'policy', 'policy.yml');
+    await writeFile(policy, 'hostPaths:\n  allow:\n    - path: /var/lib/app\n');
+    const r = await run(['validate', '--policy', policy, file]);
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, /system\.yml:4:13: services\[0\]\.binds\[0\]: container "a": "\/:\/host": host path \/ is not under any path the policy allows/);
+    assert.match(lines[1]!, /system\.yml:7:17: services\[1\]\.binds\.add\[0\]: container "b": .*contains "\.\.": write \/etc .*\(LKVOL_POLICY_VIOLATION\)$/);
+    const json = await run(['validate', '--json', '--policy', policy, file]);
+    const out = JSON.parse(json.stdout) as { error: { code: string; issues: { line: number }[] } };
+    assert.deepEqual([out.error.code, out.error.issues.map((i) => i.line)], ['LKVOL_POLICY_VIOLATION', [4, 7]]);
+    const free = await run(['validate', file]);
+    assert.equal(free.code, 0, 'without a policy, no restriction (as LinuxKit)');
+    assert.match(free.stderr, /^warning: .*system\.yml:7:17: services\[1\]\.binds\.add\[0\]: host path "\/var\/lib\/app\/\.\.\/\.\.\/\.\.\/etc" contains "\.\.": it means \/etc; write that \(LKVOL_WARN_HOST_PATH_DOTDOT\)$/m);
+  });
+
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
     const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
     const r = await run(['validate', file]);

@@ -10,6 +10,7 @@ const table: [ErrorCode, number][] = [
   ['LKVOL_CONFIG_INVALID', 2],
   ['LKVOL_REF_INVALID', 2],
   ['LKVOL_LOCK', 2],
+  ['LKVOL_POLICY_VIOLATION', 2],
   ['LKVOL_REGISTRY_AUTH', 1],
   ['LKVOL_REGISTRY_NOT_FOUND', 1],
   ['LKVOL_REGISTRY_UNAVAILABLE', 1],

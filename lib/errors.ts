@@ -12,6 +12,8 @@ export const errorCodes = {
   LKVOL_CONFIG_INVALID: 2,
   /** An image reference or digest string is malformed. */
   LKVOL_REF_INVALID: 2,
+  /** A bind of a host path breaks the `--policy` file (denied, not allowed, or not read-only where required). */
+  LKVOL_POLICY_VIOLATION: 2,
   /** lkvol.lock is not a lock lkvol wrote, or (`--locked`) is missing or does not match the system files. */
   LKVOL_LOCK: 2,
   /** The registry refused our credentials, or asked for credentials we do not have. */
@@ -76,7 +78,7 @@ export interface ConfigIssue {
 export class ConfigError extends LkvolError {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID', issues: readonly ConfigIssue[], opts: LkvolErrorOptions = {}) {
+  constructor(code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID' | 'LKVOL_POLICY_VIOLATION', issues: readonly ConfigIssue[], opts: LkvolErrorOptions = {}) {
     super(code, issues.map(formatConfigIssue).join('\n'), {
       hint: opts.hint ?? 'fix the listed lines; see the README section "System file" for the format',
       cause: opts.cause,

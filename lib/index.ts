@@ -37,3 +37,4 @@ export { formatReference, parseReference, type NormalizedRef } from './ref/index
 export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';
 export { version } from './version.js';
 export { editDistance } from './internal/compare.js';
+export { checkConfigHostPaths, loadPolicy, parsePolicy, policyHint, policyViolation, type Policy } from './policy/index.js';

@@ -32,6 +32,8 @@ options:
       --max-bytes N           cap on file bytes unpacked per volume, bytes or 512Mi, 2G, … (default: 64Gi; sizeLimit can lower it)
       --max-entries N         cap on archive entries unpacked per volume (default: 1000000)
       --max-depth N           cap on path components of an entry name (default: 1024)
+      --policy FILE           host paths containers may bind (README "Host-path bind policy"); a bind outside it
+                              fails the build before anything is pulled (exit 2)
       --locked                require lkvol.lock beside the first FILE to pin exactly the files' references
                               (without it, a lock present is used and a reference it lacks is resolved)
       --rootfs                also unpack each container's image into its bundle (lower/ + tmp/ + rootfs/, or
@@ -64,6 +66,7 @@ export const buildCommand: Command = {
       'no-reuse': { type: 'boolean' },
       rootfs: { type: 'boolean' },
       locked: { type: 'boolean' },
+      policy: { type: 'string' },
       progress: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     });
@@ -95,6 +98,7 @@ export const buildCommand: Command = {
         reuse: values['no-reuse'] !== true,
         rootfs: values.rootfs === true,
         locked: values.locked === true,
+        policy: values.policy,
         onEvent: progress,
       });
       // With -o - stdout carries the tar alone.

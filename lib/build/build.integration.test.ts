@@ -293,6 +293,31 @@ describe('image labels', () => {
   });
 });
 
+describe('host-path policy', () => {
+  test('a bind the policy forbids fails the build before any request; a label bind, before any layer is pulled', async () => {
+    const proxy = await startFaultProxy(registry.url, () => ({ kind: 'pass' }));
+    try {
+      const dir = join(work, 'policy');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'policy.yml'), 'hostPaths:\n  allow:\n    - path: /var/lib/app\n  deny:\n    - /var/run/docker.sock\n');
+      const o = await setup('policy', `services:\n  - name: s\n    image: ${proxy.host}/data/seed:1\n    binds: [/var/run/docker.sock:/var/run/docker.sock]\n`, { policy: join(dir, 'policy.yml') });
+      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_POLICY_VIOLATION') && /system\.yml:4:13: services\[0\]\.binds\[0\]: container "s": .*is denied by hostPaths\.deny\[0\]/.test(e.message));
+      assert.deepEqual(proxy.seen, [], 'no request reached the registry');
+      // The label's binds: known once the config is read, refused before any layer.
+      const label = JSON.stringify({ binds: ['/etc:/host-etc'] });
+      const pushed = await pushTarImage({ registry: registry.host, repository: 'label/hostbind', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+      await writeFile(o.files[0]!, `services:\n  - name: s\n    image: ${proxy.host}/label/hostbind:1\n`);
+      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_POLICY_VIOLATION') && /container "s": label org\.mobyproject\.config of .*label\/hostbind:1: binds\[0\] "\/etc:\/host-etc": host path \/etc is not under any path the policy allows/.test(e.message));
+      const seen: string[] = [...proxy.seen];
+      assert.ok(seen.some((r) => r.includes('/manifests/')), 'the manifest was read');
+      assert.deepEqual(seen.filter((r) => pushed.layerDigests.some((d) => r.includes(d))), [], 'no layer was pulled');
+      await assert.rejects(stat(o.out));
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('atomic and reproducible output', () => {
   test('a hostile layer fails the build, names layer and entry, and leaves the previous output and its neighbours untouched', async () => {
     const evil = await pushTarImage({ registry: registry.host, repository: 'evil/escape', tag: '1', layers: [[{ name: 'ok', content: 'fine' }, { name: '../../sentinel/pwn', content: 'pwned' }]] });

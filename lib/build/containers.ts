@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkVolumeRefs, entryWarnings, formatPath, idWarnings, type ImageConfigFields, type LoadedContainer, type LoadedVolume, type RepeatedName } from '../config/index.js';
 import { ConfigError, wrapError } from '../errors.js';
+import { checkLabelHostPaths, policyHint, type Policy } from '../policy/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { bundlePath, emitRuntimeSpec, readImageLabel, resolveContainerConfig, serializeSpec, type MergedConfig } from '../spec/index.js';
@@ -22,13 +23,16 @@ export interface PreparedContainer {
  * `repeated`: container names used more than once (config `repeatedNames`), for ids the label names.
  * @throws LKVOL_CONFIG_INVALID for a broken label or a label bind naming an unknown or read-only volume.
  */
-export function prepareContainer(container: LoadedContainer, image: ResolvedImage, ctx: { volumes: LoadedVolume[]; repeated: ReadonlyMap<string, RepeatedName> }): PreparedContainer {
+export function prepareContainer(container: LoadedContainer, image: ResolvedImage, ctx: { volumes: LoadedVolume[]; repeated: ReadonlyMap<string, RepeatedName>; policy?: Policy | undefined }): PreparedContainer {
   const ref = formatReference(container.ref);
   const origin = `label org.mobyproject.config of ${ref}`;
   const label = readImageLabel(image.config.config?.Labels, { image: ref });
   const merged = resolveContainerConfig({ yaml: container.entry, label: label?.fields });
   const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], ctx.volumes, origin);
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', issues, { hint: 'declare the volume, bind it read-only, or override the binds in the system file' });
+  // The YAML's own host binds were checked before any request; what is left to check came with the label.
+  const violations = ctx.policy === undefined || label === undefined ? [] : checkLabelHostPaths(container, merged as ImageConfigFields, ref, ctx.policy);
+  if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });
   const found = label === undefined ? [] : [...entryWarnings(label.raw), ...idWarnings(idsFromLabel(label.raw, container.entry), ctx.repeated)];
   const warnings = found.map((w) => ({ code: w.code, message: `container ${JSON.stringify(container.name)} (${origin}): ${formatPath(w.path)}: ${w.message}` }));
   return { container, image, merged, warnings };

@@ -48,6 +48,8 @@ export interface BuildOptions {
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
   /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
   sourceDateEpoch?: number | undefined;
+  /** A host-path bind policy file (`--policy`), relative to `cwd`: every bind of a host path must keep to it. */
+  policy?: string | undefined;
   /** Require lkvol.lock beside the first file to exist and to pin exactly the files' references (`--locked`; default false). */
   locked?: boolean;
   /** Also unpack each container's image into its bundle, as LinuxKit lays it out (`--rootfs`; default false). */
@@ -71,7 +73,7 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout';
+type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
 /** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 

@@ -10,6 +10,8 @@ import { isBuildRecord } from './record.js';
 
 /** What the guard needs of a build's options (paths absolute, except `out` and `files`, which are taken from `cwd`). */
 export type OutputGuardOptions = Pick<ResolvedBuildOptions, 'out' | 'cwd' | 'home' | 'cacheDir' | 'files' | 'caCertFiles' | 'certsDirs' | 'dockerConfigPath' | 'authFiles'> & {
+  /** The policy file, an input like the system files. */
+  policy?: string | undefined;
   /** `tar`: OUT is a tar file (or `-`, stdout); default `dir`. */
   format?: 'dir' | 'tar' | undefined;
   /** lkvol's own package directory; default: the one holding the running code. */
@@ -126,6 +128,7 @@ async function guardedPaths(o: OutputGuardOptions): Promise<{ path: string; what
     { path: o.cwd, what: 'the current directory' },
     { path: o.home, what: `the home directory ${o.home}` },
     ...o.files.map((f) => ({ path: f, what: `the system file ${f}` })),
+    ...(o.policy === undefined ? [] : [{ path: o.policy, what: `the policy file ${o.policy}` }]),
     { path: o.cacheDir, what: `the cache ${o.cacheDir}` },
     { path: o.installDir ?? (await ownInstallDir()), what: "lkvol's own installation" },
     ...o.caCertFiles.map((f) => ({ path: f, what: `the CA certificate file ${f}` })),

@@ -2,7 +2,8 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { buildIdMap, loadConfig, repeatedNames, type Config, type EntrySource, type LoadedContainer } from '../config/index.js';
-import { LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
+import { ConfigError, LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
+import { checkConfigHostPaths, loadPolicy, policyHint, type Policy } from '../policy/index.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { version } from '../version.js';
@@ -53,6 +54,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   const config = await applyLock(loaded, o);
   for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
+  // The system files' own host binds against --policy: before any request.
+  const policy = o.policy === undefined ? undefined : await loadPolicy(o.policy, o.cwd);
+  const violations = policy === undefined ? [] : checkConfigHostPaths(config, policy);
+  if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });
   if (o.format === 'dir') {
     // A build killed between its two renames left OUT missing: put it back before anything can fail,
     // and check what came back (an earlier lkvol output passes).
@@ -61,7 +66,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   try {
-    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform) });
+    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform), policy });
   } finally {
     abort.abort();
     await session.close();
@@ -69,9 +74,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 }
 
 /** The steps after the session exists: check labels, then write everything into staging and promote it to `ctx.out` (checked OUT). */
-async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string }): Promise<BuildResult> {
+async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string; policy: Policy | undefined }): Promise<BuildResult> {
   const { options, abort, out, platform } = ctx;
-  const prepared = await prepareContainers(config, session);
+  const prepared = await prepareContainers(config, session, ctx.policy);
   for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
   const idMap = buildIdMap(config);
   const roots = imageRoots(prepared);
@@ -173,7 +178,7 @@ async function applyLock(config: Config, o: ResolvedBuildOptions): Promise<Confi
 }
 
 /** Resolves every container image and checks its label before any layer is pulled. */
-async function prepareContainers(config: Config, session: PullSession): Promise<PreparedContainer[]> {
+async function prepareContainers(config: Config, session: PullSession, policy: Policy | undefined): Promise<PreparedContainer[]> {
   const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
   const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format !== 'oci');
@@ -184,7 +189,7 @@ async function prepareContainers(config: Config, session: PullSession): Promise<
     });
   const [images] = await Promise.all([Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))), Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v)))]);
   const repeated = repeatedNames(config);
-  return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated }));
+  return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy }));
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */

@@ -7,7 +7,8 @@ export { parseSize, type SizeParse } from './size.js';
 export { formatPath } from './positions.js';
 export { knownCapabilities } from './container-fields.js';
 export { normalizeImageConfig } from './spellings.js';
-export { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, parseBind, volumeMergedPath, type Bind, type BindParse } from './binds.js';
+export { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, mountType, parseBind, volumeMergedPath, type Bind, type BindParse } from './binds.js';
+export { parseYamlFile } from './yaml-file.js';
 export {
   containerSchema,
   imageConfigSchema,

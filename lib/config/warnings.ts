@@ -1,10 +1,11 @@
 // Findings that never stop a build: what LinuxKit accepts but a user should hear about. Pure.
-import { isRelativeDestination, isVolumeMount, isVolumeSource, mountDestination, parseBind } from './binds.js';
+import { posix } from 'node:path';
+import { isRelativeDestination, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind } from './binds.js';
 import type { ImageConfigFields, MountEntry, Section } from './schema.js';
 import type { DocPath } from './types.js';
 
 /** The warning codes of system files and labels (README "Warnings"). */
-export type ConfigWarningCode = 'LKVOL_WARN_RELATIVE_DESTINATION' | 'LKVOL_WARN_LINUXKIT_IGNORES' | 'LKVOL_WARN_AMBIGUOUS_ID';
+export type ConfigWarningCode = 'LKVOL_WARN_RELATIVE_DESTINATION' | 'LKVOL_WARN_LINUXKIT_IGNORES' | 'LKVOL_WARN_AMBIGUOUS_ID' | 'LKVOL_WARN_HOST_PATH_DOTDOT';
 
 /** A warning at a path inside a container entry or label. */
 export interface FieldWarning {
@@ -15,7 +16,29 @@ export interface FieldWarning {
 
 /** Warnings about one container entry or image label: relative destinations and fields LinuxKit ignores. */
 export function entryWarnings(entry: ImageConfigFields): FieldWarning[] {
-  return [...relativeDestinations(entry), ...ignoredByLinuxkit(entry)];
+  return [...relativeDestinations(entry), ...ignoredByLinuxkit(entry), ...dotdotSources(entry)];
+}
+
+/**
+ * Host-path sources with a `..` segment: what they mean is resolved lexically on the booted system,
+ * and a reader of the file should see it (with --policy such a source is an error).
+ */
+function dotdotSources(entry: ImageConfigFields): FieldWarning[] {
+  const out: FieldWarning[] = [];
+  const check = (path: DocPath, source: string): void => {
+    if (isVolumeSource(source) || !source.split('/').includes('..')) return;
+    out.push({ path, code: 'LKVOL_WARN_HOST_PATH_DOTDOT', message: `host path ${JSON.stringify(source)} contains "..": it means ${posix.normalize(source)}; write that` });
+  };
+  for (const key of ['binds', 'binds.add'] as const) {
+    (entry[key] ?? []).forEach((b, i) => {
+      const parsed = parseBind(b);
+      if (parsed.ok) check([key, i], parsed.bind.source);
+    });
+  }
+  (entry.mounts ?? []).forEach((m, i) => {
+    if (mountType(m) === 'bind' && m.source !== undefined) check(['mounts', i, 'source'], m.source);
+  });
+  return out;
 }
 
 function relativeWarning(path: DocPath, destination: string): FieldWarning {

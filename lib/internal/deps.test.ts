@@ -22,8 +22,9 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
   spec: { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
   lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
+  policy: { modules: ['config', 'errors'], packages: ['zod'] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar', 'lock'], packages: [] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar', 'lock', 'policy'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };
 
