@@ -1,6 +1,7 @@
 // lkvol.lock in a build: pinning the system files' references to it, and `lkvol lock` writing it.
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
 import { loadConfig, type Config, type LoadedContainer, type LoadedVolume } from '../config/index.js';
 import { parseDigest, type Digest } from '../digest/index.js';
 import { formatConfigIssue, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
@@ -142,7 +143,8 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   } finally {
     await session.close();
   }
-  const text = formatLock({ images }, o.files);
+  // Named from the lock's own directory, so the header does not depend on where lock ran.
+  const text = formatLock({ images }, o.files.map((f) => relative(dirname(path), resolve(o.cwd, f)) || f));
   const before = existing === undefined ? undefined : await readFile(path, 'utf8').catch(() => undefined);
   if (before !== text) await writeAtomically(path, text);
   const dropped = Object.keys(existing?.lock.images ?? {}).filter((k) => !refs.has(k));
