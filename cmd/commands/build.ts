@@ -10,9 +10,10 @@ const usage = `usage: lkvol build [options] FILE...
 
 Pull every volume's image, unpack it into OUT/containers/volumes/<name>/lower and write an OCI
 runtime spec per container (with --rootfs, also unpack each container's image into its bundle).
-With -o OUT.tar, --format tar or -o - (stdout) the same tree is written as one reproducible tar. Files merge in order. OUT is replaced atomically, and only when it does
-not exist, is an empty directory or is an earlier lkvol output (exit 2 otherwise, before anything is
-pulled or written). A symlink OUT is followed.
+Files merge in order. OUT is replaced atomically, and only when it does not exist, is an empty
+directory or is an earlier lkvol output (exit 2 otherwise, before anything is pulled or written).
+A symlink OUT is followed. With -o OUT.tar, --format tar or -o - (stdout) the same tree is written
+as one reproducible tar, replacing only a missing file or an earlier lkvol tar.
 
 options:
   -o, --output OUT            output directory (default: out); not /, $HOME, the current directory, a
