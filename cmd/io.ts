@@ -4,6 +4,8 @@ export interface CommandIO {
   stdout: { write(s: string): unknown };
   /** The same stdout as a byte stream, for `build -o -` (the executable passes process.stdout; absent in-process). */
   stdoutStream?: Writable | undefined;
+  /** Whether stdout is a terminal (a tar is never written to one). */
+  stdoutIsTTY?: boolean | undefined;
   stderr: { write(s: string): unknown };
   /** Whether stderr is a terminal (progress bars). */
   isTTY: boolean;

@@ -13,6 +13,7 @@ process.once('SIGTERM', () => controller.abort());
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stdoutStream: process.stdout,
+  stdoutIsTTY: process.stdout.isTTY === true,
   stderr: process.stderr,
   isTTY: process.stderr.isTTY === true,
   columns: () => process.stderr.columns || 80,

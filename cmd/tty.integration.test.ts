@@ -56,3 +56,16 @@ test('under tmux: layer rows with their states, the overall line, the summary, a
   assert.doesNotMatch(pane, /\x1b|\[\d+A|\[\?25/, 'no escape sequence shows');
   assert.equal(tmux('display-message', '-p', '-t', 'build', '#{cursor_flag}').trim(), '1', 'the cursor is visible');
 });
+
+test('under tmux: -o - refuses to write a tar to the terminal', async () => {
+  const file = join(work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/tty/data:1\n`);
+  tmux('new-session', '-d', '-x', '120', '-y', '10', '-s', 'stdout', `${process.execPath} ${cli} build --cache ${join(work, 'cache')} -o - ${file}; echo EXIT=$?; sleep 60`);
+  let pane = '';
+  for (let i = 0; i < 100 && !/EXIT=\d+/.test(pane); i++) {
+    await sleep(100);
+    pane = tmux('capture-pane', '-p', '-t', 'stdout');
+  }
+  assert.match(pane, /lkvol: build: -o -: refusing to write a tar to a terminal \(LKVOL_USAGE\)/);
+  assert.match(pane, /EXIT=2/);
+});

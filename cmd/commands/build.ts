@@ -75,6 +75,7 @@ export const buildCommand: Command = {
     const format = formatFlag(values.format);
     const out = values.output ?? 'out';
     if (out === '-' && values.json === true) throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', { hint: 'leave out --json, or write the tar to a file' });
+    if (out === '-' && io.stdoutIsTTY === true) throw new LkvolError('LKVOL_USAGE', 'build: -o -: refusing to write a tar to a terminal', { hint: 'redirect stdout (-o - > image.tar, or | tar -t), or write the tar to a file' });
     if (out === '-' && io.stdoutStream === undefined) throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', { hint: 'write the tar to a file' });
     const limits = {
       maxBytes: sizeFlag('build', 'max-bytes', values['max-bytes']),
