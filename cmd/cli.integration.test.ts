@@ -155,6 +155,13 @@ describe('validate', () => {
     assert.match(free.stderr, /^warning: .*system\.yml:7:17: services\[1\]\.binds\.add\[0\]: host path "\/var\/lib\/app\/\.\.\/\.\.\/\.\.\/etc" contains "\.\.": it means \/etc; write that \(LKVOL_WARN_HOST_PATH_DOTDOT\)$/m);
   });
 
+  test('a provisioner that is not on PATH is a problem validate reports, without running anything', async () => {
+    const file = await systemFile('provisioner', 'volumes:\n  - name: certs\n    provisioner:\n      name: no-such-provisioner\n');
+    const r = await run(['validate', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /volume "certs": provisioner lkvol-provisioner-no-such-provisioner is not on PATH \(LKVOL_CONFIG_INVALID\)/);
+  });
+
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
     const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
     const r = await run(['validate', file]);

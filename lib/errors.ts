@@ -36,6 +36,8 @@ export const errorCodes = {
   LKVOL_LAYER_CORRUPT: 1,
   /** A layer or volume exceeds a size, entry-count or depth limit. */
   LKVOL_LAYER_LIMIT: 1,
+  /** A volume's provisioner was not found, failed, or outlived its timeout. */
+  LKVOL_PROVISIONER: 1,
   /** A file-system operation on the host failed (permissions, disk full). */
   LKVOL_IO: 1,
   /** The operation was cancelled (SIGINT or an aborted signal). */

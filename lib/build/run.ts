@@ -19,6 +19,7 @@ import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
 import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { recordInTar, writeTreeTar } from './tar-output.js';
+import { checkProvisioners } from './provision.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
 import { volumeLimits, writeVolume } from './volumes.js';
@@ -54,6 +55,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   const config = await applyLock(loaded, o);
   for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
+  // Provisioners are found (not run) before any request.
+  const missing = checkProvisioners(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: 'install the provisioner, or fix its name or command' });
   // The system files' own host binds against --policy: before any request.
   const policy = o.policy === undefined ? undefined : await loadPolicy(o.policy, o.cwd);
   const violations = policy === undefined ? [] : checkConfigHostPaths(config, policy);
@@ -224,7 +228,7 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
 
 /** The directories whose content came from image layers (their own times are kept): volumes' lower/, bundles' image roots. */
 function unpackedDirs(staging: string, config: Config, roots: readonly ImageRoot[]): Set<string> {
-  const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower'));
+  const volumes = config.volumes.filter((v) => (v.ref !== undefined || v.provisioner !== undefined) && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower'));
   return new Set([...volumes, ...roots.filter((r) => r.holder).map((r) => join(staging, r.path))]);
 }
 

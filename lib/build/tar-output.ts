@@ -117,7 +117,7 @@ function imageTrees(record: BuildRecord): Map<string, ImageTree> {
     }
     trees.set(path, { ownership: new Map((r.ownership ?? []).map((o) => [o.path, o])), skipped });
   };
-  for (const v of record.volumes) if (v.image !== null && v.format === 'filesystem') add(`containers/volumes/${v.name}/lower`, v);
+  for (const v of record.volumes) if ((v.image !== null || v.provisioner !== undefined) && v.format === 'filesystem') add(`containers/volumes/${v.name}/lower`, v);
   for (const c of record.containers) if (c.rootfs?.contentDigest !== undefined) add(c.rootfs.path, c.rootfs);
   return trees;
 }

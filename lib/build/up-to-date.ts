@@ -85,7 +85,8 @@ async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[]
 async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise<VolumeRecord | undefined> {
   const previous = c.previous.volumes.find((v) => v.name === volume.name);
   const dir = join(c.out, 'containers', 'volumes', volume.name);
-  if (previous === undefined || volume.format !== previous.format || volume.format === 'oci') return undefined;
+  // A provisioner runs on every build: what it writes may change whatever its inputs.
+  if (previous === undefined || volume.format !== previous.format || volume.format === 'oci' || volume.provisioner !== undefined) return undefined;
   if (volume.ref === undefined) {
     // A blank volume: three empty directories, recorded as such.
     if (previous.image !== null || !['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d)))) return undefined;

@@ -1,4 +1,5 @@
 // Writes one volume: lower/ (blank, an unpacked image, or an OCI layout), tmp/ and merged/.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
@@ -14,6 +15,7 @@ import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
 import { unpackWithRetry } from './unpack.js';
+import { runProvisioner } from './provision.js';
 
 export interface VolumeJob {
   volume: LoadedVolume;
@@ -40,7 +42,12 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   let layers: LayerRecord[] = [];
   let report: VolumeReport | undefined;
   let inputs: string | undefined;
-  if (volume.ref !== undefined && volume.format === 'oci') {
+  let provisioner: VolumeRecord['provisioner'];
+  if (volume.provisioner !== undefined) {
+    const ran = await runProvisioner({ ...volume, provisioner: volume.provisioner }, lower, options, options.platform);
+    report = ran.report;
+    provisioner = { command: ran.command, paramsDigest: `sha256:${createHash('sha256').update(JSON.stringify(volume.provisioner.params)).digest('hex')}` };
+  } else if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
   } else if (volume.ref !== undefined) {
     image = await job.session.resolve(volume.ref);
@@ -78,6 +85,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     ...(tree.ownership.length === 0 ? {} : { ownership: tree.ownership }),
     ...(report === undefined || report.skipped.length === 0 ? {} : { skipped: report.skipped.map(skippedRecord) }),
     ...(inputs === undefined ? {} : { inputs, fingerprint: tree.fingerprint }),
+    ...(provisioner === undefined ? {} : { provisioner }),
   };
 }
 

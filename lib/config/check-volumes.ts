@@ -46,5 +46,22 @@ function checkVolumeFields(v: DraftVolume): ConfigIssue[] {
     const size = parseSize(sizeLimit);
     if (!size.ok) issues.push(issueAt(v, ['sizeLimit'], size.reason));
   }
+  const p = v.entry.provisioner;
+  if (p !== undefined) {
+    if (image !== undefined) issues.push(issueAt(v, ['provisioner'], 'a volume is seeded from an image or a provisioner, not both'));
+    if (format === 'oci') issues.push(issueAt(v, ['format'], 'format: oci needs an image; a provisioner fills a filesystem volume'));
+    if ((p.name === undefined) === (p.command === undefined)) issues.push(issueAt(v, ['provisioner'], 'give the provisioner a name (runs lkvol-provisioner-<name> from PATH) or a command, one of the two'));
+    if (p.name !== undefined && !provisionerNamePattern.test(p.name)) issues.push(issueAt(v, ['provisioner', 'name'], `invalid provisioner name ${JSON.stringify(p.name)}: use a-z, 0-9, ".", "_" and "-"`));
+    if (p.timeout !== undefined && parseTimeout(p.timeout) === undefined) issues.push(issueAt(v, ['provisioner', 'timeout'], `invalid timeout ${JSON.stringify(p.timeout)}: want a number with ms, s or m, e.g. 60s`));
+  }
   return issues;
+}
+
+const provisionerNamePattern = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** A provisioner timeout (`500ms`, `60s`, `5m`) in milliseconds; undefined when it is not one. */
+export function parseTimeout(text: string): number | undefined {
+  const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
+  if (m === null || Number(m[1]) === 0) return undefined;
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 }

@@ -3,6 +3,7 @@ import { internalError } from '../errors.js';
 import { parseReference } from '../ref/index.js';
 import type { Draft, DraftContainer, DraftVolume } from './merge.js';
 import { parseSize } from './size.js';
+import { parseTimeout } from './check-volumes.js';
 import { normalizeImageConfig } from './spellings.js';
 import type { Config, ConfigWarning, LoadedContainer, LoadedVolume } from './types.js';
 
@@ -39,8 +40,22 @@ function loadVolume(v: DraftVolume): LoadedVolume {
     format: entry.format ?? 'filesystem',
     platforms: entry.platforms,
     sizeLimit,
+    ...(entry.provisioner === undefined
+      ? {}
+      : {
+          provisioner: {
+            ...(entry.provisioner.name === undefined ? {} : { name: entry.provisioner.name }),
+            ...(entry.provisioner.command === undefined ? {} : { command: entry.provisioner.command }),
+            params: entry.provisioner.params ?? {},
+            timeoutMs: entry.provisioner.timeout === undefined ? defaultProvisionerTimeoutMs : parseTimeout(entry.provisioner.timeout)!,
+            file: v.pos.file,
+          },
+        }),
   };
 }
+
+/** How long a provisioner may run when its volume says nothing. */
+const defaultProvisionerTimeoutMs = 10 * 60_000;
 
 function loadContainer(c: DraftContainer): LoadedContainer {
   return { ...c, entry: normalizeImageConfig(c.entry), name: c.entry.name, ref: parseReference(c.entry.image) };

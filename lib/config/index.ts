@@ -27,4 +27,4 @@ export {
   type SystemFile,
   type VolumeEntry,
 } from './schema.js';
-export type { Config, ConfigWarning, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedVolume, SourcePos } from './types.js';
+export type { Config, ConfigWarning, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedProvisioner, LoadedVolume, SourcePos } from './types.js';

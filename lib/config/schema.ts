@@ -197,6 +197,15 @@ export const volumeSchema = z.strictObject({
   format: z.enum(['filesystem', 'oci']).optional(),
   platforms: strList.optional(),
   sizeLimit: sizeSchema.optional(),
+  /** lkvol extension: a program that writes the volume's content as a tar stream on stdout. */
+  provisioner: z
+    .strictObject({
+      name: str.optional(),
+      command: z.array(str).min(1, 'must name a program').optional(),
+      params: z.record(z.string(), z.unknown()).optional(),
+      timeout: str.optional(),
+    })
+    .optional(),
 });
 
 const kernelSchema = z.strictObject({

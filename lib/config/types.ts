@@ -36,6 +36,21 @@ export interface LoadedVolume extends EntrySource {
   platforms: string[] | undefined;
   /** Cap on bytes written into lower/, or undefined for none. */
   sizeLimit: number | undefined;
+  /** lkvol extension: the program that fills lower/ (then `ref` is undefined). */
+  provisioner?: LoadedProvisioner | undefined;
+}
+
+/** A volume's provisioner, as the system file gives it. */
+export interface LoadedProvisioner {
+  /** `lkvol-provisioner-<name>`, found on PATH. */
+  name?: string | undefined;
+  /** A program and its arguments; a program with a `/` is relative to the system file's directory. */
+  command?: string[] | undefined;
+  /** Written as JSON to its stdin. */
+  params: Record<string, unknown>;
+  timeoutMs: number;
+  /** The system file naming it (as given): its directory is the provisioner's working directory. */
+  file: string;
 }
 
 /** An onboot, services or onshutdown entry (SPEC §1.2). */

@@ -1,0 +1,96 @@
+// Provisioners: programs whose stdout is a volume's content as a tar, unpacked like an image layer. No registry needed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, type BuildOptions } from './index.js';
+import { isLkvolError } from '../errors.js';
+import { buildTar } from '../internal/testing/tar.js';
+import type { BuildRecord } from './record.js';
+
+let work: string;
+let bin: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lkvol-provision-'));
+  bin = join(work, 'bin');
+  await mkdir(bin);
+  // A named provisioner on PATH: it writes its params and environment into the volume.
+  await script(join(bin, 'lkvol-provisioner-certs'), 'd=$(mktemp -d); cat > "$d/params.json"; printf "%s %s %s\\n" "$LKVOL_VOLUME" "$LKVOL_PLATFORM" "$(pwd)" > "$d/env"; tar -c -C "$d" . ; rm -rf "$d"');
+  await writeFile(join(work, 'evil.tar'), await buildTar([{ name: 'ok', content: 'ok' }, { name: '../../escaped', content: 'pwned' }]));
+});
+
+after(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+async function script(path: string, body: string): Promise<void> {
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+}
+
+async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string }> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'system.yml'), yaml);
+  return { dir, files: [join(dir, 'system.yml')], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } };
+}
+
+describe('provisioners', () => {
+  test('a command relative to the system file writes a tar: unpacked into lower/, recorded with its command and params digest', async () => {
+    const o = await setup('site', 'volumes:\n  - name: site\n    provisioner:\n      command: [./render.sh, --env, prod]\n');
+    await script(join(o.dir, 'render.sh'), 'd=$(mktemp -d); mkdir "$d/www"; echo "<h1>$1 $2</h1>" > "$d/www/index.html"; tar -c -C "$d" . ; rm -rf "$d"');
+    const { record } = await build(o);
+    assert.equal(await readFile(join(o.out, 'containers/volumes/site/lower/www/index.html'), 'utf8'), '<h1>--env prod</h1>\n');
+    const v = (record as BuildRecord).volumes[0]!;
+    assert.deepEqual([v.image, v.provisioner?.command, v.files], [null, './render.sh --env prod', 1]);
+    assert.match(v.provisioner?.paramsDigest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.match(v.contentDigest, /^sha256:/);
+  });
+
+  test('a named provisioner is found on PATH; its params reach stdin; it runs in the system file\'s directory with a minimal environment', async () => {
+    const o = await setup('certs', 'volumes:\n  - name: certs\n    provisioner:\n      name: certs\n      params: {cn: example.com}\n');
+    await build(o);
+    assert.deepEqual(JSON.parse(await readFile(join(o.out, 'containers/volumes/certs/lower/params.json'), 'utf8')), { cn: 'example.com' });
+    assert.equal(await readFile(join(o.out, 'containers/volumes/certs/lower/env'), 'utf8'), `certs linux/amd64 ${o.dir}\n`);
+  });
+
+  test('a hostile tar is refused, naming the entry; nothing outside the volume is written and no output appears', async () => {
+    const o = await setup('evil', `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(work, 'evil.tar')}]\n`);
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && e.message.includes('../../escaped'));
+    await assert.rejects(lstat(join(work, 'escaped')));
+    await assert.rejects(lstat(o.out));
+  });
+
+  test('a failing provisioner: LKVOL_PROVISIONER naming the volume, the program, its status and the end of its stderr', async () => {
+    const o = await setup('fails', 'volumes:\n  - name: v\n    provisioner:\n      command: [./fail.sh]\n');
+    await script(join(o.dir, 'fail.sh'), 'echo "cannot reach the vault" >&2; exit 3');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_PROVISIONER') && /^volume "v": provisioner "\.\/fail\.sh" exited with status 3; its stderr ends:\ncannot reach the vault$/.test(e.message));
+    await assert.rejects(lstat(o.out));
+  });
+
+  test('past its timeout the process group is killed, also a program that ignores SIGTERM and its children', async () => {
+    for (const [name, body] of [
+      ['hangs', 'sleep 30'],
+      ['stubborn', "trap '' TERM; (sleep 30 &) ; sleep 30"],
+    ] as const) {
+      const o = await setup(name, `volumes:\n  - name: v\n    provisioner:\n      command: [./${name}.sh]\n      timeout: 500ms\n`);
+      await script(join(o.dir, `${name}.sh`), body);
+      const started = Date.now();
+      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_PROVISIONER') && /did not finish within 0\.5 s and was killed/.test(e.message));
+      assert.ok(Date.now() - started < 10_000, name);
+    }
+  });
+
+  test('a provisioner that is not there is a configuration error at its line, before anything runs', async () => {
+    const o = await setup('missing', 'volumes:\n  - name: a\n    provisioner:\n      name: nope\n  - name: b\n    provisioner:\n      command: [./absent.sh]\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /system\.yml:4:7: volumes\[0\]\.provisioner: volume "a": provisioner lkvol-provisioner-nope is not on PATH/.test(e.message) && /system\.yml:7:7: volumes\[1\]\.provisioner: .*"\.\/absent\.sh" is not an executable file/.test(e.message));
+    assert.deepEqual((await readdir(o.dir)).sort(), ['system.yml']);
+  });
+
+  test('an image and a provisioner, or neither a name nor a command, are refused', async () => {
+    const o = await setup('both', 'volumes:\n  - name: a\n    image: alpine\n    provisioner:\n      command: [x]\n  - name: b\n    provisioner: {}\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /image or a provisioner, not both/.test(e.message) && /a name .* or a command, one of the two/.test(e.message));
+  });
+});
