@@ -83,6 +83,25 @@ describe('provisioners', () => {
     }
   });
 
+  test('cancelling the build kills the provisioner\'s process group and reports the cancellation', async () => {
+    const o = await setup('cancel', 'volumes:\n  - name: v\n    provisioner:\n      command: [./slow.sh]\n');
+    const pidFile = join(o.dir, 'child.pid');
+    await script(join(o.dir, 'slow.sh'), `sleep 30 & echo $! > ${pidFile}; wait`);
+    const abort = new AbortController();
+    const started = Date.now();
+    const run = build({ ...o, signal: abort.signal });
+    for (let i = 0; i < 100 && !(await readFile(pidFile, 'utf8').catch(() => '')).trim(); i++) await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    await assert.rejects(run, (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED'));
+    assert.ok(Date.now() - started < 10_000);
+    const child = Number((await readFile(pidFile, 'utf8')).trim());
+    await new Promise((r) => setTimeout(r, 100));
+    // Gone, or a zombie waiting for whoever reaps orphans here: not running either way.
+    const state = await readFile(`/proc/${child}/stat`, 'utf8').then((t) => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3), () => 'gone');
+    assert.ok(state === 'gone' || state === 'Z', `the provisioner's own child is killed too (state ${state})`);
+    await assert.rejects(lstat(o.out));
+  });
+
   test('a provisioner that is not there is a configuration error at its line, before anything runs', async () => {
     const o = await setup('missing', 'volumes:\n  - name: a\n    provisioner:\n      name: nope\n  - name: b\n    provisioner:\n      command: [./absent.sh]\n');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /system\.yml:4:7: volumes\[0\]\.provisioner: volume "a": provisioner lkvol-provisioner-nope is not on PATH/.test(e.message) && /system\.yml:7:7: volumes\[1\]\.provisioner: .*"\.\/absent\.sh" is not an executable file/.test(e.message));
