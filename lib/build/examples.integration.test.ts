@@ -1,7 +1,7 @@
 // Every examples/*.yml builds against a registry holding the example images, so the examples cannot go stale.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build } from './index.js';
@@ -30,6 +30,8 @@ after(async () => {
 async function buildExample(name: string): Promise<string> {
   const file = join(work, name);
   await writeFile(file, (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, registry.host));
+  // Provisioners are relative to their system file: they come along.
+  for (const f of (await readdir(examples)).filter((n) => n.endsWith('.sh'))) await copyFile(join(examples, f), join(work, f));
   const out = join(work, `${name}.out`);
   await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64' });
   return out;
@@ -47,10 +49,12 @@ test('web.yml: assets unpacked with the draft whited out, blank volumes empty, b
   const assets = describeTree(await walkTree(join(volumes, 'assets', 'lower'))).map((l) => l.split(' ').slice(0, 3).join(' '));
   assert.deepEqual(assets, ['about.html file 0644', 'css dir 0755', 'css/site.css file 0644', 'img dir 0755', 'img/logo.svg file 0644', 'index.html file 0644']);
   for (const blank of ['config', 'logs']) assert.deepEqual(await readdir(join(volumes, blank, 'lower')), []);
+  assert.equal(await readFile(join(volumes, 'banner', 'lower', 'banner.txt'), 'utf8'), 'Welcome to the lkvol example appliance (banner, linux/amd64).\n', 'the provisioner\'s volume');
   assert.deepEqual((await readdir(join(out, 'containers'))).sort(), ['onboot', 'onshutdown', 'services', 'volumes']);
   const web = JSON.parse(await readFile(join(out, 'containers/services/web/config.json'), 'utf8')) as { mounts: { destination: string; source: string; options: string[] }[]; process: { args: string[]; capabilities: { bounding: string[] } } };
   const volumeMounts = web.mounts.filter((m) => m.source.startsWith('/containers/volumes/')).map((m) => `${m.destination} ${m.source} ${m.options.join(',')}`);
   assert.deepEqual(volumeMounts, [
+    '/etc/banner /containers/volumes/banner/merged ro,rbind',
     '/etc/site /containers/volumes/config/merged ro,rbind',
     '/srv/www /containers/volumes/assets/merged ro,rbind',
     '/usr/share/doc/site /containers/volumes/assets/merged rbind,ro',
