@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ before(async () => {
   await pushExampleImages(registry.host, join(repoRoot(), 'examples', 'images'));
   const web = await readFile(join(repoRoot(), 'examples', 'web.yml'), 'utf8');
   await writeFile(join(work, 'system.yml'), web.replaceAll('127.0.0.1:5391', registry.host));
+  // Its provisioners are relative to it: they come along.
+  for (const f of (await readdir(join(repoRoot(), 'examples'))).filter((n) => n.endsWith('.sh'))) await copyFile(join(repoRoot(), 'examples', f), join(work, f));
 });
 
 after(async () => {
@@ -65,4 +67,5 @@ test('lock, then a --locked tar; a stale lock is refused; offline, with the regi
   const offline = make('offline', ['IMAGE=offline.tar']);
   assert.equal(offline.status, 0, offline.stderr);
   assert.equal(await sha(join(work, 'offline.tar')), first);
+  assert.ok(listing.includes('containers/volumes/banner/lower/banner.txt'), 'the provisioner\'s volume is in both');
 });

@@ -8,7 +8,7 @@ export type BuildEvent =
   | { kind: 'blob-start'; digest: string; size: number; cached: boolean }
   | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
   | { kind: 'blob-done'; digest: string; size: number; cached: boolean }
-  | { kind: 'volume-start'; volume: string; image: string | undefined }
+  | { kind: 'volume-start'; volume: string; image: string | undefined; provisioner?: string }
   /** A layer of a volume's image starts to be applied (its blob may still be downloading), then is applied. */
   | { kind: 'layer-start' | 'layer-applied'; volume: string; digest: string; index: number; count: number }
   /** A layer being applied: its entries and file bytes so far (every 256 entries). */

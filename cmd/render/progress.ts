@@ -97,7 +97,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'blob-done':
       return e.cached ? undefined : `pulled ${short(e.digest)} (${size(e.size)})`;
     case 'volume-start':
-      return `volume ${e.volume}: ${e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
+      return `volume ${e.volume}: ${e.provisioner !== undefined ? `running provisioner ${e.provisioner}` : e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-start':
       return `${'volume' in e ? `volume ${e.volume}` : e.bundle}: layer ${e.index + 1}/${e.count} ${short(e.digest)}`;
     case 'ignored':

@@ -27,7 +27,7 @@ export function createSummary(now: () => number = Date.now): Summary {
     note(e) {
       switch (e.kind) {
         case 'volume-start':
-          if (e.image === undefined) trees.set(`volume ${e.volume}`, 'blank');
+          if (e.image === undefined && e.provisioner === undefined) trees.set(`volume ${e.volume}`, 'blank');
           break;
         case 'volume-done':
           if (trees.get(`volume ${e.volume}`) !== 'blank') trees.set(`volume ${e.volume}`, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(`volume ${e.volume}`)}`);

@@ -34,7 +34,8 @@ async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: 
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'system.yml'), yaml);
-  return { dir, files: [join(dir, 'system.yml')], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } };
+  // As the CLI does: as root, ownership is applied (and the extractor loads the xattr binding before it reads).
+  return { dir, files: [join(dir, 'system.yml')], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: process.getuid?.() === 0, credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } };
 }
 
 describe('provisioners', () => {

@@ -1,6 +1,7 @@
 // Provisioners (lkvol extension): a program whose stdout is a tar stream of a volume's content, unpacked with
 // the same confined extractor, limits and sizeLimit as an image layer.
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config, LoadedProvisioner, LoadedVolume } from '../config/index.js';
@@ -76,6 +77,9 @@ export async function runProvisioner(volume: LoadedVolume & { provisioner: Loade
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
+  // Taken at once into a stream of our own: a child's stdout socket may be torn down when the child
+  // exits, before the extractor (which first loads the xattr binding) starts reading.
+  const stdout = child.stdout.pipe(new PassThrough());
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4 * stderrTail)));
   child.stdin.on('error', () => undefined);
@@ -103,7 +107,7 @@ export async function runProvisioner(volume: LoadedVolume & { provisioner: Loade
   try {
     const state = createExtractState(volumeLimits(volume, o.limits));
     // A tar the extractor refuses stops the program too: it would block on a full pipe otherwise.
-    const extracted = extractLayer(child.stdout, { root, layer: `provisioner ${found.shown}`, state, applyOwnership: o.applyOwnership, ...(o.signal === undefined ? {} : { signal: o.signal }) }).catch((err: unknown) => {
+    const extracted = extractLayer(stdout, { root, layer: `provisioner ${found.shown}`, state, applyOwnership: o.applyOwnership, ...(o.signal === undefined ? {} : { signal: o.signal }) }).catch((err: unknown) => {
       const ours = killed;
       killGroup();
       killed = ours;

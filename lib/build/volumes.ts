@@ -36,7 +36,8 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   } catch (err) {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": create ${dir}`);
   }
-  options.onEvent({ kind: 'volume-start', volume: volume.name, image: volume.ref === undefined ? undefined : formatReference(volume.ref) });
+  const provisionerName = volume.provisioner === undefined ? undefined : (volume.provisioner.command?.join(' ') ?? `lkvol-provisioner-${volume.provisioner.name ?? ''}`);
+  options.onEvent({ kind: 'volume-start', volume: volume.name, image: volume.ref === undefined ? undefined : formatReference(volume.ref), ...(provisionerName === undefined ? {} : { provisioner: provisionerName }) });
   let image: ResolvedImage | undefined;
   let layoutDigest: string | undefined;
   let layers: LayerRecord[] = [];
