@@ -162,6 +162,14 @@ describe('validate', () => {
     assert.match(r.stderr, /volume "certs": provisioner lkvol-provisioner-no-such-provisioner is not on PATH \(LKVOL_CONFIG_INVALID\)/);
   });
 
+  test('a local image whose path leads nowhere is a problem validate reports at its line, reading nothing', async () => {
+    const file = await systemFile('local-image', 'volumes:\n  - name: v\n    image: oci-layout:missing-layout:v1\nservices:\n  - name: s\n    image: docker-archive:./missing.tar\n');
+    const r = await run(['validate', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /system\.yml:3:12: volumes\[0\]\.image: oci-layout:missing-layout: \S+\/missing-layout does not exist/);
+    assert.match(r.stderr, /system\.yml:6:12: services\[0\]\.image: docker-archive:\.\/missing\.tar: \S+\/missing\.tar does not exist/);
+  });
+
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
     const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
     const r = await run(['validate', file]);

@@ -22,6 +22,7 @@ const table: [ErrorCode, number][] = [
   ['LKVOL_LAYER_CORRUPT', 1],
   ['LKVOL_LAYER_LIMIT', 1],
   ['LKVOL_PROVISIONER', 1],
+  ['LKVOL_LOCAL_IMAGE', 1],
   ['LKVOL_IO', 1],
   ['LKVOL_CANCELLED', 130],
   ['LKVOL_INTERNAL', 1],

@@ -38,6 +38,8 @@ export const errorCodes = {
   LKVOL_LAYER_LIMIT: 1,
   /** A volume's provisioner was not found, failed, or outlived its timeout. */
   LKVOL_PROVISIONER: 1,
+  /** An `oci-layout:` or `docker-archive:` image is missing, is not a layout or archive, or lacks the named image or a blob. */
+  LKVOL_LOCAL_IMAGE: 1,
   /** A file-system operation on the host failed (permissions, disk full). */
   LKVOL_IO: 1,
   /** The operation was cancelled (SIGINT or an aborted signal). */
@@ -140,11 +142,11 @@ export class DigestMismatchError extends LkvolError {
   readonly actual: string;
   readonly bytesRead: number;
 
-  constructor(fields: { subject: string; expected: string; actual: string; bytesRead: number; reason?: string }) {
+  constructor(fields: { subject: string; expected: string; actual: string; bytesRead: number; reason?: string; hint?: string }) {
     super(
       'LKVOL_DIGEST_MISMATCH',
       `${fields.subject}: ${fields.reason ?? 'digest mismatch'} after ${fields.bytesRead} bytes: expected ${fields.expected}, got ${fields.actual}`,
-      { hint: 'retry; if it persists the registry or the cache holds corrupt data (remove the cache directory)' },
+      { hint: fields.hint ?? 'retry; if it persists the registry or the cache holds corrupt data (remove the cache directory)' },
     );
     this.name = 'DigestMismatchError';
     this.subject = fields.subject;

@@ -38,4 +38,4 @@ export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js
 export { version } from './version.js';
 export { editDistance } from './internal/compare.js';
 export { checkConfigHostPaths, loadPolicy, parsePolicy, policyHint, policyViolation, type Policy } from './policy/index.js';
-export { checkProvisioners } from './build/provision.js';
+export { checkSources, sourcesHint } from './build/sources.js';

@@ -1,5 +1,5 @@
 // `lkvol validate`: schema and reference checks of system files, no network.
-import { checkConfigHostPaths, checkProvisioners, ConfigError, formatConfigIssue, loadConfig, loadPolicy, policyHint } from '../../lib/index.js';
+import { checkConfigHostPaths, checkSources, ConfigError, sourcesHint, formatConfigIssue, loadConfig, loadPolicy, policyHint } from '../../lib/index.js';
 import { parseFlags, requireFiles } from '../args.js';
 import type { Command } from '../io.js';
 
@@ -22,8 +22,8 @@ export const validateCommand: Command = {
     const { values, positionals } = parseFlags('validate', args, { json: { type: 'boolean' }, debug: { type: 'boolean' }, policy: { type: 'string' } });
     requireFiles('validate', positionals);
     const config = await loadConfig(positionals, { signal: io.signal, cwd: io.cwd });
-    const missing = checkProvisioners(config, io.cwd, io.env['PATH']);
-    if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: 'install the provisioner, or fix its name or command' });
+    const missing = checkSources(config, io.cwd, io.env['PATH']);
+    if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: sourcesHint });
     if (values.policy !== undefined) {
       const violations = checkConfigHostPaths(config, await loadPolicy(values.policy, io.cwd));
       if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext, wrapError } from '../errors.js';
-import { formatReference } from '../ref/index.js';
+import { formatReference, referenceKey } from '../ref/index.js';
 import { bundlePath } from '../spec/index.js';
 import type { PreparedContainer, RenderedContainer } from './containers.js';
 import type { ResolvedBuildOptions } from './options.js';
@@ -42,7 +42,7 @@ export function imageRoots(prepared: readonly PreparedContainer[]): Map<Prepared
   for (const p of ordered) {
     const readonly = p.merged.readonly ?? false;
     const own = `${bundlePath(p.container.section, p.container.index, p.container.name)}/${readonly ? 'rootfs' : 'lower'}`;
-    const key = formatReference(p.container.ref);
+    const key = referenceKey(p.container.ref);
     const held = first.get(key);
     if (held === undefined) first.set(key, own);
     roots.set(p, { path: held ?? own, holder: held === undefined, readonly });

@@ -19,7 +19,7 @@ import { createPullSession, type PullSession } from './session.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
 import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { recordInTar, writeTreeTar } from './tar-output.js';
-import { checkProvisioners } from './provision.js';
+import { checkSources, sourcesHint } from './sources.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
 import { volumeLimits, writeVolume } from './volumes.js';
@@ -55,9 +55,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
   const config = await applyLock(loaded, o);
   for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
-  // Provisioners are found (not run) before any request.
-  const missing = checkProvisioners(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
-  if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: 'install the provisioner, or fix its name or command' });
+  // Provisioners and local images are found (not run, not read) before any request.
+  const missing = checkSources(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: sourcesHint });
   // The system files' own host binds against --policy: before any request.
   const policy = o.policy === undefined ? undefined : await loadPolicy(o.policy, o.cwd);
   const violations = policy === undefined ? [] : checkConfigHostPaths(config, policy);

@@ -6,7 +6,9 @@ import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
 import { LkvolError, RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
-import { formatReference, type NormalizedRef } from '../ref/index.js';
+import { resolve as resolvePath } from 'node:path';
+import { localMismatchHint, openLocalImage, type LocalImageSource } from '../local/index.js';
+import { formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
 import {
   createRegistryClient,
   loadCredentials,
@@ -50,6 +52,8 @@ export interface PullSession {
 
 export interface PullSessionOptions {
   cacheDir: string;
+  /** What relative paths of local images (`oci-layout:`, `docker-archive:`) start from; default the process's. */
+  cwd?: string | undefined;
   platform: Platform;
   jobs: number;
   insecureRegistries: string[];
@@ -83,20 +87,30 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
   const client = o.offline === true ? undefined : await createClient(o);
   const tags = createTagStore({ dir: o.cacheDir });
   const policy = o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate';
+  // Local images need no registry, so --offline builds read them too; one source per layout or archive.
+  const locals = new Map<string, LocalImageSource>();
+  const localSource = (ref: NormalizedRef): LocalImageSource | undefined => {
+    if (ref.local === undefined) return undefined;
+    const location = resolvePath(o.cwd ?? process.cwd(), ref.local.location);
+    const key = `${ref.local.transport}:${ref.local.name ?? ''}:${location}`;
+    let source = locals.get(key);
+    if (source === undefined) locals.set(key, (source = openLocalImage(ref.local, location)));
+    return source;
+  };
   // A source per task, each with a signal of its own: resolves are not limited, so dozens run at once.
-  const sourceFor = (signal: AbortSignal | undefined): ManifestSource => createImageSource({ client, cache, tags, policy, signal });
+  const sourceFor = (ref: NormalizedRef, signal: AbortSignal | undefined): ManifestSource => localSource(ref) ?? createImageSource({ client, cache, tags, policy, signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   const fetchOnce = createOnce<void>();
 
-  const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, cache, limit, o }, ref, d);
+  const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, local: localSource(ref), cache, limit, o }, ref, d);
 
   return {
     cache,
     resolve(ref) {
-      return resolveOnce(formatReference(ref), async () => {
+      return resolveOnce(referenceKey(ref), async () => {
         const signal = taskSignal(o.signal);
-        const image = await resolveImage(sourceFor(signal), ref, { platform: o.platform, signal });
+        const image = await resolveImage(sourceFor(ref, signal), ref, { platform: o.platform, signal });
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -116,7 +130,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       return cache.openWhileStoring(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`, stored);
     },
     fetchManifest(ref, size) {
-      return sourceFor(taskSignal(o.signal)).fetchManifest(ref, { size });
+      return sourceFor(ref, taskSignal(o.signal)).fetchManifest(ref, { size });
     },
     async close() {
       await client?.close();
@@ -129,27 +143,33 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
 }
 
 /**
- * Puts one blob into the cache unless it is there, under the `--jobs` limit. A body that broke and could
- * not be resumed (Range ignored, resumes used up) starts again from byte 0, once.
+ * Puts one blob into the cache unless it is there, under the `--jobs` limit: copied from a local
+ * layout or archive (the cache verifies it), or downloaded. A body that broke and could not be
+ * resumed (Range ignored, resumes used up) starts again from byte 0, once.
  */
-async function downloadBlob(s: { client: RegistryClient | undefined; cache: BlobCache; limit: Limiter; o: PullSessionOptions }, ref: NormalizedRef, d: Descriptor): Promise<void> {
-  const { client, cache, o } = s;
+async function downloadBlob(s: { client: RegistryClient | undefined; local: LocalImageSource | undefined; cache: BlobCache; limit: Limiter; o: PullSessionOptions }, ref: NormalizedRef, d: Descriptor): Promise<void> {
+  const { client, local, cache, o } = s;
   const digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
   if (await cache.has(digest)) {
     o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: true });
     return;
   }
-  if (client === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
+  if (client === undefined && local === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
   const signal = taskSignal(o.signal);
   const signalOpt = signal === undefined ? {} : { signal };
   const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
   const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
   await s.limit(async () => {
     o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
+    if (local !== undefined) {
+      await cache.put(digest, d.size, await local.openBlob(d), { subject, onProgress, mismatchHint: localMismatchHint, ...signalOpt });
+      o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         // The registry client's stream checks digest and size itself (registry/blob.ts).
-        await cache.put(digest, d.size, await client.openBlob(ref, d, signalOpt), { subject, onProgress, sourceVerifies: true, ...signalOpt });
+        await cache.put(digest, d.size, await client!.openBlob(ref, d, signalOpt), { subject, onProgress, sourceVerifies: true, ...signalOpt });
         break;
       } catch (err) {
         if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0) throw urlsOnlyError(ref, d, err);

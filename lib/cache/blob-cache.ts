@@ -30,7 +30,7 @@ export interface BlobCache {
    * Streams `source` into the store, verifying digest and size; the blob becomes visible only when
    * complete and correct. Throws LKVOL_DIGEST_MISMATCH or LKVOL_IO; nothing partial is left behind.
    */
-  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void; sourceVerifies?: boolean }): Promise<void>;
+  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void; sourceVerifies?: boolean; mismatchHint?: string }): Promise<void>;
   /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
   open(digest: Digest, size: number | undefined, subject: string): Readable;
   /**
@@ -79,7 +79,7 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     async has(d) {
       return stat(pathOf(d)).then((s) => s.isFile(), () => false);
     },
-    async put(d, size, source, { subject, signal, onProgress, sourceVerifies }) {
+    async put(d, size, source, { subject, signal, onProgress, sourceVerifies, mismatchHint }) {
       const final = pathOf(d);
       const temp = join(tmpDir, `${digestHex(d).slice(0, 16)}.${writerTag()}.${randomBytes(6).toString('hex')}`);
       const release = holdTemp(temp);
@@ -89,7 +89,7 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
         // its error would have nobody to hear it.
         // A source that checks digest and size itself (a registry blob) fails before its end when wrong:
         // hashing every byte a second time would only cost time.
-        const verifier = sourceVerifies === true ? createCounter() : createVerifier({ digest: d, size, subject });
+        const verifier = sourceVerifies === true ? createCounter() : createVerifier({ digest: d, size, subject, hint: mismatchHint });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
         const writer = growing.writer(d, temp);
         settle = writer.settle;

@@ -1,4 +1,5 @@
 // Turns a checked draft into the Config handed to the build: references parsed, volume defaults applied.
+import { dirname } from 'node:path';
 import { internalError } from '../errors.js';
 import { parseReference } from '../ref/index.js';
 import type { Draft, DraftContainer, DraftVolume } from './merge.js';
@@ -35,7 +36,7 @@ function loadVolume(v: DraftVolume): LoadedVolume {
   return {
     ...v,
     name: entry.name,
-    ref: entry.image === undefined ? undefined : parseReference(entry.image),
+    ref: entry.image === undefined ? undefined : parseReference(entry.image, { base: dirname(v.pos.file) }),
     readonly: entry.readonly ?? false,
     format: entry.format ?? 'filesystem',
     platforms: entry.platforms,
@@ -58,5 +59,5 @@ function loadVolume(v: DraftVolume): LoadedVolume {
 const defaultProvisionerTimeoutMs = 10 * 60_000;
 
 function loadContainer(c: DraftContainer): LoadedContainer {
-  return { ...c, entry: normalizeImageConfig(c.entry), name: c.entry.name, ref: parseReference(c.entry.image) };
+  return { ...c, entry: normalizeImageConfig(c.entry), name: c.entry.name, ref: parseReference(c.entry.image, { base: dirname(c.pos.file) }) };
 }

@@ -11,6 +11,8 @@ export interface VerifyOptions {
   size?: number | undefined;
   /** What the bytes are, for the error message (e.g. `layer sha256:… of alpine@sha256:…`). */
   subject: string;
+  /** What a mismatch's error tells the user to do, when not the default (retry, or clear the cache). */
+  hint?: string | undefined;
 }
 
 /**
@@ -22,7 +24,7 @@ export function createVerifier(opts: VerifyOptions): Transform & { readonly byte
   const hash: Hash = createHash(digestAlgorithm(opts.digest));
   let bytesRead = 0;
   const mismatch = (actual: string, reason?: string) =>
-    new DigestMismatchError({ subject: opts.subject, expected: opts.digest, actual, bytesRead, ...(reason === undefined ? {} : { reason }) });
+    new DigestMismatchError({ subject: opts.subject, expected: opts.digest, actual, bytesRead, ...(reason === undefined ? {} : { reason }), ...(opts.hint === undefined ? {} : { hint: opts.hint }) });
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       bytesRead += chunk.length;

@@ -24,7 +24,9 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
   policy: { modules: ['config', 'errors'], packages: ['zod'] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'tar', 'lock', 'policy'], packages: [] },
+  // Local layouts and archives are read as a registry is: its ManifestSource and manifest checks.
+  local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar'], packages: ['zod'] },
+  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'local', 'tar', 'lock', 'policy'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };
 

@@ -5,7 +5,7 @@ import { isLkvolError, type ErrorCode } from '../errors.js';
 import type { TarHeader } from '../tar/index.js';
 import { normalizeEntry, type LayerEntry } from './entries.js';
 
-const base: TarHeader = { format: 'ustar', typeflag: '0', name: 'f', linkname: '', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: 5, devmajor: 0, devminor: 0, pax: new Map(), offset: 0 };
+const base: TarHeader = { format: 'ustar', typeflag: '0', name: 'f', linkname: '', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: 5, devmajor: 0, devminor: 0, pax: new Map(), offset: 0, dataOffset: 512 };
 const latin1 = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
 const pax = (records: Record<string, string | Buffer>) => new Map(Object.entries(records).map(([k, v]) => [k, Buffer.from(v)]));
 

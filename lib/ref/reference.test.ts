@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatReference, isLoopbackRegistry, parseReference } from './reference.js';
+import { formatReference, isLoopbackRegistry, parseReference, referenceKey } from './reference.js';
 import { isLkvolError } from '../errors.js';
 
 const hex = 'a'.repeat(64);
@@ -64,4 +64,25 @@ test('isLoopbackRegistry', () => {
   assert.equal(isLoopbackRegistry('[::1]:5000'), true);
   assert.equal(isLoopbackRegistry('docker.io'), false);
   assert.equal(isLoopbackRegistry('128.0.0.1'), false);
+});
+
+test('parseReference: local images keep their path as written and find it from the system file', () => {
+  const layout = parseReference('oci-layout:images/app:v1', { base: '/srv/sys' });
+  assert.deepEqual(layout.local, { transport: 'oci-layout', path: 'images/app', location: '/srv/sys/images/app', name: 'v1' });
+  assert.equal(formatReference(layout), 'oci-layout:images/app:v1');
+  // The path ends at the first colon (skopeo): an archive's name may be name:tag, and a digest pins it.
+  const archive = parseReference(`docker-archive:/abs/app.tar:example.com/app:1@sha256:${hex}`, { base: '/srv/sys' });
+  assert.deepEqual(archive.local, { transport: 'docker-archive', path: '/abs/app.tar', location: '/abs/app.tar', name: 'example.com/app:1' });
+  assert.equal(archive.digest, `sha256:${hex}`);
+  assert.equal(formatReference(archive), `docker-archive:/abs/app.tar:example.com/app:1@sha256:${hex}`);
+  assert.equal(parseReference('oci-layout:dir').local?.name, undefined);
+  // The same relative path from two directories is two images.
+  assert.notEqual(referenceKey(parseReference('oci-layout:dir', { base: '/a' })), referenceKey(parseReference('oci-layout:dir', { base: '/b' })));
+  assert.equal(referenceKey(parseReference('alpine')), 'docker.io/library/alpine:latest');
+});
+
+test('parseReference: a local image without a path or with an empty name is refused', () => {
+  for (const input of ['oci-layout:', 'oci-layout::v1', 'docker-archive:x.tar:', 'docker-archive:']) {
+    assert.throws(() => parseReference(input), (e: unknown) => isLkvolError(e, 'LKVOL_REF_INVALID') && e.message.includes(JSON.stringify(input)) && /PATH\[:REF\]/.test(e.hint ?? ''), input);
+  }
 });

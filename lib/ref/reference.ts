@@ -1,6 +1,22 @@
 // Image references: parse, normalise (Docker's rules) and format. No I/O.
+import { isAbsolute, join } from 'node:path';
 import { LkvolError } from '../errors.js';
 import { parseDigest, type Digest } from '../digest/digest.js';
+
+/** The transports of images read from local files instead of a registry (skopeo's names). */
+export const localTransports = ['oci-layout', 'docker-archive'] as const;
+export type LocalTransport = (typeof localTransports)[number];
+
+/** An image in a local OCI image layout or `docker save` archive: `oci-layout:PATH[:REF]`, `docker-archive:PATH[:REF]`. */
+export interface LocalImage {
+  readonly transport: LocalTransport;
+  /** The path as written (what messages and records show). */
+  readonly path: string;
+  /** The path to open: `path` joined to the directory of the system file naming it (itself relative to the build's cwd unless absolute). */
+  readonly location: string;
+  /** The image's name in the layout (`org.opencontainers.image.ref.name`) or archive (a RepoTag); undefined: the only one (or `latest`). */
+  readonly name: string | undefined;
+}
 
 /** A parsed, normalised image reference (`docker.io/library/alpine:latest`). Only `parseReference` makes one. */
 export interface NormalizedRef {
@@ -12,6 +28,8 @@ export interface NormalizedRef {
   readonly tag: string | undefined;
   /** Digest pinned by the reference; it wins over the tag. */
   readonly digest: Digest | undefined;
+  /** Set for an image read from a local layout or archive; `registry` and `repository` are then empty. */
+  readonly local?: LocalImage | undefined;
 }
 
 export const dockerHub = 'docker.io';
@@ -38,7 +56,9 @@ const maxNameLength = 255;
  * `index.docker.io` → `docker.io`, `name:tag@sha256:…` keeps both and the digest wins.
  * @throws LKVOL_REF_INVALID with the reason.
  */
-export function parseReference(input: string): NormalizedRef {
+export function parseReference(input: string, opts: { base?: string } = {}): NormalizedRef {
+  const transport = localTransports.find((t) => input.startsWith(`${t}:`));
+  if (transport !== undefined) return parseLocalReference(input, transport, opts.base ?? '');
   const fail = (why: string): never => {
     throw new LkvolError('LKVOL_REF_INVALID', `invalid reference ${JSON.stringify(input)}: ${why}`, {
       hint: 'write it as [registry[:port]/]repository[:tag][@sha256:<64 hex>]',
@@ -98,14 +118,51 @@ function validateHost(host: string, fail: (why: string) => never): void {
   if (hostname === '' || !hostname.split('.').every((c) => hostComponent.test(c))) fail(`registry host ${JSON.stringify(host)} is not a valid host name`);
 }
 
-/** `registry/repository`, the name a tag or digest is attached to. */
+/**
+ * `oci-layout:PATH[:REF][@DIGEST]` or `docker-archive:PATH[:REF][@DIGEST]`: PATH ends at the first `:`
+ * (as skopeo splits it), so an archive's REF may be `name:tag`; a relative PATH is taken from `base`.
+ */
+function parseLocalReference(input: string, transport: LocalTransport, base: string): NormalizedRef {
+  const fail = (why: string): never => {
+    throw new LkvolError('LKVOL_REF_INVALID', `invalid reference ${JSON.stringify(input)}: ${why}`, {
+      hint: `write it as ${transport}:PATH[:REF], PATH relative to the system file`,
+    });
+  };
+  let rest = input.slice(transport.length + 1);
+  let digest: Digest | undefined;
+  const pinned = /@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.exec(rest);
+  if (pinned !== null) {
+    digest = parseDigest(pinned[1]!);
+    rest = rest.slice(0, pinned.index);
+  }
+  const colon = rest.indexOf(':');
+  const path = colon === -1 ? rest : rest.slice(0, colon);
+  const name = colon === -1 ? undefined : rest.slice(colon + 1);
+  if (path === '') fail('missing path');
+  if (name === '') fail('empty image name after the path');
+  if (path.includes('\0') || (name ?? '').includes('\0')) fail('contains a NUL byte');
+  const location = isAbsolute(path) ? path : join(base, path);
+  return { registry: '', repository: '', tag: undefined, digest, local: { transport, path, location, name } };
+}
+
+/** `registry/repository`, the name a tag or digest is attached to (`transport:PATH` for a local image). */
 export function formatName(ref: NormalizedRef): string {
+  if (ref.local !== undefined) return `${ref.local.transport}:${ref.local.path}`;
   return `${ref.registry}/${ref.repository}`;
 }
 
-/** The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set). */
+/** The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set); a local image as written. */
 export function formatReference(ref: NormalizedRef): string {
-  return `${formatName(ref)}${ref.tag === undefined ? '' : `:${ref.tag}`}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
+  const name = ref.local === undefined ? (ref.tag === undefined ? '' : `:${ref.tag}`) : ref.local.name === undefined ? '' : `:${ref.local.name}`;
+  return `${formatName(ref)}${name}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
+}
+
+/**
+ * What makes two references the same image for one build: the formatted reference, and for a local
+ * image where its path leads (the same relative path in two directories names two images).
+ */
+export function referenceKey(ref: NormalizedRef): string {
+  return ref.local === undefined ? formatReference(ref) : `${formatReference(ref)}\0${ref.local.location}`;
 }
 
 /** The reference pinned to a digest: `name@digest`. */

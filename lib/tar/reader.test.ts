@@ -283,3 +283,20 @@ test('an empty stream is an empty archive', async () => {
   const reader = new TarReader(Readable.from([]));
   for await (const m of reader.members()) assert.fail(`unexpected member ${m.header.name}`);
 });
+
+test('dataOffset is where each member\'s bytes start, after its meta headers (archives are read in place from there)', async () => {
+  const archive = await tar([
+    { name: 'short', content: 'first' },
+    { name: `long/${'n'.repeat(150)}`, content: 'second' },
+    { name: 'gnu/' + 'g'.repeat(120), content: 'third', longNames: 'gnu' },
+  ]);
+  const r = await read(archive);
+  assert.equal(r.members.length, 3);
+  for (const m of r.members) {
+    assert.equal(archive.toString('latin1', m.header.dataOffset, m.header.dataOffset + m.header.size), m.data);
+    assert.ok(m.header.dataOffset > m.header.offset);
+  }
+  assert.equal(r.members[0]!.header.dataOffset, 512);
+  // The PAX and GNU long-name headers come before the member's own header block.
+  assert.ok(r.members[1]!.header.dataOffset - r.members[1]!.header.offset >= 3 * 512);
+});

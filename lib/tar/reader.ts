@@ -14,6 +14,8 @@ export interface TarHeader extends BlockHeader {
   pax: PaxRecords;
   /** Offset of the member's first header block (its PAX or GNU header, if any) in the tar stream. */
   offset: number;
+  /** Offset of the member's first data byte (right after its own header block). */
+  dataOffset: number;
 }
 
 /** A member and its data. Read the body before asking for the next member, or leave it: the rest is skipped. */
@@ -183,6 +185,8 @@ export class TarReader {
       devminor: h.devminor,
       pax,
       offset,
+      // #decode read the header block and nothing since: the data follows.
+      dataOffset: this.#offset,
     };
   }
 

@@ -1,0 +1,202 @@
+// Reads a `docker save` archive (or skopeo's docker-archive:) as an image: manifest.json says which
+// member is the config and which are the layers; lkvol describes them in an OCI manifest of its own.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { digestOf, isDigest, parseDigest, type Digest } from '../digest/index.js';
+import { mediaTypes, parseImageConfig } from '../oci/index.js';
+import { formatReference, parseReference, type LocalImage } from '../ref/index.js';
+import { checkManifest, nearestTags } from '../registry/index.js';
+import { TarFormatError, TarReader } from '../tar/index.js';
+import { DigestMismatchError, LkvolError } from '../errors.js';
+import { documentLimit, localError, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+
+/** A member of the archive: where its data lies. */
+interface Member {
+  dataOffset: number;
+  size: number;
+}
+
+/** manifest.json of `docker save` (moby image/tarexport): one entry per image. */
+const archiveManifestSchema = z.array(
+  z.looseObject({
+    Config: z.string(),
+    RepoTags: z.array(z.string()).nullish(),
+    Layers: z.array(z.string()),
+  }),
+);
+
+/** The image lkvol describes: its manifest's bytes and where each blob it names lies in the archive. */
+interface ArchiveImage {
+  manifestBytes: Buffer;
+  digest: Digest;
+  config: { digest: Digest; bytes: Buffer };
+  blobs: Map<string, Member>;
+}
+
+const archiveHint = (image: LocalImage) => `make it with \`docker save IMAGE -o ${image.path}\` or \`skopeo copy docker://IMAGE docker-archive:${image.path}:NAME\`, and check the path (relative to the system file)`;
+
+/** How many symbolic links between layer members lkvol follows (docker save links repeated layers). */
+const maxLinkHops = 8;
+
+/**
+ * The archive at `file` (absolute) as an image source. It is read once to list its members; the
+ * manifest is lkvol's own OCI manifest of the config and layers, so its digest is stable for the same
+ * archive content. A layer's digest is its member's name (`blobs/sha256/<hex>`), else its diff_id
+ * when the member is an uncompressed tar, else the hash of its bytes.
+ */
+export function openDockerArchive(image: LocalImage, file: string): LocalImageSource {
+  const subject = formatReference({ registry: '', repository: '', tag: undefined, digest: undefined, local: image });
+  let described: Promise<ArchiveImage> | undefined;
+  const describe = () => (described ??= describeImage(image, file, subject));
+  return {
+    async fetchManifest(ref, opts = {}) {
+      const archived = await describe();
+      if (ref.digest !== undefined && ref.digest !== archived.digest) {
+        throw new DigestMismatchError({
+          subject: `${formatReference(ref)}: manifest`,
+          expected: ref.digest,
+          actual: archived.digest,
+          bytesRead: archived.manifestBytes.length,
+          reason: 'the archive now holds another image',
+          hint: 'the archive changed since the digest was written (in the system file or lkvol.lock): pin the new digest (lkvol lock --update) or restore the archive',
+        });
+      }
+      return checkManifest(archived.manifestBytes, { subject, pinned: archived.digest, size: opts.size, contentType: mediaTypes.ociManifest });
+    },
+    async fetchBlobBytes(_ref, d) {
+      const archived = await describe();
+      if (d.digest !== archived.config.digest) throw localError(subject, `the archive's image has no document ${d.digest}`, archiveHint(image));
+      return archived.config.bytes;
+    },
+    async openBlob(d) {
+      const member = (await describe()).blobs.get(d.digest);
+      if (member === undefined) throw localError(subject, `the archive's image has no layer ${d.digest}`, archiveHint(image));
+      if (member.size === 0) return Readable.from([]);
+      return createReadStream(file, { start: member.dataOffset, end: member.dataOffset + member.size - 1, highWaterMark: 1 << 20 });
+    },
+  };
+}
+
+/** Lists the archive's regular members by name (links resolved later), reading it once. */
+async function listMembers(image: LocalImage, file: string, subject: string): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
+  const files = new Map<string, Member>();
+  const links = new Map<string, string>();
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  try {
+    for await (const { header } of new TarReader(stream).members()) {
+      const name = posix.normalize(header.name).replace(/^(\.\/)+/, '').replace(/\/$/, '');
+      if (header.typeflag === '0' || header.typeflag === '7') files.set(name, { dataOffset: header.dataOffset, size: header.size });
+      else if (header.typeflag === '2') links.set(name, posix.normalize(posix.join(posix.dirname(name), header.linkname)));
+      else if (header.typeflag === '1') links.set(name, posix.normalize(header.linkname).replace(/^(\.\/)+/, ''));
+    }
+  } catch (err) {
+    if (err instanceof TarFormatError) throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, archiveHint(image), err);
+    throw readFailure(err, subject, file, archiveHint(image));
+  } finally {
+    stream.destroy();
+  }
+  return { files, links };
+}
+
+async function describeImage(image: LocalImage, file: string, subject: string): Promise<ArchiveImage> {
+  const hint = archiveHint(image);
+  const { files, links } = await listMembers(image, file, subject);
+  const member = (name: string, what: string): Member => {
+    let current = posix.normalize(name).replace(/^(\.\/)+/, '');
+    for (let hop = 0; !files.has(current); hop++) {
+      const next = links.get(current);
+      if (next === undefined || hop >= maxLinkHops) throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, hint);
+      current = next;
+    }
+    return files.get(current)!;
+  };
+  const read = (m: Member, what: string) => readBytes(file, { subject, what, hint, limit: documentLimit, position: m.dataOffset, length: m.size });
+
+  const manifestMember = files.get('manifest.json');
+  if (manifestMember === undefined) throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, hint);
+  const parsed = archiveManifestSchema.safeParse(parseJson(await read(manifestMember, 'manifest.json'), subject, 'manifest.json', hint));
+  if (!parsed.success) throw localError(subject, `manifest.json is not a docker save manifest: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${(parsed.error.issues[0]?.path ?? []).join('.')}`, hint);
+  const entry = chooseEntry(image, parsed.data, subject);
+
+  const configBytes = await read(member(entry.Config, 'config'), `config ${entry.Config}`);
+  const configDigest = blobDigest(entry.Config) ?? digestOf(configBytes);
+  verifyBytes(configBytes, { digest: configDigest }, `${subject}: config ${entry.Config}`);
+  const config = parseImageConfig(configBytes, { subject: `${subject}: config ${entry.Config}` });
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== entry.Layers.length) {
+    throw localError(subject, `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`, hint);
+  }
+  const blobs = new Map<string, Member>();
+  const layers = [];
+  for (const [i, path] of entry.Layers.entries()) {
+    const m = member(path, `layer ${i + 1}`);
+    const compression = await sniffCompression(file, m, subject, hint);
+    const digest = blobDigest(path) ?? (compression === 'none' ? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`) : await hashMember(file, m));
+    blobs.set(digest, m);
+    layers.push({ mediaType: compression === 'gzip' ? mediaTypes.ociLayerGzip : compression === 'zstd' ? mediaTypes.ociLayerZstd : mediaTypes.ociLayer, digest, size: m.size });
+  }
+  const manifest = { schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: { mediaType: mediaTypes.ociConfig, digest: configDigest, size: configBytes.length }, layers };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  return { manifestBytes, digest: digestOf(manifestBytes), config: { digest: configDigest, bytes: configBytes }, blobs };
+}
+
+/** The manifest.json entry the reference names (by RepoTag, compared as normalised references); without a name the only one. */
+function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(image: LocalImage, entries: T[], subject: string): T {
+  const tags = entries.flatMap((e) => e.RepoTags ?? []);
+  const listed = tags.length === 0 ? 'its images have no tags' : `it holds ${tags.map((t) => JSON.stringify(t)).join(', ')}`;
+  if (entries.length === 0) throw localError(subject, 'manifest.json lists no image', archiveHint(image));
+  if (image.name === undefined) {
+    if (entries.length === 1) return entries[0]!;
+    throw localError(subject, `the archive holds ${entries.length} images and the reference names none; ${listed}`, tags.length === 0 ? 'save one image per archive' : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`);
+  }
+  const want = normalised(image.name);
+  const chosen = entries.filter((e) => (e.RepoTags ?? []).some((t) => t === image.name || normalised(t) === want));
+  if (chosen.length === 0) {
+    const closest = nearestTags(image.name, tags, 1)[0];
+    throw localError(subject, `no image tagged ${JSON.stringify(image.name)} in manifest.json; ${listed}`, closest === undefined ? 'leave the name out: the archive has one image' : `name one of them after the path: ${image.transport}:${image.path}:${closest}`);
+  }
+  return chosen[0]!;
+}
+
+/** A RepoTag as Docker reads it (`busybox:1` = `docker.io/library/busybox:1`); undefined when it is not a reference. */
+function normalised(tag: string): string | undefined {
+  try {
+    return formatReference(parseReference(tag));
+  } catch (err) {
+    if (err instanceof LkvolError) return undefined;
+    throw err;
+  }
+}
+
+/** The digest a `blobs/<alg>/<hex>` member name states (Docker 25+ archives), else undefined. */
+function blobDigest(path: string): Digest | undefined {
+  const m = /^(?:\.\/)?blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(path);
+  const d = m === null ? undefined : `${m[1]}:${m[2]}`;
+  return d !== undefined && isDigest(d) ? d : undefined;
+}
+
+async function sniffCompression(file: string, m: Member, subject: string, hint: string): Promise<'gzip' | 'zstd' | 'none'> {
+  const head = await readBytes(file, { subject, what: 'layer', hint, limit: 4, position: m.dataOffset, length: Math.min(4, m.size) });
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length === 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** The sha256 of a member's bytes (a compressed layer, whose digest the archive does not state). */
+async function hashMember(file: string, m: Member): Promise<Digest> {
+  const hash = createHash('sha256');
+  if (m.size > 0) for await (const chunk of createReadStream(file, { start: m.dataOffset, end: m.dataOffset + m.size - 1 })) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}` as Digest;
+}
+
+function parseJson(bytes: Buffer, subject: string, what: string, hint: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw localError(subject, `${what} is not JSON: ${(err as Error).message}`, hint, err);
+  }
+}
+

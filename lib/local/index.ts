@@ -1,0 +1,36 @@
+// Images read from local files instead of a registry: OCI image layouts and `docker save` archives.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LocalImage } from '../ref/index.js';
+import { openDockerArchive } from './docker-archive.js';
+import { openOciLayout } from './oci-layout.js';
+import type { LocalImageSource } from './source.js';
+
+export { localMismatchHint, type LocalImageSource } from './source.js';
+export { refNameAnnotation } from './oci-layout.js';
+
+/** A source for `image`, whose path resolves to `location` (absolute). Nothing is read until it is asked for something. */
+export function openLocalImage(image: LocalImage, location: string): LocalImageSource {
+  return image.transport === 'oci-layout' ? openOciLayout(image, location) : openDockerArchive(image, location);
+}
+
+/**
+ * Why `image` at `location` cannot be read, checked without reading it (for `validate` and before a
+ * build makes any request); undefined when it looks usable.
+ */
+export function localImageProblem(image: LocalImage, location: string): string | undefined {
+  const kind = (path: string) => {
+    try {
+      const s = statSync(path);
+      return s.isDirectory() ? 'directory' : s.isFile() ? 'file' : 'other';
+    } catch {
+      return 'missing';
+    }
+  };
+  const at = `${image.transport}:${image.path}: ${location}`;
+  const k = kind(location);
+  if (k === 'missing') return `${at} does not exist`;
+  if (image.transport === 'docker-archive') return k === 'file' ? undefined : `${at} is not a file (a docker save archive)`;
+  if (k !== 'directory') return `${at} is not a directory (an OCI image layout)`;
+  return kind(join(location, 'oci-layout')) === 'file' ? undefined : `${at} is not an OCI image layout (it has no oci-layout file)`;
+}

@@ -1,0 +1,100 @@
+// Reads an OCI image layout directory (image-spec image-layout.md) as `skopeo copy … oci:DIR` and umoci write it.
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../digest/index.js';
+import { LkvolError } from '../errors.js';
+import { mediaTypes, parseManifestDocument, type Descriptor, type Index } from '../oci/index.js';
+import { formatReference, type LocalImage, type NormalizedRef } from '../ref/index.js';
+import { checkManifest, nearestTags, type FetchedManifest } from '../registry/index.js';
+import { documentLimit, localError, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+
+/** The annotation naming an image in a layout's index.json (`skopeo copy … oci:DIR:NAME`). */
+export const refNameAnnotation = 'org.opencontainers.image.ref.name';
+
+const layoutHint = (image: LocalImage) => `make it with \`skopeo copy docker://IMAGE oci:${image.path}:NAME\` or umoci, and check the path (relative to the system file)`;
+
+/**
+ * The layout at `dir` (absolute) as an image source. Manifests and configs are read and verified on
+ * each request; layers are streamed from `blobs/` for the cache to verify.
+ */
+export function openOciLayout(image: LocalImage, dir: string): LocalImageSource {
+  const subjectOf = (ref: NormalizedRef) => formatReference(ref);
+  const blobPath = (digest: Digest) => join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
+  const readBlob = async (ref: NormalizedRef, d: { digest: Digest; size?: number | undefined }, what: string): Promise<Buffer> => {
+    const subject = subjectOf(ref);
+    const bytes = await readBytes(blobPath(d.digest), { subject, what: `${what} ${d.digest} (blobs/${digestAlgorithm(d.digest)}/${digestHex(d.digest)})`, hint: 'the layout is incomplete: copy the image into it again', limit: documentLimit });
+    verifyBytes(bytes, d, `${subject}: ${what} ${d.digest}`);
+    return bytes;
+  };
+  let index: Promise<Index> | undefined;
+  return {
+    async fetchManifest(ref, opts = {}): Promise<FetchedManifest> {
+      const subject = subjectOf(ref);
+      const descriptor = ref.digest !== undefined ? { digest: ref.digest, size: opts.size, mediaType: opts.mediaType } : selectImage(image, await (index ??= readIndex(image, dir)), subject);
+      const bytes = await readBlob(ref, descriptor, 'manifest');
+      return checkManifest(bytes, { subject: `${subject}`, pinned: descriptor.digest, size: descriptor.size, contentType: descriptor.mediaType });
+    },
+    async fetchBlobBytes(ref, d) {
+      return readBlob(ref, { digest: parseDigest(d.digest, `blob of ${subjectOf(ref)}`), size: d.size }, 'blob');
+    },
+    async openBlob(d): Promise<Readable> {
+      const path = blobPath(parseDigest(d.digest, `blob of ${image.path}`));
+      const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+      // Opening fails on the first read: say which blob of which layout is missing.
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve());
+        stream.once('error', (err) => reject(readFailure(err, `${image.transport}:${image.path}`, `layer ${d.digest}`, 'the layout is incomplete: copy the image into it again')));
+      });
+      return stream;
+    },
+  };
+}
+
+/** The layout's index.json, after checking its `oci-layout` marker. @throws LKVOL_LOCAL_IMAGE. */
+async function readIndex(image: LocalImage, dir: string): Promise<Index> {
+  const subject = `${image.transport}:${image.path}`;
+  const marker = await readBytes(join(dir, 'oci-layout'), { subject, what: `${dir} is not an OCI image layout: its oci-layout file`, hint: layoutHint(image), limit: 64 << 10 });
+  let version: unknown;
+  try {
+    version = (JSON.parse(marker.toString('utf8')) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+  } catch {
+    version = undefined;
+  }
+  if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
+    throw localError(subject, `oci-layout says imageLayoutVersion ${JSON.stringify(version)}; lkvol reads version 1.x layouts`, layoutHint(image));
+  }
+  const bytes = await readBytes(join(dir, 'index.json'), { subject, what: 'index.json', hint: layoutHint(image), limit: documentLimit });
+  try {
+    const document = parseManifestDocument(bytes, { contentType: mediaTypes.ociIndex, subject: `${subject}: index.json` });
+    if (document.kind !== 'index') throw localError(subject, 'index.json is not an image index', layoutHint(image));
+    return document.index;
+  } catch (err) {
+    if (err instanceof LkvolError && err.code !== 'LKVOL_LOCAL_IMAGE') throw localError(subject, err.message.replace(`${subject}: `, ''), layoutHint(image), err);
+    throw err;
+  }
+}
+
+/**
+ * The index.json entry the reference names: the one whose ref.name annotation is the name; without
+ * a name the only entry, else the one named `latest` (skopeo's default). @throws LKVOL_LOCAL_IMAGE listing the names there are.
+ */
+export function selectImage(image: LocalImage, index: Index, subject: string): { digest: Digest; size: number; mediaType: string } {
+  const entries = index.manifests;
+  const names = entries.map((d) => d.annotations?.[refNameAnnotation]).filter((n): n is string => n !== undefined);
+  const held = names.length === 0 ? `it names none of its ${entries.length} images` : `it holds ${names.map((n) => JSON.stringify(n)).join(', ')}`;
+  const closest = nearestTags(image.name ?? 'latest', names, 1)[0];
+  const hint = closest === undefined ? 'write the image into the layout with a name (skopeo copy … oci:DIR:NAME)' : `name one after the path: ${image.transport}:${image.path}:${closest}`;
+  let chosen: Descriptor[];
+  if (image.name !== undefined) chosen = entries.filter((d) => d.annotations?.[refNameAnnotation] === image.name);
+  else if (entries.length === 1) chosen = entries;
+  else chosen = entries.filter((d) => d.annotations?.[refNameAnnotation] === 'latest');
+  if (entries.length === 0) throw localError(subject, 'the layout holds no image (index.json lists no manifests)', layoutHint(image));
+  if (chosen.length === 0) {
+    const want = image.name === undefined ? `no name given and the layout holds ${entries.length} images, none named "latest"` : `no image named ${JSON.stringify(image.name)}`;
+    throw localError(subject, `${want} in index.json; ${held}`, hint);
+  }
+  if (chosen.length > 1) throw localError(subject, `index.json names ${chosen.length} images ${JSON.stringify(image.name ?? 'latest')}; lkvol will not guess which`, 'write the layout again with one image per name');
+  const d = chosen[0]!;
+  return { digest: parseDigest(d.digest, `${subject}: index.json entry`), size: d.size, mediaType: d.mediaType };
+}
