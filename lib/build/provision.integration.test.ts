@@ -8,6 +8,7 @@ import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { buildTar } from '../internal/testing/tar.js';
 import type { BuildRecord } from './record.js';
+import type { BuildEvent } from '../events.js';
 
 let work: string;
 let bin: string;
@@ -100,6 +101,50 @@ describe('provisioners', () => {
     // Gone, or a zombie waiting for whoever reaps orphans here: not running either way.
     const state = await readFile(`/proc/${child}/stat`, 'utf8').then((t) => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3), () => 'gone');
     assert.ok(state === 'gone' || state === 'Z', `the provisioner's own child is killed too (state ${state})`);
+    await assert.rejects(lstat(o.out));
+  });
+
+  test('a rebuild whose provisioner writes the same stream leaves OUT alone; it runs once per build; its output is not kept', async () => {
+    const o = await setup('same-stream', 'volumes:\n  - name: v\n    provisioner:\n      command: [./gen.sh]\n      params: {n: 1}\n');
+    // Counts its runs outside the volume; the tar depends only on content.txt (fixed mtimes).
+    await script(join(o.dir, 'gen.sh'), 'echo run >> "$(pwd)/runs"; d=$(mktemp -d); cp content.txt "$d/c"; touch -d @0 "$d/c" "$d"; tar -c --owner=0 --group=0 --numeric-owner -C "$d" . ; rm -rf "$d"');
+    await writeFile(join(o.dir, 'content.txt'), 'one\n');
+    const runs = async () => (await readFile(join(o.dir, 'runs'), 'utf8')).split('\n').length - 1;
+    const first = (await build(o)).record.volumes[0]!;
+    assert.match(first.provisioner?.streamDigest ?? '', /^sha256:[0-9a-f]{64}$/);
+    const inodes = async () => Promise.all(['', 'lkvol.json', 'containers/volumes/v/lower/c'].map(async (p) => (await lstat(join(o.out, p))).ino));
+    const before = await inodes();
+    const events: BuildEvent[] = [];
+    await build({ ...o, onEvent: (e) => events.push(e) });
+    assert.deepEqual(await inodes(), before, 'nothing rewritten or renamed');
+    assert.ok(events.some((e) => e.kind === 'volume-done' && e.reused));
+    assert.equal(await runs(), 2);
+    // Another stream: the volume is written again, from the one run of this build.
+    await writeFile(join(o.dir, 'content.txt'), 'two\n');
+    const changed = (await build(o)).record.volumes[0]!;
+    assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/c'), 'utf8'), 'two\n');
+    assert.notEqual(changed.provisioner?.streamDigest, first.provisioner?.streamDigest);
+    assert.equal(await runs(), 3);
+    // Other params, same stream: not the same inputs, so not reused.
+    await writeFile(join(o.dir, 'system.yml'), 'volumes:\n  - name: v\n    provisioner:\n      command: [./gen.sh]\n      params: {n: 2}\n');
+    const lowerInode = (await lstat(join(o.out, 'containers/volumes/v/lower/c'))).ino;
+    const reparam = (await build(o)).record.volumes[0]!;
+    assert.equal(reparam.provisioner?.streamDigest, changed.provisioner?.streamDigest);
+    assert.notEqual(reparam.provisioner?.paramsDigest, changed.provisioner?.paramsDigest);
+    assert.notEqual((await lstat(join(o.out, 'containers/volumes/v/lower/c'))).ino, lowerInode, 'extracted again');
+    assert.equal(await runs(), 4);
+    // A volume changed in OUT by hand is not reused, whatever the provisioner wrote.
+    await writeFile(join(o.out, 'containers/volumes/v/lower/c'), 'edited\n');
+    await build(o);
+    assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/c'), 'utf8'), 'two\n');
+    // The streams were kept in the cache's tmp directory only while each build ran.
+    assert.deepEqual(await readdir(join(o.cacheDir!, 'v1', 'tmp')), []);
+  });
+
+  test('a provisioner whose tar breaks the volume\'s sizeLimit is refused by the extractor; no output appears', async () => {
+    const o = await setup('too-big', 'volumes:\n  - name: v\n    sizeLimit: 1Ki\n    provisioner:\n      command: [./big.sh]\n');
+    await script(join(o.dir, 'big.sh'), 'd=$(mktemp -d); head -c 4096 /dev/zero > "$d/big"; tar -c -C "$d" . ; rm -rf "$d"');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /sizeLimit of volume "v"/.test(e.message));
     await assert.rejects(lstat(o.out));
   });
 

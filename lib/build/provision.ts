@@ -1,12 +1,16 @@
 // Provisioners (lkvol extension): a program whose stdout is a tar stream of a volume's content, unpacked with
 // the same confined extractor, limits and sizeLimit as an image layer.
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
-import { accessSync, constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { BlobCache } from '../cache/index.js';
 import type { Config, LoadedProvisioner, LoadedVolume } from '../config/index.js';
-import { LkvolError, type ConfigIssue } from '../errors.js';
-import { createExtractState, extractLayer, finishExtraction, volumeReport, type VolumeReport } from '../layer/index.js';
+import { createHasher, type Digest } from '../digest/index.js';
+import { isLkvolError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
+import { createExtractState, createStreamCap, extractLayer, extractionRulesVersion, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
+import { version } from '../version.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { volumeLimits } from './volumes.js';
 
@@ -48,15 +52,86 @@ export function checkProvisioners(config: Config, cwd: string, path: string | un
 /** How much of a failed provisioner's stderr an error shows. */
 const stderrTail = 2048;
 
+type ProvisionedVolume = LoadedVolume & { provisioner: LoadedProvisioner };
+
+/** What a provisioner wrote: its tar stream, kept in a temp file until the build ends, and what identifies it. */
+export interface ProvisionerOutput {
+  /** The program and arguments as found (shown in messages, recorded in lkvol.json). */
+  command: string;
+  /** sha256 of the params as JSON (what the program read on stdin). */
+  paramsDigest: Digest;
+  /** sha256 of the tar stream it wrote. */
+  streamDigest: Digest;
+  /** The temp file holding the stream. */
+  file: string;
+}
+
+/** Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard` removes the outputs. */
+export interface ProvisionerRuns {
+  run(volume: ProvisionedVolume): Promise<ProvisionerOutput>;
+  discard(): Promise<void>;
+}
+
+export function createProvisionerRuns(cache: BlobCache, o: ResolvedBuildOptions): ProvisionerRuns {
+  const runs = new Map<string, Promise<ProvisionerOutput>>();
+  const temps: { discard(): Promise<void> }[] = [];
+  return {
+    run(volume) {
+      let ran = runs.get(volume.name);
+      if (ran === undefined) {
+        const temp = cache.tempFile();
+        temps.push(temp);
+        runs.set(volume.name, (ran = runProvisioner(volume, temp.path, o)));
+      }
+      return ran;
+    },
+    async discard() {
+      await Promise.allSettled([...runs.values()]);
+      await Promise.all(temps.map((t) => t.discard()));
+    },
+  };
+}
+
 /**
- * Runs a volume's provisioner and unpacks its stdout into `root`. It runs in its system file's
+ * Everything that decides what a provisioner's volume holds, hashed (as `volumeInputs` for an image):
+ * lkvol's version and extraction rules, the command, its params, the stream it wrote, the limits and
+ * whether ownership is applied.
+ */
+export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimits, applyOwnership: boolean): string {
+  const inputs = {
+    lkvol: version,
+    rules: extractionRulesVersion,
+    format: 'filesystem',
+    provisioner: { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest },
+    limits: { maxBytes: limits.maxBytes ?? null, maxEntries: limits.maxEntries ?? null, maxDepth: limits.maxDepth ?? null },
+    applyOwnership,
+  };
+  return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
+}
+
+/** Unpacks a provisioner's output into `root` with the confined extractor, the volume's limits and sizeLimit. */
+export async function extractProvisioned(volume: ProvisionedVolume, output: ProvisionerOutput, root: string, o: ResolvedBuildOptions): Promise<VolumeReport> {
+  const state = createExtractState(volumeLimits(volume, o.limits));
+  await extractLayer(createReadStream(output.file, { highWaterMark: 1 << 20 }), {
+    root,
+    layer: `provisioner ${output.command}`,
+    state,
+    applyOwnership: o.applyOwnership,
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  finishExtraction(state, { root });
+  return volumeReport(state);
+}
+
+/**
+ * Runs a volume's provisioner, hashing its stdout into `spool`. It runs in its system file's
  * directory with a minimal environment (LKVOL_VOLUME, LKVOL_PLATFORM, SOURCE_DATE_EPOCH when set, PATH,
  * HOME), its params as JSON on stdin, in a process group of its own that is killed (SIGKILL) at its
- * timeout or on cancellation.
+ * timeout, on cancellation, or when its stream passes the volume's byte budget.
  * @throws LKVOL_PROVISIONER naming the volume and the program (exit status, timeout; the end of its
- *   stderr); what the extractor throws for its tar (unsafe paths, limits, corrupt tar).
+ *   stderr); LKVOL_LAYER_LIMIT for a stream past the budget; LKVOL_IO when the spool cannot be written.
  */
-export async function runProvisioner(volume: LoadedVolume & { provisioner: LoadedProvisioner }, root: string, o: ResolvedBuildOptions, platform: string): Promise<{ report: VolumeReport; command: string }> {
+async function runProvisioner(volume: ProvisionedVolume, spool: string, o: ResolvedBuildOptions): Promise<ProvisionerOutput> {
   const p = volume.provisioner;
   const env = o.credentialHelperEnv ?? process.env;
   const found = provisionerProgram(p, o.cwd, env['PATH']);
@@ -65,11 +140,12 @@ export async function runProvisioner(volume: LoadedVolume & { provisioner: Loade
       hint: 'run the provisioner by hand in the system file\'s directory to see why; it must write a tar stream to stdout and exit 0',
     });
   if (found === undefined) throw fail('is not found');
+  const params = JSON.stringify(p.params);
   const child = spawn(found.program, found.args, {
     cwd: resolve(o.cwd, dirname(p.file)),
     env: {
       LKVOL_VOLUME: volume.name,
-      LKVOL_PLATFORM: platform,
+      LKVOL_PLATFORM: o.platform,
       ...(o.sourceDateEpoch === undefined ? {} : { SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) }),
       ...(env['PATH'] === undefined ? {} : { PATH: env['PATH'] }),
       ...(env['HOME'] === undefined ? {} : { HOME: env['HOME'] }),
@@ -77,13 +153,10 @@ export async function runProvisioner(volume: LoadedVolume & { provisioner: Loade
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
-  // Taken at once into a stream of our own: a child's stdout socket may be torn down when the child
-  // exits, before the extractor (which first loads the xattr binding) starts reading.
-  const stdout = child.stdout.pipe(new PassThrough());
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4 * stderrTail)));
   child.stdin.on('error', () => undefined);
-  child.stdin.end(JSON.stringify(p.params));
+  child.stdin.end(params);
   let killed = false;
   const killGroup = (): void => {
     killed = true;
@@ -105,24 +178,22 @@ export async function runProvisioner(volume: LoadedVolume & { provisioner: Loade
     child.on('close', (code, signal) => done({ code, signal }));
   });
   try {
-    const state = createExtractState(volumeLimits(volume, o.limits));
-    // A tar the extractor refuses stops the program too: it would block on a full pipe otherwise.
-    const extracted = extractLayer(stdout, { root, layer: `provisioner ${found.shown}`, state, applyOwnership: o.applyOwnership, ...(o.signal === undefined ? {} : { signal: o.signal }) }).catch((err: unknown) => {
+    const hasher = createHasher('sha256');
+    // Taken at once by the pipeline: a child's stdout socket may be torn down when the child exits.
+    // A stream past the byte budget stops the program too: it would block on a full pipe otherwise.
+    const spooled = pipeline(child.stdout, createStreamCap(volumeLimits(volume, o.limits), `provisioner ${found.shown}`), hasher, createWriteStream(spool, { flags: 'wx', mode: 0o600 })).catch((err: unknown) => {
       const ours = killed;
       killGroup();
       killed = ours;
       throw err;
     });
-    const [result] = await Promise.allSettled([extracted, exited]);
+    const [written] = await Promise.allSettled([spooled, exited]);
     const exit = await exited;
     if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": provisioner cancelled`);
     if (timedOut) throw fail(`did not finish within ${p.timeoutMs / 1000} s and was killed`, stderr);
-    // The program's own failure explains a broken stream better than the tar reader does.
-    if (exit.code !== 0 && !killed && exit.signal !== 'SIGKILL') throw fail(exit.signal === null ? `exited with status ${String(exit.code)}` : `was killed by ${exit.signal}`, stderr);
-    if (result.status === 'rejected') throw result.reason;
-    if (exit.code !== 0) throw fail(`exited with status ${String(exit.code ?? exit.signal)}`, stderr);
-    finishExtraction(state, { root });
-    return { report: volumeReport(state), command: found.shown };
+    if (written.status === 'rejected') throw isLkvolError(written.reason) ? written.reason : wrapError(written.reason, 'LKVOL_IO', `volume "${volume.name}": keep the output of provisioner ${found.shown} in ${spool}`);
+    if (exit.code !== 0) throw fail(exit.signal === null ? `exited with status ${String(exit.code)}` : `was killed by ${exit.signal}`, stderr);
+    return { command: found.shown, paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest, streamDigest: hasher.digest(), file: spool };
   } catch (err) {
     killGroup();
     throw err;

@@ -38,8 +38,8 @@ export interface VolumeRecord {
   skipped?: SkippedRecord[];
   /** Filesystem image volumes: digest of everything that decides lower/ (see reuse.ts `volumeInputs`). */
   inputs?: string;
-  /** A provisioner's volume: the command that ran and a digest of its params (the tree's is contentDigest). */
-  provisioner?: { command: string; paramsDigest: string };
+  /** A provisioner's volume: the command that ran, digests of its params and of the tar stream it wrote (the tree's is contentDigest). */
+  provisioner?: { command: string; paramsDigest: string; streamDigest: string };
   /** Filesystem image volumes: digest of a stat walk of lower/, to tell later whether it is intact (tree.ts). */
   fingerprint?: string;
 }

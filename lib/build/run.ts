@@ -20,6 +20,7 @@ import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-gua
 import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { recordInTar, writeTreeTar } from './tar-output.js';
 import { checkSources, sourcesHint } from './sources.js';
+import { createProvisionerRuns, type ProvisionerRuns } from './provision.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
 import { volumeLimits, writeVolume } from './volumes.js';
@@ -69,16 +70,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await checkReplaceable(o.out, out);
   }
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
+  const provisioners = createProvisionerRuns(session.cache, o);
   try {
-    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform), policy });
+    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform), policy, provisioners });
   } finally {
     abort.abort();
+    await provisioners.discard();
     await session.close();
   }
 }
 
 /** The steps after the session exists: check labels, then write everything into staging and promote it to `ctx.out` (checked OUT). */
-async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string; policy: Policy | undefined }): Promise<BuildResult> {
+async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string; policy: Policy | undefined; provisioners: ProvisionerRuns }): Promise<BuildResult> {
   const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session, ctx.policy);
   for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
@@ -91,7 +94,7 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
   const rootfs = o.rootfs ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits } : undefined;
   const unchanged = previous === undefined ? undefined : await unchangedOutput({
-    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered, rootfs,
+    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered, rootfs, provisioners: ctx.provisioners,
     limitsOf: (v) => volumeLimits(v, o.limits), applyOwnership: o.applyOwnership, sourceDateEpoch: o.sourceDateEpoch, signal: o.signal, onEvent: o.onEvent,
   });
   if (unchanged !== undefined) {
@@ -101,7 +104,7 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
-    const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous });
+    const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous, provisioners: ctx.provisioners });
     const containers: ContainerRecord[] = [];
     for (const [i, c] of rendered.entries()) {
       const record = await writeContainer(c, staging.dir);
@@ -197,7 +200,7 @@ async function prepareContainers(config: Config, session: PullSession, policy: P
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
-async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined }): Promise<VolumeRecord[]> {
+async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined; provisioners: ProvisionerRuns }): Promise<VolumeRecord[]> {
   const { abort } = ctx;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
@@ -207,7 +210,7 @@ async function writeVolumes(config: Config, session: PullSession, staging: strin
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
       const record = ctx.previous?.volumes.find((v) => v.name === volume.name);
       const previous = record === undefined ? undefined : { record, out: ctx.out };
-      return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous });
+      return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous, provisioners: ctx.provisioners });
     }).catch((err: unknown) => {
       first ??= withContext(wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`), `volume "${volume.name}"`);
       abort.abort();

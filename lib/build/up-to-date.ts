@@ -11,6 +11,7 @@ import type { ResolvedImage } from '../registry/index.js';
 import { rootfsInputs, rootTree, type ImageRoot } from './rootfs.js';
 import { emptyDir, reusedRecord, volumeInputs, volumeIntact, volumeTree } from './reuse.js';
 import type { PullSession } from './session.js';
+import { provisionerInputs, type ProvisionerRuns } from './provision.js';
 
 /** What {@link unchangedOutput} compares OUT with. */
 export interface UnchangedCheck {
@@ -28,6 +29,8 @@ export interface UnchangedCheck {
   /** `--rootfs`: per container (in `containers` order) where its image's files are, and its image. */
   rootfs?: { roots: readonly ImageRoot[]; images: readonly ResolvedImage[]; limits: VolumeLimits } | undefined;
   applyOwnership: boolean;
+  /** The build's provisioner runs: a provisioner's volume is unchanged when it wrote the same stream again. */
+  provisioners: ProvisionerRuns;
   sourceDateEpoch: number | undefined;
   signal: AbortSignal | undefined;
   onEvent: EventSink;
@@ -85,8 +88,14 @@ async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[]
 async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise<VolumeRecord | undefined> {
   const previous = c.previous.volumes.find((v) => v.name === volume.name);
   const dir = join(c.out, 'containers', 'volumes', volume.name);
-  // A provisioner runs on every build: what it writes may change whatever its inputs.
-  if (previous === undefined || volume.format !== previous.format || volume.format === 'oci' || volume.provisioner !== undefined) return undefined;
+  if (previous === undefined || volume.format !== previous.format || volume.format === 'oci') return undefined;
+  if (volume.provisioner !== undefined) {
+    // It runs now (once per build: the volume's writer takes the same output if OUT must be rewritten).
+    const output = await c.provisioners.run({ ...volume, provisioner: volume.provisioner });
+    if (previous.inputs !== provisionerInputs(output, c.limitsOf(volume), c.applyOwnership)) return undefined;
+    if (!(await volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal }))) return undefined;
+    return { ...previous, readonly: volume.readonly };
+  }
   if (volume.ref === undefined) {
     // A blank volume: three empty directories, recorded as such.
     if (previous.image !== null || !['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d)))) return undefined;

@@ -1,5 +1,4 @@
 // Writes one volume: lower/ (blank, an unpacked image, or an OCI layout), tmp/ and merged/.
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
@@ -15,7 +14,7 @@ import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
 import { unpackWithRetry } from './unpack.js';
-import { runProvisioner } from './provision.js';
+import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
 
 export interface VolumeJob {
   volume: LoadedVolume;
@@ -25,6 +24,8 @@ export interface VolumeJob {
   options: ResolvedBuildOptions;
   /** The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved). */
   previous?: { record: VolumeRecord; out: string } | undefined;
+  /** The build's provisioner runs (each runs once, maybe already for the no-change check). */
+  provisioners: ProvisionerRuns;
 }
 
 /** Creates the volume's directories and fills lower/. Throws what the pull or the extraction throws. */
@@ -45,9 +46,13 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   let inputs: string | undefined;
   let provisioner: VolumeRecord['provisioner'];
   if (volume.provisioner !== undefined) {
-    const ran = await runProvisioner({ ...volume, provisioner: volume.provisioner }, lower, options, options.platform);
-    report = ran.report;
-    provisioner = { command: ran.command, paramsDigest: `sha256:${createHash('sha256').update(JSON.stringify(volume.provisioner.params)).digest('hex')}` };
+    const provisioned = { ...volume, provisioner: volume.provisioner };
+    const output = await job.provisioners.run(provisioned);
+    provisioner = { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest };
+    inputs = provisionerInputs(output, volumeLimits(volume, options.limits), options.applyOwnership);
+    const reused = await reuse(job, inputs, lower);
+    if (reused !== undefined) return { ...reused, readonly: volume.readonly, provisioner };
+    report = await extractProvisioned(provisioned, output, lower, options);
   } else if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
   } else if (volume.ref !== undefined) {

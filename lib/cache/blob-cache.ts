@@ -44,6 +44,11 @@ export interface BlobCache {
   openWhileStoring(digest: Digest, size: number | undefined, subject: string, stored: Promise<void>): Promise<Readable>;
   /** Removes a blob (used when it turned out corrupt). */
   remove(digest: Digest): Promise<void>;
+  /**
+   * A path for a temporary file of this build (a provisioner's output) in the cache's tmp directory,
+   * removed by a later build if this process dies; `discard` removes it.
+   */
+  tempFile(): { path: string; discard(): Promise<void> };
 }
 
 /**
@@ -123,6 +128,17 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     },
     async remove(d) {
       await rm(pathOf(d), { force: true });
+    },
+    tempFile() {
+      const path = join(tmpDir, `${randomBytes(4).toString('hex')}.${writerTag()}.${randomBytes(6).toString('hex')}`);
+      const release = holdTemp(path);
+      return {
+        path,
+        async discard() {
+          await rm(path, { force: true });
+          release();
+        },
+      };
     },
   };
 }

@@ -3,7 +3,7 @@ export { extractionRulesVersion } from './rules.js';
 export { createExtractState, type ExtractState, type IntendedMetadata, type LayerWarning } from './context.js';
 export { detectCompression, type Compression } from './decompress.js';
 export { extractLayer, type ExtractLayerOptions, type ExtractLayerResult } from './extract.js';
-export { defaultLimits, type LayerLimits, type VolumeLimits } from './limits.js';
+export { createStreamCap, defaultLimits, type LayerLimits, type VolumeLimits } from './limits.js';
 export type { SkippedEntry } from './special.js';
 export { finishExtraction, volumeReport, type VolumeReport } from './volume.js';
 export { copyAppliedXattrs, readAppliedXattrs } from './xattrs.js';

@@ -113,3 +113,11 @@ export function createByteCap(opts: { cap: Cap; layer: string }): Transform {
     },
   });
 }
+
+/**
+ * The byte cap of {@link createByteCap} for a whole stream taken before it is extracted (a
+ * provisioner's output, spooled to a file): the volume's byte budget plus {@link streamOverhead}.
+ */
+export function createStreamCap(limits: VolumeLimits, layer: string): Transform {
+  return createByteCap({ cap: layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined).bytes, layer });
+}
