@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 UNIT_TESTS = $(shell find dist -name '*.test.js' ! -name '*.integration.test.js' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find dist -name '*.integration.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example golden bench linuxkit-corpus clean
+.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example example-sources golden bench linuxkit-corpus clean
 
 all: build
 
@@ -48,9 +48,14 @@ test-integration: deps build
 test: deps build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-# Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree.
+# Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree;
+# then, with the registry stopped, builds examples/airgap.yml offline from the local images in examples/sources/.
 example: deps build
 	$(NODE) --enable-source-maps dist/examples/run.js
+
+# Rewrites examples/sources/ (an OCI layout and a docker-archive of the example images) with skopeo.
+example-sources: deps build
+	$(NODE) --enable-source-maps dist/examples/run.js --write-sources
 
 # lkvol against skopeo copy + umoci unpack on a Debian minbase and a 500 MB synthetic image (README "Benchmark").
 # Takes several minutes; BENCH_RUNS=N sets the rounds (default 3). Not part of `make test` or CI.

@@ -5,9 +5,10 @@ export type BuildEvent =
   | { kind: 'resolve'; image: string; digest: string }
   /** The reference was pinned to `digest` by the lock file `lock`, instead of resolving its tag. */
   | { kind: 'pinned'; image: string; digest: string; lock: string }
-  | { kind: 'blob-start'; digest: string; size: number; cached: boolean }
+  /** A blob is fetched into the cache: downloaded, or (`from`: the local image, `oci-layout:PATH`) copied from a layout or archive. */
+  | { kind: 'blob-start'; digest: string; size: number; cached: boolean; from?: string }
   | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
-  | { kind: 'blob-done'; digest: string; size: number; cached: boolean }
+  | { kind: 'blob-done'; digest: string; size: number; cached: boolean; from?: string }
   | { kind: 'volume-start'; volume: string; image: string | undefined; provisioner?: string }
   /** A layer of a volume's image starts to be applied (its blob may still be downloading), then is applied. */
   | { kind: 'layer-start' | 'layer-applied'; volume: string; digest: string; index: number; count: number }

@@ -95,7 +95,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'resolve':
       return `resolved ${e.image} → ${short(e.digest)}`;
     case 'blob-done':
-      return e.cached ? undefined : `pulled ${short(e.digest)} (${size(e.size)})`;
+      return e.cached ? undefined : e.from !== undefined ? `copied ${short(e.digest)} (${size(e.size)}) from ${e.from}` : `pulled ${short(e.digest)} (${size(e.size)})`;
     case 'volume-start':
       return `volume ${e.volume}: ${e.provisioner !== undefined ? `running provisioner ${e.provisioner}` : e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-start':

@@ -137,3 +137,24 @@ test('the summary says where each tree\'s layers came from', () => {
   assert.ok(lines.includes('  volume b: extracted 2 files, 20 B, partly from the cache'));
   assert.ok(lines.includes('  containers/services/s: extracted 1 files, 10 B, downloaded'));
 });
+
+test('blobs copied from a local layout or archive are said to be copied, not pulled or downloaded', () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}`;
+  const list: BuildEvent[] = [
+    { kind: 'layer-start', volume: 'a', digest: d('1'), index: 0, count: 1 },
+    { kind: 'blob-start', digest: d('1'), size: 4096, cached: false, from: 'oci-layout:images/site' },
+    { kind: 'blob-done', digest: d('1'), size: 4096, cached: false, from: 'oci-layout:images/site' },
+    { kind: 'volume-done', volume: 'a', files: 1, bytes: 10, reused: false },
+    { kind: 'layer-start', volume: 'b', digest: d('2'), index: 0, count: 2 },
+    { kind: 'layer-start', volume: 'b', digest: d('3'), index: 1, count: 2 },
+    { kind: 'blob-done', digest: d('2'), size: 10, cached: false, from: 'docker-archive:app.tar' },
+    { kind: 'blob-done', digest: d('3'), size: 10, cached: false },
+    { kind: 'volume-done', volume: 'b', files: 2, bytes: 20, reused: false },
+    { kind: 'done', out: '/o' },
+  ];
+  const lines = render('plain', list).split('\n');
+  assert.ok(lines.includes(`copied ${d('1').slice(0, 19)} (4.0 KiB) from oci-layout:images/site`), lines.join('\n'));
+  assert.ok(lines.includes('  volume a: extracted 1 files, 10 B, copied from a local image'), lines.join('\n'));
+  assert.ok(lines.includes('  volume b: extracted 2 files, 20 B, downloaded and copied'), lines.join('\n'));
+  assert.ok(lines.some((l) => l.startsWith('  downloaded 1 blobs (10 B), 0 from the cache, 2 copied from local images (4.0 KiB); ')), lines.join('\n'));
+});

@@ -13,14 +13,17 @@ export interface Summary {
 export function createSummary(now: () => number = Date.now): Summary {
   const started = now();
   const trees = new Map<string, string>();
-  /** Per tree, its layers; per layer, whether its blob came from the cache. */
+  /** Per tree, its layers; per layer, where its blob came from. */
   const layersOf = new Map<string, Set<string>>();
-  const cachedBlob = new Map<string, boolean>();
-  const fetched = { blobs: 0, bytes: 0, cached: 0 };
+  const blobSource = new Map<string, 'cache' | 'download' | 'copy'>();
+  const fetched = { blobs: 0, bytes: 0, cached: 0, copied: 0, copiedBytes: 0 };
+  const said = { cache: ', from the cache', download: ', downloaded', copy: ', copied from a local image' } as const;
   const source = (tree: string): string => {
-    const layers = [...(layersOf.get(tree) ?? [])].map((d) => cachedBlob.get(d));
+    const layers = [...(layersOf.get(tree) ?? [])].map((d) => blobSource.get(d));
     if (layers.length === 0 || layers.some((c) => c === undefined)) return '';
-    return layers.every((c) => c === true) ? ', from the cache' : layers.every((c) => c === false) ? ', downloaded' : ', partly from the cache';
+    const kinds = new Set(layers);
+    if (kinds.size === 1) return said[layers[0]!];
+    return kinds.has('cache') ? ', partly from the cache' : ', downloaded and copied';
   };
   const ignored: string[] = [];
   return {
@@ -41,9 +44,12 @@ export function createSummary(now: () => number = Date.now): Summary {
           break;
         }
         case 'blob-done':
-          cachedBlob.set(e.digest, e.cached);
+          blobSource.set(e.digest, e.cached ? 'cache' : e.from !== undefined ? 'copy' : 'download');
           if (e.cached) fetched.cached++;
-          else {
+          else if (e.from !== undefined) {
+            fetched.copied++;
+            fetched.copiedBytes += e.size;
+          } else {
             fetched.blobs++;
             fetched.bytes += e.size;
           }
@@ -59,7 +65,7 @@ export function createSummary(now: () => number = Date.now): Summary {
       const seconds = ((now() - started) / 1000).toFixed(1);
       return [
         ...[...trees].map(([what, how]) => `  ${what}: ${how}`),
-        `  downloaded ${fetched.blobs} blobs (${size(fetched.bytes)}), ${fetched.cached} from the cache; ${seconds} s`,
+        `  downloaded ${fetched.blobs} blobs (${size(fetched.bytes)}), ${fetched.cached} from the cache${fetched.copied === 0 ? '' : `, ${fetched.copied} copied from local images (${size(fetched.copiedBytes)})`}; ${seconds} s`,
         ...(ignored.length === 0 ? [] : [`  not built: ${ignored.join(', ')} (LinuxKit's image sections; lkvol builds volumes and container specs)`]),
         ...(o.rootfs ? [] : ['  not unpacked: container images (pass --rootfs for bundles that run)']),
       ];

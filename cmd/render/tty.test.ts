@@ -145,3 +145,17 @@ test('nothing is drawn after the end: a redraw scheduled before a log line or th
   assert.equal(t.written(), before);
   assert.equal(t.screen().lines.at(-1), '  not unpacked: container images (pass --rootfs for bundles that run)');
 });
+
+test('a layer copied from a local image reads "copying", not "downloading"', () => {
+  const t = fakeTerminal(100);
+  t.sink({ kind: 'volume-start', volume: 'site', image: 'oci-layout:images/site' });
+  t.sink({ kind: 'blob-start', digest: d('a'), size: 8 * MiB, cached: false, from: 'oci-layout:images/site' });
+  t.sink({ kind: 'blob-progress', digest: d('a'), bytes: 2 * MiB, size: 8 * MiB });
+  t.advance(200);
+  assert.ok(t.screen().lines.some((l) => l.startsWith('aaaaaaaaaaaa') && l.endsWith('copying')), t.screen().lines.join('\n'));
+  t.sink({ kind: 'layer-start', volume: 'site', digest: d('a'), index: 0, count: 1 });
+  t.advance(200);
+  assert.ok(t.screen().lines.some((l) => l.includes('copying, extracting')), t.screen().lines.join('\n'));
+  assert.ok(!t.screen().lines.some((l) => l.includes('downloading')));
+  t.sink.finish();
+});

@@ -19,6 +19,8 @@ interface LayerRow {
   size: number;
   bytes: number;
   fetch: 'waiting' | 'downloading' | 'downloaded' | 'cached';
+  /** Copied from a local layout or archive rather than downloaded. */
+  local: boolean;
   unpack: 'no' | 'extracting' | 'done';
   /** While extracting: entries and file bytes applied so far. */
   entries: number;
@@ -55,8 +57,9 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
     const amount = fetched || r.size === 0 ? size(r.size) : `${size(r.bytes)}/${size(r.size)}`;
     const progress = r.entries > 0 ? ` ${r.entries} entries, ${size(r.applied)}` : '';
     // blob-done comes once the streaming digest check passed: the blob is verified, not just downloaded.
-    const fetchState = r.fetch === 'downloaded' ? 'verified' : r.fetch;
-    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' && r.fetch !== 'waiting' ? `${fetched ? 'extracting' : 'downloading, extracting'}${progress}` : fetchState;
+    const fetching = r.local ? 'copying' : 'downloading';
+    const fetchState = r.fetch === 'downloaded' ? 'verified' : r.fetch === 'downloading' ? fetching : r.fetch;
+    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' && r.fetch !== 'waiting' ? `${fetched ? 'extracting' : `${fetching}, extracting`}${progress}` : fetchState;
     const fixed = 12 + 1 + amount.length + 1 + state.length;
     const barWidth = Math.min(20, width() - fixed - 3);
     const shown = barWidth >= 5 ? ` ${bar(fetched ? r.size : r.bytes, r.size, barWidth)}` : '';
@@ -109,7 +112,7 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
   };
   const row = (digest: string): LayerRow => {
     let r = rows.get(digest);
-    if (r === undefined) rows.set(digest, (r = { digest, size: 0, bytes: 0, fetch: 'waiting', unpack: 'no', entries: 0, applied: 0 }));
+    if (r === undefined) rows.set(digest, (r = { digest, size: 0, bytes: 0, fetch: 'waiting', local: false, unpack: 'no', entries: 0, applied: 0 }));
     return r;
   };
 
@@ -120,6 +123,7 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
           const r = row(e.digest);
           r.size = e.size;
           r.fetch = e.cached ? 'cached' : 'downloading';
+          r.local = e.from !== undefined;
           break;
         }
         case 'blob-progress': {

@@ -1,10 +1,10 @@
 // Every examples/*.yml builds against a registry holding the example images, so the examples cannot go stale.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { build } from './index.js';
+import { build, type BuildOptions } from './index.js';
 import { pushExampleImages } from '../internal/testing/example-images.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { repoRoot, testdataPath } from '../internal/testing/testdata.js';
@@ -27,13 +27,14 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-async function buildExample(name: string): Promise<string> {
+async function buildExample(name: string, extra: Partial<BuildOptions> = {}): Promise<string> {
   const file = join(work, name);
   await writeFile(file, (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, registry.host));
-  // Provisioners are relative to their system file: they come along.
+  // Provisioners and local images are relative to their system file: they come along.
   for (const f of (await readdir(examples)).filter((n) => n.endsWith('.sh'))) await copyFile(join(examples, f), join(work, f));
+  await cp(join(examples, 'sources'), join(work, 'sources'), { recursive: true });
   const out = join(work, `${name}.out`);
-  await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64' });
+  await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', ...extra });
   return out;
 }
 
@@ -80,4 +81,23 @@ test('web.yml: every config.json and runtime.json is byte for byte the reviewed 
       assert.equal(got, await readFile(golden, 'utf8'), `${bundle}/${file}`);
     }
   }
+});
+
+test('airgap.yml builds offline from examples/sources/ alone, to what web.yml makes of the registry\'s images', async () => {
+  const web = await buildExample('web.yml');
+  const airgap = await buildExample('airgap.yml', { offline: true, cacheDir: join(work, 'airgap-cache') });
+  const tree = async (out: string, volume: string) => describeTree(await walkTree(join(out, 'containers', 'volumes', volume, 'lower')));
+  for (const volume of ['assets', 'config', 'banner']) assert.deepEqual(await tree(airgap, volume), await tree(web, volume), volume);
+  // The same images, so the same specs (the local images hold what the registry serves).
+  for (const bundle of ['onboot/000-seed-config', 'services/web']) {
+    const spec = async (out: string) => JSON.parse(await readFile(join(out, 'containers', bundle, 'config.json'), 'utf8')) as { process: unknown; mounts: { destination: string }[] };
+    const [a, w] = [await spec(airgap), await spec(web)];
+    assert.deepEqual(a.process, w.process, bundle);
+    for (const m of a.mounts) assert.ok(w.mounts.some((x) => x.destination === m.destination), `${bundle} ${m.destination}`);
+  }
+  const record = JSON.parse(await readFile(join(airgap, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
+  const pushed = JSON.parse(await readFile(join(web, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
+  // skopeo's layout keeps the registry's manifests: examples/sources/ is what `make example-sources` writes from examples/images/.
+  assert.equal(record.images['oci-layout:sources/layout:site-assets'], pushed.images[`${registry.host}/lkvol-example/site-assets:2025-06`]);
+  assert.equal(record.images['oci-layout:sources/layout:httpd'], pushed.images[`${registry.host}/lkvol-example/httpd:1.0`]);
 });

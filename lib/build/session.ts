@@ -8,7 +8,7 @@ import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
 import { resolve as resolvePath } from 'node:path';
 import { localMismatchHint, openLocalImage, type LocalImageSource } from '../local/index.js';
-import { formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
+import { formatName, formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
 import {
   createRegistryClient,
   loadCredentials,
@@ -160,12 +160,14 @@ async function downloadBlob(s: { client: RegistryClient | undefined; local: Loca
   const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
   const onProgress = (bytes: number) => o.onEvent({ kind: 'blob-progress', digest, bytes, size: d.size });
   await s.limit(async () => {
-    o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
     if (local !== undefined) {
+      const from = formatName(ref);
+      o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false, from });
       await cache.put(digest, d.size, await local.openBlob(d), { subject, onProgress, mismatchHint: localMismatchHint, ...signalOpt });
-      o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
+      o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false, from });
       return;
     }
+    o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false });
     for (let attempt = 1; ; attempt++) {
       try {
         // The registry client's stream checks digest and size itself (registry/blob.ts).
