@@ -15,6 +15,7 @@ import { startFaultProxy } from '../lib/internal/testing/fault-proxy.js';
 import { describeTree, walkTree } from '../lib/internal/testing/tree.js';
 import { repoRoot } from '../lib/internal/testing/testdata.js';
 
+const execFileAsync = promisify(execFile);
 let registry: TestRegistry;
 let work: string;
 
@@ -170,6 +171,20 @@ describe('validate', () => {
     assert.match(r.stderr, /system\.yml:6:12: services\[0\]\.image: docker-archive:\.\/missing\.tar: \S+\/missing\.tar does not exist/);
   });
 
+  test('inspect reads a local layout relative to the current directory, and names a REF it lacks', async () => {
+    await execFileAsync('umoci', ['init', '--layout', join(work, 'inspect-layout')]);
+    await execFileAsync('umoci', ['new', '--image', `${join(work, 'inspect-layout')}:v1`]);
+    const r = await run(['inspect', '--json', 'oci-layout:inspect-layout:v1']);
+    assert.equal(r.code, 0, r.stderr);
+    const image = (JSON.parse(r.stdout) as { image: { reference: string; digest: string } }).image;
+    assert.equal(image.reference, 'oci-layout:inspect-layout:v1');
+    const index = JSON.parse(await readFile(join(work, 'inspect-layout', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    assert.equal(image.digest, index.manifests[0]!.digest);
+    const missing = await run(['inspect', 'oci-layout:inspect-layout:v2']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /oci-layout:inspect-layout:v2: no image named "v2" in index\.json; it holds "v1" \(LKVOL_LOCAL_IMAGE\)\nhint: name one after the path: oci-layout:inspect-layout:v1/);
+  });
+
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
     const file = await systemFile('syntax', 'volumes:\n  - name: [a\n');
     const r = await run(['validate', file]);
@@ -264,24 +279,24 @@ describe('build', () => {
     const file = await systemFile('bin', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'bin', 'out');
     const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
+    const { stdout } = await execFileAsync(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
     assert.equal(stdout, `${out}\n`);
-    await assert.rejects(promisify(execFile)(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
+    await assert.rejects(execFileAsync(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
   });
 
   test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers, and --rootfs bundles', async () => {
     const link = join(work, 'lkvol');
     await symlink(join(repoRoot(), 'cmd', 'lkvol.sh'), link);
     const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
-    const { stdout } = await promisify(execFile)(link, ['--version'], { env });
+    const { stdout } = await execFileAsync(link, ['--version'], { env });
     assert.match(stdout, /^lkvol \d+\.\d+\.\d+\n$/);
-    await assert.rejects(promisify(execFile)(link, ['validate', join(work, 'nope.yml')], { env }), (e: { code?: number }) => e.code === 2);
+    await assert.rejects(execFileAsync(link, ['validate', join(work, 'nope.yml')], { env }), (e: { code?: number }) => e.code === 2);
     // The zstd decoder runs in a worker, a second entry of the bundle beside it.
     const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
     await pushImage({ registry: registry.host, repository: 'cli/zstd', tag: '1', format: 'oci', layers: [{ data: execFileSync('zstd', ['-q', '-c'], { input: tar }), diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] });
     const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'bundle', 'out');
-    await promisify(execFile)(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
     assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
     assert.equal(await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n', 'the skeleton layer, written by the bundled tar-stream');
     assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');
@@ -335,7 +350,7 @@ describe('interruption', () => {
       const out = join(dir, 'out');
       const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
       const cache = join(dir, 'cache');
-      await promisify(execFile)(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', cache, await systemFile('sigint', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n')]);
+      await execFileAsync(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', cache, await systemFile('sigint', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n')]);
       const previous = describeTree(await walkTree(out));
       await writeFile(join(dir, 'system.yml'), `volumes:\n  - name: v\n    image: ${proxy.host}/cli/slow:1\n`);
       const child = spawn(process.execPath, [bin, 'build', '--progress', 'plain', '-o', out, '--cache', cache, join(dir, 'system.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -23,7 +23,7 @@ options:
       --cache DIR             blob cache (default: $LKVOL_CACHE, else $XDG_CACHE_HOME/lkvol, else ~/.cache/lkvol)
   -j, --jobs N                parallel blob downloads (default: 4)
       --pull                  resolve every tag at its registry with a GET (default: revalidate cached tags with HEAD)
-      --offline               use only the cache; fail naming the tag or blob that is missing
+      --offline               contact no registry: only the cache and local images; fail naming the tag or blob that is missing
       --mirror REGISTRY=URL   fetch blobs and digests of REGISTRY from URL first, falling back to REGISTRY
                               (repeatable, tried in order; e.g. docker.io=https://mirror.example.com)
       --insecure-registry H   do not verify TLS for registry host H and allow plain HTTP (repeatable; loopback may use HTTP)

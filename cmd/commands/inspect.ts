@@ -8,6 +8,7 @@ const usage = `usage: lkvol inspect [options] IMAGE
 
 Print what IMAGE names: its digest and media type, the platforms of an index, and for the chosen
 platform the manifest, its layers (digest, size, media type) and a summary of the image config.
+IMAGE is a registry reference, or a local image: oci-layout:DIR[:REF], docker-archive:FILE[:REF].
 
 options:
       --platform OS/ARCH[/V]  platform to pick from an index (default: linux/<host arch>)
