@@ -140,6 +140,16 @@ describe('local image sources', () => {
     assert.deepEqual(result.record.containers.map((c) => c.image), ['oci-layout:../images/layout:app', 'docker-archive:../images/app.tar']);
   });
 
+  test('format: oci copies a local image into the volume as a layout, only the platforms asked for', async () => {
+    const o = await setup('format-oci', 'volumes:\n  - name: imgs\n    image: oci-layout:../images/layout:multi\n    format: oci\n    platforms: [linux/arm64]\n');
+    await build(o);
+    const lower = lowerOf(o.out, 'imgs');
+    const index = JSON.parse(await readFile(join(lower, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    assert.equal(index.manifests[0]!.annotations['org.opencontainers.image.ref.name'], 'oci-layout:../images/layout:multi');
+    const inner = JSON.parse(await readFile(join(lower, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { manifests: { platform: { architecture: string } }[] };
+    assert.deepEqual(inner.manifests.map((m) => m.platform.architecture), ['arm64']);
+  });
+
   test('a second build reuses the volume of an unchanged layout, reading only its documents', async () => {
     const o = await setup('reuse', 'volumes:\n  - name: v\n    image: oci-layout:../images/layout:data\n');
     await build(o);
@@ -195,6 +205,16 @@ describe('local image errors', () => {
     const config = join(copy, 'blobs', 'sha256', data.configDigest.slice('sha256:'.length));
     await writeFile(config, (await readFile(config, 'utf8')).replace('amd64', 'arm64'));
     await assert.rejects(build({ ...o, cacheDir: join(o.dir, 'cache3'), reuse: false }), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes(data.configDigest));
+  });
+
+  test('a blob missing from a layout is LKVOL_LOCAL_IMAGE naming it', async () => {
+    const copy = join(images, 'incomplete');
+    await cp(join(images, 'layout'), copy, { recursive: true });
+    const layer = data.layerDigests[0]!;
+    await rm(join(copy, 'blobs', 'sha256', layer.slice('sha256:'.length)));
+    const o = await setup('incomplete', 'volumes:\n  - name: v\n    image: oci-layout:../images/incomplete:data\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && e.message.includes(`layer ${layer}: does not exist`) && /copy the image into it again/.test(e.hint ?? ''));
+    await assert.rejects(stat(o.out));
   });
 
   test('a damaged layer in an archive fails its diff_id check; the archive is never trusted over its config', async () => {
