@@ -1,4 +1,5 @@
 // One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the cache (--offline).
+import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
 import { createTagStore } from '../cache/tags.js';
@@ -6,7 +7,6 @@ import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
 import { LkvolError, RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
-import { resolve as resolvePath } from 'node:path';
 import { localMismatchHint, openLocalImage, type LocalImageSource } from '../local/index.js';
 import { formatName, formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
 import {

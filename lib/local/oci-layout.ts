@@ -33,7 +33,7 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
       const subject = subjectOf(ref);
       const descriptor = ref.digest !== undefined ? { digest: ref.digest, size: opts.size, mediaType: opts.mediaType } : selectImage(image, await (index ??= readIndex(image, dir)), subject);
       const bytes = await readBlob(ref, descriptor, 'manifest');
-      return checkManifest(bytes, { subject: `${subject}`, pinned: descriptor.digest, size: descriptor.size, contentType: descriptor.mediaType });
+      return checkManifest(bytes, { subject, pinned: descriptor.digest, size: descriptor.size, contentType: descriptor.mediaType });
     },
     async fetchBlobBytes(ref, d) {
       return readBlob(ref, { digest: parseDigest(d.digest, `blob of ${subjectOf(ref)}`), size: d.size }, 'blob');
