@@ -138,6 +138,10 @@ describe('local image sources', () => {
       assert.ok(spec.process.env.includes('MODE=local'), path);
     }
     assert.deepEqual(result.record.containers.map((c) => c.image), ['oci-layout:../images/layout:app', 'docker-archive:../images/app.tar']);
+    // --rootfs unpacks them into their bundles as it does registry images.
+    const rootfs = await setup('container-rootfs', 'onboot:\n  - name: app\n    image: oci-layout:../images/layout:app\nservices:\n  - name: arc\n    image: docker-archive:../images/app.tar\n', { rootfs: true });
+    await build(rootfs);
+    for (const bundle of ['onboot/000-app', 'services/arc']) assert.equal(await readFile(join(rootfs.out, 'containers', bundle, 'lower', 'app'), 'utf8'), 'app', bundle);
   });
 
   test('format: oci copies a local image into the volume as a layout, only the platforms asked for', async () => {
