@@ -44,10 +44,17 @@ export interface UnchangedCheck {
  */
 export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | undefined> {
   if (c.sourceDateEpoch !== undefined && (await mtimeOf(join(c.out, 'lkvol.json'))) !== c.sourceDateEpoch * 1000) return undefined;
-  const volumes: VolumeRecord[] = [];
+  // Every volume's inputs first (records and digests only), then the walks of the trees: one changed
+  // volume of many stops the check before any tree is walked.
+  const candidates = [];
   for (const volume of c.config.volumes) {
-    const record = await unchangedVolume(c, volume);
-    if (record === undefined) return undefined;
+    const candidate = await volumeCandidate(c, volume);
+    if (candidate === undefined) return undefined;
+    candidates.push(candidate);
+  }
+  const volumes: VolumeRecord[] = [];
+  for (const { record, intact } of candidates) {
+    if (!(await intact())) return undefined;
     volumes.push(record);
   }
   const containers = await unchangedContainers(c);
@@ -84,27 +91,32 @@ async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[]
   return out;
 }
 
-/** The volume's record as this build would write it, when OUT's copy is unchanged and intact. */
-async function unchangedVolume(c: UnchangedCheck, volume: LoadedVolume): Promise<VolumeRecord | undefined> {
+/** A volume whose inputs are those recorded in OUT: the record this build would write, and the check that OUT's tree is intact. */
+interface VolumeCandidate {
+  record: VolumeRecord;
+  intact: () => Promise<boolean>;
+}
+
+/** The volume's candidate record when its inputs are unchanged (nothing below OUT is read yet), else undefined. */
+async function volumeCandidate(c: UnchangedCheck, volume: LoadedVolume): Promise<VolumeCandidate | undefined> {
   const previous = c.previous.volumes.find((v) => v.name === volume.name);
   const dir = join(c.out, 'containers', 'volumes', volume.name);
   if (previous === undefined || volume.format !== previous.format || volume.format === 'oci') return undefined;
+  const intact = () => volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal });
   if (volume.provisioner !== undefined) {
     // It runs now (once per build: the volume's writer takes the same output if OUT must be rewritten).
     const output = await c.provisioners.run({ ...volume, provisioner: volume.provisioner });
     if (previous.inputs !== provisionerInputs(output, c.limitsOf(volume), c.applyOwnership)) return undefined;
-    if (!(await volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal }))) return undefined;
-    return { ...previous, readonly: volume.readonly };
+    return { record: { ...previous, readonly: volume.readonly }, intact };
   }
   if (volume.ref === undefined) {
     // A blank volume: three empty directories, recorded as such.
-    if (previous.image !== null || !['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d)))) return undefined;
-    return { ...previous, readonly: volume.readonly };
+    if (previous.image !== null) return undefined;
+    return { record: { ...previous, readonly: volume.readonly }, intact: async () => ['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d))) };
   }
   const image = await c.session.resolve(volume.ref);
   if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return undefined;
-  if (!(await volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal }))) return undefined;
-  return reusedRecord(previous, volume, image);
+  return { record: reusedRecord(previous, volume, image), intact };
 }
 
 /** Every path a build writes below `containers/` (the contents of image trees aside), with its type. */

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { digestOf, isDigest, parseDigest, type Digest } from '../digest/index.js';
 import { mediaTypes, parseImageConfig } from '../oci/index.js';
-import { formatReference, parseReference, type LocalImage } from '../ref/index.js';
+import { formatLocalImage, formatReference, parseReference, type LocalImage } from '../ref/index.js';
 import { checkManifest, nearestTags } from '../registry/index.js';
 import { TarFormatError, TarReader } from '../tar/index.js';
 import { DigestMismatchError, LkvolError } from '../errors.js';
@@ -48,7 +48,7 @@ const maxLinkHops = 8;
  * when the member is an uncompressed tar, else the hash of its bytes.
  */
 export function openDockerArchive(image: LocalImage, file: string): LocalImageSource {
-  const subject = formatReference({ registry: '', repository: '', tag: undefined, digest: undefined, local: image });
+  const subject = formatLocalImage(image);
   let described: Promise<ArchiveImage> | undefined;
   const describe = () => (described ??= describeImage(image, file, subject));
   return {

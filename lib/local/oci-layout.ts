@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError } from '../errors.js';
 import { mediaTypes, parseManifestDocument, type Descriptor, type Index } from '../oci/index.js';
-import { formatReference, type LocalImage, type NormalizedRef } from '../ref/index.js';
+import { formatLocalImage, formatReference, type LocalImage, type NormalizedRef } from '../ref/index.js';
 import { checkManifest, nearestTags, type FetchedManifest } from '../registry/index.js';
 import { documentLimit, localError, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
 
@@ -44,7 +44,7 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
       // Opening fails on the first read: say which blob of which layout is missing.
       await new Promise<void>((resolve, reject) => {
         stream.once('open', () => resolve());
-        stream.once('error', (err) => reject(readFailure(err, `${image.transport}:${image.path}`, `layer ${d.digest}`, 'the layout is incomplete: copy the image into it again')));
+        stream.once('error', (err) => reject(readFailure(err, formatLocalImage(image), `layer ${d.digest}`, 'the layout is incomplete: copy the image into it again')));
       });
       return stream;
     },
@@ -53,7 +53,7 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
 
 /** The layout's index.json, after checking its `oci-layout` marker. @throws LKVOL_LOCAL_IMAGE. */
 async function readIndex(image: LocalImage, dir: string): Promise<Index> {
-  const subject = `${image.transport}:${image.path}`;
+  const subject = formatLocalImage(image);
   const marker = await readBytes(join(dir, 'oci-layout'), { subject, what: `${dir} is not an OCI image layout: its oci-layout file`, hint: layoutHint(image), limit: 64 << 10 });
   let version: unknown;
   try {

@@ -151,10 +151,15 @@ export function formatName(ref: NormalizedRef): string {
   return `${ref.registry}/${ref.repository}`;
 }
 
+/** A local image as written: `oci-layout:PATH[:REF]`. */
+export function formatLocalImage(image: LocalImage): string {
+  return `${image.transport}:${image.path}${image.name === undefined ? '' : `:${image.name}`}`;
+}
+
 /** The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set); a local image as written. */
 export function formatReference(ref: NormalizedRef): string {
-  const name = ref.local === undefined ? (ref.tag === undefined ? '' : `:${ref.tag}`) : ref.local.name === undefined ? '' : `:${ref.local.name}`;
-  return `${formatName(ref)}${name}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
+  const named = ref.local !== undefined ? formatLocalImage(ref.local) : `${formatName(ref)}${ref.tag === undefined ? '' : `:${ref.tag}`}`;
+  return `${named}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
 }
 
 /**
