@@ -2,12 +2,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { pack } from 'tar-stream';
-import { build, lock, type BuildOptions } from './index.js';
+import { build, inspectImage, lock, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import type { PushedImage } from '../internal/testing/push.js';
@@ -218,6 +218,24 @@ describe('local image errors', () => {
     await rm(join(copy, 'blobs', 'sha256', layer.slice('sha256:'.length)));
     const o = await setup('incomplete', 'volumes:\n  - name: v\n    image: oci-layout:../images/incomplete:data\n');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && e.message.includes(`layer ${layer}: does not exist`) && /copy the image into it again/.test(e.hint ?? ''));
+    await assert.rejects(stat(o.out));
+  });
+
+  test('a FIFO or a device where a blob or an archive should be is refused at once, not waited on', async () => {
+    const copy = join(images, 'fifo-layout');
+    await cp(join(images, 'layout'), copy, { recursive: true });
+    const layer = join(copy, 'blobs', 'sha256', data.layerDigests[0]!.slice('sha256:'.length));
+    await rm(layer);
+    await execa('mkfifo', [layer]);
+    const config = join(copy, 'blobs', 'sha256', data.configDigest.slice('sha256:'.length));
+    const o = await setup('fifo', 'volumes:\n  - name: v\n    image: oci-layout:../images/fifo-layout:data\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && e.message.includes(`layer ${data.layerDigests[0]!}: is not a regular file`));
+    await rm(config);
+    await symlink('/dev/zero', config);
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /blob sha256:\w+ .*: is not a regular file/.test(e.message));
+    // inspect checks nothing first: the archive itself is opened the same way.
+    await execa('mkfifo', [join(images, 'fifo.tar')]);
+    await assert.rejects(inspectImage({ image: `docker-archive:${join(images, 'fifo.tar')}`, cacheDir: join(work, 'fifo-cache'), platform: 'linux/amd64' }), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /is not a regular file/.test(e.message));
     await assert.rejects(stat(o.out));
   });
 

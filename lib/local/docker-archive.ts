@@ -11,7 +11,7 @@ import { formatLocalImage, formatReference, parseReference, type LocalImage } fr
 import { checkManifest, nearestTags } from '../registry/index.js';
 import { TarFormatError, TarReader } from '../tar/index.js';
 import { DigestMismatchError, LkvolError } from '../errors.js';
-import { documentLimit, localError, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
 
 /** A member of the archive: where its data lies. */
 interface Member {
@@ -84,7 +84,8 @@ export function openDockerArchive(image: LocalImage, file: string): LocalImageSo
 async function listMembers(image: LocalImage, file: string, subject: string): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
   const files = new Map<string, Member>();
   const links = new Map<string, string>();
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  const { handle } = await openRegularFile(file, { subject, what: file, hint: archiveHint(image) });
+  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
   try {
     for await (const { header } of new TarReader(stream).members()) {
       const name = posix.normalize(header.name).replace(/^(\.\/)+/, '').replace(/\/$/, '');

@@ -1,5 +1,4 @@
 // Reads an OCI image layout directory (image-spec image-layout.md) as `skopeo copy … oci:DIR` and umoci write it.
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../digest/index.js';
@@ -7,7 +6,7 @@ import { LkvolError } from '../errors.js';
 import { mediaTypes, parseManifestDocument, type Descriptor, type Index } from '../oci/index.js';
 import { formatLocalImage, formatReference, type LocalImage, type NormalizedRef } from '../ref/index.js';
 import { checkManifest, nearestTags, type FetchedManifest } from '../registry/index.js';
-import { documentLimit, localError, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+import { documentLimit, localError, openRegularFile, readBytes, verifyBytes, type LocalImageSource } from './source.js';
 
 /** The annotation naming an image in a layout's index.json (`skopeo copy … oci:DIR:NAME`). */
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
@@ -39,14 +38,9 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
       return readBlob(ref, { digest: parseDigest(d.digest, `blob of ${subjectOf(ref)}`), size: d.size }, 'blob');
     },
     async openBlob(d): Promise<Readable> {
-      const path = blobPath(parseDigest(d.digest, `blob of ${image.path}`));
-      const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-      // Opening fails on the first read: say which blob of which layout is missing.
-      await new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
-        stream.once('error', (err) => reject(readFailure(err, formatLocalImage(image), `layer ${d.digest}`, 'the layout is incomplete: copy the image into it again')));
-      });
-      return stream;
+      const digest = parseDigest(d.digest, `blob of ${image.path}`);
+      const { handle } = await openRegularFile(blobPath(digest), { subject: formatLocalImage(image), what: `layer ${d.digest}`, hint: 'the layout is incomplete: copy the image into it again' });
+      return handle.createReadStream({ highWaterMark: 1 << 20 });
     },
   };
 }

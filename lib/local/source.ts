@@ -1,5 +1,6 @@
 // What a local image source offers the build, and the reads and errors its two kinds share.
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { digestAlgorithm, digestOf, type Digest } from '../digest/index.js';
 import { DigestMismatchError, LkvolError, wrapError } from '../errors.js';
@@ -31,18 +32,36 @@ export function readFailure(err: unknown, subject: string, what: string, hint: s
 }
 
 /**
- * `length` bytes of `file` from `position` (the whole file without a length), refusing more than
- * `limit`; missing files are LKVOL_LOCAL_IMAGE naming `what`.
+ * Opens a file of a layout or archive for reading, refusing anything but a regular file (a FIFO would
+ * block the build for ever, a device would never end). @throws LKVOL_LOCAL_IMAGE naming `what`; LKVOL_IO.
  */
-export async function readBytes(file: string, o: { subject: string; what: string; hint: string; limit: number; position?: number; length?: number }): Promise<Buffer> {
-  let handle;
+export async function openRegularFile(file: string, o: { subject: string; what: string; hint: string }): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
-    handle = await open(file, 'r');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on a regular file).
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw readFailure(err, o.subject, o.what, o.hint);
   }
+  const st = await handle.stat().catch(async (err: unknown) => {
+    await handle.close();
+    throw readFailure(err, o.subject, o.what, o.hint);
+  });
+  if (!st.isFile()) {
+    await handle.close();
+    throw localError(o.subject, `${o.what}: is not a regular file`, o.hint);
+  }
+  return { handle, size: st.size };
+}
+
+/**
+ * `length` bytes of `file` from `position` (the whole file without a length), refusing more than
+ * `limit`; missing files and anything but a regular file are LKVOL_LOCAL_IMAGE naming `what`.
+ */
+export async function readBytes(file: string, o: { subject: string; what: string; hint: string; limit: number; position?: number; length?: number }): Promise<Buffer> {
+  const { handle, size } = await openRegularFile(file, o);
   try {
-    const length = o.length ?? (await handle.stat()).size;
+    const length = o.length ?? size;
     if (length > o.limit) throw localError(o.subject, `${o.what} is ${length} bytes, more than the ${o.limit} lkvol reads`, o.hint);
     const buf = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buf, 0, length, o.position ?? 0);
