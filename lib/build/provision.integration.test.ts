@@ -2,6 +2,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createBlobCache } from '../cache/index.js';
+import { loadConfig } from '../config/index.js';
+import { resolveBuildOptions } from './options.js';
+import { createProvisionerRuns, extractProvisioned } from './provision.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
@@ -146,6 +150,45 @@ describe('provisioners', () => {
     await script(join(o.dir, 'big.sh'), 'd=$(mktemp -d); head -c 4096 /dev/zero > "$d/big"; tar -c -C "$d" . ; rm -rf "$d"');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /sizeLimit of volume "v"/.test(e.message));
     await assert.rejects(lstat(o.out));
+  });
+
+  test('output that is not a tar stops the program at once (it would fill the disk up to the byte budget); a gzip-compressed tar is fine', async () => {
+    const o = await setup('not-tar', 'volumes:\n  - name: v\n    provisioner:\n      command: [/usr/bin/yes]\n      timeout: 10m\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_CORRUPT') && e.message.includes('provisioner /usr/bin/yes'));
+    assert.deepEqual(await readdir(join(o.cacheDir!, 'v1', 'tmp')), []);
+    const gz = await setup('gzip', 'volumes:\n  - name: v\n    provisioner:\n      command: [./gz.sh]\n');
+    await script(join(gz.dir, 'gz.sh'), 'd=$(mktemp -d); echo packed > "$d/f"; tar -cz -C "$d" . ; rm -rf "$d"');
+    await build(gz);
+    assert.equal(await readFile(join(gz.out, 'containers/volumes/v/lower/f'), 'utf8'), 'packed\n');
+  });
+
+  test('a program that cannot be started is LKVOL_PROVISIONER naming why, on a first build and a rebuild alike', async () => {
+    const o = await setup('no-interpreter', 'volumes:\n  - name: v\n    provisioner:\n      command: [./broken.sh]\n');
+    await writeFile(join(o.dir, 'broken.sh'), '#!/nonexistent/interpreter\n', { mode: 0o755 });
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_PROVISIONER') && /volume "v": provisioner "\.\/broken\.sh" could not be started: .*ENOENT/.test(e.message));
+    await script(join(o.dir, 'broken.sh'), 'd=$(mktemp -d); echo ok > "$d/f"; tar -c -C "$d" . ; rm -rf "$d"');
+    await build(o);
+    await writeFile(join(o.dir, 'broken.sh'), '#!/nonexistent/interpreter\n', { mode: 0o755 });
+    // The no-change check runs it first: the same error, not an internal one.
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_PROVISIONER') && /could not be started/.test(e.message));
+    assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/f'), 'utf8'), 'ok\n');
+  });
+
+  test('the kept output is read through its open descriptor: removed from the cache meanwhile (a stale-temp sweep), it is still extracted', async () => {
+    const o = await setup('swept', 'volumes:\n  - name: v\n    provisioner:\n      command: [./gen.sh]\n');
+    await script(join(o.dir, 'gen.sh'), 'd=$(mktemp -d); echo kept > "$d/f"; tar -c -C "$d" . ; rm -rf "$d"');
+    const options = resolveBuildOptions({ files: o.files, out: o.out, cacheDir: o.cacheDir!, platform: 'linux/amd64', credentialHelperEnv: o.credentialHelperEnv });
+    const runs = createProvisionerRuns(await createBlobCache({ dir: o.cacheDir! }), options);
+    const config = await loadConfig(o.files);
+    const volume = config.volumes[0]!;
+    const output = await runs.run({ ...volume, provisioner: volume.provisioner! });
+    const tmp = join(o.cacheDir!, 'v1', 'tmp');
+    for (const f of await readdir(tmp)) await rm(join(tmp, f));
+    const root = join(o.dir, 'root');
+    await mkdir(root);
+    await extractProvisioned({ ...volume, provisioner: volume.provisioner! }, output, root, options);
+    assert.equal(await readFile(join(root, 'f'), 'utf8'), 'kept\n');
+    await runs.discard();
   });
 
   test('a provisioner that is not there is a configuration error at its line, before anything runs', async () => {

@@ -2,14 +2,14 @@
 // the same confined extractor, limits and sizeLimit as an image layer.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobCache } from '../cache/index.js';
 import type { Config, LoadedProvisioner, LoadedVolume } from '../config/index.js';
 import { createHasher, type Digest } from '../digest/index.js';
 import { isLkvolError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
-import { createExtractState, createStreamCap, extractLayer, extractionRulesVersion, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
+import { createExtractState, createStreamCap, createTarFramingCheck, extractLayer, extractionRulesVersion, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
 import { version } from '../version.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { volumeLimits } from './volumes.js';
@@ -62,8 +62,11 @@ export interface ProvisionerOutput {
   paramsDigest: Digest;
   /** sha256 of the tar stream it wrote. */
   streamDigest: Digest;
-  /** The temp file holding the stream. */
-  file: string;
+  /**
+   * The temp file holding the stream, open: read through this descriptor, so a build sweeping the cache's
+   * old temp files (it removes any older than an hour) cannot take the stream away from a long build.
+   */
+  spool: number;
 }
 
 /** Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard` removes the outputs. */
@@ -86,10 +89,19 @@ export function createProvisionerRuns(cache: BlobCache, o: ResolvedBuildOptions)
       return ran;
     },
     async discard() {
-      await Promise.allSettled([...runs.values()]);
+      const outputs = await Promise.allSettled([...runs.values()]);
+      for (const r of outputs) if (r.status === 'fulfilled') closeQuietly(r.value.spool);
       await Promise.all(temps.map((t) => t.discard()));
     },
   };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closed already: nothing to release.
+  }
 }
 
 /**
@@ -112,7 +124,7 @@ export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimit
 /** Unpacks a provisioner's output into `root` with the confined extractor, the volume's limits and sizeLimit. */
 export async function extractProvisioned(volume: ProvisionedVolume, output: ProvisionerOutput, root: string, o: ResolvedBuildOptions): Promise<VolumeReport> {
   const state = createExtractState(volumeLimits(volume, o.limits));
-  await extractLayer(createReadStream(output.file, { highWaterMark: 1 << 20 }), {
+  await extractLayer(createReadStream('', { fd: output.spool, start: 0, highWaterMark: 1 << 20, autoClose: false }), {
     root,
     layer: `provisioner ${output.command}`,
     state,
@@ -173,15 +185,25 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
   }, p.timeoutMs);
   const onAbort = (): void => killGroup();
   o.signal?.addEventListener('abort', onAbort);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, failed) => {
-    child.on('error', failed);
+  // A program that cannot be started (a missing interpreter, no permission) is reported as the program's failure.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+    child.on('error', (error) => done({ code: null, signal: null, error }));
     child.on('close', (code, signal) => done({ code, signal }));
   });
+  let fd: number | undefined;
   try {
     const hasher = createHasher('sha256');
+    try {
+      fd = openSync(spool, 'wx+', 0o600);
+    } catch (err) {
+      throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": create ${spool} for the output of provisioner ${found.shown}`);
+    }
+    const limits = volumeLimits(volume, o.limits);
+    const layer = `provisioner ${found.shown}`;
     // Taken at once by the pipeline: a child's stdout socket may be torn down when the child exits.
-    // A stream past the byte budget stops the program too: it would block on a full pipe otherwise.
-    const spooled = pipeline(child.stdout, createStreamCap(volumeLimits(volume, o.limits), `provisioner ${found.shown}`), hasher, createWriteStream(spool, { flags: 'wx', mode: 0o600 })).catch((err: unknown) => {
+    // Output that is not a tar, or past the volume's byte budget, stops the program at once: it would
+    // block on a full pipe, or fill the disk, otherwise.
+    const spooled = pipeline(child.stdout, createStreamCap(limits, layer), createTarFramingCheck(layer, limits), hasher, createWriteStream('', { fd, autoClose: false })).catch((err: unknown) => {
       const ours = killed;
       killGroup();
       killed = ours;
@@ -190,14 +212,18 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     const [written] = await Promise.allSettled([spooled, exited]);
     const exit = await exited;
     if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": provisioner cancelled`);
+    if (exit.error !== undefined) throw fail(`could not be started: ${exit.error.message}`, stderr);
     if (timedOut) throw fail(`did not finish within ${p.timeoutMs / 1000} s and was killed`, stderr);
     if (written.status === 'rejected') throw isLkvolError(written.reason) ? written.reason : wrapError(written.reason, 'LKVOL_IO', `volume "${volume.name}": keep the output of provisioner ${found.shown} in ${spool}`);
     if (exit.code !== 0) throw fail(exit.signal === null ? `exited with status ${String(exit.code)}` : `was killed by ${exit.signal}`, stderr);
-    return { command: found.shown, paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest, streamDigest: hasher.digest(), file: spool };
+    const output = { command: found.shown, paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest, streamDigest: hasher.digest(), spool: fd };
+    fd = undefined;
+    return output;
   } catch (err) {
     killGroup();
     throw err;
   } finally {
+    if (fd !== undefined) closeQuietly(fd);
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);
   }

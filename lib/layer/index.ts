@@ -4,6 +4,7 @@ export { createExtractState, type ExtractState, type IntendedMetadata, type Laye
 export { detectCompression, type Compression } from './decompress.js';
 export { extractLayer, type ExtractLayerOptions, type ExtractLayerResult } from './extract.js';
 export { createStreamCap, defaultLimits, type LayerLimits, type VolumeLimits } from './limits.js';
+export { createTarFramingCheck } from './source.js';
 export type { SkippedEntry } from './special.js';
 export { finishExtraction, volumeReport, type VolumeReport } from './volume.js';
 export { copyAppliedXattrs, readAppliedXattrs } from './xattrs.js';

@@ -1,10 +1,10 @@
 // The bytes side of a layer: sniff the compression, inflate, cap the stream, hand the tar bytes on.
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LkvolError, wrapError } from '../errors.js';
-import { TarFormatError } from '../tar/index.js';
-import { createDecompressor, detectCompression, peek } from './decompress.js';
-import { createByteCap, type Cap } from './limits.js';
+import { TarFormatError, TarReader } from '../tar/index.js';
+import { createDecompressor, detectCompression, peek, sniffLength } from './decompress.js';
+import { createByteCap, layerCaps, limitError, resolveVolumeLimits, type Cap, type VolumeLimits } from './limits.js';
 
 /** Options of {@link withTarBytes}. */
 export interface TarBytesOptions {
@@ -52,4 +52,60 @@ export async function withTarBytes<T>(blob: Readable, o: TarBytesOptions, consum
 export function layerError(layer: string, err: unknown): LkvolError {
   if (err instanceof TarFormatError) return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint: 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image' });
   return wrapError(err, 'LKVOL_LAYER_CORRUPT', `layer ${layer}: read layer`, 'the layer is not a valid gzip or tar stream; rebuild the image');
+}
+
+/**
+ * A pass-through that reads the tar framing of the bytes going by (headers only, as the extractor
+ * will) and fails as soon as they are not a tar stream (LKVOL_LAYER_CORRUPT) or hold more entries
+ * than the volume may (LKVOL_LAYER_LIMIT): for a stream kept before it is extracted (a provisioner's
+ * output), so a program writing something else is stopped at once instead of filling the disk. A
+ * compressed stream is passed on unread (the byte cap bounds it; the extractor reads it later).
+ */
+export function createTarFramingCheck(layer: string, limits: VolumeLimits): Transform {
+  const cap = layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined).entries;
+  const scan = new PassThrough({ highWaterMark: 1 << 20 });
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let plain = false;
+  let failed: Error | undefined;
+  const feed = (chunk: Buffer, cb: (err?: Error | null) => void) => {
+    if (scan.write(chunk)) cb();
+    else scan.once('drain', () => cb(failed ?? null));
+  };
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (failed !== undefined) return cb(failed);
+      this.push(chunk);
+      if (head !== undefined) {
+        // Decide once the first bytes are in: tar (scan it) or compressed (pass it).
+        head = Buffer.concat([head, chunk]);
+        if (head.length < sniffLength) return cb();
+        plain = detectCompression(head) === 'none';
+        const first = head;
+        head = undefined;
+        return plain ? feed(first, cb) : cb();
+      }
+      return plain ? feed(chunk, cb) : cb();
+    },
+    flush(cb) {
+      if (head !== undefined && head.length > 0) {
+        plain = detectCompression(head) === 'none';
+        if (plain) scan.write(head);
+      }
+      scan.end();
+      if (!plain) return cb();
+      scanned.then(() => cb(failed ?? null), cb);
+    },
+  });
+  const scanned = (async () => {
+    let entries = 0;
+    for await (const _member of new TarReader(scan).members()) {
+      if (++entries > cap.remaining) throw limitError(layer, cap, `${entries} entries`);
+    }
+  })().catch((err: unknown) => {
+    failed = err instanceof LkvolError ? err : layerError(layer, err);
+    scan.resume();
+    check.destroy(failed);
+  });
+  check.once('close', () => scan.destroy());
+  return check;
 }
