@@ -1,12 +1,12 @@
 // Images from local files: OCI layouts (skopeo, umoci) and docker-archive tarballs, checked against the registry path.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { pack } from 'tar-stream';
+import { sha256 } from '../internal/testing/push.js';
 import { build, inspectImage, lock, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
@@ -231,7 +231,7 @@ describe('local image errors', () => {
     const o = await setup('fifo', 'volumes:\n  - name: v\n    image: oci-layout:../images/fifo-layout:data\n');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && e.message.includes(`layer ${data.layerDigests[0]!}: is not a regular file`));
     await rm(config);
-    await symlink('/dev/zero', config);
+    await execa('mkfifo', [config]);
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /blob sha256:\w+ .*: is not a regular file/.test(e.message));
     // inspect checks nothing first: the archive itself is opened the same way.
     await execa('mkfifo', [join(images, 'fifo.tar')]);
@@ -239,7 +239,7 @@ describe('local image errors', () => {
     await assert.rejects(stat(o.out));
   });
 
-  test('a damaged layer in an archive fails its diff_id check; the archive is never trusted over its config', async () => {
+  test('a damaged layer in an archive fails: as a blob when its digest is its diff_id, at its diff_id when its member name states another', async () => {
     const archive = join(images, 'damaged.tar');
     const bytes = await readFile(join(images, 'data.tar'));
     const at = bytes.indexOf('payload-v2');
@@ -247,8 +247,64 @@ describe('local image errors', () => {
     bytes[at] = 'P'.charCodeAt(0);
     await writeFile(archive, bytes);
     const o = await setup('damaged-archive', 'volumes:\n  - name: v\n    image: docker-archive:../images/damaged.tar\n');
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && /blob .* digest mismatch/.test(e.message));
     await assert.rejects(stat(o.out));
+    // A Docker 25 archive names the damaged bytes by their own hash: the blob checks out, the diff_id from the config does not.
+    const good = await buildTar([{ name: 'f', content: 'good' }]);
+    const bad = await buildTar([{ name: 'f', content: 'evil' }]);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(good)] } }));
+    await writeArchive(join(images, 'diffid.tar'), [
+      { name: `blobs/sha256/${sha256(bad).slice(7)}`, content: bad },
+      { name: `blobs/sha256/${sha256(config).slice(7)}`, content: config },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: `blobs/sha256/${sha256(config).slice(7)}`, RepoTags: null, Layers: [`blobs/sha256/${sha256(bad).slice(7)}`] }]) },
+    ]);
+    const d = await setup('diffid-archive', 'volumes:\n  - name: v\n    image: docker-archive:../images/diffid.tar\n');
+    await assert.rejects(build(d), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('diff_id') && e.message.includes(sha256(good)));
+    await assert.rejects(stat(d.out));
+  });
+
+  test('a layout blob that links out of the layout, or to a file of another size, is refused without reading it', async () => {
+    const copy = join(images, 'linked');
+    await cp(join(images, 'layout'), copy, { recursive: true });
+    const o = await setup('linked', 'volumes:\n  - name: v\n    image: oci-layout:../images/linked:data\n');
+    const config = join(copy, 'blobs', 'sha256', data.configDigest.slice('sha256:'.length));
+    await rm(config);
+    await symlink('/etc/passwd', config);
+    const passwdHash = sha256(await readFile('/etc/passwd'));
+    await assert.rejects(inspectImage({ image: `oci-layout:${copy}:data`, cacheDir: join(o.dir, 'cache-i'), platform: 'linux/amd64' }), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /is a link out of/.test(e.message) && !e.message.includes(passwdHash));
+    await rm(config);
+    await cp(join(images, 'layout', 'blobs', 'sha256', data.configDigest.slice('sha256:'.length)), config);
+    // A layer that reads for ever (a /proc file of size 0), linked from inside the layout: its size is not the descriptor's.
+    const layer = join(copy, 'blobs', 'sha256', data.layerDigests[0]!.slice('sha256:'.length));
+    await rm(layer);
+    await symlink('/proc/self/pagemap', join(copy, 'pagemap'));
+    await symlink('../../pagemap', layer);
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /is a link out of/.test(e.message));
+    await rm(join(copy, 'pagemap'));
+    await writeFile(join(copy, 'pagemap'), 'short');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && /size mismatch/.test(e.message) && e.message.includes('a file of 5 bytes'));
+    await assert.rejects(stat(o.out));
+  });
+
+  test('a malformed manifest in a layout is the layout\'s fault (LKVOL_LOCAL_IMAGE), not a registry protocol error', async () => {
+    const dir = join(images, 'malformed');
+    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: data.configDigest, size: 1 }, layers: [], manifests: [] }));
+    await writeFile(join(dir, 'blobs', 'sha256', sha256(manifest).slice(7)), manifest);
+    await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] }));
+    const o = await setup('malformed', 'volumes:\n  - name: v\n    image: oci-layout:../images/malformed\n');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /ambiguous/.test(e.message) && /malformed index or manifest: write it again/.test(e.hint ?? ''));
+  });
+
+  test('cancelling while a large archive is read ends the build at once, as a cancellation', async () => {
+    const archive = join(images, 'huge.tar');
+    await execa('truncate', ['-s', '16G', archive]);
+    const o = await setup('cancel-archive', 'volumes:\n  - name: v\n    image: docker-archive:../images/huge.tar\n');
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    await assert.rejects(build({ ...o, signal: abort.signal }), (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED'));
+    await rm(archive);
   });
 
   test('an archive naming members it does not hold, or outside it, is refused by name; nothing is read from the host', async () => {
@@ -260,6 +316,9 @@ describe('local image errors', () => {
     ]);
     const o = await setup('hostile-archive', 'volumes:\n  - name: v\n    image: docker-archive:../images/hostile.tar\n');
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /layer 1 "\.\.\/\.\.\/\.\.\/etc\/passwd" is not a file in the archive/.test(e.message));
+    await writeArchive(join(images, 'long-name.tar'), [{ name: `${'n'.repeat(2000)}`, content: 'x' }]);
+    const long = await setup('long-name', 'volumes:\n  - name: v\n    image: docker-archive:../images/long-name.tar\n');
+    await assert.rejects(build(long), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /member name of 2000 bytes/.test(e.message));
     await writeFile(join(images, 'not.tar'), 'not a tar at all, just text that goes on for a while'.repeat(20));
     const n = await setup('not-tar', 'volumes:\n  - name: v\n    image: docker-archive:../images/not.tar\n');
     await assert.rejects(build(n), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /not a tar archive/.test(e.message));
@@ -271,7 +330,7 @@ describe('docker save archives', () => {
     const first = await buildTar([{ name: 'one', content: '1' }]);
     const second = await buildTar([{ name: 'two', content: '2' }]);
     const compressed = gzip(second);
-    const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const sha = sha256;
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/one'] }, rootfs: { type: 'layers', diff_ids: [sha(first), sha(second), sha(first)] } }));
     const configHex = (sha(config)).slice(7);
     // docker save (before 25): <id>/layer.tar, a repeated layer as a symlink, the config as <hex>.json.
@@ -307,6 +366,44 @@ describe('docker save archives', () => {
   });
 });
 
+describe('docker save archives: choosing the image', () => {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  test('a name matches a RepoTag as written or normalised, never two names that are not references; two images tagged alike are refused', async () => {
+    await writeArchive(join(images, 'tags.tar'), [
+      { name: 'c.json', content: config },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['Some Weird Tag'], Layers: [] }, { Config: 'c.json', RepoTags: ['busybox:1', 'dup:1'], Layers: [] }, { Config: 'c.json', RepoTags: ['dup:1'], Layers: [] }]) },
+    ]);
+    const pick = async (name: string) => build(await setup(`tags-${name.replace(/\W/g, '')}`, `volumes:\n  - name: v\n    image: docker-archive:../images/tags.tar:${name}\n`));
+    await pick('docker.io/library/busybox:1');
+    await assert.rejects(pick('NOT-THERE'), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /no image tagged "NOT-THERE"/.test(e.message));
+    await assert.rejects(pick('dup:1'), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /2 images tagged "dup:1"/.test(e.message));
+  });
+
+  test('a symlink member with an absolute target is found from the archive\'s root; format: oci copies an archive\'s image', async () => {
+    const tar = await buildTar([{ name: 'abs', content: 'root' }]);
+    const c = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    await writeArchive(join(images, 'abs.tar'), [
+      { name: 'real/layer.tar', content: tar },
+      { name: 'link/layer.tar', type: 'symlink', linkname: '/real/layer.tar' },
+      { name: 'c.json', content: c },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: null, Layers: ['link/layer.tar'] }]) },
+    ]);
+    const o = await setup('abs-link', 'volumes:\n  - name: v\n    image: docker-archive:../images/abs.tar\n  - name: layout\n    image: docker-archive:../images/abs.tar\n    format: oci\n');
+    const result = await build(o);
+    assert.equal(await readFile(join(lowerOf(o.out, 'v'), 'abs'), 'utf8'), 'root');
+    // skopeo reads the volume's layout back, verifying every blob (the config included).
+    await execa('skopeo', ['copy', '--insecure-policy', `oci:${lowerOf(o.out, 'layout')}`, `oci:${join(o.dir, 'copied')}:x`]);
+    assert.equal(result.record.volumes[1]!.digest, result.record.volumes[0]!.digest);
+    assert.ok((await stat(join(o.dir, 'copied', 'index.json'))).isFile());
+  });
+
+  test('the same words naming two local images from two directories are refused at their lines', async () => {
+    const a = await setup('same-words-a', 'volumes:\n  - name: a\n    image: docker-archive:img.tar\n');
+    const b = await setup('same-words-b', 'volumes:\n  - name: b\n    image: docker-archive:img.tar\n');
+    await assert.rejects(build({ ...a, files: [...a.files, ...b.files] }), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /same-words-b\/system\.yml:3:12: volumes\[\d\]\.image: "docker-archive:img\.tar" leads to .*same-words-b\/img\.tar, but the same words at .*same-words-a\/system\.yml:3:12 lead to .*same-words-a\/img\.tar/.test(e.message));
+  });
+});
+
 describe('lock', () => {
   test('lkvol lock pins local images; an archive that changed fails the locked build naming both digests', async () => {
     await cp(join(images, 'data.tar'), join(images, 'moving.tar'));
@@ -317,7 +414,9 @@ describe('lock', () => {
     assert.match(pinned ?? '', /^sha256:/);
     await build({ ...o, locked: true });
     await cp(join(images, 'app.tar'), join(images, 'moving.tar'));
-    await assert.rejects(build({ ...o, locked: true }), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes(pinned!) && /now holds another image/.test(e.message) && /lkvol lock --update/.test(e.hint ?? ''));
+    const now = (await inspectImage({ image: `docker-archive:${join(images, 'moving.tar')}`, cacheDir: join(o.dir, 'cache-now'), platform: 'linux/amd64' })).digest;
+    assert.notEqual(now, pinned);
+    await assert.rejects(build({ ...o, locked: true }), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && e.message.includes(`now holds image ${now}, not the ${pinned!} the reference pins`) && /lkvol lock --update/.test(e.hint ?? ''));
     assert.equal(await readFile(join(lowerOf(o.out, 'arc'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');
   });
 });

@@ -7,7 +7,7 @@ import { parseDigest, shortDigest, type Digest } from '../digest/index.js';
 import { LkvolError, RegistryError, isLkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Descriptor, Platform } from '../oci/index.js';
-import { localMismatchHint, openLocalImage, type LocalImageSource } from '../local/index.js';
+import { localMismatchHint, localResolveError, openLocalImage, type LocalImageSource } from '../local/index.js';
 import { formatName, formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
 import {
   createRegistryClient,
@@ -110,7 +110,9 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     resolve(ref) {
       return resolveOnce(referenceKey(ref), async () => {
         const signal = taskSignal(o.signal);
-        const image = await resolveImage(sourceFor(ref, signal), ref, { platform: o.platform, signal });
+        const image = await resolveImage(sourceFor(ref, signal), ref, { platform: o.platform, signal }).catch((err: unknown) => {
+          throw ref.local === undefined ? err : localResolveError(err);
+        });
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -130,7 +132,10 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       return cache.openWhileStoring(digest, d.size, `blob ${shortDigest(digest)} of ${formatReference(ref)}`, stored);
     },
     fetchManifest(ref, size) {
-      return sourceFor(ref, taskSignal(o.signal)).fetchManifest(ref, { size });
+      const signal = taskSignal(o.signal);
+      return sourceFor(ref, signal).fetchManifest(ref, { size, signal }).catch((err: unknown) => {
+        throw ref.local === undefined ? err : localResolveError(err);
+      });
     },
     async close() {
       await client?.close();
@@ -163,7 +168,7 @@ async function downloadBlob(s: { client: RegistryClient | undefined; local: Loca
     if (local !== undefined) {
       const from = formatName(ref);
       o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false, from });
-      await cache.put(digest, d.size, await local.openBlob(d), { subject, onProgress, mismatchHint: localMismatchHint, ...signalOpt });
+      await cache.put(digest, d.size, await local.openBlob(d, signalOpt), { subject, onProgress, mismatchHint: localMismatchHint, ...signalOpt });
       o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false, from });
       return;
     }

@@ -1,16 +1,15 @@
 // Reads a `docker save` archive (or skopeo's docker-archive:) as an image: manifest.json says which
 // member is the config and which are the layers; lkvol describes them in an OCI manifest of its own.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { digestOf, isDigest, parseDigest, type Digest } from '../digest/index.js';
+import { LkvolError } from '../errors.js';
 import { mediaTypes, parseImageConfig } from '../oci/index.js';
 import { formatLocalImage, formatReference, parseReference, type LocalImage } from '../ref/index.js';
 import { checkManifest, nearestTags } from '../registry/index.js';
 import { TarFormatError, TarReader } from '../tar/index.js';
-import { DigestMismatchError, LkvolError } from '../errors.js';
 import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
 
 /** A member of the archive: where its data lies. */
@@ -36,10 +35,17 @@ interface ArchiveImage {
   blobs: Map<string, Member>;
 }
 
-const archiveHint = (image: LocalImage) => `make it with \`docker save IMAGE -o ${image.path}\` or \`skopeo copy docker://IMAGE docker-archive:${image.path}:NAME\`, and check the path (relative to the system file)`;
+const archiveHint = (image: LocalImage) =>
+  `make it with \`docker save IMAGE -o ${image.path}\` or \`skopeo copy docker://IMAGE docker-archive:${image.path}:NAME\`, and check the path (relative to the system file; for inspect, to the current directory)`;
 
 /** How many symbolic links between layer members lkvol follows (docker save links repeated layers). */
 const maxLinkHops = 8;
+/**
+ * Bounds on what listing an archive keeps in memory: docker save writes a few members per layer with
+ * short names, so an archive past these is not one (and could otherwise exhaust the heap).
+ */
+const maxMembers = 65_536;
+const maxMemberName = 1024;
 
 /**
  * The archive at `file` (absolute) as an image source. It is read once to list its members; the
@@ -50,63 +56,79 @@ const maxLinkHops = 8;
 export function openDockerArchive(image: LocalImage, file: string): LocalImageSource {
   const subject = formatLocalImage(image);
   let described: Promise<ArchiveImage> | undefined;
-  const describe = () => (described ??= describeImage(image, file, subject));
+  // The first request's signal reads the archive: they all come from one build.
+  const describe = (signal: AbortSignal | undefined) => (described ??= describeImage(image, file, subject, signal));
   return {
     async fetchManifest(ref, opts = {}) {
-      const archived = await describe();
+      const archived = await describe(opts.signal);
       if (ref.digest !== undefined && ref.digest !== archived.digest) {
-        throw new DigestMismatchError({
-          subject: `${formatReference(ref)}: manifest`,
-          expected: ref.digest,
-          actual: archived.digest,
-          bytesRead: archived.manifestBytes.length,
-          reason: 'the archive now holds another image',
-          hint: 'the archive changed since the digest was written (in the system file or lkvol.lock): pin the new digest (lkvol lock --update) or restore the archive',
-        });
+        throw localError(
+          formatReference(ref),
+          `the archive now holds image ${archived.digest}, not the ${ref.digest} the reference pins (in the system file or lkvol.lock)`,
+          'pin what the archive holds now (lkvol lock --update), or restore the archive',
+        );
       }
       return checkManifest(archived.manifestBytes, { subject, pinned: archived.digest, size: opts.size, contentType: mediaTypes.ociManifest });
     },
-    async fetchBlobBytes(_ref, d) {
-      const archived = await describe();
+    async fetchBlobBytes(_ref, d, opts = {}) {
+      const archived = await describe(opts.signal);
       if (d.digest !== archived.config.digest) throw localError(subject, `the archive's image has no document ${d.digest}`, archiveHint(image));
       return archived.config.bytes;
     },
-    async openBlob(d) {
-      const member = (await describe()).blobs.get(d.digest);
-      if (member === undefined) throw localError(subject, `the archive's image has no layer ${d.digest}`, archiveHint(image));
-      if (member.size === 0) return Readable.from([]);
-      return createReadStream(file, { start: member.dataOffset, end: member.dataOffset + member.size - 1, highWaterMark: 1 << 20 });
+    async openBlob(d, opts = {}) {
+      const archived = await describe(opts.signal);
+      // `format: oci` copies the config as a blob too.
+      if (d.digest === archived.config.digest) return Readable.from([archived.config.bytes]);
+      const member = archived.blobs.get(d.digest);
+      if (member === undefined) throw localError(subject, `the archive's image has no blob ${d.digest}`, archiveHint(image));
+      return openMember(file, member, { subject, what: `layer ${d.digest}`, hint: archiveHint(image), signal: opts.signal });
     },
   };
 }
 
+/** A member's bytes, read in place (the archive opened again as a regular file). */
+async function openMember(file: string, m: Member, o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined }): Promise<Readable> {
+  if (m.size === 0) return Readable.from([]);
+  const { handle } = await openRegularFile(file, o);
+  return handle.createReadStream({ start: m.dataOffset, end: m.dataOffset + m.size - 1, highWaterMark: 1 << 20, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+}
+
+/** A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the archive's root (as docker load does). */
+function memberKey(name: string): string {
+  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/$/, '');
+}
+
 /** Lists the archive's regular members by name (links resolved later), reading it once. */
-async function listMembers(image: LocalImage, file: string, subject: string): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
+async function listMembers(image: LocalImage, file: string, subject: string, signal: AbortSignal | undefined): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
   const files = new Map<string, Member>();
   const links = new Map<string, string>();
-  const { handle } = await openRegularFile(file, { subject, what: file, hint: archiveHint(image) });
-  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
+  const hint = archiveHint(image);
+  const { handle } = await openRegularFile(file, { subject, what: file, hint, signal });
+  const stream = handle.createReadStream({ highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
   try {
     for await (const { header } of new TarReader(stream).members()) {
-      const name = posix.normalize(header.name).replace(/^(\.\/)+/, '').replace(/\/$/, '');
+      if (files.size + links.size >= maxMembers) throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, hint);
+      if (header.name.length > maxMemberName) throw localError(subject, `${file} has a member name of ${header.name.length} bytes (at most ${maxMemberName}): it is not a docker save archive`, hint);
+      const name = memberKey(header.name);
       if (header.typeflag === '0' || header.typeflag === '7') files.set(name, { dataOffset: header.dataOffset, size: header.size });
-      else if (header.typeflag === '2') links.set(name, posix.normalize(posix.join(posix.dirname(name), header.linkname)));
-      else if (header.typeflag === '1') links.set(name, posix.normalize(header.linkname).replace(/^(\.\/)+/, ''));
+      else if (header.typeflag === '2') links.set(name, memberKey(header.linkname.startsWith('/') ? header.linkname : posix.join(posix.dirname(name), header.linkname)));
+      else if (header.typeflag === '1') links.set(name, memberKey(header.linkname));
     }
   } catch (err) {
-    if (err instanceof TarFormatError) throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, archiveHint(image), err);
-    throw readFailure(err, subject, file, archiveHint(image));
+    if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while reading ${file}`, { cause: err });
+    if (err instanceof TarFormatError) throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, hint, err);
+    throw readFailure(err, subject, file, hint);
   } finally {
     stream.destroy();
   }
   return { files, links };
 }
 
-async function describeImage(image: LocalImage, file: string, subject: string): Promise<ArchiveImage> {
+async function describeImage(image: LocalImage, file: string, subject: string, signal: AbortSignal | undefined): Promise<ArchiveImage> {
   const hint = archiveHint(image);
-  const { files, links } = await listMembers(image, file, subject);
+  const { files, links } = await listMembers(image, file, subject, signal);
   const member = (name: string, what: string): Member => {
-    let current = posix.normalize(name).replace(/^(\.\/)+/, '');
+    let current = memberKey(name);
     for (let hop = 0; !files.has(current); hop++) {
       const next = links.get(current);
       if (next === undefined || hop >= maxLinkHops) throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, hint);
@@ -114,7 +136,7 @@ async function describeImage(image: LocalImage, file: string, subject: string): 
     }
     return files.get(current)!;
   };
-  const read = (m: Member, what: string) => readBytes(file, { subject, what, hint, limit: documentLimit, position: m.dataOffset, length: m.size });
+  const read = (m: Member, what: string) => readBytes(file, { subject, what, hint, limit: documentLimit, position: m.dataOffset, length: m.size, signal });
 
   const manifestMember = files.get('manifest.json');
   if (manifestMember === undefined) throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, hint);
@@ -131,11 +153,24 @@ async function describeImage(image: LocalImage, file: string, subject: string): 
     throw localError(subject, `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`, hint);
   }
   const blobs = new Map<string, Member>();
+  // A member listed again (a repeated layer) is sniffed and hashed once.
+  const described = new Map<Member, Promise<{ compression: Compression; hash: Digest | undefined }>>();
   const layers = [];
   for (const [i, path] of entry.Layers.entries()) {
     const m = member(path, `layer ${i + 1}`);
-    const compression = await sniffCompression(file, m, subject, hint);
-    const digest = blobDigest(path) ?? (compression === 'none' ? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`) : await hashMember(file, m));
+    let known = described.get(m);
+    if (known === undefined) {
+      const stated = blobDigest(path);
+      described.set(
+        m,
+        (known = sniffCompression(file, m, { subject, hint, signal }).then(async (compression) => ({
+          compression,
+          hash: stated === undefined && compression !== 'none' ? await hashMember(file, m, { subject, what: `layer ${i + 1} ${JSON.stringify(path)}`, hint, signal }) : undefined,
+        }))),
+      );
+    }
+    const { compression, hash } = await known;
+    const digest = blobDigest(path) ?? hash ?? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`);
     blobs.set(digest, m);
     layers.push({ mediaType: compression === 'gzip' ? mediaTypes.ociLayerGzip : compression === 'zstd' ? mediaTypes.ociLayerZstd : mediaTypes.ociLayer, digest, size: m.size });
   }
@@ -144,7 +179,10 @@ async function describeImage(image: LocalImage, file: string, subject: string): 
   return { manifestBytes, digest: digestOf(manifestBytes), config: { digest: configDigest, bytes: configBytes }, blobs };
 }
 
-/** The manifest.json entry the reference names (by RepoTag, compared as normalised references); without a name the only one. */
+/**
+ * The manifest.json entry the reference names (by RepoTag, compared as written or as normalised
+ * references); without a name the only one. Two images tagged alike are refused, as in a layout.
+ */
 function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(image: LocalImage, entries: T[], subject: string): T {
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
   const listed = tags.length === 0 ? 'its images have no tags' : `it holds ${tags.map((t) => JSON.stringify(t)).join(', ')}`;
@@ -153,12 +191,14 @@ function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(image
     if (entries.length === 1) return entries[0]!;
     throw localError(subject, `the archive holds ${entries.length} images and the reference names none; ${listed}`, tags.length === 0 ? 'save one image per archive' : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`);
   }
-  const want = normalised(image.name);
-  const chosen = entries.filter((e) => (e.RepoTags ?? []).some((t) => t === image.name || normalised(t) === want));
+  const name = image.name;
+  const want = normalised(name);
+  const chosen = entries.filter((e) => (e.RepoTags ?? []).some((t) => t === name || (want !== undefined && normalised(t) === want)));
   if (chosen.length === 0) {
-    const closest = nearestTags(image.name, tags, 1)[0];
-    throw localError(subject, `no image tagged ${JSON.stringify(image.name)} in manifest.json; ${listed}`, closest === undefined ? 'leave the name out: the archive has one image' : `name one of them after the path: ${image.transport}:${image.path}:${closest}`);
+    const closest = nearestTags(name, tags, 1)[0];
+    throw localError(subject, `no image tagged ${JSON.stringify(name)} in manifest.json; ${listed}`, closest === undefined ? 'leave the name out: the archive has one image' : `name one of them after the path: ${image.transport}:${image.path}:${closest}`);
   }
+  if (chosen.length > 1) throw localError(subject, `manifest.json has ${chosen.length} images tagged ${JSON.stringify(name)}; lkvol will not guess which`, 'save the images again with one image per tag');
   return chosen[0]!;
 }
 
@@ -179,17 +219,23 @@ function blobDigest(path: string): Digest | undefined {
   return d !== undefined && isDigest(d) ? d : undefined;
 }
 
-async function sniffCompression(file: string, m: Member, subject: string, hint: string): Promise<'gzip' | 'zstd' | 'none'> {
-  const head = await readBytes(file, { subject, what: 'layer', hint, limit: 4, position: m.dataOffset, length: Math.min(4, m.size) });
+type Compression = 'gzip' | 'zstd' | 'none';
+
+async function sniffCompression(file: string, m: Member, o: { subject: string; hint: string; signal: AbortSignal | undefined }): Promise<Compression> {
+  const head = await readBytes(file, { ...o, what: 'layer', limit: 4, position: m.dataOffset, length: Math.min(4, m.size) });
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length === 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   return 'none';
 }
 
 /** The sha256 of a member's bytes (a compressed layer, whose digest the archive does not state). */
-async function hashMember(file: string, m: Member): Promise<Digest> {
+async function hashMember(file: string, m: Member, o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined }): Promise<Digest> {
   const hash = createHash('sha256');
-  if (m.size > 0) for await (const chunk of createReadStream(file, { start: m.dataOffset, end: m.dataOffset + m.size - 1 })) hash.update(chunk as Buffer);
+  try {
+    for await (const chunk of await openMember(file, m, o)) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw readFailure(err, o.subject, o.what, o.hint);
+  }
   return `sha256:${hash.digest('hex')}` as Digest;
 }
 
@@ -200,4 +246,3 @@ function parseJson(bytes: Buffer, subject: string, what: string, hint: string): 
     throw localError(subject, `${what} is not JSON: ${(err as Error).message}`, hint, err);
   }
 }
-

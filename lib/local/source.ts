@@ -1,6 +1,7 @@
 // What a local image source offers the build, and the reads and errors its two kinds share.
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestAlgorithm, digestOf, type Digest } from '../digest/index.js';
 import { DigestMismatchError, LkvolError, wrapError } from '../errors.js';
@@ -10,7 +11,7 @@ import type { ManifestSource } from '../registry/index.js';
 /** A layout or archive seen as a registry: manifests and configs as bytes, layers as streams. */
 export interface LocalImageSource extends ManifestSource {
   /** The bytes of a blob of the image, unverified: the caller stores them through the cache, which checks digest and size. */
-  openBlob(descriptor: Descriptor): Promise<Readable>;
+  openBlob(descriptor: Descriptor, opts?: { signal?: AbortSignal | undefined }): Promise<Readable>;
 }
 
 /** What lkvol reads of a manifest or config at most (as from a registry). */
@@ -24,18 +25,40 @@ export function localError(subject: string, message: string, hint: string, cause
 /** Mismatches found in a local file say where the file is, and that fetching again will not help. */
 export const localMismatchHint = 'the layout or archive was changed or damaged after it was written: write it again (skopeo copy, docker save)';
 
-/** A file missing or of the wrong kind is LKVOL_LOCAL_IMAGE; other failures are the host's (LKVOL_IO). */
+/** A file missing or of the wrong kind is LKVOL_LOCAL_IMAGE; an abort LKVOL_CANCELLED; other failures are the host's (LKVOL_IO). */
 export function readFailure(err: unknown, subject: string, what: string, hint: string): LkvolError {
+  if (err instanceof LkvolError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return localError(subject, `${what}: ${code === 'EISDIR' ? 'is a directory' : 'does not exist'}`, hint, err);
   return wrapError(err, 'LKVOL_IO', `${subject}: read ${what}`);
 }
 
+/** How a file of a layout or archive is opened. */
+export interface OpenOptions {
+  subject: string;
+  /** What the file is, for messages: `layer sha256:…`, `index.json`. */
+  what: string;
+  hint: string;
+  /** A directory (real path) the file must really be in: a symlink out of a layout is refused. */
+  within?: string | undefined;
+  /** The size a descriptor gives it: a file of another size is damaged (and a /proc file that reads for ever is refused here). */
+  size?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Opens a file of a layout or archive for reading, refusing anything but a regular file (a FIFO would
- * block the build for ever, a device would never end). @throws LKVOL_LOCAL_IMAGE naming `what`; LKVOL_IO.
+ * block the build for ever, a device would never end), one outside `within`, and one of another `size`.
+ * @throws LKVOL_LOCAL_IMAGE naming `what`; LKVOL_DIGEST_MISMATCH for a wrong size; LKVOL_IO; LKVOL_CANCELLED.
  */
-export async function openRegularFile(file: string, o: { subject: string; what: string; hint: string }): Promise<{ handle: FileHandle; size: number }> {
+export async function openRegularFile(file: string, o: OpenOptions): Promise<{ handle: FileHandle; size: number }> {
+  if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${o.subject}: cancelled`);
+  if (o.within !== undefined) {
+    const real = await realpath(file).catch((err: unknown) => {
+      throw readFailure(err, o.subject, o.what, o.hint);
+    });
+    if (!real.startsWith(`${o.within}${sep}`)) throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
+  }
   let handle: FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on a regular file).
@@ -43,22 +66,24 @@ export async function openRegularFile(file: string, o: { subject: string; what: 
   } catch (err) {
     throw readFailure(err, o.subject, o.what, o.hint);
   }
-  const st = await handle.stat().catch(async (err: unknown) => {
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw localError(o.subject, `${o.what}: is not a regular file`, o.hint);
+    if (o.size !== undefined && st.size !== o.size) {
+      throw new DigestMismatchError({ subject: `${o.subject}: ${o.what}`, expected: `${o.size} bytes`, actual: `a file of ${st.size} bytes`, bytesRead: 0, reason: 'size mismatch', hint: localMismatchHint });
+    }
+    return { handle, size: st.size };
+  } catch (err) {
     await handle.close();
-    throw readFailure(err, o.subject, o.what, o.hint);
-  });
-  if (!st.isFile()) {
-    await handle.close();
-    throw localError(o.subject, `${o.what}: is not a regular file`, o.hint);
+    throw err instanceof LkvolError ? err : readFailure(err, o.subject, o.what, o.hint);
   }
-  return { handle, size: st.size };
 }
 
 /**
  * `length` bytes of `file` from `position` (the whole file without a length), refusing more than
- * `limit`; missing files and anything but a regular file are LKVOL_LOCAL_IMAGE naming `what`.
+ * `limit`; opened as {@link openRegularFile} does.
  */
-export async function readBytes(file: string, o: { subject: string; what: string; hint: string; limit: number; position?: number; length?: number }): Promise<Buffer> {
+export async function readBytes(file: string, o: OpenOptions & { limit: number; position?: number; length?: number }): Promise<Buffer> {
   const { handle, size } = await openRegularFile(file, o);
   try {
     const length = o.length ?? size;
