@@ -1,6 +1,7 @@
 // Provisioners: programs whose stdout is a volume's content as a tar, unpacked like an image layer. No registry needed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createBlobCache } from '../cache/index.js';
 import { loadConfig } from '../config/index.js';
@@ -160,6 +161,39 @@ describe('provisioners', () => {
     await script(join(gz.dir, 'gz.sh'), 'd=$(mktemp -d); echo packed > "$d/f"; tar -cz -C "$d" . ; rm -rf "$d"');
     await build(gz);
     assert.equal(await readFile(join(gz.out, 'containers/volumes/v/lower/f'), 'utf8'), 'packed\n');
+  });
+
+  test('a program that fails says so with its status and stderr, whatever it wrote on stdout', async () => {
+    const o = await setup('usage', 'volumes:\n  - name: v\n    provisioner:\n      command: [./usage.sh]\n');
+    await script(join(o.dir, 'usage.sh'), 'echo "usage: usage.sh DIR" ; echo "missing DIR" >&2; exit 2');
+    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_PROVISIONER') && /exited with status 2; its stderr ends:\nmissing DIR/.test(e.message));
+  });
+
+  test('more entries or more file bytes than the volume may hold stop the program at the first header over the cap', async () => {
+    // Each writes its tar and then waits far longer than the timeout: only an early stop gives the limit error.
+    const entries = await setup('many', 'volumes:\n  - name: v\n    provisioner:\n      command: [./many.sh]\n      timeout: 20s\n');
+    await script(join(entries.dir, 'many.sh'), 'd=$(mktemp -d); for i in 1 2 3 4 5 6; do echo $i > "$d/$i"; done; tar -c -C "$d" .; rm -rf "$d"; sleep 60');
+    await assert.rejects(build({ ...entries, limits: { maxEntries: 3 } }), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /entry count exceeds maxEntries \(3\)/.test(e.message));
+    const bytes = await setup('big', 'volumes:\n  - name: v\n    sizeLimit: 1Ki\n    provisioner:\n      command: [./big.sh]\n      timeout: 20s\n');
+    await script(join(bytes.dir, 'big.sh'), 'd=$(mktemp -d); head -c 4096 /dev/zero > "$d/big"; tar -c -C "$d" .; rm -rf "$d"; sleep 60');
+    await assert.rejects(build(bytes), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /file content \(4096 bytes declared\) exceeds sizeLimit of volume "v"/.test(e.message));
+  });
+
+  test('a failed extraction leaves other files\' descriptors alone: the kept output is closed once, by the build', async () => {
+    const o = await setup('fd', `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(work, 'evil.tar')}]\n`);
+    const options = resolveBuildOptions({ files: o.files, out: o.out, cacheDir: o.cacheDir!, platform: 'linux/amd64', credentialHelperEnv: o.credentialHelperEnv });
+    const runs = createProvisionerRuns(await createBlobCache({ dir: o.cacheDir! }), options);
+    const volume = (await loadConfig(o.files)).volumes[0]!;
+    const provisioned = { ...volume, provisioner: volume.provisioner! };
+    const output = await runs.run(provisioned);
+    const root = join(o.dir, 'root');
+    await mkdir(root);
+    await assert.rejects(extractProvisioned(provisioned, output, root, options), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'));
+    // A file opened now would get the spool's number had the failed read closed it; discard must not close it.
+    const other = openSync(join(o.dir, 'other'), 'w');
+    await runs.discard();
+    assert.doesNotThrow(() => fstatSync(other));
+    closeSync(other);
   });
 
   test('a program that cannot be started is LKVOL_PROVISIONER naming why, on a first build and a rebuild alike', async () => {

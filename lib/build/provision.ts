@@ -2,7 +2,7 @@
 // the same confined extractor, limits and sizeLimit as an image layer.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, createWriteStream, open, openSync, read, write, writev } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobCache } from '../cache/index.js';
@@ -90,11 +90,25 @@ export function createProvisionerRuns(cache: BlobCache, o: ResolvedBuildOptions)
     },
     async discard() {
       const outputs = await Promise.allSettled([...runs.values()]);
+      runs.clear();
       for (const r of outputs) if (r.status === 'fulfilled') closeQuietly(r.value.spool);
-      await Promise.all(temps.map((t) => t.discard()));
+      await Promise.all(temps.splice(0).map((t) => t.discard()));
     },
   };
 }
+
+/**
+ * The fs functions of the streams over a spool's descriptor: theirs, but a close that does nothing.
+ * A destroyed fs stream closes its fd even with `autoClose: false`; the number could then be another
+ * file's by the time the spool is closed for good.
+ */
+const spoolFs = {
+  open,
+  read,
+  write,
+  writev,
+  close: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void) => done(null),
+};
 
 function closeQuietly(fd: number): void {
   try {
@@ -124,7 +138,7 @@ export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimit
 /** Unpacks a provisioner's output into `root` with the confined extractor, the volume's limits and sizeLimit. */
 export async function extractProvisioned(volume: ProvisionedVolume, output: ProvisionerOutput, root: string, o: ResolvedBuildOptions): Promise<VolumeReport> {
   const state = createExtractState(volumeLimits(volume, o.limits));
-  await extractLayer(createReadStream('', { fd: output.spool, start: 0, highWaterMark: 1 << 20, autoClose: false }), {
+  await extractLayer(createReadStream('', { fd: output.spool, start: 0, highWaterMark: 1 << 20, autoClose: false, fs: spoolFs }), {
     root,
     layer: `provisioner ${output.command}`,
     state,
@@ -169,9 +183,7 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4 * stderrTail)));
   child.stdin.on('error', () => undefined);
   child.stdin.end(params);
-  let killed = false;
   const killGroup = (): void => {
-    killed = true;
     try {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     } catch {
@@ -203,10 +215,21 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     // Taken at once by the pipeline: a child's stdout socket may be torn down when the child exits.
     // Output that is not a tar, or past the volume's byte budget, stops the program at once: it would
     // block on a full pipe, or fill the disk, otherwise.
-    const spooled = pipeline(child.stdout, createStreamCap(limits, layer), createTarFramingCheck(layer, limits), hasher, createWriteStream('', { fd, autoClose: false })).catch((err: unknown) => {
-      const ours = killed;
+    const cap = createStreamCap(limits, layer);
+    const framing = createTarFramingCheck(layer, limits, 'the provisioner must write a tar stream (plain, gzip or zstd) on stdout; run it by hand to see what it writes');
+    // Refused output kills the program before the pipe closes under it: it dies of our SIGKILL, not of
+    // a write error it would report as its own failure. (These listeners run before pipeline's.)
+    let refused = false;
+    for (const check of [cap, framing]) {
+      check.once('error', () => {
+        refused = true;
+        killGroup();
+      });
+    }
+    const spooled = pipeline(child.stdout, cap, framing, hasher, createWriteStream('', { fd, autoClose: false, fs: spoolFs })).catch((err: unknown) => {
+      // Output that could not be kept (a full disk) stops the program too, and is what is reported.
+      refused = true;
       killGroup();
-      killed = ours;
       throw err;
     });
     const [written] = await Promise.allSettled([spooled, exited]);
@@ -214,8 +237,11 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": provisioner cancelled`);
     if (exit.error !== undefined) throw fail(`could not be started: ${exit.error.message}`, stderr);
     if (timedOut) throw fail(`did not finish within ${p.timeoutMs / 1000} s and was killed`, stderr);
+    // A program that failed by itself explains its output better than the tar reader does; one we
+    // killed for its output is reported for that output.
+    if (exit.signal === null && exit.code !== 0) throw fail(`exited with status ${String(exit.code)}`, stderr);
+    if (exit.signal !== null && !refused) throw fail(`was killed by ${exit.signal}`, stderr);
     if (written.status === 'rejected') throw isLkvolError(written.reason) ? written.reason : wrapError(written.reason, 'LKVOL_IO', `volume "${volume.name}": keep the output of provisioner ${found.shown} in ${spool}`);
-    if (exit.code !== 0) throw fail(exit.signal === null ? `exited with status ${String(exit.code)}` : `was killed by ${exit.signal}`, stderr);
     const output = { command: found.shown, paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest, streamDigest: hasher.digest(), spool: fd };
     fd = undefined;
     return output;

@@ -48,9 +48,9 @@ export async function withTarBytes<T>(blob: Readable, o: TarBytesOptions, consum
   return result as T;
 }
 
-/** An error met while reading a layer, as the LkvolError to report. */
-export function layerError(layer: string, err: unknown): LkvolError {
-  if (err instanceof TarFormatError) return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint: 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image' });
+/** An error met while reading a layer, as the LkvolError to report (`hint` for a malformed tar, when not an image's). */
+export function layerError(layer: string, err: unknown, hint = 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image'): LkvolError {
+  if (err instanceof TarFormatError) return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint });
   return wrapError(err, 'LKVOL_LAYER_CORRUPT', `layer ${layer}: read layer`, 'the layer is not a valid gzip or tar stream; rebuild the image');
 }
 
@@ -61,8 +61,8 @@ export function layerError(layer: string, err: unknown): LkvolError {
  * output), so a program writing something else is stopped at once instead of filling the disk. A
  * compressed stream is passed on unread (the byte cap bounds it; the extractor reads it later).
  */
-export function createTarFramingCheck(layer: string, limits: VolumeLimits): Transform {
-  const cap = layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined).entries;
+export function createTarFramingCheck(layer: string, limits: VolumeLimits, hint?: string): Transform {
+  const caps = layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined);
   const scan = new PassThrough({ highWaterMark: 1 << 20 });
   let head: Buffer | undefined = Buffer.alloc(0);
   let plain = false;
@@ -98,11 +98,15 @@ export function createTarFramingCheck(layer: string, limits: VolumeLimits): Tran
   });
   const scanned = (async () => {
     let entries = 0;
-    for await (const _member of new TarReader(scan).members()) {
-      if (++entries > cap.remaining) throw limitError(layer, cap, `${entries} entries`);
+    let bytes = 0;
+    for await (const { header } of new TarReader(scan).members()) {
+      if (++entries > caps.entries.remaining) throw limitError(layer, caps.entries, 'entry count');
+      // What its headers say the files hold: a stream past the budget stops at the first header over it.
+      if (header.typeflag === '0' || header.typeflag === '7') bytes += header.size;
+      if (bytes > caps.bytes.remaining) throw limitError(layer, caps.bytes, `file content (${bytes} bytes declared)`);
     }
   })().catch((err: unknown) => {
-    failed = err instanceof LkvolError ? err : layerError(layer, err);
+    failed = err instanceof LkvolError ? err : layerError(layer, err, hint);
     scan.resume();
     check.destroy(failed);
   });
