@@ -4,12 +4,13 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { loadConfig, type Config, type LoadedContainer, type LoadedVolume } from '../config/index.js';
 import { parseDigest, type Digest } from '../digest/index.js';
-import { formatConfigIssue, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
+import { ConfigError, formatConfigIssue, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
 import { formatReference, parseReference, withDigest, type NormalizedRef } from '../ref/index.js';
 import { formatLock, lockPathFor, parseLock, type Lock, type LockEntry } from '../lock/index.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { resolveBuildOptions, type BuildOptions } from './options.js';
 import { createPullSession, type PullSession } from './session.js';
+import { checkSources, sourcesHint } from './sources.js';
 
 /** A lock read from beside the system files. */
 export interface LockFile {
@@ -120,6 +121,9 @@ export interface LockResult {
 export async function lock(options: LockOptions): Promise<LockResult> {
   const o = resolveBuildOptions({ ...options, out: '.' });
   const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  // As build does: local images must lead somewhere, and one way only, before anything is resolved.
+  const problems = checkSources(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  if (problems.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', problems, { hint: sourcesHint });
   const path = lockPathFor(o.files, o.cwd);
   const existing = await readLockFor(o.files, o.cwd);
   const refs = configReferences(config);

@@ -1,5 +1,4 @@
 // Checks an `image:` value with the reference parser, before any network access.
-import { dirname } from 'node:path';
 import { LkvolError, type ConfigIssue } from '../errors.js';
 import { parseReference } from '../ref/index.js';
 import { issueAt } from './issues.js';
@@ -18,29 +17,3 @@ export function checkImage(src: EntrySource, image: string): ConfigIssue[] {
   }
 }
 
-/**
- * Local images written alike that lead to different paths (`oci-layout:imgs` in two directories):
- * lkvol.lock and lkvol.json name images as written, so the two could not be told apart there.
- */
-export function checkLocalImageNames(entries: readonly (EntrySource & { entry: { image?: string | undefined } })[]): ConfigIssue[] {
-  const first = new Map<string, { location: string; src: EntrySource }>();
-  const issues: ConfigIssue[] = [];
-  for (const src of entries) {
-    const image = src.entry.image;
-    if (image === undefined) continue;
-    let location: string | undefined;
-    try {
-      location = parseReference(image, { base: dirname(src.pos.file) }).local?.location;
-    } catch {
-      continue; // reported by checkImage
-    }
-    if (location === undefined) continue;
-    const seen = first.get(image);
-    if (seen === undefined) first.set(image, { location, src });
-    else if (seen.location !== location) {
-      const at = seen.src.positionOf(['image']);
-      issues.push(issueAt(src, ['image'], `${JSON.stringify(image)} leads to ${location}, but the same words at ${at.file}:${at.line}:${at.column} lead to ${seen.location}; lkvol.lock and lkvol.json name images as written, so write paths that differ`));
-    }
-  }
-  return issues;
-}

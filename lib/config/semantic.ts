@@ -1,7 +1,6 @@
 // All semantic checks of a merged configuration, run after the schema passed and before any network access.
 import type { ConfigIssue } from '../errors.js';
 import { checkSection } from './check-containers.js';
-import { checkLocalImageNames } from './check-image.js';
 import { checkVolumes } from './check-volumes.js';
 import { buildIdMap, checkIds, repeatedNames } from './ids.js';
 import { issueAt } from './issues.js';
@@ -23,7 +22,6 @@ export function checkDraft(draft: Draft): { issues: ConfigIssue[]; warnings: Con
     ...checkVolumes(draft.volumes),
     ...sections.flatMap((s) => checkSection(draft.containers[s], volumes)),
     ...checkIds([...containers, ...draft.fileEntries], ids),
-    ...checkLocalImageNames([...draft.volumes, ...containers]),
   ];
   const warnings = [
     ...containers.flatMap((c) => [...entryWarnings(c.entry), ...idWarnings(c.entry, repeated)].map((w) => warningAt(c, w))),

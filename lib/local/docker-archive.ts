@@ -108,7 +108,9 @@ async function listMembers(image: LocalImage, file: string, subject: string, sig
   try {
     for await (const { header } of new TarReader(stream).members()) {
       if (files.size + links.size >= maxMembers) throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, hint);
-      if (header.name.length > maxMemberName) throw localError(subject, `${file} has a member name of ${header.name.length} bytes (at most ${maxMemberName}): it is not a docker save archive`, hint);
+      for (const [what, value] of [['name', header.name], ['link target', header.linkname]] as const) {
+        if (value.length > maxMemberName) throw localError(subject, `${file} has a member ${what} of ${value.length} bytes (at most ${maxMemberName}): it is not a docker save archive`, hint);
+      }
       const name = memberKey(header.name);
       if (header.typeflag === '0' || header.typeflag === '7') files.set(name, { dataOffset: header.dataOffset, size: header.size });
       else if (header.typeflag === '2') links.set(name, memberKey(header.linkname.startsWith('/') ? header.linkname : posix.join(posix.dirname(name), header.linkname)));
@@ -153,24 +155,15 @@ async function describeImage(image: LocalImage, file: string, subject: string, s
     throw localError(subject, `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`, hint);
   }
   const blobs = new Map<string, Member>();
-  // A member listed again (a repeated layer) is sniffed and hashed once.
-  const described = new Map<Member, Promise<{ compression: Compression; hash: Digest | undefined }>>();
+  // A member listed again (a repeated layer, or one path naming its digest and another not) is
+  // sniffed once and hashed at most once.
+  const compressionOf = memoByMember((m) => sniffCompression(file, m, { subject, hint, signal }));
+  const hashOf = memoByMember((m) => hashMember(file, m, { subject, what: `layer at offset ${m.dataOffset}`, hint, signal }));
   const layers = [];
   for (const [i, path] of entry.Layers.entries()) {
     const m = member(path, `layer ${i + 1}`);
-    let known = described.get(m);
-    if (known === undefined) {
-      const stated = blobDigest(path);
-      described.set(
-        m,
-        (known = sniffCompression(file, m, { subject, hint, signal }).then(async (compression) => ({
-          compression,
-          hash: stated === undefined && compression !== 'none' ? await hashMember(file, m, { subject, what: `layer ${i + 1} ${JSON.stringify(path)}`, hint, signal }) : undefined,
-        }))),
-      );
-    }
-    const { compression, hash } = await known;
-    const digest = blobDigest(path) ?? hash ?? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`);
+    const compression = await compressionOf(m);
+    const digest = blobDigest(path) ?? (compression === 'none' ? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`) : await hashOf(m));
     blobs.set(digest, m);
     layers.push({ mediaType: compression === 'gzip' ? mediaTypes.ociLayerGzip : compression === 'zstd' ? mediaTypes.ociLayerZstd : mediaTypes.ociLayer, digest, size: m.size });
   }
@@ -220,6 +213,16 @@ function blobDigest(path: string): Digest | undefined {
 }
 
 type Compression = 'gzip' | 'zstd' | 'none';
+
+/** `fn` run once per member. */
+function memoByMember<T>(fn: (m: Member) => Promise<T>): (m: Member) => Promise<T> {
+  const done = new Map<Member, Promise<T>>();
+  return (m) => {
+    let p = done.get(m);
+    if (p === undefined) done.set(m, (p = fn(m)));
+    return p;
+  };
+}
 
 async function sniffCompression(file: string, m: Member, o: { subject: string; hint: string; signal: AbortSignal | undefined }): Promise<Compression> {
   const head = await readBytes(file, { ...o, what: 'layer', limit: 4, position: m.dataOffset, length: Math.min(4, m.size) });

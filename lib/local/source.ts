@@ -1,7 +1,7 @@
 // What a local image source offers the build, and the reads and errors its two kinds share.
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestAlgorithm, digestOf, type Digest } from '../digest/index.js';
 import { DigestMismatchError, LkvolError, wrapError } from '../errors.js';
@@ -57,7 +57,8 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
     const real = await realpath(file).catch((err: unknown) => {
       throw readFailure(err, o.subject, o.what, o.hint);
     });
-    if (!real.startsWith(`${o.within}${sep}`)) throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
+    const inside = relative(o.within, real);
+    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
   }
   let handle: FileHandle;
   try {
