@@ -1,7 +1,7 @@
 // Images from local files: OCI layouts (skopeo, umoci) and docker-archive tarballs, checked against the registry path.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -363,6 +363,27 @@ describe('docker save archives', () => {
     assert.deepEqual(fresh!.layers.map((l) => l.digest), legacy!.layers.map((l) => l.digest));
     // Same config and layers: the same manifest, whatever the archive's layout.
     assert.equal(fresh!.digest, legacy!.digest);
+  });
+});
+
+describe('compressed docker save archives', () => {
+  test('docker save | gzip and | zstd are read from a decompressed copy that goes when the build ends; xz and a broken stream are refused', async () => {
+    const tar = await readFile(join(images, 'data.tar'));
+    await writeFile(join(images, 'data.tar.gz'), gzip(tar));
+    await execa('zstd', ['-q', '-f', join(images, 'data.tar'), '-o', join(images, 'data.tar.zst')]);
+    const o = await setup('compressed', 'volumes:\n  - name: gz\n    image: docker-archive:../images/data.tar.gz\n  - name: zst\n    image: docker-archive:../images/data.tar.zst\n  - name: plain\n    image: docker-archive:../images/data.tar\n');
+    const result = await build(o);
+    for (const v of ['gz', 'zst']) assert.deepEqual(await treeOf(o.out, v), await treeOf(o.out, 'plain'), v);
+    assert.equal(new Set(result.record.volumes.map((v) => v.digest)).size, 1, 'the same image whatever the compression');
+    assert.deepEqual(await readdir(join(o.cacheDir!, 'v1', 'tmp')), []);
+    await writeFile(join(images, 'data.tar.xz'), Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64)]));
+    const xz = await setup('xz', 'volumes:\n  - name: v\n    image: docker-archive:../images/data.tar.xz\n');
+    await assert.rejects(build(xz), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /compressed with xz/.test(e.message));
+    const gz = gzip(tar);
+    await writeFile(join(images, 'broken.tar.gz'), gz.subarray(0, gz.length - 20));
+    const broken = await setup('broken-gz', 'volumes:\n  - name: v\n    image: docker-archive:../images/broken.tar.gz\n');
+    await assert.rejects(build(broken), (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /gzip-compressed but does not decompress/.test(e.message));
+    assert.deepEqual(await readdir(join(broken.cacheDir!, 'v1', 'tmp')), []);
   });
 });
 

@@ -45,7 +45,7 @@ export interface PullSession {
   forgetBlob(digest: Digest): Promise<void>;
   /** Fetches the manifest or index a reference names, without choosing a platform (`format: oci`); cache first. */
   fetchManifest(ref: NormalizedRef, size?: number): Promise<FetchedManifest>;
-  /** Closes registry connections. */
+  /** Closes registry connections and removes temporary copies of compressed archives. */
   close(): Promise<void>;
   readonly cache: BlobCache;
 }
@@ -89,12 +89,19 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
   const policy = o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate';
   // Local images need no registry, so --offline builds read them too; one source per layout or archive.
   const locals = new Map<string, LocalImageSource>();
+  // Decompressed copies of compressed archives, removed when the session closes.
+  const temps: { discard(): Promise<void> }[] = [];
+  const tempFile = () => {
+    const temp = cache.tempFile();
+    temps.push(temp);
+    return temp;
+  };
   const localSource = (ref: NormalizedRef): LocalImageSource | undefined => {
     if (ref.local === undefined) return undefined;
     const location = resolvePath(o.cwd ?? process.cwd(), ref.local.location);
     const key = `${ref.local.transport}:${ref.local.name ?? ''}:${location}`;
     let source = locals.get(key);
-    if (source === undefined) locals.set(key, (source = openLocalImage(ref.local, location)));
+    if (source === undefined) locals.set(key, (source = openLocalImage(ref.local, location, { tempFile })));
     return source;
   };
   // A source per task, each with a signal of its own: resolves are not limited, so dozens run at once.
@@ -138,6 +145,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
       });
     },
     async close() {
+      await Promise.all(temps.splice(0).map((t) => t.discard()));
       await client?.close();
     },
     async forgetBlob(digest) {

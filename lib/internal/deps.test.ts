@@ -25,7 +25,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   policy: { modules: ['config', 'errors'], packages: ['zod'] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
   // Local layouts and archives are read as a registry is: its ManifestSource and manifest checks.
-  local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar'], packages: ['zod'] },
+  local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar', 'layer'], packages: ['zod'] },
   build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'local', 'tar', 'lock', 'policy'], packages: [] },
   index: { modules: ['*'], packages: [] },
 };

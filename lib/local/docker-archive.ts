@@ -1,6 +1,8 @@
 // Reads a `docker save` archive (or skopeo's docker-archive:) as an image: manifest.json says which
 // member is the config and which are the layers; lkvol describes them in an OCI manifest of its own.
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -9,8 +11,9 @@ import { LkvolError } from '../errors.js';
 import { mediaTypes, parseImageConfig } from '../oci/index.js';
 import { formatLocalImage, formatReference, parseReference, type LocalImage } from '../ref/index.js';
 import { checkManifest, nearestTags } from '../registry/index.js';
+import { createDecompressor, createStreamCap, detectCompression, sniffLength } from '../layer/index.js';
 import { TarFormatError, TarReader } from '../tar/index.js';
-import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource, type LocalSourceOptions } from './source.js';
 
 /** A member of the archive: where its data lies. */
 interface Member {
@@ -53,11 +56,17 @@ const maxMemberName = 1024;
  * archive content. A layer's digest is its member's name (`blobs/sha256/<hex>`), else its diff_id
  * when the member is an uncompressed tar, else the hash of its bytes.
  */
-export function openDockerArchive(image: LocalImage, file: string): LocalImageSource {
+export function openDockerArchive(image: LocalImage, written: string, o: LocalSourceOptions): LocalImageSource {
   const subject = formatLocalImage(image);
+  // A compressed archive (`docker save | gzip`) is read from a decompressed copy: members are read in place.
+  let file = written;
   let described: Promise<ArchiveImage> | undefined;
   // The first request's signal reads the archive: they all come from one build.
-  const describe = (signal: AbortSignal | undefined) => (described ??= describeImage(image, file, subject, signal));
+  const describe = (signal: AbortSignal | undefined) =>
+    (described ??= plainArchive(image, written, subject, o, signal).then((plain) => {
+      file = plain;
+      return describeImage(image, plain, subject, signal);
+    }));
   return {
     async fetchManifest(ref, opts = {}) {
       const archived = await describe(opts.signal);
@@ -84,6 +93,48 @@ export function openDockerArchive(image: LocalImage, file: string): LocalImageSo
       return openMember(file, member, { subject, what: `layer ${d.digest}`, hint: archiveHint(image), signal: opts.signal });
     },
   };
+}
+
+/**
+ * The archive as a plain tar: `file` itself, or a copy decompressed into a temporary file (gzip or
+ * zstd, as docker load and skopeo accept them), capped as a layer's stream is (a bomb stops there).
+ */
+async function plainArchive(image: LocalImage, file: string, subject: string, o: LocalSourceOptions, signal: AbortSignal | undefined): Promise<string> {
+  const hint = archiveHint(image);
+  const { handle, size } = await openRegularFile(file, { subject, what: file, hint, signal });
+  let compression;
+  try {
+    const head = Buffer.alloc(Math.min(sniffLength, size));
+    await handle.read(head, 0, head.length, 0);
+    compression = detectCompression(head);
+  } catch (err) {
+    await handle.close();
+    throw readFailure(err, subject, file, hint);
+  }
+  if (compression === 'none') {
+    await handle.close();
+    return file;
+  }
+  if (compression !== 'gzip' && compression !== 'zstd') {
+    await handle.close();
+    throw localError(subject, `${file} is compressed with ${compression}, which lkvol does not read`, 'decompress it first, or save it uncompressed or with gzip or zstd');
+  }
+  const temp = o.tempFile();
+  try {
+    await pipeline(
+      handle.createReadStream({ start: 0, highWaterMark: 1 << 20 }),
+      createDecompressor(compression, formatLocalImage(image)),
+      createStreamCap({}, `${subject} (decompressed)`),
+      createWriteStream(temp.path, { flags: 'wx', mode: 0o600 }),
+      signal === undefined ? {} : { signal },
+    );
+  } catch (err) {
+    await temp.discard();
+    if (err instanceof LkvolError) throw err;
+    if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while decompressing ${file}`, { cause: err });
+    throw localError(subject, `${file} is ${compression}-compressed but does not decompress: ${(err as Error).message}`, hint, err);
+  }
+  return temp.path;
 }
 
 /** A member's bytes, read in place (the archive opened again as a regular file). */

@@ -5,14 +5,14 @@ import { LkvolError } from '../errors.js';
 import type { LocalImage } from '../ref/index.js';
 import { openDockerArchive } from './docker-archive.js';
 import { openOciLayout } from './oci-layout.js';
-import type { LocalImageSource } from './source.js';
+import type { LocalImageSource, LocalSourceOptions } from './source.js';
 
-export { localMismatchHint, type LocalImageSource } from './source.js';
+export { localMismatchHint, type LocalImageSource, type LocalSourceOptions, type TempFile } from './source.js';
 export { refNameAnnotation } from './oci-layout.js';
 
 /** A source for `image`, whose path resolves to `location` (absolute). Nothing is read until it is asked for something. */
-export function openLocalImage(image: LocalImage, location: string): LocalImageSource {
-  return image.transport === 'oci-layout' ? openOciLayout(image, location) : openDockerArchive(image, location);
+export function openLocalImage(image: LocalImage, location: string, o: LocalSourceOptions): LocalImageSource {
+  return image.transport === 'oci-layout' ? openOciLayout(image, location) : openDockerArchive(image, location, o);
 }
 
 /**

@@ -14,6 +14,17 @@ export interface LocalImageSource extends ManifestSource {
   openBlob(descriptor: Descriptor, opts?: { signal?: AbortSignal | undefined }): Promise<Readable>;
 }
 
+/** A temporary file of the build (in the cache's tmp directory), removed with `discard`. */
+export interface TempFile {
+  path: string;
+  discard(): Promise<void>;
+}
+
+/** What a local source may need besides its path: where to put a decompressed archive. */
+export interface LocalSourceOptions {
+  tempFile: () => TempFile;
+}
+
 /** What lkvol reads of a manifest or config at most (as from a registry). */
 export const documentLimit = 4 << 20;
 
