@@ -9,9 +9,9 @@ import type { BlobCache } from '../cache/index.js';
 import type { Config, LoadedProvisioner, LoadedVolume } from '../config/index.js';
 import { createHasher, type Digest } from '../digest/index.js';
 import { isLkvolError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
-import { createExtractState, createStreamCap, createTarFramingCheck, extractLayer, extractionRulesVersion, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
-import { version } from '../version.js';
+import { createExtractState, createStreamCap, createTarFramingCheck, extractLayer, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
 import type { ResolvedBuildOptions } from './options.js';
+import { treeInputs } from './reuse.js';
 import { volumeLimits } from './volumes.js';
 
 /** The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file); undefined when not found. */
@@ -118,21 +118,9 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/**
- * Everything that decides what a provisioner's volume holds, hashed (as `volumeInputs` for an image):
- * lkvol's version and extraction rules, the command, its params, the stream it wrote, the limits and
- * whether ownership is applied.
- */
+/** The inputs hash of a provisioner's volume (see `treeInputs`): the command, its params and the stream it wrote. */
 export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimits, applyOwnership: boolean): string {
-  const inputs = {
-    lkvol: version,
-    rules: extractionRulesVersion,
-    format: 'filesystem',
-    provisioner: { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest },
-    limits: { maxBytes: limits.maxBytes ?? null, maxEntries: limits.maxEntries ?? null, maxDepth: limits.maxDepth ?? null },
-    applyOwnership,
-  };
-  return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
+  return treeInputs({ provisioner: { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest } }, limits, applyOwnership);
 }
 
 /** Unpacks a provisioner's output into `root` with the confined extractor, the volume's limits and sizeLimit. */

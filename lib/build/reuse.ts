@@ -30,14 +30,17 @@ export async function readPreviousRecord(out: string): Promise<BuildRecord | und
  * whether ownership is applied. Equal inputs give the same tree, byte for byte.
  */
 export function volumeInputs(image: ResolvedImage, limits: VolumeLimits, applyOwnership: boolean): string {
+  const source = { manifest: image.manifestDigest, platform: formatPlatform(image.platform), layers: image.manifest.layers.map((l) => l.digest), diffIds: image.config.rootfs.diff_ids };
+  return treeInputs(source, limits, applyOwnership);
+}
+
+/** The inputs hash of a tree extracted from `source` (an image's layers, a provisioner's stream) under these rules and limits. */
+export function treeInputs(source: Record<string, unknown>, limits: VolumeLimits, applyOwnership: boolean): string {
   const inputs = {
     lkvol: version,
     rules: extractionRulesVersion,
     format: 'filesystem',
-    manifest: image.manifestDigest,
-    platform: formatPlatform(image.platform),
-    layers: image.manifest.layers.map((l) => l.digest),
-    diffIds: image.config.rootfs.diff_ids,
+    ...source,
     limits: { maxBytes: limits.maxBytes ?? null, maxEntries: limits.maxEntries ?? null, maxDepth: limits.maxDepth ?? null },
     applyOwnership,
   };
