@@ -300,7 +300,29 @@ describe('build', () => {
     assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
     assert.equal(await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n', 'the skeleton layer, written by the bundled tar-stream');
     assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');
-    assert.match(await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'), /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/lkvol\.js"/);
+    assert.match(await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'), /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/start\.cjs"/);
+  });
+
+  test('the installed command runs its bundle with the code cache make build wrote; a cache V8 refuses, or none, only costs the compilation', async () => {
+    const env = { ...process.env, HOME: work, LKVOL_CODE_CACHE: 'report' };
+    const sh = join(repoRoot(), 'cmd', 'lkvol.sh');
+    const used = await execFileAsync(sh, ['--version'], { env });
+    assert.equal(used.stderr, 'lkvol code cache: used\n');
+    // A copy of the bundle directory with a damaged cache, then without one.
+    const copy = join(work, 'bundle-copy');
+    await mkdir(join(copy, 'cmd'), { recursive: true });
+    await execFileAsync('cp', ['-r', join(repoRoot(), 'dist'), join(copy, 'dist')]);
+    await execFileAsync('cp', [sh, join(copy, 'cmd', 'lkvol.sh')]);
+    await writeFile(join(copy, 'package.json'), '{}');
+    const cache = join(copy, 'dist', 'bundle', 'lkvol.cjs.cache');
+    const bytes = await readFile(cache);
+    await writeFile(cache, bytes.subarray(0, bytes.length >> 1));
+    const rejected = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['--version'], { env });
+    assert.deepEqual([rejected.stdout, rejected.stderr], [used.stdout, 'lkvol code cache: rejected\n']);
+    await rm(cache);
+    const missing = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['validate', join(work, 'nope.yml')], { env }).catch((e: { code?: number; stderr?: string }) => e);
+    assert.equal((missing as { code?: number }).code, 2, 'runs, and keeps its exit codes');
+    assert.match((missing as { stderr?: string }).stderr ?? '', /^lkvol code cache: missing\n/);
   });
 });
 

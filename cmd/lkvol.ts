@@ -10,7 +10,8 @@ process.once('SIGINT', () => {
 });
 process.once('SIGTERM', () => controller.abort());
 
-process.exitCode = await main(process.argv.slice(2), {
+// No top-level await: the command is also bundled as CommonJS (see cmd/start.cjs).
+void main(process.argv.slice(2), {
   stdout: process.stdout,
   stdoutStream: process.stdout,
   stdoutIsTTY: process.stdout.isTTY === true,
@@ -22,4 +23,6 @@ process.exitCode = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   uid: process.getuid?.(),
   arch: process.arch,
+}).then((code) => {
+  process.exitCode = code;
 });
