@@ -294,9 +294,16 @@ describe('build', () => {
     // The zstd decoder runs in a worker, a second entry of the bundle beside it.
     const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
     await pushImage({ registry: registry.host, repository: 'cli/zstd', tag: '1', format: 'oci', layers: [{ data: execFileSync('zstd', ['-q', '-c'], { input: tar }), diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] });
-    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
+    // The native xattr binding is the bundle's one external package, loaded by a dynamic import.
+    const xtar = await buildTar([{ name: 'x', content: 'x', pax: { 'SCHILY.xattr.user.lkvol': 'bundled' } }]);
+    await pushImage({ registry: registry.host, repository: 'cli/xattr', tag: '1', format: 'oci', layers: [{ data: xtar, diffId: sha256(xtar), mediaType: 'application/vnd.oci.image.layer.v1.tar' }] });
+    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n  - name: x\n    image: REGISTRY/cli/xattr:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'bundle', 'out');
     await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    assert.match(execFileSync('getfattr', ['-n', 'user.lkvol', '--only-values', join(out, 'containers/volumes/x/lower/x')], { encoding: 'utf8' }), /^bundled$/);
+    // Reuse needs the binding too (it copies applied xattrs): a rebuild with nothing changed reuses every tree.
+    const again = await execFileAsync(link, ['build', '--progress', 'plain', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    assert.equal((again.stderr.match(/unchanged, reused/g) ?? []).length, 4, again.stderr);
     assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
     assert.equal(await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n', 'the skeleton layer, written by the bundled tar-stream');
     assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');

@@ -20,6 +20,7 @@ try {
 } catch {
   cachedData = undefined;
 }
+// No dynamic import() may run in the bundle: with cached data Node 20 drops the callback it needs.
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 if (mode === 'report') process.stderr.write(`lkvol code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
 if (mode === 'write') {

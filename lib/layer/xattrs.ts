@@ -1,4 +1,5 @@
 // Extended attributes: which ones lkvol applies (user.*, security.capability, as root), byte for byte.
+import { createRequire } from 'node:module';
 import { LkvolError } from '../errors.js';
 import type { LayerEntry } from './entries.js';
 
@@ -14,6 +15,7 @@ export interface XattrSupport {
 export type XattrMode = { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error } | { kind: 'drop' };
 
 let loading: Promise<XattrMode> | undefined;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Loads the native xattr binding once. Node has no xattr API; `@napi-rs/xattr` ships prebuilt
@@ -21,7 +23,9 @@ let loading: Promise<XattrMode> | undefined;
  * applicable xattrs are refused rather than unpacked without them.
  */
 export function loadXattrSupport(): Promise<XattrMode> {
-  loading ??= import('@napi-rs/xattr').then(
+  // require, not import(): the bundled command runs from a vm.Script with a code cache, where Node 20
+  // loses the dynamic-import callback (the package is CommonJS either way).
+  loading ??= Promise.resolve().then(() => requireHere('@napi-rs/xattr') as unknown).then(
     (m): XattrMode => ({ kind: 'apply', support: m as XattrSupport }),
     (err: unknown): XattrMode => ({ kind: 'unavailable', cause: err instanceof Error ? err : new Error(String(err)) }),
   );
