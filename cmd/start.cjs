@@ -31,7 +31,6 @@ if (mode === 'write') {
     fs.renameSync(temp, cacheFile);
   });
 }
-const mod = new Module(file, module);
-mod.filename = file;
-mod.paths = Module._nodeModulePaths(__dirname);
-script.runInThisContext()(mod.exports, (id) => mod.require(id), mod, file, __dirname);
+// The bundle's own require (resolve, cache and all), finding packages from its directory up.
+const bundleModule = { exports: {} };
+script.runInThisContext()(bundleModule.exports, Module.createRequire(file), bundleModule, file, __dirname);
