@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 UNIT_TESTS = $(shell find dist -name '*.test.js' ! -name '*.integration.test.js' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find dist -name '*.integration.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps node-deps debian-deps bench-deps build check typecheck unit test test-integration example example-sources golden bench linuxkit-corpus clean
+.PHONY: all deps node-deps debian-deps bench-deps build check format format-check lint typecheck unit test test-integration example example-sources golden bench linuxkit-corpus clean
 
 all: build
 
@@ -39,13 +39,21 @@ build: node-deps
 	cp cmd/start.cjs dist/bundle/start.cjs
 	LKVOL_CODE_CACHE=write $(NODE) --max-semi-space-size=4 dist/bundle/start.cjs validate examples/web.yml >/dev/null
 
+# Prettier (.prettierrc.json) over the TypeScript and the loader; `make format` rewrites, CI only checks.
+PRETTIER_FILES = 'cmd/**/*.{ts,cjs}' 'lib/**/*.ts' 'examples/**/*.ts'
+format: node-deps
+	node_modules/.bin/prettier --log-level warn --write $(PRETTIER_FILES)
+
+format-check: node-deps
+	node_modules/.bin/prettier --log-level warn --check $(PRETTIER_FILES)
+
 typecheck: node-deps
 	$(TSC) -p tsconfig.json --noEmit
 
 unit: build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS)
 
-check: typecheck unit
+check: format-check typecheck unit
 
 test-integration: deps build
 	$(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)

@@ -12,9 +12,13 @@ test('nearest: a typo gets its candidate, a stranger nothing', () => {
 test('an unknown flag is LKVOL_USAGE suggesting the nearest one', () => {
   assert.throws(
     () => parseFlags('build', ['--rootf'], { rootfs: { type: 'boolean' }, output: { type: 'string' } }),
-    (e: Error & { code?: string }) => e.code === 'LKVOL_USAGE' && /Unknown option '--rootf'; did you mean --rootfs\?$/.test(e.message),
+    (e: Error & { code?: string }) =>
+      e.code === 'LKVOL_USAGE' && /Unknown option '--rootf'; did you mean --rootfs\?$/.test(e.message),
   );
-  assert.throws(() => parseFlags('build', ['--zzzzzz'], { rootfs: { type: 'boolean' } }), (e: Error) => !/did you mean/.test(e.message));
+  assert.throws(
+    () => parseFlags('build', ['--zzzzzz'], { rootfs: { type: 'boolean' } }),
+    (e: Error) => !/did you mean/.test(e.message),
+  );
 });
 
 test('size flags take the units of sizeLimit', () => {
@@ -22,10 +26,19 @@ test('size flags take the units of sizeLimit', () => {
   assert.equal(sizeFlag('build', 'max-bytes', '2G'), 2e9);
   assert.equal(sizeFlag('build', 'max-bytes', '4096'), 4096);
   assert.equal(sizeFlag('build', 'max-bytes', undefined), undefined);
-  assert.throws(() => sizeFlag('build', 'max-bytes', '12 apples'), (e: Error & { code?: string }) => e.code === 'LKVOL_USAGE' && /--max-bytes: invalid size/.test(e.message));
+  assert.throws(
+    () => sizeFlag('build', 'max-bytes', '12 apples'),
+    (e: Error & { code?: string }) => e.code === 'LKVOL_USAGE' && /--max-bytes: invalid size/.test(e.message),
+  );
 });
 
 test('CI: anything but empty, false or 0', () => {
-  assert.deepEqual(['true', '1', 'yes', 'woodpecker'].map((v) => isCI({ CI: v })), [true, true, true, true]);
-  assert.deepEqual(['', 'false', 'FALSE', '0', undefined].map((v) => isCI({ CI: v })), [false, false, false, false, false]);
+  assert.deepEqual(
+    ['true', '1', 'yes', 'woodpecker'].map((v) => isCI({ CI: v })),
+    [true, true, true, true],
+  );
+  assert.deepEqual(
+    ['', 'false', 'FALSE', '0', undefined].map((v) => isCI({ CI: v })),
+    [false, false, false, false, false],
+  );
 });

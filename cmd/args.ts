@@ -3,7 +3,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { editDistance, LkvolError, parseSize } from '../lib/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>;
 
 /** Parses `args` strictly; unknown flags and missing values are LKVOL_USAGE errors naming the command. */
 export function parseFlags<O extends Options>(command: string, args: string[], options: O): Parsed<O> {
@@ -12,11 +14,16 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
   } catch (err) {
     const message = (err as Error).message.replace(/\. To specify .*$/s, '');
     const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? undefined : nearest(unknown.replace(/^-+/, ''), [...Object.keys(options), 'help']);
-    throw new LkvolError('LKVOL_USAGE', `${command}: ${message}${near === undefined ? '' : `; did you mean --${near}?`}`, {
-      hint: `run "lkvol ${command} --help"`,
-      cause: err,
-    });
+    const near =
+      unknown === undefined ? undefined : nearest(unknown.replace(/^-+/, ''), [...Object.keys(options), 'help']);
+    throw new LkvolError(
+      'LKVOL_USAGE',
+      `${command}: ${message}${near === undefined ? '' : `; did you mean --${near}?`}`,
+      {
+        hint: `run "lkvol ${command} --help"`,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -34,7 +41,10 @@ export function nearest(word: string, candidates: readonly string[]): string | u
 export function sizeFlag(command: string, flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = parseSize(value);
-  if (!parsed.ok) throw new LkvolError('LKVOL_USAGE', `${command}: --${flag}: ${parsed.reason}`, { hint: `run "lkvol ${command} --help"` });
+  if (!parsed.ok)
+    throw new LkvolError('LKVOL_USAGE', `${command}: --${flag}: ${parsed.reason}`, {
+      hint: `run "lkvol ${command} --help"`,
+    });
   return parsed.bytes;
 }
 
@@ -48,11 +58,19 @@ export function isCI(env: Record<string, string | undefined>): boolean {
 export function positiveInt(command: string, flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new LkvolError('LKVOL_USAGE', `${command}: --${flag} must be a positive integer, got ${JSON.stringify(value)}`, { hint: `run "lkvol ${command} --help"` });
+  if (!Number.isInteger(n) || n < 1)
+    throw new LkvolError(
+      'LKVOL_USAGE',
+      `${command}: --${flag} must be a positive integer, got ${JSON.stringify(value)}`,
+      { hint: `run "lkvol ${command} --help"` },
+    );
   return n;
 }
 
 /** Requires at least one system file. */
 export function requireFiles(command: string, files: string[]): void {
-  if (files.length === 0) throw new LkvolError('LKVOL_USAGE', `${command}: no system file given`, { hint: `run "lkvol ${command} system.yml"` });
+  if (files.length === 0)
+    throw new LkvolError('LKVOL_USAGE', `${command}: no system file given`, {
+      hint: `run "lkvol ${command} system.yml"`,
+    });
 }

@@ -24,7 +24,8 @@ before(async () => {
   const web = await readFile(join(repoRoot(), 'examples', 'web.yml'), 'utf8');
   await writeFile(join(work, 'system.yml'), web.replaceAll('127.0.0.1:5391', registry.host));
   // Its provisioners are relative to it: they come along.
-  for (const f of (await readdir(join(repoRoot(), 'examples'))).filter((n) => n.endsWith('.sh'))) await copyFile(join(repoRoot(), 'examples', f), join(work, f));
+  for (const f of (await readdir(join(repoRoot(), 'examples'))).filter((n) => n.endsWith('.sh')))
+    await copyFile(join(repoRoot(), 'examples', f), join(work, f));
 });
 
 after(async () => {
@@ -34,12 +35,24 @@ after(async () => {
 
 /** `make -f boot-image.mk TARGET` in the work directory, with the built CLI as LKVOL and a cache of the test's own. */
 function make(target: string, extra: string[] = []): { status: number | null; stderr: string } {
-  const vars = [`LKVOL=${process.execPath} ${cli}`, 'SYSTEM=system.yml', `LKVOL_FLAGS=--cache ${join(work, 'cache')} --platform linux/amd64 -q`, 'SOURCE_DATE_EPOCH=1700000000', ...extra];
-  const r = spawnSync('make', ['--no-print-directory', '-f', makefile, target, ...vars], { cwd: work, encoding: 'utf8' });
+  const vars = [
+    `LKVOL=${process.execPath} ${cli}`,
+    'SYSTEM=system.yml',
+    `LKVOL_FLAGS=--cache ${join(work, 'cache')} --platform linux/amd64 -q`,
+    'SOURCE_DATE_EPOCH=1700000000',
+    ...extra,
+  ];
+  const r = spawnSync('make', ['--no-print-directory', '-f', makefile, target, ...vars], {
+    cwd: work,
+    encoding: 'utf8',
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 test('lock, then a --locked tar; a stale lock is refused; offline, with the registry gone, the same bytes', async () => {
   const lockRun = make('lock', ['LKVOL_FLAGS=--cache ' + join(work, 'cache') + ' --platform linux/amd64']);
@@ -51,12 +64,21 @@ test('lock, then a --locked tar; a stale lock is refused; offline, with the regi
   const built = make('image.tar');
   assert.equal(built.status, 0, built.stderr);
   const listing = spawnSync('tar', ['-tf', join(work, 'image.tar')], { encoding: 'utf8' }).stdout.split('\n');
-  assert.ok(listing.includes('lkvol.json') && listing.includes('containers/services/web/lower/'), 'the tree, bundle roots included');
+  assert.ok(
+    listing.includes('lkvol.json') && listing.includes('containers/services/web/lower/'),
+    'the tree, bundle roots included',
+  );
   const first = await sha(join(work, 'image.tar'));
 
   // The system file names an image the lock does not pin: CI fails with exit 2 naming it.
   const system = await readFile(join(work, 'system.yml'), 'utf8');
-  await writeFile(join(work, 'system.yml'), system.replace('  - name: logs\n', `  - name: logs\n  - name: extra\n    image: ${registry.host}/example/extra:1\n`));
+  await writeFile(
+    join(work, 'system.yml'),
+    system.replace(
+      '  - name: logs\n',
+      `  - name: logs\n  - name: extra\n    image: ${registry.host}/example/extra:1\n`,
+    ),
+  );
   const stale = make('stale.tar', ['IMAGE=stale.tar']);
   assert.notEqual(stale.status, 0);
   assert.match(stale.stderr, /example\/extra:1 is not in .*lkvol\.lock.*\n?.*\(LKVOL_LOCK\)/s);
@@ -67,5 +89,5 @@ test('lock, then a --locked tar; a stale lock is refused; offline, with the regi
   const offline = make('offline', ['IMAGE=offline.tar']);
   assert.equal(offline.status, 0, offline.stderr);
   assert.equal(await sha(join(work, 'offline.tar')), first);
-  assert.ok(listing.includes('containers/volumes/banner/lower/banner.txt'), 'the provisioner\'s volume is in both');
+  assert.ok(listing.includes('containers/volumes/banner/lower/banner.txt'), "the provisioner's volume is in both");
 });

@@ -22,7 +22,12 @@ let work: string;
 before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-cli-'));
-  await pushTarImage({ registry: registry.host, repository: 'cli/data', tag: '1', layers: [[{ name: 'hello', content: 'world' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'cli/data',
+    tag: '1',
+    layers: [[{ name: 'hello', content: 'world' }]],
+  });
 });
 
 after(async () => {
@@ -45,19 +50,86 @@ async function systemFile(name: string, yaml: string): Promise<string> {
 
 describe('usage', () => {
   const cases = [
-    { name: 'no arguments prints usage and exits 2', args: [], code: 2, stream: 'stderr', want: /^usage: lkvol <command>/ },
+    {
+      name: 'no arguments prints usage and exits 2',
+      args: [],
+      code: 2,
+      stream: 'stderr',
+      want: /^usage: lkvol <command>/,
+    },
     { name: '--help exits 0', args: ['--help'], code: 0, stream: 'stdout', want: /commands:\n {2}build/ },
-    { name: 'build --help lists every flag', args: ['build', '--help'], code: 0, stream: 'stdout', want: /--insecure-registry H[\s\S]*--max-entries N/ },
+    {
+      name: 'build --help lists every flag',
+      args: ['build', '--help'],
+      code: 0,
+      stream: 'stdout',
+      want: /--insecure-registry H[\s\S]*--max-entries N/,
+    },
     { name: '--version', args: ['--version'], code: 0, stream: 'stdout', want: /^lkvol \d+\.\d+\.\d+\n$/ },
-    { name: 'unknown command', args: ['frobnicate'], code: 2, stream: 'stderr', want: /^lkvol: unknown command "frobnicate" \(LKVOL_USAGE\)\nhint: run "lkvol --help"\n$/ },
-    { name: 'unknown flag', args: ['build', '--frob', 'x.yml'], code: 2, stream: 'stderr', want: /^lkvol: build: Unknown option '--frob' \(LKVOL_USAGE\)\nhint: run "lkvol build --help"/ },
-    { name: 'no system file', args: ['build'], code: 2, stream: 'stderr', want: /no system file given \(LKVOL_USAGE\)/ },
-    { name: 'bad --jobs', args: ['build', '--jobs', '0', 'x.yml'], code: 2, stream: 'stderr', want: /--jobs must be a positive integer, got "0"/ },
-    { name: 'bad --progress', args: ['build', '--progress', 'fancy', 'x.yml'], code: 2, stream: 'stderr', want: /--progress must be auto, plain or none/ },
-    { name: 'bad --format', args: ['build', '--format', 'zip', 'x.yml'], code: 2, stream: 'stderr', want: /--format must be dir or tar, got "zip"/ },
-    { name: 'bad --platform', args: ['build', '--platform', 'linux', 'x.yml'], code: 2, stream: 'stderr', want: /invalid platform "linux"/ },
-    { name: 'SOURCE_DATE_EPOCH must be whole seconds', args: ['build', 'x.yml'], env: { SOURCE_DATE_EPOCH: 'yesterday' }, code: 2, stream: 'stderr', want: /SOURCE_DATE_EPOCH must be whole seconds since 1970, got "yesterday"/ },
-    { name: 'missing system file', args: ['validate', '/nonexistent/system.yml'], code: 2, stream: 'stderr', want: /\/nonexistent\/system\.yml/ },
+    {
+      name: 'unknown command',
+      args: ['frobnicate'],
+      code: 2,
+      stream: 'stderr',
+      want: /^lkvol: unknown command "frobnicate" \(LKVOL_USAGE\)\nhint: run "lkvol --help"\n$/,
+    },
+    {
+      name: 'unknown flag',
+      args: ['build', '--frob', 'x.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /^lkvol: build: Unknown option '--frob' \(LKVOL_USAGE\)\nhint: run "lkvol build --help"/,
+    },
+    {
+      name: 'no system file',
+      args: ['build'],
+      code: 2,
+      stream: 'stderr',
+      want: /no system file given \(LKVOL_USAGE\)/,
+    },
+    {
+      name: 'bad --jobs',
+      args: ['build', '--jobs', '0', 'x.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /--jobs must be a positive integer, got "0"/,
+    },
+    {
+      name: 'bad --progress',
+      args: ['build', '--progress', 'fancy', 'x.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /--progress must be auto, plain or none/,
+    },
+    {
+      name: 'bad --format',
+      args: ['build', '--format', 'zip', 'x.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /--format must be dir or tar, got "zip"/,
+    },
+    {
+      name: 'bad --platform',
+      args: ['build', '--platform', 'linux', 'x.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /invalid platform "linux"/,
+    },
+    {
+      name: 'SOURCE_DATE_EPOCH must be whole seconds',
+      args: ['build', 'x.yml'],
+      env: { SOURCE_DATE_EPOCH: 'yesterday' },
+      code: 2,
+      stream: 'stderr',
+      want: /SOURCE_DATE_EPOCH must be whole seconds since 1970, got "yesterday"/,
+    },
+    {
+      name: 'missing system file',
+      args: ['validate', '/nonexistent/system.yml'],
+      code: 2,
+      stream: 'stderr',
+      want: /\/nonexistent\/system\.yml/,
+    },
   ] as const;
   for (const c of cases) {
     test(c.name, async () => {
@@ -70,19 +142,34 @@ describe('usage', () => {
 
 describe('validate', () => {
   test('a valid file exits 0 and says what it holds', async () => {
-    const r = await run(['validate', await systemFile('valid', 'volumes:\n  - name: v\nservices:\n  - name: s\n    image: alpine\n    binds: [v:/v]\n')]);
+    const r = await run([
+      'validate',
+      await systemFile(
+        'valid',
+        'volumes:\n  - name: v\nservices:\n  - name: s\n    image: alpine\n    binds: [v:/v]\n',
+      ),
+    ]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /valid \(1 volumes, 1 containers\)/);
   });
 
   test('every problem is listed as file:line:col with the code and a hint, exit 2', async () => {
-    const file = await systemFile('invalid', 'volumes:\n  - name: Bad\n  - name: ok\n    readonly: true\nservices:\n  - name: s\n    image: alpine\n    binds: [ok:/v, nope:/w]\n');
+    const file = await systemFile(
+      'invalid',
+      'volumes:\n  - name: Bad\n  - name: ok\n    readonly: true\nservices:\n  - name: s\n    image: alpine\n    binds: [ok:/v, nope:/w]\n',
+    );
     const r = await run(['validate', file]);
     assert.equal(r.code, 2);
     const lines = r.stderr.trimEnd().split('\n');
     assert.match(lines[0]!, new RegExp(`^lkvol: ${file}:2:\\d+: volumes\\[0\\]\\.name: `));
-    assert.ok(lines.some((l) => /:8:\d+: services\[0\]\.binds\[0\]: .*read-only/.test(l)), r.stderr);
-    assert.ok(lines.some((l) => /:8:\d+: services\[0\]\.binds\[1\]: .*"nope"/.test(l)), r.stderr);
+    assert.ok(
+      lines.some((l) => /:8:\d+: services\[0\]\.binds\[0\]: .*read-only/.test(l)),
+      r.stderr,
+    );
+    assert.ok(
+      lines.some((l) => /:8:\d+: services\[0\]\.binds\[1\]: .*"nope"/.test(l)),
+      r.stderr,
+    );
     assert.match(lines[lines.length - 2]!, /\(LKVOL_CONFIG_INVALID\)$/);
     assert.match(lines[lines.length - 1]!, /^hint: /);
   });
@@ -91,7 +178,10 @@ describe('validate', () => {
     const file = await systemFile('invalid-json', 'volumes:\n  - name: a\n  - name: a\n');
     const r = await run(['validate', '--json', file]);
     assert.equal(r.code, 2);
-    const out = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number; issues: { line: number; message: string }[] } };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      error: { code: string; exitCode: number; issues: { line: number; message: string }[] };
+    };
     assert.equal(out.ok, false);
     assert.equal(out.error.code, 'LKVOL_CONFIG_INVALID');
     assert.equal(out.error.exitCode, 2);
@@ -135,40 +225,74 @@ describe('validate', () => {
     assert.equal(json.code, 0);
     const out = JSON.parse(json.stdout) as { ok: boolean; warnings: { code: string; file: string; line: number }[] };
     assert.equal(out.ok, true);
-    assert.deepEqual(out.warnings.map((w) => [w.code, w.line]), [['LKVOL_WARN_AMBIGUOUS_ID', 9], ['LKVOL_WARN_RELATIVE_DESTINATION', 12], ['LKVOL_WARN_LINUXKIT_IGNORES', 15]]);
+    assert.deepEqual(
+      out.warnings.map((w) => [w.code, w.line]),
+      [
+        ['LKVOL_WARN_AMBIGUOUS_ID', 9],
+        ['LKVOL_WARN_RELATIVE_DESTINATION', 12],
+        ['LKVOL_WARN_LINUXKIT_IGNORES', 15],
+      ],
+    );
     assert.equal(json.stderr, '', '--json keeps stderr for errors');
   });
 
   test('--policy: every violation at once, exit 2 (LKVOL_POLICY_VIOLATION); --json lists them; a ".." source warns without a policy', async () => {
-    const file = await systemFile('policy', 'services:\n  - name: a\n    image: alpine\n    binds: [/:/host, /var/lib/app/data:/d]\n  - name: b\n    image: alpine\n    binds.add: [/var/lib/app/../../../etc:/etc]\n');
+    const file = await systemFile(
+      'policy',
+      'services:\n  - name: a\n    image: alpine\n    binds: [/:/host, /var/lib/app/data:/d]\n  - name: b\n    image: alpine\n    binds.add: [/var/lib/app/../../../etc:/etc]\n',
+    );
     const policy = join(work, 'policy', 'policy.yml');
     await writeFile(policy, 'hostPaths:\n  allow:\n    - path: /var/lib/app\n');
     const r = await run(['validate', '--policy', policy, file]);
     assert.equal(r.code, 2);
     const lines = r.stderr.trimEnd().split('\n');
-    assert.match(lines[0]!, /system\.yml:4:13: services\[0\]\.binds\[0\]: container "a": "\/:\/host": host path \/ is not under any path the policy allows/);
-    assert.match(lines[1]!, /system\.yml:7:17: services\[1\]\.binds\.add\[0\]: container "b": .*contains "\.\.": write \/etc .*\(LKVOL_POLICY_VIOLATION\)$/);
+    assert.match(
+      lines[0]!,
+      /system\.yml:4:13: services\[0\]\.binds\[0\]: container "a": "\/:\/host": host path \/ is not under any path the policy allows/,
+    );
+    assert.match(
+      lines[1]!,
+      /system\.yml:7:17: services\[1\]\.binds\.add\[0\]: container "b": .*contains "\.\.": write \/etc .*\(LKVOL_POLICY_VIOLATION\)$/,
+    );
     const json = await run(['validate', '--json', '--policy', policy, file]);
     const out = JSON.parse(json.stdout) as { error: { code: string; issues: { line: number }[] } };
     assert.deepEqual([out.error.code, out.error.issues.map((i) => i.line)], ['LKVOL_POLICY_VIOLATION', [4, 7]]);
     const free = await run(['validate', file]);
     assert.equal(free.code, 0, 'without a policy, no restriction (as LinuxKit)');
-    assert.match(free.stderr, /^warning: .*system\.yml:7:17: services\[1\]\.binds\.add\[0\]: host path "\/var\/lib\/app\/\.\.\/\.\.\/\.\.\/etc" contains "\.\.": it means \/etc; write that \(LKVOL_WARN_HOST_PATH_DOTDOT\)$/m);
+    assert.match(
+      free.stderr,
+      /^warning: .*system\.yml:7:17: services\[1\]\.binds\.add\[0\]: host path "\/var\/lib\/app\/\.\.\/\.\.\/\.\.\/etc" contains "\.\.": it means \/etc; write that \(LKVOL_WARN_HOST_PATH_DOTDOT\)$/m,
+    );
   });
 
   test('a provisioner that is not on PATH is a problem validate reports, without running anything', async () => {
-    const file = await systemFile('provisioner', 'volumes:\n  - name: certs\n    provisioner:\n      name: no-such-provisioner\n');
+    const file = await systemFile(
+      'provisioner',
+      'volumes:\n  - name: certs\n    provisioner:\n      name: no-such-provisioner\n',
+    );
     const r = await run(['validate', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /volume "certs": provisioner lkvol-provisioner-no-such-provisioner is not on PATH \(LKVOL_CONFIG_INVALID\)/);
+    assert.match(
+      r.stderr,
+      /volume "certs": provisioner lkvol-provisioner-no-such-provisioner is not on PATH \(LKVOL_CONFIG_INVALID\)/,
+    );
   });
 
   test('a local image whose path leads nowhere is a problem validate reports at its line, reading nothing', async () => {
-    const file = await systemFile('local-image', 'volumes:\n  - name: v\n    image: oci-layout:missing-layout:v1\nservices:\n  - name: s\n    image: docker-archive:./missing.tar\n');
+    const file = await systemFile(
+      'local-image',
+      'volumes:\n  - name: v\n    image: oci-layout:missing-layout:v1\nservices:\n  - name: s\n    image: docker-archive:./missing.tar\n',
+    );
     const r = await run(['validate', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /system\.yml:3:12: volumes\[0\]\.image: oci-layout:missing-layout: \S+\/missing-layout does not exist/);
-    assert.match(r.stderr, /system\.yml:6:12: services\[0\]\.image: docker-archive:\.\/missing\.tar: \S+\/missing\.tar does not exist/);
+    assert.match(
+      r.stderr,
+      /system\.yml:3:12: volumes\[0\]\.image: oci-layout:missing-layout: \S+\/missing-layout does not exist/,
+    );
+    assert.match(
+      r.stderr,
+      /system\.yml:6:12: services\[0\]\.image: docker-archive:\.\/missing\.tar: \S+\/missing\.tar does not exist/,
+    );
   });
 
   test('inspect reads a local layout relative to the current directory, and names a REF it lacks', async () => {
@@ -178,11 +302,16 @@ describe('validate', () => {
     assert.equal(r.code, 0, r.stderr);
     const image = (JSON.parse(r.stdout) as { image: { reference: string; digest: string } }).image;
     assert.equal(image.reference, 'oci-layout:inspect-layout:v1');
-    const index = JSON.parse(await readFile(join(work, 'inspect-layout', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const index = JSON.parse(await readFile(join(work, 'inspect-layout', 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
     assert.equal(image.digest, index.manifests[0]!.digest);
     const missing = await run(['inspect', 'oci-layout:inspect-layout:v2']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /oci-layout:inspect-layout:v2: no image named "v2" in index\.json; it holds "v1" \(LKVOL_LOCAL_IMAGE\)\nhint: name one after the path: oci-layout:inspect-layout:v1/);
+    assert.match(
+      missing.stderr,
+      /oci-layout:inspect-layout:v2: no image named "v2" in index\.json; it holds "v1" \(LKVOL_LOCAL_IMAGE\)\nhint: name one after the path: oci-layout:inspect-layout:v1/,
+    );
   });
 
   test('a YAML syntax error is LKVOL_CONFIG_SYNTAX with its position', async () => {
@@ -208,17 +337,45 @@ describe('build', () => {
   test('--rootfs unpacks the container image into its bundle, with progress naming the bundle', async () => {
     const file = await systemFile('rootfs', 'services:\n  - name: web\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'rootfs', 'out');
-    const r = await run(['build', '--rootfs', '--progress', 'plain', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    const r = await run([
+      'build',
+      '--rootfs',
+      '--progress',
+      'plain',
+      '-o',
+      out,
+      '--cache',
+      join(work, 'cache'),
+      '--platform',
+      'linux/amd64',
+      file,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^containers\/services\/web: unpacking .*cli\/data:1$/m);
     assert.match(r.stderr, /^containers\/services\/web: layer 1\/1 sha256:/m);
     assert.equal(await readFile(join(out, 'containers/services/web/lower/hello'), 'utf8'), 'world');
-    assert.deepEqual((await readdir(join(out, 'containers/services/web'))).sort(), ['config.json', 'lower', 'rootfs', 'runtime.json', 'tmp']);
+    assert.deepEqual((await readdir(join(out, 'containers/services/web'))).sort(), [
+      'config.json',
+      'lower',
+      'rootfs',
+      'runtime.json',
+      'tmp',
+    ]);
   });
 
   test('-q hides progress, never a warning', async () => {
     const file = await systemFile('quiet-warn', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const r = await run(['build', '-q', '--platform', 'arm64', '-o', join(work, 'quiet-warn', 'out'), '--cache', join(work, 'cache'), file]);
+    const r = await run([
+      'build',
+      '-q',
+      '--platform',
+      'arm64',
+      '-o',
+      join(work, 'quiet-warn', 'out'),
+      '--cache',
+      join(work, 'cache'),
+      file,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^warning: .*linux\/amd64.*linux\/arm64|^warning: .*arm64.*amd64/m);
     assert.doesNotMatch(r.stderr, /^(resolved|volume|built) /m);
@@ -232,28 +389,49 @@ describe('build', () => {
     assert.equal(r.stderr, '');
     const result = JSON.parse(r.stdout) as { ok: boolean; record: { volumes: { name: string; files: number }[] } };
     assert.equal(result.ok, true);
-    assert.deepEqual(result.record.volumes.map((v) => [v.name, v.files]), [['v', 1]]);
+    assert.deepEqual(
+      result.record.volumes.map((v) => [v.name, v.files]),
+      [['v', 1]],
+    );
   });
 
   test('an image that does not exist exits 1 naming it, the volume or container, and its line', async () => {
-    const file = await systemFile('missing', 'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
+    const file = await systemFile(
+      'missing',
+      'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n',
+    );
     const r = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^lkvol: volume "v" \(.*system\.yml:3:12\): .*cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /m);
+    assert.match(
+      r.stderr,
+      /^lkvol: volume "v" \(.*system\.yml:3:12\): .*cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /m,
+    );
     await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/gone:1\n`);
     const c = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
-    assert.match(c.stderr, /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: check the tag; "lkvol inspect .*cli\/gone:1" shows what a reference names$/m);
+    assert.match(
+      c.stderr,
+      /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: check the tag; "lkvol inspect .*cli\/gone:1" shows what a reference names$/m,
+    );
     // A tag the repository lacks: the tags it has are named.
     await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/data:2\n`);
     const tag = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
-    assert.match(tag.stderr, /cli\/data:2: .*; tags there include "1" \(LKVOL_REGISTRY_NOT_FOUND\)\nhint: use one of the repository's tags/);
+    assert.match(
+      tag.stderr,
+      /cli\/data:2: .*; tags there include "1" \(LKVOL_REGISTRY_NOT_FOUND\)\nhint: use one of the repository's tags/,
+    );
     await assert.rejects(stat(join(work, 'missing', 'out')));
   });
 
   test('credentials come from $DOCKER_CONFIG/config.json and never reach the output', async () => {
     const secured = await startRegistry({ htpasswd: { user: 'ci', password: 's3cret-pw' } });
     try {
-      await pushTarImage({ registry: secured.host, repository: 'private/data', tag: '1', layers: [[{ name: 'p', content: 'private' }]], auth: { user: 'ci', password: 's3cret-pw' } });
+      await pushTarImage({
+        registry: secured.host,
+        repository: 'private/data',
+        tag: '1',
+        layers: [[{ name: 'p', content: 'private' }]],
+        auth: { user: 'ci', password: 's3cret-pw' },
+      });
       const file = await systemFile('auth', `volumes:\n  - name: v\n    image: ${secured.host}/private/data:1\n`);
       const out = join(work, 'auth', 'out');
       const args = ['build', '--progress', 'plain', '-o', out, '--cache', join(work, 'auth-cache'), file];
@@ -262,13 +440,19 @@ describe('build', () => {
       assert.match(denied.stderr, /\(LKVOL_REGISTRY_AUTH\)\nhint: .*docker login/);
       const dockerConfig = join(work, 'auth', 'docker');
       await mkdir(dockerConfig, { recursive: true });
-      await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:s3cret-pw').toString('base64') } } }));
+      await writeFile(
+        join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:s3cret-pw').toString('base64') } } }),
+      );
       const ok = await run(args, { DOCKER_CONFIG: dockerConfig });
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(await readFile(join(out, 'containers/volumes/v/lower/p'), 'utf8'), 'private');
       const record = await readFile(join(out, 'lkvol.json'), 'utf8');
       for (const text of [ok.stdout, ok.stderr, denied.stderr, record]) {
-        assert.ok(!text.includes('s3cret-pw') && !text.includes(Buffer.from('ci:s3cret-pw').toString('base64')), 'a credential leaked');
+        assert.ok(
+          !text.includes('s3cret-pw') && !text.includes(Buffer.from('ci:s3cret-pw').toString('base64')),
+          'a credential leaked',
+        );
       }
     } finally {
       await secured.stop();
@@ -279,9 +463,16 @@ describe('build', () => {
     const file = await systemFile('bin', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
     const out = join(work, 'bin', 'out');
     const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
-    const { stdout } = await execFileAsync(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file], { env: { ...process.env, HOME: work } });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file],
+      { env: { ...process.env, HOME: work } },
+    );
     assert.equal(stdout, `${out}\n`);
-    await assert.rejects(execFileAsync(process.execPath, [bin, 'validate', join(work, 'nope.yml')]), (e: { code?: number }) => e.code === 2);
+    await assert.rejects(
+      execFileAsync(process.execPath, [bin, 'validate', join(work, 'nope.yml')]),
+      (e: { code?: number }) => e.code === 2,
+    );
   });
 
   test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers, and --rootfs bundles', async () => {
@@ -290,24 +481,66 @@ describe('build', () => {
     const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
     const { stdout } = await execFileAsync(link, ['--version'], { env });
     assert.match(stdout, /^lkvol \d+\.\d+\.\d+\n$/);
-    await assert.rejects(execFileAsync(link, ['validate', join(work, 'nope.yml')], { env }), (e: { code?: number }) => e.code === 2);
+    await assert.rejects(
+      execFileAsync(link, ['validate', join(work, 'nope.yml')], { env }),
+      (e: { code?: number }) => e.code === 2,
+    );
     // The zstd decoder runs in a worker, a second entry of the bundle beside it.
     const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
-    await pushImage({ registry: registry.host, repository: 'cli/zstd', tag: '1', format: 'oci', layers: [{ data: execFileSync('zstd', ['-q', '-c'], { input: tar }), diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }] });
+    await pushImage({
+      registry: registry.host,
+      repository: 'cli/zstd',
+      tag: '1',
+      format: 'oci',
+      layers: [
+        {
+          data: execFileSync('zstd', ['-q', '-c'], { input: tar }),
+          diffId: sha256(tar),
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd',
+        },
+      ],
+    });
     // The native xattr binding is the bundle's one external package, loaded by a dynamic import.
     const xtar = await buildTar([{ name: 'x', content: 'x', pax: { 'SCHILY.xattr.user.lkvol': 'bundled' } }]);
-    await pushImage({ registry: registry.host, repository: 'cli/xattr', tag: '1', format: 'oci', layers: [{ data: xtar, diffId: sha256(xtar), mediaType: 'application/vnd.oci.image.layer.v1.tar' }] });
-    const file = await systemFile('bundle', 'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n  - name: x\n    image: REGISTRY/cli/xattr:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n');
+    await pushImage({
+      registry: registry.host,
+      repository: 'cli/xattr',
+      tag: '1',
+      format: 'oci',
+      layers: [{ data: xtar, diffId: sha256(xtar), mediaType: 'application/vnd.oci.image.layer.v1.tar' }],
+    });
+    const file = await systemFile(
+      'bundle',
+      'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n  - name: x\n    image: REGISTRY/cli/xattr:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n',
+    );
     const out = join(work, 'bundle', 'out');
-    await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
-    assert.match(execFileSync('getfattr', ['-n', 'user.lkvol', '--only-values', join(out, 'containers/volumes/x/lower/x')], { encoding: 'utf8' }), /^bundled$/);
+    await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], {
+      env,
+    });
+    assert.match(
+      execFileSync('getfattr', ['-n', 'user.lkvol', '--only-values', join(out, 'containers/volumes/x/lower/x')], {
+        encoding: 'utf8',
+      }),
+      /^bundled$/,
+    );
     // Reuse needs the binding too (it copies applied xattrs): a rebuild with nothing changed reuses every tree.
-    const again = await execFileAsync(link, ['build', '--progress', 'plain', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], { env });
+    const again = await execFileAsync(
+      link,
+      ['build', '--progress', 'plain', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file],
+      { env },
+    );
     assert.equal((again.stderr.match(/unchanged, reused/g) ?? []).length, 4, again.stderr);
     assert.equal(await readFile(join(out, 'containers/volumes/g/lower/hello'), 'utf8'), 'world');
-    assert.equal(await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n', 'the skeleton layer, written by the bundled tar-stream');
+    assert.equal(
+      await readFile(join(out, 'containers/services/s/lower/etc/resolv.conf'), 'utf8'),
+      '\n# no resolv.conf configured\n',
+      'the skeleton layer, written by the bundled tar-stream',
+    );
     assert.equal(await readFile(join(out, 'containers/volumes/z/lower/z'), 'utf8'), 'from zstd');
-    assert.match(await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'), /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/start\.cjs"/);
+    assert.match(
+      await readFile(join(repoRoot(), 'cmd', 'lkvol.sh'), 'utf8'),
+      /exec node --max-semi-space-size=4 "\$here\/\.\.\/dist\/bundle\/start\.cjs"/,
+    );
   });
 
   test('the installed command runs its bundle with the code cache make build wrote; a cache V8 refuses, or none, only costs the compilation', async () => {
@@ -327,7 +560,9 @@ describe('build', () => {
     const rejected = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['--version'], { env });
     assert.deepEqual([rejected.stdout, rejected.stderr], [used.stdout, 'lkvol code cache: rejected\n']);
     await rm(cache);
-    const missing = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['validate', join(work, 'nope.yml')], { env }).catch((e: { code?: number; stderr?: string }) => e);
+    const missing = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['validate', join(work, 'nope.yml')], {
+      env,
+    }).catch((e: { code?: number; stderr?: string }) => e);
     assert.equal((missing as { code?: number }).code, 2, 'runs, and keeps its exit codes');
     assert.match((missing as { stderr?: string }).stderr ?? '', /^lkvol code cache: missing\n/);
   });
@@ -342,12 +577,33 @@ describe('lock', () => {
     assert.equal(r.stdout, `${join(work, 'lock', 'lkvol.lock')}\n`);
     assert.match(r.stderr, /^resolved .*cli\/data:1 → sha256:/m);
     const again = await run(['lock', '--json', '--cache', cache, file]);
-    assert.deepEqual(JSON.parse(again.stdout), { ok: true, lock: join(work, 'lock', 'lkvol.lock'), resolved: [], dropped: [], changed: false });
+    assert.deepEqual(JSON.parse(again.stdout), {
+      ok: true,
+      lock: join(work, 'lock', 'lkvol.lock'),
+      resolved: [],
+      dropped: [],
+      changed: false,
+    });
     const out = join(work, 'lock', 'out');
-    const b = await run(['build', '--locked', '--progress', 'plain', '-o', out, '--cache', cache, '--platform', 'linux/amd64', file]);
+    const b = await run([
+      'build',
+      '--locked',
+      '--progress',
+      'plain',
+      '-o',
+      out,
+      '--cache',
+      cache,
+      '--platform',
+      'linux/amd64',
+      file,
+    ]);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stderr, /^pinned .*cli\/data:1 → sha256:\S+ by .*lkvol\.lock$/m);
-    await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/cli/data:1\n  - name: w\n    image: ${registry.host}/cli/other:1\n`);
+    await writeFile(
+      file,
+      `volumes:\n  - name: v\n    image: ${registry.host}/cli/data:1\n  - name: w\n    image: ${registry.host}/cli/other:1\n`,
+    );
     const stale = await run(['build', '--locked', '-o', out, '--cache', cache, file]);
     assert.equal(stale.code, 2);
     assert.match(stale.stderr, /system\.yml:5:12: volumes\[1\]\.image: .*cli\/other:1 is not in .*lkvol\.lock/);
@@ -365,7 +621,12 @@ describe('lock', () => {
 
 describe('interruption', () => {
   test('SIGINT during a download exits 130, removes the staging directory and keeps the previous output', async () => {
-    const slow = await pushTarImage({ registry: registry.host, repository: 'cli/slow', tag: '1', layers: [[{ name: 'never', content: 'arrives' }]] });
+    const slow = await pushTarImage({
+      registry: registry.host,
+      repository: 'cli/slow',
+      tag: '1',
+      layers: [[{ name: 'never', content: 'arrives' }]],
+    });
     const layer = slow.layerDigests[0]!;
     let stalled!: () => void;
     const layerRequested = new Promise<void>((resolve) => (stalled = resolve));
@@ -379,10 +640,23 @@ describe('interruption', () => {
       const out = join(dir, 'out');
       const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
       const cache = join(dir, 'cache');
-      await execFileAsync(process.execPath, [bin, 'build', '-q', '-o', out, '--cache', cache, await systemFile('sigint', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n')]);
+      await execFileAsync(process.execPath, [
+        bin,
+        'build',
+        '-q',
+        '-o',
+        out,
+        '--cache',
+        cache,
+        await systemFile('sigint', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n'),
+      ]);
       const previous = describeTree(await walkTree(out));
       await writeFile(join(dir, 'system.yml'), `volumes:\n  - name: v\n    image: ${proxy.host}/cli/slow:1\n`);
-      const child = spawn(process.execPath, [bin, 'build', '--progress', 'plain', '-o', out, '--cache', cache, join(dir, 'system.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [bin, 'build', '--progress', 'plain', '-o', out, '--cache', cache, join(dir, 'system.yml')],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -392,7 +666,10 @@ describe('interruption', () => {
       assert.equal(await exited, 130, stderr);
       assert.match(stderr, /\(LKVOL_CANCELLED\)\nhint: the previous output was left as it was\n/);
       assert.deepEqual(describeTree(await walkTree(out)), previous);
-      assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out.')), []);
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.startsWith('.out.')),
+        [],
+      );
     } finally {
       await proxy.close();
     }

@@ -13,7 +13,15 @@ import { runInProcess, type CliRun } from './run-in-process.js';
 const password = 'basic-s3cret';
 const identityToken = 'idtok-s3cret';
 const helperOutput = 'helper-out-s3cret';
-const secrets = [password, identityToken, helperOutput, 'wrong-s3cret', b64(`ci:${password}`), b64('ci:wrong-s3cret'), 'eyJ' /* any JWT */];
+const secrets = [
+  password,
+  identityToken,
+  helperOutput,
+  'wrong-s3cret',
+  b64(`ci:${password}`),
+  b64('ci:wrong-s3cret'),
+  'eyJ' /* any JWT */,
+];
 let work: string;
 let seed: TestRegistry;
 let basic: TestRegistry;
@@ -28,7 +36,12 @@ function b64(s: string): string {
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'lkvol-cli-creds-'));
   seed = await startRegistry();
-  await pushTarImage({ registry: seed.host, repository: 'private/data', tag: '1', layers: [[{ name: 'p', content: 'private' }]] });
+  await pushTarImage({
+    registry: seed.host,
+    repository: 'private/data',
+    tag: '1',
+    layers: [[{ name: 'p', content: 'private' }]],
+  });
   basic = await startRegistry({ storageDir: seed.dataDir, htpasswd: { user: 'ci', password } });
   issuer = await startTokenIssuer({ users: { ci: password }, refreshTokens: { [identityToken]: 'ci' } });
   token = await startRegistry({ storageDir: seed.dataDir, token: issuer });
@@ -57,18 +70,90 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: '$DOCKER_CONFIG/config.json', registry: () => basic, files: (h) => ({ 'dc/config.json': authOf(h) }), env: { DOCKER_CONFIG: '@/dc' }, want: 'ok' },
-  { name: '~/.docker/config.json', registry: () => basic, files: (h) => ({ 'home/.docker/config.json': authOf(h) }), env: {}, want: 'ok' },
-  { name: '$REGISTRY_AUTH_FILE', registry: () => basic, files: (h) => ({ 'auth.json': authOf(h) }), env: { REGISTRY_AUTH_FILE: '@/auth.json' }, want: 'ok' },
-  { name: '$XDG_RUNTIME_DIR/containers/auth.json', registry: () => basic, files: (h) => ({ 'run/containers/auth.json': authOf(h) }), env: { XDG_RUNTIME_DIR: '@/run' }, want: 'ok' },
-  { name: '$XDG_CONFIG_HOME/containers/auth.json', registry: () => basic, files: (h) => ({ 'cfg/containers/auth.json': authOf(h) }), env: { XDG_CONFIG_HOME: '@/cfg' }, want: 'ok' },
-  { name: 'credHelpers on PATH', registry: () => basic, files: (h) => ({ 'home/.docker/config.json': { credHelpers: { [h]: 'lkvoltest' } } }), env: { PATH: 'helper' }, want: 'ok' },
-  { name: 'credsStore on PATH', registry: () => basic, files: () => ({ 'home/.docker/config.json': { credsStore: 'lkvoltest' } }), env: { PATH: 'helper' }, want: 'ok' },
-  { name: 'Basic credentials for a token registry', registry: () => token, files: (h) => ({ 'home/.docker/config.json': authOf(h) }), env: {}, want: 'ok' },
-  { name: 'an identity token (refresh-token POST)', registry: () => token, files: (h) => ({ 'home/.docker/config.json': { auths: { [h]: { identitytoken: identityToken } } } }), env: {}, want: 'ok' },
-  { name: 'a wrong password', registry: () => basic, files: (h) => ({ 'home/.docker/config.json': authOf(h, 'wrong-s3cret') }), env: {}, want: /\(LKVOL_REGISTRY_AUTH\)/ },
-  { name: 'a failing helper', registry: () => token, files: (h) => ({ 'home/.docker/config.json': { credHelpers: { [h]: 'lkvoltest' } } }), env: { PATH: 'helper' }, want: /credential helper docker-credential-lkvoltest \(get 127\.0\.0\.1:\d+\): exited with 1 \(LKVOL_REGISTRY_AUTH\)/ },
-  { name: 'a missing helper (warning, then anonymous)', registry: () => basic, files: () => ({ 'home/.docker/config.json': { credsStore: 'lkvol-absent' } }), env: { PATH: '/nonexistent' }, want: /^warning: docker-credential-lkvol-absent is not on PATH[\s\S]*\(LKVOL_REGISTRY_AUTH\)/ },
+  {
+    name: '$DOCKER_CONFIG/config.json',
+    registry: () => basic,
+    files: (h) => ({ 'dc/config.json': authOf(h) }),
+    env: { DOCKER_CONFIG: '@/dc' },
+    want: 'ok',
+  },
+  {
+    name: '~/.docker/config.json',
+    registry: () => basic,
+    files: (h) => ({ 'home/.docker/config.json': authOf(h) }),
+    env: {},
+    want: 'ok',
+  },
+  {
+    name: '$REGISTRY_AUTH_FILE',
+    registry: () => basic,
+    files: (h) => ({ 'auth.json': authOf(h) }),
+    env: { REGISTRY_AUTH_FILE: '@/auth.json' },
+    want: 'ok',
+  },
+  {
+    name: '$XDG_RUNTIME_DIR/containers/auth.json',
+    registry: () => basic,
+    files: (h) => ({ 'run/containers/auth.json': authOf(h) }),
+    env: { XDG_RUNTIME_DIR: '@/run' },
+    want: 'ok',
+  },
+  {
+    name: '$XDG_CONFIG_HOME/containers/auth.json',
+    registry: () => basic,
+    files: (h) => ({ 'cfg/containers/auth.json': authOf(h) }),
+    env: { XDG_CONFIG_HOME: '@/cfg' },
+    want: 'ok',
+  },
+  {
+    name: 'credHelpers on PATH',
+    registry: () => basic,
+    files: (h) => ({ 'home/.docker/config.json': { credHelpers: { [h]: 'lkvoltest' } } }),
+    env: { PATH: 'helper' },
+    want: 'ok',
+  },
+  {
+    name: 'credsStore on PATH',
+    registry: () => basic,
+    files: () => ({ 'home/.docker/config.json': { credsStore: 'lkvoltest' } }),
+    env: { PATH: 'helper' },
+    want: 'ok',
+  },
+  {
+    name: 'Basic credentials for a token registry',
+    registry: () => token,
+    files: (h) => ({ 'home/.docker/config.json': authOf(h) }),
+    env: {},
+    want: 'ok',
+  },
+  {
+    name: 'an identity token (refresh-token POST)',
+    registry: () => token,
+    files: (h) => ({ 'home/.docker/config.json': { auths: { [h]: { identitytoken: identityToken } } } }),
+    env: {},
+    want: 'ok',
+  },
+  {
+    name: 'a wrong password',
+    registry: () => basic,
+    files: (h) => ({ 'home/.docker/config.json': authOf(h, 'wrong-s3cret') }),
+    env: {},
+    want: /\(LKVOL_REGISTRY_AUTH\)/,
+  },
+  {
+    name: 'a failing helper',
+    registry: () => token,
+    files: (h) => ({ 'home/.docker/config.json': { credHelpers: { [h]: 'lkvoltest' } } }),
+    env: { PATH: 'helper' },
+    want: /credential helper docker-credential-lkvoltest \(get 127\.0\.0\.1:\d+\): exited with 1 \(LKVOL_REGISTRY_AUTH\)/,
+  },
+  {
+    name: 'a missing helper (warning, then anonymous)',
+    registry: () => basic,
+    files: () => ({ 'home/.docker/config.json': { credsStore: 'lkvol-absent' } }),
+    env: { PATH: '/nonexistent' },
+    want: /^warning: docker-credential-lkvol-absent is not on PATH[\s\S]*\(LKVOL_REGISTRY_AUTH\)/,
+  },
 ];
 
 for (const [i, c] of cases.entries()) {
@@ -83,7 +168,18 @@ for (const [i, c] of cases.entries()) {
     for (const [k, v] of Object.entries(c.env)) env[k] = v === 'helper' ? helper.path : v.replace(/^@/, dir);
     const system = join(dir, 'system.yml');
     await writeFile(system, `volumes:\n  - name: v\n    image: ${host}/private/data:1\n`);
-    const args = ['build', '--progress', 'plain', '--certs-dir', join(dir, 'certs.d'), '-o', join(dir, 'out'), '--cache', join(dir, 'cache'), system];
+    const args = [
+      'build',
+      '--progress',
+      'plain',
+      '--certs-dir',
+      join(dir, 'certs.d'),
+      '-o',
+      join(dir, 'out'),
+      '--cache',
+      join(dir, 'cache'),
+      system,
+    ];
     const text = await run([...args.slice(0, 1), '--debug', ...args.slice(1)], env);
     const json = await run([...args.slice(0, 1), '--json', ...args.slice(1)], env);
     if (c.want === 'ok') {

@@ -57,5 +57,9 @@ export function proxyFromEnv(env: Env): { httpProxy?: string; httpsProxy?: strin
   const httpsProxy = pick('HTTPS_PROXY');
   const noProxy = pick('NO_PROXY');
   if (httpProxy === undefined && httpsProxy === undefined) return undefined;
-  return { ...(httpProxy === undefined ? {} : { httpProxy }), ...(httpsProxy === undefined ? {} : { httpsProxy }), ...(noProxy === undefined ? {} : { noProxy }) };
+  return {
+    ...(httpProxy === undefined ? {} : { httpProxy }),
+    ...(httpsProxy === undefined ? {} : { httpsProxy }),
+    ...(noProxy === undefined ? {} : { noProxy }),
+  };
 }

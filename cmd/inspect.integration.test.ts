@@ -20,9 +20,27 @@ const label = '{"binds":["/dev:/dev"]}';
 before(async () => {
   [registry, proxy] = await Promise.all([startRegistry(), startHttpProxy()]);
   work = await mkdtemp(join(tmpdir(), 'lkvol-inspect-'));
-  const config = { Entrypoint: ['/bin/app'], Cmd: ['--serve'], Env: ['PATH=/bin', 'A=1'], WorkingDir: '/srv', User: '1000', Labels: { 'org.mobyproject.config': label } };
-  app = await pushTarImage({ registry: registry.host, repository: 'in/app', tag: '1', layers: [[{ name: 'a', content: 'a' }], [{ name: 'b', content: 'b' }]], config });
-  multi = await pushMultiPlatform({ registry: registry.host, repository: 'in/multi', tag: '1', architectures: ['amd64', 'arm64'] });
+  const config = {
+    Entrypoint: ['/bin/app'],
+    Cmd: ['--serve'],
+    Env: ['PATH=/bin', 'A=1'],
+    WorkingDir: '/srv',
+    User: '1000',
+    Labels: { 'org.mobyproject.config': label },
+  };
+  app = await pushTarImage({
+    registry: registry.host,
+    repository: 'in/app',
+    tag: '1',
+    layers: [[{ name: 'a', content: 'a' }], [{ name: 'b', content: 'b' }]],
+    config,
+  });
+  multi = await pushMultiPlatform({
+    registry: registry.host,
+    repository: 'in/multi',
+    tag: '1',
+    architectures: ['amd64', 'arm64'],
+  });
 });
 
 after(async () => {
@@ -42,16 +60,29 @@ test('inspect: a single manifest prints digest, layers and the config summary', 
   assert.ok(lines.includes(`digest      ${app.manifestDigest}`));
   assert.ok(lines.includes('mediaType   application/vnd.oci.image.manifest.v1+json'));
   assert.ok(!r.stdout.includes('platforms'));
-  for (const l of ['os/arch     linux/amd64', 'Entrypoint  ["/bin/app"]', 'Cmd         ["--serve"]', 'WorkingDir  /srv', 'Env         PATH=/bin', '            A=1', `Labels      org.mobyproject.config=${label}`, 'layers      2']) {
+  for (const l of [
+    'os/arch     linux/amd64',
+    'Entrypoint  ["/bin/app"]',
+    'Cmd         ["--serve"]',
+    'WorkingDir  /srv',
+    'Env         PATH=/bin',
+    '            A=1',
+    `Labels      org.mobyproject.config=${label}`,
+    'layers      2',
+  ]) {
     assert.ok(lines.includes(l), `missing line ${JSON.stringify(l)} in\n${r.stdout}`);
   }
-  for (const d of app.layerDigests) assert.match(r.stdout, new RegExp(`^  ${d} +\\d+  application/vnd\\.oci\\.image\\.layer\\.v1\\.tar\\+gzip$`, 'm'));
+  for (const d of app.layerDigests)
+    assert.match(r.stdout, new RegExp(`^  ${d} +\\d+  application/vnd\\.oci\\.image\\.layer\\.v1\\.tar\\+gzip$`, 'm'));
 });
 
 test('inspect --json: an index lists its platforms and the chosen one', async () => {
   const r = await run(['inspect', '--json', '--platform', 'linux/arm64', `${registry.host}/in/multi:1`]);
   assert.equal(r.code, 0, r.stderr);
-  const { ok, image } = JSON.parse(r.stdout) as { ok: boolean; image: Record<string, unknown> & { config: Record<string, unknown>; layers: unknown[] } };
+  const { ok, image } = JSON.parse(r.stdout) as {
+    ok: boolean;
+    image: Record<string, unknown> & { config: Record<string, unknown>; layers: unknown[] };
+  };
   assert.equal(ok, true);
   assert.equal(image.digest, multi.digest);
   assert.equal(image.mediaType, 'application/vnd.oci.image.index.v1+json');
@@ -62,17 +93,49 @@ test('inspect --json: an index lists its platforms and the chosen one', async ()
 });
 
 const failures = [
-  { name: 'a platform the index lacks lists those it has (exit 1)', args: ['--platform', 'linux/s390x', 'in/multi:1'], code: 1, want: /no manifest for linux\/s390x: the index has linux\/amd64, linux\/arm64 \(LKVOL_PLATFORM_NOT_FOUND\)/ },
-  { name: 'a malformed --platform is a usage error (exit 2)', args: ['--platform', 'linux', 'in/app:1'], code: 2, want: /invalid platform "linux".*\(LKVOL_USAGE\)/ },
+  {
+    name: 'a platform the index lacks lists those it has (exit 1)',
+    args: ['--platform', 'linux/s390x', 'in/multi:1'],
+    code: 1,
+    want: /no manifest for linux\/s390x: the index has linux\/amd64, linux\/arm64 \(LKVOL_PLATFORM_NOT_FOUND\)/,
+  },
+  {
+    name: 'a malformed --platform is a usage error (exit 2)',
+    args: ['--platform', 'linux', 'in/app:1'],
+    code: 2,
+    want: /invalid platform "linux".*\(LKVOL_USAGE\)/,
+  },
   { name: 'an unknown tag is not found (exit 1)', args: ['in/app:nope'], code: 1, want: /LKVOL_REGISTRY_NOT_FOUND/ },
-  { name: '--offline with an empty cache names the tag (exit 1)', args: ['--offline', '--cache', 'EMPTY', 'in/app:1'], code: 1, want: /tag is not in the cache/ },
-  { name: '--offline with --pull is a usage error (exit 2)', args: ['--offline', '--pull', 'in/app:1'], code: 2, want: /--offline and --pull contradict each other \(LKVOL_USAGE\)/ },
-  { name: 'a bad --mirror is a usage error (exit 2)', args: ['--mirror', 'docker.io', 'in/app:1'], code: 2, want: /--mirror "docker.io": want REGISTRY=URL \(LKVOL_USAGE\)/ },
-  { name: 'two images are a usage error (exit 2)', args: ['in/app:1', 'in/app:1'], code: 2, want: /want exactly one IMAGE, got 2/ },
+  {
+    name: '--offline with an empty cache names the tag (exit 1)',
+    args: ['--offline', '--cache', 'EMPTY', 'in/app:1'],
+    code: 1,
+    want: /tag is not in the cache/,
+  },
+  {
+    name: '--offline with --pull is a usage error (exit 2)',
+    args: ['--offline', '--pull', 'in/app:1'],
+    code: 2,
+    want: /--offline and --pull contradict each other \(LKVOL_USAGE\)/,
+  },
+  {
+    name: 'a bad --mirror is a usage error (exit 2)',
+    args: ['--mirror', 'docker.io', 'in/app:1'],
+    code: 2,
+    want: /--mirror "docker.io": want REGISTRY=URL \(LKVOL_USAGE\)/,
+  },
+  {
+    name: 'two images are a usage error (exit 2)',
+    args: ['in/app:1', 'in/app:1'],
+    code: 2,
+    want: /want exactly one IMAGE, got 2/,
+  },
 ];
 for (const c of failures) {
   test(`inspect: ${c.name}`, async () => {
-    const args = c.args.map((a) => (a.startsWith('in/') ? `${registry.host}/${a}` : a === 'EMPTY' ? join(work, 'empty-cache') : a));
+    const args = c.args.map((a) =>
+      a.startsWith('in/') ? `${registry.host}/${a}` : a === 'EMPTY' ? join(work, 'empty-cache') : a,
+    );
     const r = await run(['inspect', ...args]);
     assert.equal(r.code, c.code, r.stderr);
     assert.match(r.stderr, c.want);
@@ -81,10 +144,18 @@ for (const c of failures) {
 
 test('inspect: HTTPS_PROXY and NO_PROXY from the environment reach the transport', async () => {
   const before = proxy.requests.length;
-  assert.equal((await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, https_proxy: proxy.url })).code, 0);
+  assert.equal(
+    (await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, https_proxy: proxy.url }))
+      .code,
+    0,
+  );
   assert.ok(proxy.requests.length > before, 'nothing went through the proxy');
   const bypass = proxy.requests.length;
-  assert.equal((await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' })).code, 0);
+  assert.equal(
+    (await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }))
+      .code,
+    0,
+  );
   assert.equal(proxy.requests.length, bypass);
 });
 
@@ -93,6 +164,9 @@ test('build: --offline --pull exits 2; --offline after an online build works wit
   await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/in/app:1\n`);
   assert.equal((await run(['build', '--offline', '--pull', '-o', join(work, 'o0'), file])).code, 2);
   assert.equal((await run(['build', '-q', '-o', join(work, 'o1'), file])).code, 0);
-  const offline = await run(['build', '-q', '--offline', '-o', join(work, 'o2'), file], { HTTP_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' });
+  const offline = await run(['build', '-q', '--offline', '-o', join(work, 'o2'), file], {
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+  });
   assert.equal(offline.code, 0, offline.stderr);
 });

@@ -35,8 +35,13 @@ export async function main(args: string[], io: CommandIO): Promise<number> {
   }
   const command = commands.find((c) => c.name === first);
   if (command === undefined) {
-    const near = nearest(first, commands.map((c) => c.name));
-    io.stderr.write(`lkvol: unknown command ${JSON.stringify(first)}${near === undefined ? '' : `; did you mean ${near}?`} (LKVOL_USAGE)\nhint: run "lkvol --help"\n`);
+    const near = nearest(
+      first,
+      commands.map((c) => c.name),
+    );
+    io.stderr.write(
+      `lkvol: unknown command ${JSON.stringify(first)}${near === undefined ? '' : `; did you mean ${near}?`} (LKVOL_USAGE)\nhint: run "lkvol --help"\n`,
+    );
     return 2;
   }
   if (rest.includes('-h') || rest.includes('--help')) {

@@ -18,7 +18,12 @@ let proxy: FaultProxy;
 before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url, () => ({ kind: 'pass' }));
-  await pushTarImage({ registry: registry.host, repository: 'out/data', tag: '1', layers: [[{ name: 'hello', content: 'world' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'out/data',
+    tag: '1',
+    layers: [[{ name: 'hello', content: 'world' }]],
+  });
 });
 
 after(async () => {
@@ -48,34 +53,100 @@ async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<string> {
 /** `lkvol build ARGS system.yml` from `s/<cwd>` (default proj), HOME `s/home`, cache `s/cache` unless ARGS name one. */
 function build(s: string, args: string[], o: { cwd?: string; file?: string } = {}): Promise<CliRun> {
   const cache = args.includes('--cache') ? [] : ['--cache', '../cache'];
-  return runInProcess(['build', '-q', ...cache, ...args, o.file ?? 'system.yml'], { env: { HOME: join(s, 'home') }, cwd: join(s, o.cwd ?? 'proj') });
+  return runInProcess(['build', '-q', ...cache, ...args, o.file ?? 'system.yml'], {
+    env: { HOME: join(s, 'home') },
+    cwd: join(s, o.cwd ?? 'proj'),
+  });
 }
 
 describe('refused: exit 2 naming OUT and why, before any request or write', () => {
-  const cases: { name: string; args: (s: string) => string[]; cwd?: string; file?: string; want: (s: string) => RegExp }[] = [
-    { name: '-o . (the current directory)', args: () => ['-o', '.'], want: (s) => rx(`output "." (${s}/proj) is the current directory; refusing to replace it (LKVOL_OUTPUT_REFUSED)`) },
+  const cases: {
+    name: string;
+    args: (s: string) => string[];
+    cwd?: string;
+    file?: string;
+    want: (s: string) => RegExp;
+  }[] = [
+    {
+      name: '-o . (the current directory)',
+      args: () => ['-o', '.'],
+      want: (s) => rx(`output "." (${s}/proj) is the current directory; refusing to replace it (LKVOL_OUTPUT_REFUSED)`),
+    },
     { name: "-o '' (empty)", args: () => ['-o', ''], want: () => rx('output path is empty (LKVOL_USAGE)') },
-    { name: '-o .. (contains the current directory)', args: () => ['-o', '..'], want: (s) => rx(`output ".." (${s}) contains the current directory;`) },
-    { name: '-o ../proj from elsewhere (contains the input)', args: () => ['-o', '../proj'], cwd: 'home', file: '../proj/system.yml', want: (s) => rx(`output "../proj" (${s}/proj) contains the system file ../proj/system.yml;`) },
-    { name: '-o afile (a regular file)', args: () => ['-o', 'afile'], want: (s) => rx(`output "afile" (${s}/proj/afile) is a regular file, not a directory;`) },
-    { name: '-o system.yml (the input file)', args: () => ['-o', 'system.yml'], want: () => rx('is the system file system.yml;') },
-    { name: '--cache C/cache -o C (contains the cache)', args: () => ['--cache', 'C/cache', '-o', 'C'], want: (s) => rx(`output "C" (${s}/proj/C) contains the cache ${s}/proj/C/cache;`) },
+    {
+      name: '-o .. (contains the current directory)',
+      args: () => ['-o', '..'],
+      want: (s) => rx(`output ".." (${s}) contains the current directory;`),
+    },
+    {
+      name: '-o ../proj from elsewhere (contains the input)',
+      args: () => ['-o', '../proj'],
+      cwd: 'home',
+      file: '../proj/system.yml',
+      want: (s) => rx(`output "../proj" (${s}/proj) contains the system file ../proj/system.yml;`),
+    },
+    {
+      name: '-o afile (a regular file)',
+      args: () => ['-o', 'afile'],
+      want: (s) => rx(`output "afile" (${s}/proj/afile) is a regular file, not a directory;`),
+    },
+    {
+      name: '-o system.yml (the input file)',
+      args: () => ['-o', 'system.yml'],
+      want: () => rx('is the system file system.yml;'),
+    },
+    {
+      name: '--cache C/cache -o C (contains the cache)',
+      args: () => ['--cache', 'C/cache', '-o', 'C'],
+      want: (s) => rx(`output "C" (${s}/proj/C) contains the cache ${s}/proj/C/cache;`),
+    },
     { name: '-o $HOME', args: (s) => ['-o', join(s, 'home')], want: (s) => rx(`is the home directory ${s}/home;`) },
     { name: '-o /', args: () => ['-o', '/'], want: () => rx('output "/" is the root directory;') },
-    { name: 'an ancestor of the current directory', args: (s) => ['-o', s], want: (s) => rx(`output "${s}" contains the current directory;`) },
-    { name: 'a non-empty directory lkvol did not write', args: () => ['-o', 'foreign'], want: () => rx('is a directory lkvol did not write (it holds "data.txt" and no lkvol.json);') },
-    { name: 'a directory whose lkvol.json lacks the build record fields', args: () => ['-o', 'fake'], want: () => rx('holds an lkvol.json that lkvol did not write') },
-    { name: 'a symlink to the home directory', args: () => ['-o', 'home-link'], want: (s) => rx(`output "home-link" (${s}/home) is the home directory`) },
-    { name: '--format tar -o afile (a file lkvol did not write)', args: () => ['--format', 'tar', '-o', 'afile'], want: (s) => rx(`output "afile" (${s}/proj/afile) is a file lkvol did not write`, '(LKVOL_OUTPUT_REFUSED)') },
-    { name: '-o foreign.tar, a directory', args: () => ['--format', 'tar', '-o', 'foreign'], want: () => rx('is a directory (a tar output only replaces an earlier lkvol tar)') },
-    { name: '--format dir -o x.tar', args: () => ['--format', 'dir', '-o', 'x.tar'], want: () => rx('output "x.tar" is a tar output, but the format is dir (LKVOL_USAGE)') },
+    {
+      name: 'an ancestor of the current directory',
+      args: (s) => ['-o', s],
+      want: (s) => rx(`output "${s}" contains the current directory;`),
+    },
+    {
+      name: 'a non-empty directory lkvol did not write',
+      args: () => ['-o', 'foreign'],
+      want: () => rx('is a directory lkvol did not write (it holds "data.txt" and no lkvol.json);'),
+    },
+    {
+      name: 'a directory whose lkvol.json lacks the build record fields',
+      args: () => ['-o', 'fake'],
+      want: () => rx('holds an lkvol.json that lkvol did not write'),
+    },
+    {
+      name: 'a symlink to the home directory',
+      args: () => ['-o', 'home-link'],
+      want: (s) => rx(`output "home-link" (${s}/home) is the home directory`),
+    },
+    {
+      name: '--format tar -o afile (a file lkvol did not write)',
+      args: () => ['--format', 'tar', '-o', 'afile'],
+      want: (s) => rx(`output "afile" (${s}/proj/afile) is a file lkvol did not write`, '(LKVOL_OUTPUT_REFUSED)'),
+    },
+    {
+      name: '-o foreign.tar, a directory',
+      args: () => ['--format', 'tar', '-o', 'foreign'],
+      want: () => rx('is a directory (a tar output only replaces an earlier lkvol tar)'),
+    },
+    {
+      name: '--format dir -o x.tar',
+      args: () => ['--format', 'dir', '-o', 'x.tar'],
+      want: () => rx('output "x.tar" is a tar output, but the format is dir (LKVOL_USAGE)'),
+    },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {
       const s = await sandbox(t);
       const before = await walkTree(s, { includeRoot: true });
       const requests = proxy.seen.length;
-      const r = await build(s, c.args(s), { ...(c.cwd === undefined ? {} : { cwd: c.cwd }), ...(c.file === undefined ? {} : { file: c.file }) });
+      const r = await build(s, c.args(s), {
+        ...(c.cwd === undefined ? {} : { cwd: c.cwd }),
+        ...(c.file === undefined ? {} : { file: c.file }),
+      });
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, c.want(s));
       assert.match(r.stderr, /\nhint: \S/);
@@ -89,8 +160,13 @@ describe('refused: exit 2 naming OUT and why, before any request or write', () =
     const s = await sandbox(t);
     const r = await build(s, ['--json', '-o', '.']);
     assert.equal(r.code, 2);
-    const { error } = JSON.parse(r.stdout) as { error: { code: string; exitCode: number; message: string; hint: string } };
-    assert.deepEqual([error.code, error.exitCode, error.message], ['LKVOL_OUTPUT_REFUSED', 2, `output "." (${s}/proj) is the current directory; refusing to replace it`]);
+    const { error } = JSON.parse(r.stdout) as {
+      error: { code: string; exitCode: number; message: string; hint: string };
+    };
+    assert.deepEqual(
+      [error.code, error.exitCode, error.message],
+      ['LKVOL_OUTPUT_REFUSED', 2, `output "." (${s}/proj) is the current directory; refusing to replace it`],
+    );
   });
 });
 
@@ -107,7 +183,10 @@ describe('allowed: a new path, an empty directory, an earlier output', () => {
     const r = await build(s, ['-o', 'new/out']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${s}/proj/new/out\n`);
-    assert.equal(await readFile(join(s, 'proj', 'new', 'out', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'), 'world');
+    assert.equal(
+      await readFile(join(s, 'proj', 'new', 'out', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'),
+      'world',
+    );
     assert.ok((await lstat(join(s, 'cache', 'v1'))).isDirectory());
     await assert.rejects(lstat(join(process.cwd(), 'new')), { code: 'ENOENT' });
     assert.ok(proxy.seen.length > requests, 'the build went through the counting proxy');
@@ -120,7 +199,10 @@ describe('allowed: a new path, an empty directory, an earlier output', () => {
     for (const round of [1, 2]) {
       const r = await build(s, ['-o', 'empty']);
       assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
-      assert.equal(await readFile(join(s, 'proj', 'empty', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'), 'world');
+      assert.equal(
+        await readFile(join(s, 'proj', 'empty', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'),
+        'world',
+      );
     }
     assert.equal(await readFile(join(s, 'proj', 'notes.txt'), 'utf8'), 'my notes\n');
     assert.deepEqual(await walkTree(join(s, 'proj', 'foreign')), beside);
@@ -134,7 +216,10 @@ describe('allowed: a new path, an empty directory, an earlier output', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${s}/builds/v1\n`);
     assert.equal(await readlink(join(s, 'proj', 'current')), join(s, 'builds', 'v1'));
-    assert.equal(await readFile(join(s, 'builds', 'v1', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'), 'world');
+    assert.equal(
+      await readFile(join(s, 'builds', 'v1', 'containers', 'volumes', 'v', 'lower', 'hello'), 'utf8'),
+      'world',
+    );
     await assert.rejects(lstat(join(s, 'builds', 'v1', 'containers', 'marker')), { code: 'ENOENT' });
   });
 });
@@ -149,7 +234,10 @@ describe('relative paths of validate and inspect are taken from the injected cwd
 
   test('inspect --cache ../icache', async (t) => {
     const s = await sandbox(t);
-    const r = await runInProcess(['inspect', '--cache', '../icache', `${proxy.host}/out/data:1`], { env: { HOME: join(s, 'home') }, cwd: join(s, 'proj') });
+    const r = await runInProcess(['inspect', '--cache', '../icache', `${proxy.host}/out/data:1`], {
+      env: { HOME: join(s, 'home') },
+      cwd: join(s, 'proj'),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await lstat(join(s, 'icache', 'v1'))).isDirectory());
   });

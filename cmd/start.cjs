@@ -22,7 +22,10 @@ try {
 }
 // No dynamic import() may run in the bundle: with cached data Node 20 drops the callback it needs.
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-if (mode === 'report') process.stderr.write(`lkvol code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+if (mode === 'report')
+  process.stderr.write(
+    `lkvol code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`,
+  );
 if (mode === 'write') {
   // After the run, so the functions it compiled are in the cache too.
   process.once('exit', () => {

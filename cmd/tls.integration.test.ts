@@ -18,8 +18,16 @@ let system: string;
 before(async () => {
   [work, pki] = await Promise.all([mkdtemp(join(tmpdir(), 'lkvol-cli-tls-')), createTestPki()]);
   seed = await startRegistry();
-  await pushTarImage({ registry: seed.host, repository: 'tls/data', tag: '1', layers: [[{ name: 't', content: 'tls' }]] });
-  secure = await startRegistry({ storageDir: seed.dataDir, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } });
+  await pushTarImage({
+    registry: seed.host,
+    repository: 'tls/data',
+    tag: '1',
+    layers: [[{ name: 't', content: 'tls' }]],
+  });
+  secure = await startRegistry({
+    storageDir: seed.dataDir,
+    tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
+  });
   system = join(work, 'system.yml');
   await writeFile(system, `volumes:\n  - name: v\n    image: ${secure.host}/tls/data:1\n`);
   await mkdir(join(work, 'certs.d', secure.host), { recursive: true });
@@ -35,10 +43,22 @@ after(async () => {
 
 const cases = [
   { name: '--ca-cert FILE trusts the test CA', flags: () => ['--ca-cert', pki.ca.cert], want: 0 },
-  { name: '--certs-dir DIR with <host:port>/ca.crt trusts the test CA', flags: () => ['--certs-dir', join(work, 'certs.d')], want: 0 },
+  {
+    name: '--certs-dir DIR with <host:port>/ca.crt trusts the test CA',
+    flags: () => ['--certs-dir', join(work, 'certs.d')],
+    want: 0,
+  },
   // NB: the CLI runs with cwd `work`, never the test process's own: relative paths must be taken from it.
-  { name: 'a relative --ca-cert is taken from the working directory', flags: () => ['--ca-cert', relative(work, pki.ca.cert)], want: 0 },
-  { name: 'a relative --certs-dir is taken from the working directory', flags: () => ['--certs-dir', 'certs.d'], want: 0 },
+  {
+    name: 'a relative --ca-cert is taken from the working directory',
+    flags: () => ['--ca-cert', relative(work, pki.ca.cert)],
+    want: 0,
+  },
+  {
+    name: 'a relative --certs-dir is taken from the working directory',
+    flags: () => ['--certs-dir', 'certs.d'],
+    want: 0,
+  },
   { name: '--insecure-registry HOST skips verification', flags: () => ['--insecure-registry', secure.host], want: 0 },
   { name: 'no trust fails naming the host and suggesting --ca-cert', flags: () => [], want: 1 },
 ];
@@ -47,10 +67,26 @@ for (const [i, c] of cases.entries()) {
   test(c.name, async () => {
     const out = join(work, `out-${i}`);
     // NB: an empty --certs-dir keeps the host's /etc/docker/certs.d out of the test.
-    const args = ['build', '-q', '--certs-dir', join(work, 'empty'), ...c.flags(), '-o', out, '--cache', join(work, `cache-${i}`), system];
+    const args = [
+      'build',
+      '-q',
+      '--certs-dir',
+      join(work, 'empty'),
+      ...c.flags(),
+      '-o',
+      out,
+      '--cache',
+      join(work, `cache-${i}`),
+      system,
+    ];
     const { code, stderr } = await runInProcess(args, { env: { HOME: work }, cwd: work });
     assert.equal(code, c.want, stderr);
     if (c.want === 0) return;
-    assert.match(stderr, new RegExp(`certificate of ${secure.host} does not verify: .*\\(LKVOL_REGISTRY_UNAVAILABLE\\)\\nhint: trust its CA with --ca-cert FILE or certs\\.d/${secure.host}/ca\\.crt, or pass --insecure-registry ${secure.host}`));
+    assert.match(
+      stderr,
+      new RegExp(
+        `certificate of ${secure.host} does not verify: .*\\(LKVOL_REGISTRY_UNAVAILABLE\\)\\nhint: trust its CA with --ca-cert FILE or certs\\.d/${secure.host}/ca\\.crt, or pass --insecure-registry ${secure.host}`,
+      ),
+    );
   });
 }

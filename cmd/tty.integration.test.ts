@@ -23,10 +23,19 @@ function tmux(...args: string[]): string {
 }
 
 before(async () => {
-  assert.equal(spawnSync('sh', ['-c', 'command -v tmux']).status, 0, 'this test needs tmux (apt-get install tmux; make test installs it)');
+  assert.equal(
+    spawnSync('sh', ['-c', 'command -v tmux']).status,
+    0,
+    'this test needs tmux (apt-get install tmux; make test installs it)',
+  );
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-tty-'));
-  await pushTarImage({ registry: registry.host, repository: 'tty/data', tag: '1', layers: [[{ name: 'big', content: randomBytes(3 << 20) }], [{ name: 'small', content: 'x' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'tty/data',
+    tag: '1',
+    layers: [[{ name: 'big', content: randomBytes(3 << 20) }], [{ name: 'small', content: 'x' }]],
+  });
 });
 
 after(async () => {
@@ -50,9 +59,15 @@ test('under tmux: layer rows with their states, the overall line, the summary, a
   assert.ok(lines.includes('EXIT=0'), pane);
   const rows = lines.filter((l) => /^[0-9a-f]{12} \[=+\] .* done$/.test(l));
   assert.equal(rows.length, 2, `two layer rows, both done:\n${pane}`);
-  assert.ok(lines.some((l) => /^downloaded 3\.0 MiB\/3\.0 MiB at .*\/s$/.test(l)), pane);
+  assert.ok(
+    lines.some((l) => /^downloaded 3\.0 MiB\/3\.0 MiB at .*\/s$/.test(l)),
+    pane,
+  );
   assert.ok(lines.includes(`built ${out}`), pane);
-  assert.ok(lines.some((l) => /^ {2}volume v: extracted 2 files, 3\.0 MiB, downloaded$/.test(l)), pane);
+  assert.ok(
+    lines.some((l) => /^ {2}volume v: extracted 2 files, 3\.0 MiB, downloaded$/.test(l)),
+    pane,
+  );
   assert.doesNotMatch(pane, /\x1b|\[\d+A|\[\?25/, 'no escape sequence shows');
   assert.equal(tmux('display-message', '-p', '-t', 'build', '#{cursor_flag}').trim(), '1', 'the cursor is visible');
 });
@@ -60,7 +75,17 @@ test('under tmux: layer rows with their states, the overall line, the summary, a
 test('under tmux: -o - refuses to write a tar to the terminal', async () => {
   const file = join(work, 'system.yml');
   await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/tty/data:1\n`);
-  tmux('new-session', '-d', '-x', '120', '-y', '10', '-s', 'stdout', `${process.execPath} ${cli} build --cache ${join(work, 'cache')} -o - ${file}; echo EXIT=$?; sleep 60`);
+  tmux(
+    'new-session',
+    '-d',
+    '-x',
+    '120',
+    '-y',
+    '10',
+    '-s',
+    'stdout',
+    `${process.execPath} ${cli} build --cache ${join(work, 'cache')} -o - ${file}; echo EXIT=$?; sleep 60`,
+  );
   let pane = '';
   for (let i = 0; i < 100 && !/EXIT=\d+/.test(pane); i++) {
     await sleep(100);

@@ -16,7 +16,13 @@ let work: string;
 before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-warnings-'));
-  for (let i = 0; i < 20; i++) await pushTarImage({ registry: registry.host, repository: `many/c${i}`, tag: '1', layers: [[{ name: 'bin/app', content: `app ${i}` }]] });
+  for (let i = 0; i < 20; i++)
+    await pushTarImage({
+      registry: registry.host,
+      repository: `many/c${i}`,
+      tag: '1',
+      layers: [[{ name: 'bin/app', content: `app ${i}` }]],
+    });
   const layers = Array.from({ length: 24 }, (_, i) => [{ name: `f${i}`, content: `layer ${i}` }]);
   await pushTarImage({ registry: registry.host, repository: 'many/data', tag: '1', layers });
 });
@@ -31,8 +37,16 @@ const service = (i: number) => `  - name: s${i}\n    image: REGISTRY/many/c${i}:
 // Node warns (MaxListenersExceededWarning) at 11 abort listeners on one signal; each case passes that
 // many concurrent requests, which used to share the build's signal.
 const cases = [
-  { name: '20 container images resolving at once', flags: [], yaml: `services:\n${Array.from({ length: 20 }, (_, i) => service(i)).join('')}` },
-  { name: 'a 24-layer volume downloading with --jobs 16', flags: ['--jobs', '16'], yaml: `volumes:\n  - name: data\n    image: REGISTRY/many/data:1\nservices:\n${service(0)}` },
+  {
+    name: '20 container images resolving at once',
+    flags: [],
+    yaml: `services:\n${Array.from({ length: 20 }, (_, i) => service(i)).join('')}`,
+  },
+  {
+    name: 'a 24-layer volume downloading with --jobs 16',
+    flags: ['--jobs', '16'],
+    yaml: `volumes:\n  - name: data\n    image: REGISTRY/many/data:1\nservices:\n${service(0)}`,
+  },
 ];
 
 for (const c of cases) {
@@ -45,7 +59,19 @@ for (const c of cases) {
     const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
     // A clean environment: NODE_NO_WARNINGS or NODE_OPTIONS from the caller must not hide a warning.
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir };
-    const args = [bin, 'build', '-q', ...c.flags, '--platform', 'linux/amd64', '-o', out, '--cache', join(dir, 'cache'), file];
+    const args = [
+      bin,
+      'build',
+      '-q',
+      ...c.flags,
+      '--platform',
+      'linux/amd64',
+      '-o',
+      out,
+      '--cache',
+      join(dir, 'cache'),
+      file,
+    ];
     const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { env });
     assert.equal(stderr, '');
     assert.equal(stdout, `${out}\n`);

@@ -23,13 +23,30 @@ async function main(): Promise<void> {
     console.log(`registry ${registry.url}: pushed ${[...pushed.keys()].join(', ')}`);
     if (process.argv.includes('--write-sources')) return await writeSources(registry.host);
     const started = process.hrtime.bigint();
-    execFileSync(process.execPath, [lkvol, 'build', '--progress', 'plain', '--cache', join(root, 'out', 'cache'), '-o', out, join(root, 'examples', 'web.yml')], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [
+        lkvol,
+        'build',
+        '--progress',
+        'plain',
+        '--cache',
+        join(root, 'out', 'cache'),
+        '-o',
+        out,
+        join(root, 'examples', 'web.yml'),
+      ],
+      { stdio: 'inherit' },
+    );
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     console.log(`\nbuilt ${relative(root, out)} in ${ms.toFixed(0)} ms:\n`);
     for (const line of await listTree(out, '')) console.log(line);
-    const web = JSON.parse(await readFile(join(out, 'containers', 'services', 'web', 'config.json'), 'utf8')) as { mounts: { destination: string; source: string; options?: string[] }[] };
+    const web = JSON.parse(await readFile(join(out, 'containers', 'services', 'web', 'config.json'), 'utf8')) as {
+      mounts: { destination: string; source: string; options?: string[] }[];
+    };
     console.log('\nvolume mounts of services/web:');
-    for (const m of web.mounts.filter((x) => x.source.startsWith('/containers/volumes/'))) console.log(`  ${m.destination} <- ${m.source} (${(m.options ?? []).join(',')})`);
+    for (const m of web.mounts.filter((x) => x.source.startsWith('/containers/volumes/')))
+      console.log(`  ${m.destination} <- ${m.source} (${(m.options ?? []).join(',')})`);
   } finally {
     await registry.stop();
   }
@@ -38,7 +55,22 @@ async function main(): Promise<void> {
   const cache = join(root, 'out', 'cache-airgap');
   await rm(cache, { recursive: true, force: true });
   console.log('\nno registry now: lkvol build --offline examples/airgap.yml');
-  execFileSync(process.execPath, [lkvol, 'build', '--offline', '--progress', 'plain', '--cache', cache, '-o', airgapOut, join(root, 'examples', 'airgap.yml')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      lkvol,
+      'build',
+      '--offline',
+      '--progress',
+      'plain',
+      '--cache',
+      cache,
+      '-o',
+      airgapOut,
+      join(root, 'examples', 'airgap.yml'),
+    ],
+    { stdio: 'inherit' },
+  );
   console.log(`\n${relative(root, airgapOut)}/containers/volumes:`);
   for (const line of await listTree(join(airgapOut, 'containers', 'volumes'), '')) console.log(line);
 }
@@ -51,10 +83,18 @@ async function writeSources(registry: string): Promise<void> {
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   await rm(sources, { recursive: true, force: true });
   await mkdir(sources);
-  const copy = (from: string, to: string) => execFileSync('skopeo', ['copy', '--quiet', '--policy', policy, '--src-tls-verify=false', `docker://${registry}/${from}`, to], { stdio: 'inherit' });
+  const copy = (from: string, to: string) =>
+    execFileSync(
+      'skopeo',
+      ['copy', '--quiet', '--policy', policy, '--src-tls-verify=false', `docker://${registry}/${from}`, to],
+      { stdio: 'inherit' },
+    );
   copy('lkvol-example/site-assets:2025-06', `oci:${join(sources, 'layout')}:site-assets`);
   copy('lkvol-example/httpd:1.0', `oci:${join(sources, 'layout')}:httpd`);
-  copy('lkvol-example/seed-config:1.0', `docker-archive:${join(sources, 'seed-config.tar')}:lkvol-example/seed-config:1.0`);
+  copy(
+    'lkvol-example/seed-config:1.0',
+    `docker-archive:${join(sources, 'seed-config.tar')}:lkvol-example/seed-config:1.0`,
+  );
   await rm(temp, { recursive: true, force: true });
   console.log(`wrote ${relative(root, sources)}`);
 }
@@ -66,7 +106,9 @@ async function listTree(dir: string, rel: string): Promise<string[]> {
     const path = rel === '' ? name : `${rel}/${name}`;
     const st = await lstat(join(dir, path));
     const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-    lines.push(`${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-'} ${mode} ${String(st.isDirectory() ? '' : st.size).padStart(6)}  ${path}${st.isDirectory() ? '/' : ''}`);
+    lines.push(
+      `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-'} ${mode} ${String(st.isDirectory() ? '' : st.size).padStart(6)}  ${path}${st.isDirectory() ? '/' : ''}`,
+    );
     if (st.isDirectory()) lines.push(...(await listTree(dir, path)));
   }
   return lines;

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DigestMismatchError, LkvolError, UnsafePathError, errorCodes, exitCodeFor, formatConfigIssue, wrapError, type ErrorCode } from './errors.js';
+import {
+  ConfigError,
+  DigestMismatchError,
+  LkvolError,
+  UnsafePathError,
+  errorCodes,
+  exitCodeFor,
+  formatConfigIssue,
+  wrapError,
+  type ErrorCode,
+} from './errors.js';
 
 // Codes are API: this table pins every code and its exit status.
 const table: [ErrorCode, number][] = [

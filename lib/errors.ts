@@ -82,7 +82,11 @@ export interface ConfigIssue {
 export class ConfigError extends LkvolError {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID' | 'LKVOL_POLICY_VIOLATION', issues: readonly ConfigIssue[], opts: LkvolErrorOptions = {}) {
+  constructor(
+    code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID' | 'LKVOL_POLICY_VIOLATION',
+    issues: readonly ConfigIssue[],
+    opts: LkvolErrorOptions = {},
+  ) {
     super(code, issues.map(formatConfigIssue).join('\n'), {
       hint: opts.hint ?? 'fix the listed lines; see the README section "System file" for the format',
       cause: opts.cause,
@@ -142,11 +146,22 @@ export class DigestMismatchError extends LkvolError {
   readonly actual: string;
   readonly bytesRead: number;
 
-  constructor(fields: { subject: string; expected: string; actual: string; bytesRead: number; reason?: string; hint?: string }) {
+  constructor(fields: {
+    subject: string;
+    expected: string;
+    actual: string;
+    bytesRead: number;
+    reason?: string;
+    hint?: string;
+  }) {
     super(
       'LKVOL_DIGEST_MISMATCH',
       `${fields.subject}: ${fields.reason ?? 'digest mismatch'} after ${fields.bytesRead} bytes: expected ${fields.expected}, got ${fields.actual}`,
-      { hint: fields.hint ?? 'retry; if it persists the registry or the cache holds corrupt data (remove the cache directory)' },
+      {
+        hint:
+          fields.hint ??
+          'retry; if it persists the registry or the cache holds corrupt data (remove the cache directory)',
+      },
     );
     this.name = 'DigestMismatchError';
     this.subject = fields.subject;
@@ -162,10 +177,14 @@ export class UnsafePathError extends LkvolError {
   readonly entry: string;
 
   constructor(fields: { layer: string; entry: string; reason: string }, opts: LkvolErrorOptions = {}) {
-    super('LKVOL_LAYER_UNSAFE_PATH', `layer ${fields.layer}: entry ${JSON.stringify(fields.entry)}: ${fields.reason}; refusing to extract`, {
-      hint: opts.hint ?? 'the image holds an unsafe archive entry; rebuild it or use another image',
-      cause: opts.cause,
-    });
+    super(
+      'LKVOL_LAYER_UNSAFE_PATH',
+      `layer ${fields.layer}: entry ${JSON.stringify(fields.entry)}: ${fields.reason}; refusing to extract`,
+      {
+        hint: opts.hint ?? 'the image holds an unsafe archive entry; rebuild it or use another image',
+        cause: opts.cause,
+      },
+    );
     this.name = 'UnsafePathError';
     this.layer = fields.layer;
     this.entry = fields.entry;

@@ -17,7 +17,16 @@ export {
   type RootfsRecord,
   type VolumeRecord,
 } from './build/index.js';
-export { loadConfig, parseConfig, parseSize, type Config, type ConfigSource, type ConfigWarning, type LoadedContainer, type LoadedVolume } from './config/index.js';
+export {
+  loadConfig,
+  parseConfig,
+  parseSize,
+  type Config,
+  type ConfigSource,
+  type ConfigWarning,
+  type LoadedContainer,
+  type LoadedVolume,
+} from './config/index.js';
 export {
   ConfigError,
   DigestMismatchError,
@@ -37,5 +46,12 @@ export { formatReference, parseReference, type NormalizedRef } from './ref/index
 export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';
 export { version } from './version.js';
 export { editDistance } from './internal/compare.js';
-export { checkConfigHostPaths, loadPolicy, parsePolicy, policyHint, policyViolation, type Policy } from './policy/index.js';
+export {
+  checkConfigHostPaths,
+  loadPolicy,
+  parsePolicy,
+  policyHint,
+  policyViolation,
+  type Policy,
+} from './policy/index.js';
 export { checkSources, sourcesHint } from './build/sources.js';

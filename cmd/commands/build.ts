@@ -74,17 +74,36 @@ export const buildCommand: Command = {
     requireFiles('build', positionals);
     const format = formatFlag(values.format);
     const out = values.output ?? 'out';
-    if (out === '-' && values.json === true) throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', { hint: 'leave out --json, or write the tar to a file' });
-    if (out === '-' && io.stdoutIsTTY === true) throw new LkvolError('LKVOL_USAGE', 'build: -o -: refusing to write a tar to a terminal', { hint: 'redirect stdout (-o - > image.tar, or | tar -t), or write the tar to a file' });
-    if (out === '-' && io.stdoutStream === undefined) throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', { hint: 'write the tar to a file' });
+    if (out === '-' && values.json === true)
+      throw new LkvolError('LKVOL_USAGE', 'build: -o - writes the tar to stdout, where --json would also go', {
+        hint: 'leave out --json, or write the tar to a file',
+      });
+    if (out === '-' && io.stdoutIsTTY === true)
+      throw new LkvolError('LKVOL_USAGE', 'build: -o -: refusing to write a tar to a terminal', {
+        hint: 'redirect stdout (-o - > image.tar, or | tar -t), or write the tar to a file',
+      });
+    if (out === '-' && io.stdoutStream === undefined)
+      throw new LkvolError('LKVOL_USAGE', 'build: -o -: no stdout stream to write the tar to', {
+        hint: 'write the tar to a file',
+      });
     const limits = {
       maxBytes: sizeFlag('build', 'max-bytes', values['max-bytes']),
       maxEntries: positiveInt('build', 'max-entries', values['max-entries']),
       maxDepth: positiveInt('build', 'max-depth', values['max-depth']),
     };
-    const mode = chooseProgressMode({ progress: progressFlag(values.progress), json: values.json === true, quiet: values.quiet === true, isTTY: io.isTTY, ci: isCI(io.env) });
+    const mode = chooseProgressMode({
+      progress: progressFlag(values.progress),
+      json: values.json === true,
+      quiet: values.quiet === true,
+      isTTY: io.isTTY,
+      ci: isCI(io.env),
+    });
     const color = io.isTTY && (io.env['NO_COLOR'] ?? '') === '';
-    const progress = createProgress(mode, io.stderr, { rootfs: values.rootfs === true, color, ...(io.columns === undefined ? {} : { columns: io.columns }) });
+    const progress = createProgress(mode, io.stderr, {
+      rootfs: values.rootfs === true,
+      color,
+      ...(io.columns === undefined ? {} : { columns: io.columns }),
+    });
     try {
       const result = await build({
         ...registryOptions(values, io),
@@ -104,7 +123,12 @@ export const buildCommand: Command = {
         onEvent: progress,
       });
       // With -o - stdout carries the tar alone.
-      if (out !== '-') io.stdout.write(values.json === true ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n' : `${result.out}\n`);
+      if (out !== '-')
+        io.stdout.write(
+          values.json === true
+            ? JSON.stringify({ ok: true, out: result.out, record: result.record }) + '\n'
+            : `${result.out}\n`,
+        );
     } finally {
       progress.finish();
     }
@@ -114,16 +138,25 @@ export const buildCommand: Command = {
 
 function sourceDateEpoch(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new LkvolError('LKVOL_USAGE', `build: SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(v)}`, { hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)' });
+  if (!/^\d+$/.test(v))
+    throw new LkvolError(
+      'LKVOL_USAGE',
+      `build: SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(v)}`,
+      { hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)' },
+    );
   return Number(v);
 }
 
 function formatFlag(v: string | undefined): 'dir' | 'tar' | undefined {
   if (v === undefined || v === 'dir' || v === 'tar') return v;
-  throw new LkvolError('LKVOL_USAGE', `build: --format must be dir or tar, got ${JSON.stringify(v)}`, { hint: 'run "lkvol build --help"' });
+  throw new LkvolError('LKVOL_USAGE', `build: --format must be dir or tar, got ${JSON.stringify(v)}`, {
+    hint: 'run "lkvol build --help"',
+  });
 }
 
 function progressFlag(v: string | undefined): string | undefined {
   if (v === undefined || v === 'auto' || v === 'plain' || v === 'none') return v;
-  throw new LkvolError('LKVOL_USAGE', `build: --progress must be auto, plain or none, got ${JSON.stringify(v)}`, { hint: 'run "lkvol build --help"' });
+  throw new LkvolError('LKVOL_USAGE', `build: --progress must be auto, plain or none, got ${JSON.stringify(v)}`, {
+    hint: 'run "lkvol build --help"',
+  });
 }

@@ -26,7 +26,10 @@ export const inspectCommand: Command = {
       ...registryFlags,
       json: { type: 'boolean' },
     });
-    if (positionals.length !== 1) throw new LkvolError('LKVOL_USAGE', `inspect: want exactly one IMAGE, got ${positionals.length}`, { hint: 'run "lkvol inspect docker.io/library/alpine:3.21"' });
+    if (positionals.length !== 1)
+      throw new LkvolError('LKVOL_USAGE', `inspect: want exactly one IMAGE, got ${positionals.length}`, {
+        hint: 'run "lkvol inspect docker.io/library/alpine:3.21"',
+      });
     const result = await inspectImage({
       ...registryOptions(values, io),
       image: positionals[0]!,
@@ -34,7 +37,9 @@ export const inspectCommand: Command = {
         if (e.kind === 'warning') io.stderr.write(`warning: ${e.message}\n`);
       },
     });
-    io.stdout.write(values.json === true ? JSON.stringify({ ok: true, image: result }, null, 2) + '\n' : renderInspect(result));
+    io.stdout.write(
+      values.json === true ? JSON.stringify({ ok: true, image: result }, null, 2) + '\n' : renderInspect(result),
+    );
     return 0;
   },
 };
@@ -57,7 +62,10 @@ export function renderInspect(r: InspectResult): string {
     ['Cmd', json(c.cmd)],
     ['WorkingDir', c.workingDir ?? '-'],
     ...list('Env', c.env ?? []),
-    ...list('Labels', Object.entries(c.labels).map(([k, v]) => `${k}=${v}`)),
+    ...list(
+      'Labels',
+      Object.entries(c.labels).map(([k, v]) => `${k}=${v}`),
+    ),
   ];
   const lines = rows.map(([k, v]) => `${k.padEnd(11)} ${v}`);
   lines.push(`layers      ${r.layers.length}`);

@@ -30,12 +30,18 @@ export const lockCommand: Command = {
   summary: 'pin every image reference of system files to a digest in lkvol.lock',
   usage,
   async run(args, io) {
-    const { values, positionals } = parseFlags('lock', args, { ...registryFlags, update: { type: 'boolean' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseFlags('lock', args, {
+      ...registryFlags,
+      update: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
     const isFile = (p: string): boolean => existsSync(resolve(io.cwd, p)) && statSync(resolve(io.cwd, p)).isFile();
     const files = positionals.filter(isFile);
     const refs = positionals.filter((p) => !isFile(p));
     if (refs.length > 0 && values.update !== true) {
-      throw new LkvolError('LKVOL_USAGE', `lock: ${refs.map((r) => JSON.stringify(r)).join(', ')}: no such file`, { hint: 'name existing system files; image references are only taken with --update' });
+      throw new LkvolError('LKVOL_USAGE', `lock: ${refs.map((r) => JSON.stringify(r)).join(', ')}: no such file`, {
+        hint: 'name existing system files; image references are only taken with --update',
+      });
     }
     requireFiles('lock', files);
     const result = await lock({
@@ -47,7 +53,15 @@ export const lockCommand: Command = {
       },
     });
     if (values.json === true) {
-      io.stdout.write(JSON.stringify({ ok: true, lock: result.path, resolved: result.resolved, dropped: result.dropped, changed: result.changed }) + '\n');
+      io.stdout.write(
+        JSON.stringify({
+          ok: true,
+          lock: result.path,
+          resolved: result.resolved,
+          dropped: result.dropped,
+          changed: result.changed,
+        }) + '\n',
+      );
       return 0;
     }
     for (const r of result.resolved) io.stderr.write(`resolved ${r} → ${result.lock.images[r]!.digest}\n`);

@@ -1,5 +1,14 @@
 // `lkvol validate`: schema and reference checks of system files, no network.
-import { checkConfigHostPaths, checkSources, ConfigError, sourcesHint, formatConfigIssue, loadConfig, loadPolicy, policyHint } from '../../lib/index.js';
+import {
+  checkConfigHostPaths,
+  checkSources,
+  ConfigError,
+  sourcesHint,
+  formatConfigIssue,
+  loadConfig,
+  loadPolicy,
+  policyHint,
+} from '../../lib/index.js';
 import { parseFlags, requireFiles } from '../args.js';
 import type { Command } from '../io.js';
 
@@ -19,7 +28,11 @@ export const validateCommand: Command = {
   summary: 'check system files without building',
   usage,
   async run(args, io) {
-    const { values, positionals } = parseFlags('validate', args, { json: { type: 'boolean' }, debug: { type: 'boolean' }, policy: { type: 'string' } });
+    const { values, positionals } = parseFlags('validate', args, {
+      json: { type: 'boolean' },
+      debug: { type: 'boolean' },
+      policy: { type: 'string' },
+    });
     requireFiles('validate', positionals);
     const config = await loadConfig(positionals, { signal: io.signal, cwd: io.cwd });
     const missing = checkSources(config, io.cwd, io.env['PATH']);
@@ -30,7 +43,9 @@ export const validateCommand: Command = {
     }
     const containers = config.onboot.length + config.services.length + config.onshutdown.length;
     if (values.json === true) {
-      io.stdout.write(JSON.stringify({ ok: true, volumes: config.volumes.length, containers, warnings: config.warnings }) + '\n');
+      io.stdout.write(
+        JSON.stringify({ ok: true, volumes: config.volumes.length, containers, warnings: config.warnings }) + '\n',
+      );
       return 0;
     }
     for (const w of config.warnings) io.stderr.write(`warning: ${formatConfigIssue(w)} (${w.code})\n`);

@@ -4,7 +4,8 @@ import { ConfigError, LkvolError, exitCodeFor, formatConfigIssue } from '../../l
 /** The text written to stderr for a failure: `lkvol: <message> (<CODE>)` then `hint: …`. */
 export function renderErrorText(err: unknown, opts: { debug: boolean }): string {
   const e = asLkvolError(err);
-  const lines = e instanceof ConfigError ? e.issues.map((i) => `lkvol: ${formatConfigIssue(i)}`) : [`lkvol: ${e.message}`];
+  const lines =
+    e instanceof ConfigError ? e.issues.map((i) => `lkvol: ${formatConfigIssue(i)}`) : [`lkvol: ${e.message}`];
   lines[lines.length - 1] += ` (${e.code})`;
   if (e.hint !== undefined) lines.push(`hint: ${e.hint}`);
   if (opts.debug) lines.push(...causeChain(e));
@@ -14,14 +15,22 @@ export function renderErrorText(err: unknown, opts: { debug: boolean }): string 
 /** The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, issues? } }`. */
 export function renderErrorJson(err: unknown): string {
   const e = asLkvolError(err);
-  const error: Record<string, unknown> = { code: e.code, message: e.message, hint: e.hint ?? null, exitCode: exitCodeFor(e) };
+  const error: Record<string, unknown> = {
+    code: e.code,
+    message: e.message,
+    hint: e.hint ?? null,
+    exitCode: exitCodeFor(e),
+  };
   if (e instanceof ConfigError) error['issues'] = e.issues;
   return JSON.stringify({ ok: false, error }) + '\n';
 }
 
 function asLkvolError(err: unknown): LkvolError {
   if (err instanceof LkvolError) return err;
-  return new LkvolError('LKVOL_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'this is a bug; please report it with --debug output' });
+  return new LkvolError('LKVOL_INTERNAL', err instanceof Error ? err.message : String(err), {
+    cause: err,
+    hint: 'this is a bug; please report it with --debug output',
+  });
 }
 
 function causeChain(err: Error): string[] {

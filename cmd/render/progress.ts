@@ -13,7 +13,13 @@ export interface ProgressWriter {
 }
 
 /** Picks the mode: -q or `--progress none` → none; --json → NDJSON; `--progress plain`, CI or not a TTY → plain; else the TTY line. */
-export function chooseProgressMode(o: { progress: string | undefined; json: boolean; quiet: boolean; isTTY: boolean; ci: boolean }): ProgressMode {
+export function chooseProgressMode(o: {
+  progress: string | undefined;
+  json: boolean;
+  quiet: boolean;
+  isTTY: boolean;
+  ci: boolean;
+}): ProgressMode {
   if (o.quiet || o.progress === 'none') return 'none';
   if (o.json) return 'json';
   if (o.progress === 'plain' || o.ci || !o.isTTY) return 'plain';
@@ -32,9 +38,17 @@ export interface ProgressOptions {
 }
 
 /** The TTY sink: layer rows and the overall line redrawn in place, log lines above them, the summary below the last frame. */
-function createTtyProgress(err: ProgressWriter, o: ProgressOptions & { now: () => number }): EventSink & { finish(): void } {
+function createTtyProgress(
+  err: ProgressWriter,
+  o: ProgressOptions & { now: () => number },
+): EventSink & { finish(): void } {
   const summary = createSummary(o.now);
-  const tty = createTtyRenderer(err, { columns: o.columns ?? (() => 80), now: o.now, color: o.color === true, ...(o.schedule === undefined ? {} : { schedule: o.schedule }) });
+  const tty = createTtyRenderer(err, {
+    columns: o.columns ?? (() => 80),
+    now: o.now,
+    color: o.color === true,
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
+  });
   const sink = (e: BuildEvent): void => {
     summary.note(e);
     tty.event(e);
@@ -54,7 +68,11 @@ export const jsonProgressIntervalMs = 250;
  * Creates the sink the CLI hands to lib as `onEvent`. Warnings are shown in every mode, `none` (-q)
  * included: quiet hides progress, never a warning. `now` is the clock JSON throttling reads.
  */
-export function createProgress(mode: ProgressMode, err: ProgressWriter, o: ProgressOptions = {}): EventSink & { finish(): void } {
+export function createProgress(
+  mode: ProgressMode,
+  err: ProgressWriter,
+  o: ProgressOptions = {},
+): EventSink & { finish(): void } {
   const now = o.now ?? Date.now;
   if (mode === 'tty') return createTtyProgress(err, { ...o, now });
   const summary = createSummary(now);
@@ -95,7 +113,11 @@ function describe(e: BuildEvent): string | undefined {
     case 'resolve':
       return `resolved ${e.image} → ${short(e.digest)}`;
     case 'blob-done':
-      return e.cached ? undefined : e.from !== undefined ? `copied ${short(e.digest)} (${size(e.size)}) from ${e.from}` : `pulled ${short(e.digest)} (${size(e.size)})`;
+      return e.cached
+        ? undefined
+        : e.from !== undefined
+          ? `copied ${short(e.digest)} (${size(e.size)}) from ${e.from}`
+          : `pulled ${short(e.digest)} (${size(e.size)})`;
     case 'volume-start':
       return `volume ${e.volume}: ${e.provisioner !== undefined ? `running provisioner ${e.provisioner}` : e.image === undefined ? 'blank' : `unpacking ${e.image}`}`;
     case 'layer-start':
@@ -123,4 +145,3 @@ function describe(e: BuildEvent): string | undefined {
 function short(digest: string): string {
   return digest.slice(0, 19);
 }
-

@@ -6,13 +6,37 @@ import { renderErrorJson, renderErrorText } from './errors.js';
 import { chooseProgressMode, createProgress, size } from './progress.js';
 
 const modes = [
-  { name: 'a TTY gets the status line', o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: false }, want: 'tty' },
-  { name: 'not a TTY gets plain lines', o: { progress: undefined, json: false, quiet: false, isTTY: false, ci: false }, want: 'plain' },
-  { name: 'CI gets plain lines on a TTY', o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: true }, want: 'plain' },
-  { name: '--json gets NDJSON', o: { progress: undefined, json: true, quiet: false, isTTY: true, ci: false }, want: 'json' },
-  { name: '-q wins over everything', o: { progress: 'plain', json: true, quiet: true, isTTY: true, ci: false }, want: 'none' },
+  {
+    name: 'a TTY gets the status line',
+    o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: false },
+    want: 'tty',
+  },
+  {
+    name: 'not a TTY gets plain lines',
+    o: { progress: undefined, json: false, quiet: false, isTTY: false, ci: false },
+    want: 'plain',
+  },
+  {
+    name: 'CI gets plain lines on a TTY',
+    o: { progress: undefined, json: false, quiet: false, isTTY: true, ci: true },
+    want: 'plain',
+  },
+  {
+    name: '--json gets NDJSON',
+    o: { progress: undefined, json: true, quiet: false, isTTY: true, ci: false },
+    want: 'json',
+  },
+  {
+    name: '-q wins over everything',
+    o: { progress: 'plain', json: true, quiet: true, isTTY: true, ci: false },
+    want: 'none',
+  },
   { name: '--progress none', o: { progress: 'none', json: false, quiet: false, isTTY: true, ci: false }, want: 'none' },
-  { name: '--progress plain on a TTY', o: { progress: 'plain', json: false, quiet: false, isTTY: true, ci: false }, want: 'plain' },
+  {
+    name: '--progress plain on a TTY',
+    o: { progress: 'plain', json: false, quiet: false, isTTY: true, ci: false },
+    want: 'plain',
+  },
 ];
 for (const c of modes) test(`progress mode: ${c.name}`, () => assert.equal(chooseProgressMode(c.o), c.want));
 
@@ -24,7 +48,11 @@ const events: BuildEvent[] = [
   { kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' },
 ];
 
-function render(mode: Parameters<typeof createProgress>[0], list: readonly BuildEvent[] = events, now?: () => number): string {
+function render(
+  mode: Parameters<typeof createProgress>[0],
+  list: readonly BuildEvent[] = events,
+  now?: () => number,
+): string {
   let text = '';
   const sink = createProgress(mode, { write: (s: string) => (text += s) }, now === undefined ? {} : { now });
   for (const e of list) sink(e);
@@ -33,12 +61,21 @@ function render(mode: Parameters<typeof createProgress>[0], list: readonly Build
 }
 
 test('plain progress: one line per event worth reading, no status line, cached blobs silent', () => {
-  assert.equal(render('plain'), `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`);
+  assert.equal(
+    render('plain'),
+    `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`,
+  );
 });
 
 test('json progress: one object per event, its kind in one `event` field', () => {
-  const lines = render('json').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l['event']), ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning']);
+  const lines = render('json')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => l['event']),
+    ['resolve', 'blob-progress', 'blob-done', 'blob-done', 'warning'],
+  );
   assert.ok(lines.every((l) => !('kind' in l)));
   assert.deepEqual(lines[0], { event: 'resolve', image: 'r/x:1', digest: `sha256:${'a'.repeat(64)}` });
 });
@@ -48,11 +85,16 @@ test('json progress is throttled per blob: at most one byte count per 250 ms, th
   let t = 0;
   const list: BuildEvent[] = [];
   // 100 chunks of each of two blobs over 1 s, interleaved, then done.
-  for (let i = 1; i <= 100; i++) for (const c of ['a', 'b']) list.push({ kind: 'blob-progress', digest: d(c), bytes: i * 10, size: 1000 });
+  for (let i = 1; i <= 100; i++)
+    for (const c of ['a', 'b']) list.push({ kind: 'blob-progress', digest: d(c), bytes: i * 10, size: 1000 });
   list.push({ kind: 'blob-done', digest: d('a'), size: 1000, cached: false });
   const times = list.map((_, i) => Math.floor(i / 2) * 10);
-  const out = render('json', list, () => times[t++] ?? 0).trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; digest: string; bytes?: number });
-  const progress = (c: string) => out.filter((l) => l.event === 'blob-progress' && l.digest === d(c)).map((l) => l.bytes);
+  const out = render('json', list, () => times[t++] ?? 0)
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; digest: string; bytes?: number });
+  const progress = (c: string) =>
+    out.filter((l) => l.event === 'blob-progress' && l.digest === d(c)).map((l) => l.bytes);
   assert.deepEqual(progress('a'), [10, 260, 510, 760, 1000]);
   assert.deepEqual(progress('b'), [10, 260, 510, 760, 1000]);
   assert.equal(out.at(-1)?.event, 'blob-done', 'state changes are never dropped');
@@ -63,7 +105,13 @@ test('-q (none): no progress, but warnings still', () => {
 });
 
 test('sizes', () => {
-  assert.deepEqual([0, 1023, 1024, 5 * 1024 * 1024, 3 * 1024 ** 3].map(size), ['0 B', '1023 B', '1.0 KiB', '5.0 MiB', '3.0 GiB']);
+  assert.deepEqual([0, 1023, 1024, 5 * 1024 * 1024, 3 * 1024 ** 3].map(size), [
+    '0 B',
+    '1023 B',
+    '1.0 KiB',
+    '5.0 MiB',
+    '3.0 GiB',
+  ]);
 });
 
 test('error text: message, code, hint; causes only with --debug', () => {
@@ -77,12 +125,21 @@ test('error text of a config error: one line per issue', () => {
     { file: 'a.yml', line: 1, column: 3, path: 'volumes[0].name', message: 'bad' },
     { file: 'a.yml', line: 4, column: 1, path: '', message: 'worse' },
   ]);
-  assert.equal(renderErrorText(err, { debug: false }).split('\n').slice(0, 2).join('\n'), 'lkvol: a.yml:1:3: volumes[0].name: bad\nlkvol: a.yml:4:1: worse (LKVOL_CONFIG_INVALID)');
+  assert.equal(
+    renderErrorText(err, { debug: false }).split('\n').slice(0, 2).join('\n'),
+    'lkvol: a.yml:1:3: volumes[0].name: bad\nlkvol: a.yml:4:1: worse (LKVOL_CONFIG_INVALID)',
+  );
 });
 
 test('a foreign error renders as LKVOL_INTERNAL asking for a report', () => {
-  assert.match(renderErrorText(new TypeError('x is undefined'), { debug: false }), /^lkvol: x is undefined \(LKVOL_INTERNAL\)\nhint: this is a bug/);
-  assert.deepEqual(JSON.parse(renderErrorJson(new LkvolError('LKVOL_USAGE', 'u'))), { ok: false, error: { code: 'LKVOL_USAGE', message: 'u', hint: null, exitCode: 2 } });
+  assert.match(
+    renderErrorText(new TypeError('x is undefined'), { debug: false }),
+    /^lkvol: x is undefined \(LKVOL_INTERNAL\)\nhint: this is a bug/,
+  );
+  assert.deepEqual(JSON.parse(renderErrorJson(new LkvolError('LKVOL_USAGE', 'u'))), {
+    ok: false,
+    error: { code: 'LKVOL_USAGE', message: 'u', hint: null, exitCode: 2 },
+  });
 });
 
 test('a build ends with a summary: each tree, what was fetched, the time, and what was not built', () => {
@@ -116,7 +173,7 @@ test('a build ends with a summary: each tree, what was fetched, the time, and wh
   );
 });
 
-test('the summary says where each tree\'s layers came from', () => {
+test("the summary says where each tree's layers came from", () => {
   const d = (c: string) => `sha256:${c.repeat(64)}`;
   const list: BuildEvent[] = [
     { kind: 'layer-start', volume: 'a', digest: d('1'), index: 0, count: 1 },
@@ -156,5 +213,10 @@ test('blobs copied from a local layout or archive are said to be copied, not pul
   assert.ok(lines.includes(`copied ${d('1').slice(0, 19)} (4.0 KiB) from oci-layout:images/site`), lines.join('\n'));
   assert.ok(lines.includes('  volume a: extracted 1 files, 10 B, copied from a local image'), lines.join('\n'));
   assert.ok(lines.includes('  volume b: extracted 2 files, 20 B, downloaded and copied'), lines.join('\n'));
-  assert.ok(lines.some((l) => l.startsWith('  downloaded 1 blobs (10 B), 0 from the cache, 2 copied from local images (4.0 KiB); ')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) =>
+      l.startsWith('  downloaded 1 blobs (10 B), 0 from the cache, 2 copied from local images (4.0 KiB); '),
+    ),
+    lines.join('\n'),
+  );
 });

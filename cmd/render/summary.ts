@@ -33,10 +33,17 @@ export function createSummary(now: () => number = Date.now): Summary {
           if (e.image === undefined && e.provisioner === undefined) trees.set(`volume ${e.volume}`, 'blank');
           break;
         case 'volume-done':
-          if (trees.get(`volume ${e.volume}`) !== 'blank') trees.set(`volume ${e.volume}`, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(`volume ${e.volume}`)}`);
+          if (trees.get(`volume ${e.volume}`) !== 'blank')
+            trees.set(
+              `volume ${e.volume}`,
+              `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(`volume ${e.volume}`)}`,
+            );
           break;
         case 'rootfs-done':
-          trees.set(e.bundle, `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(e.bundle)}`);
+          trees.set(
+            e.bundle,
+            `${e.reused ? 'reused' : 'extracted'} ${e.files} files, ${size(e.bytes)}${e.reused ? '' : source(e.bundle)}`,
+          );
           break;
         case 'layer-start': {
           const tree = 'volume' in e ? `volume ${e.volume}` : e.bundle;
@@ -66,7 +73,11 @@ export function createSummary(now: () => number = Date.now): Summary {
       return [
         ...[...trees].map(([what, how]) => `  ${what}: ${how}`),
         `  downloaded ${fetched.blobs} blobs (${size(fetched.bytes)}), ${fetched.cached} from the cache${fetched.copied === 0 ? '' : `, ${fetched.copied} copied from local images (${size(fetched.copiedBytes)})`}; ${seconds} s`,
-        ...(ignored.length === 0 ? [] : [`  not built: ${ignored.join(', ')} (LinuxKit's image sections; lkvol builds volumes and container specs)`]),
+        ...(ignored.length === 0
+          ? []
+          : [
+              `  not built: ${ignored.join(', ')} (LinuxKit's image sections; lkvol builds volumes and container specs)`,
+            ]),
         ...(o.rootfs ? [] : ['  not unpacked: container images (pass --rootfs for bundles that run)']),
       ];
     },

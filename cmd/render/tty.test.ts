@@ -16,17 +16,21 @@ function fakeTerminal(columns: number, color = false) {
   let now = 0;
   let out = '';
   const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  const sink = createProgress('tty', { write: (s: string) => (out += s) }, {
-    now: () => now,
-    columns: () => columns,
-    color,
-    rootfs: false,
-    schedule: (fn, ms) => {
-      const t = { at: now + ms, fn, cancelled: false };
-      timers.push(t);
-      return { cancel: () => void (t.cancelled = true) };
+  const sink = createProgress(
+    'tty',
+    { write: (s: string) => (out += s) },
+    {
+      now: () => now,
+      columns: () => columns,
+      color,
+      rootfs: false,
+      schedule: (fn, ms) => {
+        const t = { at: now + ms, fn, cancelled: false };
+        timers.push(t);
+        return { cancel: () => void (t.cancelled = true) };
+      },
     },
-  });
+  );
   return {
     sink,
     advance(ms: number) {
@@ -98,7 +102,10 @@ test('a narrow terminal: every line is cut to its width, so nothing wraps and th
   const frames = run(t);
   for (const [name, lines] of Object.entries(frames)) {
     await golden(`tty-40-${name}`, lines);
-    assert.ok(lines.every((l) => l.length <= 40), `${name}: ${lines.join('|')}`);
+    assert.ok(
+      lines.every((l) => l.length <= 40),
+      `${name}: ${lines.join('|')}`,
+    );
   }
 });
 
@@ -121,7 +128,11 @@ test('colour on a colour terminal only: the state words, reset after each', () =
   const coloured = fakeTerminal(80, true);
   run(coloured);
   assert.match(coloured.written(), /\x1b\[32mdone\x1b\[0m/);
-  assert.deepEqual(renderScreen(coloured.written(), 80).lines, renderScreen(plain.written(), 80).lines, 'the same text');
+  assert.deepEqual(
+    renderScreen(coloured.written(), 80).lines,
+    renderScreen(plain.written(), 80).lines,
+    'the same text',
+  );
 });
 
 test('finish shows the cursor even when the build never got to done (Ctrl-C)', () => {
@@ -152,10 +163,16 @@ test('a layer copied from a local image reads "copying", not "downloading"', () 
   t.sink({ kind: 'blob-start', digest: d('a'), size: 8 * MiB, cached: false, from: 'oci-layout:images/site' });
   t.sink({ kind: 'blob-progress', digest: d('a'), bytes: 2 * MiB, size: 8 * MiB });
   t.advance(200);
-  assert.ok(t.screen().lines.some((l) => l.startsWith('aaaaaaaaaaaa') && l.endsWith('copying')), t.screen().lines.join('\n'));
+  assert.ok(
+    t.screen().lines.some((l) => l.startsWith('aaaaaaaaaaaa') && l.endsWith('copying')),
+    t.screen().lines.join('\n'),
+  );
   t.sink({ kind: 'layer-start', volume: 'site', digest: d('a'), index: 0, count: 1 });
   t.advance(200);
-  assert.ok(t.screen().lines.some((l) => l.includes('copying, extracting')), t.screen().lines.join('\n'));
+  assert.ok(
+    t.screen().lines.some((l) => l.includes('copying, extracting')),
+    t.screen().lines.join('\n'),
+  );
   assert.ok(!t.screen().lines.some((l) => l.includes('downloading')));
   t.sink.finish();
 });

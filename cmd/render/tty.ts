@@ -36,10 +36,12 @@ const colors: Record<Shade, string> = { busy: '33', done: '32' };
 
 /** The TTY renderer: `event` takes every event, `log` prints a line above the frame, `finish` leaves the last frame and shows the cursor. */
 export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOptions) {
-  const schedule = o.schedule ?? ((fn, ms) => {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  });
+  const schedule =
+    o.schedule ??
+    ((fn, ms) => {
+      const t = setTimeout(fn, ms);
+      return { cancel: () => clearTimeout(t) };
+    });
   const rows = new Map<string, LayerRow>();
   const started = o.now();
   let drawnLines = 0;
@@ -59,12 +61,19 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
     // blob-done comes once the streaming digest check passed: the blob is verified, not just downloaded.
     const fetching = r.local ? 'copying' : 'downloading';
     const fetchState = r.fetch === 'downloaded' ? 'verified' : r.fetch === 'downloading' ? fetching : r.fetch;
-    const state = r.unpack === 'done' ? 'done' : r.unpack === 'extracting' && r.fetch !== 'waiting' ? `${fetched ? 'extracting' : `${fetching}, extracting`}${progress}` : fetchState;
+    const state =
+      r.unpack === 'done'
+        ? 'done'
+        : r.unpack === 'extracting' && r.fetch !== 'waiting'
+          ? `${fetched ? 'extracting' : `${fetching}, extracting`}${progress}`
+          : fetchState;
     const fixed = 12 + 1 + amount.length + 1 + state.length;
     const barWidth = Math.min(20, width() - fixed - 3);
     const shown = barWidth >= 5 ? ` ${bar(fetched ? r.size : r.bytes, r.size, barWidth)}` : '';
     const line = fit(`${r.digest.slice(7, 19)}${shown} ${amount} ${state}`);
-    return line.endsWith(state) ? `${line.slice(0, -state.length)}${paint(state, r.unpack === 'done' || (r.unpack === 'no' && fetched) ? 'done' : 'busy')}` : line;
+    return line.endsWith(state)
+      ? `${line.slice(0, -state.length)}${paint(state, r.unpack === 'done' || (r.unpack === 'no' && fetched) ? 'done' : 'busy')}`
+      : line;
   };
   const frame = (): string[] => {
     const lines = [...rows.values()].map(layerLine);
@@ -80,7 +89,11 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
       const speed = done / seconds;
       const eta = speed > 0 && total > done ? `, ETA ${Math.ceil((total - done) / speed)} s` : '';
       const cached = [...rows.values()].filter((r) => r.fetch === 'cached').length;
-      lines.push(fit(`downloaded ${size(done)}/${size(total)} at ${size(Math.round(speed))}/s${eta}${cached > 0 ? `; ${cached} from the cache` : ''}`));
+      lines.push(
+        fit(
+          `downloaded ${size(done)}/${size(total)} at ${size(Math.round(speed))}/s${eta}${cached > 0 ? `; ${cached} from the cache` : ''}`,
+        ),
+      );
     }
     return lines;
   };
@@ -112,7 +125,11 @@ export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOpti
   };
   const row = (digest: string): LayerRow => {
     let r = rows.get(digest);
-    if (r === undefined) rows.set(digest, (r = { digest, size: 0, bytes: 0, fetch: 'waiting', local: false, unpack: 'no', entries: 0, applied: 0 }));
+    if (r === undefined)
+      rows.set(
+        digest,
+        (r = { digest, size: 0, bytes: 0, fetch: 'waiting', local: false, unpack: 'no', entries: 0, applied: 0 }),
+      );
     return r;
   };
 

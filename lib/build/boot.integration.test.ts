@@ -28,7 +28,13 @@ function missing(): string[] {
     ...(process.getuid?.() === 0 ? [] : ['root (runc and mounts need it)']),
     ...(has('runc') ? [] : ['runc (apt-get install runc)']),
     ...(has('unshare') ? [] : ['unshare (apt-get install util-linux)']),
-    ...(existsSync(busybox) && /not a dynamic/.test(spawnSync('ldd', [busybox], { encoding: 'utf8' }).stdout + spawnSync('ldd', [busybox], { encoding: 'utf8' }).stderr) ? [] : ['a static /bin/busybox (apt-get install busybox-static)']),
+    ...(existsSync(busybox) &&
+    /not a dynamic/.test(
+      spawnSync('ldd', [busybox], { encoding: 'utf8' }).stdout +
+        spawnSync('ldd', [busybox], { encoding: 'utf8' }).stderr,
+    )
+      ? []
+      : ['a static /bin/busybox (apt-get install busybox-static)']),
   ];
 }
 
@@ -42,10 +48,21 @@ before(async () => {
     registry: registry.host,
     repository: 'boot/busybox',
     tag: '1',
-    layers: [[{ name: 'bin', type: 'dir' }, { name: 'bin/busybox', content: bin, mode: 0o755 }, ...applets.map((a) => ({ name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' }))]],
+    layers: [
+      [
+        { name: 'bin', type: 'dir' },
+        { name: 'bin/busybox', content: bin, mode: 0o755 },
+        ...applets.map((a) => ({ name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+      ],
+    ],
     config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
   });
-  await pushTarImage({ registry: registry.host, repository: 'boot/site', tag: '1', layers: [[{ name: 'index.html', content: '<h1>site</h1>\n' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'boot/site',
+    tag: '1',
+    layers: [[{ name: 'index.html', content: '<h1>site</h1>\n' }]],
+  });
   if (!existsSync('/containers')) {
     mkdirSync('/containers');
     madeContainersDir = true;
@@ -95,23 +112,61 @@ volumes:
   const file = join(work, 'system.yml');
   await writeFile(file, system.replaceAll('REGISTRY', registry.host));
   const out = join(work, 'out');
-  await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', applyOwnership: true, rootfs: true });
+  await build({
+    files: [file],
+    out,
+    cacheDir: join(work, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: true,
+    rootfs: true,
+  });
   const state = join(work, 'state');
   mkdirSync(state);
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, init, out, state, String(port)], { encoding: 'utf8', timeout: 120_000 });
-  const report = JSON.parse(r.stdout || '{}') as Record<string, { status?: number; stdout?: string; stderr?: string; bundle?: string }[] & { status?: number; stdout?: string; stderr?: string }> & { served?: string[]; servedAgain?: string; error?: string };
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, init, out, state, String(port)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const report = JSON.parse(r.stdout || '{}') as Record<
+    string,
+    { status?: number; stdout?: string; stderr?: string; bundle?: string }[] & {
+      status?: number;
+      stdout?: string;
+      stderr?: string;
+    }
+  > & { served?: string[]; servedAgain?: string; error?: string };
   assert.equal(report.error, undefined, `${report.error ?? ''}\n${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(report['onboot']?.map((x) => [x.bundle, x.status]), [['000-seed', 0]], JSON.stringify(report['onboot']));
-  assert.deepEqual(report['start']?.map((x) => x.status), [0]);
-  assert.deepEqual(report.served, ['200 hello-from-onboot\n', '200 <h1>site</h1>\n'], 'the service serves what onboot wrote and the image-seeded volume');
+  assert.deepEqual(
+    report['onboot']?.map((x) => [x.bundle, x.status]),
+    [['000-seed', 0]],
+    JSON.stringify(report['onboot']),
+  );
+  assert.deepEqual(
+    report['start']?.map((x) => x.status),
+    [0],
+  );
+  assert.deepEqual(
+    report.served,
+    ['200 hello-from-onboot\n', '200 <h1>site</h1>\n'],
+    'the service serves what onboot wrote and the image-seeded volume',
+  );
   const ro = report['roWrite'] as unknown as { status: number; stderr: string };
   assert.notEqual(ro.status, 0);
   assert.match(ro.stderr, /Read-only file system/, 'a write into the read-only bind fails with EROFS');
   assert.equal((report['rwWrite'] as unknown as { stdout: string }).stdout, 'hello-from-onboot\nmore\n');
-  assert.equal((report['restart'] as unknown as { status: number }).status, 0, 'the service container was deleted and started again');
+  assert.equal(
+    (report['restart'] as unknown as { status: number }).status,
+    0,
+    'the service container was deleted and started again',
+  );
   assert.equal(report.servedAgain, '200 hello-from-onboot\nmore\n', 'the volume outlived the container');
-  assert.deepEqual(report['onshutdown']?.map((x) => [x.bundle, x.status, x.stdout]), [['000-collect', 0, 'started\nstarted\n']]);
+  assert.deepEqual(
+    report['onshutdown']?.map((x) => [x.bundle, x.status, x.stdout]),
+    [['000-collect', 0, 'started\nstarted\n']],
+  );
   // Nothing of the boot is left on the host: the mounts lived in the namespace.
-  assert.doesNotMatch(execFileSync('cat', ['/proc/self/mounts'], { encoding: 'utf8' }), new RegExp(out.replaceAll('/', '\\/')));
+  assert.doesNotMatch(
+    execFileSync('cat', ['/proc/self/mounts'], { encoding: 'utf8' }),
+    new RegExp(out.replaceAll('/', '\\/')),
+  );
 });

@@ -50,9 +50,32 @@ before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-build-'));
   const r = registry.host;
-  await pushTarImage({ registry: r, repository: 'base/app', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 }]], config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] } });
+  await pushTarImage({
+    registry: r,
+    repository: 'base/app',
+    tag: '1',
+    layers: [
+      [
+        { name: 'bin/', type: 'dir' },
+        { name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 },
+      ],
+    ],
+    config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
+  });
   await pushTarImage({ registry: r, repository: 'multi/layers', tag: '1', layers: multiLayers });
-  seedLayerHex = (await pushTarImage({ registry: r, repository: 'data/seed', tag: '1', layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', content: 'busybox', mode: 0o755 }]] })).layerDigests[0]!.slice('sha256:'.length);
+  seedLayerHex = (
+    await pushTarImage({
+      registry: r,
+      repository: 'data/seed',
+      tag: '1',
+      layers: [
+        [
+          { name: 'bin/', type: 'dir' },
+          { name: 'bin/busybox', content: 'busybox', mode: 0o755 },
+        ],
+      ],
+    })
+  ).layerDigests[0]!.slice('sha256:'.length);
 });
 
 after(async () => {
@@ -61,12 +84,24 @@ after(async () => {
 });
 
 /** Writes a system file (with `REGISTRY` replaced by the test registry) and returns build options around it. */
-async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions & { dir: string }> {
+async function setup(
+  name: string,
+  yaml: string,
+  extra: Partial<BuildOptions> = {},
+): Promise<BuildOptions & { dir: string }> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  return { dir, files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, ...extra };
+  return {
+    dir,
+    files: [file],
+    out: join(dir, 'out'),
+    cacheDir: join(dir, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: isRoot,
+    ...extra,
+  };
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -106,7 +141,8 @@ describe('a multi-layer image volume', () => {
     assert.equal(volume.layers.length, 2);
     assert.equal(volume.files, 7);
     assert.equal(volume.bytes, 'tool'.length + 'new'.length + 'v2'.length);
-    for (const sub of ['tmp', 'merged']) assert.deepEqual(await readdir(join(o.out, 'containers', 'volumes', 'data', sub)), []);
+    for (const sub of ['tmp', 'merged'])
+      assert.deepEqual(await readdir(join(o.out, 'containers', 'volumes', 'data', sub)), []);
   });
 });
 
@@ -116,8 +152,21 @@ describe('reference oracles', () => {
     await build(o);
     const policy = join(o.dir, 'policy.json');
     await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-    await execa('skopeo', ['copy', '--policy', policy, '--src-tls-verify=false', `docker://${registry.host}/multi/layers:1`, `oci:${join(o.dir, 'layout')}:img`]);
-    await execa('umoci', ['unpack', ...(isRoot ? [] : ['--rootless']), '--image', `${join(o.dir, 'layout')}:img`, join(o.dir, 'bundle')]);
+    await execa('skopeo', [
+      'copy',
+      '--policy',
+      policy,
+      '--src-tls-verify=false',
+      `docker://${registry.host}/multi/layers:1`,
+      `oci:${join(o.dir, 'layout')}:img`,
+    ]);
+    await execa('umoci', [
+      'unpack',
+      ...(isRoot ? [] : ['--rootless']),
+      '--image',
+      `${join(o.dir, 'layout')}:img`,
+      join(o.dir, 'bundle'),
+    ]);
     const ours = describeTree(await walkTree(join(o.out, 'containers', 'volumes', 'data', 'lower')));
     const theirs = describeTree(await walkTree(join(o.dir, 'bundle', 'rootfs')));
     assert.ok(ours.length > 5);
@@ -127,7 +176,12 @@ describe('reference oracles', () => {
 
 describe('platforms and formats', () => {
   test('an index resolves to the build platform; --platform picks another; a missing one lists what exists', async () => {
-    await pushMultiPlatform({ registry: registry.host, repository: 'multi/arch', tag: '1', architectures: ['amd64', 'arm64'] });
+    await pushMultiPlatform({
+      registry: registry.host,
+      repository: 'multi/arch',
+      tag: '1',
+      architectures: ['amd64', 'arm64'],
+    });
     const yaml = 'volumes:\n  - name: v\n    image: REGISTRY/multi/arch:1\n';
     const amd = await setup('platform-amd64', yaml);
     await build(amd);
@@ -137,41 +191,79 @@ describe('platforms and formats', () => {
     assert.equal(await readFile(join(arm.out, 'containers/volumes/v/lower/arch'), 'utf8'), 'arm64\n');
     assert.equal(rec.record.platform, 'linux/arm64');
     const s390 = await setup('platform-missing', yaml, { platform: 'linux/s390x' });
-    await assert.rejects(build(s390), (e: unknown) => isLkvolError(e, 'LKVOL_PLATFORM_NOT_FOUND') && /linux\/amd64/.test(e.message) && /linux\/arm64/.test(e.message));
+    await assert.rejects(
+      build(s390),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_PLATFORM_NOT_FOUND') && /linux\/amd64/.test(e.message) && /linux\/arm64/.test(e.message),
+    );
     await assert.rejects(stat(s390.out));
   });
 
   test('a Docker schema2 image with an uncompressed layer unpacks', async () => {
-    await pushTarImage({ registry: registry.host, repository: 'docker/v2', tag: '1', format: 'docker', uncompressed: true, layers: [[{ name: 'hello', content: 'docker' }]] });
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'docker/v2',
+      tag: '1',
+      format: 'docker',
+      uncompressed: true,
+      layers: [[{ name: 'hello', content: 'docker' }]],
+    });
     const o = await setup('docker-schema2', 'volumes:\n  - name: v\n    image: REGISTRY/docker/v2:1\n');
     await build(o);
     assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/hello'), 'utf8'), 'docker');
   });
 
   test('format: oci writes an image layout listing only the selected platforms', async () => {
-    await pushMultiPlatform({ registry: registry.host, repository: 'multi/layout', tag: '1', architectures: ['amd64', 'arm64'] });
-    const o = await setup('oci-layout', 'volumes:\n  - name: imgs\n    image: REGISTRY/multi/layout:1\n    format: oci\n    platforms: [linux/arm64]\n');
+    await pushMultiPlatform({
+      registry: registry.host,
+      repository: 'multi/layout',
+      tag: '1',
+      architectures: ['amd64', 'arm64'],
+    });
+    const o = await setup(
+      'oci-layout',
+      'volumes:\n  - name: imgs\n    image: REGISTRY/multi/layout:1\n    format: oci\n    platforms: [linux/arm64]\n',
+    );
     await build(o);
     const lower = join(o.out, 'containers/volumes/imgs/lower');
     assert.deepEqual(await readJson(join(lower, 'oci-layout')), { imageLayoutVersion: '1.0.0' });
     const index = (await readJson(join(lower, 'index.json'))) as { manifests: { digest: string }[] };
     assert.equal(index.manifests.length, 1);
-    const inner = (await readJson(join(lower, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)))) as { manifests: { platform: { architecture: string } }[] };
-    assert.deepEqual(inner.manifests.map((m) => m.platform.architecture), ['arm64']);
+    const inner = (await readJson(join(lower, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)))) as {
+      manifests: { platform: { architecture: string } }[];
+    };
+    assert.deepEqual(
+      inner.manifests.map((m) => m.platform.architecture),
+      ['arm64'],
+    );
     // config, one layer and the manifest of arm64, plus the rewritten index
     assert.equal((await readdir(join(lower, 'blobs', 'sha256'))).length, 4);
   });
 
-  test('format: oci keeps a Docker manifest list\'s media type and never copies a corrupt cached blob', async () => {
-    await pushMultiPlatform({ registry: registry.host, repository: 'multi/docker-list', tag: '1', architectures: ['amd64'], format: 'docker' });
-    const o = await setup('oci-layout-docker', 'volumes:\n  - name: imgs\n    image: REGISTRY/multi/docker-list:1\n    format: oci\n');
+  test("format: oci keeps a Docker manifest list's media type and never copies a corrupt cached blob", async () => {
+    await pushMultiPlatform({
+      registry: registry.host,
+      repository: 'multi/docker-list',
+      tag: '1',
+      architectures: ['amd64'],
+      format: 'docker',
+    });
+    const o = await setup(
+      'oci-layout-docker',
+      'volumes:\n  - name: imgs\n    image: REGISTRY/multi/docker-list:1\n    format: oci\n',
+    );
     const { record } = await build(o);
-    const index = (await readJson(join(o.out, 'containers/volumes/imgs/lower/index.json'))) as { manifests: { mediaType: string }[] };
+    const index = (await readJson(join(o.out, 'containers/volumes/imgs/lower/index.json'))) as {
+      manifests: { mediaType: string }[];
+    };
     assert.equal(index.manifests[0]!.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
     const layer = record.volumes[0]!.layers[0]!;
     assert.equal(layer.diffId, null);
     await writeFile(join(o.cacheDir, 'v1', 'blobs', 'sha256', layer.digest.slice(7)), 'not the layer');
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'));
+    await assert.rejects(
+      build(o),
+      (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'),
+    );
   });
 });
 
@@ -180,41 +272,71 @@ describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
   const entry = (name: string, binds: string) => `  - name: ${name}\n    image: REGISTRY/base/app:1\n${binds}`;
 
   test('000 rw volume bound rw by two containers', async () => {
-    const o = await setup('lk-000', `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola]\n') + entry('test2', '    binds: [vola:/vola]\n'))}`);
+    const o = await setup(
+      'lk-000',
+      `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola]\n') + entry('test2', '    binds: [vola:/vola]\n'))}`,
+    );
     await build(o);
     for (const b of ['onboot/000-test1', 'onboot/001-test2']) {
-      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), { destination: '/vola', type: 'bind', source: '/containers/volumes/vola/merged', options: ['rw', 'rbind', 'rshared'] });
+      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), {
+        destination: '/vola',
+        type: 'bind',
+        source: '/containers/volumes/vola/merged',
+        options: ['rw', 'rbind', 'rshared'],
+      });
     }
   });
 
   test('001 ro volume bound ro', async () => {
-    const o = await setup('lk-001', `volumes:\n  - name: vola\n    readonly: true\n${containers(entry('test', '    binds: [vola:/vola:ro]\n'))}`);
+    const o = await setup(
+      'lk-001',
+      `volumes:\n  - name: vola\n    readonly: true\n${containers(entry('test', '    binds: [vola:/vola:ro]\n'))}`,
+    );
     await build(o);
     assert.deepEqual(volumeMount(await mountsOf(o.out, 'onboot/000-test'), '/vola')?.options, ['ro', 'rbind']);
   });
 
   test('002 ro volume bound rw fails before anything is pulled or written', async () => {
-    const o = await setup('lk-002', `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /system\.yml:\d+:\d+: onboot\[0\]/.test(e.message) && /read-only/.test(e.message));
+    const o = await setup(
+      'lk-002',
+      `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`,
+    );
+    await assert.rejects(
+      build(o),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_CONFIG_INVALID') &&
+        /system\.yml:\d+:\d+: onboot\[0\]/.test(e.message) &&
+        /read-only/.test(e.message),
+    );
     await assert.rejects(stat(o.out));
     await assert.rejects(stat(o.cacheDir));
   });
 
   test('003 rw volume bound ro by two containers', async () => {
-    const o = await setup('lk-003', `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola:ro]\n') + entry('test2', '    binds: [vola:/vola:ro]\n'))}`);
+    const o = await setup(
+      'lk-003',
+      `volumes:\n  - name: vola\n${containers(entry('test1', '    binds: [vola:/vola:ro]\n') + entry('test2', '    binds: [vola:/vola:ro]\n'))}`,
+    );
     await build(o);
-    for (const b of ['onboot/000-test1', 'onboot/001-test2']) assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola')?.options, ['ro', 'rbind']);
+    for (const b of ['onboot/000-test1', 'onboot/001-test2'])
+      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola')?.options, ['ro', 'rbind']);
   });
 
   test('004 blank volume', async () => {
-    const o = await setup('lk-004', `volumes:\n  - name: vola\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
+    const o = await setup(
+      'lk-004',
+      `volumes:\n  - name: vola\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`,
+    );
     const { record } = await build(o);
     assert.deepEqual(await readdir(join(o.out, 'containers/volumes/vola/lower')), []);
     assert.equal(record.volumes[0]!.image, null);
   });
 
   test('005 image-seeded volume', async () => {
-    const o = await setup('lk-005', `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`);
+    const o = await setup(
+      'lk-005',
+      `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entry('test', '    binds: [vola:/vola]\n'))}`,
+    );
     await build(o);
     assert.equal(await readFile(join(o.out, 'containers/volumes/vola/lower/bin/busybox'), 'utf8'), 'busybox');
   });
@@ -224,10 +346,18 @@ describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
       entry('testbinds', '    binds: [vola:/vola]\n') +
       entry('testmounts', '    mounts: [{type: bind, source: vola, destination: /vola}]\n') +
       entry('testbindadds', '    binds.add: [vola:/vola]\n');
-    const o = await setup('lk-006', `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entries)}`);
+    const o = await setup(
+      'lk-006',
+      `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\n${containers(entries)}`,
+    );
     await build(o);
     for (const b of ['onboot/000-testbinds', 'onboot/001-testmounts', 'onboot/002-testbindadds']) {
-      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), { destination: '/vola', type: 'bind', source: '/containers/volumes/vola/merged', options: ['rw', 'rbind', 'rshared'] });
+      assert.deepEqual(volumeMount(await mountsOf(o.out, b), '/vola'), {
+        destination: '/vola',
+        type: 'bind',
+        source: '/containers/volumes/vola/merged',
+        options: ['rw', 'rbind', 'rshared'],
+      });
     }
   });
 });
@@ -235,43 +365,102 @@ describe("LinuxKit's volume cases (test/cases/000_build/070_volumes)", () => {
 describe('limits', () => {
   test('a volume over its sizeLimit fails naming the limit, and leaves no output', async () => {
     const o = await setup('size-limit', 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n    sizeLimit: 4\n');
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && e.message.includes('sizeLimit of volume "v" (4)') && e.hint === 'raise the sizeLimit of volume "v" in the system file');
+    await assert.rejects(
+      build(o),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_LAYER_LIMIT') &&
+        e.message.includes('sizeLimit of volume "v" (4)') &&
+        e.hint === 'raise the sizeLimit of volume "v" in the system file',
+    );
     await assert.rejects(stat(o.out));
-    assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+    assert.deepEqual(
+      (await readdir(o.dir)).filter((n) => n.startsWith('.out.')),
+      [],
+    );
   });
 
   test('--max-entries caps entries over all layers of a volume', async () => {
-    const o = await setup('max-entries', 'volumes:\n  - name: v\n    image: REGISTRY/multi/layers:1\n', { limits: { maxEntries: 12 } });
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /maxEntries \(12\)/.test(e.message) && /--max-entries/.test(e.hint ?? ''));
+    const o = await setup('max-entries', 'volumes:\n  - name: v\n    image: REGISTRY/multi/layers:1\n', {
+      limits: { maxEntries: 12 },
+    });
+    await assert.rejects(
+      build(o),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_LAYER_LIMIT') &&
+        /maxEntries \(12\)/.test(e.message) &&
+        /--max-entries/.test(e.hint ?? ''),
+    );
   });
 });
 
 describe('image labels', () => {
   test('a label bind of a read-only volume without ro fails before any layer is pulled', async () => {
     const label = JSON.stringify({ binds: ['vola:/vola'] });
-    const pushed = await pushTarImage({ registry: registry.host, repository: 'label/rw', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
-    const o = await setup('label-ro', `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/rw:1\n`);
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_CONFIG_INVALID') && /label org\.mobyproject\.config/.test(e.message) && /read-only/.test(e.message));
+    const pushed = await pushTarImage({
+      registry: registry.host,
+      repository: 'label/rw',
+      tag: '1',
+      layers: [[{ name: 'x', content: 'x' }]],
+      config: { Labels: { 'org.mobyproject.config': label } },
+    });
+    const o = await setup(
+      'label-ro',
+      `volumes:\n  - name: vola\n    readonly: true\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/rw:1\n`,
+    );
+    await assert.rejects(
+      build(o),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_CONFIG_INVALID') &&
+        /label org\.mobyproject\.config/.test(e.message) &&
+        /read-only/.test(e.message),
+    );
     // Manifests and configs are cached while resolving; layers must not be.
     const cached = await readdir(join(o.cacheDir, 'v1', 'blobs', 'sha256')).catch(() => []);
-    assert.deepEqual(cached.filter((hex) => pushed.layerDigests.includes(`sha256:${hex}`) || hex === seedLayerHex), []);
+    assert.deepEqual(
+      cached.filter((hex) => pushed.layerDigests.includes(`sha256:${hex}`) || hex === seedLayerHex),
+      [],
+    );
     await assert.rejects(stat(o.out));
   });
 
   test('label binds and YAML binds.add are merged and volume binds rewritten', async () => {
     const label = JSON.stringify({ binds: ['/dev:/dev', 'vola:/from-label:ro'], capabilities: ['CAP_SYS_ADMIN'] });
-    await pushTarImage({ registry: registry.host, repository: 'label/merge', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
-    const o = await setup('label-merge', `volumes:\n  - name: vola\nservices:\n  - name: svc\n    image: REGISTRY/label/merge:1\n    binds.add: [vola:/from-yaml]\n`);
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'label/merge',
+      tag: '1',
+      layers: [[{ name: 'x', content: 'x' }]],
+      config: { Labels: { 'org.mobyproject.config': label } },
+    });
+    const o = await setup(
+      'label-merge',
+      `volumes:\n  - name: vola\nservices:\n  - name: svc\n    image: REGISTRY/label/merge:1\n    binds.add: [vola:/from-yaml]\n`,
+    );
     await build(o);
     const mounts = await mountsOf(o.out, 'services/svc');
-    assert.deepEqual(volumeMount(mounts, '/from-label'), { destination: '/from-label', type: 'bind', source: '/containers/volumes/vola/merged', options: ['ro', 'rbind'] });
+    assert.deepEqual(volumeMount(mounts, '/from-label'), {
+      destination: '/from-label',
+      type: 'bind',
+      source: '/containers/volumes/vola/merged',
+      options: ['ro', 'rbind'],
+    });
     assert.deepEqual(volumeMount(mounts, '/from-yaml')?.source, '/containers/volumes/vola/merged');
     assert.deepEqual(volumeMount(mounts, '/dev')?.source, '/dev');
   });
 
   test('what LinuxKit reads differently in a label is a warning naming the container and image; the build goes on', async () => {
-    const label = JSON.stringify({ uid: 'fmt', mounts: [{ type: 'overlay', destination: 'host-etc' }], resources: { memory: { kernelTCP: 1024 } } });
-    await pushTarImage({ registry: registry.host, repository: 'label/warn', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+    const label = JSON.stringify({
+      uid: 'fmt',
+      mounts: [{ type: 'overlay', destination: 'host-etc' }],
+      resources: { memory: { kernelTCP: 1024 } },
+    });
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'label/warn',
+      tag: '1',
+      layers: [[{ name: 'x', content: 'x' }]],
+      config: { Labels: { 'org.mobyproject.config': label } },
+    });
     const events: BuildEvent[] = [];
     const yaml = `onboot:\n  - name: fmt\n    image: REGISTRY/data/seed:1\n  - name: fmt\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/label/warn:1\n`;
     const o = await setup('label-warn', yaml, { onEvent: (e) => events.push(e) });
@@ -299,18 +488,52 @@ describe('host-path policy', () => {
     try {
       const dir = join(work, 'policy');
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'policy.yml'), 'hostPaths:\n  allow:\n    - path: /var/lib/app\n  deny:\n    - /var/run/docker.sock\n');
-      const o = await setup('policy', `services:\n  - name: s\n    image: ${proxy.host}/data/seed:1\n    binds: [/var/run/docker.sock:/var/run/docker.sock]\n`, { policy: join(dir, 'policy.yml') });
-      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_POLICY_VIOLATION') && /system\.yml:4:13: services\[0\]\.binds\[0\]: container "s": .*is denied by hostPaths\.deny\[0\]/.test(e.message));
+      await writeFile(
+        join(dir, 'policy.yml'),
+        'hostPaths:\n  allow:\n    - path: /var/lib/app\n  deny:\n    - /var/run/docker.sock\n',
+      );
+      const o = await setup(
+        'policy',
+        `services:\n  - name: s\n    image: ${proxy.host}/data/seed:1\n    binds: [/var/run/docker.sock:/var/run/docker.sock]\n`,
+        { policy: join(dir, 'policy.yml') },
+      );
+      await assert.rejects(
+        build(o),
+        (e: unknown) =>
+          isLkvolError(e, 'LKVOL_POLICY_VIOLATION') &&
+          /system\.yml:4:13: services\[0\]\.binds\[0\]: container "s": .*is denied by hostPaths\.deny\[0\]/.test(
+            e.message,
+          ),
+      );
       assert.deepEqual(proxy.seen, [], 'no request reached the registry');
       // The label's binds: known once the config is read, refused before any layer.
       const label = JSON.stringify({ binds: ['/etc:/host-etc'] });
-      const pushed = await pushTarImage({ registry: registry.host, repository: 'label/hostbind', tag: '1', layers: [[{ name: 'x', content: 'x' }]], config: { Labels: { 'org.mobyproject.config': label } } });
+      const pushed = await pushTarImage({
+        registry: registry.host,
+        repository: 'label/hostbind',
+        tag: '1',
+        layers: [[{ name: 'x', content: 'x' }]],
+        config: { Labels: { 'org.mobyproject.config': label } },
+      });
       await writeFile(o.files[0]!, `services:\n  - name: s\n    image: ${proxy.host}/label/hostbind:1\n`);
-      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_POLICY_VIOLATION') && /container "s": label org\.mobyproject\.config of .*label\/hostbind:1: binds\[0\] "\/etc:\/host-etc": host path \/etc is not under any path the policy allows/.test(e.message));
+      await assert.rejects(
+        build(o),
+        (e: unknown) =>
+          isLkvolError(e, 'LKVOL_POLICY_VIOLATION') &&
+          /container "s": label org\.mobyproject\.config of .*label\/hostbind:1: binds\[0\] "\/etc:\/host-etc": host path \/etc is not under any path the policy allows/.test(
+            e.message,
+          ),
+      );
       const seen: string[] = [...proxy.seen];
-      assert.ok(seen.some((r) => r.includes('/manifests/')), 'the manifest was read');
-      assert.deepEqual(seen.filter((r) => pushed.layerDigests.some((d) => r.includes(d))), [], 'no layer was pulled');
+      assert.ok(
+        seen.some((r) => r.includes('/manifests/')),
+        'the manifest was read',
+      );
+      assert.deepEqual(
+        seen.filter((r) => pushed.layerDigests.some((d) => r.includes(d))),
+        [],
+        'no layer was pulled',
+      );
       await assert.rejects(stat(o.out));
     } finally {
       await proxy.close();
@@ -320,18 +543,43 @@ describe('host-path policy', () => {
 
 describe('atomic and reproducible output', () => {
   test('a hostile layer fails the build, names layer and entry, and leaves the previous output and its neighbours untouched', async () => {
-    const evil = await pushTarImage({ registry: registry.host, repository: 'evil/escape', tag: '1', layers: [[{ name: 'ok', content: 'fine' }, { name: '../../sentinel/pwn', content: 'pwned' }]] });
+    const evil = await pushTarImage({
+      registry: registry.host,
+      repository: 'evil/escape',
+      tag: '1',
+      layers: [
+        [
+          { name: 'ok', content: 'fine' },
+          { name: '../../sentinel/pwn', content: 'pwned' },
+        ],
+      ],
+    });
     const good = await setup('atomic', 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n');
     await mkdir(join(good.dir, 'sentinel'));
     await writeFile(join(good.dir, 'sentinel', 'keep'), 'keep');
     await build(good);
     const before = describeTree(await walkTree(good.dir));
     await writeFile(good.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/evil/escape:1\n`);
-    await assert.rejects(build(good), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && e.message.includes(evil.layerDigests[0]!) && e.message.includes('../../sentinel/pwn'));
-    await writeFile(good.files[0]!, 'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n'.replace('REGISTRY', registry.host));
+    await assert.rejects(
+      build(good),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') &&
+        e.message.includes(evil.layerDigests[0]!) &&
+        e.message.includes('../../sentinel/pwn'),
+    );
+    await writeFile(
+      good.files[0]!,
+      'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n'.replace('REGISTRY', registry.host),
+    );
     const afterTree = describeTree(await walkTree(good.dir)).filter((l) => !l.startsWith('cache/'));
-    assert.deepEqual(afterTree, before.filter((l) => !l.startsWith('cache/')));
-    assert.deepEqual((await readdir(good.dir)).filter((n) => n.startsWith('.out.')), []);
+    assert.deepEqual(
+      afterTree,
+      before.filter((l) => !l.startsWith('cache/')),
+    );
+    assert.deepEqual(
+      (await readdir(good.dir)).filter((n) => n.startsWith('.out.')),
+      [],
+    );
   });
 
   test('a build that fails early still restores an OUT that a build killed between its two renames left aside', async () => {
@@ -342,7 +590,10 @@ describe('atomic and reproducible output', () => {
     // NB: the output guard checks OUT again once it is back, and lets the earlier output through to the registry.
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
     assert.equal(await readFile(join(o.out, 'lkvol.json'), 'utf8'), emptyRecordJson);
-    assert.deepEqual((await readdir(o.dir)).filter((n) => n.startsWith('.out.')), []);
+    assert.deepEqual(
+      (await readdir(o.dir)).filter((n) => n.startsWith('.out.')),
+      [],
+    );
   });
 
   test('when the staging directory cannot be removed either, the build reports its own error and warns of the leftover', async () => {
@@ -364,25 +615,45 @@ describe('atomic and reproducible output', () => {
       dir = o.dir;
       const warnings: { code: string; message: string }[] = [];
       const onEvent = (e: BuildEvent) => void (e.kind === 'warning' && warnings.push(e));
-      await assert.rejects(build({ ...o, out: join(dir, 'parent', 'out'), onEvent }), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
-      assert.deepEqual(warnings.map((w) => w.code), ['LKVOL_WARN_STAGING_LEFT']);
-      assert.match(warnings[0]!.message, /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT removes it$/);
+      await assert.rejects(build({ ...o, out: join(dir, 'parent', 'out'), onEvent }), (e: unknown) =>
+        isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'),
+      );
+      assert.deepEqual(
+        warnings.map((w) => w.code),
+        ['LKVOL_WARN_STAGING_LEFT'],
+      );
+      assert.match(
+        warnings[0]!.message,
+        /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT removes it$/,
+      );
     } finally {
       await proxy.close();
     }
   });
 
-  test('when one image fails to resolve, requests still in flight for others are cancelled and build() returns', { timeout: 20_000 }, async () => {
-    // The proxy never answers for base/app; without cancelling it, closing the session would wait forever.
-    const proxy = await startFaultProxy(registry.url, (req) => ((req.url ?? '').includes('/base/app/') ? { kind: 'stall' } : { kind: 'pass' }));
-    try {
-      const o = await setup('cancel-siblings', `volumes:\n  - name: v\n    image: ${proxy.host}/does/not-exist:1\nservices:\n  - name: svc\n    image: ${proxy.host}/base/app:1\n`);
-      await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
-      assert.ok(proxy.seen.some((r) => r.includes('/base/app/')), 'the stalled request was made');
-    } finally {
-      await proxy.close();
-    }
-  });
+  test(
+    'when one image fails to resolve, requests still in flight for others are cancelled and build() returns',
+    { timeout: 20_000 },
+    async () => {
+      // The proxy never answers for base/app; without cancelling it, closing the session would wait forever.
+      const proxy = await startFaultProxy(registry.url, (req) =>
+        (req.url ?? '').includes('/base/app/') ? { kind: 'stall' } : { kind: 'pass' },
+      );
+      try {
+        const o = await setup(
+          'cancel-siblings',
+          `volumes:\n  - name: v\n    image: ${proxy.host}/does/not-exist:1\nservices:\n  - name: svc\n    image: ${proxy.host}/base/app:1\n`,
+        );
+        await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_REGISTRY_NOT_FOUND'));
+        assert.ok(
+          proxy.seen.some((r) => r.includes('/base/app/')),
+          'the stalled request was made',
+        );
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   test('two builds of the same input give the same bytes', async () => {
     const yaml = `volumes:\n  - name: vola\n    image: REGISTRY/data/seed:1\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n    binds: [vola:/vola]\n`;
@@ -398,14 +669,24 @@ describe('atomic and reproducible output', () => {
 
   test('SOURCE_DATE_EPOCH dates every synthesised entry; unpacked content keeps its layer times', async () => {
     const epoch = 1_234_567_890;
-    const o = await setup('epoch', `volumes:\n  - name: seeded\n    image: REGISTRY/data/seed:1\n  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n`, { sourceDateEpoch: epoch });
+    const o = await setup(
+      'epoch',
+      `volumes:\n  - name: seeded\n    image: REGISTRY/data/seed:1\n  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/base/app:1\n`,
+      { sourceDateEpoch: epoch },
+    );
     await build(o);
     const nodes = await walkTree(o.out, { includeRoot: true });
     const unpacked = nodes.filter((n) => n.path.startsWith('containers/volumes/seeded/lower/'));
     const synthesised = nodes.filter((n) => !n.path.startsWith('containers/volumes/seeded/lower/'));
     assert.ok(synthesised.length >= 12 && unpacked.length === 2);
-    assert.deepEqual(synthesised.filter((n) => n.mtime !== epoch).map((n) => n.path), []);
-    assert.deepEqual(unpacked.map((n) => n.mtime), [defaultMtime, defaultMtime]);
+    assert.deepEqual(
+      synthesised.filter((n) => n.mtime !== epoch).map((n) => n.path),
+      [],
+    );
+    assert.deepEqual(
+      unpacked.map((n) => n.mtime),
+      [defaultMtime, defaultMtime],
+    );
   });
 
   test('a corrupted cached blob is detected and fetched again', async () => {

@@ -1,12 +1,28 @@
 // Per container: read the image label, check its volume binds, emit config.json and runtime.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkVolumeRefs, entryWarnings, formatPath, idWarnings, type ImageConfigFields, type LoadedContainer, type LoadedVolume, type RepeatedName } from '../config/index.js';
+import {
+  checkVolumeRefs,
+  entryWarnings,
+  formatPath,
+  idWarnings,
+  type ImageConfigFields,
+  type LoadedContainer,
+  type LoadedVolume,
+  type RepeatedName,
+} from '../config/index.js';
 import { ConfigError, wrapError } from '../errors.js';
 import { checkLabelHostPaths, policyHint, type Policy } from '../policy/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { bundlePath, emitRuntimeSpec, readImageLabel, resolveContainerConfig, serializeSpec, type MergedConfig } from '../spec/index.js';
+import {
+  bundlePath,
+  emitRuntimeSpec,
+  readImageLabel,
+  resolveContainerConfig,
+  serializeSpec,
+  type MergedConfig,
+} from '../spec/index.js';
 import type { ContainerRecord } from './record.js';
 
 export interface PreparedContainer {
@@ -23,23 +39,42 @@ export interface PreparedContainer {
  * `repeated`: container names used more than once (config `repeatedNames`), for ids the label names.
  * @throws LKVOL_CONFIG_INVALID for a broken label or a label bind naming an unknown or read-only volume.
  */
-export function prepareContainer(container: LoadedContainer, image: ResolvedImage, ctx: { volumes: LoadedVolume[]; repeated: ReadonlyMap<string, RepeatedName>; policy?: Policy | undefined }): PreparedContainer {
+export function prepareContainer(
+  container: LoadedContainer,
+  image: ResolvedImage,
+  ctx: { volumes: LoadedVolume[]; repeated: ReadonlyMap<string, RepeatedName>; policy?: Policy | undefined },
+): PreparedContainer {
   const ref = formatReference(container.ref);
   const origin = `label org.mobyproject.config of ${ref}`;
   const label = readImageLabel(image.config.config?.Labels, { image: ref });
   const merged = resolveContainerConfig({ yaml: container.entry, label: label?.fields });
   const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], ctx.volumes, origin);
-  if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', issues, { hint: 'declare the volume, bind it read-only, or override the binds in the system file' });
+  if (issues.length > 0)
+    throw new ConfigError('LKVOL_CONFIG_INVALID', issues, {
+      hint: 'declare the volume, bind it read-only, or override the binds in the system file',
+    });
   // The YAML's own host binds were checked before any request; what is left to check came with the label.
-  const violations = ctx.policy === undefined || label === undefined ? [] : checkLabelHostPaths(container, merged as ImageConfigFields, ref, ctx.policy);
+  const violations =
+    ctx.policy === undefined || label === undefined
+      ? []
+      : checkLabelHostPaths(container, merged as ImageConfigFields, ref, ctx.policy);
   if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });
-  const found = label === undefined ? [] : [...entryWarnings(label.raw), ...idWarnings(idsFromLabel(label.raw, container.entry), ctx.repeated)];
-  const warnings = found.map((w) => ({ code: w.code, message: `container ${JSON.stringify(container.name)} (${origin}): ${formatPath(w.path)}: ${w.message}` }));
+  const found =
+    label === undefined
+      ? []
+      : [...entryWarnings(label.raw), ...idWarnings(idsFromLabel(label.raw, container.entry), ctx.repeated)];
+  const warnings = found.map((w) => ({
+    code: w.code,
+    message: `container ${JSON.stringify(container.name)} (${origin}): ${formatPath(w.path)}: ${w.message}`,
+  }));
   return { container, image, merged, warnings };
 }
 
 /** The ids the label sets and the YAML does not override. */
-function idsFromLabel(label: ImageConfigFields, yaml: ImageConfigFields): Pick<ImageConfigFields, 'uid' | 'gid' | 'additionalGids'> {
+function idsFromLabel(
+  label: ImageConfigFields,
+  yaml: ImageConfigFields,
+): Pick<ImageConfigFields, 'uid' | 'gid' | 'additionalGids'> {
   return {
     uid: yaml.uid === undefined ? label.uid : undefined,
     gid: yaml.gid === undefined ? label.gid : undefined,
@@ -61,17 +96,34 @@ export interface RenderedContainer {
  * Emits a container's config.json and runtime.json, in memory; `imageRoot` (below OUT) is where its
  * image's files are (see rootfs.ts `imageRoots`). Throws LKVOL_CONFIG_INVALID (spec).
  */
-export function renderContainer(p: PreparedContainer, idMap: Map<string, number>, imageRoot: string): RenderedContainer {
+export function renderContainer(
+  p: PreparedContainer,
+  idMap: Map<string, number>,
+  imageRoot: string,
+): RenderedContainer {
   const { container, image, merged } = p;
   const rel = bundlePath(container.section, container.index, container.name);
-  const { spec, runtime } = emitRuntimeSpec({ imageConfig: image.config.config ?? {}, merged, idMap, bundlePath: `/${rel}`, imageRoot: `/${imageRoot}` });
+  const { spec, runtime } = emitRuntimeSpec({
+    imageConfig: image.config.config ?? {},
+    merged,
+    idMap,
+    bundlePath: `/${rel}`,
+    imageRoot: `/${imageRoot}`,
+  });
   return {
     path: rel,
     files: new Map([
       ['config.json', serializeSpec(spec)],
       ['runtime.json', serializeSpec(runtime)],
     ]),
-    record: { section: container.section, name: container.name, image: formatReference(container.ref), digest: image.digest, manifest: image.manifestDigest, path: rel },
+    record: {
+      section: container.section,
+      name: container.name,
+      image: formatReference(container.ref),
+      digest: image.digest,
+      manifest: image.manifestDigest,
+      path: rel,
+    },
     label: `${container.section} "${container.name}"`,
   };
 }

@@ -20,7 +20,10 @@ import { describeTree, walkTree } from '../internal/testing/tree.js';
 const bin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 /** Enough files that extracting, and removing the previous OUT after the swap, take a while for kills to land in. */
-const files = (dir: string): TarEntry[] => [{ name: `${dir}/`, type: 'dir' }, ...Array.from({ length: 120 }, (_, i) => ({ name: `${dir}/${i}`, content: `${dir} ${i}` }))];
+const files = (dir: string): TarEntry[] => [
+  { name: `${dir}/`, type: 'dir' },
+  ...Array.from({ length: 120 }, (_, i) => ({ name: `${dir}/${i}`, content: `${dir} ${i}` })),
+];
 let registry: TestRegistry;
 let work: string;
 let newLayers: string[];
@@ -30,8 +33,20 @@ const children = new Set<ChildProcess>();
 before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-crash-'));
-  await pushTarImage({ registry: registry.host, repository: 'crash/app', tag: 'old', layers: [[{ name: 'version', content: 'old' }, ...files('f')]] });
-  newLayers = (await pushTarImage({ registry: registry.host, repository: 'crash/app', tag: 'new', layers: [[{ name: 'version', content: 'new' }, ...files('g')], [{ name: 'extra', content: 'x' }]] })).layerDigests;
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'crash/app',
+    tag: 'old',
+    layers: [[{ name: 'version', content: 'old' }, ...files('f')]],
+  });
+  newLayers = (
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'crash/app',
+      tag: 'new',
+      layers: [[{ name: 'version', content: 'new' }, ...files('g')], [{ name: 'extra', content: 'x' }]],
+    })
+  ).layerDigests;
   for (const tag of ['old', 'new'] as const) trees[tag] = await tree((await buildIn('reference', tag)).out);
 });
 
@@ -51,7 +66,13 @@ async function system(dir: string, tag: string, host = registry.host): Promise<s
 
 /** Builds in this process: `work/<name>/out`, cache `work/<name>/cache`. */
 async function buildIn(name: string, tag: string, out = join(work, name, 'out')): Promise<{ out: string }> {
-  return build({ files: [await system(join(work, name), tag)], out, cacheDir: join(work, name, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot });
+  return build({
+    files: [await system(join(work, name), tag)],
+    out,
+    cacheDir: join(work, name, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: isRoot,
+  });
 }
 
 async function tree(out: string): Promise<string[]> {
@@ -63,24 +84,33 @@ async function tree(out: string): Promise<string[]> {
  * `linkCounts`, files are compared without their hard-link groups.
  */
 async function stateOf(out: string, o: { linkCounts: boolean } = { linkCounts: true }): Promise<string> {
-  const got = await tree(out).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'missing' : Promise.reject(err)));
+  const got = await tree(out).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? 'missing' : Promise.reject(err),
+  );
   if (got === 'missing') return got;
   const norm = (lines: string[]) => JSON.stringify(o.linkCounts ? lines : lines.map((l) => l.replace(/ #.*$/, '')));
   return (['old', 'new'] as const).find((k) => norm(got) === norm(trees[k])) ?? 'partial';
 }
 
 /** Spawns the real CLI; `exited` resolves to its exit code (null when killed), `waitFor` when stderr matches. */
-function spawnBuild(args: string[]): { child: ChildProcess; exited: Promise<number | null>; waitFor(re: RegExp): Promise<void> } {
-  const child = spawn(process.execPath, [bin, 'build', '--progress', 'plain', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function spawnBuild(args: string[]): {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  waitFor(re: RegExp): Promise<void>;
+} {
+  const child = spawn(process.execPath, [bin, 'build', '--progress', 'plain', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.add(child);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   void exited.then(() => children.delete(child));
-  const waitFor = (re: RegExp) => new Promise<void>((resolve, reject) => {
-    const check = () => (re.test(stderr) ? resolve() : undefined);
-    child.stderr!.on('data', (c: Buffer) => void ((stderr += c.toString()), check()));
-    void exited.then(() => reject(new Error(`exited before ${re}: ${stderr}`)));
-  });
+  const waitFor = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (re.test(stderr) ? resolve() : undefined);
+      child.stderr!.on('data', (c: Buffer) => void ((stderr += c.toString()), check()));
+      void exited.then(() => reject(new Error(`exited before ${re}: ${stderr}`)));
+    });
   return { child, exited, waitFor };
 }
 
@@ -106,12 +136,16 @@ async function assertNextBuildCleans(name: string): Promise<void> {
 async function startHalfwayProxy(digest: string) {
   return startHttpServer((req, res) => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
     fetch(`${registry.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, redirect: 'manual' })
       .then(async (up) => {
         const body = Buffer.from(await up.arrayBuffer());
         const out: Record<string, string> = {};
-        up.headers.forEach((v, k) => void (['content-encoding', 'transfer-encoding', 'connection'].includes(k) ? undefined : (out[k] = v)));
+        up.headers.forEach(
+          (v, k) =>
+            void (['content-encoding', 'transfer-encoding', 'connection'].includes(k) ? undefined : (out[k] = v)),
+        );
         res.writeHead(up.status, out);
         if (req.method === 'GET' && (req.url ?? '').includes(digest)) res.write(body.subarray(0, body.length >> 1));
         else res.end(body);
@@ -132,7 +166,13 @@ test('SIGKILL mid-download keeps the previous OUT; the next build removes the st
     const tempCreated = new Promise<void>((resolve) => {
       const w = watch(tmp, (_event, name) => void (stalledTemp(name) && (w.close(), resolve())));
     });
-    const run = spawnBuild(['-o', join(dir, 'out'), '--cache', join(dir, 'cache'), await system(dir, 'new', proxy.host)]);
+    const run = spawnBuild([
+      '-o',
+      join(dir, 'out'),
+      '--cache',
+      join(dir, 'cache'),
+      await system(dir, 'new', proxy.host),
+    ]);
     await tempCreated;
     await kill(run);
     assert.equal(await stateOf(join(dir, 'out')), 'old');
@@ -148,15 +188,27 @@ test('SIGKILL mid-download keeps the previous OUT; the next build removes the st
 test('SIGKILL mid-extraction (layer 1 applied, layer 2 stalled) keeps the previous OUT; the next build cleans up', async () => {
   const dir = join(work, 'extract');
   await buildIn('extract', 'old');
-  const proxy = await startFaultProxy(registry.url, (req) => ((req.url ?? '').includes(newLayers[1]!) ? { kind: 'stall' } : { kind: 'pass' }));
+  const proxy = await startFaultProxy(registry.url, (req) =>
+    (req.url ?? '').includes(newLayers[1]!) ? { kind: 'stall' } : { kind: 'pass' },
+  );
   try {
-    const run = spawnBuild(['-o', join(dir, 'out'), '--cache', join(dir, 'cache'), await system(dir, 'new', proxy.host)]);
+    const run = spawnBuild([
+      '-o',
+      join(dir, 'out'),
+      '--cache',
+      join(dir, 'cache'),
+      await system(dir, 'new', proxy.host),
+    ]);
     // "layer 2/2" is printed when layer 2 starts, so layer 1 is applied by then.
     await run.waitFor(/volume v: layer 2\/2/);
     await kill(run);
     assert.equal(await stateOf(join(dir, 'out')), 'old');
     const [staging] = (await leftovers(dir)).out;
-    assert.equal(await readFile(join(dir, staging!, 'containers/volumes/v/lower/version'), 'utf8'), 'new', 'the kill landed after layer 1 was applied');
+    assert.equal(
+      await readFile(join(dir, staging!, 'containers/volumes/v/lower/version'), 'utf8'),
+      'new',
+      'the kill landed after layer 1 was applied',
+    );
   } finally {
     await proxy.close();
   }
@@ -189,7 +241,15 @@ test('SIGKILL at increasing delays through whole builds: OUT is always one compl
       assert.ok(raw === current || raw === target, `round ${i}: OUT is ${raw}`);
     }
     const aside = (await leftovers(dir)).out.some((n) => n.startsWith('.out.old-'));
-    landed.push(raw === 'missing' ? 'between renames' : raw === current ? 'before the swap' : aside ? 'while removing the old tree' : 'after');
+    landed.push(
+      raw === 'missing'
+        ? 'between renames'
+        : raw === current
+          ? 'before the swap'
+          : aside
+            ? 'while removing the old tree'
+            : 'after',
+    );
     await recoverOutput(out);
     const now = await stateOf(out);
     assert.ok(now === current || now === target, `round ${i}: after recovery OUT is ${now}`);
@@ -212,7 +272,9 @@ test('SIGKILL while a rebuild reuses the volume, after it did, and while it swap
   await writeFile(changed, `${await readFile(file, 'utf8')}  - name: blank\n`);
   const changedOut = join(dir, 'reference');
   await build({ files: [changed], out: changedOut, cacheDir: cache, platform: 'linux/amd64', applyOwnership: isRoot });
-  const complete = [JSON.stringify(trees.old), JSON.stringify(await tree(changedOut))].map((t) => t.replace(/ #[^"]*/g, ''));
+  const complete = [JSON.stringify(trees.old), JSON.stringify(await tree(changedOut))].map((t) =>
+    t.replace(/ #[^"]*/g, ''),
+  );
   // The old output is only read: a kill at any of these points leaves it, or the new one, complete,
   // except that a dead build's staging shares the old files' inodes (hard links) until recovery removes it.
   for (const point of [/volume v: unpacking/, /volume v: unchanged, reused/, /volume blank: /]) {
@@ -285,7 +347,13 @@ test('two builds at once into the same OUT, as two processes and within one: all
   assert.equal(await stateOf(out), 'new');
   await buildIn('same-out', 'old', out);
   // Within one process both builds share a pid: neither may take the other's staging dir for a leftover.
-  const options = { files: [await system(dir, 'new')], out, cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot };
+  const options = {
+    files: [await system(dir, 'new')],
+    out,
+    cacheDir: join(dir, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: isRoot,
+  };
   await Promise.all([build(options), build(options)]);
   assert.equal(await stateOf(out), 'new');
   assert.deepEqual(await leftovers(dir), { out: [], tmp: [] });

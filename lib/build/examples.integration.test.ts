@@ -31,7 +31,8 @@ async function buildExample(name: string, extra: Partial<BuildOptions> = {}): Pr
   const file = join(work, name);
   await writeFile(file, (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, registry.host));
   // Provisioners and local images are relative to their system file: they come along.
-  for (const f of (await readdir(examples)).filter((n) => n.endsWith('.sh'))) await copyFile(join(examples, f), join(work, f));
+  for (const f of (await readdir(examples)).filter((n) => n.endsWith('.sh')))
+    await copyFile(join(examples, f), join(work, f));
   await cp(join(examples, 'sources'), join(work, 'sources'), { recursive: true });
   const out = join(work, `${name}.out`);
   await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', ...extra });
@@ -47,13 +48,31 @@ test('every example builds', async () => {
 test('web.yml: assets unpacked with the draft whited out, blank volumes empty, binds in place', async () => {
   const out = await buildExample('web.yml');
   const volumes = join(out, 'containers', 'volumes');
-  const assets = describeTree(await walkTree(join(volumes, 'assets', 'lower'))).map((l) => l.split(' ').slice(0, 3).join(' '));
-  assert.deepEqual(assets, ['about.html file 0644', 'css dir 0755', 'css/site.css file 0644', 'img dir 0755', 'img/logo.svg file 0644', 'index.html file 0644']);
+  const assets = describeTree(await walkTree(join(volumes, 'assets', 'lower'))).map((l) =>
+    l.split(' ').slice(0, 3).join(' '),
+  );
+  assert.deepEqual(assets, [
+    'about.html file 0644',
+    'css dir 0755',
+    'css/site.css file 0644',
+    'img dir 0755',
+    'img/logo.svg file 0644',
+    'index.html file 0644',
+  ]);
   for (const blank of ['config', 'logs']) assert.deepEqual(await readdir(join(volumes, blank, 'lower')), []);
-  assert.equal(await readFile(join(volumes, 'banner', 'lower', 'banner.txt'), 'utf8'), 'Welcome to the lkvol example appliance (banner, linux/amd64).\n', 'the provisioner\'s volume');
+  assert.equal(
+    await readFile(join(volumes, 'banner', 'lower', 'banner.txt'), 'utf8'),
+    'Welcome to the lkvol example appliance (banner, linux/amd64).\n',
+    "the provisioner's volume",
+  );
   assert.deepEqual((await readdir(join(out, 'containers'))).sort(), ['onboot', 'onshutdown', 'services', 'volumes']);
-  const web = JSON.parse(await readFile(join(out, 'containers/services/web/config.json'), 'utf8')) as { mounts: { destination: string; source: string; options: string[] }[]; process: { args: string[]; capabilities: { bounding: string[] } } };
-  const volumeMounts = web.mounts.filter((m) => m.source.startsWith('/containers/volumes/')).map((m) => `${m.destination} ${m.source} ${m.options.join(',')}`);
+  const web = JSON.parse(await readFile(join(out, 'containers/services/web/config.json'), 'utf8')) as {
+    mounts: { destination: string; source: string; options: string[] }[];
+    process: { args: string[]; capabilities: { bounding: string[] } };
+  };
+  const volumeMounts = web.mounts
+    .filter((m) => m.source.startsWith('/containers/volumes/'))
+    .map((m) => `${m.destination} ${m.source} ${m.options.join(',')}`);
   assert.deepEqual(volumeMounts, [
     '/etc/banner /containers/volumes/banner/merged ro,rbind',
     '/etc/site /containers/volumes/config/merged ro,rbind',
@@ -63,7 +82,9 @@ test('web.yml: assets unpacked with the draft whited out, blank volumes empty, b
   ]);
   assert.deepEqual(web.process.args, ['/usr/sbin/httpd']);
   assert.deepEqual(web.process.capabilities.bounding, ['CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID']);
-  const shipLogs = JSON.parse(await readFile(join(out, 'containers/onshutdown/000-ship-logs/config.json'), 'utf8')) as { mounts: { destination: string; options: string[] }[] };
+  const shipLogs = JSON.parse(await readFile(join(out, 'containers/onshutdown/000-ship-logs/config.json'), 'utf8')) as {
+    mounts: { destination: string; options: string[] }[];
+  };
   assert.deepEqual(shipLogs.mounts.find((m) => m.destination === '/logs')?.options, ['ro', 'rbind']);
 });
 
@@ -83,21 +104,37 @@ test('web.yml: every config.json and runtime.json is byte for byte the reviewed 
   }
 });
 
-test('airgap.yml builds offline from examples/sources/ alone, to what web.yml makes of the registry\'s images', async () => {
+test("airgap.yml builds offline from examples/sources/ alone, to what web.yml makes of the registry's images", async () => {
   const web = await buildExample('web.yml');
   const airgap = await buildExample('airgap.yml', { offline: true, cacheDir: join(work, 'airgap-cache') });
-  const tree = async (out: string, volume: string) => describeTree(await walkTree(join(out, 'containers', 'volumes', volume, 'lower')));
-  for (const volume of ['assets', 'config', 'banner']) assert.deepEqual(await tree(airgap, volume), await tree(web, volume), volume);
+  const tree = async (out: string, volume: string) =>
+    describeTree(await walkTree(join(out, 'containers', 'volumes', volume, 'lower')));
+  for (const volume of ['assets', 'config', 'banner'])
+    assert.deepEqual(await tree(airgap, volume), await tree(web, volume), volume);
   // The same images, so the same specs (the local images hold what the registry serves).
   for (const bundle of ['onboot/000-seed-config', 'services/web']) {
-    const spec = async (out: string) => JSON.parse(await readFile(join(out, 'containers', bundle, 'config.json'), 'utf8')) as { process: unknown; mounts: { destination: string }[] };
+    const spec = async (out: string) =>
+      JSON.parse(await readFile(join(out, 'containers', bundle, 'config.json'), 'utf8')) as {
+        process: unknown;
+        mounts: { destination: string }[];
+      };
     const [a, w] = [await spec(airgap), await spec(web)];
     assert.deepEqual(a.process, w.process, bundle);
-    for (const m of a.mounts) assert.ok(w.mounts.some((x) => x.destination === m.destination), `${bundle} ${m.destination}`);
+    for (const m of a.mounts)
+      assert.ok(
+        w.mounts.some((x) => x.destination === m.destination),
+        `${bundle} ${m.destination}`,
+      );
   }
   const record = JSON.parse(await readFile(join(airgap, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
   const pushed = JSON.parse(await readFile(join(web, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
   // skopeo's layout keeps the registry's manifests: examples/sources/ is what `make example-sources` writes from examples/images/.
-  assert.equal(record.images['oci-layout:sources/layout:site-assets'], pushed.images[`${registry.host}/lkvol-example/site-assets:2025-06`]);
-  assert.equal(record.images['oci-layout:sources/layout:httpd'], pushed.images[`${registry.host}/lkvol-example/httpd:1.0`]);
+  assert.equal(
+    record.images['oci-layout:sources/layout:site-assets'],
+    pushed.images[`${registry.host}/lkvol-example/site-assets:2025-06`],
+  );
+  assert.equal(
+    record.images['oci-layout:sources/layout:httpd'],
+    pushed.images[`${registry.host}/lkvol-example/httpd:1.0`],
+  );
 });

@@ -14,8 +14,23 @@ let registry: TestRegistry;
 
 before(async () => {
   registry = await startRegistry();
-  await pushTarImage({ registry: registry.host, repository: 'faults/small', tag: '1', layers: [[{ name: 'small', content: 'small' }]] });
-  await pushTarImage({ registry: registry.host, repository: 'faults/big', tag: '1', layers: [[{ name: 'a', content: 'a' }, { name: 'big', content: Buffer.alloc(4 * 1024 * 1024, 1) }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'faults/small',
+    tag: '1',
+    layers: [[{ name: 'small', content: 'small' }]],
+  });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'faults/big',
+    tag: '1',
+    layers: [
+      [
+        { name: 'a', content: 'a' },
+        { name: 'big', content: Buffer.alloc(4 * 1024 * 1024, 1) },
+      ],
+    ],
+  });
 });
 
 after(() => registry?.stop());
@@ -26,7 +41,13 @@ test('ENOSPC while extracting is LKVOL_IO naming layer and entry; the previous o
   const work = await tempDir(t, 'faults');
   const system = join(work, 'system.yml');
   const out = join(fs, 'out');
-  const options = { files: [system], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', applyOwnership: true };
+  const options = {
+    files: [system],
+    out,
+    cacheDir: join(work, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: true,
+  };
   await writeFile(system, `volumes:\n  - name: data\n    image: ${registry.host}/faults/small:1\n`);
   await build(options);
   const record = await readFile(join(out, 'lkvol.json'), 'utf8');

@@ -7,7 +7,15 @@ import { parseDigest, type Digest } from '../digest/index.js';
 import { isLkvolError, RegistryError } from '../errors.js';
 import type { Descriptor } from '../oci/index.js';
 import { formatName, formatReference, withDigest, type NormalizedRef } from '../ref/index.js';
-import { checkManifest, nearestTags, type BlobOptions, type FetchedManifest, type ManifestOptions, type ManifestSource, type RegistryClient } from '../registry/index.js';
+import {
+  checkManifest,
+  nearestTags,
+  type BlobOptions,
+  type FetchedManifest,
+  type ManifestOptions,
+  type ManifestSource,
+  type RegistryClient,
+} from '../registry/index.js';
 
 /** How tags are resolved: `offline` from tag records only; `pull` always with a GET; `revalidate` with a HEAD when a record exists. */
 export type TagPolicy = 'offline' | 'pull' | 'revalidate';
@@ -31,7 +39,8 @@ export interface ImageSourceOptions {
 export function createImageSource(options: ImageSourceOptions): ManifestSource {
   const o = options.policy === 'offline' ? { ...options, client: undefined } : options;
   return {
-    fetchManifest: (ref, opts = {}) => (ref.digest === undefined ? manifestByTag(o, ref, opts) : manifestByDigest(o, ref, opts)),
+    fetchManifest: (ref, opts = {}) =>
+      ref.digest === undefined ? manifestByTag(o, ref, opts) : manifestByDigest(o, ref, opts),
     fetchBlobBytes: (ref, d, opts = {}) => blobBytes(o, ref, d, opts),
   };
 }
@@ -39,7 +48,12 @@ export function createImageSource(options: ImageSourceOptions): ManifestSource {
 const signalOf = (o: ImageSourceOptions) => (o.signal === undefined ? {} : { signal: o.signal });
 
 /** The cached bytes of `digest`, verified; a corrupt entry is removed and reported as absent. */
-async function readCached(o: ImageSourceOptions, digest: Digest, size: number | undefined, subject: string): Promise<Buffer | undefined> {
+async function readCached(
+  o: ImageSourceOptions,
+  digest: Digest,
+  size: number | undefined,
+  subject: string,
+): Promise<Buffer | undefined> {
   if (!(await o.cache.has(digest))) return undefined;
   try {
     const chunks: Buffer[] = [];
@@ -56,11 +70,16 @@ function store(o: ImageSourceOptions, digest: Digest, bytes: Buffer, subject: st
   return o.cache.put(digest, bytes.length, Readable.from([bytes]), { subject, ...signalOf(o) });
 }
 
-async function manifestByDigest(o: ImageSourceOptions, ref: NormalizedRef, opts: ManifestOptions): Promise<FetchedManifest> {
+async function manifestByDigest(
+  o: ImageSourceOptions,
+  ref: NormalizedRef,
+  opts: ManifestOptions,
+): Promise<FetchedManifest> {
   const subject = `pull ${formatReference(ref)}`;
   const digest = parseDigest(ref.digest ?? '', `reference ${formatReference(ref)}`);
   const cached = await readCached(o, digest, opts.size, `${subject}: manifest`);
-  if (cached !== undefined) return checkManifest(cached, { subject, pinned: digest, size: opts.size, contentType: opts.mediaType });
+  if (cached !== undefined)
+    return checkManifest(cached, { subject, pinned: digest, size: opts.size, contentType: opts.mediaType });
   if (o.client === undefined) throw missingBlobError(digest, `${subject}: manifest`);
   const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) }).catch(async (err: unknown) => {
     throw await explainMissingTag(o.client!, ref, err, signalOf(o));
@@ -69,7 +88,11 @@ async function manifestByDigest(o: ImageSourceOptions, ref: NormalizedRef, opts:
   return fetched;
 }
 
-async function manifestByTag(o: ImageSourceOptions, ref: NormalizedRef, opts: ManifestOptions): Promise<FetchedManifest> {
+async function manifestByTag(
+  o: ImageSourceOptions,
+  ref: NormalizedRef,
+  opts: ManifestOptions,
+): Promise<FetchedManifest> {
   const key = formatReference(ref);
   const record = o.policy === 'pull' ? undefined : await o.tags.get(key);
   if (o.client === undefined) {
@@ -78,7 +101,8 @@ async function manifestByTag(o: ImageSourceOptions, ref: NormalizedRef, opts: Ma
   }
   if (record !== undefined && (await o.cache.has(record.digest))) {
     const head = await o.client.headManifest(ref, signalOf(o));
-    if (head.digest === record.digest) return manifestByDigest(o, withDigest(ref, record.digest), { mediaType: record.mediaType });
+    if (head.digest === record.digest)
+      return manifestByDigest(o, withDigest(ref, record.digest), { mediaType: record.mediaType });
   }
   const fetched = await o.client.fetchManifest(ref, { ...opts, ...signalOf(o) }).catch(async (err: unknown) => {
     throw await explainMissingTag(o.client!, ref, err, signalOf(o));
@@ -100,11 +124,26 @@ async function blobBytes(o: ImageSourceOptions, ref: NormalizedRef, d: Descripto
 }
 
 /** A tag the registry does not have: say which tags are close, when the registry lets us list them. */
-async function explainMissingTag(client: RegistryClient, ref: NormalizedRef, err: unknown, opts: { signal?: AbortSignal | undefined }): Promise<unknown> {
+async function explainMissingTag(
+  client: RegistryClient,
+  ref: NormalizedRef,
+  err: unknown,
+  opts: { signal?: AbortSignal | undefined },
+): Promise<unknown> {
   if (!(err instanceof RegistryError) || err.code !== 'LKVOL_REGISTRY_NOT_FOUND' || ref.tag === undefined) return err;
   const tags = await client.listTags(ref, opts).catch(() => undefined);
-  if (tags === undefined) return err.explained({ message: err.message, hint: `check the tag; "lkvol inspect ${formatReference(ref)}" shows what a reference names` });
+  if (tags === undefined)
+    return err.explained({
+      message: err.message,
+      hint: `check the tag; "lkvol inspect ${formatReference(ref)}" shows what a reference names`,
+    });
   const close = nearestTags(ref.tag, tags);
-  const what = tags.length === 0 ? 'the repository has no tags' : `tags there include ${close.map((t) => JSON.stringify(t)).join(', ')}`;
-  return err.explained({ message: `${err.message}; ${what}`, hint: `use one of the repository's tags; "lkvol inspect ${formatName(ref)}:TAG" shows what one names` });
+  const what =
+    tags.length === 0
+      ? 'the repository has no tags'
+      : `tags there include ${close.map((t) => JSON.stringify(t)).join(', ')}`;
+  return err.explained({
+    message: `${err.message}; ${what}`,
+    hint: `use one of the repository's tags; "lkvol inspect ${formatName(ref)}:TAG" shows what one names`,
+  });
 }

@@ -9,7 +9,23 @@ import { createPullSession } from './session.js';
 /** The registry and cache options of `build`, plus the image. */
 export type InspectOptions = Pick<
   BuildOptions,
-  'cacheDir' | 'cwd' | 'platform' | 'insecureRegistries' | 'dockerConfigPath' | 'authFiles' | 'credentialHelperEnv' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'proxy' | 'retry' | 'userAgent' | 'onEvent' | 'signal'
+  | 'cacheDir'
+  | 'cwd'
+  | 'platform'
+  | 'insecureRegistries'
+  | 'dockerConfigPath'
+  | 'authFiles'
+  | 'credentialHelperEnv'
+  | 'caCertFiles'
+  | 'certsDirs'
+  | 'offline'
+  | 'pull'
+  | 'mirrors'
+  | 'proxy'
+  | 'retry'
+  | 'userAgent'
+  | 'onEvent'
+  | 'signal'
 > & {
   /** The image reference, as in a system file. */
   image: string;
@@ -71,7 +87,10 @@ function summarize(image: ResolvedImage): InspectResult {
     reference: formatReference(image.ref),
     digest: image.digest,
     mediaType: image.mediaType,
-    platforms: image.index === undefined ? null : [...new Set(listPlatformEntries(image.index).map((e) => formatPlatform(e.platform)))],
+    platforms:
+      image.index === undefined
+        ? null
+        : [...new Set(listPlatformEntries(image.index).map((e) => formatPlatform(e.platform)))],
     platform: formatPlatform(image.platform),
     manifest: { digest: image.manifestDigest, size: image.manifestBytes.length, mediaType: image.manifestMediaType },
     config: {

@@ -42,8 +42,19 @@ interface ImageSpec {
 /** Pushes the image and builds one volume of it; returns what the build threw (or undefined) and what it left. */
 async function buildVolume(image: ImageSpec, volumeFormat: 'filesystem' | 'oci' = 'filesystem') {
   const repository = `checks/i${++serial}`;
-  const config = { architecture: 'amd64', os: 'linux', ...(image.diffIds === undefined ? {} : { rootfs: { type: 'layers', diff_ids: image.diffIds } }) };
-  const pushed = await pushImage({ registry: registry.host, repository, tag: '1', layers: image.layers, format: image.format ?? 'oci', config });
+  const config = {
+    architecture: 'amd64',
+    os: 'linux',
+    ...(image.diffIds === undefined ? {} : { rootfs: { type: 'layers', diff_ids: image.diffIds } }),
+  };
+  const pushed = await pushImage({
+    registry: registry.host,
+    repository,
+    tag: '1',
+    layers: image.layers,
+    format: image.format ?? 'oci',
+    config,
+  });
   const dir = join(work, repository.replace('/', '-'));
   await mkdir(dir);
   const file = join(dir, 'system.yml');
@@ -72,13 +83,24 @@ async function assertRefused(b: Built, code: ErrorCode, mentions: string[]): Pro
   assert.deepEqual((await readdir(b.dir)).sort(), ['cache', 'system.yml'], 'no staging directory is left');
 }
 
-const tarLayer = (name: string, extra: Partial<LayerInput> = {}) => layerOf({ [name]: `${name}\n` }).then((l) => ({ ...l, ...extra }));
+const tarLayer = (name: string, extra: Partial<LayerInput> = {}) =>
+  layerOf({ [name]: `${name}\n` }).then((l) => ({ ...l, ...extra }));
 const urlsOf = (name: string) => [`${urlHost.origin}/layers/${name}.tar.gz`];
 
 test('a layer of an unknown media type is refused before any layer is fetched, naming the image, the layer and the type', async () => {
-  const b = await buildVolume({ layers: [await tarLayer('ok'), await tarLayer('blob', { mediaType: 'application/vnd.example.blob' })] });
-  await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [b.ref, b.pushed.layerDigests[1]!, '"application/vnd.example.blob"']);
-  assert.deepEqual(b.cached.filter((d) => b.pushed.layerDigests.includes(d)), [], 'no layer was downloaded');
+  const b = await buildVolume({
+    layers: [await tarLayer('ok'), await tarLayer('blob', { mediaType: 'application/vnd.example.blob' })],
+  });
+  await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [
+    b.ref,
+    b.pushed.layerDigests[1]!,
+    '"application/vnd.example.blob"',
+  ]);
+  assert.deepEqual(
+    b.cached.filter((d) => b.pushed.layerDigests.includes(d)),
+    [],
+    'no layer was downloaded',
+  );
 });
 
 const diffIdCounts = [
@@ -92,12 +114,20 @@ for (const c of diffIdCounts) {
     const diffIds = Array.from({ length: c.diffIds }, (_, i) => layers[i]?.diffId ?? layers[0]!.diffId);
     const b = await buildVolume({ layers, diffIds });
     await assertRefused(b, 'LKVOL_REGISTRY_PROTOCOL', [b.ref, c.says]);
-    assert.deepEqual(b.cached.filter((d) => b.pushed.layerDigests.includes(d)), [], 'no layer was downloaded');
+    assert.deepEqual(
+      b.cached.filter((d) => b.pushed.layerDigests.includes(d)),
+      [],
+      'no layer was downloaded',
+    );
   });
 }
 
 const urlOnly = [
-  { name: 'an OCI non-distributable layer', format: 'oci' as const, mediaType: mediaTypes.ociLayerNondistributableGzip },
+  {
+    name: 'an OCI non-distributable layer',
+    format: 'oci' as const,
+    mediaType: mediaTypes.ociLayerNondistributableGzip,
+  },
   { name: 'a Docker foreign layer', format: 'docker' as const, mediaType: mediaTypes.dockerForeignLayerGzip },
 ];
 for (const c of urlOnly) {
@@ -105,20 +135,44 @@ for (const c of urlOnly) {
     const seen = urlRequests.length;
     const foreign = await tarLayer('foreign', { mediaType: c.mediaType, urls: urlsOf('foreign'), unpushed: true });
     const b = await buildVolume({ format: c.format, layers: [await tarLayer('base'), foreign] });
-    await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [b.ref, b.pushed.layerDigests[1]!, c.mediaType, urlsOf('foreign')[0]!, 'lkvol does not download from urls']);
+    await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [
+      b.ref,
+      b.pushed.layerDigests[1]!,
+      c.mediaType,
+      urlsOf('foreign')[0]!,
+      'lkvol does not download from urls',
+    ]);
     assert.equal(urlRequests.length, seen, 'nothing was requested from the urls');
   });
 }
 
 const fetchable = [
-  { name: 'an OCI non-distributable layer with urls', format: 'oci' as const, mediaType: mediaTypes.ociLayerNondistributableGzip, urls: true },
-  { name: 'an OCI non-distributable layer without urls', format: 'oci' as const, mediaType: mediaTypes.ociLayerNondistributableGzip, urls: false },
-  { name: 'a Docker foreign layer with urls', format: 'docker' as const, mediaType: mediaTypes.dockerForeignLayerGzip, urls: true },
+  {
+    name: 'an OCI non-distributable layer with urls',
+    format: 'oci' as const,
+    mediaType: mediaTypes.ociLayerNondistributableGzip,
+    urls: true,
+  },
+  {
+    name: 'an OCI non-distributable layer without urls',
+    format: 'oci' as const,
+    mediaType: mediaTypes.ociLayerNondistributableGzip,
+    urls: false,
+  },
+  {
+    name: 'a Docker foreign layer with urls',
+    format: 'docker' as const,
+    mediaType: mediaTypes.dockerForeignLayerGzip,
+    urls: true,
+  },
 ];
 for (const c of fetchable) {
   test(`${c.name} that the registry holds is fetched from the registry and unpacked`, async () => {
     const seen = urlRequests.length;
-    const foreign = await tarLayer('foreign', { mediaType: c.mediaType, ...(c.urls ? { urls: urlsOf('foreign') } : {}) });
+    const foreign = await tarLayer('foreign', {
+      mediaType: c.mediaType,
+      ...(c.urls ? { urls: urlsOf('foreign') } : {}),
+    });
     const b = await buildVolume({ format: c.format, layers: [await tarLayer('base'), foreign] });
     assert.equal(b.error, undefined, String(b.error));
     assert.deepEqual((await readdir(b.lower)).sort(), ['base', 'foreign']);
@@ -133,13 +187,24 @@ test('format: oci copies layers of any media type and configs of any diff_ids co
   assert.equal(b.error, undefined, String(b.error));
   const blobs = await readdir(join(b.lower, 'blobs', 'sha256'));
   for (const d of b.pushed.layerDigests) assert.ok(blobs.includes(d.slice('sha256:'.length)), `layout holds ${d}`);
-  assert.deepEqual(await readFile(join(b.lower, 'blobs', 'sha256', b.pushed.layerDigests[0]!.slice('sha256:'.length))), custom.data);
+  assert.deepEqual(
+    await readFile(join(b.lower, 'blobs', 'sha256', b.pushed.layerDigests[0]!.slice('sha256:'.length))),
+    custom.data,
+  );
 });
 
 test('format: oci refuses a layer that exists only at its urls, since the layout must hold every blob', async () => {
   const seen = urlRequests.length;
-  const foreign = await tarLayer('foreign', { mediaType: mediaTypes.ociLayerNondistributableGzip, urls: urlsOf('oci'), unpushed: true });
+  const foreign = await tarLayer('foreign', {
+    mediaType: mediaTypes.ociLayerNondistributableGzip,
+    urls: urlsOf('oci'),
+    unpushed: true,
+  });
   const b = await buildVolume({ layers: [foreign] }, 'oci');
-  await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [b.ref, b.pushed.layerDigests[0]!, 'lkvol does not download from urls']);
+  await assertRefused(b, 'LKVOL_UNSUPPORTED_MEDIA_TYPE', [
+    b.ref,
+    b.pushed.layerDigests[0]!,
+    'lkvol does not download from urls',
+  ]);
   assert.equal(urlRequests.length, seen, 'nothing was requested from the urls');
 });

@@ -15,7 +15,12 @@ import { startRegistry, type TestRegistry } from '../internal/testing/registry.j
 import { specDifferences } from '../internal/testing/linuxkit/compare.js';
 import { classify, deviations } from '../internal/testing/linuxkit/deviations.js';
 import type { CorpusBuild } from '../internal/testing/linuxkit/builds.js';
-import { corpusDir, readCorpusBuilds, readCorpusImages, systemPath } from '../internal/testing/linuxkit/corpus-files.js';
+import {
+  corpusDir,
+  readCorpusBuilds,
+  readCorpusImages,
+  systemPath,
+} from '../internal/testing/linuxkit/corpus-files.js';
 import { pushLinuxkitImages } from '../internal/testing/linuxkit/push.js';
 
 interface ExpectedContainer {
@@ -27,7 +32,9 @@ interface ExpectedContainer {
   config: unknown;
   runtime: unknown;
 }
-type Expected = { id: string; ok: true; containers: ExpectedContainer[]; volumes?: { name: string }[] } | { id: string; ok: false; error: string };
+type Expected =
+  | { id: string; ok: true; containers: ExpectedContainer[]; volumes?: { name: string }[] }
+  | { id: string; ok: false; error: string };
 
 const builds = await readCorpusBuilds();
 let registry: TestRegistry;
@@ -66,10 +73,21 @@ async function bundleDirs(out: string): Promise<string[]> {
 /** Builds `b` into `out` with --rootfs, as LinuxKit lays out a tree, recording its warnings (but the test's own mirror fallback) in `warnings`. */
 async function buildCorpus(b: CorpusBuild, out: string): Promise<void> {
   const onEvent = (e: BuildEvent): void => {
-    if (e.kind === 'warning' && e.code !== 'LKVOL_WARN_MIRROR_RESOLVE') warnings.push(`${b.id}: ${e.code}: ${e.message.replaceAll(corpusDir('systems') + sep, '')}`);
+    if (e.kind === 'warning' && e.code !== 'LKVOL_WARN_MIRROR_RESOLVE')
+      warnings.push(`${b.id}: ${e.code}: ${e.message.replaceAll(corpusDir('systems') + sep, '')}`);
   };
   const proxied = { httpsProxy: proxy.url, noProxy: '127.0.0.1' };
-  await build({ files: b.files.map(systemPath), out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', mirrors, insecureRegistries: [registry.host], proxy: proxied, rootfs: true, onEvent });
+  await build({
+    files: b.files.map(systemPath),
+    out,
+    cacheDir: join(work, 'cache'),
+    platform: 'linux/amd64',
+    mirrors,
+    insecureRegistries: [registry.host],
+    proxy: proxied,
+    rootfs: true,
+    onEvent,
+  });
 }
 
 async function expectedOf(id: string): Promise<Expected> {
@@ -85,21 +103,34 @@ describe('LinuxKit corpus', () => {
       if (b.expect === 'refuse') {
         assert.equal(expected.ok, false, 'LinuxKit refuses it too');
         // Refused as a problem of the file, naming one of the build's files.
-        await assert.rejects(run, (err: unknown) => err instanceof LkvolError && (err.code === 'LKVOL_CONFIG_SYNTAX' || err.code === 'LKVOL_CONFIG_INVALID') && b.files.some((f) => err.message.includes(f)));
+        await assert.rejects(
+          run,
+          (err: unknown) =>
+            err instanceof LkvolError &&
+            (err.code === 'LKVOL_CONFIG_SYNTAX' || err.code === 'LKVOL_CONFIG_INVALID') &&
+            b.files.some((f) => err.message.includes(f)),
+        );
         return;
       }
       await run;
       assert.equal(expected.ok, true);
       if (!expected.ok) return;
       assert.deepEqual(await bundleDirs(out), expected.containers.map((c) => c.dir).sort(), 'the same bundles');
-      assert.deepEqual((await readdir(join(out, 'containers', 'volumes')).catch(() => [])).sort(), (expected.volumes ?? []).map((v) => v.name).sort(), 'the same volumes');
+      assert.deepEqual(
+        (await readdir(join(out, 'containers', 'volumes')).catch(() => [])).sort(),
+        (expected.volumes ?? []).map((v) => v.name).sort(),
+        'the same volumes',
+      );
       const report: string[] = [];
       for (const c of expected.containers) {
         for (const file of ['config', 'runtime'] as const) {
           const got = JSON.parse(await readFile(join(out, 'containers', c.dir, `${file}.json`), 'utf8')) as unknown;
           for (const d of specDifferences(c[file], got)) {
             const rule = classify(d, { dir: c.dir, file });
-            if (rule === undefined) report.push(`${c.dir}/${file}.json ${d.path}: LinuxKit ${JSON.stringify(d.expected)}, lkvol ${JSON.stringify(d.got)}`);
+            if (rule === undefined)
+              report.push(
+                `${c.dir}/${file}.json ${d.path}: LinuxKit ${JSON.stringify(d.expected)}, lkvol ${JSON.stringify(d.got)}`,
+              );
             else used.set(rule.id, (used.get(rule.id) ?? new Set()).add(b.id));
           }
         }
@@ -122,7 +153,10 @@ describe('LinuxKit corpus', () => {
   });
 
   test('every deliberate deviation still explains a difference in the corpus', () => {
-    assert.deepEqual(deviations.filter((r) => !used.has(r.id)).map((r) => r.id), []);
+    assert.deepEqual(
+      deviations.filter((r) => !used.has(r.id)).map((r) => r.id),
+      [],
+    );
   });
 });
 
@@ -144,24 +178,39 @@ describe('LinuxKit inputs lkvol once refused', () => {
 
   test('devices: `path: all` with only a type, in the YAML (012_losetup), is a cgroup rule for every device of that type', async () => {
     const spec = await (await specsOf('test/cases/040_packages/012_losetup'))('onboot/000-losetup');
-    assert.deepEqual(spec.linux.resources.devices?.filter((d) => d['type'] === 'b'), [allBlock]);
+    assert.deepEqual(
+      spec.linux.resources.devices?.filter((d) => d['type'] === 'b'),
+      [allBlock],
+    );
     assert.equal(spec.linux.devices?.some((d) => d.path === 'all') ?? false, false, 'no device node named "all"');
   });
 
   test('devices: the `path: all` devices of a package label (pkg/format, no mode) are accepted the same way', async () => {
     const spec = await (await specsOf('examples/dm-crypt-loop'))('onboot/002-format');
-    assert.deepEqual(spec.linux.resources.devices?.filter((d) => d['type'] === 'b'), [allBlock]);
+    assert.deepEqual(
+      spec.linux.resources.devices?.filter((d) => d['type'] === 'b'),
+      [allBlock],
+    );
   });
 
   test('mounts: a relative destination (001_tarheaders) is kept and sorted last, with a warning', async () => {
     const spec = await (await specsOf('test/cases/000_build/001_tarheaders'))('services/testservice');
     assert.equal(spec.mounts.at(-1)?.destination, 'writeable-host-etc');
-    assert.ok(warnings.some((w) => w.startsWith('test/cases/000_build/001_tarheaders: LKVOL_WARN_RELATIVE_DESTINATION: test/cases/000_build/001_tarheaders/test.yml:32:22:')));
+    assert.ok(
+      warnings.some((w) =>
+        w.startsWith(
+          'test/cases/000_build/001_tarheaders: LKVOL_WARN_RELATIVE_DESTINATION: test/cases/000_build/001_tarheaders/test.yml:32:22:',
+        ),
+      ),
+    );
   });
 
   test('mounts: the empty destination of the test-containerd label is the cgroup mount point', async () => {
     const spec = await (await specsOf('test/cases/040_packages/003_containerd'))('onboot/004-test');
-    assert.deepEqual(spec.mounts.filter((m) => m.type === 'cgroup').map((m) => m.destination), ['/sys/fs/cgroup']);
+    assert.deepEqual(
+      spec.mounts.filter((m) => m.type === 'cgroup').map((m) => m.destination),
+      ['/sys/fs/cgroup'],
+    );
     assert.ok(spec.mounts.every((m) => m.destination !== ''));
   });
 

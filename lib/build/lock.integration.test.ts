@@ -19,7 +19,14 @@ let index: string;
 before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-lock-'));
-  index = (await pushMultiPlatform({ registry: registry.host, repository: 'lock/multi', tag: '1', architectures: ['amd64', 'arm64'] })).digest;
+  index = (
+    await pushMultiPlatform({
+      registry: registry.host,
+      repository: 'lock/multi',
+      tag: '1',
+      architectures: ['amd64', 'arm64'],
+    })
+  ).digest;
 });
 
 after(async () => {
@@ -29,7 +36,9 @@ after(async () => {
 
 /** Pushes `repository:tag` holding one file `version` with `text`; returns the manifest digest. */
 async function pushVersion(repository: string, tag: string, text: string): Promise<string> {
-  return (await pushTarImage({ registry: registry.host, repository, tag, layers: [[{ name: 'version', content: text }]] })).manifestDigest;
+  return (
+    await pushTarImage({ registry: registry.host, repository, tag, layers: [[{ name: 'version', content: text }]] })
+  ).manifestDigest;
 }
 
 async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string; file: string }> {
@@ -45,16 +54,26 @@ const lockOf = (o: { dir: string }) => readFile(join(o.dir, 'lkvol.lock'), 'utf8
 describe('lkvol lock', () => {
   test('pins every volume and container reference, sorted, with the manifest picked from an index, and a header', async () => {
     const data = await pushVersion('lock/data', '1', 'v1\n');
-    const o = await setup('pins', 'volumes:\n  - name: v\n    image: REGISTRY/lock/data:1\nservices:\n  - name: s\n    image: REGISTRY/lock/multi:1\n');
+    const o = await setup(
+      'pins',
+      'volumes:\n  - name: v\n    image: REGISTRY/lock/data:1\nservices:\n  - name: s\n    image: REGISTRY/lock/multi:1\n',
+    );
     const r = await lock(o);
     assert.equal(r.path, join(o.dir, 'lkvol.lock'));
     assert.deepEqual(r.resolved.sort(), [`${registry.host}/lock/data:1`, `${registry.host}/lock/multi:1`]);
     const text = await lockOf(o);
-    assert.match(text, /^# lkvol\.lock: the image references of system\.yml pinned to digests\.\n/, 'named from the lock\'s directory, not where lock ran');
+    assert.match(
+      text,
+      /^# lkvol\.lock: the image references of system\.yml pinned to digests\.\n/,
+      "named from the lock's directory, not where lock ran",
+    );
     assert.match(text, /lkvol lock --update/);
     const body = text.split('\n').filter((l) => !l.startsWith('#'));
     assert.deepEqual(body.slice(0, 2), ['lockVersion: 1', 'images:']);
-    assert.ok(body.indexOf(`  "${registry.host}/lock/data:1":`) < body.indexOf(`  "${registry.host}/lock/multi:1":`), 'sorted');
+    assert.ok(
+      body.indexOf(`  "${registry.host}/lock/data:1":`) < body.indexOf(`  "${registry.host}/lock/multi:1":`),
+      'sorted',
+    );
     assert.ok(text.includes(`    digest: "${data}"`));
     assert.ok(text.includes(`    digest: "${index}"\n    platforms:\n      "linux/amd64": "sha256:`));
     const again = await lock(o);
@@ -72,7 +91,10 @@ describe('lkvol lock', () => {
     const result = await build({ ...o, onEvent: (e) => events.push(e) });
     assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/version'), 'utf8'), 'first\n');
     assert.equal((result.record as BuildRecord).volumes[0]?.digest, first);
-    assert.deepEqual(events.filter((e) => e.kind === 'pinned'), [{ kind: 'pinned', image: `${registry.host}/lock/moving:1`, digest: first, lock: join(o.dir, 'lkvol.lock') }]);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'pinned'),
+      [{ kind: 'pinned', image: `${registry.host}/lock/moving:1`, digest: first, lock: join(o.dir, 'lkvol.lock') }],
+    );
     // --update moves the pin; the next build follows it.
     const updated = await lock({ ...o, update: 'all' });
     assert.deepEqual(updated.resolved, [`${registry.host}/lock/moving:1`]);
@@ -83,7 +105,10 @@ describe('lkvol lock', () => {
   test('--update REF re-resolves that reference only; an unknown one is an error', async () => {
     await pushVersion('lock/a', '1', 'a1\n');
     await pushVersion('lock/b', '1', 'b1\n');
-    const o = await setup('update-one', 'volumes:\n  - name: a\n    image: REGISTRY/lock/a:1\n  - name: b\n    image: REGISTRY/lock/b:1\n');
+    const o = await setup(
+      'update-one',
+      'volumes:\n  - name: a\n    image: REGISTRY/lock/a:1\n  - name: b\n    image: REGISTRY/lock/b:1\n',
+    );
     await lock(o);
     const a2 = await pushVersion('lock/a', '1', 'a2\n');
     const b2 = await pushVersion('lock/b', '1', 'b2\n');
@@ -91,20 +116,29 @@ describe('lkvol lock', () => {
     assert.deepEqual(r.resolved, [`${registry.host}/lock/b:1`]);
     const text = await lockOf(o);
     assert.ok(text.includes(b2) && !text.includes(a2));
-    await assert.rejects(lock({ ...o, update: [`${registry.host}/lock/c:1`] }), (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes('lock/c:1'));
+    await assert.rejects(
+      lock({ ...o, update: [`${registry.host}/lock/c:1`] }),
+      (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes('lock/c:1'),
+    );
   });
 
   test('a pin no file uses is dropped; a file named lkvol.lock that lkvol did not write is never overwritten', async () => {
     await pushVersion('lock/keep', '1', 'k\n');
     await pushVersion('lock/gone', '1', 'g\n');
-    const o = await setup('drop', 'volumes:\n  - name: k\n    image: REGISTRY/lock/keep:1\n  - name: g\n    image: REGISTRY/lock/gone:1\n');
+    const o = await setup(
+      'drop',
+      'volumes:\n  - name: k\n    image: REGISTRY/lock/keep:1\n  - name: g\n    image: REGISTRY/lock/gone:1\n',
+    );
     await lock(o);
     await writeFile(o.file, `volumes:\n  - name: k\n    image: ${registry.host}/lock/keep:1\n`);
     const r = await lock(o);
     assert.deepEqual(r.dropped, [`${registry.host}/lock/gone:1`]);
     assert.ok(!(await lockOf(o)).includes('lock/gone'));
     await writeFile(join(o.dir, 'lkvol.lock'), 'my notes\n');
-    await assert.rejects(lock(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes('not an lkvol lock file'));
+    await assert.rejects(
+      lock(o),
+      (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes('not an lkvol lock file'),
+    );
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LOCK'));
     assert.equal(await lockOf(o), 'my notes\n');
   });
@@ -113,27 +147,47 @@ describe('lkvol lock', () => {
 describe('build --locked', () => {
   test('fails before any network access without a lock, naming where it should be', async () => {
     const o = await setup('locked-missing', 'volumes:\n  - name: v\n    image: 127.0.0.1:9/never/contacted:1\n');
-    await assert.rejects(build({ ...o, locked: true }), (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes(join(o.dir, 'lkvol.lock')) && /lkvol lock/.test(e.hint ?? ''));
+    await assert.rejects(
+      build({ ...o, locked: true }),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_LOCK') &&
+        e.message.includes(join(o.dir, 'lkvol.lock')) &&
+        /lkvol lock/.test(e.hint ?? ''),
+    );
   });
 
   test('fails when the files and the lock disagree, every difference listed with file:line:col', async () => {
     await pushVersion('lock/x', '1', 'x\n');
     await pushVersion('lock/y', '1', 'y\n');
     await pushVersion('lock/z', '1', 'z\n');
-    const o = await setup('locked-stale', 'volumes:\n  - name: x\n    image: REGISTRY/lock/x:1\n  - name: y\n    image: REGISTRY/lock/y:1\n');
+    const o = await setup(
+      'locked-stale',
+      'volumes:\n  - name: x\n    image: REGISTRY/lock/x:1\n  - name: y\n    image: REGISTRY/lock/y:1\n',
+    );
     await lock(o);
     await build({ ...o, locked: true });
-    await writeFile(o.file, `volumes:\n  - name: x\n    image: ${registry.host}/lock/x:1\nservices:\n  - name: s\n    image: ${registry.host}/lock/z:1\n`);
+    await writeFile(
+      o.file,
+      `volumes:\n  - name: x\n    image: ${registry.host}/lock/x:1\nservices:\n  - name: s\n    image: ${registry.host}/lock/z:1\n`,
+    );
     await assert.rejects(build({ ...o, locked: true }), (e: unknown) => {
       assert.ok(isLkvolError(e, 'LKVOL_LOCK'));
-      assert.match(e.message, new RegExp(`system\\.yml:6:12: services\\[0\\]\\.image: ${registry.host.replaceAll('.', '\\.')}/lock/z:1 is not in `));
+      assert.match(
+        e.message,
+        new RegExp(
+          `system\\.yml:6:12: services\\[0\\]\\.image: ${registry.host.replaceAll('.', '\\.')}/lock/z:1 is not in `,
+        ),
+      );
       assert.match(e.message, /pins .*lock\/y:1, which no system file uses any more/);
       return true;
     });
     // Without --locked the lock is still used where it can be, and the rest is resolved with a warning.
     const events: BuildEvent[] = [];
     await build({ ...o, onEvent: (e) => events.push(e) });
-    assert.deepEqual(events.flatMap((e) => (e.kind === 'warning' && e.code === 'LKVOL_WARN_NOT_LOCKED' ? [e.message] : [])).length, 1);
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'warning' && e.code === 'LKVOL_WARN_NOT_LOCKED' ? [e.message] : [])).length,
+      1,
+    );
     assert.equal(events.filter((e) => e.kind === 'pinned').length, 1);
   });
 

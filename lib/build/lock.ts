@@ -32,7 +32,9 @@ export async function readLockFor(files: readonly string[], cwd: string): Promis
 }
 
 /** Each image reference of the config once (normalised), with its first use, in file order. */
-export function configReferences(config: Config): Map<string, { ref: NormalizedRef; use: LoadedVolume | LoadedContainer; oci: boolean }> {
+export function configReferences(
+  config: Config,
+): Map<string, { ref: NormalizedRef; use: LoadedVolume | LoadedContainer; oci: boolean }> {
   const refs = new Map<string, { ref: NormalizedRef; use: LoadedVolume | LoadedContainer; oci: boolean }>();
   const add = (ref: NormalizedRef | undefined, use: LoadedVolume | LoadedContainer, oci: boolean): void => {
     if (ref !== undefined && !refs.has(formatReference(ref))) refs.set(formatReference(ref), { ref, use, oci });
@@ -56,9 +58,16 @@ export interface Pinned {
  * With `locked`, a missing lock, a reference it lacks, a reference whose written digest it contradicts,
  * and a pin no file uses any more are LKVOL_LOCK, all listed at once.
  */
-export function pinConfig(config: Config, lock: LockFile | undefined, opts: { locked: boolean; lockPath: string }): Pinned {
+export function pinConfig(
+  config: Config,
+  lock: LockFile | undefined,
+  opts: { locked: boolean; lockPath: string },
+): Pinned {
   if (lock === undefined) {
-    if (opts.locked) throw new LkvolError('LKVOL_LOCK', `--locked: ${opts.lockPath} does not exist`, { hint: `run \`lkvol lock ${config.files.join(' ')}\` and commit ${opts.lockPath}` });
+    if (opts.locked)
+      throw new LkvolError('LKVOL_LOCK', `--locked: ${opts.lockPath} does not exist`, {
+        hint: `run \`lkvol lock ${config.files.join(' ')}\` and commit ${opts.lockPath}`,
+      });
     return { config, pinned: [], unpinned: [] };
   }
   const refs = configReferences(config);
@@ -67,7 +76,11 @@ export function pinConfig(config: Config, lock: LockFile | undefined, opts: { lo
   const pins = new Map<string, Digest>();
   for (const [key, { ref, use }] of refs) {
     const entry = lock.lock.images[key];
-    const issue = (message: string): ConfigIssue => ({ ...use.positionOf(['image']), path: `${use.path}.image`, message });
+    const issue = (message: string): ConfigIssue => ({
+      ...use.positionOf(['image']),
+      path: `${use.path}.image`,
+      message,
+    });
     if (entry === undefined) {
       if (opts.locked) issues.push(issue(`${key} is not in ${lock.path}`));
       else unpinned.push({ image: key, where: formatConfigIssue(issue('')).replace(/: $/, '') });
@@ -78,8 +91,15 @@ export function pinConfig(config: Config, lock: LockFile | undefined, opts: { lo
   if (opts.locked) {
     const stale = Object.keys(lock.lock.images).filter((k) => !refs.has(k));
     if (issues.length > 0 || stale.length > 0) {
-      const lines = [...issues.map(formatConfigIssue), ...stale.map((k) => `${lock.path}: pins ${k}, which no system file uses any more`)];
-      throw new LkvolError('LKVOL_LOCK', `--locked: ${lock.path} does not match the system files:\n${lines.join('\n')}`, { hint: `run \`lkvol lock ${config.files.join(' ')}\` and review the change to ${lock.path}` });
+      const lines = [
+        ...issues.map(formatConfigIssue),
+        ...stale.map((k) => `${lock.path}: pins ${k}, which no system file uses any more`),
+      ];
+      throw new LkvolError(
+        'LKVOL_LOCK',
+        `--locked: ${lock.path} does not match the system files:\n${lines.join('\n')}`,
+        { hint: `run \`lkvol lock ${config.files.join(' ')}\` and review the change to ${lock.path}` },
+      );
     }
   }
   const pin = <T extends { ref: NormalizedRef | undefined }>(x: T): T => {
@@ -88,14 +108,41 @@ export function pinConfig(config: Config, lock: LockFile | undefined, opts: { lo
   };
   const pinned = [...pins].map(([image, digest]) => ({ image, digest }));
   return {
-    config: { ...config, volumes: config.volumes.map(pin), onboot: config.onboot.map(pin), services: config.services.map(pin), onshutdown: config.onshutdown.map(pin) },
+    config: {
+      ...config,
+      volumes: config.volumes.map(pin),
+      onboot: config.onboot.map(pin),
+      services: config.services.map(pin),
+      onshutdown: config.onshutdown.map(pin),
+    },
     pinned,
     unpinned,
   };
 }
 
 /** Options of {@link lock}: a build's registry options, plus which references to re-resolve. */
-export interface LockOptions extends Pick<BuildOptions, 'files' | 'cacheDir' | 'cwd' | 'platform' | 'jobs' | 'insecureRegistries' | 'dockerConfigPath' | 'authFiles' | 'credentialHelperEnv' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'proxy' | 'retry' | 'userAgent' | 'onEvent' | 'signal'> {
+export interface LockOptions extends Pick<
+  BuildOptions,
+  | 'files'
+  | 'cacheDir'
+  | 'cwd'
+  | 'platform'
+  | 'jobs'
+  | 'insecureRegistries'
+  | 'dockerConfigPath'
+  | 'authFiles'
+  | 'credentialHelperEnv'
+  | 'caCertFiles'
+  | 'certsDirs'
+  | 'offline'
+  | 'pull'
+  | 'mirrors'
+  | 'proxy'
+  | 'retry'
+  | 'userAgent'
+  | 'onEvent'
+  | 'signal'
+> {
   /** Re-resolve every reference (`--update`), or only these (`--update REF...`); otherwise pins already in the lock are kept. */
   update?: 'all' | readonly string[] | undefined;
 }
@@ -127,9 +174,16 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   const path = lockPathFor(o.files, o.cwd);
   const existing = await readLockFor(o.files, o.cwd);
   const refs = configReferences(config);
-  const update = new Set(options.update === 'all' ? refs.keys() : (options.update ?? []).map((r) => formatReference(parseReference(r))));
+  const update = new Set(
+    options.update === 'all' ? refs.keys() : (options.update ?? []).map((r) => formatReference(parseReference(r))),
+  );
   const unknown = [...update].filter((k) => !refs.has(k));
-  if (unknown.length > 0) throw new LkvolError('LKVOL_LOCK', `--update: ${unknown.join(', ')}: no system file uses ${unknown.length === 1 ? 'it' : 'them'}`, { hint: `name references as the system files write them: ${[...refs.keys()].join(', ')}` });
+  if (unknown.length > 0)
+    throw new LkvolError(
+      'LKVOL_LOCK',
+      `--update: ${unknown.join(', ')}: no system file uses ${unknown.length === 1 ? 'it' : 'them'}`,
+      { hint: `name references as the system files write them: ${[...refs.keys()].join(', ')}` },
+    );
   const platform = parsePlatform(o.platform);
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   const images: Record<string, LockEntry> = {};
@@ -148,7 +202,10 @@ export async function lock(options: LockOptions): Promise<LockResult> {
     await session.close();
   }
   // Named from the lock's own directory, so the header does not depend on where lock ran.
-  const text = formatLock({ images }, o.files.map((f) => relative(dirname(path), resolve(o.cwd, f)) || f));
+  const text = formatLock(
+    { images },
+    o.files.map((f) => relative(dirname(path), resolve(o.cwd, f)) || f),
+  );
   const before = existing === undefined ? undefined : await readFile(path, 'utf8').catch(() => undefined);
   if (before !== text) await writeAtomically(path, text);
   const dropped = Object.keys(existing?.lock.images ?? {}).filter((k) => !refs.has(k));
@@ -156,17 +213,32 @@ export async function lock(options: LockOptions): Promise<LockResult> {
 }
 
 /** The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is an index. */
-async function resolveEntry(session: PullSession, ref: NormalizedRef, oci: boolean, platform: string): Promise<LockEntry> {
+async function resolveEntry(
+  session: PullSession,
+  ref: NormalizedRef,
+  oci: boolean,
+  platform: string,
+): Promise<LockEntry> {
   if (oci) return { digest: parseDigest((await session.fetchManifest(ref)).digest) };
   const image = await session.resolve(ref);
-  return image.index === undefined ? { digest: image.digest } : { digest: image.digest, platforms: { [platform]: image.manifestDigest } };
+  return image.index === undefined
+    ? { digest: image.digest }
+    : { digest: image.digest, platforms: { [platform]: image.manifestDigest } };
 }
 
 /** A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually has it). */
-async function withPlatform(session: PullSession, ref: NormalizedRef, kept: LockEntry, oci: boolean, platform: string): Promise<LockEntry> {
+async function withPlatform(
+  session: PullSession,
+  ref: NormalizedRef,
+  kept: LockEntry,
+  oci: boolean,
+  platform: string,
+): Promise<LockEntry> {
   if (oci || kept.platforms?.[platform] !== undefined) return kept;
   const image = await session.resolve(withDigest(ref, kept.digest));
-  return image.index === undefined ? kept : { digest: kept.digest, platforms: { ...kept.platforms, [platform]: image.manifestDigest } };
+  return image.index === undefined
+    ? kept
+    : { digest: kept.digest, platforms: { ...kept.platforms, [platform]: image.manifestDigest } };
 }
 
 /** Writes `path` through a temporary sibling, so a reader never sees half a lock. */

@@ -38,7 +38,14 @@ async function buildLayout(name: string, image: string): Promise<{ lower: string
 async function layoutBlobs(lower: string): Promise<string[]> {
   const dir = join(lower, 'blobs', 'sha256');
   const names = (await readdir(dir)).sort();
-  for (const hex of names) assert.equal(createHash('sha256').update(await readFile(join(dir, hex))).digest('hex'), hex, `blob ${hex} holds its digest's bytes`);
+  for (const hex of names)
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(join(dir, hex)))
+        .digest('hex'),
+      hex,
+      `blob ${hex} holds its digest's bytes`,
+    );
   return names.map((hex) => `sha256:${hex}`);
 }
 
@@ -54,9 +61,20 @@ test('two platforms sharing a layer give a layout holding each blob once', async
   const pushed = [];
   for (const architecture of ['amd64', 'arm64']) {
     const own = await layerOf({ arch: `${architecture}\n` });
-    const image = await pushImage({ ...target, tag: architecture, layers: [shared, own], format: 'oci', config: { architecture } });
+    const image = await pushImage({
+      ...target,
+      tag: architecture,
+      layers: [shared, own],
+      format: 'oci',
+      config: { architecture },
+    });
     pushed.push(image);
-    manifests.push({ digest: image.manifestDigest, size: image.manifestSize, mediaType: image.manifestMediaType, platform: { os: 'linux', architecture } });
+    manifests.push({
+      digest: image.manifestDigest,
+      size: image.manifestSize,
+      mediaType: image.manifestMediaType,
+      platform: { os: 'linux', architecture },
+    });
   }
   const index = await pushIndex({ ...target, tag: '1', manifests, format: 'oci' });
 
@@ -72,7 +90,13 @@ test('two platforms sharing a layer give a layout holding each blob once', async
 
 test('a manifest listing one layer twice gives a layout holding it once', async () => {
   const layer: LayerInput = await layerOf({ twice: 'applied twice\n' });
-  const image = await pushImage({ registry: registry.host, repository: 'twice/layer', tag: '1', layers: [layer, layer], format: 'oci' });
+  const image = await pushImage({
+    registry: registry.host,
+    repository: 'twice/layer',
+    tag: '1',
+    layers: [layer, layer],
+    format: 'oci',
+  });
   assert.equal(image.layerDigests[0], image.layerDigests[1]);
 
   const { lower, layers } = await buildLayout('twice', 'twice/layer:1');

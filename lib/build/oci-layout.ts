@@ -6,7 +6,16 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError, wrapError } from '../errors.js';
-import { formatPlatform, isIndexMediaType, mediaTypes, normalizePlatform, parsePlatform, type Descriptor, type Index, type Platform } from '../oci/index.js';
+import {
+  formatPlatform,
+  isIndexMediaType,
+  mediaTypes,
+  normalizePlatform,
+  parsePlatform,
+  type Descriptor,
+  type Index,
+  type Platform,
+} from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { createOnce } from './limit.js';
 import type { LayerRecord } from './record.js';
@@ -44,7 +53,11 @@ export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; 
   const layers = new Map<string, LayerRecord>();
   for (const entry of manifests) for (const l of await writeManifest(job, entry, put)) layers.set(l.digest, l);
   await writeFile(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const index = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [{ ...rootDescriptor, annotations: { 'org.opencontainers.image.ref.name': formatReference(ref) } }] };
+  const index = {
+    schemaVersion: 2,
+    mediaType: mediaTypes.ociIndex,
+    manifests: [{ ...rootDescriptor, annotations: { 'org.opencontainers.image.ref.name': formatReference(ref) } }],
+  };
   await writeFile(join(root, 'index.json'), JSON.stringify(index));
   return { digest: top.digest, layers: [...layers.values()] };
 }
@@ -54,11 +67,16 @@ async function writeManifest(job: LayoutJob, entry: Descriptor, put: BlobWriter)
   const { ref, session } = job;
   const child = await session.fetchManifest({ ...ref, tag: undefined, digest: parseDigest(entry.digest) }, entry.size);
   if (child.document.kind !== 'manifest') {
-    throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `volume "${job.volume.name}": ${formatReference(ref)}: nested index ${entry.digest} in a format: oci volume is not supported`, { hint: 'point the volume at the inner index' });
+    throw new LkvolError(
+      'LKVOL_UNSUPPORTED_MEDIA_TYPE',
+      `volume "${job.volume.name}": ${formatReference(ref)}: nested index ${entry.digest} in a format: oci volume is not supported`,
+      { hint: 'point the volume at the inner index' },
+    );
   }
   const { manifest } = child.document;
   // Through openBlob, so the cached copy is verified on its way into the layout.
-  for (const blob of [manifest.config, ...manifest.layers]) await put(parseDigest(blob.digest), () => session.openBlob(ref, blob));
+  for (const blob of [manifest.config, ...manifest.layers])
+    await put(parseDigest(blob.digest), () => session.openBlob(ref, blob));
   await put(child.digest, async () => Readable.from([child.bytes]));
   return manifest.layers.map((l) => ({ digest: l.digest, diffId: null, mediaType: l.mediaType, size: l.size }));
 }
@@ -98,7 +116,11 @@ function selectEntries(index: Index, requested: string[] | undefined, subject: s
   for (const w of wants) {
     if (!available.some((m) => matches(w, normalizePlatform(m.platform!)))) {
       const have = available.map((m) => formatPlatform(normalizePlatform(m.platform!))).join(', ');
-      throw new LkvolError('LKVOL_PLATFORM_NOT_FOUND', `${subject}: no manifest for platform ${formatPlatform(w)} (the index has: ${have || 'none'})`, { hint: 'fix the volume\'s platforms list' });
+      throw new LkvolError(
+        'LKVOL_PLATFORM_NOT_FOUND',
+        `${subject}: no manifest for platform ${formatPlatform(w)} (the index has: ${have || 'none'})`,
+        { hint: "fix the volume's platforms list" },
+      );
     }
   }
   return selected;
@@ -106,5 +128,9 @@ function selectEntries(index: Index, requested: string[] | undefined, subject: s
 
 /** A requested platform without a variant matches every variant of its os/arch. */
 function matches(want: Platform, have: Platform): boolean {
-  return want.os === have.os && want.architecture === have.architecture && (want.variant === undefined || want.variant === have.variant);
+  return (
+    want.os === have.os &&
+    want.architecture === have.architecture &&
+    (want.variant === undefined || want.variant === have.variant)
+  );
 }

@@ -17,7 +17,17 @@ test('every path option is taken from cwd; files and OUT stay as given, for mess
     platform: 'linux/amd64',
   });
   assert.deepEqual(
-    { cwd: o.cwd, files: o.files, out: o.out, cacheDir: o.cacheDir, home: o.home, caCertFiles: o.caCertFiles, certsDirs: o.certsDirs, dockerConfigPath: o.dockerConfigPath, authFiles: o.authFiles },
+    {
+      cwd: o.cwd,
+      files: o.files,
+      out: o.out,
+      cacheDir: o.cacheDir,
+      home: o.home,
+      caCertFiles: o.caCertFiles,
+      certsDirs: o.certsDirs,
+      dockerConfigPath: o.dockerConfigPath,
+      authFiles: o.authFiles,
+    },
     {
       cwd: '/work/proj',
       files: ['system.yml'],

@@ -73,12 +73,16 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-type OptionalKeys = 'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
+type OptionalKeys =
+  'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
 /** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 
 /** The options naming files and directories lkvol reads (and the cache it writes). */
-export type PathOptions = Pick<BuildOptions, 'cacheDir' | 'dockerConfigPath' | 'authFiles' | 'caCertFiles' | 'certsDirs'>;
+export type PathOptions = Pick<
+  BuildOptions,
+  'cacheDir' | 'dockerConfigPath' | 'authFiles' | 'caCertFiles' | 'certsDirs'
+>;
 
 /**
  * The path options made absolute against `cwd`, so that they mean what the caller meant however the
@@ -103,7 +107,15 @@ export function resolveCwd(cwd: string | undefined): string {
 /** The options `build` and `inspect` share: registries, credentials, TLS, cache policy, events. */
 export type RegistryOptions = Pick<
   BuildOptions,
-  'insecureRegistries' | 'authFiles' | 'caCertFiles' | 'certsDirs' | 'offline' | 'pull' | 'mirrors' | 'userAgent' | 'onEvent'
+  | 'insecureRegistries'
+  | 'authFiles'
+  | 'caCertFiles'
+  | 'certsDirs'
+  | 'offline'
+  | 'pull'
+  | 'mirrors'
+  | 'userAgent'
+  | 'onEvent'
 >;
 
 /**
@@ -111,7 +123,10 @@ export type RegistryOptions = Pick<
  * @throws LKVOL_USAGE for `offline` with `pull`, and for a malformed mirror spec.
  */
 export function resolveRegistryOptions(command: string, o: RegistryOptions): Required<RegistryOptions> {
-  if (o.offline === true && o.pull === true) throw new LkvolError('LKVOL_USAGE', `${command}: --offline and --pull contradict each other`, { hint: 'use --pull to re-resolve tags, or --offline to use only the cache' });
+  if (o.offline === true && o.pull === true)
+    throw new LkvolError('LKVOL_USAGE', `${command}: --offline and --pull contradict each other`, {
+      hint: 'use --pull to re-resolve tags, or --offline to use only the cache',
+    });
   for (const m of o.mirrors ?? []) parseMirror(m);
   return {
     insecureRegistries: o.insecureRegistries ?? [],
@@ -151,13 +166,26 @@ export function resolveBuildOptions(o: BuildOptions): ResolvedBuildOptions {
 /** `format`, or the one `out` implies; `dir` for a name that implies tar is a contradiction. @throws LKVOL_USAGE */
 function outputFormat(o: BuildOptions): 'dir' | 'tar' {
   const tarName = o.out === '-' || /\.tar$/i.test(o.out);
-  if (o.format === 'dir' && tarName) throw new LkvolError('LKVOL_USAGE', `output ${JSON.stringify(o.out)} is a tar output, but the format is dir`, { hint: 'leave out --format, or name a directory' });
-  if (o.out === '-' && o.stdout === undefined) throw new LkvolError('LKVOL_USAGE', 'output "-" needs a stream to write the tar to', { hint: 'pass `stdout`' });
+  if (o.format === 'dir' && tarName)
+    throw new LkvolError('LKVOL_USAGE', `output ${JSON.stringify(o.out)} is a tar output, but the format is dir`, {
+      hint: 'leave out --format, or name a directory',
+    });
+  if (o.out === '-' && o.stdout === undefined)
+    throw new LkvolError('LKVOL_USAGE', 'output "-" needs a stream to write the tar to', { hint: 'pass `stdout`' });
   return o.format ?? (tarName ? 'tar' : 'dir');
 }
 
 /** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */
 export function hostPlatform(nodeArch: string): string {
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm/v7', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm: 'arm/v7',
+    arm64: 'arm64',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loong64',
+  };
   return `linux/${arch[nodeArch] ?? nodeArch}`;
 }

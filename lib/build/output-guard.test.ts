@@ -51,24 +51,45 @@ function withRecordText(text: string): Setup {
 // Each protected path is made an earlier lkvol output (or left empty) where it can be, so that only
 // the rule under test can refuse it.
 const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] = [
-  { name: '-o / is the root directory', setup: async () => ({ out: '/' }), want: /^output "\/" is the root directory; refusing/ },
+  {
+    name: '-o / is the root directory',
+    setup: async () => ({ out: '/' }),
+    want: /^output "\/" is the root directory; refusing/,
+  },
   {
     name: '-o . is the current directory, even when it holds an earlier output',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'earlier-cwd')), { out: '.', cwd: join(s, 'earlier-cwd'), files: [join(s, 'proj', 'system.yml')] }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'earlier-cwd')),
+      { out: '.', cwd: join(s, 'earlier-cwd'), files: [join(s, 'proj', 'system.yml')] }
+    ),
     want: /^output "\." \(.*\/earlier-cwd\) is the current directory;/,
   },
   {
     name: '-o .. contains the current directory',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'up')), { out: '..', cwd: join(s, 'up', 'containers'), files: [join(s, 'proj', 'system.yml')] }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'up')),
+      { out: '..', cwd: join(s, 'up', 'containers'), files: [join(s, 'proj', 'system.yml')] }
+    ),
     want: /^output "\.\." \(.*\/up\) contains the current directory;/,
   },
-  { name: '-o $HOME is the home directory, even when it is empty', setup: async (s) => ({ out: join(s, 'home') }), want: /is the home directory .*\/home;/ },
+  {
+    name: '-o $HOME is the home directory, even when it is empty',
+    setup: async (s) => ({ out: join(s, 'home') }),
+    want: /is the home directory .*\/home;/,
+  },
   {
     name: 'a directory containing $HOME',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'h')), { out: join(s, 'h'), home: join(s, 'h', 'containers', 'me') }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'h')),
+      { out: join(s, 'h'), home: join(s, 'h', 'containers', 'me') }
+    ),
     want: /contains the home directory .*\/h\/containers\/me;/,
   },
-  { name: '-o system.yml is the system file', setup: async () => ({ out: 'system.yml' }), want: /^output "system\.yml" \(.*\/proj\/system\.yml\) is the system file system\.yml;/ },
+  {
+    name: '-o system.yml is the system file',
+    setup: async () => ({ out: 'system.yml' }),
+    want: /^output "system\.yml" \(.*\/proj\/system\.yml\) is the system file system\.yml;/,
+  },
   {
     name: 'the parent of the system file contains it',
     setup: async (s) => {
@@ -78,26 +99,49 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
     },
     want: /contains the system file .*\/e\/containers\/system\.yml;/,
   },
-  { name: 'a missing OUT around the cache-to-be (--cache C/cache -o C)', setup: async () => ({ out: 'C', cacheDir: 'C/cache' }), want: /^output "C" \(.*\/proj\/C\) contains the cache C\/cache;/ },
+  {
+    name: 'a missing OUT around the cache-to-be (--cache C/cache -o C)',
+    setup: async () => ({ out: 'C', cacheDir: 'C/cache' }),
+    want: /^output "C" \(.*\/proj\/C\) contains the cache C\/cache;/,
+  },
   {
     name: 'an earlier output holding the cache',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'c')), { out: join(s, 'c'), cacheDir: join(s, 'c', 'containers', 'cache') }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'c')),
+      { out: join(s, 'c'), cacheDir: join(s, 'c', 'containers', 'cache') }
+    ),
     want: /contains the cache /,
   },
-  { name: "lkvol's own installation", setup: async (s) => ({ out: join(s, 'install') }), want: /is lkvol's own installation;/ },
+  {
+    name: "lkvol's own installation",
+    setup: async (s) => ({ out: join(s, 'install') }),
+    want: /is lkvol's own installation;/,
+  },
   {
     name: 'a directory containing the installation',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'i')), { out: join(s, 'i'), installDir: join(s, 'i', 'containers', 'lkvol') }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'i')),
+      { out: join(s, 'i'), installDir: join(s, 'i', 'containers', 'lkvol') }
+    ),
     want: /contains lkvol's own installation;/,
   },
   // NB: without installDir the guard finds the package this code runs from.
-  { name: 'the running lkvol itself, found from its own code', setup: async () => ({ out: repoRoot(), installDir: undefined }), want: /is lkvol's own installation;/ },
+  {
+    name: 'the running lkvol itself, found from its own code',
+    setup: async () => ({ out: repoRoot(), installDir: undefined }),
+    want: /is lkvol's own installation;/,
+  },
   {
     name: 'inputs other than system files: CA file, certs directory, credentials file',
     setup: async (s) => {
       await writeEarlierOutput(join(s, 'in'));
       const at = (name: string) => join(s, 'in', 'containers', name);
-      return { out: join(s, 'in'), caCertFiles: [at('ca.pem')], certsDirs: [at('certs.d')], dockerConfigPath: at('config.json') };
+      return {
+        out: join(s, 'in'),
+        caCertFiles: [at('ca.pem')],
+        certsDirs: [at('certs.d')],
+        dockerConfigPath: at('config.json'),
+      };
     },
     want: /contains the CA certificate file .*\/in\/containers\/ca\.pem;/,
   },
@@ -134,8 +178,16 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
     },
     want: /is the current directory;/,
   },
-  { name: '-o afile: a regular file is not a directory', setup: async () => ({ out: 'afile' }), want: /^output "afile" \(.*\) is a regular file, not a directory;/ },
-  { name: 'a path below a file', setup: async () => ({ out: 'afile/x' }), want: /lies below something that is not a directory;/ },
+  {
+    name: '-o afile: a regular file is not a directory',
+    setup: async () => ({ out: 'afile' }),
+    want: /^output "afile" \(.*\) is a regular file, not a directory;/,
+  },
+  {
+    name: 'a path below a file',
+    setup: async () => ({ out: 'afile/x' }),
+    want: /lies below something that is not a directory;/,
+  },
   {
     name: 'a broken symlink',
     setup: async (s) => (await symlink(join(s, 'nowhere'), join(s, 'proj', 'dangling')), { out: 'dangling' }),
@@ -146,13 +198,24 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
     setup: async (s) => (spawnSync('mkfifo', [join(s, 'proj', 'fifo')]), { out: 'fifo' }),
     want: /is a FIFO, not a directory;/,
   },
-  { name: 'a non-empty directory without lkvol.json', setup: async () => ({ out: 'foreign' }), want: /is a directory lkvol did not write \(it holds "data\.txt" and no lkvol\.json\);/ },
+  {
+    name: 'a non-empty directory without lkvol.json',
+    setup: async () => ({ out: 'foreign' }),
+    want: /is a directory lkvol did not write \(it holds "data\.txt" and no lkvol\.json\);/,
+  },
   ...[
     { name: 'without the build record fields', text: '{"name":"my project"}\n' },
-    { name: 'whose marker has the wrong type', text: JSON.stringify({ containers: [], images: {}, lkvolVersion: 1, platform: 'linux/amd64', volumes: [] }) },
+    {
+      name: 'whose marker has the wrong type',
+      text: JSON.stringify({ containers: [], images: {}, lkvolVersion: 1, platform: 'linux/amd64', volumes: [] }),
+    },
     { name: 'that is a JSON array', text: '[]\n' },
     { name: 'that is not JSON', text: 'lkvolVersion: 1\n' },
-  ].map((r) => ({ name: `an lkvol.json ${r.name}`, setup: withRecordText(r.text), want: /holds an lkvol\.json that lkvol did not write/ })),
+  ].map((r) => ({
+    name: `an lkvol.json ${r.name}`,
+    setup: withRecordText(r.text),
+    want: /holds an lkvol\.json that lkvol did not write/,
+  })),
   {
     // NB: a link is not followed: the record must be OUT's own.
     name: 'an lkvol.json that is a symlink to a real record',
@@ -166,13 +229,37 @@ const refused: { name: string; setup: Setup; code?: ErrorCode; want: RegExp }[] 
   },
   {
     name: 'an earlier output the user added files to',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'plus')), await writeFile(join(s, 'plus', 'notes.txt'), 'mine\n'), { out: join(s, 'plus') }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'plus')),
+      await writeFile(join(s, 'plus', 'notes.txt'), 'mine\n'),
+      { out: join(s, 'plus') }
+    ),
     want: /is an earlier lkvol output that also holds "notes\.txt", which lkvol did not write;/,
   },
-  { name: "-o '' is a usage error", setup: async () => ({ out: '' }), code: 'LKVOL_USAGE', want: /^output path is empty$/ },
-  { name: 'a tar OUT that is a file lkvol did not write', setup: async (s) => (await writeFile(join(s, 'proj', 'notes.tar'), 'mine\n'), { out: 'notes.tar', format: 'tar' as const }), want: /is a file lkvol did not write \(not a tar holding an lkvol\.json build record\);/ },
-  { name: 'a tar OUT that is a directory', setup: async () => ({ out: 'foreign', format: 'tar' as const }), want: /is a directory \(a tar output only replaces an earlier lkvol tar\);/ },
-  { name: 'a tar OUT that is the system file', setup: async () => ({ out: 'system.yml', format: 'tar' as const }), want: /is the system file/ },
+  {
+    name: "-o '' is a usage error",
+    setup: async () => ({ out: '' }),
+    code: 'LKVOL_USAGE',
+    want: /^output path is empty$/,
+  },
+  {
+    name: 'a tar OUT that is a file lkvol did not write',
+    setup: async (s) => (
+      await writeFile(join(s, 'proj', 'notes.tar'), 'mine\n'),
+      { out: 'notes.tar', format: 'tar' as const }
+    ),
+    want: /is a file lkvol did not write \(not a tar holding an lkvol\.json build record\);/,
+  },
+  {
+    name: 'a tar OUT that is a directory',
+    setup: async () => ({ out: 'foreign', format: 'tar' as const }),
+    want: /is a directory \(a tar output only replaces an earlier lkvol tar\);/,
+  },
+  {
+    name: 'a tar OUT that is the system file',
+    setup: async () => ({ out: 'system.yml', format: 'tar' as const }),
+    want: /is the system file/,
+  },
 ];
 
 for (const c of refused) {
@@ -192,18 +279,54 @@ for (const c of refused) {
 
 const allowed: { name: string; setup: Setup; want: (s: string) => string }[] = [
   { name: 'a path that does not exist', setup: async () => ({ out: 'out' }), want: (s) => join(s, 'proj', 'out') },
-  { name: 'a path whose parents do not exist either', setup: async () => ({ out: 'a/b/out' }), want: (s) => join(s, 'proj', 'a', 'b', 'out') },
-  { name: 'an empty directory', setup: async (s) => (await mkdir(join(s, 'proj', 'empty')), { out: 'empty' }), want: (s) => join(s, 'proj', 'empty') },
-  { name: 'an earlier lkvol output', setup: async (s) => (await writeEarlierOutput(join(s, 'prev')), { out: join(s, 'prev') }), want: (s) => join(s, 'prev') },
-  { name: 'an earlier output of a build without containers (lkvol.json alone)', setup: async (s) => (await writeEarlierOutput(join(s, 'bare')), await rm(join(s, 'bare', 'containers'), { recursive: true }), { out: join(s, 'bare') }), want: (s) => join(s, 'bare') },
+  {
+    name: 'a path whose parents do not exist either',
+    setup: async () => ({ out: 'a/b/out' }),
+    want: (s) => join(s, 'proj', 'a', 'b', 'out'),
+  },
+  {
+    name: 'an empty directory',
+    setup: async (s) => (await mkdir(join(s, 'proj', 'empty')), { out: 'empty' }),
+    want: (s) => join(s, 'proj', 'empty'),
+  },
+  {
+    name: 'an earlier lkvol output',
+    setup: async (s) => (await writeEarlierOutput(join(s, 'prev')), { out: join(s, 'prev') }),
+    want: (s) => join(s, 'prev'),
+  },
+  {
+    name: 'an earlier output of a build without containers (lkvol.json alone)',
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'bare')),
+      await rm(join(s, 'bare', 'containers'), { recursive: true }),
+      { out: join(s, 'bare') }
+    ),
+    want: (s) => join(s, 'bare'),
+  },
   {
     name: 'a symlink to an earlier output resolves to its target',
-    setup: async (s) => (await writeEarlierOutput(join(s, 'target')), await symlink(join(s, 'target'), join(s, 'proj', 'out-link')), { out: 'out-link' }),
+    setup: async (s) => (
+      await writeEarlierOutput(join(s, 'target')),
+      await symlink(join(s, 'target'), join(s, 'proj', 'out-link')),
+      { out: 'out-link' }
+    ),
     want: (s) => join(s, 'target'),
   },
-  { name: 'a directory beside the cache, not around it', setup: async () => ({ out: 'cache-out', cacheDir: 'cache' }), want: (s) => join(s, 'proj', 'cache-out') },
-  { name: 'a directory inside the installation (e.g. out/ in a checkout)', setup: async (s) => ({ out: join(s, 'install', 'out') }), want: (s) => join(s, 'install', 'out') },
-  { name: 'a directory inside the home directory', setup: async (s) => ({ out: join(s, 'home', 'out') }), want: (s) => join(s, 'home', 'out') },
+  {
+    name: 'a directory beside the cache, not around it',
+    setup: async () => ({ out: 'cache-out', cacheDir: 'cache' }),
+    want: (s) => join(s, 'proj', 'cache-out'),
+  },
+  {
+    name: 'a directory inside the installation (e.g. out/ in a checkout)',
+    setup: async (s) => ({ out: join(s, 'install', 'out') }),
+    want: (s) => join(s, 'install', 'out'),
+  },
+  {
+    name: 'a directory inside the home directory',
+    setup: async (s) => ({ out: join(s, 'home', 'out') }),
+    want: (s) => join(s, 'home', 'out'),
+  },
 ];
 
 for (const c of allowed) {

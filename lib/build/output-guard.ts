@@ -9,7 +9,10 @@ import type { ResolvedBuildOptions } from './options.js';
 import { isBuildRecord } from './record.js';
 
 /** What the guard needs of a build's options (paths absolute, except `out` and `files`, which are taken from `cwd`). */
-export type OutputGuardOptions = Pick<ResolvedBuildOptions, 'out' | 'cwd' | 'home' | 'cacheDir' | 'files' | 'caCertFiles' | 'certsDirs' | 'dockerConfigPath' | 'authFiles'> & {
+export type OutputGuardOptions = Pick<
+  ResolvedBuildOptions,
+  'out' | 'cwd' | 'home' | 'cacheDir' | 'files' | 'caCertFiles' | 'certsDirs' | 'dockerConfigPath' | 'authFiles'
+> & {
   /** The policy file, an input like the system files. */
   policy?: string | undefined;
   /** `tar`: OUT is a tar file (or `-`, stdout); default `dir`. */
@@ -35,11 +38,18 @@ const maxRecordBytes = 256 << 20;
  * @throws LKVOL_IO when OUT cannot be inspected.
  */
 export async function checkOutput(o: OutputGuardOptions): Promise<string> {
-  if (o.out === '') throw new LkvolError('LKVOL_USAGE', 'output path is empty', { hint: 'name the output directory, e.g. -o out' });
+  if (o.out === '')
+    throw new LkvolError('LKVOL_USAGE', 'output path is empty', { hint: 'name the output directory, e.g. -o out' });
   if (o.format === 'tar' && o.out === '-') return '-';
   const target = await realPath(resolve(o.cwd, o.out));
   const why = await protectedReason(target, o);
-  if (why !== undefined) throw refusal(o.out, target, why, o.format === 'tar' ? 'name a new tar file elsewhere' : 'name a new or empty directory elsewhere');
+  if (why !== undefined)
+    throw refusal(
+      o.out,
+      target,
+      why,
+      o.format === 'tar' ? 'name a new tar file elsewhere' : 'name a new or empty directory elsewhere',
+    );
   if (o.format === 'tar') await checkTarReplaceable(o.out, target);
   else await checkReplaceable(o.out, target);
   return target;
@@ -54,7 +64,8 @@ export async function checkTarReplaceable(out: string, target: string): Promise<
   const why = await tarReason(target).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
   });
-  if (why !== undefined) throw refusal(out, target, why, 'name a new tar file, or remove this one yourself if it is not needed');
+  if (why !== undefined)
+    throw refusal(out, target, why, 'name a new tar file, or remove this one yourself if it is not needed');
 }
 
 async function tarReason(target: string): Promise<string | undefined> {
@@ -62,7 +73,9 @@ async function tarReason(target: string): Promise<string | undefined> {
   if (st === undefined || typeof st === 'string') return st;
   if (st.isDirectory()) return 'is a directory (a tar output only replaces an earlier lkvol tar)';
   if (!st.isFile()) return 'is not a regular file';
-  return (await isLkvolTar(target)) ? undefined : 'is a file lkvol did not write (not a tar holding an lkvol.json build record)';
+  return (await isLkvolTar(target))
+    ? undefined
+    : 'is a file lkvol did not write (not a tar holding an lkvol.json build record)';
 }
 
 /** True for a tar whose `lkvol.json` member holds a build record; headers are read, other bodies skipped. */
@@ -92,7 +105,13 @@ export async function checkReplaceable(out: string, target: string): Promise<voi
   const why = await stableReason(target).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
   });
-  if (why !== undefined) throw refusal(out, target, why, 'choose a new or empty directory, or remove this one yourself if nothing in it is needed');
+  if (why !== undefined)
+    throw refusal(
+      out,
+      target,
+      why,
+      'choose a new or empty directory, or remove this one yourself if nothing in it is needed',
+    );
 }
 
 /** Reads of OUT a concurrent build may disturb by swapping it: its swap is two renames, so a few tries see it settled. */
@@ -181,10 +200,13 @@ async function foreignReason(target: string): Promise<string | undefined> {
   if (!st.isDirectory()) return `is ${describeType(st)}, not a directory`;
   const names = (await readdir(target)).sort();
   if (names.length === 0) return undefined;
-  if (!names.includes('lkvol.json')) return `is a directory lkvol did not write (it holds ${list(names)} and no lkvol.json)`;
-  if (!(await holdsBuildRecord(join(target, 'lkvol.json')))) return 'holds an lkvol.json that lkvol did not write (not a build record)';
+  if (!names.includes('lkvol.json'))
+    return `is a directory lkvol did not write (it holds ${list(names)} and no lkvol.json)`;
+  if (!(await holdsBuildRecord(join(target, 'lkvol.json'))))
+    return 'holds an lkvol.json that lkvol did not write (not a build record)';
   const foreign = names.filter((n) => !outputEntries.has(n));
-  if (foreign.length > 0) return `is an earlier lkvol output that also holds ${list(foreign)}, which lkvol did not write`;
+  if (foreign.length > 0)
+    return `is an earlier lkvol output that also holds ${list(foreign)}, which lkvol did not write`;
   return undefined;
 }
 
@@ -227,7 +249,13 @@ function ownInstallDir(): Promise<string> {
   installDir ??= (async () => {
     const here = dirname(fileURLToPath(import.meta.url));
     for (let dir = here; ; dir = dirname(dir)) {
-      if (await access(join(dir, 'package.json')).then(() => true, () => false)) return dir;
+      if (
+        await access(join(dir, 'package.json')).then(
+          () => true,
+          () => false,
+        )
+      )
+        return dir;
       if (dirname(dir) === dir) return here;
     }
   })();

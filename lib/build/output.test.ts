@@ -12,13 +12,49 @@ const dead = spawnSync(process.execPath, ['-e', '']).pid;
 const alive = process.ppid;
 
 const cases = [
-  { name: 'a dead build\'s staging dir is removed', entries: [`.out.partial-${dead}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
-  { name: 'a live build\'s staging dir and moved-aside OUT stay', entries: [`.out.partial-${alive}-aa`, `.out.old-${alive}-bb`], out: 'cur', want: [`.out.old-${alive}-bb`, `.out.partial-${alive}-aa`, 'out'], wantOut: 'cur' },
-  { name: 'killed between the renames: the moved-aside OUT comes back', entries: [`.out.old-${dead}-aa`, `.out.partial-${dead}-bb`], out: undefined, want: ['out'], wantOut: `.out.old-${dead}-aa` },
-  { name: 'killed after the swap: the moved-aside OUT is removed', entries: [`.out.old-${dead}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
+  {
+    name: "a dead build's staging dir is removed",
+    entries: [`.out.partial-${dead}-aa`],
+    out: 'cur',
+    want: ['out'],
+    wantOut: 'cur',
+  },
+  {
+    name: "a live build's staging dir and moved-aside OUT stay",
+    entries: [`.out.partial-${alive}-aa`, `.out.old-${alive}-bb`],
+    out: 'cur',
+    want: [`.out.old-${alive}-bb`, `.out.partial-${alive}-aa`, 'out'],
+    wantOut: 'cur',
+  },
+  {
+    name: 'killed between the renames: the moved-aside OUT comes back',
+    entries: [`.out.old-${dead}-aa`, `.out.partial-${dead}-bb`],
+    out: undefined,
+    want: ['out'],
+    wantOut: `.out.old-${dead}-aa`,
+  },
+  {
+    name: 'killed after the swap: the moved-aside OUT is removed',
+    entries: [`.out.old-${dead}-aa`],
+    out: 'cur',
+    want: ['out'],
+    wantOut: 'cur',
+  },
   // NB: in a container a killed build's pid is often ours again; only this process's own builds are alive.
-  { name: 'our own pid, not one of our builds, counts as dead', entries: [`.out.partial-${process.pid}-aa`], out: 'cur', want: ['out'], wantOut: 'cur' },
-  { name: 'names of other outputs or other forms are not ours', entries: ['.out.partial-x', `.other.partial-${dead}-aa`, `.out.partial-${dead}-zz`], out: 'cur', want: ['.other.partial-' + dead + '-aa', '.out.partial-' + dead + '-zz', '.out.partial-x', 'out'], wantOut: 'cur' },
+  {
+    name: 'our own pid, not one of our builds, counts as dead',
+    entries: [`.out.partial-${process.pid}-aa`],
+    out: 'cur',
+    want: ['out'],
+    wantOut: 'cur',
+  },
+  {
+    name: 'names of other outputs or other forms are not ours',
+    entries: ['.out.partial-x', `.other.partial-${dead}-aa`, `.out.partial-${dead}-zz`],
+    out: 'cur',
+    want: ['.other.partial-' + dead + '-aa', '.out.partial-' + dead + '-zz', '.out.partial-x', 'out'],
+    wantOut: 'cur',
+  },
 ];
 
 for (const c of cases) {
@@ -37,10 +73,15 @@ test('three promotes racing for one OUT all succeed, and OUT ends up as one of t
   const out = join(dir, 'out');
   for (let round = 0; round < 5; round++) {
     const stagings = await Promise.all([0, 1, 2].map(() => createStaging(out)));
-    for (const [i, s] of stagings.entries()) for (const name of ['a', 'b']) await writeFile(join(s.dir, name), String(i));
+    for (const [i, s] of stagings.entries())
+      for (const name of ['a', 'b']) await writeFile(join(s.dir, name), String(i));
     // Started in one tick, their renames interleave on libuv's thread pool.
     await Promise.all(stagings.map((s) => s.promote()));
-    assert.equal(await readFile(join(out, 'a'), 'utf8'), await readFile(join(out, 'b'), 'utf8'), `round ${round}: OUT mixes two trees`);
+    assert.equal(
+      await readFile(join(out, 'a'), 'utf8'),
+      await readFile(join(out, 'b'), 'utf8'),
+      `round ${round}: OUT mixes two trees`,
+    );
     assert.deepEqual(await readdir(dir), ['out'], `round ${round}`);
   }
 });
@@ -66,8 +107,14 @@ test('a staging dir that cannot be removed after a failure is reported as a left
   await assert.rejects(staging.discard(), { code: 'ENOTDIR' });
   const leftovers: LkvolError[] = [];
   await discardAfterFailure(staging, (e) => leftovers.push(e));
-  assert.deepEqual(leftovers.map((e) => e.code), ['LKVOL_IO']);
-  assert.ok(leftovers[0]!.message.startsWith(`remove staging directory ${staging.dir}: ENOTDIR`), leftovers[0]!.message);
+  assert.deepEqual(
+    leftovers.map((e) => e.code),
+    ['LKVOL_IO'],
+  );
+  assert.ok(
+    leftovers[0]!.message.startsWith(`remove staging directory ${staging.dir}: ENOTDIR`),
+    leftovers[0]!.message,
+  );
 });
 
 test('discarding after a failure removes the staging dir and reports nothing when it can', async (t) => {

@@ -27,7 +27,8 @@ const maxSwapAttempts = 8;
  */
 export async function createStaging(out: string): Promise<Staging> {
   const target = resolve(out);
-  const aside = (kind: string) => join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const aside = (kind: string) =>
+    join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
   const dir = aside('partial');
   try {
     await mkdir(dirname(target), { recursive: true });
@@ -48,7 +49,10 @@ export async function createStaging(out: string): Promise<Staging> {
         live.delete(dir);
         // OUT is already the new tree: failing to delete the old one must not fail the build;
         // the next build's recovery removes what is left.
-        for (const old of moved) await removeTree(old).catch(() => {}).finally(() => live.delete(old));
+        for (const old of moved)
+          await removeTree(old)
+            .catch(() => {})
+            .finally(() => live.delete(old));
       } catch (err) {
         throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that OUT is a directory you can write');
       }
@@ -97,7 +101,10 @@ export function createFileStaging(out: string): FileStaging {
  * (as LKVOL_IO naming the directory) and is never thrown: it must not replace the build's own error,
  * and the next build's {@link recoverOutput} removes what is left.
  */
-export async function discardAfterFailure(staging: Pick<Staging, 'dir' | 'discard'>, onLeftover: (err: LkvolError) => void): Promise<void> {
+export async function discardAfterFailure(
+  staging: Pick<Staging, 'dir' | 'discard'>,
+  onLeftover: (err: LkvolError) => void,
+): Promise<void> {
   try {
     await staging.discard();
   } catch (err) {

@@ -2,20 +2,44 @@
 // the same confined extractor, limits and sizeLimit as an image layer.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, createReadStream, createWriteStream, open, openSync, read, write, writev } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  open,
+  openSync,
+  read,
+  write,
+  writev,
+} from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobCache } from '../cache/index.js';
 import type { Config, LoadedProvisioner, LoadedVolume } from '../config/index.js';
 import { createHasher, type Digest } from '../digest/index.js';
 import { isLkvolError, LkvolError, wrapError, type ConfigIssue } from '../errors.js';
-import { createExtractState, createStreamCap, createTarFramingCheck, extractLayer, finishExtraction, volumeReport, type VolumeLimits, type VolumeReport } from '../layer/index.js';
+import {
+  createExtractState,
+  createStreamCap,
+  createTarFramingCheck,
+  extractLayer,
+  finishExtraction,
+  volumeReport,
+  type VolumeLimits,
+  type VolumeReport,
+} from '../layer/index.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
 import { volumeLimits } from './volumes.js';
 
 /** The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file); undefined when not found. */
-export function provisionerProgram(p: LoadedProvisioner, cwd: string, path: string | undefined): { program: string; args: string[]; shown: string } | undefined {
+export function provisionerProgram(
+  p: LoadedProvisioner,
+  cwd: string,
+  path: string | undefined,
+): { program: string; args: string[]; shown: string } | undefined {
   const [first, ...args] = p.command ?? [`lkvol-provisioner-${p.name ?? ''}`];
   if (first === undefined) return undefined;
   const shown = [first, ...args].join(' ');
@@ -44,8 +68,17 @@ export function checkProvisioners(config: Config, cwd: string, path: string | un
   return config.volumes.flatMap((v) => {
     if (v.provisioner === undefined || provisionerProgram(v.provisioner, cwd, path) !== undefined) return [];
     const p = v.provisioner;
-    const what = p.command === undefined ? `lkvol-provisioner-${p.name ?? ''} is not on PATH` : `${JSON.stringify(p.command[0])} is not an executable file${p.command[0]?.includes('/') === true ? ` (relative to ${dirname(p.file)})` : ' on PATH'}`;
-    return [{ ...v.positionOf(['provisioner']), path: `${v.path}.provisioner`, message: `volume "${v.name}": provisioner ${what}` }];
+    const what =
+      p.command === undefined
+        ? `lkvol-provisioner-${p.name ?? ''} is not on PATH`
+        : `${JSON.stringify(p.command[0])} is not an executable file${p.command[0]?.includes('/') === true ? ` (relative to ${dirname(p.file)})` : ' on PATH'}`;
+    return [
+      {
+        ...v.positionOf(['provisioner']),
+        path: `${v.path}.provisioner`,
+        message: `volume "${v.name}": provisioner ${what}`,
+      },
+    ];
   });
 }
 
@@ -120,19 +153,31 @@ function closeQuietly(fd: number): void {
 
 /** The inputs hash of a provisioner's volume (see `treeInputs`): the command, its params and the stream it wrote. */
 export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimits, applyOwnership: boolean): string {
-  return treeInputs({ provisioner: { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest } }, limits, applyOwnership);
+  return treeInputs(
+    { provisioner: { command: output.command, paramsDigest: output.paramsDigest, streamDigest: output.streamDigest } },
+    limits,
+    applyOwnership,
+  );
 }
 
 /** Unpacks a provisioner's output into `root` with the confined extractor, the volume's limits and sizeLimit. */
-export async function extractProvisioned(volume: ProvisionedVolume, output: ProvisionerOutput, root: string, o: ResolvedBuildOptions): Promise<VolumeReport> {
+export async function extractProvisioned(
+  volume: ProvisionedVolume,
+  output: ProvisionerOutput,
+  root: string,
+  o: ResolvedBuildOptions,
+): Promise<VolumeReport> {
   const state = createExtractState(volumeLimits(volume, o.limits));
-  await extractLayer(createReadStream('', { fd: output.spool, start: 0, highWaterMark: 1 << 20, autoClose: false, fs: spoolFs }), {
-    root,
-    layer: `provisioner ${output.command}`,
-    state,
-    applyOwnership: o.applyOwnership,
-    ...(o.signal === undefined ? {} : { signal: o.signal }),
-  });
+  await extractLayer(
+    createReadStream('', { fd: output.spool, start: 0, highWaterMark: 1 << 20, autoClose: false, fs: spoolFs }),
+    {
+      root,
+      layer: `provisioner ${output.command}`,
+      state,
+      applyOwnership: o.applyOwnership,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    },
+  );
   finishExtraction(state, { root });
   return volumeReport(state);
 }
@@ -145,14 +190,22 @@ export async function extractProvisioned(volume: ProvisionedVolume, output: Prov
  * @throws LKVOL_PROVISIONER naming the volume and the program (exit status, timeout; the end of its
  *   stderr); LKVOL_LAYER_LIMIT for a stream past the budget; LKVOL_IO when the spool cannot be written.
  */
-async function runProvisioner(volume: ProvisionedVolume, spool: string, o: ResolvedBuildOptions): Promise<ProvisionerOutput> {
+async function runProvisioner(
+  volume: ProvisionedVolume,
+  spool: string,
+  o: ResolvedBuildOptions,
+): Promise<ProvisionerOutput> {
   const p = volume.provisioner;
   const env = o.credentialHelperEnv ?? process.env;
   const found = provisionerProgram(p, o.cwd, env['PATH']);
   const fail = (why: string, stderr = ''): LkvolError =>
-    new LkvolError('LKVOL_PROVISIONER', `volume "${volume.name}": provisioner ${JSON.stringify(found?.shown ?? p.command?.[0] ?? p.name)} ${why}${stderr.trim() === '' ? '' : `; its stderr ends:\n${stderr.slice(-stderrTail).trimEnd()}`}`, {
-      hint: 'run the provisioner by hand in the system file\'s directory to see why; it must write a tar stream to stdout and exit 0',
-    });
+    new LkvolError(
+      'LKVOL_PROVISIONER',
+      `volume "${volume.name}": provisioner ${JSON.stringify(found?.shown ?? p.command?.[0] ?? p.name)} ${why}${stderr.trim() === '' ? '' : `; its stderr ends:\n${stderr.slice(-stderrTail).trimEnd()}`}`,
+      {
+        hint: "run the provisioner by hand in the system file's directory to see why; it must write a tar stream to stdout and exit 0",
+      },
+    );
   if (found === undefined) throw fail('is not found');
   const params = JSON.stringify(p.params);
   const child = spawn(found.program, found.args, {
@@ -196,7 +249,11 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     try {
       fd = openSync(spool, 'wx+', 0o600);
     } catch (err) {
-      throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": create ${spool} for the output of provisioner ${found.shown}`);
+      throw wrapError(
+        err,
+        'LKVOL_IO',
+        `volume "${volume.name}": create ${spool} for the output of provisioner ${found.shown}`,
+      );
     }
     const limits = volumeLimits(volume, o.limits);
     const layer = `provisioner ${found.shown}`;
@@ -204,7 +261,11 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     // Output that is not a tar, or past the volume's byte budget, stops the program at once: it would
     // block on a full pipe, or fill the disk, otherwise.
     const cap = createStreamCap(limits, layer);
-    const framing = createTarFramingCheck(layer, limits, 'the provisioner must write a tar stream (plain, gzip or zstd) on stdout; run it by hand to see what it writes');
+    const framing = createTarFramingCheck(
+      layer,
+      limits,
+      'the provisioner must write a tar stream (plain, gzip or zstd) on stdout; run it by hand to see what it writes',
+    );
     // Refused output kills the program before the pipe closes under it: it dies of our SIGKILL, not of
     // a write error it would report as its own failure. (These listeners run before pipeline's.)
     let refused = false;
@@ -214,7 +275,13 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
         killGroup();
       });
     }
-    const spooled = pipeline(child.stdout, cap, framing, hasher, createWriteStream('', { fd, autoClose: false, fs: spoolFs })).catch((err: unknown) => {
+    const spooled = pipeline(
+      child.stdout,
+      cap,
+      framing,
+      hasher,
+      createWriteStream('', { fd, autoClose: false, fs: spoolFs }),
+    ).catch((err: unknown) => {
       // Output that could not be kept (a full disk) stops the program too, and is what is reported.
       refused = true;
       killGroup();
@@ -222,15 +289,28 @@ async function runProvisioner(volume: ProvisionedVolume, spool: string, o: Resol
     });
     const [written] = await Promise.allSettled([spooled, exited]);
     const exit = await exited;
-    if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": provisioner cancelled`);
+    if (o.signal?.aborted === true)
+      throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": provisioner cancelled`);
     if (exit.error !== undefined) throw fail(`could not be started: ${exit.error.message}`, stderr);
     if (timedOut) throw fail(`did not finish within ${p.timeoutMs / 1000} s and was killed`, stderr);
     // A program that failed by itself explains its output better than the tar reader does; one we
     // killed for its output is reported for that output.
     if (exit.signal === null && exit.code !== 0) throw fail(`exited with status ${String(exit.code)}`, stderr);
     if (exit.signal !== null && !refused) throw fail(`was killed by ${exit.signal}`, stderr);
-    if (written.status === 'rejected') throw isLkvolError(written.reason) ? written.reason : wrapError(written.reason, 'LKVOL_IO', `volume "${volume.name}": keep the output of provisioner ${found.shown} in ${spool}`);
-    const output = { command: found.shown, paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest, streamDigest: hasher.digest(), spool: fd };
+    if (written.status === 'rejected')
+      throw isLkvolError(written.reason)
+        ? written.reason
+        : wrapError(
+            written.reason,
+            'LKVOL_IO',
+            `volume "${volume.name}": keep the output of provisioner ${found.shown} in ${spool}`,
+          );
+    const output = {
+      command: found.shown,
+      paramsDigest: `sha256:${createHash('sha256').update(params).digest('hex')}` as Digest,
+      streamDigest: hasher.digest(),
+      spool: fd,
+    };
     fd = undefined;
     return output;
   } catch (err) {

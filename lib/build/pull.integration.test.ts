@@ -38,7 +38,8 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-const twoVolumes = 'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n  - name: vb\n    image: PROXY/pl/b:1\nonboot:\n  - name: c\n    image: PROXY/pl/a:1\n';
+const twoVolumes =
+  'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n  - name: vb\n    image: PROXY/pl/b:1\nonboot:\n  - name: c\n    image: PROXY/pl/a:1\n';
 
 /** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
 async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
@@ -46,7 +47,14 @@ async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = 
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('PROXY', proxy.host));
-  return { files: [file], out: join(dir, `out-${proxy.log.length}`), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', retry: { baseDelayMs: 1 }, ...extra };
+  return {
+    files: [file],
+    out: join(dir, `out-${proxy.log.length}`),
+    cacheDir: join(dir, 'cache'),
+    platform: 'linux/amd64',
+    retry: { baseDelayMs: 1 },
+    ...extra,
+  };
 }
 
 /** Builds and returns the requests the proxy saw meanwhile, as `METHOD path`. */
@@ -71,20 +79,34 @@ test('a second build revalidates tags with HEAD and downloads nothing; --pull GE
   decide = () => ({ kind: 'pass' });
   await build(await setup('revalidate', twoVolumes));
   const again = await requestsOf(await setup('revalidate', twoVolumes));
-  assert.deepEqual(again.filter((s) => !s.endsWith('/v2/')).sort(), ['HEAD /v2/pl/a/manifests/1', 'HEAD /v2/pl/b/manifests/1']);
+  assert.deepEqual(again.filter((s) => !s.endsWith('/v2/')).sort(), [
+    'HEAD /v2/pl/a/manifests/1',
+    'HEAD /v2/pl/b/manifests/1',
+  ]);
   const pulled = await requestsOf(await setup('revalidate', twoVolumes, { pull: true }));
-  assert.deepEqual(pulled.filter((s) => !s.endsWith('/v2/')).sort(), ['GET /v2/pl/a/manifests/1', 'GET /v2/pl/b/manifests/1']);
+  assert.deepEqual(pulled.filter((s) => !s.endsWith('/v2/')).sort(), [
+    'GET /v2/pl/a/manifests/1',
+    'GET /v2/pl/b/manifests/1',
+  ]);
 });
 
 test('a tag that moved is noticed by HEAD and its new manifest is used', async () => {
   decide = () => ({ kind: 'pass' });
   const yaml = 'volumes:\n  - name: v\n    image: PROXY/pl/move:1\n';
   const first = await build(await setup('move', yaml));
-  const moved = await pushTarImage({ registry: registry.host, repository: 'pl/move', tag: '1', layers: [[{ name: 'v', content: 'two' }]] });
+  const moved = await pushTarImage({
+    registry: registry.host,
+    repository: 'pl/move',
+    tag: '1',
+    layers: [[{ name: 'v', content: 'two' }]],
+  });
   const o = await setup('move', yaml);
   const start = proxy.seen.length;
   const second = await build(o);
-  assert.deepEqual(proxy.seen.slice(start).filter((s) => s.includes('/manifests/')), ['HEAD /v2/pl/move/manifests/1', 'GET /v2/pl/move/manifests/1']);
+  assert.deepEqual(
+    proxy.seen.slice(start).filter((s) => s.includes('/manifests/')),
+    ['HEAD /v2/pl/move/manifests/1', 'GET /v2/pl/move/manifests/1'],
+  );
   assert.notEqual(first.record.volumes[0]!.digest, second.record.volumes[0]!.digest);
   assert.equal(second.record.volumes[0]!.digest, moved.manifestDigest);
   assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'v', 'lower', 'v'), 'utf8'), 'two');
@@ -97,11 +119,21 @@ test('--offline builds from a warm cache without a single request', async () => 
   const seen = await requestsOf(o);
   assert.deepEqual(seen, []);
   assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'vb', 'lower', 'b.txt'), 'utf8'), 'b');
-  assert.deepEqual((await build(await setup('offline', twoVolumes, { offline: true }))).record.images, online.record.images);
+  assert.deepEqual(
+    (await build(await setup('offline', twoVolumes, { offline: true }))).record.images,
+    online.record.images,
+  );
 });
 
 const offlineMisses = [
-  { name: 'a cold cache names the tag, and the volume and line that use it', prepare: async () => undefined, want: (host: string) => new RegExp(`^volume "va" \\(.*system\\.yml:3:12\\): pull ${host}/pl/a:1: tag is not in the cache .*\\(--offline\\)$`) },
+  {
+    name: 'a cold cache names the tag, and the volume and line that use it',
+    prepare: async () => undefined,
+    want: (host: string) =>
+      new RegExp(
+        `^volume "va" \\(.*system\\.yml:3:12\\): pull ${host}/pl/a:1: tag is not in the cache .*\\(--offline\\)$`,
+      ),
+  },
   {
     name: 'a missing layer names the blob',
     prepare: async (o: BuildOptions) => {
@@ -116,16 +148,27 @@ const offlineMisses = [
 for (const c of offlineMisses) {
   test(`--offline: ${c.name}`, async () => {
     decide = () => ({ kind: 'pass' });
-    const o = await setup(`miss-${offlineMisses.indexOf(c)}`, 'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n', { offline: true });
+    const o = await setup(`miss-${offlineMisses.indexOf(c)}`, 'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n', {
+      offline: true,
+    });
     await c.prepare(o);
     const start = proxy.seen.length;
-    await assert.rejects(build(o), (e: Error & { code?: string; hint?: string }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && c.want(proxy.host).test(e.message) && /without --offline/.test(e.hint ?? ''));
+    await assert.rejects(
+      build(o),
+      (e: Error & { code?: string; hint?: string }) =>
+        e.code === 'LKVOL_REGISTRY_UNAVAILABLE' &&
+        c.want(proxy.host).test(e.message) &&
+        /without --offline/.test(e.hint ?? ''),
+    );
     assert.deepEqual(proxy.seen.slice(start), []);
   });
 }
 
 test('--offline with --pull is a usage error', async () => {
-  await assert.rejects(build(await setup('both', twoVolumes, { offline: true, pull: true })), { code: 'LKVOL_USAGE', message: 'build: --offline and --pull contradict each other' });
+  await assert.rejects(build(await setup('both', twoVolumes, { offline: true, pull: true })), {
+    code: 'LKVOL_USAGE',
+    message: 'build: --offline and --pull contradict each other',
+  });
 });
 
 const jobCases = [
@@ -151,7 +194,9 @@ for (const c of jobCases) {
       if (++arrived === c.want) open();
       return { kind: 'pass', hold: gate };
     };
-    await build(await setup(`jobs-${c.jobs}`, 'volumes:\n  - name: v\n    image: PROXY/pl/three:1\n', { jobs: c.jobs }));
+    await build(
+      await setup(`jobs-${c.jobs}`, 'volumes:\n  - name: v\n    image: PROXY/pl/three:1\n', { jobs: c.jobs }),
+    );
     assert.equal(atRelease, c.want);
     assert.equal(arrived, 3);
   });
@@ -160,24 +205,56 @@ for (const c of jobCases) {
 test('a server that ignores Range after a break: the layer is fetched again from byte 0', async () => {
   const path = `/v2/pl/b/blobs/${images.b!.layerDigests[1]}`;
   let n = 0;
-  decide = (req) => (req.url !== path ? { kind: 'pass' } : n++ === 0 ? { kind: 'truncate', after: 20 } : { kind: 'pass', drop: ['range'] });
+  decide = (req) =>
+    req.url !== path
+      ? { kind: 'pass' }
+      : n++ === 0
+        ? { kind: 'truncate', after: 20 }
+        : { kind: 'pass', drop: ['range'] };
   const start = proxy.log.length;
   const o = await setup('no-range', 'volumes:\n  - name: vb\n    image: PROXY/pl/b:1\n');
   await build(o);
-  assert.deepEqual(proxy.log.slice(start).filter((r) => r.url === path).map((r) => r.headers.range ?? ''), ['', 'bytes=20-', '']);
+  assert.deepEqual(
+    proxy.log
+      .slice(start)
+      .filter((r) => r.url === path)
+      .map((r) => r.headers.range ?? ''),
+    ['', 'bytes=20-', ''],
+  );
   assert.equal(await readFile(join(o.out, 'containers', 'volumes', 'vb', 'lower', 'b.txt'), 'utf8'), 'b');
 });
 
 test('a blob whose bytes are not the layer (a proxy page of the right length) fails as a digest mismatch, not a corrupt layer', async () => {
-  await pushTarImage({ registry: registry.host, repository: 'pl/page', tag: '1', layers: [[{ name: 'p', content: 'x'.repeat(5000) }]] });
-  const manifest = (await (await fetch(`${registry.url}/v2/pl/page/manifests/1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: { digest: string; size: number }[] };
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'pl/page',
+    tag: '1',
+    layers: [[{ name: 'p', content: 'x'.repeat(5000) }]],
+  });
+  const manifest = (await (
+    await fetch(`${registry.url}/v2/pl/page/manifests/1`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    })
+  ).json()) as { layers: { digest: string; size: number }[] };
   const layer = manifest.layers[0]!;
   // Unpacking starts while the blob downloads: the tar reader sees these bytes before the digest check does.
   const page = Buffer.alloc(layer.size, 'not a layer, a login page of a proxy; ');
-  decide = (req) => ((req.url ?? '').includes(`/blobs/${layer.digest}`) ? { kind: 'status', status: 200, headers: { 'content-type': 'text/html', 'content-length': String(page.length) }, body: page } : { kind: 'pass' });
+  decide = (req) =>
+    (req.url ?? '').includes(`/blobs/${layer.digest}`)
+      ? {
+          kind: 'status',
+          status: 200,
+          headers: { 'content-type': 'text/html', 'content-length': String(page.length) },
+          body: page,
+        }
+      : { kind: 'pass' };
   try {
     const o = await setup('page', 'volumes:\n  - name: v\n    image: PROXY/pl/page:1\n');
-    await assert.rejects(build(o), (e: Error & { code?: string }) => e.code === 'LKVOL_DIGEST_MISMATCH' && e.message.includes(layer.digest.slice(7, 19)));
+    await assert.rejects(
+      build(o),
+      (e: Error & { code?: string }) =>
+        e.code === 'LKVOL_DIGEST_MISMATCH' && e.message.includes(layer.digest.slice(7, 19)),
+    );
   } finally {
     decide = () => ({ kind: 'pass' });
   }
@@ -186,10 +263,25 @@ test('a blob whose bytes are not the layer (a proxy page of the right length) fa
 test('a layer unpacked while it downloads, whose download starts again from byte 0, is unpacked again from the verified cache', async () => {
   // Random content does not compress: the first megabyte reaches the tar reader before the break.
   const big = randomBytes(3 << 20);
-  const pushed = await pushTarImage({ registry: registry.host, repository: 'pl/restart', tag: '1', layers: [[{ name: 'big', content: big }, { name: 'after', content: 'after' }]] });
+  const pushed = await pushTarImage({
+    registry: registry.host,
+    repository: 'pl/restart',
+    tag: '1',
+    layers: [
+      [
+        { name: 'big', content: big },
+        { name: 'after', content: 'after' },
+      ],
+    ],
+  });
   const path = `/v2/pl/restart/blobs/${pushed.layerDigests[0]}`;
   let n = 0;
-  decide = (req) => (req.url !== path ? { kind: 'pass' } : n++ === 0 ? { kind: 'truncate', after: 1 << 20 } : { kind: 'pass', drop: ['range'] });
+  decide = (req) =>
+    req.url !== path
+      ? { kind: 'pass' }
+      : n++ === 0
+        ? { kind: 'truncate', after: 1 << 20 }
+        : { kind: 'pass', drop: ['range'] };
   try {
     const o = await setup('restart', 'volumes:\n  - name: v\n    image: PROXY/pl/restart:1\n');
     await build(o);

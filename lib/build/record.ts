@@ -118,5 +118,12 @@ export function isBuildRecord(value: unknown): value is BuildRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const r = value as Record<string, unknown>;
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
-  return typeof r['lkvolVersion'] === 'string' && r['lkvolVersion'] !== '' && typeof r['platform'] === 'string' && isObject(r['images']) && Array.isArray(r['volumes']) && Array.isArray(r['containers']);
+  return (
+    typeof r['lkvolVersion'] === 'string' &&
+    r['lkvolVersion'] !== '' &&
+    typeof r['platform'] === 'string' &&
+    isObject(r['images']) &&
+    Array.isArray(r['volumes']) &&
+    Array.isArray(r['containers'])
+  );
 }

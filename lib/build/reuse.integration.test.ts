@@ -26,16 +26,37 @@ const layers: TarEntry[][] = [
     { name: 'old/gone', content: 'x' },
     { name: 'opaque/lower', content: 'l' },
   ],
-  [{ name: 'link', type: 'symlink', linkname: 'etc/conf' }, { name: '.wh.old' }, { name: 'opaque/.wh..wh..opq' }, { name: 'opaque/upper', content: 'u' }, { name: 'etc/more', content: 'more' }],
+  [
+    { name: 'link', type: 'symlink', linkname: 'etc/conf' },
+    { name: '.wh.old' },
+    { name: 'opaque/.wh..wh..opq' },
+    { name: 'opaque/upper', content: 'u' },
+    { name: 'etc/more', content: 'more' },
+  ],
 ];
 
 before(async () => {
   registry = await startRegistry();
   await pushTarImage({ registry: registry.host, repository: 'reuse/data', tag: '1', layers });
-  await pushTarImage({ registry: registry.host, repository: 'reuse/data', tag: '2', layers: [[{ name: 'v2', content: 'two' }]] });
-  await pushTarImage({ registry: registry.host, repository: 'reuse/other', tag: '1', layers: [[{ name: 'other', content: 'other' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'reuse/data',
+    tag: '2',
+    layers: [[{ name: 'v2', content: 'two' }]],
+  });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'reuse/other',
+    tag: '1',
+    layers: [[{ name: 'other', content: 'other' }]],
+  });
   // Refused only after many entries, so the other volume has been reused by then.
-  await pushTarImage({ registry: registry.host, repository: 'reuse/hostile', tag: '1', layers: [[...Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}` })), { name: '../escape' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'reuse/hostile',
+    tag: '1',
+    layers: [[...Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}` })), { name: '../escape' }]],
+  });
 });
 
 after(() => registry?.stop());
@@ -45,11 +66,21 @@ interface Run {
   events: BuildEvent[];
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, yaml: string): Promise<{ options: (extra?: Partial<BuildOptions>) => BuildOptions; dir: string }> {
+async function setup(
+  t: { after(fn: () => Promise<void>): void },
+  yaml: string,
+): Promise<{ options: (extra?: Partial<BuildOptions>) => BuildOptions; dir: string }> {
   const dir = await tempDir(t, 'reuse');
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  const options = (extra: Partial<BuildOptions> = {}): BuildOptions => ({ files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, ...extra });
+  const options = (extra: Partial<BuildOptions> = {}): BuildOptions => ({
+    files: [file],
+    out: join(dir, 'out'),
+    cacheDir: join(dir, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: isRoot,
+    ...extra,
+  });
   return { options, dir };
 }
 
@@ -62,13 +93,26 @@ async function run(o: BuildOptions): Promise<Run> {
 /** Volume names the build reported as reused, and as extracted. */
 function outcome(r: Run): { reused: string[]; extracted: string[] } {
   const done = r.events.filter((e): e is Extract<BuildEvent, { kind: 'volume-done' }> => e.kind === 'volume-done');
-  return { reused: done.filter((e) => e.reused).map((e) => e.volume).sort(), extracted: done.filter((e) => !e.reused).map((e) => e.volume).sort() };
+  return {
+    reused: done
+      .filter((e) => e.reused)
+      .map((e) => e.volume)
+      .sort(),
+    extracted: done
+      .filter((e) => !e.reused)
+      .map((e) => e.volume)
+      .sort(),
+  };
 }
 
 /** The whole OUT, times included (`walkTree` records mtimes), and lkvol.json's bytes. */
 async function snapshot(out: string): Promise<{ tree: string[]; times: number[]; record: string }> {
   const nodes = await walkTree(join(out, 'containers', 'volumes'), { includeRoot: true });
-  return { tree: describeTree(nodes), times: nodes.map((n) => n.mtime), record: await readFile(join(out, 'lkvol.json'), 'utf8') };
+  return {
+    tree: describeTree(nodes),
+    times: nodes.map((n) => n.mtime),
+    record: await readFile(join(out, 'lkvol.json'), 'utf8'),
+  };
 }
 
 const oneVolume = 'volumes:\n  - name: data\n    image: REGISTRY/reuse/data:1\n';
@@ -79,7 +123,11 @@ test('a rebuild with nothing changed reuses the volume, fetches no blob, and wri
   const before = await snapshot(first.out);
   const second = await run(options());
   assert.deepEqual(outcome(second), { reused: ['data'], extracted: [] });
-  assert.deepEqual(second.events.filter((e) => e.kind === 'blob-start' || e.kind === 'layer-applied'), [], 'nothing downloaded or applied');
+  assert.deepEqual(
+    second.events.filter((e) => e.kind === 'blob-start' || e.kind === 'layer-applied'),
+    [],
+    'nothing downloaded or applied',
+  );
   const after = await snapshot(second.out);
   assert.deepEqual(after, before);
   // The reused files were hard-linked from the old output, which is gone now: link counts are as before.
@@ -90,25 +138,56 @@ test('a rebuild with nothing changed reuses the volume, fetches no blob, and wri
 });
 
 test('a rebuild with nothing changed at all leaves OUT untouched: no staging, no rename', async (t) => {
-  const { options } = await setup(t, `${oneVolume}  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n    binds: [data:/data]\n`);
+  const { options } = await setup(
+    t,
+    `${oneVolume}  - name: blank\nservices:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n    binds: [data:/data]\n`,
+  );
   const first = await run(options());
-  const ids = async () => Promise.all(['', 'lkvol.json', 'containers/services/svc/config.json', 'containers/volumes/data/lower/etc/conf'].map(async (p) => (await lstat(join(first.out, p))).ino));
+  const ids = async () =>
+    Promise.all(
+      ['', 'lkvol.json', 'containers/services/svc/config.json', 'containers/volumes/data/lower/etc/conf'].map(
+        async (p) => (await lstat(join(first.out, p))).ino,
+      ),
+    );
   const before = await ids();
   const second = await run(options());
   assert.deepEqual(await ids(), before, 'the same inodes: nothing was rewritten or renamed');
   assert.deepEqual(outcome(second), { reused: ['blank', 'data'], extracted: [] });
 });
 
-const outputEdits: Array<{ name: string; edit: (out: string, dir: string) => Promise<void>; want: { reused: string[]; extracted: string[] } }> = [
-  { name: 'a spec edited', edit: (out) => appendFile(join(out, 'containers/services/svc/config.json'), ' '), want: { reused: ['data'], extracted: [] } },
-  { name: 'a file added to a bundle', edit: (out) => writeFile(join(out, 'containers/services/svc/extra'), 'x'), want: { reused: ['data'], extracted: [] } },
-  { name: 'lkvol.json edited', edit: (out) => appendFile(join(out, 'lkvol.json'), ' '), want: { reused: ['data'], extracted: [] } },
-  { name: 'the system file changed', edit: (_, dir) => appendFile(join(dir, 'system.yml'), '    env: [A=1]\n'), want: { reused: ['data'], extracted: [] } },
+const outputEdits: Array<{
+  name: string;
+  edit: (out: string, dir: string) => Promise<void>;
+  want: { reused: string[]; extracted: string[] };
+}> = [
+  {
+    name: 'a spec edited',
+    edit: (out) => appendFile(join(out, 'containers/services/svc/config.json'), ' '),
+    want: { reused: ['data'], extracted: [] },
+  },
+  {
+    name: 'a file added to a bundle',
+    edit: (out) => writeFile(join(out, 'containers/services/svc/extra'), 'x'),
+    want: { reused: ['data'], extracted: [] },
+  },
+  {
+    name: 'lkvol.json edited',
+    edit: (out) => appendFile(join(out, 'lkvol.json'), ' '),
+    want: { reused: ['data'], extracted: [] },
+  },
+  {
+    name: 'the system file changed',
+    edit: (_, dir) => appendFile(join(dir, 'system.yml'), '    env: [A=1]\n'),
+    want: { reused: ['data'], extracted: [] },
+  },
 ];
 
 for (const c of outputEdits) {
   test(`a rebuild after ${c.name} goes through staging, reusing the volume, and writes a complete OUT`, async (t) => {
-    const { options, dir } = await setup(t, `${oneVolume}services:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n`);
+    const { options, dir } = await setup(
+      t,
+      `${oneVolume}services:\n  - name: svc\n    image: REGISTRY/reuse/other:1\n`,
+    );
     const first = await run(options());
     const inode = (await lstat(join(first.out, 'lkvol.json'))).ino;
     await c.edit(first.out, dir);
@@ -120,7 +199,7 @@ for (const c of outputEdits) {
       assert.equal(await readFile(join(second.out, f), 'utf8'), await readFile(join(fresh.out, f), 'utf8'), f);
     }
     assert.deepEqual((await snapshot(second.out)).tree, (await snapshot(fresh.out)).tree);
-    assert.equal((await lstat(join(second.out, 'containers/services/svc/extra')).catch(() => undefined)), undefined);
+    assert.equal(await lstat(join(second.out, 'containers/services/svc/extra')).catch(() => undefined), undefined);
   });
 }
 
@@ -138,29 +217,41 @@ test('with SOURCE_DATE_EPOCH, a rebuild at another epoch rewrites OUT; at the sa
 
 const edits: Array<{ name: string; edit: (lower: string) => Promise<void> }> = [
   { name: 'a file appended to', edit: (l) => appendFile(join(l, 'etc/conf'), '!') },
-  { name: 'a file rewritten with the same size a second later', edit: async (l) => {
-    const st = await lstat(join(l, 'etc/conf'));
-    await writeFile(join(l, 'etc/conf'), 'ONE');
-    await utimes(join(l, 'etc/conf'), st.atime, new Date(st.mtimeMs + 1000));
-  } },
+  {
+    name: 'a file rewritten with the same size a second later',
+    edit: async (l) => {
+      const st = await lstat(join(l, 'etc/conf'));
+      await writeFile(join(l, 'etc/conf'), 'ONE');
+      await utimes(join(l, 'etc/conf'), st.atime, new Date(st.mtimeMs + 1000));
+    },
+  },
   { name: 'a mode changed', edit: (l) => chmod(join(l, 'bin/tool'), 0o700) },
   { name: 'a file added', edit: (l) => writeFile(join(l, 'etc/new'), 'new') },
   { name: 'a file removed', edit: (l) => rm(join(l, 'etc/more')) },
-  { name: 'a hardlink broken into two files', edit: async (l) => {
-    await rm(join(l, 'bin/tool2'));
-    await writeFile(join(l, 'bin/tool2'), 'tool');
-  } },
-  { name: 'a file swapped for a symlink', edit: async (l) => {
-    await rm(join(l, 'etc/more'));
-    await symlink('conf', join(l, 'etc/more'));
-  } },
+  {
+    name: 'a hardlink broken into two files',
+    edit: async (l) => {
+      await rm(join(l, 'bin/tool2'));
+      await writeFile(join(l, 'bin/tool2'), 'tool');
+    },
+  },
+  {
+    name: 'a file swapped for a symlink',
+    edit: async (l) => {
+      await rm(join(l, 'etc/more'));
+      await symlink('conf', join(l, 'etc/more'));
+    },
+  },
   { name: 'a directory dated otherwise', edit: (l) => utimes(join(l, 'etc'), 5, 5) },
   { name: 'tmp/ written to', edit: (l) => writeFile(join(l, '..', 'tmp', 'scratch'), 's') },
-  { name: 'lower/ swapped for a symlink to an identical copy', edit: async (l) => {
-    await cp(l, `${l}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-    await rm(l, { recursive: true });
-    await symlink(`${l}.copy`, l);
-  } },
+  {
+    name: 'lower/ swapped for a symlink to an identical copy',
+    edit: async (l) => {
+      await cp(l, `${l}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await rm(l, { recursive: true });
+      await symlink(`${l}.copy`, l);
+    },
+  },
 ];
 
 for (const c of edits) {
@@ -200,16 +291,33 @@ test('a tag that now names an index holding the same manifest: the volume is reu
   const pushed = await pushTarImage({ registry: registry.host, repository: 'reuse/moved', tag: '1', layers });
   const { options } = await setup(t, 'volumes:\n  - name: data\n    image: REGISTRY/reuse/moved:1\n');
   const first = await run(options());
-  const entry = { mediaType: pushed.manifestMediaType, digest: pushed.manifestDigest, size: pushed.manifestSize, platform: { os: 'linux', architecture: 'amd64' } };
-  const index = await pushIndex({ registry: registry.host, repository: 'reuse/moved', tag: '1', format: 'oci', manifests: [entry] });
+  const entry = {
+    mediaType: pushed.manifestMediaType,
+    digest: pushed.manifestDigest,
+    size: pushed.manifestSize,
+    platform: { os: 'linux', architecture: 'amd64' },
+  };
+  const index = await pushIndex({
+    registry: registry.host,
+    repository: 'reuse/moved',
+    tag: '1',
+    format: 'oci',
+    manifests: [entry],
+  });
   const second = await run(options());
   assert.deepEqual(outcome(second), { reused: ['data'], extracted: [] });
-  const record = JSON.parse(await readFile(join(second.out, 'lkvol.json'), 'utf8')) as { images: Record<string, string>; volumes: Array<{ digest: string; manifest: string }> };
+  const record = JSON.parse(await readFile(join(second.out, 'lkvol.json'), 'utf8')) as {
+    images: Record<string, string>;
+    volumes: Array<{ digest: string; manifest: string }>;
+  };
   assert.equal(record.volumes[0]?.digest, index.digest);
   assert.equal(record.volumes[0]?.manifest, pushed.manifestDigest);
   assert.equal(record.images[`${registry.host}/reuse/moved:1`], index.digest);
   const fresh = await run(options({ out: join(first.out, '..', 'fresh') }));
-  assert.equal(await readFile(join(second.out, 'lkvol.json'), 'utf8'), await readFile(join(fresh.out, 'lkvol.json'), 'utf8'));
+  assert.equal(
+    await readFile(join(second.out, 'lkvol.json'), 'utf8'),
+    await readFile(join(fresh.out, 'lkvol.json'), 'utf8'),
+  );
 });
 
 test('with two volumes, changing one extracts only that one', async (t) => {
@@ -227,11 +335,28 @@ test('a rebuild that reuses a volume and then fails leaves the previous output e
   const { options, dir } = await setup(t, oneVolume);
   const first = await run(options());
   const before = await snapshot(first.out);
-  const nlinks = await Promise.all(['bin/tool', 'etc/conf'].map(async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink));
-  await writeFile(join(dir, 'system.yml'), `${oneVolume}  - name: broken\n    image: REGISTRY/reuse/hostile:1\n`.replaceAll('REGISTRY', registry.host));
+  const nlinks = await Promise.all(
+    ['bin/tool', 'etc/conf'].map(async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink),
+  );
+  await writeFile(
+    join(dir, 'system.yml'),
+    `${oneVolume}  - name: broken\n    image: REGISTRY/reuse/hostile:1\n`.replaceAll('REGISTRY', registry.host),
+  );
   const events: BuildEvent[] = [];
-  await assert.rejects(build({ ...options(), onEvent: (e) => events.push(e) }), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'));
-  assert.ok(events.some((e) => e.kind === 'volume-done' && e.volume === 'data' && e.reused), 'the unchanged volume was reused before the failure');
+  await assert.rejects(build({ ...options(), onEvent: (e) => events.push(e) }), (e: unknown) =>
+    isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'),
+  );
+  assert.ok(
+    events.some((e) => e.kind === 'volume-done' && e.volume === 'data' && e.reused),
+    'the unchanged volume was reused before the failure',
+  );
   assert.deepEqual(await snapshot(first.out), before);
-  assert.deepEqual(await Promise.all(['bin/tool', 'etc/conf'].map(async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink)), nlinks);
+  assert.deepEqual(
+    await Promise.all(
+      ['bin/tool', 'etc/conf'].map(
+        async (p) => (await lstat(join(first.out, 'containers/volumes/data/lower', p))).nlink,
+      ),
+    ),
+    nlinks,
+  );
 });

@@ -30,7 +30,12 @@ export async function readPreviousRecord(out: string): Promise<BuildRecord | und
  * whether ownership is applied. Equal inputs give the same tree, byte for byte.
  */
 export function volumeInputs(image: ResolvedImage, limits: VolumeLimits, applyOwnership: boolean): string {
-  const source = { manifest: image.manifestDigest, platform: formatPlatform(image.platform), layers: image.manifest.layers.map((l) => l.digest), diffIds: image.config.rootfs.diff_ids };
+  const source = {
+    manifest: image.manifestDigest,
+    platform: formatPlatform(image.platform),
+    layers: image.manifest.layers.map((l) => l.digest),
+    diffIds: image.config.rootfs.diff_ids,
+  };
   return treeInputs(source, limits, applyOwnership);
 }
 
@@ -41,7 +46,11 @@ export function treeInputs(source: Record<string, unknown>, limits: VolumeLimits
     rules: extractionRulesVersion,
     format: 'filesystem',
     ...source,
-    limits: { maxBytes: limits.maxBytes ?? null, maxEntries: limits.maxEntries ?? null, maxDepth: limits.maxDepth ?? null },
+    limits: {
+      maxBytes: limits.maxBytes ?? null,
+      maxEntries: limits.maxEntries ?? null,
+      maxDepth: limits.maxDepth ?? null,
+    },
     applyOwnership,
   };
   return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
@@ -134,7 +143,8 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
     }
   } catch (err) {
     // Node's errno code, or the xattr binding's "(os error 2)": the old output vanished meanwhile.
-    if (/ENOENT|os error 2\)/.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`)) return false;
+    if (/ENOENT|os error 2\)/.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`))
+      return false;
     throw err;
   }
   return true;
@@ -145,7 +155,10 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
  * each directory there and hard-links everything else. Returns the directories met (to set up
  * after), or undefined when the tree is not intact or cannot be read or linked.
  */
-async function walkPrevious(o: Omit<ReuseOptions, 'to' | 'applyOwnership'>, to: string | undefined): Promise<Array<{ path: string; st: Stats }> | undefined> {
+async function walkPrevious(
+  o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
+  to: string | undefined,
+): Promise<Array<{ path: string; st: Stats }> | undefined> {
   const fingerprint = o.previous.fingerprint;
   const lower = join(o.out, o.tree);
   // Real directories all the way down from OUT (resolved by the output guard): never walk or link through a symlink.

@@ -39,9 +39,35 @@ const appLayers: TarEntry[][] = [
 before(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'lkvol-rootfs-'));
-  await pushTarImage({ registry: registry.host, repository: 'rootfs/app', tag: '1', layers: appLayers, config: { Cmd: ['/bin/app'] } });
-  await pushTarImage({ registry: registry.host, repository: 'rootfs/tool', tag: '1', layers: [[{ name: 'tool', content: 'tool\n', mode: 0o755 }, { name: 'etc', type: 'symlink', linkname: '/elsewhere' }]] });
-  await pushTarImage({ registry: registry.host, repository: 'rootfs/evil', tag: '1', layers: [[{ name: 'ok', content: 'ok' }, { name: '../../escaped', content: 'pwned' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'rootfs/app',
+    tag: '1',
+    layers: appLayers,
+    config: { Cmd: ['/bin/app'] },
+  });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'rootfs/tool',
+    tag: '1',
+    layers: [
+      [
+        { name: 'tool', content: 'tool\n', mode: 0o755 },
+        { name: 'etc', type: 'symlink', linkname: '/elsewhere' },
+      ],
+    ],
+  });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'rootfs/evil',
+    tag: '1',
+    layers: [
+      [
+        { name: 'ok', content: 'ok' },
+        { name: '../../escaped', content: 'pwned' },
+      ],
+    ],
+  });
 });
 
 after(async () => {
@@ -65,17 +91,31 @@ onshutdown:
     readonly: true
 `;
 
-async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions & { dir: string }> {
+async function setup(
+  name: string,
+  yaml: string,
+  extra: Partial<BuildOptions> = {},
+): Promise<BuildOptions & { dir: string }> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  return { dir, files: [file], out: join(dir, 'out'), cacheDir: join(work, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot, rootfs: true, ...extra };
+  return {
+    dir,
+    files: [file],
+    out: join(dir, 'out'),
+    cacheDir: join(work, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: isRoot,
+    rootfs: true,
+    ...extra,
+  };
 }
 
 type Mount = { destination: string; source?: string; type?: string; options?: string[] };
 async function runtimeMounts(out: string, bundle: string): Promise<Mount[]> {
-  return (JSON.parse(await readFile(join(out, 'containers', bundle, 'runtime.json'), 'utf8')) as { mounts: Mount[] }).mounts;
+  return (JSON.parse(await readFile(join(out, 'containers', bundle, 'runtime.json'), 'utf8')) as { mounts: Mount[] })
+    .mounts;
 }
 
 async function entries(dir: string): Promise<string[]> {
@@ -89,19 +129,43 @@ describe('--rootfs', () => {
     await build(o);
     const c = join(o.out, 'containers');
     assert.deepEqual(await entries(join(c, 'onboot/000-a')), ['config.json', 'lower', 'rootfs', 'runtime.json', 'tmp']);
-    assert.deepEqual(await entries(join(c, 'services/s')), ['config.json', 'rootfs', 'runtime.json'], 'read-only, app held by a: an empty mount point');
+    assert.deepEqual(
+      await entries(join(c, 'services/s')),
+      ['config.json', 'rootfs', 'runtime.json'],
+      'read-only, app held by a: an empty mount point',
+    );
     assert.deepEqual(await entries(join(c, 'onshutdown/000-z')), ['config.json', 'rootfs', 'runtime.json']);
-    assert.deepEqual(await entries(join(c, 'services/t')), ['config.json', 'rootfs', 'runtime.json', 'tmp'], 'writable, tool held by z: no lower/ of its own');
-    for (const empty of ['onboot/000-a/rootfs', 'onboot/000-a/tmp', 'services/s/rootfs', 'services/t/rootfs', 'services/t/tmp']) assert.deepEqual(await readdir(join(c, empty)), [], empty);
+    assert.deepEqual(
+      await entries(join(c, 'services/t')),
+      ['config.json', 'rootfs', 'runtime.json', 'tmp'],
+      'writable, tool held by z: no lower/ of its own',
+    );
+    for (const empty of [
+      'onboot/000-a/rootfs',
+      'onboot/000-a/tmp',
+      'services/s/rootfs',
+      'services/t/rootfs',
+      'services/t/tmp',
+    ])
+      assert.deepEqual(await readdir(join(c, empty)), [], empty);
     assert.ok((await entries(join(c, 'onboot/000-a/lower'))).includes('bin'));
     assert.ok((await entries(join(c, 'onshutdown/000-z/rootfs'))).includes('tool'));
 
-    assert.deepEqual(await runtimeMounts(o.out, 'services/s'), [{ destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] }]);
-    assert.deepEqual(
-      (await runtimeMounts(o.out, 'services/t')).find((m) => m.type === 'overlay')?.options,
-      ['lowerdir=/containers/onshutdown/000-z/rootfs', 'upperdir=/containers/services/t/tmp/upper', 'workdir=/containers/services/t/tmp/work'],
-    );
-    assert.deepEqual(await runtimeMounts(o.out, 'onshutdown/000-z'), [{ destination: '/containers/onshutdown/000-z/rootfs', source: '/containers/onshutdown/000-z/rootfs', options: ['bind'] }]);
+    assert.deepEqual(await runtimeMounts(o.out, 'services/s'), [
+      { destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] },
+    ]);
+    assert.deepEqual((await runtimeMounts(o.out, 'services/t')).find((m) => m.type === 'overlay')?.options, [
+      'lowerdir=/containers/onshutdown/000-z/rootfs',
+      'upperdir=/containers/services/t/tmp/upper',
+      'workdir=/containers/services/t/tmp/work',
+    ]);
+    assert.deepEqual(await runtimeMounts(o.out, 'onshutdown/000-z'), [
+      {
+        destination: '/containers/onshutdown/000-z/rootfs',
+        source: '/containers/onshutdown/000-z/rootfs',
+        options: ['bind'],
+      },
+    ]);
 
     const record = JSON.parse(await readFile(join(o.out, 'lkvol.json'), 'utf8')) as BuildRecord;
     const rootfs = Object.fromEntries(record.containers.map((x) => [x.name, x.rootfs]));
@@ -111,7 +175,11 @@ describe('--rootfs', () => {
     assert.deepEqual(rootfs['s'], { path: 'containers/onboot/000-a/lower' });
     assert.deepEqual(rootfs['t'], { path: 'containers/onshutdown/000-z/rootfs' });
     const unpacked = events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : []));
-    assert.deepEqual(unpacked.sort(), ['containers/onboot/000-a', 'containers/onshutdown/000-z'], 'two images, two unpacks');
+    assert.deepEqual(
+      unpacked.sort(),
+      ['containers/onboot/000-a', 'containers/onshutdown/000-z'],
+      'two images, two unpacks',
+    );
   });
 
   test('the image is changed as LinuxKit changes it: leftovers dropped, hosts and resolv.conf replaced, mount points and etc/mtab added', async () => {
@@ -121,10 +189,17 @@ describe('--rootfs', () => {
     assert.deepEqual(await entries(lower), ['bin', 'dev', 'etc', 'proc', 'srv', 'sys']);
     assert.deepEqual(await entries(join(lower, 'etc')), ['hosts', 'mtab', 'resolv.conf']);
     assert.deepEqual(await entries(join(lower, 'dev')), ['pts', 'shm']);
-    assert.match(await readFile(join(lower, 'etc/hosts'), 'utf8'), /^127\.0\.0\.1 +localhost\n::1 +localhost ip6-localhost ip6-loopback\n/);
+    assert.match(
+      await readFile(join(lower, 'etc/hosts'), 'utf8'),
+      /^127\.0\.0\.1 +localhost\n::1 +localhost ip6-localhost ip6-loopback\n/,
+    );
     assert.equal(await readFile(join(lower, 'etc/resolv.conf'), 'utf8'), '\n# no resolv.conf configured\n');
     assert.equal(await readlink(join(lower, 'etc/mtab')), '/proc/mounts');
-    assert.equal((await lstat(join(lower, 'etc/hosts'))).mtime.toISOString(), '2017-04-18T16:30:00.000Z', "LinuxKit's date");
+    assert.equal(
+      (await lstat(join(lower, 'etc/hosts'))).mtime.toISOString(),
+      '2017-04-18T16:30:00.000Z',
+      "LinuxKit's date",
+    );
     assert.equal((await lstat(join(lower, 'etc'))).mode & 0o777, 0o750, "the image's own directory is kept as it is");
     assert.equal(await readFile(join(lower, 'srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
     const app = await lstat(join(lower, 'bin/app'));
@@ -148,7 +223,12 @@ describe('--rootfs', () => {
     await build(without);
     for (const bundle of ['onboot/000-a', 'services/s', 'services/t', 'onshutdown/000-z']) {
       assert.deepEqual(await entries(join(without.out, 'containers', bundle)), ['config.json', 'runtime.json'], bundle);
-      for (const f of ['config.json', 'runtime.json']) assert.equal(await readFile(join(without.out, 'containers', bundle, f), 'utf8'), await readFile(join(withRootfs.out, 'containers', bundle, f), 'utf8'), `${bundle}/${f}`);
+      for (const f of ['config.json', 'runtime.json'])
+        assert.equal(
+          await readFile(join(without.out, 'containers', bundle, f), 'utf8'),
+          await readFile(join(withRootfs.out, 'containers', bundle, f), 'utf8'),
+          `${bundle}/${f}`,
+        );
     }
   });
 
@@ -168,20 +248,41 @@ describe('--rootfs', () => {
     await build({ ...o, onEvent: (e) => events.push(e) });
     const after = await lstat(join(o.out, 'lkvol.json'));
     assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'OUT not rewritten');
-    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-done' ? [`${e.bundle} ${String(e.reused)}`] : [])).sort(), ['containers/onboot/000-a true', 'containers/onshutdown/000-z true']);
-    assert.equal(events.some((e) => e.kind === 'rootfs-start'), false);
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'rootfs-done' ? [`${e.bundle} ${String(e.reused)}`] : [])).sort(),
+      ['containers/onboot/000-a true', 'containers/onshutdown/000-z true'],
+    );
+    assert.equal(
+      events.some((e) => e.kind === 'rootfs-start'),
+      false,
+    );
   });
 
   test('one image changed: only its root is unpacked, the other is linked from the previous OUT', async () => {
     const o = await setup('one-changed', system);
     await build(o);
     const app = (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino;
-    await pushTarImage({ registry: registry.host, repository: 'rootfs/tool', tag: '2', layers: [[{ name: 'tool', content: 'tool v2\n', mode: 0o755 }]] });
-    await writeFile(o.files[0]!, system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', registry.host));
+    await pushTarImage({
+      registry: registry.host,
+      repository: 'rootfs/tool',
+      tag: '2',
+      layers: [[{ name: 'tool', content: 'tool v2\n', mode: 0o755 }]],
+    });
+    await writeFile(
+      o.files[0]!,
+      system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', registry.host),
+    );
     const events: BuildEvent[] = [];
     await build({ ...o, onEvent: (e) => events.push(e) });
-    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])), ['containers/onshutdown/000-z']);
-    assert.equal((await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino, app, 'hard-linked, not unpacked again');
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])),
+      ['containers/onshutdown/000-z'],
+    );
+    assert.equal(
+      (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino,
+      app,
+      'hard-linked, not unpacked again',
+    );
     assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
   });
 
@@ -191,7 +292,10 @@ describe('--rootfs', () => {
     await writeFile(join(o.out, 'containers/onboot/000-a/lower/srv/index.html'), 'defaced\n');
     const events: BuildEvent[] = [];
     await build({ ...o, onEvent: (e) => events.push(e) });
-    assert.deepEqual(events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])), ['containers/onboot/000-a']);
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])),
+      ['containers/onboot/000-a'],
+    );
     assert.equal(await readFile(join(o.out, 'containers/onboot/000-a/lower/srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
     const all: BuildEvent[] = [];
     await build({ ...o, reuse: false, onEvent: (e) => all.push(e) });
@@ -209,13 +313,22 @@ describe('--rootfs', () => {
 
   test('a hostile container layer fails the build naming the container and the entry; nothing is written', async () => {
     const o = await setup('evil', 'services:\n  - name: bad\n    image: REGISTRY/rootfs/evil:1\n');
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && /services "bad"/.test(e.message) && e.message.includes('../../escaped'));
+    await assert.rejects(
+      build(o),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') &&
+        /services "bad"/.test(e.message) &&
+        e.message.includes('../../escaped'),
+    );
     await assert.rejects(lstat(o.out));
     assert.deepEqual((await readdir(o.dir)).sort(), ['system.yml']);
   });
 
   test('the caps on unpacking apply to container images too', async () => {
     const o = await setup('capped', system, { limits: { maxEntries: 3 } });
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /onboot "a"/.test(e.message));
+    await assert.rejects(
+      build(o),
+      (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_LIMIT') && /onboot "a"/.test(e.message),
+    );
   });
 });

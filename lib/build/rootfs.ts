@@ -36,7 +36,10 @@ const bundleOrder = { onboot: 0, onshutdown: 1, services: 2 } as const;
  * one mounts that directory (runtime.json), whatever its own `readonly`.
  */
 export function imageRoots(prepared: readonly PreparedContainer[]): Map<PreparedContainer, ImageRoot> {
-  const ordered = [...prepared].sort((a, b) => bundleOrder[a.container.section] - bundleOrder[b.container.section] || a.container.index - b.container.index);
+  const ordered = [...prepared].sort(
+    (a, b) =>
+      bundleOrder[a.container.section] - bundleOrder[b.container.section] || a.container.index - b.container.index,
+  );
   const first = new Map<string, string>();
   const roots = new Map<PreparedContainer, ImageRoot>();
   for (const p of ordered) {
@@ -89,7 +92,11 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
   }
   if (!root.holder) return { path: root.path };
   const dir = join(staging, root.path);
-  const limits = { maxBytes: options.limits.maxBytes, maxEntries: options.limits.maxEntries, maxDepth: options.limits.maxDepth };
+  const limits = {
+    maxBytes: options.limits.maxBytes,
+    maxEntries: options.limits.maxEntries,
+    maxDepth: options.limits.maxDepth,
+  };
   const inputs = rootfsInputs(prepared.image, limits, options.applyOwnership);
   const reused = await reuseRoot(job, inputs, dir);
   if (reused !== undefined) return reused;
@@ -103,14 +110,26 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     limits,
     session: job.session,
     options,
-    onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', bundle: rendered.path, digest, index, count }),
-    onLayerProgress: (digest, entries, bytes) => options.onEvent({ kind: 'layer-progress', bundle: rendered.path, digest, entries, bytes }),
+    onLayer: (digest, index, count, phase) =>
+      options.onEvent({
+        kind: phase === 'start' ? 'layer-start' : 'layer-applied',
+        bundle: rendered.path,
+        digest,
+        index,
+        count,
+      }),
+    onLayerProgress: (digest, entries, bytes) =>
+      options.onEvent({ kind: 'layer-progress', bundle: rendered.path, digest, entries, bytes }),
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
   }).catch((err: unknown) => {
     // Name the container: the extractor's errors name only the layer and the entry.
     throw withContext(err, rendered.label);
   });
-  const tree = await summarizeTree(dir, { intended: report.intended, contentDigests: report.contentDigests, skipped: report.skipped }).catch((err: unknown) => {
+  const tree = await summarizeTree(dir, {
+    intended: report.intended,
+    contentDigests: report.contentDigests,
+    skipped: report.skipped,
+  }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);
   });
   options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: tree.files, bytes: tree.bytes, reused: false });
@@ -131,13 +150,28 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
 /** The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after linking it into staging. */
 async function reuseRoot(job: RootfsJob, inputs: string, dir: string): Promise<RootfsRecord | undefined> {
   const { previous, rendered, root, options } = job;
-  const record = previous?.record.containers.find((c) => c.path === rendered.path && c.rootfs?.path === root.path)?.rootfs;
+  const record = previous?.record.containers.find(
+    (c) => c.path === rendered.path && c.rootfs?.path === root.path,
+  )?.rootfs;
   if (previous === undefined || record?.inputs !== inputs) return undefined;
   const tree = rootTree(rendered.path, root);
-  const reused = await reuseVolume({ out: previous.out, ...tree, to: dir, previous: record, applyOwnership: options.applyOwnership, signal: options.signal }).catch((err: unknown) => {
+  const reused = await reuseVolume({
+    out: previous.out,
+    ...tree,
+    to: dir,
+    previous: record,
+    applyOwnership: options.applyOwnership,
+    signal: options.signal,
+  }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
-  options.onEvent({ kind: 'rootfs-done', bundle: rendered.path, files: record.files ?? 0, bytes: record.bytes ?? 0, reused: true });
+  options.onEvent({
+    kind: 'rootfs-done',
+    bundle: rendered.path,
+    files: record.files ?? 0,
+    bytes: record.bytes ?? 0,
+    reused: true,
+  });
   return record;
 }

@@ -73,14 +73,22 @@ async function tarMembers(path: string): Promise<string[]> {
     const hash = createHash('sha256');
     for await (const c of body) hash.update(c);
     const pax = Object.entries(h.pax).map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`);
-    out.push(`${h.name} ${h.typeflag} ${h.mode.toString(8)} ${h.uid}:${h.gid} ${h.mtime} ${h.size} ${h.linkname} ${h.devmajor},${h.devminor} [${pax.join(' ')}] ${hash.digest('hex')}`);
+    out.push(
+      `${h.name} ${h.typeflag} ${h.mode.toString(8)} ${h.uid}:${h.gid} ${h.mtime} ${h.size} ${h.linkname} ${h.devmajor},${h.devminor} [${pax.join(' ')}] ${hash.digest('hex')}`,
+    );
   }
   return out;
 }
 
 /** Runs the built CLI as nobody; resolves with the exit code and stderr. */
 function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [cli.bin, ...args], { uid: nobody, gid: nobody, cwd: work, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli.bin, ...args], {
+    uid: nobody,
+    gid: nobody,
+    cwd: work,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
@@ -94,7 +102,18 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
   await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\n`);
   await chown(file, nobody, nobody);
   const out = join(work, 'out');
-  const r = await runAsNobody(['build', '--progress', 'plain', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+  const r = await runAsNobody([
+    'build',
+    '--progress',
+    'plain',
+    '-o',
+    out,
+    '--cache',
+    join(work, 'cache'),
+    '--platform',
+    'linux/amd64',
+    file,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.match(/device nodes not created/g)?.length, 1, `one summary warning for devices: ${r.stderr}`);
 
@@ -124,33 +143,83 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
   const volume = record.volumes[0]!;
   const own = (path: string, mode: string, uid = 0, gid = 0) => ({ path, uid, gid, mode });
   assert.deepEqual(volume.ownership, [
-    own('bin', '0755'), own('bin/su', '4755'), own('dev', '0755'), own('etc', '0755'), own('etc/shadow', '0640', 0, 42), own('home', '0755'),
-    own('home/u', '0700', 1000, 1000), own('lnk', '0777'), own('none', '0000'), own('none/sub', '0500'), own('none/sub/g', '0444'), own('ro', '0555'),
-    own('ro/a', '0000'), own('ro/b', '0644'), own('ro/h', '0000'), own('run', '0755'), own('run/p', '0600'),
+    own('bin', '0755'),
+    own('bin/su', '4755'),
+    own('dev', '0755'),
+    own('etc', '0755'),
+    own('etc/shadow', '0640', 0, 42),
+    own('home', '0755'),
+    own('home/u', '0700', 1000, 1000),
+    own('lnk', '0777'),
+    own('none', '0000'),
+    own('none/sub', '0500'),
+    own('none/sub/g', '0444'),
+    own('ro', '0555'),
+    own('ro/a', '0000'),
+    own('ro/b', '0644'),
+    own('ro/h', '0000'),
+    own('run', '0755'),
+    own('run/p', '0600'),
   ]);
-  assert.deepEqual(volume.skipped, [{ path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3, mtime: 1_700_000_000 }]);
+  assert.deepEqual(volume.skipped, [
+    { path: 'dev/null', type: 'char', mode: '0666', uid: 0, gid: 0, major: 1, minor: 3, mtime: 1_700_000_000 },
+  ]);
 });
 
 test('tar output: as an ordinary user the same bytes as as root, lkvol.json included, and the same bytes every time', async () => {
   const file = join(work, 'tar.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\nservices:\n  - name: s\n    image: ${registry.host}/rootless/modes:1\n`);
+  await writeFile(
+    file,
+    `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\nservices:\n  - name: s\n    image: ${registry.host}/rootless/modes:1\n`,
+  );
   await chown(file, nobody, nobody);
   for (const name of ['nobody.tar', 'nobody2.tar']) {
-    const r = await runAsNobody(['build', '-q', '--rootfs', '-o', join(work, name), '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    const r = await runAsNobody([
+      'build',
+      '-q',
+      '--rootfs',
+      '-o',
+      join(work, name),
+      '--cache',
+      join(work, 'cache'),
+      '--platform',
+      'linux/amd64',
+      file,
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
-  await build({ files: [file], out: join(work, 'root.tar'), cacheDir: join(work, 'root-cache'), platform: 'linux/amd64', applyOwnership: true, rootfs: true });
-  assert.ok((await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'nobody2.tar'))), 'two builds: the same bytes');
-  const [asNobody, asRoot] = await Promise.all([tarMembers(join(work, 'nobody.tar')), tarMembers(join(work, 'root.tar'))]);
+  await build({
+    files: [file],
+    out: join(work, 'root.tar'),
+    cacheDir: join(work, 'root-cache'),
+    platform: 'linux/amd64',
+    applyOwnership: true,
+    rootfs: true,
+  });
+  assert.ok(
+    (await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'nobody2.tar'))),
+    'two builds: the same bytes',
+  );
+  const [asNobody, asRoot] = await Promise.all([
+    tarMembers(join(work, 'nobody.tar')),
+    tarMembers(join(work, 'root.tar')),
+  ]);
   assert.ok(asRoot.length > 50);
   assert.deepEqual(asNobody, asRoot, 'member by member');
   assert.ok((await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'root.tar'))), 'byte for byte');
-  const listing = execFileSync('tar', ['-tvf', join(work, 'root.tar'), '--numeric-owner', 'containers/volumes/v/lower'], { encoding: 'utf8' });
+  const listing = execFileSync(
+    'tar',
+    ['-tvf', join(work, 'root.tar'), '--numeric-owner', 'containers/volumes/v/lower'],
+    { encoding: 'utf8' },
+  );
   assert.match(listing, /^-rwsr-xr-x 0\/0 +2 [^\n]* containers\/volumes\/v\/lower\/bin\/su$/m);
   assert.match(listing, /^crw-rw-rw- 0\/0 +1,3 [^\n]* containers\/volumes\/v\/lower\/dev\/null$/m);
   assert.match(listing, /^-rw-r----- 0\/42 [^\n]* containers\/volumes\/v\/lower\/etc\/shadow$/m);
   assert.match(listing, /^d--------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/none\/$/m);
-  assert.match(listing, /^hrw*-* 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$|^h--------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$/m);
+  assert.match(
+    listing,
+    /^hrw*-* 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$|^h--------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/ro\/h link to containers\/volumes\/v\/lower\/ro\/a$/m,
+  );
   assert.match(listing, /^prw------- 0\/0 [^\n]* containers\/volumes\/v\/lower\/run\/p$/m);
 });
 
@@ -171,11 +240,19 @@ test('as an ordinary user: a previous output with 0555 and 0000 directories is r
   assert.doesNotMatch(again.stderr, /reused/);
   // The second layer names a file under a directory that is 0000 in the image: fine. Now a layer
   // that fails after the 0555/0000 directories exist in staging: the staging must still go away.
-  await pushTarImage({ registry: registry.host, repository: 'rootless/fails', tag: '1', layers: [...layers, [{ name: 'ro/x', type: 'link', linkname: 'missing' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'rootless/fails',
+    tag: '1',
+    layers: [...layers, [{ name: 'ro/x', type: 'link', linkname: 'missing' }]],
+  });
   await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/fails:1\n`);
   const failed = await runAsNobody(args);
   assert.equal(failed.code, 1, failed.stderr);
   assert.match(failed.stderr, /\(LKVOL_LAYER_UNSAFE_PATH\)/);
-  assert.deepEqual((await readdir(work)).filter((n) => n.startsWith('.replace-out.')), []);
+  assert.deepEqual(
+    (await readdir(work)).filter((n) => n.startsWith('.replace-out.')),
+    [],
+  );
   assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');
 });

@@ -1,7 +1,14 @@
 // `build`: load config → resolve images → check label binds → volumes → specs (and --rootfs bundles) → lkvol.json → swap into place.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { buildIdMap, loadConfig, repeatedNames, type Config, type EntrySource, type LoadedContainer } from '../config/index.js';
+import {
+  buildIdMap,
+  loadConfig,
+  repeatedNames,
+  type Config,
+  type EntrySource,
+  type LoadedContainer,
+} from '../config/index.js';
 import { ConfigError, LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
 import { checkConfigHostPaths, loadPolicy, policyHint, type Policy } from '../policy/index.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
@@ -72,7 +79,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
   const provisioners = createProvisionerRuns(session.cache, o);
   try {
-    return await buildWith(config, session, o, { options, abort, out, platform: formatPlatform(platform), policy, provisioners });
+    return await buildWith(config, session, o, {
+      options,
+      abort,
+      out,
+      platform: formatPlatform(platform),
+      policy,
+      provisioners,
+    });
   } finally {
     abort.abort();
     await provisioners.discard();
@@ -81,7 +95,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 }
 
 /** The steps after the session exists: check labels, then write everything into staging and promote it to `ctx.out` (checked OUT). */
-async function buildWith(config: Config, session: PullSession, o: ResolvedBuildOptions, ctx: { options: BuildOptions; abort: AbortController; out: string; platform: string; policy: Policy | undefined; provisioners: ProvisionerRuns }): Promise<BuildResult> {
+async function buildWith(
+  config: Config,
+  session: PullSession,
+  o: ResolvedBuildOptions,
+  ctx: {
+    options: BuildOptions;
+    abort: AbortController;
+    out: string;
+    platform: string;
+    policy: Policy | undefined;
+    provisioners: ProvisionerRuns;
+  },
+): Promise<BuildResult> {
   const { options, abort, out, platform } = ctx;
   const prepared = await prepareContainers(config, session, ctx.policy);
   for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
@@ -92,11 +118,28 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   // A tar is written whole from a fresh tree: there is no previous tree to reuse.
   const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
   const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
-  const rootfs = o.rootfs ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits } : undefined;
-  const unchanged = previous === undefined ? undefined : await unchangedOutput({
-    config, session, out, previous, record: base, images: (v) => imageDigests(v, prepared), containers: rendered, rootfs, provisioners: ctx.provisioners,
-    limitsOf: (v) => volumeLimits(v, o.limits), applyOwnership: o.applyOwnership, sourceDateEpoch: o.sourceDateEpoch, signal: o.signal, onEvent: o.onEvent,
-  });
+  const rootfs = o.rootfs
+    ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits }
+    : undefined;
+  const unchanged =
+    previous === undefined
+      ? undefined
+      : await unchangedOutput({
+          config,
+          session,
+          out,
+          previous,
+          record: base,
+          images: (v) => imageDigests(v, prepared),
+          containers: rendered,
+          rootfs,
+          provisioners: ctx.provisioners,
+          limitsOf: (v) => volumeLimits(v, o.limits),
+          applyOwnership: o.applyOwnership,
+          sourceDateEpoch: o.sourceDateEpoch,
+          signal: o.signal,
+          onEvent: o.onEvent,
+        });
   if (unchanged !== undefined) {
     o.onEvent({ kind: 'done', out });
     return { out, record: unchanged };
@@ -104,17 +147,42 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
   // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
-    const volumes = await writeVolumes(config, session, staging.dir, o, { abort, out, previous, provisioners: ctx.provisioners });
+    const volumes = await writeVolumes(config, session, staging.dir, o, {
+      abort,
+      out,
+      previous,
+      provisioners: ctx.provisioners,
+    });
     const containers: ContainerRecord[] = [];
     for (const [i, c] of rendered.entries()) {
       const record = await writeContainer(c, staging.dir);
       const p = prepared[i]!;
-      containers.push(o.rootfs ? { ...record, rootfs: await writeRootfs({ prepared: p, rendered: c, root: roots.get(p)!, staging: staging.dir, session, options: o, previous: previous === undefined ? undefined : { record: previous, out } }) } : record);
+      containers.push(
+        o.rootfs
+          ? {
+              ...record,
+              rootfs: await writeRootfs({
+                prepared: p,
+                rendered: c,
+                root: roots.get(p)!,
+                staging: staging.dir,
+                session,
+                options: o,
+                previous: previous === undefined ? undefined : { record: previous, out },
+              }),
+            }
+          : record,
+      );
     }
     const full: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
     const record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
-    if (o.sourceDateEpoch !== undefined) await stampTree(staging.dir, o.sourceDateEpoch, unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []));
+    if (o.sourceDateEpoch !== undefined)
+      await stampTree(
+        staging.dir,
+        o.sourceDateEpoch,
+        unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []),
+      );
     throwIfAborted(o.signal);
     if (o.format === 'tar') {
       await publishTar(staging.dir, full, o, out);
@@ -128,11 +196,19 @@ async function buildWith(config: Config, session: PullSession, o: ResolvedBuildO
     o.onEvent({ kind: 'done', out });
     return { out, record };
   } catch (err) {
-    await discardAfterFailure(staging, (e) => o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_STAGING_LEFT', message: `${e.message}; the next build into OUT removes it` }));
+    await discardAfterFailure(staging, (e) =>
+      o.onEvent({
+        kind: 'warning',
+        code: 'LKVOL_WARN_STAGING_LEFT',
+        message: `${e.message}; the next build into OUT removes it`,
+      }),
+    );
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
-    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED')) throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
+    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED'))
+      throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
     // A download interrupted mid-request says so in its own words; the hint is every interruption's.
-    if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined) throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
+    if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
+      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
     throw err;
   }
 }
@@ -164,7 +240,12 @@ async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOpt
 
 /** The sections of LinuxKit's image the files set and lkvol does not build. */
 function ignoredSections(config: Config): ('kernel' | 'init' | 'files' | 'trust')[] {
-  const set = { kernel: config.kernel !== undefined, init: config.init.length > 0, files: config.fileEntries.length > 0, trust: config.trust.image.length + config.trust.org.length > 0 };
+  const set = {
+    kernel: config.kernel !== undefined,
+    init: config.init.length > 0,
+    files: config.fileEntries.length > 0,
+    trust: config.trust.image.length + config.trust.org.length > 0,
+  };
   return (['kernel', 'init', 'files', 'trust'] as const).filter((k) => set[k]);
 }
 
@@ -180,12 +261,21 @@ async function applyLock(config: Config, o: ResolvedBuildOptions): Promise<Confi
   const found = await readLockFor(o.files, o.cwd);
   const { config: pinned, pinned: pins, unpinned } = pinConfig(config, found, { locked: o.locked, lockPath });
   for (const p of pins) o.onEvent({ kind: 'pinned', image: p.image, digest: p.digest, lock: lockPath });
-  for (const u of unpinned) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_NOT_LOCKED', message: `${u.where}: ${u.image} is not in ${lockPath}: resolved from its tag; run \`lkvol lock\` to pin it` });
+  for (const u of unpinned)
+    o.onEvent({
+      kind: 'warning',
+      code: 'LKVOL_WARN_NOT_LOCKED',
+      message: `${u.where}: ${u.image} is not in ${lockPath}: resolved from its tag; run \`lkvol lock\` to pin it`,
+    });
   return pinned;
 }
 
 /** Resolves every container image and checks its label before any layer is pulled. */
-async function prepareContainers(config: Config, session: PullSession, policy: Policy | undefined): Promise<PreparedContainer[]> {
+async function prepareContainers(
+  config: Config,
+  session: PullSession,
+  policy: Policy | undefined,
+): Promise<PreparedContainer[]> {
   const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
   const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format !== 'oci');
@@ -194,13 +284,22 @@ async function prepareContainers(config: Config, session: PullSession, policy: P
     session.resolve(ref).catch((err: unknown) => {
       throw withContext(err, `${entry} (${where(src)})`);
     });
-  const [images] = await Promise.all([Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))), Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v)))]);
+  const [images] = await Promise.all([
+    Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))),
+    Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v))),
+  ]);
   const repeated = repeatedNames(config);
   return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy }));
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
-async function writeVolumes(config: Config, session: PullSession, staging: string, o: ResolvedBuildOptions, ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined; provisioners: ProvisionerRuns }): Promise<VolumeRecord[]> {
+async function writeVolumes(
+  config: Config,
+  session: PullSession,
+  staging: string,
+  o: ResolvedBuildOptions,
+  ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined; provisioners: ProvisionerRuns },
+): Promise<VolumeRecord[]> {
   const { abort } = ctx;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
@@ -210,7 +309,14 @@ async function writeVolumes(config: Config, session: PullSession, staging: strin
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
       const record = ctx.previous?.volumes.find((v) => v.name === volume.name);
       const previous = record === undefined ? undefined : { record, out: ctx.out };
-      return writeVolume({ volume, dir: join(base, volume.name), session, options: o, previous, provisioners: ctx.provisioners });
+      return writeVolume({
+        volume,
+        dir: join(base, volume.name),
+        session,
+        options: o,
+        previous,
+        provisioners: ctx.provisioners,
+      });
     }).catch((err: unknown) => {
       first ??= withContext(wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`), `volume "${volume.name}"`);
       abort.abort();
@@ -231,7 +337,9 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
 
 /** The directories whose content came from image layers (their own times are kept): volumes' lower/, bundles' image roots. */
 function unpackedDirs(staging: string, config: Config, roots: readonly ImageRoot[]): Set<string> {
-  const volumes = config.volumes.filter((v) => (v.ref !== undefined || v.provisioner !== undefined) && v.format === 'filesystem').map((v) => join(staging, 'containers', 'volumes', v.name, 'lower'));
+  const volumes = config.volumes
+    .filter((v) => (v.ref !== undefined || v.provisioner !== undefined) && v.format === 'filesystem')
+    .map((v) => join(staging, 'containers', 'volumes', v.name, 'lower'));
   return new Set([...volumes, ...roots.filter((r) => r.holder).map((r) => join(staging, r.path))]);
 }
 
@@ -240,7 +348,8 @@ async function repairOutput(out: string): Promise<void> {
   try {
     await recoverOutput(out);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrapError(err, 'LKVOL_IO', `recover output ${out}`, 'check that the parent directory of OUT is writable');
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw wrapError(err, 'LKVOL_IO', `recover output ${out}`, 'check that the parent directory of OUT is writable');
   }
 }
 

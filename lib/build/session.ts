@@ -105,21 +105,25 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     return source;
   };
   // A source per task, each with a signal of its own: resolves are not limited, so dozens run at once.
-  const sourceFor = (ref: NormalizedRef, signal: AbortSignal | undefined): ManifestSource => localSource(ref) ?? createImageSource({ client, cache, tags, policy, signal });
+  const sourceFor = (ref: NormalizedRef, signal: AbortSignal | undefined): ManifestSource =>
+    localSource(ref) ?? createImageSource({ client, cache, tags, policy, signal });
   const limit = createLimiter(o.jobs);
   const resolveOnce = createOnce<ResolvedImage>();
   const fetchOnce = createOnce<void>();
 
-  const download = (ref: NormalizedRef, d: Descriptor) => downloadBlob({ client, local: localSource(ref), cache, limit, o }, ref, d);
+  const download = (ref: NormalizedRef, d: Descriptor) =>
+    downloadBlob({ client, local: localSource(ref), cache, limit, o }, ref, d);
 
   return {
     cache,
     resolve(ref) {
       return resolveOnce(referenceKey(ref), async () => {
         const signal = taskSignal(o.signal);
-        const image = await resolveImage(sourceFor(ref, signal), ref, { platform: o.platform, signal }).catch((err: unknown) => {
-          throw ref.local === undefined ? err : localResolveError(err);
-        });
+        const image = await resolveImage(sourceFor(ref, signal), ref, { platform: o.platform, signal }).catch(
+          (err: unknown) => {
+            throw ref.local === undefined ? err : localResolveError(err);
+          },
+        );
         o.onEvent({ kind: 'resolve', image: formatReference(ref), digest: image.digest });
         for (const message of image.warnings) o.onEvent({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message });
         return image;
@@ -140,9 +144,11 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
     },
     fetchManifest(ref, size) {
       const signal = taskSignal(o.signal);
-      return sourceFor(ref, signal).fetchManifest(ref, { size, signal }).catch((err: unknown) => {
-        throw ref.local === undefined ? err : localResolveError(err);
-      });
+      return sourceFor(ref, signal)
+        .fetchManifest(ref, { size, signal })
+        .catch((err: unknown) => {
+          throw ref.local === undefined ? err : localResolveError(err);
+        });
     },
     async close() {
       await Promise.all(temps.splice(0).map((t) => t.discard()));
@@ -160,14 +166,25 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
  * layout or archive (the cache verifies it), or downloaded. A body that broke and could not be
  * resumed (Range ignored, resumes used up) starts again from byte 0, once.
  */
-async function downloadBlob(s: { client: RegistryClient | undefined; local: LocalImageSource | undefined; cache: BlobCache; limit: Limiter; o: PullSessionOptions }, ref: NormalizedRef, d: Descriptor): Promise<void> {
+async function downloadBlob(
+  s: {
+    client: RegistryClient | undefined;
+    local: LocalImageSource | undefined;
+    cache: BlobCache;
+    limit: Limiter;
+    o: PullSessionOptions;
+  },
+  ref: NormalizedRef,
+  d: Descriptor,
+): Promise<void> {
   const { client, local, cache, o } = s;
   const digest = parseDigest(d.digest, `blob of ${formatReference(ref)}`);
   if (await cache.has(digest)) {
     o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: true });
     return;
   }
-  if (client === undefined && local === undefined) throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
+  if (client === undefined && local === undefined)
+    throw missingBlobError(digest, `pull ${formatReference(ref)}: layer`);
   const signal = taskSignal(o.signal);
   const signalOpt = signal === undefined ? {} : { signal };
   const subject = `blob ${shortDigest(digest)} of ${formatReference(ref)}`;
@@ -176,7 +193,12 @@ async function downloadBlob(s: { client: RegistryClient | undefined; local: Loca
     if (local !== undefined) {
       const from = formatName(ref);
       o.onEvent({ kind: 'blob-start', digest, size: d.size, cached: false, from });
-      await cache.put(digest, d.size, await local.openBlob(d, signalOpt), { subject, onProgress, mismatchHint: localMismatchHint, ...signalOpt });
+      await cache.put(digest, d.size, await local.openBlob(d, signalOpt), {
+        subject,
+        onProgress,
+        mismatchHint: localMismatchHint,
+        ...signalOpt,
+      });
       o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false, from });
       return;
     }
@@ -184,11 +206,23 @@ async function downloadBlob(s: { client: RegistryClient | undefined; local: Loca
     for (let attempt = 1; ; attempt++) {
       try {
         // The registry client's stream checks digest and size itself (registry/blob.ts).
-        await cache.put(digest, d.size, await client!.openBlob(ref, d, signalOpt), { subject, onProgress, sourceVerifies: true, ...signalOpt });
+        await cache.put(digest, d.size, await client!.openBlob(ref, d, signalOpt), {
+          subject,
+          onProgress,
+          sourceVerifies: true,
+          ...signalOpt,
+        });
         break;
       } catch (err) {
-        if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0) throw urlsOnlyError(ref, d, err);
-        if (attempt >= downloadAttempts || !(err instanceof RegistryError) || !err.temporary || o.signal?.aborted === true) throw err;
+        if (isLkvolError(err, 'LKVOL_REGISTRY_NOT_FOUND') && (d.urls?.length ?? 0) > 0)
+          throw urlsOnlyError(ref, d, err);
+        if (
+          attempt >= downloadAttempts ||
+          !(err instanceof RegistryError) ||
+          !err.temporary ||
+          o.signal?.aborted === true
+        )
+          throw err;
       }
     }
     o.onEvent({ kind: 'blob-done', digest, size: d.size, cached: false });
@@ -202,17 +236,26 @@ async function downloadBlob(s: { client: RegistryClient | undefined; local: Loca
  */
 function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): LkvolError {
   const urls = (d.urls ?? []).map((u) => redactUrl(u)).join(', ');
-  return new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `pull ${formatReference(ref)}: layer ${d.digest} (${d.mediaType}) is not on the registry, only at its urls (${urls}); lkvol does not download from urls`, {
-    cause,
-    hint: 'copy the image into a registry with its non-distributable layers included, or use an image without them',
-  });
+  return new LkvolError(
+    'LKVOL_UNSUPPORTED_MEDIA_TYPE',
+    `pull ${formatReference(ref)}: layer ${d.digest} (${d.mediaType}) is not on the registry, only at its urls (${urls}); lkvol does not download from urls`,
+    {
+      cause,
+      hint: 'copy the image into a registry with its non-distributable layers included, or use an image without them',
+    },
+  );
 }
 
 /** The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events. */
 async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
   const mirrors = (o.mirrors ?? []).map(parseMirror);
   const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });
-  const credentials = await loadCredentials({ files: [o.dockerConfigPath, ...o.authFiles], helperEnv: o.credentialHelperEnv, onWarning, signal: o.signal });
+  const credentials = await loadCredentials({
+    files: [o.dockerConfigPath, ...o.authFiles],
+    helperEnv: o.credentialHelperEnv,
+    onWarning,
+    signal: o.signal,
+  });
   return createRegistryClient({
     credentials,
     insecureRegistries: o.insecureRegistries,

@@ -19,7 +19,8 @@ const excluded = ['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm
 
 /** ImageTar's `replace`: always written with this content (found in the image or not, through its `touch` list). */
 const replaced: Readonly<Record<string, string>> = {
-  'etc/hosts': '127.0.0.1       localhost\n::1     localhost ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n',
+  'etc/hosts':
+    '127.0.0.1       localhost\n::1     localhost ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n',
   'etc/resolv.conf': '\n# no resolv.conf configured\n',
 };
 
@@ -39,12 +40,18 @@ export async function containerSkeleton(root: string): Promise<Readable> {
   for (const name of excluded) {
     const kind = await kindInside(root, name);
     // dev/pts and dev/shm are also mount points: the directory entry below replaces a non-directory.
-    if (kind !== undefined && kind !== 'dir' && !touchedDirs.includes(name)) entries.push({ header: { ...base, name: whiteoutOf(name), type: 'file', mode: 0o644 } });
+    if (kind !== undefined && kind !== 'dir' && !touchedDirs.includes(name))
+      entries.push({ header: { ...base, name: whiteoutOf(name), type: 'file', mode: 0o644 } });
   }
   const added: (TarWriteEntry & { name: string })[] = [];
-  for (const name of touchedDirs) if ((await kindInside(root, name)) !== 'dir') added.push({ name, header: { ...base, name: `${name}/`, type: 'directory', mode: 0o755 } });
-  for (const [name, target] of Object.entries(touchedLinks)) if ((await kindInside(root, name)) === undefined) added.push({ name, header: { ...base, name, type: 'symlink', linkname: target, mode: 0o755 } });
-  for (const [name, content] of Object.entries(replaced)) added.push({ name, header: { ...base, name, type: 'file', mode: 0o644 }, content });
+  for (const name of touchedDirs)
+    if ((await kindInside(root, name)) !== 'dir')
+      added.push({ name, header: { ...base, name: `${name}/`, type: 'directory', mode: 0o755 } });
+  for (const [name, target] of Object.entries(touchedLinks))
+    if ((await kindInside(root, name)) === undefined)
+      added.push({ name, header: { ...base, name, type: 'symlink', linkname: target, mode: 0o755 } });
+  for (const [name, content] of Object.entries(replaced))
+    added.push({ name, header: { ...base, name, type: 'file', mode: 0o644 }, content });
   added.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   entries.push(...added);
   return Readable.from(await packTar(entries));

@@ -16,7 +16,11 @@ export const sourcesHint = 'fix the path (relative to the system file) or the na
  */
 export function checkSources(config: Config, cwd: string, path: string | undefined): ConfigIssue[] {
   const uses = [...config.volumes, ...config.onboot, ...config.services, ...config.onshutdown];
-  const issueAt = (use: (typeof uses)[number], message: string): ConfigIssue => ({ ...use.positionOf(['image']), path: `${use.path}.image`, message });
+  const issueAt = (use: (typeof uses)[number], message: string): ConfigIssue => ({
+    ...use.positionOf(['image']),
+    path: `${use.path}.image`,
+    message,
+  });
   const first = new Map<string, { location: string; use: (typeof uses)[number] }>();
   const images = uses.flatMap((use) => {
     const local = use.ref?.local;
@@ -29,7 +33,12 @@ export function checkSources(config: Config, cwd: string, path: string | undefin
     if (seen === undefined) first.set(written, { location, use });
     else if (seen.location !== location) {
       const at = seen.use.positionOf(['image']);
-      return [issueAt(use, `${JSON.stringify(written)} leads to ${location}, but the same words at ${at.file}:${at.line}:${at.column} lead to ${seen.location}; lkvol.lock and lkvol.json name images as written, so write paths that differ`)];
+      return [
+        issueAt(
+          use,
+          `${JSON.stringify(written)} leads to ${location}, but the same words at ${at.file}:${at.line}:${at.column} lead to ${seen.location}; lkvol.lock and lkvol.json name images as written, so write paths that differ`,
+        ),
+      ];
     }
     return [];
   });

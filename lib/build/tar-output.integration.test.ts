@@ -34,12 +34,26 @@ before(async () => {
         { name: 'etc/conf', content: 'x=1\n', mode: 0o600, uid: 1000, gid: 1000 },
         { name: 'long-link', type: 'symlink', linkname: `/${'t'.repeat(150)}` },
         { name: longName, content: 'long\n' },
-        { name: 'tagged', content: 'xattr\n', pax: { 'SCHILY.xattr.user.lkvol-test': 'hello', 'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) } },
+        {
+          name: 'tagged',
+          content: 'xattr\n',
+          pax: {
+            'SCHILY.xattr.user.lkvol-test': 'hello',
+            'SCHILY.xattr.security.capability': Buffer.from([
+              1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ]),
+          },
+        },
         { name: 'dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
       ],
     ],
   });
-  await pushTarImage({ registry: registry.host, repository: 'tar/evil', tag: '1', layers: [[{ name: '../escape', content: 'x' }]] });
+  await pushTarImage({
+    registry: registry.host,
+    repository: 'tar/evil',
+    tag: '1',
+    layers: [[{ name: '../escape', content: 'x' }]],
+  });
 });
 
 after(async () => {
@@ -47,36 +61,67 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-const system = 'volumes:\n  - name: v\n    image: REGISTRY/tar/data:1\n  - name: blank\nservices:\n  - name: s\n    image: REGISTRY/tar/data:1\n    binds: [v:/data]\n';
+const system =
+  'volumes:\n  - name: v\n    image: REGISTRY/tar/data:1\n  - name: blank\nservices:\n  - name: s\n    image: REGISTRY/tar/data:1\n    binds: [v:/data]\n';
 
-async function setup(name: string, yaml = system, extra: Partial<BuildOptions> = {}): Promise<BuildOptions & { dir: string }> {
+async function setup(
+  name: string,
+  yaml = system,
+  extra: Partial<BuildOptions> = {},
+): Promise<BuildOptions & { dir: string }> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  return { dir, files: [file], out: join(dir, 'out.tar'), cacheDir: join(work, 'cache'), platform: 'linux/amd64', applyOwnership: true, rootfs: true, ...extra };
+  return {
+    dir,
+    files: [file],
+    out: join(dir, 'out.tar'),
+    cacheDir: join(work, 'cache'),
+    platform: 'linux/amd64',
+    applyOwnership: true,
+    rootfs: true,
+    ...extra,
+  };
 }
 
-const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 describe('tar output', () => {
-  test('-o OUT.tar: sorted members, numeric owners, the image\'s modes, links, long names and xattrs; GNU tar reads it', async () => {
+  test("-o OUT.tar: sorted members, numeric owners, the image's modes, links, long names and xattrs; GNU tar reads it", async () => {
     const o = await setup('listing');
     const result = await build(o);
     assert.equal(result.out, o.out);
-    const listing = execFileSync('tar', ['-tvf', o.out, '--numeric-owner', '--full-time'], { encoding: 'utf8' }).trimEnd().split('\n');
+    const listing = execFileSync('tar', ['-tvf', o.out, '--numeric-owner', '--full-time'], { encoding: 'utf8' })
+      .trimEnd()
+      .split('\n');
     const names = listing.map((l) => l.replace(/^\S+ +\S+ +\S+ +\S+ +\S+ +/, '').replace(/ (->|link to) .*$/, ''));
-    assert.deepEqual(names, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), 'sorted by bytes');
+    assert.deepEqual(
+      names,
+      [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      'sorted by bytes',
+    );
     assert.equal(names.at(-1), 'lkvol.json');
-    const line = (name: string) => listing.find((l) => l.endsWith(` ${name}`) || l.includes(` ${name} `)) ?? `missing ${name}`;
+    const line = (name: string) =>
+      listing.find((l) => l.endsWith(` ${name}`) || l.includes(` ${name} `)) ?? `missing ${name}`;
     assert.match(line('containers/volumes/v/lower/bin/tool'), /^-rwsr-xr-x 0\/0 /);
     assert.match(line('containers/volumes/v/lower/etc/'), /^drwxr-x--- 0\/42 /);
     assert.match(line('containers/volumes/v/lower/etc/conf'), /^-rw------- 1000\/1000 /);
-    assert.match(line('containers/volumes/v/lower/bin/tool-link'), /^h.* link to containers\/volumes\/v\/lower\/bin\/tool$/);
+    assert.match(
+      line('containers/volumes/v/lower/bin/tool-link'),
+      /^h.* link to containers\/volumes\/v\/lower\/bin\/tool$/,
+    );
     assert.match(line('containers/volumes/v/lower/dev/null'), /^crw-rw-rw- 0\/0 +1,3 /);
     assert.match(line('containers/volumes/v/lower/long-link'), new RegExp(`-> /${'t'.repeat(150)}$`));
     assert.ok(names.includes(`containers/volumes/v/lower/${longName}`));
-    assert.match(line('containers/volumes/blank/lower/'), /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00:00 /, 'synthesised: 0:0, 0755, dated 0');
+    assert.match(
+      line('containers/volumes/blank/lower/'),
+      /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00:00 /,
+      'synthesised: 0:0, 0755, dated 0',
+    );
     assert.match(line('containers/services/s/config.json'), /^-rw-r--r-- 0\/0 /);
     assert.ok(names.includes('containers/services/s/lower/etc/hosts'), 'with --rootfs, the bundle root');
     // Unpacked as root, it is the tree the directory output has.
@@ -87,7 +132,10 @@ describe('tar output', () => {
     await build(dirOut);
     const tree = async (root: string) => describeTree((await walkTree(root)).filter((n) => n.path !== 'lkvol.json'));
     assert.deepEqual(await tree(x), await tree(dirOut.out));
-    assert.deepEqual(await readXattrs(join(x, 'containers/volumes/v/lower')), await readXattrs(join(dirOut.out, 'containers/volumes/v/lower')));
+    assert.deepEqual(
+      await readXattrs(join(x, 'containers/volumes/v/lower')),
+      await readXattrs(join(dirOut.out, 'containers/volumes/v/lower')),
+    );
     assert.ok((await readXattrs(join(x, 'containers/volumes/v/lower'))).some((l) => l.includes('user.lkvol-test')));
   });
 
@@ -98,7 +146,9 @@ describe('tar output', () => {
     await build({ ...b, cacheDir: join(work, 'cache-b') });
     assert.equal(await sha256(a.out), await sha256(b.out));
     await build({ ...a, sourceDateEpoch: 1_600_000_000 });
-    const listing = execFileSync('tar', ['-tvf', a.out, '--full-time', 'containers/volumes/blank/'], { encoding: 'utf8' });
+    const listing = execFileSync('tar', ['-tvf', a.out, '--full-time', 'containers/volumes/blank/'], {
+      encoding: 'utf8',
+    });
     assert.match(listing, /2020-09-13 12:26:40 containers\/volumes\/blank\/$/m);
   });
 
@@ -118,14 +168,22 @@ describe('tar output', () => {
   test('only a missing file or an earlier lkvol tar is replaced', async () => {
     const o = await setup('guard');
     await writeFile(o.out, 'my notes\n');
-    await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED') && /is a file lkvol did not write/.test(e.message));
+    await assert.rejects(
+      build(o),
+      (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED') && /is a file lkvol did not write/.test(e.message),
+    );
     assert.equal(await readFile(o.out, 'utf8'), 'my notes\n');
     const plainTar = join(o.dir, 'plain.tar');
     execFileSync('tar', ['-cf', plainTar, '-C', o.dir, 'system.yml']);
     await assert.rejects(build({ ...o, out: plainTar }), (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED'));
     await mkdir(join(o.dir, 'dir.tar'));
-    await assert.rejects(build({ ...o, out: join(o.dir, 'dir.tar') }), (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED') && /is a directory/.test(e.message));
-    await assert.rejects(build({ ...o, out: join(o.dir, 'x.tar'), format: 'dir' }), (e: unknown) => isLkvolError(e, 'LKVOL_USAGE'));
+    await assert.rejects(
+      build({ ...o, out: join(o.dir, 'dir.tar') }),
+      (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED') && /is a directory/.test(e.message),
+    );
+    await assert.rejects(build({ ...o, out: join(o.dir, 'x.tar'), format: 'dir' }), (e: unknown) =>
+      isLkvolError(e, 'LKVOL_USAGE'),
+    );
     const ours = join(o.dir, 'ours.tar');
     await build({ ...o, out: ours });
     await build({ ...o, out: ours });
@@ -136,9 +194,29 @@ describe('tar output', () => {
     await build(o);
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: Buffer; stderr: string }>((resolve) => {
-        execFile(process.execPath, [builtBin, ...args], { encoding: 'buffer', maxBuffer: 1 << 28 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr: stderr.toString() }));
+        execFile(
+          process.execPath,
+          [builtBin, ...args],
+          { encoding: 'buffer', maxBuffer: 1 << 28 },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err === null ? 0 : Number((err as { code?: number }).code ?? 1),
+              stdout,
+              stderr: stderr.toString(),
+            }),
+        );
       });
-    const r = await run(['build', '--rootfs', '-o', '-', '--cache', join(work, 'cache'), '--platform', 'linux/amd64', o.files[0]!]);
+    const r = await run([
+      'build',
+      '--rootfs',
+      '-o',
+      '-',
+      '--cache',
+      join(work, 'cache'),
+      '--platform',
+      'linux/amd64',
+      o.files[0]!,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(createHash('sha256').update(r.stdout).digest('hex'), await sha256(o.out));
     await writeFile(o.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/tar/evil:1\n`);

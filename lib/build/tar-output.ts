@@ -38,7 +38,11 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
     const inTree = tree === undefined ? undefined : rel === tree.prefix ? '' : rel.slice(tree.prefix.length + 1);
     const skipped = inTree === undefined ? undefined : tree?.info.skipped.get(inTree);
     const present = new Set(onDisk);
-    const names = (skipped === undefined ? onDisk : [...onDisk, ...skipped.map((s) => s.path.split('/').at(-1)!).filter((n) => !present.has(n))]).sort(compareBytes);
+    const names = (
+      skipped === undefined
+        ? onDisk
+        : [...onDisk, ...skipped.map((s) => s.path.split('/').at(-1)!).filter((n) => !present.has(n))]
+    ).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const entered = tree ?? (trees.has(path) ? { prefix: path, info: trees.get(path)! } : undefined);
@@ -49,7 +53,10 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
           await tar.add({ name: `${path}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
           await walk(path, entered);
         } else {
-          await tar.add({ name: path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: st.size }, createReadStream(join(root, path)));
+          await tar.add(
+            { name: path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: st.size },
+            createReadStream(join(root, path)),
+          );
         }
         continue;
       }
@@ -99,17 +106,26 @@ export async function writeTreeTar(root: string, record: BuildRecord, epoch: num
  * root and a rootless build give the same tar, lkvol.json included.
  */
 export function recordInTar(record: BuildRecord): BuildRecord {
-  const bare = <T extends { ownership?: unknown; skipped?: unknown; inputs?: unknown; fingerprint?: unknown }>(r: T): T => {
+  const bare = <T extends { ownership?: unknown; skipped?: unknown; inputs?: unknown; fingerprint?: unknown }>(
+    r: T,
+  ): T => {
     const { ownership: _o, skipped: _s, inputs: _i, fingerprint: _f, ...rest } = r;
     return rest as T;
   };
-  return { ...record, volumes: record.volumes.map(bare), containers: record.containers.map((c) => (c.rootfs === undefined ? c : { ...c, rootfs: bare(c.rootfs) })) };
+  return {
+    ...record,
+    volumes: record.volumes.map(bare),
+    containers: record.containers.map((c) => (c.rootfs === undefined ? c : { ...c, rootfs: bare(c.rootfs) })),
+  };
 }
 
 /** The image trees of a build record, by path below the output. */
 function imageTrees(record: BuildRecord): Map<string, ImageTree> {
   const trees = new Map<string, ImageTree>();
-  const add = (path: string, r: { ownership?: OwnershipRecord[] | undefined; skipped?: SkippedRecord[] | undefined }): void => {
+  const add = (
+    path: string,
+    r: { ownership?: OwnershipRecord[] | undefined; skipped?: SkippedRecord[] | undefined },
+  ): void => {
     const skipped = new Map<string, SkippedRecord[]>();
     for (const s of r.skipped ?? []) {
       const parent = s.path.includes('/') ? s.path.slice(0, s.path.lastIndexOf('/')) : '';
@@ -117,14 +133,25 @@ function imageTrees(record: BuildRecord): Map<string, ImageTree> {
     }
     trees.set(path, { ownership: new Map((r.ownership ?? []).map((o) => [o.path, o])), skipped });
   };
-  for (const v of record.volumes) if ((v.image !== null || v.provisioner !== undefined) && v.format === 'filesystem') add(`containers/volumes/${v.name}/lower`, v);
+  for (const v of record.volumes)
+    if ((v.image !== null || v.provisioner !== undefined) && v.format === 'filesystem')
+      add(`containers/volumes/${v.name}/lower`, v);
   for (const c of record.containers) if (c.rootfs?.contentDigest !== undefined) add(c.rootfs.path, c.rootfs);
   return trees;
 }
 
 function skippedHeader(path: string, s: SkippedRecord): TarWriteHeader {
   const type = s.type === 'char' ? 'character-device' : s.type === 'block' ? 'block-device' : 'fifo';
-  return { name: path, type, mode: parseInt(s.mode, 8), uid: s.uid, gid: s.gid, mtime: s.mtime, devmajor: s.major, devminor: s.minor };
+  return {
+    name: path,
+    type,
+    mode: parseInt(s.mode, 8),
+    uid: s.uid,
+    gid: s.gid,
+    mtime: s.mtime,
+    devmajor: s.major,
+    devminor: s.minor,
+  };
 }
 
 /** A device node or FIFO as its stat gives it (Linux's encoding of `rdev`). */

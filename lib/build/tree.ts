@@ -59,14 +59,18 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
     if (onDisk === undefined) return withOwnerBits(join(root, rel), 0o500, () => walk(rel));
     const absent = skipped.get(rel);
     const present = absent === undefined ? undefined : new Set(onDisk);
-    const names = (absent === undefined ? onDisk : [...onDisk, ...[...absent.keys()].filter((n) => !present!.has(n))]).sort(compareBytes);
+    const names = (
+      absent === undefined ? onDisk : [...onDisk, ...[...absent.keys()].filter((n) => !present!.has(n))]
+    ).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const device = present === undefined || present.has(name) ? undefined : absent?.get(name);
       if (device !== undefined) {
         // Not on disk (not root): hashed as a root build hashes the node it makes.
         summary.files++;
-        hash.update(`${path}\0other\0${device.mode.toString(8)} ${device.uid} ${device.gid}\0${makedev(device.devmajor, device.devminor)}\n`);
+        hash.update(
+          `${path}\0other\0${device.mode.toString(8)} ${device.uid} ${device.gid}\0${makedev(device.devmajor, device.devminor)}\n`,
+        );
         continue;
       }
       const st = lstatSync(join(root, path));
@@ -130,7 +134,12 @@ export function readNames(dir: string): string[] | undefined {
 
 /** Linux's `st_rdev` encoding of a device number (glibc's makedev), as lstat reports a node a root build made. */
 function makedev(major: number, minor: number): number {
-  return Number(((BigInt(major) & 0xfffff000n) << 32n) | ((BigInt(major) & 0xfffn) << 8n) | ((BigInt(minor) & 0xffffff00n) << 12n) | (BigInt(minor) & 0xffn));
+  return Number(
+    ((BigInt(major) & 0xfffff000n) << 32n) |
+      ((BigInt(major) & 0xfffn) << 8n) |
+      ((BigInt(minor) & 0xffffff00n) << 12n) |
+      (BigInt(minor) & 0xffn),
+  );
 }
 
 /** Adds `path` when its file shows another owner or mode than the image gives it. */

@@ -3,7 +3,15 @@ import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { corruptCachedDigest, FollowInterruptedError } from '../cache/index.js';
 import { removeTree } from '../internal/remove.js';
-import { createExtractState, extractLayer, finishExtraction, volumeReport, type ExtractState, type VolumeLimits, type VolumeReport } from '../layer/index.js';
+import {
+  createExtractState,
+  extractLayer,
+  finishExtraction,
+  volumeReport,
+  type ExtractState,
+  type VolumeLimits,
+  type VolumeReport,
+} from '../layer/index.js';
 import { checkImageLayers } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
@@ -27,7 +35,8 @@ export interface UnpackJob {
   /** Called while a layer is applied: its entries and file bytes so far. */
   onLayerProgress?: ((digest: string, entries: number, bytes: number) => void) | undefined;
   /** A last layer of lkvol's own, applied after the image's with the same rules (see skeleton.ts), made from what the image left. */
-  finalLayer?: ((root: string, state: ExtractState) => Promise<{ name: string; tar: Readable } | undefined>) | undefined;
+  finalLayer?:
+    ((root: string, state: ExtractState) => Promise<{ name: string; tar: Readable } | undefined>) | undefined;
 }
 
 export interface Unpacked {
@@ -49,7 +58,11 @@ export async function unpackWithRetry(job: UnpackJob): Promise<Unpacked> {
     // A download that started again after part of it was unpacked: unpack again from the cache.
     if (corrupt === undefined && !(err instanceof FollowInterruptedError)) throw err;
     if (corrupt !== undefined) {
-      job.options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_CACHE_CORRUPT', message: `${job.what}: ${(err as Error).message}; fetching it again` });
+      job.options.onEvent({
+        kind: 'warning',
+        code: 'LKVOL_WARN_CACHE_CORRUPT',
+        message: `${job.what}: ${(err as Error).message}; fetching it again`,
+      });
       await job.session.forgetBlob(corrupt);
     } else {
       // Every layer stored first: the second pass then reads verified blobs from the cache only.
@@ -77,14 +90,24 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
     state,
     applyOwnership: options.applyOwnership,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    onWarning: (w: { code: string; message: string }) => w.code !== 'LKVOL_WARN_DEVICE_SKIPPED' && options.onEvent({ kind: 'warning', code: w.code, message: `${what}: ${w.message}` }),
+    onWarning: (w: { code: string; message: string }) =>
+      w.code !== 'LKVOL_WARN_DEVICE_SKIPPED' &&
+      options.onEvent({ kind: 'warning', code: w.code, message: `${what}: ${w.message}` }),
   };
   const records: LayerRecord[] = [];
   for (const [index, layer] of layers.entries()) {
     job.onLayer(layer.digest, index, layers.length, 'start');
     const blob = await session.followBlob(ref, layer);
-    const onProgress = job.onLayerProgress === undefined ? undefined : (entries: number, bytes: number) => job.onLayerProgress?.(layer.digest, entries, bytes);
-    const result = await extractLayer(blob, { ...common, layer: layer.digest, diffId: diffIds[index]! /* checkImageLayers matched the counts */, onProgress }).catch(async (err: unknown) => {
+    const onProgress =
+      job.onLayerProgress === undefined
+        ? undefined
+        : (entries: number, bytes: number) => job.onLayerProgress?.(layer.digest, entries, bytes);
+    const result = await extractLayer(blob, {
+      ...common,
+      layer: layer.digest,
+      diffId: diffIds[index]! /* checkImageLayers matched the counts */,
+      onProgress,
+    }).catch(async (err: unknown) => {
       // The layer is unpacked while it downloads: bytes the download is about to reject (a digest
       // mismatch, an HTML page from a proxy) may break the tar reader first. The download's verdict is the cause.
       await downloads[index]!.then(
@@ -104,8 +127,15 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
   const report = volumeReport(state);
   // One summary instead of one per layer; lkvol.json lists them.
   if (report.skipped.length > 0) {
-    const sample = report.skipped.slice(0, 3).map((e) => JSON.stringify(e.path)).join(', ');
-    options.onEvent({ kind: 'warning', code: 'LKVOL_WARN_DEVICE_SKIPPED', message: `${what}: ${report.skipped.length} device nodes not created (not permitted): ${sample}${report.skipped.length > 3 ? ', …' : ''}; listed in lkvol.json` });
+    const sample = report.skipped
+      .slice(0, 3)
+      .map((e) => JSON.stringify(e.path))
+      .join(', ');
+    options.onEvent({
+      kind: 'warning',
+      code: 'LKVOL_WARN_DEVICE_SKIPPED',
+      message: `${what}: ${report.skipped.length} device nodes not created (not permitted): ${sample}${report.skipped.length > 3 ? ', …' : ''}; listed in lkvol.json`,
+    });
   }
   return { layers: records, report };
 }

@@ -43,7 +43,8 @@ export interface UnchangedCheck {
  * `format: oci` always make it undefined (their layouts are rewritten). Only reads.
  */
 export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | undefined> {
-  if (c.sourceDateEpoch !== undefined && (await mtimeOf(join(c.out, 'lkvol.json'))) !== c.sourceDateEpoch * 1000) return undefined;
+  if (c.sourceDateEpoch !== undefined && (await mtimeOf(join(c.out, 'lkvol.json'))) !== c.sourceDateEpoch * 1000)
+    return undefined;
   // Every volume's inputs first (records and digests only), then the walks of the trees: one changed
   // volume of many stops the check before any tree is walked.
   const candidates = [];
@@ -62,14 +63,23 @@ export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | 
   const record: BuildRecord = { ...c.record, images: c.images(volumes), volumes, containers };
   if ((await readFile(join(c.out, 'lkvol.json'), 'utf8').catch(() => '')) !== serializeSpec(record)) return undefined;
   for (const container of c.containers) {
-    for (const [name, text] of container.files) if ((await readFile(join(c.out, container.path, name), 'utf8').catch(() => '')) !== text) return undefined;
+    for (const [name, text] of container.files)
+      if ((await readFile(join(c.out, container.path, name), 'utf8').catch(() => '')) !== text) return undefined;
   }
   if (!sameEntries(await listOutput(join(c.out, 'containers'), imageTrees(c)), expectedEntries(c))) return undefined;
   for (const v of volumes) {
     c.onEvent({ kind: 'volume-start', volume: v.name, image: v.image ?? undefined });
     c.onEvent({ kind: 'volume-done', volume: v.name, files: v.files, bytes: v.bytes, reused: true });
   }
-  for (const x of containers) if (x.rootfs?.inputs !== undefined) c.onEvent({ kind: 'rootfs-done', bundle: x.path, files: x.rootfs.files ?? 0, bytes: x.rootfs.bytes ?? 0, reused: true });
+  for (const x of containers)
+    if (x.rootfs?.inputs !== undefined)
+      c.onEvent({
+        kind: 'rootfs-done',
+        bundle: x.path,
+        files: x.rootfs.files ?? 0,
+        bytes: x.rootfs.bytes ?? 0,
+        reused: true,
+      });
   return record;
 }
 
@@ -83,9 +93,12 @@ async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[]
       out.push({ ...container.record, rootfs: { path: root.path } });
       continue;
     }
-    const previous = c.previous.containers.find((x) => x.path === container.path && x.rootfs?.path === root.path)?.rootfs;
+    const previous = c.previous.containers.find(
+      (x) => x.path === container.path && x.rootfs?.path === root.path,
+    )?.rootfs;
     if (previous?.inputs !== rootfsInputs(c.rootfs.images[i]!, c.rootfs.limits, c.applyOwnership)) return undefined;
-    if (!(await volumeIntact({ out: c.out, ...rootTree(container.path, root), previous, signal: c.signal }))) return undefined;
+    if (!(await volumeIntact({ out: c.out, ...rootTree(container.path, root), previous, signal: c.signal })))
+      return undefined;
     out.push({ ...container.record, rootfs: previous });
   }
   return out;
@@ -112,7 +125,10 @@ async function volumeCandidate(c: UnchangedCheck, volume: LoadedVolume): Promise
   if (volume.ref === undefined) {
     // A blank volume: three empty directories, recorded as such.
     if (previous.image !== null) return undefined;
-    return { record: { ...previous, readonly: volume.readonly }, intact: async () => ['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d))) };
+    return {
+      record: { ...previous, readonly: volume.readonly },
+      intact: async () => ['lower', 'tmp', 'merged'].every((d) => emptyDir(join(dir, d))),
+    };
   }
   const image = await c.session.resolve(volume.ref);
   if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return undefined;
@@ -132,7 +148,8 @@ function expectedEntries(c: UnchangedCheck): Set<string> {
     for (const name of container.files.keys()) out.add(`file ${rel}/${name}`);
     const root = c.rootfs?.roots[i];
     if (root === undefined) continue;
-    for (const sub of root.readonly ? ['rootfs'] : ['tmp', 'rootfs', ...(root.holder ? ['lower'] : [])]) dirs(`${rel}/${sub}`);
+    for (const sub of root.readonly ? ['rootfs'] : ['tmp', 'rootfs', ...(root.holder ? ['lower'] : [])])
+      dirs(`${rel}/${sub}`);
   }
   return out;
 }

@@ -37,8 +37,16 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
   } catch (err) {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": create ${dir}`);
   }
-  const provisionerName = volume.provisioner === undefined ? undefined : (volume.provisioner.command?.join(' ') ?? `lkvol-provisioner-${volume.provisioner.name ?? ''}`);
-  options.onEvent({ kind: 'volume-start', volume: volume.name, image: volume.ref === undefined ? undefined : formatReference(volume.ref), ...(provisionerName === undefined ? {} : { provisioner: provisionerName }) });
+  const provisionerName =
+    volume.provisioner === undefined
+      ? undefined
+      : (volume.provisioner.command?.join(' ') ?? `lkvol-provisioner-${volume.provisioner.name ?? ''}`);
+  options.onEvent({
+    kind: 'volume-start',
+    volume: volume.name,
+    image: volume.ref === undefined ? undefined : formatReference(volume.ref),
+    ...(provisionerName === undefined ? {} : { provisioner: provisionerName }),
+  });
   let image: ResolvedImage | undefined;
   let layoutDigest: string | undefined;
   let layers: LayerRecord[] = [];
@@ -68,11 +76,23 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
       limits: volumeLimits(volume, options.limits),
       session: job.session,
       options,
-      onLayer: (digest, index, count, phase) => options.onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', volume: volume.name, digest, index, count }),
-      onLayerProgress: (digest, entries, bytes) => options.onEvent({ kind: 'layer-progress', volume: volume.name, digest, entries, bytes }),
+      onLayer: (digest, index, count, phase) =>
+        options.onEvent({
+          kind: phase === 'start' ? 'layer-start' : 'layer-applied',
+          volume: volume.name,
+          digest,
+          index,
+          count,
+        }),
+      onLayerProgress: (digest, entries, bytes) =>
+        options.onEvent({ kind: 'layer-progress', volume: volume.name, digest, entries, bytes }),
     }));
   }
-  const tree = await summarizeTree(lower, { intended: report?.intended, contentDigests: report?.contentDigests, skipped: report?.skipped }).catch((err: unknown) => {
+  const tree = await summarizeTree(lower, {
+    intended: report?.intended,
+    contentDigests: report?.contentDigests,
+    skipped: report?.skipped,
+  }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });
   options.onEvent({ kind: 'volume-done', volume: volume.name, files: tree.files, bytes: tree.bytes, reused: false });
@@ -103,21 +123,44 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
   const previous = job.previous;
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
   const tree = volumeTree(job.volume.name);
-  const reused = await reuseVolume({ out: previous.out, ...tree, to: lower, previous: previous.record, applyOwnership: job.options.applyOwnership, signal: job.options.signal }).catch((err: unknown) => {
+  const reused = await reuseVolume({
+    out: previous.out,
+    ...tree,
+    to: lower,
+    previous: previous.record,
+    applyOwnership: job.options.applyOwnership,
+    signal: job.options.signal,
+  }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
-  job.options.onEvent({ kind: 'volume-done', volume: job.volume.name, files: previous.record.files, bytes: previous.record.bytes, reused: true });
+  job.options.onEvent({
+    kind: 'volume-done',
+    volume: job.volume.name,
+    files: previous.record.files,
+    bytes: previous.record.bytes,
+    reused: true,
+  });
   return previous.record;
 }
 
 export function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
-  return { path: e.path, type: e.kind, mode: e.mode.toString(8).padStart(4, '0'), uid: e.uid, gid: e.gid, major: e.devmajor, minor: e.devminor, mtime: e.mtime };
+  return {
+    path: e.path,
+    type: e.kind,
+    mode: e.mode.toString(8).padStart(4, '0'),
+    uid: e.uid,
+    gid: e.gid,
+    major: e.devmajor,
+    minor: e.devminor,
+    mtime: e.mtime,
+  };
 }
 
 /** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
 export function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
-  const bySize = volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
+  const bySize =
+    volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
   return {
     maxBytes: bySize ? volume.sizeLimit : limits.maxBytes,
     maxEntries: limits.maxEntries,

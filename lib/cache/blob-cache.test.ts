@@ -27,7 +27,10 @@ test('put stores under v1/blobs/sha256/<hex> and open reads it back verified', a
 test('a blob whose bytes do not match is refused and leaves no file', async (t) => {
   const dir = await tempDir(t, 'cache');
   const cache = await createBlobCache({ dir });
-  await assert.rejects(cache.put(digest, body.length, Readable.from([Buffer.from('other bytes')]), { subject: 'layer x' }), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.startsWith('layer x: '));
+  await assert.rejects(
+    cache.put(digest, body.length, Readable.from([Buffer.from('other bytes')]), { subject: 'layer x' }),
+    (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.startsWith('layer x: '),
+  );
   assert.equal(await cache.has(digest), false);
   assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), []);
 });
@@ -36,13 +39,19 @@ test('a corrupted cached blob fails on read', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   await cache.put(digest, body.length, Readable.from([body]), { subject: 'blob' });
   await writeFile(cache.pathOf(digest), 'layer bytez');
-  await assert.rejects(text(cache.open(digest, body.length, 'layer y')), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'));
+  await assert.rejects(
+    text(cache.open(digest, body.length, 'layer y')),
+    (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && e.message.includes('cached at'),
+  );
 });
 
 test('concurrent puts of one digest both succeed with one correct blob', async (t) => {
   const dir = await tempDir(t, 'cache');
   const [a, b] = [await createBlobCache({ dir }), await createBlobCache({ dir })];
-  await Promise.all([a.put(digest, body.length, Readable.from([body]), { subject: 'a' }), b.put(digest, body.length, Readable.from([body]), { subject: 'b' })]);
+  await Promise.all([
+    a.put(digest, body.length, Readable.from([body]), { subject: 'a' }),
+    b.put(digest, body.length, Readable.from([body]), { subject: 'b' }),
+  ]);
   assert.deepEqual(await readFile(a.pathOf(digest)), body);
   assert.deepEqual(await readdir(join(dir, 'v1', 'tmp')), []);
 });
@@ -75,7 +84,10 @@ test('temp files of dead writers on this host are removed on open however fresh;
   };
   for (const name of Object.values(names)) await writeFile(join(dir, 'v1', 'tmp', name), 'x');
   await createBlobCache({ dir });
-  assert.deepEqual((await readdir(join(dir, 'v1', 'tmp'))).sort(), [names.otherHostDeadPid, names.beforeWriterTags, names.alive].sort());
+  assert.deepEqual(
+    (await readdir(join(dir, 'v1', 'tmp'))).sort(),
+    [names.otherHostDeadPid, names.beforeWriterTags, names.alive].sort(),
+  );
 });
 
 test('opening the cache while this process is writing a blob keeps that temp file', async (t) => {
@@ -100,7 +112,8 @@ test('abandoning a cached read closes its file, and a corrupt read names its blo
   // Descriptors of this process that point at the cached blob.
   const openOnBlob = async () => {
     let n = 0;
-    for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === cache.pathOf(digest)) n++;
+    for (const fd of await readdir('/proc/self/fd'))
+      if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === cache.pathOf(digest)) n++;
     return n;
   };
   for (let i = 0; i < 5; i++) {
@@ -112,7 +125,10 @@ test('abandoning a cached read closes its file, and a corrupt read names its blo
   for (let i = 0; i < 100 && (await openOnBlob()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(await openOnBlob(), 0);
   await writeFile(cache.pathOf(digest), 'layer bytez');
-  const err = await text(cache.open(digest, body.length, 'blob')).then(() => undefined, (e: unknown) => e);
+  const err = await text(cache.open(digest, body.length, 'blob')).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.equal(corruptCachedDigest(err), digest);
   assert.equal(corruptCachedDigest(new Error('other')), undefined);
 });

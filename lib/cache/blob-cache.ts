@@ -30,7 +30,18 @@ export interface BlobCache {
    * Streams `source` into the store, verifying digest and size; the blob becomes visible only when
    * complete and correct. Throws LKVOL_DIGEST_MISMATCH or LKVOL_IO; nothing partial is left behind.
    */
-  put(digest: Digest, size: number | undefined, source: Readable, opts: { subject: string; signal?: AbortSignal; onProgress?: (bytes: number) => void; sourceVerifies?: boolean; mismatchHint?: string }): Promise<void>;
+  put(
+    digest: Digest,
+    size: number | undefined,
+    source: Readable,
+    opts: {
+      subject: string;
+      signal?: AbortSignal;
+      onProgress?: (bytes: number) => void;
+      sourceVerifies?: boolean;
+      mismatchHint?: string;
+    },
+  ): Promise<void>;
   /** Opens a stored blob through a verifier: a corrupted blob fails the read with LKVOL_DIGEST_MISMATCH. */
   open(digest: Digest, size: number | undefined, subject: string): Readable;
   /**
@@ -63,7 +74,12 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     await mkdir(tmpDir, { recursive: true });
     await removeStaleTemps(tmpDir);
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `open cache ${opts.dir}`, 'check the path and its permissions, or pass another --cache directory');
+    throw wrapError(
+      err,
+      'LKVOL_IO',
+      `open cache ${opts.dir}`,
+      'check the path and its permissions, or pass another --cache directory',
+    );
   }
   const pathOf = (d: Digest) => join(base, 'blobs', digestAlgorithm(d), digestHex(d));
   const growing = new GrowingFiles();
@@ -82,7 +98,10 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     dir: opts.dir,
     pathOf,
     async has(d) {
-      return stat(pathOf(d)).then((s) => s.isFile(), () => false);
+      return stat(pathOf(d)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
     },
     async put(d, size, source, { subject, signal, onProgress, sourceVerifies, mismatchHint }) {
       const final = pathOf(d);
@@ -94,7 +113,8 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
         // its error would have nobody to hear it.
         // A source that checks digest and size itself (a registry blob) fails before its end when wrong:
         // hashing every byte a second time would only cost time.
-        const verifier = sourceVerifies === true ? createCounter() : createVerifier({ digest: d, size, subject, hint: mismatchHint });
+        const verifier =
+          sourceVerifies === true ? createCounter() : createVerifier({ digest: d, size, subject, hint: mismatchHint });
         if (onProgress !== undefined) verifier.on('data', () => onProgress(verifier.bytesRead));
         const writer = growing.writer(d, temp);
         settle = writer.settle;
@@ -122,7 +142,13 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       if (first === undefined) return open(d, size, subject);
       const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored, first });
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
-      source.on('error', (err) => out.destroy(isLkvolError(err) || err instanceof FollowInterruptedError ? err : wrapError(err, 'LKVOL_IO', `${subject}: read cache ${opts.dir}`)));
+      source.on('error', (err) =>
+        out.destroy(
+          isLkvolError(err) || err instanceof FollowInterruptedError
+            ? err
+            : wrapError(err, 'LKVOL_IO', `${subject}: read cache ${opts.dir}`),
+        ),
+      );
       out.once('close', () => source.destroy());
       return source.pipe(out);
     },
@@ -148,7 +174,8 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   for (const name of await readdir(tmpDir)) {
     const p = join(tmpDir, name);
     const s = await stat(p).catch(() => undefined);
-    if (s !== undefined && (now - s.mtimeMs > staleTempMs || isOrphanTemp(p, name))) await rm(p, { force: true, recursive: true });
+    if (s !== undefined && (now - s.mtimeMs > staleTempMs || isOrphanTemp(p, name)))
+      await rm(p, { force: true, recursive: true });
   }
 }
 
@@ -175,5 +202,7 @@ export function corruptCachedDigest(err: unknown): Digest | undefined {
 
 /** Thrown when a blob is needed but absent and the network may not be used. */
 export function missingBlobError(digest: Digest, subject: string): LkvolError {
-  return new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', `${subject}: blob ${digest} is not in the cache`, { hint: 'run the build once without --offline' });
+  return new LkvolError('LKVOL_REGISTRY_UNAVAILABLE', `${subject}: blob ${digest} is not in the cache`, {
+    hint: 'run the build once without --offline',
+  });
 }

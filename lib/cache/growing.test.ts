@@ -48,7 +48,9 @@ test('a blob is read while it is written, and reading starts before the write en
 test('when an attempt breaks after some bytes were read, the reader fails: those bytes were never verified', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   const stored = (async () => {
-    await cache.put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' }).catch(() => undefined);
+    await cache
+      .put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' })
+      .catch(() => undefined);
     await cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
   })();
   const reader = await cache.openWhileStoring(digest, blob.length, 'blob', stored);
@@ -84,7 +86,10 @@ test('bytes that do not match the digest never end the reader normally: the down
   const reading = cache.openWhileStoring(digest, blob.length, 'blob', stored);
   source.end(wrong);
   // Depending on how far the reader got before the check: interrupted, or the download's own error.
-  await assert.rejects(reading.then(buffer), (e: unknown) => e instanceof FollowInterruptedError || isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
+  await assert.rejects(
+    reading.then(buffer),
+    (e: unknown) => e instanceof FollowInterruptedError || isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'),
+  );
   await assert.rejects(stored, (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH'));
 });
 
@@ -105,5 +110,8 @@ test('a blob stored before anyone looked is opened from the cache, and a corrupt
   await cache.put(digest, blob.length, Readable.from([blob]), { subject: 'blob' });
   assert.ok((await buffer(await cache.openWhileStoring(digest, blob.length, 'blob', Promise.resolve()))).equals(blob));
   await writeFile(cache.pathOf(digest), Buffer.alloc(blob.length));
-  await assert.rejects(buffer(await cache.openWhileStoring(digest, blob.length, 'blob', Promise.resolve())), (e: unknown) => corruptCachedDigest(e) === digest);
+  await assert.rejects(
+    buffer(await cache.openWhileStoring(digest, blob.length, 'blob', Promise.resolve())),
+    (e: unknown) => corruptCachedDigest(e) === digest,
+  );
 });

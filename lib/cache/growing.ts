@@ -62,7 +62,10 @@ export class GrowingFiles {
       final: (cb) => void file.close().then(() => cb(), cb),
       destroy: (err, cb) => {
         if (err !== null) settle(false);
-        void file.close().then(() => cb(err), () => cb(err));
+        void file.close().then(
+          () => cb(err),
+          () => cb(err),
+        );
       },
     });
     return { stream, settle };
@@ -86,7 +89,8 @@ class TrackedFile implements GrowingFile {
   }
 
   async append(chunk: Buffer): Promise<void> {
-    for (let done = 0; done < chunk.length; ) done += (await this.#handle!.write(chunk, done, chunk.length - done)).bytesWritten;
+    for (let done = 0; done < chunk.length;)
+      done += (await this.#handle!.write(chunk, done, chunk.length - done)).bytesWritten;
     this.written += chunk.length;
     this.#notify();
   }
@@ -132,7 +136,9 @@ export interface FollowOptions {
  */
 export class FollowInterruptedError extends LkvolError {
   constructor(readonly digest: string) {
-    super('LKVOL_REGISTRY_UNAVAILABLE', `blob ${digest}: its download started again after part of it was unpacked`, { hint: 'the build reads it again from the cache; this is a bug if you see it' });
+    super('LKVOL_REGISTRY_UNAVAILABLE', `blob ${digest}: its download started again after part of it was unpacked`, {
+      hint: 'the build reads it again from the cache; this is a bug if you see it',
+    });
     this.name = 'FollowInterruptedError';
   }
 }
@@ -191,7 +197,7 @@ async function openIfThere(path: string): Promise<FileHandle | undefined> {
 /** Reads from `pos` and closes the file: to its end, or, for a growing file, until its attempt ends. */
 async function* readFrom(handle: FileHandle, pos: number, growing: GrowingFile | undefined): AsyncGenerator<Buffer> {
   try {
-    for (let at = pos; ; ) {
+    for (let at = pos; ;) {
       const limit = growing === undefined ? Infinity : growing.written;
       if (at < limit) {
         const buf = Buffer.allocUnsafe(Math.min(readSize, limit - at));

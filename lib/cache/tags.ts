@@ -47,7 +47,11 @@ export function createTagStore(opts: { dir: string }): TagStore {
       try {
         await mkdir(tagsDir, { recursive: true });
         await mkdir(dirname(temp), { recursive: true });
-        await writeFile(temp, JSON.stringify({ ref: record.ref, digest: record.digest, mediaType: record.mediaType }) + '\n', { flag: 'wx' });
+        await writeFile(
+          temp,
+          JSON.stringify({ ref: record.ref, digest: record.digest, mediaType: record.mediaType }) + '\n',
+          { flag: 'wx' },
+        );
         await rename(temp, final);
       } catch (err) {
         await rm(temp, { force: true });
@@ -63,7 +67,8 @@ export function createTagStore(opts: { dir: string }): TagStore {
 function parseRecord(text: string, ref: string): TagRecord | undefined {
   try {
     const v = JSON.parse(text) as Partial<Record<keyof TagRecord, unknown>>;
-    if (v.ref !== ref || typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.mediaType !== 'string') return undefined;
+    if (v.ref !== ref || typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.mediaType !== 'string')
+      return undefined;
     return { ref, digest: v.digest, mediaType: v.mediaType };
   } catch {
     return undefined;

@@ -15,8 +15,16 @@ export type BindParse = { ok: true; bind: Bind } | { ok: false; reason: string }
 /** Parses `src:dest[:opts]` as LinuxKit does (split on every `:`). */
 export function parseBind(s: string): BindParse {
   const parts = s.split(':');
-  if (parts.length < 2) return { ok: false, reason: `cannot parse bind ${JSON.stringify(s)}: missing ':' (want source:destination[:options])` };
-  if (parts.length > 3) return { ok: false, reason: `cannot parse bind ${JSON.stringify(s)}: too many ':' (want source:destination[:options])` };
+  if (parts.length < 2)
+    return {
+      ok: false,
+      reason: `cannot parse bind ${JSON.stringify(s)}: missing ':' (want source:destination[:options])`,
+    };
+  if (parts.length > 3)
+    return {
+      ok: false,
+      reason: `cannot parse bind ${JSON.stringify(s)}: too many ':' (want source:destination[:options])`,
+    };
   const [source = '', destination = '', opts] = parts;
   if (source === '') return { ok: false, reason: `bind ${JSON.stringify(s)} has an empty source` };
   const options = opts === undefined || opts === '' ? [] : opts.split(',').map((o) => o.trim());
@@ -30,7 +38,8 @@ export function parseBind(s: string): BindParse {
  */
 export function checkDestination(destination: string, opts: { volume: boolean }): string | undefined {
   if (destination === '') return 'destination must not be empty';
-  if (opts.volume && !destination.startsWith('/')) return `destination ${JSON.stringify(destination)} must be an absolute path`;
+  if (opts.volume && !destination.startsWith('/'))
+    return `destination ${JSON.stringify(destination)} must be an absolute path`;
   if (destination.split('/').includes('..')) return `destination ${JSON.stringify(destination)} must not contain ".."`;
   return undefined;
 }
@@ -77,13 +86,20 @@ export function volumeMergedPath(name: string): string {
 
 /** LinuxKit infers a missing mount type from well-known sources, and tmpfs for `/dev`. */
 export function inferMountType(mount: MountEntry): string | undefined {
-  if (mount.source !== undefined && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'].includes(mount.source)) return mount.source;
+  if (mount.source !== undefined && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'].includes(mount.source))
+    return mount.source;
   if (mount.destination === '/dev') return 'tmpfs';
   return undefined;
 }
 
 /** LinuxKit's default destination for a mount of `type` without one. */
 export function defaultMountpoint(type: string): string | undefined {
-  const places: Record<string, string> = { proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', mqueue: '/dev/mqueue' };
+  const places: Record<string, string> = {
+    proc: '/proc',
+    devpts: '/dev/pts',
+    sysfs: '/sys',
+    cgroup: '/sys/fs/cgroup',
+    mqueue: '/dev/mqueue',
+  };
   return places[type];
 }

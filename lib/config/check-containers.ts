@@ -24,7 +24,13 @@ function checkName(c: DraftContainer, firstByName: Map<string, DraftContainer>):
   const name = c.entry.name;
   // The name becomes a directory under containers/<section>/: it must stay one path component (fix).
   if (name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
-    return [issueAt(c, ['name'], `invalid container name ${JSON.stringify(name)}: it names a directory, so it must not contain "/" or be "." or ".."`)];
+    return [
+      issueAt(
+        c,
+        ['name'],
+        `invalid container name ${JSON.stringify(name)}: it names a directory, so it must not contain "/" or be "." or ".."`,
+      ),
+    ];
   }
   // Only services must be unique (each runs as a container named after it); onboot and onshutdown
   // bundles carry their position (`003-mount`, `006-mount`), so LinuxKit lets their names repeat.
@@ -34,5 +40,7 @@ function checkName(c: DraftContainer, firstByName: Map<string, DraftContainer>):
     firstByName.set(name, c);
     return [];
   }
-  return [issueAt(c, ['name'], `duplicate name ${JSON.stringify(name)} in ${c.section} (first at ${where(first, ['name'])})`)];
+  return [
+    issueAt(c, ['name'], `duplicate name ${JSON.stringify(name)} in ${c.section} (first at ${where(first, ['name'])})`),
+  ];
 }

@@ -18,7 +18,13 @@ export function checkVolumes(volumes: readonly DraftVolume[]): ConfigIssue[] {
     if (nameProblem !== undefined) issues.push(issueAt(v, ['name'], nameProblem));
     const first = firstByName.get(name);
     if (first !== undefined && nameProblem === undefined) {
-      issues.push(issueAt(v, ['name'], `duplicate volume name ${JSON.stringify(name)} (first declared at ${where(first, ['name'])})`));
+      issues.push(
+        issueAt(
+          v,
+          ['name'],
+          `duplicate volume name ${JSON.stringify(name)} (first declared at ${where(first, ['name'])})`,
+        ),
+      );
     } else if (first === undefined) firstByName.set(name, v);
     issues.push(...checkVolumeFields(v));
   }
@@ -28,7 +34,8 @@ export function checkVolumes(volumes: readonly DraftVolume[]): ConfigIssue[] {
 /** Why a volume name is unacceptable, or undefined. */
 function checkVolumeName(name: string): string | undefined {
   if (name === '') return 'volume name must not be empty';
-  if (!volumeNamePattern.test(name)) return `invalid volume name ${JSON.stringify(name)}: use only a-z, 0-9, "_" and "-"`;
+  if (!volumeNamePattern.test(name))
+    return `invalid volume name ${JSON.stringify(name)}: use only a-z, 0-9, "_" and "-"`;
   return undefined;
 }
 
@@ -37,10 +44,23 @@ function checkVolumeFields(v: DraftVolume): ConfigIssue[] {
   const { image, format, platforms, sizeLimit } = v.entry;
   if (image !== undefined) issues.push(...checkImage(v, image));
   if (platforms !== undefined && format !== 'oci') {
-    issues.push(issueAt(v, ['platforms'], `platforms applies only to format: oci (this volume's format is ${format ?? 'filesystem'}, which uses the build platform)`));
+    issues.push(
+      issueAt(
+        v,
+        ['platforms'],
+        `platforms applies only to format: oci (this volume's format is ${format ?? 'filesystem'}, which uses the build platform)`,
+      ),
+    );
   }
   (platforms ?? []).forEach((p, i) => {
-    if (!platformPattern.test(p)) issues.push(issueAt(v, ['platforms', i], `invalid platform ${JSON.stringify(p)}: want os/arch[/variant], e.g. linux/arm64/v8`));
+    if (!platformPattern.test(p))
+      issues.push(
+        issueAt(
+          v,
+          ['platforms', i],
+          `invalid platform ${JSON.stringify(p)}: want os/arch[/variant], e.g. linux/arm64/v8`,
+        ),
+      );
   });
   if (sizeLimit !== undefined) {
     const size = parseSize(sizeLimit);
@@ -48,11 +68,34 @@ function checkVolumeFields(v: DraftVolume): ConfigIssue[] {
   }
   const p = v.entry.provisioner;
   if (p !== undefined) {
-    if (image !== undefined) issues.push(issueAt(v, ['provisioner'], 'a volume is seeded from an image or a provisioner, not both'));
-    if (format === 'oci') issues.push(issueAt(v, ['format'], 'format: oci needs an image; a provisioner fills a filesystem volume'));
-    if ((p.name === undefined) === (p.command === undefined)) issues.push(issueAt(v, ['provisioner'], 'give the provisioner a name (runs lkvol-provisioner-<name> from PATH) or a command, one of the two'));
-    if (p.name !== undefined && !provisionerNamePattern.test(p.name)) issues.push(issueAt(v, ['provisioner', 'name'], `invalid provisioner name ${JSON.stringify(p.name)}: use a-z, 0-9, ".", "_" and "-"`));
-    if (p.timeout !== undefined && parseTimeout(p.timeout) === undefined) issues.push(issueAt(v, ['provisioner', 'timeout'], `invalid timeout ${JSON.stringify(p.timeout)}: want a number with ms, s or m, e.g. 60s`));
+    if (image !== undefined)
+      issues.push(issueAt(v, ['provisioner'], 'a volume is seeded from an image or a provisioner, not both'));
+    if (format === 'oci')
+      issues.push(issueAt(v, ['format'], 'format: oci needs an image; a provisioner fills a filesystem volume'));
+    if ((p.name === undefined) === (p.command === undefined))
+      issues.push(
+        issueAt(
+          v,
+          ['provisioner'],
+          'give the provisioner a name (runs lkvol-provisioner-<name> from PATH) or a command, one of the two',
+        ),
+      );
+    if (p.name !== undefined && !provisionerNamePattern.test(p.name))
+      issues.push(
+        issueAt(
+          v,
+          ['provisioner', 'name'],
+          `invalid provisioner name ${JSON.stringify(p.name)}: use a-z, 0-9, ".", "_" and "-"`,
+        ),
+      );
+    if (p.timeout !== undefined && parseTimeout(p.timeout) === undefined)
+      issues.push(
+        issueAt(
+          v,
+          ['provisioner', 'timeout'],
+          `invalid timeout ${JSON.stringify(p.timeout)}: want a number with ms, s or m, e.g. 60s`,
+        ),
+      );
   }
   return issues;
 }

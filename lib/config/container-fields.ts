@@ -21,7 +21,9 @@ export const knownCapabilities: ReadonlySet<string> = new Set(
     .map((c) => `CAP_${c}`),
 );
 
-const rlimitNames = new Set('CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME'.split(' '));
+const rlimitNames = new Set(
+  'CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME'.split(' '),
+);
 
 /** All field problems of one entry (or label). */
 export function checkFields(entry: ImageConfigFields): FieldProblem[] {
@@ -31,7 +33,9 @@ export function checkFields(entry: ImageConfigFields): FieldProblem[] {
     ...checkCapabilities(entry, 'ambient'),
     ...(entry.rlimits ?? []).flatMap((r, i) => at(['rlimits', i], checkRlimit(r))),
     ...(entry.tmpfs ?? []).flatMap((t, i) => at(['tmpfs', i], checkTmpfs(t))),
-    ...(entry.devices ?? []).flatMap((d, i) => checkDevice(d).map((p) => ({ path: ['devices', i, ...p.path], message: p.message }))),
+    ...(entry.devices ?? []).flatMap((d, i) =>
+      checkDevice(d).map((p) => ({ path: ['devices', i, ...p.path], message: p.message })),
+    ),
   ];
 }
 
@@ -40,7 +44,10 @@ function at(path: DocPath, message: string | undefined): FieldProblem[] {
 }
 
 /** A single `all` or `none` (any case) stands for every or no capability; otherwise each must be a known upper-case name. */
-function checkCapabilities(entry: ImageConfigFields, key: 'capabilities' | 'capabilities.add' | 'ambient'): FieldProblem[] {
+function checkCapabilities(
+  entry: ImageConfigFields,
+  key: 'capabilities' | 'capabilities.add' | 'ambient',
+): FieldProblem[] {
   const caps = entry[key] ?? [];
   if (caps.length === 1 && ['all', 'none'].includes(caps[0]!.toLowerCase())) return [];
   return caps.flatMap((c, i) => at([key, i], checkCapability(c)));
@@ -51,17 +58,20 @@ function checkCapability(c: string): string | undefined {
   if (['all', 'none'].includes(c.toLowerCase())) return `${JSON.stringify(c)} must be the only entry of the list`;
   const upper = c.toUpperCase();
   const canonical = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (knownCapabilities.has(canonical)) return `unknown capability ${JSON.stringify(c)} (write it as ${JSON.stringify(canonical)})`;
+  if (knownCapabilities.has(canonical))
+    return `unknown capability ${JSON.stringify(c)} (write it as ${JSON.stringify(canonical)})`;
   return `unknown capability ${JSON.stringify(c)} (want an upper-case CAP_* name, "all" or "none")`;
 }
 
 /** `name,soft,hard`: a standard RLIMIT_ name (prefix optional, any case) and two numbers or `unlimited`. */
 function checkRlimit(r: string): string | undefined {
   const parts = r.split(',').map((p) => p.trim());
-  if (parts.length !== 3) return `cannot parse rlimit ${JSON.stringify(r)}: want name,soft,hard, e.g. "nofile,1024,4096"`;
+  if (parts.length !== 3)
+    return `cannot parse rlimit ${JSON.stringify(r)}: want name,soft,hard, e.g. "nofile,1024,4096"`;
   const [name = '', ...limits] = parts;
   const bare = name.toUpperCase().replace(/^RLIMIT_/, '');
-  if (!rlimitNames.has(bare)) return `unknown rlimit ${JSON.stringify(name)} (want one of ${[...rlimitNames].map((n) => n.toLowerCase()).join(', ')})`;
+  if (!rlimitNames.has(bare))
+    return `unknown rlimit ${JSON.stringify(name)} (want one of ${[...rlimitNames].map((n) => n.toLowerCase()).join(', ')})`;
   const bad = limits.find((l) => l.toLowerCase() !== 'unlimited' && !(/^\d+$/.test(l) && BigInt(l) < 2n ** 64n));
   if (bad !== undefined) return `rlimit ${JSON.stringify(r)}: ${JSON.stringify(bad)} is not a number or "unlimited"`;
   return undefined;
@@ -84,11 +94,23 @@ type Device = NonNullable<ImageConfigFields['devices']>[number];
  */
 function checkDevice(d: Device): FieldProblem[] {
   if (d.path === 'all') return [];
-  if (d.path === undefined || d.path === '') return [{ path: [], message: 'device needs a path: a device node such as "/dev/console", or "all" with a type for a whole class' }];
+  if (d.path === undefined || d.path === '')
+    return [
+      {
+        path: [],
+        message: 'device needs a path: a device node such as "/dev/console", or "all" with a type for a whole class',
+      },
+    ];
   const name = `device ${JSON.stringify(d.path)}`;
   const problems: FieldProblem[] = [];
-  if (d.type === undefined || d.type === '') problems.push({ path: [], message: `${name} needs a type: c (character), b (block), u or p` });
-  if (d.mode === undefined) problems.push({ path: [], message: `${name} needs a mode, an octal string such as "0666"` });
-  else if (!/^[0-7]+$/.test(d.mode) || parseInt(d.mode, 8) > 0o7777) problems.push({ path: ['mode'], message: `device mode ${JSON.stringify(d.mode)} is not an octal number up to 7777, e.g. "0666"` });
+  if (d.type === undefined || d.type === '')
+    problems.push({ path: [], message: `${name} needs a type: c (character), b (block), u or p` });
+  if (d.mode === undefined)
+    problems.push({ path: [], message: `${name} needs a mode, an octal string such as "0666"` });
+  else if (!/^[0-7]+$/.test(d.mode) || parseInt(d.mode, 8) > 0o7777)
+    problems.push({
+      path: ['mode'],
+      message: `device mode ${JSON.stringify(d.mode)} is not an octal number up to 7777, e.g. "0666"`,
+    });
   return problems;
 }

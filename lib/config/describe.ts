@@ -46,11 +46,15 @@ function describe(schema: SchemaLike, plural: boolean): string {
     case 'boolean':
       return word('true or false', 'booleans');
     case 'array':
-      return def.element === undefined ? word('a list', 'lists') : word(`a list of ${describe(def.element, true)}`, `lists of ${describe(def.element, true)}`);
+      return def.element === undefined
+        ? word('a list', 'lists')
+        : word(`a list of ${describe(def.element, true)}`, `lists of ${describe(def.element, true)}`);
     case 'object':
       return word('a mapping', 'mappings');
     case 'record':
-      return def.valueType === undefined ? word('a mapping', 'mappings') : word(`a mapping of ${describe(def.valueType, true)}`, `mappings of ${describe(def.valueType, true)}`);
+      return def.valueType === undefined
+        ? word('a mapping', 'mappings')
+        : word(`a mapping of ${describe(def.valueType, true)}`, `mappings of ${describe(def.valueType, true)}`);
     case 'union':
       return (def.options ?? []).map((o) => describe(o, plural)).join(' or ');
     case 'enum':

@@ -30,7 +30,10 @@ function loadVolume(v: DraftVolume): LoadedVolume {
   let sizeLimit: number | undefined;
   if (entry.sizeLimit !== undefined) {
     const size = parseSize(entry.sizeLimit);
-    if (!size.ok) throw internalError(`volume ${JSON.stringify(entry.name)}: sizeLimit passed the checks but does not parse: ${size.reason}`);
+    if (!size.ok)
+      throw internalError(
+        `volume ${JSON.stringify(entry.name)}: sizeLimit passed the checks but does not parse: ${size.reason}`,
+      );
     sizeLimit = size.bytes;
   }
   return {
@@ -48,7 +51,10 @@ function loadVolume(v: DraftVolume): LoadedVolume {
             ...(entry.provisioner.name === undefined ? {} : { name: entry.provisioner.name }),
             ...(entry.provisioner.command === undefined ? {} : { command: entry.provisioner.command }),
             params: entry.provisioner.params ?? {},
-            timeoutMs: entry.provisioner.timeout === undefined ? defaultProvisionerTimeoutMs : parseTimeout(entry.provisioner.timeout)!,
+            timeoutMs:
+              entry.provisioner.timeout === undefined
+                ? defaultProvisionerTimeoutMs
+                : parseTimeout(entry.provisioner.timeout)!,
             file: v.pos.file,
           },
         }),
@@ -59,5 +65,10 @@ function loadVolume(v: DraftVolume): LoadedVolume {
 const defaultProvisionerTimeoutMs = 10 * 60_000;
 
 function loadContainer(c: DraftContainer): LoadedContainer {
-  return { ...c, entry: normalizeImageConfig(c.entry), name: c.entry.name, ref: parseReference(c.entry.image, { base: dirname(c.pos.file) }) };
+  return {
+    ...c,
+    entry: normalizeImageConfig(c.entry),
+    name: c.entry.name,
+    ref: parseReference(c.entry.image, { base: dirname(c.pos.file) }),
+  };
 }

@@ -26,7 +26,9 @@ export function buildIdMap(config: Readonly<Record<Section, readonly { name: str
 }
 
 /** Names used by more than one container (across all sections; onboot and onshutdown names may repeat), with their uses. */
-export function repeatedNames(config: Readonly<Record<Section, readonly (EntrySource & { name: string })[]>>): Map<string, RepeatedName> {
+export function repeatedNames(
+  config: Readonly<Record<Section, readonly (EntrySource & { name: string })[]>>,
+): Map<string, RepeatedName> {
   const ids = buildIdMap(config);
   const uses = new Map<string, RepeatedName['uses']>();
   for (const section of idOrder) {
@@ -37,7 +39,8 @@ export function repeatedNames(config: Readonly<Record<Section, readonly (EntrySo
     }
   }
   const out = new Map<string, RepeatedName>();
-  for (const [name, list] of uses) if (list.length > 1 && name !== 'root' && name !== '') out.set(name, { uses: list, id: ids.get(name)! });
+  for (const [name, list] of uses)
+    if (list.length > 1 && name !== 'root' && name !== '') out.set(name, { uses: list, id: ids.get(name)! });
   return out;
 }
 
@@ -53,7 +56,9 @@ export function checkIds(entries: readonly IdEntry[], ids: ReadonlyMap<string, n
   const issues: ConfigIssue[] = [];
   const check = (src: IdEntry, path: (string | number)[], value: IdValue | undefined): void => {
     if (typeof value !== 'string' || ids.has(value)) return;
-    const hint = /^\d+$/.test(value) ? 'write numeric ids without quotes' : 'use a number, "root", "" or the name of a container';
+    const hint = /^\d+$/.test(value)
+      ? 'write numeric ids without quotes'
+      : 'use a number, "root", "" or the name of a container';
     issues.push(issueAt(src, path, `cannot find id ${JSON.stringify(value)} (${hint})`));
   };
   for (const e of entries) {

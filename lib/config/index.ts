@@ -7,7 +7,17 @@ export { parseSize, type SizeParse } from './size.js';
 export { formatPath } from './positions.js';
 export { knownCapabilities } from './container-fields.js';
 export { normalizeImageConfig } from './spellings.js';
-export { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, mountType, parseBind, volumeMergedPath, type Bind, type BindParse } from './binds.js';
+export {
+  checkDestination,
+  isReadOnlyOptions,
+  isVolumeMount,
+  isVolumeSource,
+  mountType,
+  parseBind,
+  volumeMergedPath,
+  type Bind,
+  type BindParse,
+} from './binds.js';
 export { parseYamlFile } from './yaml-file.js';
 export {
   containerSchema,
@@ -27,4 +37,16 @@ export {
   type SystemFile,
   type VolumeEntry,
 } from './schema.js';
-export type { Config, ConfigWarning, DocPath, EntrySource, FileEntry, KernelConfig, LoadedContainer, LoadedFile, LoadedProvisioner, LoadedVolume, SourcePos } from './types.js';
+export type {
+  Config,
+  ConfigWarning,
+  DocPath,
+  EntrySource,
+  FileEntry,
+  KernelConfig,
+  LoadedContainer,
+  LoadedFile,
+  LoadedProvisioner,
+  LoadedVolume,
+  SourcePos,
+} from './types.js';

@@ -21,15 +21,30 @@ test('config errors name the file as given', async (t) => {
   await writeFile(join(dir, 'bad.yml'), 'volumes: [{name: Data}]\n');
   await assert.rejects(loadConfig([join(dir, 'bad.yml')]), (err) => {
     assert.ok(isLkvolError(err, 'LKVOL_CONFIG_INVALID'));
-    assert.equal(err.message, `${join(dir, 'bad.yml')}:1:18: volumes[0].name: invalid volume name "Data": use only a-z, 0-9, "_" and "-"`);
+    assert.equal(
+      err.message,
+      `${join(dir, 'bad.yml')}:1:18: volumes[0].name: invalid volume name "Data": use only a-z, 0-9, "_" and "-"`,
+    );
     return true;
   });
 });
 
 const usageCases = [
-  { name: 'a missing file is a usage error naming the path', path: (d: string) => join(d, 'missing.yml'), want: /system file ".*missing\.yml" does not exist/ },
-  { name: 'a directory is a usage error naming the path', path: (d: string) => d, want: /system file ".*" is a directory/ },
-  { name: 'a path through a file is a usage error', path: (d: string) => join(d, 'a.yml', 'x.yml'), want: /system file ".*a\.yml\/x\.yml" does not exist/ },
+  {
+    name: 'a missing file is a usage error naming the path',
+    path: (d: string) => join(d, 'missing.yml'),
+    want: /system file ".*missing\.yml" does not exist/,
+  },
+  {
+    name: 'a directory is a usage error naming the path',
+    path: (d: string) => d,
+    want: /system file ".*" is a directory/,
+  },
+  {
+    name: 'a path through a file is a usage error',
+    path: (d: string) => join(d, 'a.yml', 'x.yml'),
+    want: /system file ".*a\.yml\/x\.yml" does not exist/,
+  },
 ];
 
 for (const c of usageCases) {
@@ -52,7 +67,9 @@ test('an aborted signal cancels the load', async (t) => {
   const dir = await tempDir(t, 'config');
   await mkdir(join(dir, 'sub'));
   await writeFile(join(dir, 'sub', 'a.yml'), '');
-  await assert.rejects(loadConfig([join(dir, 'sub', 'a.yml')], { signal: AbortSignal.abort() }), (err) => isLkvolError(err, 'LKVOL_CANCELLED'));
+  await assert.rejects(loadConfig([join(dir, 'sub', 'a.yml')], { signal: AbortSignal.abort() }), (err) =>
+    isLkvolError(err, 'LKVOL_CANCELLED'),
+  );
 });
 
 // lkvol targets Linux; reading /proc/self/mem gives a real read error whoever runs the test (a mode-000 file would not stop root).

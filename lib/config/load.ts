@@ -34,10 +34,15 @@ export function parseConfig(sources: readonly ConfigSource[]): Config {
   if (schemaIssues.length > 0) {
     // What the schema refuses does not stop the rules across files from being checked: every problem at once.
     const salvaged = checked.map((r, i) => (r.ok ? r.value : salvage(yamlFiles[i]!.data ?? {}, r.problems)));
-    const rest = salvaged.every((v) => v !== undefined) ? checkDraft(mergeFiles(salvaged.map((data, i) => ({ locator: yamlFiles[i]!.locator, data: data! })))).issues : [];
+    const rest = salvaged.every((v) => v !== undefined)
+      ? checkDraft(mergeFiles(salvaged.map((data, i) => ({ locator: yamlFiles[i]!.locator, data: data! })))).issues
+      : [];
     throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues([...schemaIssues, ...rest], files));
   }
-  const valid: ValidFile[] = checked.map((r, i) => ({ locator: yamlFiles[i]!.locator, data: (r as { value: SystemFile }).value }));
+  const valid: ValidFile[] = checked.map((r, i) => ({
+    locator: yamlFiles[i]!.locator,
+    data: (r as { value: SystemFile }).value,
+  }));
   const draft = mergeFiles(valid);
   const { issues, warnings } = checkDraft(draft);
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', sortIssues(issues, files));
@@ -45,7 +50,11 @@ export function parseConfig(sources: readonly ConfigSource[]): Config {
 }
 
 /** The values when every step succeeded; otherwise throws every file's issues together. */
-function collect<T>(results: readonly ({ ok: true; value: T } | { ok: false; issues: ConfigIssue[] })[], code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID', files: readonly string[]): T[] {
+function collect<T>(
+  results: readonly ({ ok: true; value: T } | { ok: false; issues: ConfigIssue[] })[],
+  code: 'LKVOL_CONFIG_SYNTAX' | 'LKVOL_CONFIG_INVALID',
+  files: readonly string[],
+): T[] {
   const issues = results.flatMap((r) => (r.ok ? [] : r.issues));
   if (issues.length > 0) throw new ConfigError(code, sortIssues(issues, files));
   return results.map((r) => (r.ok ? r.value : undefined)).filter((v): v is T => v !== undefined);
@@ -58,22 +67,34 @@ function collect<T>(results: readonly ({ ok: true; value: T } | { ok: false; iss
  * @throws LkvolError LKVOL_IO when a file cannot be read; LKVOL_CANCELLED when `signal` aborts.
  * @throws ConfigError LKVOL_CONFIG_SYNTAX or LKVOL_CONFIG_INVALID as `parseConfig`.
  */
-export async function loadConfig(files: readonly string[], opts: { signal?: AbortSignal; cwd?: string } = {}): Promise<Config> {
-  if (files.length === 0) throw new LkvolError('LKVOL_USAGE', 'no system file given', { hint: 'name one or more YAML system files' });
+export async function loadConfig(
+  files: readonly string[],
+  opts: { signal?: AbortSignal; cwd?: string } = {},
+): Promise<Config> {
+  if (files.length === 0)
+    throw new LkvolError('LKVOL_USAGE', 'no system file given', { hint: 'name one or more YAML system files' });
   const path = (file: string) => (opts.cwd === undefined ? file : resolve(opts.cwd, file));
-  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readSystemFile({ file, path: path(file) }, opts.signal) })));
+  const sources = await Promise.all(
+    files.map(async (file) => ({ file, text: await readSystemFile({ file, path: path(file) }, opts.signal) })),
+  );
   return parseConfig(sources);
 }
 
 /** Reads `path`; errors name `file`, the name the user gave. */
-async function readSystemFile({ file, path }: { file: string; path: string }, signal: AbortSignal | undefined): Promise<string> {
+async function readSystemFile(
+  { file, path }: { file: string; path: string },
+  signal: AbortSignal | undefined,
+): Promise<string> {
   try {
     return await readFile(path, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
       const why = code === 'EISDIR' ? 'is a directory' : 'does not exist';
-      throw new LkvolError('LKVOL_USAGE', `system file ${JSON.stringify(file)} ${why}`, { cause: err, hint: 'check the file name' });
+      throw new LkvolError('LKVOL_USAGE', `system file ${JSON.stringify(file)} ${why}`, {
+        cause: err,
+        hint: 'check the file name',
+      });
     }
     throw wrapError(err, 'LKVOL_IO', `read system file ${JSON.stringify(file)}`);
   }

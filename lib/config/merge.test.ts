@@ -63,10 +63,16 @@ describe('merging files', () => {
         ['two', 1, 'onboot[0]', 'b.yml'],
       ],
     );
-    assert.deepEqual(config.services.map((c) => c.name), ['web', 'api']);
+    assert.deepEqual(
+      config.services.map((c) => c.name),
+      ['web', 'api'],
+    );
     assert.deepEqual(config.onshutdown, []);
     assert.deepEqual(config.init, ['linuxkit/init:v1', 'linuxkit/runc:v2']);
-    assert.deepEqual(config.fileEntries.map((f) => f.entry.path), ['etc/x']);
+    assert.deepEqual(
+      config.fileEntries.map((f) => f.entry.path),
+      ['etc/x'],
+    );
   });
 
   test('kernel fields of a later file win; trust lists append', () => {
@@ -84,14 +90,24 @@ describe('merging files', () => {
         ['blank', false, 'filesystem', undefined, undefined],
       ],
     );
-    assert.deepEqual(data?.ref, { registry: 'docker.io', repository: 'library/alpine', tag: '3.21', digest: undefined });
+    assert.deepEqual(data?.ref, {
+      registry: 'docker.io',
+      repository: 'library/alpine',
+      tag: '3.21',
+      digest: undefined,
+    });
     assert.equal(images?.ref?.registry, 'registry.example.com:5000');
     assert.equal(images?.ref?.digest, `sha256:${'a'.repeat(64)}`);
     assert.equal(blank?.ref, undefined);
   });
 
   test('container references are normalised', () => {
-    assert.deepEqual(config.onboot[0]?.ref, { registry: 'docker.io', repository: 'library/alpine', tag: 'latest', digest: undefined });
+    assert.deepEqual(config.onboot[0]?.ref, {
+      registry: 'docker.io',
+      repository: 'library/alpine',
+      tag: 'latest',
+      digest: undefined,
+    });
   });
 
   test('positions point into the right file', () => {
@@ -109,7 +125,10 @@ test('an empty file and a file of comments are an empty config', () => {
     { file: 'empty.yml', text: '' },
     { file: 'comments.yml', text: '# nothing here\n' },
   ]);
-  assert.deepEqual([config.volumes, config.onboot, config.services, config.onshutdown, config.init], [[], [], [], [], []]);
+  assert.deepEqual(
+    [config.volumes, config.onboot, config.services, config.onshutdown, config.init],
+    [[], [], [], [], []],
+  );
   assert.equal(config.kernel, undefined);
 });
 
@@ -129,7 +148,10 @@ test('LinuxKit lower-case spellings are renamed to the runtime-spec ones', () =>
 test('merge keys and aliases are resolved', () => {
   const text = readFileSync(testdataPath('config', 'valid', 'anchors-and-merge-keys.yml'), 'utf8');
   const [one, two] = parseConfig([{ file: 'anchors.yml', text }]).services;
-  assert.deepEqual([one?.entry.image, two?.entry.image, two?.name, two?.entry.binds], ['alpine:3.21', 'alpine:3.21', 'two', ['data:/data']]);
+  assert.deepEqual(
+    [one?.entry.image, two?.entry.image, two?.name, two?.entry.binds],
+    ['alpine:3.21', 'alpine:3.21', 'two', ['data:/data']],
+  );
 });
 
 test('the kitchen-sink file uses every container and volume key', () => {

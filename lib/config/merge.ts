@@ -45,7 +45,9 @@ export function mergeFiles(files: readonly ValidFile[]): Draft {
     (data.volumes ?? []).forEach((entry, i) => draft.volumes.push({ entry, ...entrySource(locator, ['volumes', i]) }));
     for (const section of sections) {
       const list = draft.containers[section];
-      (data[section] ?? []).forEach((entry, i) => list.push({ section, index: list.length, entry, ...entrySource(locator, [section, i]) }));
+      (data[section] ?? []).forEach((entry, i) =>
+        list.push({ section, index: list.length, entry, ...entrySource(locator, [section, i]) }),
+      );
     }
     (data.files ?? []).forEach((entry, i) => draft.fileEntries.push({ entry, ...entrySource(locator, ['files', i]) }));
     draft.init.push(...(data.init ?? []));

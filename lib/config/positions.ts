@@ -12,7 +12,6 @@ export interface Locator {
   key(path: DocPath): SourcePos;
 }
 
-
 /** A locator over `doc`, whose offsets `lineCounter` maps to lines. */
 export function createLocator(file: string, doc: Document, lineCounter: LineCounter): Locator {
   const posOf = (offset: number): SourcePos => {

@@ -37,14 +37,16 @@ export function salvage(data: unknown, problems: readonly SchemaProblem[]): Syst
       return undefined;
     }
   }
-  for (const top of sections) if (Array.isArray(copy[top])) copy[top] = (copy[top] as unknown[]).filter((e) => e !== undefined);
+  for (const top of sections)
+    if (Array.isArray(copy[top])) copy[top] = (copy[top] as unknown[]).filter((e) => e !== undefined);
   const again = systemFileSchema.safeParse(copy);
   return again.success ? again.data : undefined;
 }
 
 /** What stays of an unreadable entry: its name (and a container's image when it is a string), or nothing. */
 function standIn(section: string, entry: unknown): unknown {
-  const fields = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
+  const fields =
+    entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
   if (typeof fields['name'] !== 'string') return undefined;
   if (section === 'volumes') return { name: fields['name'] };
   return { name: fields['name'], image: typeof fields['image'] === 'string' ? fields['image'] : placeholderImage };
@@ -53,5 +55,6 @@ function standIn(section: string, entry: unknown): unknown {
 function removeAt(root: Record<string, unknown>, path: readonly (string | number)[]): void {
   let node: unknown = root;
   for (const p of path.slice(0, -1)) node = (node as Record<string | number, unknown> | undefined)?.[p];
-  if (node !== null && typeof node === 'object') delete (node as Record<string | number, unknown>)[path[path.length - 1]!];
+  if (node !== null && typeof node === 'object')
+    delete (node as Record<string | number, unknown>)[path[path.length - 1]!];
 }

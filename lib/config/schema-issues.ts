@@ -14,7 +14,8 @@ export interface SchemaProblem {
 }
 
 /** A failed check also gives the problems' paths, so the rest of the file can still be checked (salvage.ts). */
-export type SchemaResult = { ok: true; value: SystemFile } | { ok: false; issues: ConfigIssue[]; problems: SchemaProblem[] };
+export type SchemaResult =
+  { ok: true; value: SystemFile } | { ok: false; issues: ConfigIssue[]; problems: SchemaProblem[] };
 
 /** Checks `file.data` with `systemFileSchema` (strict objects: unknown keys are issues). An empty file is `{}`. */
 export function validateSchema(file: YamlFile): SchemaResult {
@@ -23,7 +24,9 @@ export function validateSchema(file: YamlFile): SchemaResult {
   if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.flatMap((i): SchemaProblem[] => {
     const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-    return i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...path, k], unknownKey: true })) : [{ path, unknownKey: false }];
+    return i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: [...path, k], unknownKey: true }))
+      : [{ path, unknownKey: false }];
   });
   return { ok: false, issues: result.error.issues.flatMap((i) => locate(file, i)), problems };
 }
@@ -34,17 +37,33 @@ function locate(file: YamlFile, issue: core.$ZodIssue): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {
       const keyPath = [...path, k];
-      return { ...file.locator.key(keyPath), path: formatPath(keyPath), message: `unknown key ${JSON.stringify(k)} (${issue.message})` };
+      return {
+        ...file.locator.key(keyPath),
+        path: formatPath(keyPath),
+        message: `unknown key ${JSON.stringify(k)} (${issue.message})`,
+      };
     });
   }
   if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
     // A required key is missing: point at the mapping that lacks it.
     const parent = path.slice(0, -1);
-    return [{ ...file.locator.at(parent), path: formatPath(parent), message: `missing required key ${JSON.stringify(String(path[path.length - 1]))}` }];
+    return [
+      {
+        ...file.locator.at(parent),
+        path: formatPath(parent),
+        message: `missing required key ${JSON.stringify(String(path[path.length - 1]))}`,
+      },
+    ];
   }
   if (path.length === 0 && issue.code === 'invalid_type') {
     const keys = allowedKeys(systemFileSchema).join(', ');
-    return [{ ...file.locator.at([]), path: '', message: `expected a mapping of top-level keys (${keys}), got ${describeValue(issue.input)}` }];
+    return [
+      {
+        ...file.locator.at([]),
+        path: '',
+        message: `expected a mapping of top-level keys (${keys}), got ${describeValue(issue.input)}`,
+      },
+    ];
   }
   return [{ ...file.locator.at(path as DocPath), path: formatPath(path), message: issue.message }];
 }
@@ -52,7 +71,8 @@ function locate(file: YamlFile, issue: core.$ZodIssue): ConfigIssue[] {
 /** The per-parse error map: says what was expected and what was given. Messages set in the schema win over it. */
 function messageFor(iss: core.$ZodRawIssue): string | undefined {
   const inst = iss.inst as SchemaLike | undefined;
-  const expected = (fallback: string): string => (inst !== undefined && '_zod' in inst ? describeSchema(inst) : fallback);
+  const expected = (fallback: string): string =>
+    inst !== undefined && '_zod' in inst ? describeSchema(inst) : fallback;
   switch (iss.code) {
     case 'invalid_type':
       if (iss.input === undefined) return 'missing';

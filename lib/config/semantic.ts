@@ -24,7 +24,9 @@ export function checkDraft(draft: Draft): { issues: ConfigIssue[]; warnings: Con
     ...checkIds([...containers, ...draft.fileEntries], ids),
   ];
   const warnings = [
-    ...containers.flatMap((c) => [...entryWarnings(c.entry), ...idWarnings(c.entry, repeated)].map((w) => warningAt(c, w))),
+    ...containers.flatMap((c) =>
+      [...entryWarnings(c.entry), ...idWarnings(c.entry, repeated)].map((w) => warningAt(c, w)),
+    ),
     ...draft.fileEntries.flatMap((f) => idWarnings(f.entry, repeated).map((w) => warningAt(f, w))),
   ];
   return { issues, warnings };

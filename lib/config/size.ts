@@ -14,17 +14,26 @@ export type SizeParse = { ok: true; bytes: number } | { ok: false; reason: strin
 export function parseSize(input: string | number): SizeParse {
   const text = String(input).trim();
   const m = /^(\d+(?:\.\d+)?)(?:([KMGTPkmgtp])(i?))?[bB]?$/.exec(text);
-  if (m === null) return { ok: false, reason: `invalid size ${JSON.stringify(text)}: want a number of bytes or a number with Ki, Mi, Gi, Ti (1024-based) or K, M, G, T (1000-based), e.g. 512Mi` };
+  if (m === null)
+    return {
+      ok: false,
+      reason: `invalid size ${JSON.stringify(text)}: want a number of bytes or a number with Ki, Mi, Gi, Ti (1024-based) or K, M, G, T (1000-based), e.g. 512Mi`,
+    };
   const [, digits = '', unit, i] = m;
-  const scale = unit === undefined ? 1 : (i === 'i' ? binary : decimal)[unit.toLowerCase()] ?? 1;
+  const scale = unit === undefined ? 1 : ((i === 'i' ? binary : decimal)[unit.toLowerCase()] ?? 1);
   // Exact arithmetic: 1.1K is 1100 bytes, not 1100.0000000000002.
   const [whole = '', fraction = ''] = digits.split('.');
   const scaled = BigInt(whole + fraction) * BigInt(scale);
   const divisor = 10n ** BigInt(fraction.length);
-  if (scaled % divisor !== 0n) return { ok: false, reason: `size ${JSON.stringify(text)} is not a whole number of bytes` };
+  if (scaled % divisor !== 0n)
+    return { ok: false, reason: `size ${JSON.stringify(text)} is not a whole number of bytes` };
   const exact = scaled / divisor;
   if (exact <= 0n) return { ok: false, reason: `size ${JSON.stringify(text)} must be greater than zero` };
-  if (exact > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: `size ${JSON.stringify(text)} is too large (at most ${Number.MAX_SAFE_INTEGER} bytes)` };
+  if (exact > BigInt(Number.MAX_SAFE_INTEGER))
+    return {
+      ok: false,
+      reason: `size ${JSON.stringify(text)} is too large (at most ${Number.MAX_SAFE_INTEGER} bytes)`,
+    };
   const bytes = Number(exact);
   return { ok: true, bytes };
 }

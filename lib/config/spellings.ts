@@ -6,17 +6,23 @@ import type { DocPath } from './types.js';
 export function checkSpellings(entry: ImageConfigFields): { path: DocPath; message: string }[] {
   const problems: { path: DocPath; message: string }[] = [];
   const both = (path: DocPath, a: string, b: string): void => {
-    problems.push({ path, message: `set ${JSON.stringify(a)} or ${JSON.stringify(b)}, not both (they are the same field)` });
+    problems.push({
+      path,
+      message: `set ${JSON.stringify(a)} or ${JSON.stringify(b)}, not both (they are the same field)`,
+    });
   };
-  if (entry.resources?.blockIO !== undefined && entry.resources.blockio !== undefined) both(['resources', 'blockio'], 'blockIO', 'blockio');
+  if (entry.resources?.blockIO !== undefined && entry.resources.blockio !== undefined)
+    both(['resources', 'blockio'], 'blockIO', 'blockio');
   const mountLists: [DocPath, MountEntry[] | undefined][] = [
     [['mounts'], entry.mounts],
     [['runtime', 'mounts'], entry.runtime?.mounts],
   ];
   for (const [base, mounts] of mountLists) {
     (mounts ?? []).forEach((m, i) => {
-      if (m.uidMappings !== undefined && m.uidmappings !== undefined) both([...base, i, 'uidmappings'], 'uidMappings', 'uidmappings');
-      if (m.gidMappings !== undefined && m.gidmappings !== undefined) both([...base, i, 'gidmappings'], 'gidMappings', 'gidmappings');
+      if (m.uidMappings !== undefined && m.uidmappings !== undefined)
+        both([...base, i, 'uidmappings'], 'uidMappings', 'uidmappings');
+      if (m.gidMappings !== undefined && m.gidmappings !== undefined)
+        both([...base, i, 'gidmappings'], 'gidMappings', 'gidmappings');
     });
   }
   return problems;
@@ -34,7 +40,8 @@ export function normalizeImageConfig<T extends ImageConfigFields>(fields: T): T 
     out.resources = { ...rest, blockIO: rest.blockIO ?? blockio };
   }
   if (fields.mounts !== undefined) out.mounts = fields.mounts.map(normalizeMount);
-  if (fields.runtime?.mounts !== undefined) out.runtime = { ...fields.runtime, mounts: fields.runtime.mounts.map(normalizeMount) };
+  if (fields.runtime?.mounts !== undefined)
+    out.runtime = { ...fields.runtime, mounts: fields.runtime.mounts.map(normalizeMount) };
   return out;
 }
 

@@ -16,7 +16,9 @@ import { parseConfig, type ConfigSource } from './index.js';
 function readCase(dir: string, entry: string): { name: string; sources: ConfigSource[] } {
   const full = join(dir, entry);
   if (statSync(full).isDirectory()) {
-    const files = readdirSync(full).filter((f) => f.endsWith('.yml')).sort();
+    const files = readdirSync(full)
+      .filter((f) => f.endsWith('.yml'))
+      .sort();
     return { name: entry, sources: files.map((f) => ({ file: f, text: readFileSync(join(full, f), 'utf8') })) };
   }
   return { name: basename(entry, '.yml'), sources: [{ file: entry, text: readFileSync(full, 'utf8') }] };
@@ -34,7 +36,9 @@ describe('valid system files load, with exactly the warnings in <name>.warnings 
   for (const c of cases('valid')) {
     test(c.name, () => {
       const wantFile = testdataPath('config', 'valid', `${c.name}.warnings`);
-      const got = parseConfig(c.sources).warnings.map((w) => `${w.code} ${formatConfigIssue(w)}\n`).join('');
+      const got = parseConfig(c.sources)
+        .warnings.map((w) => `${w.code} ${formatConfigIssue(w)}\n`)
+        .join('');
       if (process.env['UPDATE_GOLDEN'] === '1') {
         if (got === '') rmSync(wantFile, { force: true });
         else writeFileSync(wantFile, got);

@@ -1,6 +1,14 @@
 // Checks of binds and bind mounts: syntax, destinations, declared volumes and read-only volumes (SPEC §1.2).
 import type { ConfigIssue } from '../errors.js';
-import { checkDestination, isReadOnlyOptions, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind } from './binds.js';
+import {
+  checkDestination,
+  isReadOnlyOptions,
+  isVolumeMount,
+  isVolumeSource,
+  mountDestination,
+  mountType,
+  parseBind,
+} from './binds.js';
 import { issueAt } from './issues.js';
 import type { ContainerEntry, MountEntry, VolumeEntry } from './schema.js';
 import type { DocPath, EntrySource, LoadedContainer, LoadedVolume } from './types.js';
@@ -64,19 +72,26 @@ export function mountProblems(mount: MountEntry, ctx: RefContext): RefProblem[] 
   if (type === undefined) problems.push({ path: [], message: `${subject} is missing type` });
   // An empty destination takes the type's usual place (LinuxKit); a type without one needs a destination.
   const destination = mountDestination(mount);
-  if (destination === undefined && type !== undefined) problems.push({ path: [], message: `${subject} is missing destination` });
-  const destProblem = destination === undefined ? undefined : checkDestination(destination, { volume: isVolumeMount(mount) });
+  if (destination === undefined && type !== undefined)
+    problems.push({ path: [], message: `${subject} is missing destination` });
+  const destProblem =
+    destination === undefined ? undefined : checkDestination(destination, { volume: isVolumeMount(mount) });
   if (destProblem !== undefined) problems.push({ path: ['destination'], message: `${subject}: ${destProblem}` });
   if (isVolumeMount(mount)) {
     const problem = checkVolumeUse(mount.source, mount.options ?? [], ctx.volumes);
     if (problem?.undeclared === true) problems.push({ path: ['source'], message: `${subject}: ${problem.message}` });
-    if (problem?.undeclared === false) problems.push({ path: ['options'], message: `${subject}: ${problem.message}; add "ro" to its options` });
+    if (problem?.undeclared === false)
+      problems.push({ path: ['options'], message: `${subject}: ${problem.message}; add "ro" to its options` });
   }
   return problems;
 }
 
 /** Why `source` cannot be used with `options`: not declared, or read-only and bound read-write. */
-function checkVolumeUse(source: string, options: readonly string[], volumes: VolumeTable): { undeclared: boolean; message: string } | undefined {
+function checkVolumeUse(
+  source: string,
+  options: readonly string[],
+  volumes: VolumeTable,
+): { undeclared: boolean; message: string } | undefined {
   const volume = volumes.get(source);
   if (volume === undefined) {
     const names = [...volumes.keys()].filter((n) => volumeNamePattern.test(n));
@@ -86,17 +101,25 @@ function checkVolumeUse(source: string, options: readonly string[], volumes: Vol
       : `source ${JSON.stringify(source)} is neither an absolute host path nor a volume name (${declared})`;
     return { undeclared: true, message };
   }
-  if (volume.readonly === true && !isReadOnlyOptions(options)) return { undeclared: false, message: `volume ${JSON.stringify(source)} is read-only` };
+  if (volume.readonly === true && !isReadOnlyOptions(options))
+    return { undeclared: false, message: `volume ${JSON.stringify(source)} is read-only` };
   return undefined;
 }
 
 function describeMount(m: MountEntry): string {
-  const what = isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : m.source === undefined ? `of type ${JSON.stringify(m.type ?? '')}` : `of ${JSON.stringify(m.source)}`;
+  const what = isVolumeMount(m)
+    ? `of volume ${JSON.stringify(m.source)}`
+    : m.source === undefined
+      ? `of type ${JSON.stringify(m.type ?? '')}`
+      : `of ${JSON.stringify(m.source)}`;
   return m.destination ? `${what} on ${JSON.stringify(m.destination)}` : what;
 }
 
 /** Issues for a container's YAML `binds`, `binds.add` and `mounts`. */
-export function checkContainerRefs(c: EntrySource & { entry: Pick<ContainerEntry, 'name' | 'binds' | 'binds.add' | 'mounts'> }, volumes: VolumeTable): ConfigIssue[] {
+export function checkContainerRefs(
+  c: EntrySource & { entry: Pick<ContainerEntry, 'name' | 'binds' | 'binds.add' | 'mounts'> },
+  volumes: VolumeTable,
+): ConfigIssue[] {
   const ctx: RefContext = { container: c.entry.name, volumes };
   const issues: ConfigIssue[] = [];
   for (const key of ['binds', 'binds.add'] as const) {
@@ -126,5 +149,8 @@ export function checkVolumeRefs(
 ): ConfigIssue[] {
   const ctx: RefContext = { container: container.name, volumes: volumeTable(volumes), origin };
   const at = (message: string): ConfigIssue => issueAt(container, ['image'], message);
-  return [...binds.flatMap((b) => bindProblems(b, ctx).map(at)), ...mounts.flatMap((m) => mountProblems(m, ctx).map((p) => at(p.message)))];
+  return [
+    ...binds.flatMap((b) => bindProblems(b, ctx).map(at)),
+    ...mounts.flatMap((m) => mountProblems(m, ctx).map((p) => at(p.message))),
+  ];
 }

@@ -1,11 +1,22 @@
 // Findings that never stop a build: what LinuxKit accepts but a user should hear about. Pure.
 import { posix } from 'node:path';
-import { isRelativeDestination, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind } from './binds.js';
+import {
+  isRelativeDestination,
+  isVolumeMount,
+  isVolumeSource,
+  mountDestination,
+  mountType,
+  parseBind,
+} from './binds.js';
 import type { ImageConfigFields, MountEntry, Section } from './schema.js';
 import type { DocPath } from './types.js';
 
 /** The warning codes of system files and labels (README "Warnings"). */
-export type ConfigWarningCode = 'LKVOL_WARN_RELATIVE_DESTINATION' | 'LKVOL_WARN_LINUXKIT_IGNORES' | 'LKVOL_WARN_AMBIGUOUS_ID' | 'LKVOL_WARN_HOST_PATH_DOTDOT';
+export type ConfigWarningCode =
+  | 'LKVOL_WARN_RELATIVE_DESTINATION'
+  | 'LKVOL_WARN_LINUXKIT_IGNORES'
+  | 'LKVOL_WARN_AMBIGUOUS_ID'
+  | 'LKVOL_WARN_HOST_PATH_DOTDOT';
 
 /** A warning at a path inside a container entry or label. */
 export interface FieldWarning {
@@ -27,7 +38,11 @@ function dotdotSources(entry: ImageConfigFields): FieldWarning[] {
   const out: FieldWarning[] = [];
   const check = (path: DocPath, source: string): void => {
     if (isVolumeSource(source) || !source.split('/').includes('..')) return;
-    out.push({ path, code: 'LKVOL_WARN_HOST_PATH_DOTDOT', message: `host path ${JSON.stringify(source)} contains "..": it means ${posix.normalize(source)}; write that` });
+    out.push({
+      path,
+      code: 'LKVOL_WARN_HOST_PATH_DOTDOT',
+      message: `host path ${JSON.stringify(source)} contains "..": it means ${posix.normalize(source)}; write that`,
+    });
   };
   for (const key of ['binds', 'binds.add'] as const) {
     (entry[key] ?? []).forEach((b, i) => {
@@ -56,7 +71,8 @@ function relativeDestinations(entry: ImageConfigFields): FieldWarning[] {
   for (const key of ['binds', 'binds.add'] as const) {
     (entry[key] ?? []).forEach((b, i) => {
       const parsed = parseBind(b);
-      if (parsed.ok && !isVolumeSource(parsed.bind.source) && isRelativeDestination(parsed.bind.destination)) out.push(relativeWarning([key, i], parsed.bind.destination));
+      if (parsed.ok && !isVolumeSource(parsed.bind.source) && isRelativeDestination(parsed.bind.destination))
+        out.push(relativeWarning([key, i], parsed.bind.destination));
     });
   }
   (entry.tmpfs ?? []).forEach((t, i) => {
@@ -65,7 +81,8 @@ function relativeDestinations(entry: ImageConfigFields): FieldWarning[] {
   });
   (entry.mounts ?? []).forEach((m, i) => {
     const destination = mountDestination(m);
-    if (!isVolumeMount(m) && destination !== undefined && isRelativeDestination(destination)) out.push(relativeWarning(['mounts', i, 'destination'], destination));
+    if (!isVolumeMount(m) && destination !== undefined && isRelativeDestination(destination))
+      out.push(relativeWarning(['mounts', i, 'destination'], destination));
   });
   return out;
 }
@@ -104,7 +121,8 @@ function ignoredByLinuxkit(entry: ImageConfigFields): FieldWarning[] {
   }
   const mappings = (base: DocPath, list: readonly { hostID?: number; containerID?: number }[] | undefined): void => {
     (list ?? []).forEach((m, i) => {
-      for (const field of ['hostID', 'containerID'] as const) if (m[field] !== undefined && m[field] !== 0) ignored([...base, i, field], field);
+      for (const field of ['hostID', 'containerID'] as const)
+        if (m[field] !== undefined && m[field] !== 0) ignored([...base, i, field], field);
     });
   };
   mappings(['uidMappings'], entry.uidMappings);

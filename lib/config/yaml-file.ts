@@ -20,13 +20,21 @@ export type YamlResult = { ok: true; value: YamlFile } | { ok: false; issues: Co
  */
 export function parseYamlFile(file: string, text: string): YamlResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'error' });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+    logLevel: 'error',
+  });
   const locator = createLocator(file, doc, lineCounter);
   const at = (offset: number, message: string): ConfigIssue => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col, path: '', message };
   };
-  const issues = [...doc.errors, ...doc.warnings].map((e) => at(e.pos[0], describeYamlError(e.code, e.message, text, e.pos[0])));
+  const issues = [...doc.errors, ...doc.warnings].map((e) =>
+    at(e.pos[0], describeYamlError(e.code, e.message, text, e.pos[0])),
+  );
   if (issues.length === 0) issues.push(...structureProblems(doc).map((p) => at(p.offset, p.message)));
   if (issues.length > 0) return { ok: false, issues };
   try {
@@ -40,10 +48,13 @@ export function parseYamlFile(file: string, text: string): YamlResult {
 
 /** A short, lower-case message; duplicate keys name the key. */
 function describeYamlError(code: string, message: string, text: string, offset: number): string {
-  if (code === 'MULTIPLE_DOCS') return 'a system file holds one YAML document; remove the second "---" or split the file';
+  if (code === 'MULTIPLE_DOCS')
+    return 'a system file holds one YAML document; remove the second "---" or split the file';
   if (code === 'DUPLICATE_KEY') {
     const key = /^[^\s:#,[\]{}]+|^"[^"]*"|^'[^']*'/.exec(text.slice(offset))?.[0];
-    return key === undefined ? 'duplicate key' : `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : JSON.stringify(key)}`;
+    return key === undefined
+      ? 'duplicate key'
+      : `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : JSON.stringify(key)}`;
   }
   return lowerFirst(message);
 }
@@ -57,11 +68,15 @@ function structureProblems(doc: Document): { offset: number; message: string }[]
   const found: { offset: number; message: string }[] = [];
   visit(doc, {
     Pair(_, pair) {
-      if (isCollection(pair.key)) found.push({ offset: pair.key.range?.[0] ?? 0, message: 'mapping keys must be strings' });
+      if (isCollection(pair.key))
+        found.push({ offset: pair.key.range?.[0] ?? 0, message: 'mapping keys must be strings' });
     },
     Alias(_, alias) {
       if (alias.resolve(doc) === undefined) {
-        found.push({ offset: alias.range?.[0] ?? 0, message: `unknown alias "*${alias.source}" (define the anchor "&${alias.source}" before using it)` });
+        found.push({
+          offset: alias.range?.[0] ?? 0,
+          message: `unknown alias "*${alias.source}" (define the anchor "&${alias.source}" before using it)`,
+        });
       }
     },
   });

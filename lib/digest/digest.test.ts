@@ -11,7 +11,16 @@ const good = digestOf(data);
 async function run(chunks: Buffer[], size: number | undefined, digest = good): Promise<number> {
   const v = createVerifier({ digest, size, subject: 'blob x' });
   let out = 0;
-  await pipeline(Readable.from(chunks), v, new Writable({ write(c: Buffer, _e, cb) { out += c.length; cb(); } }));
+  await pipeline(
+    Readable.from(chunks),
+    v,
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out += c.length;
+        cb();
+      },
+    }),
+  );
   return out;
 }
 
@@ -25,7 +34,11 @@ test('isDigest accepts sha256 and sha512 and nothing else', () => {
 });
 
 test('parseDigest names what was invalid', () => {
-  assert.throws(() => parseDigest('sha256:xyz', 'layers[0].digest'), (e: unknown) => isLkvolError(e, 'LKVOL_REF_INVALID') && e.message.startsWith('layers[0].digest: invalid digest "sha256:xyz"'));
+  assert.throws(
+    () => parseDigest('sha256:xyz', 'layers[0].digest'),
+    (e: unknown) =>
+      isLkvolError(e, 'LKVOL_REF_INVALID') && e.message.startsWith('layers[0].digest: invalid digest "sha256:xyz"'),
+  );
 });
 
 test('verifier passes matching bytes through unchanged', async () => {
@@ -33,20 +46,56 @@ test('verifier passes matching bytes through unchanged', async () => {
 });
 
 const failures = [
-  { name: 'wrong digest', chunks: [data], size: data.length as number | undefined, digest: digestOf('other'), want: /digest mismatch after 12 bytes/ },
-  { name: 'too short', chunks: [data.subarray(0, 5)], size: data.length as number | undefined, digest: good, want: /size mismatch after 5 bytes/ },
-  { name: 'too long fails before the end', chunks: [data, data], size: data.length as number | undefined, digest: good, want: /size mismatch after 24 bytes/ },
-  { name: 'unknown size, wrong digest', chunks: [data.subarray(1)], size: undefined, digest: good, want: /digest mismatch/ },
+  {
+    name: 'wrong digest',
+    chunks: [data],
+    size: data.length as number | undefined,
+    digest: digestOf('other'),
+    want: /digest mismatch after 12 bytes/,
+  },
+  {
+    name: 'too short',
+    chunks: [data.subarray(0, 5)],
+    size: data.length as number | undefined,
+    digest: good,
+    want: /size mismatch after 5 bytes/,
+  },
+  {
+    name: 'too long fails before the end',
+    chunks: [data, data],
+    size: data.length as number | undefined,
+    digest: good,
+    want: /size mismatch after 24 bytes/,
+  },
+  {
+    name: 'unknown size, wrong digest',
+    chunks: [data.subarray(1)],
+    size: undefined,
+    digest: good,
+    want: /digest mismatch/,
+  },
 ];
 for (const c of failures) {
   test(`verifier fails: ${c.name}`, async () => {
-    await assert.rejects(run(c.chunks, c.size, c.digest), (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && c.want.test(e.message) && e.message.startsWith('blob x: '));
+    await assert.rejects(
+      run(c.chunks, c.size, c.digest),
+      (e: unknown) =>
+        isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && c.want.test(e.message) && e.message.startsWith('blob x: '),
+    );
   });
 }
 
 test('hasher reports digest and byte count', async () => {
   const h = createHasher();
-  await pipeline(Readable.from([data]), h, new Writable({ write(_c, _e, cb) { cb(); } }));
+  await pipeline(
+    Readable.from([data]),
+    h,
+    new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  );
   assert.equal(h.digest(), good);
   assert.equal(h.bytes, data.length);
 });

@@ -25,7 +25,10 @@ export function isDigest(s: string): s is Digest {
  */
 export function parseDigest(s: string, what = 'digest'): Digest {
   if (isDigest(s)) return s;
-  throw new LkvolError('LKVOL_REF_INVALID', `${what}: invalid digest ${JSON.stringify(truncate(s))}: want sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
+  throw new LkvolError(
+    'LKVOL_REF_INVALID',
+    `${what}: invalid digest ${JSON.stringify(truncate(s))}: want sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`,
+  );
 }
 
 /** The algorithm part of a digest. */

@@ -24,7 +24,14 @@ export function createVerifier(opts: VerifyOptions): Transform & { readonly byte
   const hash: Hash = createHash(digestAlgorithm(opts.digest));
   let bytesRead = 0;
   const mismatch = (actual: string, reason?: string) =>
-    new DigestMismatchError({ subject: opts.subject, expected: opts.digest, actual, bytesRead, ...(reason === undefined ? {} : { reason }), ...(opts.hint === undefined ? {} : { hint: opts.hint }) });
+    new DigestMismatchError({
+      subject: opts.subject,
+      expected: opts.digest,
+      actual,
+      bytesRead,
+      ...(reason === undefined ? {} : { reason }),
+      ...(opts.hint === undefined ? {} : { hint: opts.hint }),
+    });
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       bytesRead += chunk.length;
@@ -49,7 +56,9 @@ export function createVerifier(opts: VerifyOptions): Transform & { readonly byte
 }
 
 /** A Transform that only computes the digest of what passes (for diff_ids); read `digest()` after EOF. */
-export function createHasher(algorithm: 'sha256' | 'sha512' = 'sha256'): Transform & { digest(): Digest; readonly bytes: number } {
+export function createHasher(
+  algorithm: 'sha256' | 'sha512' = 'sha256',
+): Transform & { digest(): Digest; readonly bytes: number } {
   const hash = createHash(algorithm);
   let bytes = 0;
   let result: Digest | undefined;

@@ -26,7 +26,27 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
   // Local layouts and archives are read as a registry is: its ManifestSource and manifest checks.
   local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar', 'layer'], packages: ['zod'] },
-  build: { modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer', 'spec', 'registry', 'local', 'tar', 'lock', 'policy'], packages: [] },
+  build: {
+    modules: [
+      'errors',
+      'events',
+      'version',
+      'internal',
+      'digest',
+      'ref',
+      'oci',
+      'config',
+      'cache',
+      'layer',
+      'spec',
+      'registry',
+      'local',
+      'tar',
+      'lock',
+      'policy',
+    ],
+    packages: [],
+  },
   index: { modules: ['*'], packages: [] },
 };
 

@@ -33,7 +33,11 @@ export const progressEvery = 256;
 export async function applyLayerTar(
   ctx: LayerContext,
   tar: AsyncIterable<Buffer>,
-  o: { diffId?: Digest | undefined; onWarning?: ((w: LayerWarning) => void) | undefined; onProgress?: ((entries: number, bytes: number) => void) | undefined },
+  o: {
+    diffId?: Digest | undefined;
+    onWarning?: ((w: LayerWarning) => void) | undefined;
+    onProgress?: ((entries: number, bytes: number) => void) | undefined;
+  },
 ): Promise<ExtractLayerResult> {
   const algorithm = o.diffId === undefined ? 'sha256' : digestAlgorithm(o.diffId);
   const hash = createHash(algorithm);
@@ -53,7 +57,12 @@ export async function applyLayerTar(
   applyDirMetadata(ctx);
   const diffId = `${algorithm}:${hash.digest('hex')}` as Digest;
   if (o.diffId !== undefined && diffId !== o.diffId) {
-    throw new DigestMismatchError({ subject: `layer ${ctx.layer}: uncompressed content (diff_id)`, expected: o.diffId, actual: diffId, bytesRead });
+    throw new DigestMismatchError({
+      subject: `layer ${ctx.layer}: uncompressed content (diff_id)`,
+      expected: o.diffId,
+      actual: diffId,
+      bytesRead,
+    });
   }
   if (o.onWarning !== undefined) for (const w of warningsOf(ctx, reader)) o.onWarning(w);
   return { entries: ctx.entries, bytes: ctx.bytes, diffId };
@@ -69,7 +78,13 @@ async function applyMember(ctx: LayerContext, member: TarMember): Promise<void> 
     if (err instanceof TarFormatError) throw err; // the archive, not the host: reported as a corrupt layer
     const where = `layer ${ctx.layer}: entry ${JSON.stringify(entry.name)}`;
     // The one errno the image causes rather than the host: a path longer than PATH_MAX.
-    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') throw wrapError(err, 'LKVOL_LAYER_LIMIT', where, 'the path is longer than the host allows (4096 bytes, output directory included); use a shorter output path or rebuild the image');
+    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG')
+      throw wrapError(
+        err,
+        'LKVOL_LAYER_LIMIT',
+        where,
+        'the path is longer than the host allows (4096 bytes, output directory included); use a shorter output path or rebuild the image',
+      );
     throw wrapError(err, 'LKVOL_IO', where, 'check free space and permissions of the output directory');
   }
 }
@@ -77,8 +92,16 @@ async function applyMember(ctx: LayerContext, member: TarMember): Promise<void> 
 function warningsOf(ctx: LayerContext, reader: TarReader): LayerWarning[] {
   const out = layerWarnings(ctx);
   const trailing = reader.trailingDataBytes;
-  if (trailing > 0) out.push({ code: 'LKVOL_WARN_TRAILING_DATA', message: `layer ${ctx.layer}: ignored ${trailing} non-zero bytes after the end-of-archive marker` });
+  if (trailing > 0)
+    out.push({
+      code: 'LKVOL_WARN_TRAILING_DATA',
+      message: `layer ${ctx.layer}: ignored ${trailing} non-zero bytes after the end-of-archive marker`,
+    });
   const globals = reader.globalHeaders;
-  if (globals > 0) out.push({ code: 'LKVOL_WARN_GLOBAL_PAX', message: `layer ${ctx.layer}: ignored ${globals} global PAX header${globals === 1 ? '' : 's'} (containerd and moby apply none of their records)` });
+  if (globals > 0)
+    out.push({
+      code: 'LKVOL_WARN_GLOBAL_PAX',
+      message: `layer ${ctx.layer}: ignored ${globals} global PAX header${globals === 1 ? '' : 's'} (containerd and moby apply none of their records)`,
+    });
   return out;
 }

@@ -1,12 +1,31 @@
 // Applies one layer entry inside the root: whiteouts, then create-or-replace of dirs, files and links.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { LkvolError, UnsafePathError } from '../errors.js';
 import { removePath } from './dir-cache.js';
 import { forgetSkipped, markWritten, noteIntended, type LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { limitError } from './limits.js';
-import { applyFdMetadata, applySymlinkMetadata, creationMetadata, dirNeedsChmod, noteDirChange, ownerUncertain, probeCreation } from './metadata.js';
+import {
+  applyFdMetadata,
+  applySymlinkMetadata,
+  creationMetadata,
+  dirNeedsChmod,
+  noteDirChange,
+  ownerUncertain,
+  probeCreation,
+} from './metadata.js';
 import { cleanName, hostPath, isErrno, lstatIfExists, resolveInRoot, type EntryRef } from './paths.js';
 import { createSpecial, skippedEntry } from './special.js';
 import { applyOpaque, applyWhiteout, classifyWhiteout, isAufsMetadata } from './whiteout.js';
@@ -25,7 +44,8 @@ const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: AsyncIterable<Uint8Array>): Promise<void> {
   const ref: EntryRef = { layer: ctx.layer, entry: entry.name };
   const parts = cleanName(entry.name, ref);
-  if (parts.length > ctx.caps.depth.remaining) throw limitError(ctx.layer, ctx.caps.depth, `depth ${parts.length} of entry ${JSON.stringify(entry.name)}`);
+  if (parts.length > ctx.caps.depth.remaining)
+    throw limitError(ctx.layer, ctx.caps.depth, `depth ${parts.length} of entry ${JSON.stringify(entry.name)}`);
   if (parts.length === 0) return applyRootEntry(ctx, entry, ref);
   const dir = parts.slice(0, -1);
   const base = parts[parts.length - 1] as string;
@@ -46,12 +66,19 @@ export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: Asy
 
 /** `.`, `./` or `/`: metadata for the root itself, which is never replaced (umoci CVE-2021-29136). */
 function applyRootEntry(ctx: LayerContext, entry: LayerEntry, ref: EntryRef): void {
-  if (entry.kind !== 'dir') throw new UnsafePathError({ ...ref, reason: `the volume root can only be a directory, not a ${entry.kind}` });
+  if (entry.kind !== 'dir')
+    throw new UnsafePathError({ ...ref, reason: `the volume root can only be a directory, not a ${entry.kind}` });
   ctx.dirs.set('', entry);
   noteIntended(ctx, [], entry);
 }
 
-async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], body: AsyncIterable<Uint8Array>, ref: EntryRef): Promise<void> {
+async function createEntry(
+  ctx: LayerContext,
+  entry: LayerEntry,
+  rel: string[],
+  body: AsyncIterable<Uint8Array>,
+  ref: EntryRef,
+): Promise<void> {
   const path = hostPath(ctx.root, rel);
   switch (entry.kind) {
     case 'dir':
@@ -63,7 +90,8 @@ async function createEntry(ctx: LayerContext, entry: LayerEntry, rel: string[], 
       await writeFile(ctx, entry, rel, body);
       return noteIntended(ctx, rel, entry);
     case 'symlink':
-      if (entry.linkname.includes('\0')) throw new UnsafePathError({ ...ref, reason: 'symlink target contains a NUL byte' });
+      if (entry.linkname.includes('\0'))
+        throw new UnsafePathError({ ...ref, reason: 'symlink target contains a NUL byte' });
       createAt(ctx, rel, () => symlinkSync(entry.linkname, path));
       dropXattrs(ctx, entry);
       applySymlinkMetadata(ctx, path, entry);
@@ -85,7 +113,8 @@ function writeSpecial(ctx: LayerContext, entry: LayerEntry, rel: string[]): void
   clearFor(ctx, rel, false);
   dropXattrs(ctx, entry);
   const key = rel.join('/');
-  if (createSpecial(hostPath(ctx.root, rel), entry, { privileged: ctx.applyOwnership })) return noteIntended(ctx, rel, entry);
+  if (createSpecial(hostPath(ctx.root, rel), entry, { privileged: ctx.applyOwnership }))
+    return noteIntended(ctx, rel, entry);
   ctx.skippedDevices.push(entry.name);
   ctx.volume.skipped.set(key, skippedEntry(key, entry));
 }
@@ -134,9 +163,18 @@ function makeDir(ctx: LayerContext, rel: readonly string[], path: string): void 
 }
 
 /** Streams the entry's data into a new file (never through a symlink), then sets its metadata by fd. */
-async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly string[], body: AsyncIterable<Uint8Array>): Promise<void> {
+async function writeFile(
+  ctx: LayerContext,
+  entry: LayerEntry,
+  rel: readonly string[],
+  body: AsyncIterable<Uint8Array>,
+): Promise<void> {
   if (ctx.bytes + entry.size > ctx.caps.bytes.remaining) {
-    throw limitError(ctx.layer, ctx.caps.bytes, `file content (${entry.size} more bytes for ${JSON.stringify(entry.name)})`);
+    throw limitError(
+      ctx.layer,
+      ctx.caps.bytes,
+      `file content (${entry.size} more bytes for ${JSON.stringify(entry.name)})`,
+    );
   }
   ctx.bytes += entry.size;
   const path = hostPath(ctx.root, rel);
@@ -152,14 +190,19 @@ async function writeFile(ctx: LayerContext, entry: LayerEntry, rel: readonly str
     ctx.volume.contentDigests.set(rel.join('/'), hash.digest('hex'));
     applyFdMetadata(ctx, fd, entry, probeCreation(ctx, fd, entry, created));
     // After the last write and after chown: both clear security.capability.
-    applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: false, onDropped: (e) => ctx.xattrEntries.push(e.name) });
+    applyXattrs(path, entry, {
+      mode: ctx.xattrMode,
+      layer: ctx.layer,
+      replace: false,
+      onDropped: (e) => ctx.xattrEntries.push(e.name),
+    });
   } finally {
     closeSync(fd);
   }
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+  for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done);
 }
 
 /**
@@ -170,12 +213,17 @@ function writeAll(fd: number, chunk: Uint8Array): void {
 function writeHardlink(ctx: LayerContext, entry: LayerEntry, rel: string[], ref: EntryRef): void {
   const parts = cleanName(entry.linkname, ref, 'hardlink target');
   if (parts.length === 0) throw new UnsafePathError({ ...ref, reason: 'hardlink target is the volume root' });
-  const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), { followFinal: true, ref, known: ctx.volume.realDirs });
+  const targetParent = resolveInRoot(ctx.root, parts.slice(0, -1), {
+    followFinal: true,
+    ref,
+    known: ctx.volume.realDirs,
+  });
   const target = [...targetParent, parts[parts.length - 1] as string];
   const targetPath = hostPath(ctx.root, target);
   const st = lstatIfExists(targetPath);
   const shown = JSON.stringify(entry.linkname);
-  if (st === undefined) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
+  if (st === undefined)
+    throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} does not exist in the volume` });
   if (st.isDirectory()) throw new UnsafePathError({ ...ref, reason: `hardlink target ${shown} is a directory` });
   if (target.join('/') === rel.join('/')) return;
   createAt(ctx, rel, () => linkSync(targetPath, hostPath(ctx.root, rel)));
@@ -202,9 +250,13 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
       continue;
     }
     if (st !== undefined) {
-      throw new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${ref.layer}: entry ${JSON.stringify(ref.entry)}: parent "${parent.slice(0, i).join('/')}" is not a directory`, {
-        hint: 'the layer writes below a file; rebuild the image',
-      });
+      throw new LkvolError(
+        'LKVOL_LAYER_CORRUPT',
+        `layer ${ref.layer}: entry ${JSON.stringify(ref.entry)}: parent "${parent.slice(0, i).join('/')}" is not a directory`,
+        {
+          hint: 'the layer writes below a file; rebuild the image',
+        },
+      );
     }
     noteDirChange(ctx, parent.slice(0, i - 1));
     mkdirSync(path, 0o755);
@@ -217,4 +269,3 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     noteDirChange(ctx, parent.slice(0, i), entry.mtime);
   }
 }
-

@@ -72,7 +72,20 @@ export interface VolumeBookkeeping extends ExtractState {
  * goes in `maxBytes`, with `limitName` saying so in errors). Unset caps take `defaultLimits`.
  */
 export function createExtractState(limits?: VolumeLimits): ExtractState {
-  const state: VolumeBookkeeping = { layers: 0, entries: 0, bytes: 0, limits: resolveVolumeLimits(limits), busy: false, intended: new Map(), lockedDirs: new Set(), skipped: new Map(), contentDigests: new Map(), realDirs: new DirCache(), setgidDirs: false, exactModes: undefined };
+  const state: VolumeBookkeeping = {
+    layers: 0,
+    entries: 0,
+    bytes: 0,
+    limits: resolveVolumeLimits(limits),
+    busy: false,
+    intended: new Map(),
+    lockedDirs: new Set(),
+    skipped: new Map(),
+    contentDigests: new Map(),
+    realDirs: new DirCache(),
+    setgidDirs: false,
+    exactModes: undefined,
+  };
   return state;
 }
 
@@ -123,9 +136,24 @@ export interface LayerContext {
 }
 
 /** Fresh bookkeeping for one layer. */
-export function createLayerContext(opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState }): LayerContext {
+export function createLayerContext(
+  opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState },
+): LayerContext {
   const { state, ...rest } = opts;
-  return { ...rest, volume: state as VolumeBookkeeping, entries: 0, bytes: 0, written: new Set(), ancestors: new Set(), dirs: new Map(), touched: new Map(), skippedDevices: [], skippedAufs: [], xattrEntries: [], umask: readUmask() };
+  return {
+    ...rest,
+    volume: state as VolumeBookkeeping,
+    entries: 0,
+    bytes: 0,
+    written: new Set(),
+    ancestors: new Set(),
+    dirs: new Map(),
+    touched: new Map(),
+    skippedDevices: [],
+    skippedAufs: [],
+    xattrEntries: [],
+    umask: readUmask(),
+  };
 }
 
 /** Notes what the image meant for `rel` (only when ownership is not applied, for lkvol.json). */
@@ -138,7 +166,8 @@ export function noteIntended(ctx: LayerContext, rel: readonly string[], meta: In
 export function forgetSkipped(ctx: LayerContext, rel: readonly string[]): void {
   if (ctx.volume.skipped.size === 0) return;
   const key = rel.join('/');
-  for (const path of ctx.volume.skipped.keys()) if (key === '' || path === key || path.startsWith(`${key}/`)) ctx.volume.skipped.delete(path);
+  for (const path of ctx.volume.skipped.keys())
+    if (key === '' || path === key || path.startsWith(`${key}/`)) ctx.volume.skipped.delete(path);
 }
 
 /** Records that this layer created `rel`, so whiteouts and opaque markers of the layer keep it. */
@@ -156,12 +185,17 @@ export function layerWarnings(ctx: LayerContext): LayerWarning[] {
   const out: LayerWarning[] = [];
   const add = (code: string, list: string[], what: string) => {
     if (list.length === 0) return;
-    const sample = list.slice(0, 3).map((n) => JSON.stringify(n)).join(', ');
-    out.push({ code, message: `layer ${ctx.layer}: ${what} ${list.length} entr${list.length === 1 ? 'y' : 'ies'} (${sample}${list.length > 3 ? ', …' : ''})` });
+    const sample = list
+      .slice(0, 3)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
+    out.push({
+      code,
+      message: `layer ${ctx.layer}: ${what} ${list.length} entr${list.length === 1 ? 'y' : 'ies'} (${sample}${list.length > 3 ? ', …' : ''})`,
+    });
   };
   add('LKVOL_WARN_DEVICE_SKIPPED', ctx.skippedDevices, 'could not create (not permitted) device or FIFO');
   add('LKVOL_WARN_XATTR_DROPPED', ctx.xattrEntries, 'dropped extended attributes of');
   add('LKVOL_WARN_AUFS_SKIPPED', ctx.skippedAufs, 'skipped AUFS metadata');
   return out;
 }
-

@@ -18,7 +18,8 @@ const sniffCases = [
   { name: 'one byte of gzip magic', input: [0x1f], want: 'none' },
 ] as const;
 
-for (const c of sniffCases) test(`detectCompression: ${c.name}`, () => assert.equal(detectCompression(Buffer.from(c.input)), c.want));
+for (const c of sniffCases)
+  test(`detectCompression: ${c.name}`, () => assert.equal(detectCompression(Buffer.from(c.input)), c.want));
 
 for (const chunks of [['a', 'b', 'c', 'defgh', 'ij'], ['abcdefghij'], ['ab'], []]) {
   test(`peek keeps every byte (${JSON.stringify(chunks)})`, async () => {
@@ -39,7 +40,11 @@ test('peek waits for a slow stream', async () => {
 });
 
 test('peek rejects when the stream fails', async () => {
-  const bad = new Readable({ read() { this.destroy(new Error('boom')); } });
+  const bad = new Readable({
+    read() {
+      this.destroy(new Error('boom'));
+    },
+  });
   bad.on('error', () => undefined);
   await assert.rejects(peek(bad), /boom/);
 });
@@ -53,6 +58,9 @@ test('peek rejects a stream that failed before it was called', async () => {
 
 for (const c of ['xz', 'bzip2'] as const) {
   test(`${c} layers are refused as unsupported`, () => {
-    assert.throws(() => createDecompressor(c, 'sha256:abc'), (err) => isLkvolError(err, 'LKVOL_UNSUPPORTED_MEDIA_TYPE') && err.message.includes('sha256:abc'));
+    assert.throws(
+      () => createDecompressor(c, 'sha256:abc'),
+      (err) => isLkvolError(err, 'LKVOL_UNSUPPORTED_MEDIA_TYPE') && err.message.includes('sha256:abc'),
+    );
   });
 }

@@ -26,7 +26,8 @@ export function detectCompression(head: Uint8Array): Compression {
     if (magic.every((b, i) => head[i] === b)) return name;
   }
   // zstd skippable frames (magic 0x184D2A50..5F, little-endian) open zstd:chunked blobs.
-  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
+  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18)
+    return 'zstd';
   return 'none';
 }
 
@@ -88,8 +89,12 @@ export function createDecompressor(compression: Compression, layer: string): Dup
     case 'none':
       return new PassThrough();
     default:
-      throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `layer ${layer}: ${compression} compression is not supported`, {
-        hint: 'OCI layers are gzip, zstd or uncompressed tar; rebuild the image',
-      });
+      throw new LkvolError(
+        'LKVOL_UNSUPPORTED_MEDIA_TYPE',
+        `layer ${layer}: ${compression} compression is not supported`,
+        {
+          hint: 'OCI layers are gzip, zstd or uncompressed tar; rebuild the image',
+        },
+      );
   }
 }

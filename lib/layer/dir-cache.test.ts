@@ -7,19 +7,31 @@ test('forgetting a directory forgets everything below it, and nothing beside it'
   const c = new DirCache();
   for (const k of ['a', 'a/b', 'a/b/c', 'a/bc', 'ab', 'x/y']) c.add(k);
   c.forget('a/b', true);
-  assert.deepEqual(['', 'a', 'a/b', 'a/b/c', 'a/bc', 'ab', 'x/y'].map((k) => c.has(k)), [true, true, false, false, true, true, true]);
+  assert.deepEqual(
+    ['', 'a', 'a/b', 'a/b/c', 'a/bc', 'ab', 'x/y'].map((k) => c.has(k)),
+    [true, true, false, false, true, true, true],
+  );
   c.forget('ab', false);
   assert.equal(c.has('ab'), false);
   c.forget('', true);
-  assert.deepEqual(['', 'a', 'a/bc', 'x/y'].map((k) => c.has(k)), [true, false, false, false]);
+  assert.deepEqual(
+    ['', 'a', 'a/bc', 'x/y'].map((k) => c.has(k)),
+    [true, false, false, false],
+  );
 });
 
 test('adding a directory adds its parents, and forgetting a parent forgets it', () => {
   const c = new DirCache();
   c.add('p/q/r');
-  assert.deepEqual(['p', 'p/q', 'p/q/r'].map((k) => c.has(k)), [true, true, true]);
+  assert.deepEqual(
+    ['p', 'p/q', 'p/q/r'].map((k) => c.has(k)),
+    [true, true, true],
+  );
   c.forget('p', true);
-  assert.deepEqual(['p', 'p/q', 'p/q/r'].map((k) => c.has(k)), [false, false, false]);
+  assert.deepEqual(
+    ['p', 'p/q', 'p/q/r'].map((k) => c.has(k)),
+    [false, false, false],
+  );
 });
 
 test('forgetting many directories one by one takes time in proportion to them', () => {

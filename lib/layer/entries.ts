@@ -30,7 +30,16 @@ export interface LayerEntry {
 }
 
 /** Typeflags lkvol extracts (the reader has already turned the legacy NUL type into `0` or `5`). */
-const kinds: Record<string, EntryKind> = { '0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const kinds: Record<string, EntryKind> = {
+  '0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+};
 
 /** Linux's NAME_MAX: no file system lkvol writes to takes a longer name component. */
 const maxComponentBytes = 255;
@@ -50,11 +59,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function normalizeEntry(h: TarHeader, layer: string): LayerEntry {
   const name = decodeName(h.name, { layer, entry: h.name, what: 'name' });
   const kind = kinds[h.typeflag];
-  if (kind === undefined) throw corrupt(layer, name, h.typeflag === 'S' ? 'GNU sparse files are not supported' : `unsupported entry type ${JSON.stringify(h.typeflag)}`);
-  if ([...h.pax.keys()].some((k) => k.startsWith('GNU.sparse.'))) throw corrupt(layer, name, 'sparse files are not supported');
+  if (kind === undefined)
+    throw corrupt(
+      layer,
+      name,
+      h.typeflag === 'S'
+        ? 'GNU sparse files are not supported'
+        : `unsupported entry type ${JSON.stringify(h.typeflag)}`,
+    );
+  if ([...h.pax.keys()].some((k) => k.startsWith('GNU.sparse.')))
+    throw corrupt(layer, name, 'sparse files are not supported');
   const long = name.split('/').find((c) => Buffer.byteLength(c) > maxComponentBytes);
-  if (long !== undefined) throw corrupt(layer, name, `name component of ${Buffer.byteLength(long)} bytes (at most ${maxComponentBytes})`);
-  const linkname = kind === 'symlink' || kind === 'link' ? decodeName(h.linkname, { layer, entry: name, what: `${kind} target` }) : '';
+  if (long !== undefined)
+    throw corrupt(layer, name, `name component of ${Buffer.byteLength(long)} bytes (at most ${maxComponentBytes})`);
+  const linkname =
+    kind === 'symlink' || kind === 'link' ? decodeName(h.linkname, { layer, entry: name, what: `${kind} target` }) : '';
   if (kind === 'symlink' && linkname === '') throw corrupt(layer, name, 'symlink with an empty target');
   const device = kind === 'char' || kind === 'block';
   return {

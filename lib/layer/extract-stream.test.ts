@@ -6,7 +6,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import { createVerifier, type Digest } from '../digest/index.js';
 import { isLkvolError } from '../errors.js';
-import { applyLayers, chunked, createSandbox, assertSentinelUnchanged, sha256Digest } from '../internal/testing/layer-sandbox.js';
+import {
+  applyLayers,
+  chunked,
+  createSandbox,
+  assertSentinelUnchanged,
+  sha256Digest,
+} from '../internal/testing/layer-sandbox.js';
 import { buildTar, gzip } from '../internal/testing/tar.js';
 import { createExtractState, extractLayer } from './index.js';
 
@@ -16,18 +22,25 @@ test('the diffId is the digest of the uncompressed stream and is checked (case 4
   const ok = await applyLayers(sb, [{ blob: gzip(tar) }], { diffIds: [sha256Digest(tar)] });
   assert.equal(ok.results[0]?.diffId, sha256Digest(tar));
   const wrong = sha256Digest(Buffer.from('other'));
-  await assert.rejects(applyLayers(sb, [{ blob: gzip(tar) }], { diffIds: [wrong] }), (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH') && err.message.includes('diff_id'));
+  await assert.rejects(
+    applyLayers(sb, [{ blob: gzip(tar) }], { diffIds: [wrong] }),
+    (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH') && err.message.includes('diff_id'),
+  );
   await assertSentinelUnchanged(sb);
 });
 
 test('the blob is read to EOF past the end marker, so an upstream verifier finishes', async (t) => {
   const sb = await createSandbox(t);
   const blob = gzip(await buildTar([{ name: 'a' }], { after: Buffer.alloc(64 * 1024) }));
-  const verify = (digest: Digest) => chunked(blob, 100).pipe(createVerifier({ digest, size: blob.length, subject: 'layer' }));
+  const verify = (digest: Digest) =>
+    chunked(blob, 100).pipe(createVerifier({ digest, size: blob.length, subject: 'layer' }));
   const state = createExtractState();
   await extractLayer(verify(sha256Digest(blob)), { root: sb.root, layer: 'sha256:l', state });
   // NB: the verifier only fails at EOF, so this error proves the extractor read everything.
-  await assert.rejects(extractLayer(verify(sha256Digest(Buffer.from('x'))), { root: sb.root, layer: 'sha256:l', state }), (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH'));
+  await assert.rejects(
+    extractLayer(verify(sha256Digest(Buffer.from('x'))), { root: sb.root, layer: 'sha256:l', state }),
+    (err) => isLkvolError(err, 'LKVOL_DIGEST_MISMATCH'),
+  );
 });
 
 test('mtimes: files, symlinks, PAX fractions, directories after their children, the root', async (t) => {
@@ -42,17 +55,28 @@ test('mtimes: files, symlinks, PAX fractions, directories after their children, 
     ],
   ]);
   const mtime = async (p: string) => (await lstat(join(sb.root, p))).mtimeMs;
-  assert.deepEqual([await mtime('d'), await mtime('d/f'), await mtime('d/s'), await mtime('d/p'), await mtime('.')], [1_000_000, 2_000_000, 3_000_000, 4_000_500, 5_000_000]);
+  assert.deepEqual(
+    [await mtime('d'), await mtime('d/f'), await mtime('d/s'), await mtime('d/p'), await mtime('.')],
+    [1_000_000, 2_000_000, 3_000_000, 4_000_500, 5_000_000],
+  );
 });
 
 test('directory times survive later layers that change their children, and implicit parents take the entry time', async (t) => {
   const sb = await createSandbox(t);
   await applyLayers(sb, [
-    [{ name: 'd', type: 'dir', mtime: 1000 }, { name: 'd/f' }, { name: 'e', type: 'dir', mtime: 1500 }, { name: 'e/x' }],
+    [
+      { name: 'd', type: 'dir', mtime: 1000 },
+      { name: 'd/f' },
+      { name: 'e', type: 'dir', mtime: 1500 },
+      { name: 'e/x' },
+    ],
     [{ name: 'd/g', mtime: 2000 }, { name: 'd/.wh.f' }, { name: 'e/.wh..wh..opq' }, { name: 'new/sub/x', mtime: 7000 }],
   ]);
   const mtime = async (p: string) => (await lstat(join(sb.root, p))).mtimeMs;
-  assert.deepEqual([await mtime('d'), await mtime('e'), await mtime('new'), await mtime('new/sub')], [1_000_000, 1_500_000, 7_000_000, 7_000_000]);
+  assert.deepEqual(
+    [await mtime('d'), await mtime('e'), await mtime('new'), await mtime('new/sub')],
+    [1_000_000, 1_500_000, 7_000_000, 7_000_000],
+  );
 });
 
 test('implicit parents are 0755 whatever the umask', async (t) => {
@@ -70,11 +94,22 @@ for (const umask of [0o022, 0o077, 0o002]) {
     const old = process.umask(umask);
     t.after(() => process.umask(old));
     const modes = [0o644, 0o664, 0o666, 0o777, 0o000, 0o400, 0o4755, 0o2755, 0o1777, 0o6711];
-    await applyLayers(sb, [[...modes.map((mode) => ({ name: `f${mode.toString(8)}`, mode, uid: mode === 0o4755 ? 7 : 0, gid: mode === 0o2755 ? 8 : 0 })), { name: 'implicit/x' }]]);
+    await applyLayers(sb, [
+      [
+        ...modes.map((mode) => ({
+          name: `f${mode.toString(8)}`,
+          mode,
+          uid: mode === 0o4755 ? 7 : 0,
+          gid: mode === 0o2755 ? 8 : 0,
+        })),
+        { name: 'implicit/x' },
+      ],
+    ]);
     for (const mode of modes) {
       const st = await lstat(join(sb.root, `f${mode.toString(8)}`));
       assert.equal((st.mode & 0o7777).toString(8), mode.toString(8), `f${mode.toString(8)}`);
-      if (process.getuid?.() === 0) assert.deepEqual([st.uid, st.gid], [mode === 0o4755 ? 7 : 0, mode === 0o2755 ? 8 : 0]);
+      if (process.getuid?.() === 0)
+        assert.deepEqual([st.uid, st.gid], [mode === 0o4755 ? 7 : 0, mode === 0o2755 ? 8 : 0]);
     }
     assert.equal((await lstat(join(sb.root, 'implicit'))).mode & 0o7777, 0o755);
   });
@@ -84,7 +119,10 @@ test('as root, files below a setgid directory get the owner the archive gives th
   assert.equal(process.getuid?.(), 0, 'owners are applied as root');
   const sb = await createSandbox(t);
   await applyLayers(sb, [
-    [{ name: 'g', type: 'dir', mode: 0o2775, gid: 50 }, { name: 'g/same-layer', gid: 0 }],
+    [
+      { name: 'g', type: 'dir', mode: 0o2775, gid: 50 },
+      { name: 'g/same-layer', gid: 0 },
+    ],
     [{ name: 'g/later', gid: 0 }, { name: 'g/sub/implicit' }],
   ]);
   const ids = async (p: string) => {
@@ -98,7 +136,7 @@ test('as root, files below a setgid directory get the owner the archive gives th
   assert.deepEqual(await ids('g/sub/implicit'), [0, 0, '644']);
 });
 
-test('as root, a volume root that is setgid (inherited from OUT\'s parent; like a grpid mount, noticed on the first file) does not hand its group down', async (t) => {
+test("as root, a volume root that is setgid (inherited from OUT's parent; like a grpid mount, noticed on the first file) does not hand its group down", async (t) => {
   assert.equal(process.getuid?.(), 0, 'owners are applied as root');
   const sb = await createSandbox(t);
   await chown(sb.root, 0, 60);
@@ -113,15 +151,32 @@ test('as root, a default ACL above the volume (which overrides the umask) does n
   // system.posix_acl_default: version 2, then user::rwx, group::r-x, other::--- (files would come out 0640).
   const acl = Buffer.alloc(4 + 3 * 8);
   acl.writeUInt32LE(2, 0);
-  for (const [i, [tag, perm]] of [[0x01, 7], [0x04, 5], [0x20, 0]].entries()) {
+  for (const [i, [tag, perm]] of [
+    [0x01, 7],
+    [0x04, 5],
+    [0x20, 0],
+  ].entries()) {
     acl.writeUInt16LE(tag!, 4 + i * 8);
     acl.writeUInt16LE(perm!, 6 + i * 8);
     acl.writeUInt32LE(0xffffffff, 8 + i * 8);
   }
-  const { setAttributeSync } = (await import('@napi-rs/xattr')) as { setAttributeSync(p: string, n: string, v: Uint8Array): void };
+  const { setAttributeSync } = (await import('@napi-rs/xattr')) as {
+    setAttributeSync(p: string, n: string, v: Uint8Array): void;
+  };
   setAttributeSync(sb.root, 'system.posix_acl_default', acl);
-  await applyLayers(sb, [[{ name: 'implicit/first', mode: 0o644 }, { name: 'second', mode: 0o755 }, { name: 'd', type: 'dir', mode: 0o755 }, { name: 'd/third', mode: 0o644 }]]);
-  const modes = await Promise.all(['implicit', 'implicit/first', 'second', 'd', 'd/third'].map(async (p) => ((await lstat(join(sb.root, p))).mode & 0o7777).toString(8)));
+  await applyLayers(sb, [
+    [
+      { name: 'implicit/first', mode: 0o644 },
+      { name: 'second', mode: 0o755 },
+      { name: 'd', type: 'dir', mode: 0o755 },
+      { name: 'd/third', mode: 0o644 },
+    ],
+  ]);
+  const modes = await Promise.all(
+    ['implicit', 'implicit/first', 'second', 'd', 'd/third'].map(async (p) =>
+      ((await lstat(join(sb.root, p))).mode & 0o7777).toString(8),
+    ),
+  );
   assert.deepEqual(modes, ['755', '644', '755', '755', '644']);
 });
 
@@ -135,7 +190,9 @@ test('a broken zstd layer is refused, and the state stays usable', async (t) => 
   const sb = await createSandbox(t);
   const state = createExtractState();
   const zstd = Readable.from([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4])]);
-  await assert.rejects(extractLayer(zstd, { root: sb.root, layer: 'sha256:z', state }), (err) => isLkvolError(err, 'LKVOL_LAYER_CORRUPT'));
+  await assert.rejects(extractLayer(zstd, { root: sb.root, layer: 'sha256:z', state }), (err) =>
+    isLkvolError(err, 'LKVOL_LAYER_CORRUPT'),
+  );
   await extractLayer(Readable.from([await buildTar([{ name: 'a' }])]), { root: sb.root, layer: 'sha256:t', state });
   assert.deepEqual({ layers: state.layers, entries: state.entries }, { layers: 1, entries: 1 });
 });
@@ -153,7 +210,10 @@ test('an aborted signal cancels extraction mid-stream', async (t) => {
       ac.abort();
     },
   });
-  await assert.rejects(extractLayer(blob, { root: sb.root, layer: 'sha256:c', state: createExtractState(), signal: ac.signal }), (err) => isLkvolError(err, 'LKVOL_CANCELLED'));
+  await assert.rejects(
+    extractLayer(blob, { root: sb.root, layer: 'sha256:c', state: createExtractState(), signal: ac.signal }),
+    (err) => isLkvolError(err, 'LKVOL_CANCELLED'),
+  );
   await assertSentinelUnchanged(sb);
 });
 
@@ -162,22 +222,35 @@ test('two layers of one volume cannot apply at once', async (t) => {
   const state = createExtractState();
   const slow = new PassThrough();
   const first = extractLayer(slow, { root: sb.root, layer: 'sha256:1', state });
-  await assert.rejects(extractLayer(Readable.from([]), { root: sb.root, layer: 'sha256:2', state }), (err) => isLkvolError(err, 'LKVOL_INTERNAL'));
+  await assert.rejects(extractLayer(Readable.from([]), { root: sb.root, layer: 'sha256:2', state }), (err) =>
+    isLkvolError(err, 'LKVOL_INTERNAL'),
+  );
   slow.end(await buildTar([{ name: 'a' }]));
   await first;
 });
 
 test('totals add up over layers', async (t) => {
   const sb = await createSandbox(t);
-  const r = await applyLayers(sb, [[{ name: 'a', content: '12345' }], [{ name: 'b', content: '123' }, { name: '.wh.a' }]]);
-  assert.deepEqual({ layers: r.state.layers, entries: r.state.entries, bytes: r.state.bytes }, { layers: 2, entries: 3, bytes: 8 });
+  const r = await applyLayers(sb, [
+    [{ name: 'a', content: '12345' }],
+    [{ name: 'b', content: '123' }, { name: '.wh.a' }],
+  ]);
+  assert.deepEqual(
+    { layers: r.state.layers, entries: r.state.entries, bytes: r.state.bytes },
+    { layers: 2, entries: 3, bytes: 8 },
+  );
 });
 
 test('progress is reported every 256 entries, with the file bytes applied so far', async (t) => {
   const sb = await createSandbox(t);
   const entries = Array.from({ length: 600 }, (_, i) => ({ name: `f${String(i).padStart(3, '0')}`, content: 'ab' }));
   const heard: [number, number][] = [];
-  const result = await extractLayer(chunked(await buildTar(entries), 4096), { root: sb.root, layer: 'sha256:l', state: createExtractState(), onProgress: (n, bytes) => heard.push([n, bytes]) });
+  const result = await extractLayer(chunked(await buildTar(entries), 4096), {
+    root: sb.root,
+    layer: 'sha256:l',
+    state: createExtractState(),
+    onProgress: (n, bytes) => heard.push([n, bytes]),
+  });
   assert.deepEqual(heard, [
     [256, 512],
     [512, 1024],

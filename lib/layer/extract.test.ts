@@ -67,14 +67,26 @@ const cases: LayerCase[] = [
   },
   {
     name: 'root entries ./, . and / set the root metadata only (case 5)',
-    layers: [[{ name: './', type: 'dir', mode: 0o750, uid: 7 }, { name: 'a', content: '1' }], [{ name: '.', type: 'dir', mode: 0o751, uid: 8 }], [{ name: '/', type: 'dir', mode: 0o755, uid: 9 }]],
+    layers: [
+      [
+        { name: './', type: 'dir', mode: 0o750, uid: 7 },
+        { name: 'a', content: '1' },
+      ],
+      [{ name: '.', type: 'dir', mode: 0o751, uid: 8 }],
+      [{ name: '/', type: 'dir', mode: 0o755, uid: 9 }],
+    ],
     includeRoot: true,
     want: [d('.', 0o755, { uid: 9 }), f('a', '1')],
   },
   {
     name: 'a whiteout removes a lower file and a whole lower directory',
     layers: [
-      [{ name: 'etc/a', content: 'a' }, { name: 'etc/b', content: 'b' }, { name: 'opt/app/bin/x', content: 'x' }, { name: 'opt/keep' }],
+      [
+        { name: 'etc/a', content: 'a' },
+        { name: 'etc/b', content: 'b' },
+        { name: 'opt/app/bin/x', content: 'x' },
+        { name: 'opt/keep' },
+      ],
       [{ name: 'etc/.wh.a' }, { name: 'opt/.wh.app' }],
     ],
     want: [d('etc'), f('etc/b', 'b'), d('opt'), f('opt/keep')],
@@ -87,19 +99,35 @@ const cases: LayerCase[] = [
   ...(['whiteout first', 'whiteout last'] as const).map((order) => ({
     name: `.wh.a and same-layer a/b/c: lower content of a goes whatever the order (${order})`,
     layers: [
-      [{ name: 'a/old', content: 'old' }, { name: 'a/b/oldb', content: 'oldb' }, { name: 'a/b/keep-no' }, { name: 'z', content: 'z' }],
-      order === 'whiteout first' ? [{ name: '.wh.a' }, { name: 'a/b/c', content: 'c' }] : [{ name: 'a/b/c', content: 'c' }, { name: '.wh.a' }],
+      [
+        { name: 'a/old', content: 'old' },
+        { name: 'a/b/oldb', content: 'oldb' },
+        { name: 'a/b/keep-no' },
+        { name: 'z', content: 'z' },
+      ],
+      order === 'whiteout first'
+        ? [{ name: '.wh.a' }, { name: 'a/b/c', content: 'c' }]
+        : [{ name: 'a/b/c', content: 'c' }, { name: '.wh.a' }],
     ],
     want: [d('a'), d('a/b'), f('a/b/c', 'c'), f('z', 'z')],
   })),
   {
     name: 'a metadata-only directory entry then its whiteout: the lower children go, the directory stays',
-    layers: [[{ name: 'm/old', content: 'old' }, { name: 'm/sub/deep' }], [{ name: 'm', type: 'dir', mode: 0o700 }, { name: '.wh.m' }]],
+    layers: [
+      [{ name: 'm/old', content: 'old' }, { name: 'm/sub/deep' }],
+      [{ name: 'm', type: 'dir', mode: 0o700 }, { name: '.wh.m' }],
+    ],
     want: [d('m', 0o700)],
   },
   {
     name: 'a whiteout after a same-layer file of that name keeps the file; a lower sibling is untouched',
-    layers: [[{ name: 'd/x', content: 'old' }, { name: 'd/y', content: 'y' }], [{ name: 'd/x', content: 'new' }, { name: 'd/.wh.x' }]],
+    layers: [
+      [
+        { name: 'd/x', content: 'old' },
+        { name: 'd/y', content: 'y' },
+      ],
+      [{ name: 'd/x', content: 'new' }, { name: 'd/.wh.x' }],
+    ],
     want: [d('d'), f('d/x', 'new'), f('d/y', 'y')],
   },
   {
@@ -113,7 +141,10 @@ const cases: LayerCase[] = [
   },
   {
     name: 'an opaque marker before siblings empties the directory first',
-    layers: [[{ name: 'a/old' }], [{ name: 'a', type: 'dir', mode: 0o700 }, { name: 'a/.wh..wh..opq' }, { name: 'a/new' }]],
+    layers: [
+      [{ name: 'a/old' }],
+      [{ name: 'a', type: 'dir', mode: 0o700 }, { name: 'a/.wh..wh..opq' }, { name: 'a/new' }],
+    ],
     want: [d('a', 0o700), f('a/new')],
   },
   {
@@ -123,7 +154,10 @@ const cases: LayerCase[] = [
   },
   {
     name: 'an opaque marker at the root hides all lower content',
-    layers: [[{ name: 'a' }, { name: 'd/x' }], [{ name: '.wh..wh..opq' }, { name: 'n' }]],
+    layers: [
+      [{ name: 'a' }, { name: 'd/x' }],
+      [{ name: '.wh..wh..opq' }, { name: 'n' }],
+    ],
     want: [f('n')],
   },
   {
@@ -133,19 +167,38 @@ const cases: LayerCase[] = [
   },
   {
     name: 'whiteouts are never materialised, also in a single-layer image (case 30)',
-    layers: [[{ name: '.wh.ghost' }, { name: 'd/.wh..wh..opq' }, { name: 'd/f' }, { name: 'e/.wh.x', content: 'data in a whiteout' }]],
+    layers: [
+      [
+        { name: '.wh.ghost' },
+        { name: 'd/.wh..wh..opq' },
+        { name: 'd/f' },
+        { name: 'e/.wh.x', content: 'data in a whiteout' },
+      ],
+    ],
     want: [d('d'), f('d/f')],
   },
   {
     name: 'AUFS metadata is skipped with a warning (case 31)',
-    layers: [[{ name: '.wh..wh.plnk', type: 'dir' }, { name: '.wh..wh.plnk/123.456', content: 'x' }, { name: '.wh..wh.aufs' }, { name: 'f' }]],
+    layers: [
+      [
+        { name: '.wh..wh.plnk', type: 'dir' },
+        { name: '.wh..wh.plnk/123.456', content: 'x' },
+        { name: '.wh..wh.aufs' },
+        { name: 'f' },
+      ],
+    ],
     want: [f('f')],
     warnings: ['LKVOL_WARN_AUFS_SKIPPED'],
   },
   {
     name: 'hardlinks: same layer, earlier layer, absolute target, symlink target, replacing a file, implicit parent (cases 19, 21, 22)',
     layers: [
-      [{ name: 'bin/busybox', content: 'bb', mode: 0o755 }, { name: 'etc/os-release', content: 'v1' }, { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' }, { name: 'h3', content: 'old' }],
+      [
+        { name: 'bin/busybox', content: 'bb', mode: 0o755 },
+        { name: 'etc/os-release', content: 'v1' },
+        { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
+        { name: 'h3', content: 'old' },
+      ],
       [
         { name: 'bin/sh', type: 'link', linkname: 'bin/busybox' },
         { name: 'bin/ls', type: 'link', linkname: '/bin/busybox' },
@@ -174,13 +227,25 @@ const cases: LayerCase[] = [
   },
   {
     name: 'symlink targets are stored verbatim, absolute, relative or dangling (case 23)',
-    layers: [[{ name: 'lib64', type: 'symlink', linkname: '/usr/lib64' }, { name: 'usr/lib/rel', type: 'symlink', linkname: '../../etc/x' }, { name: 'up', type: 'symlink', linkname: '../../../..' }]],
+    layers: [
+      [
+        { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
+        { name: 'usr/lib/rel', type: 'symlink', linkname: '../../etc/x' },
+        { name: 'up', type: 'symlink', linkname: '../../../..' },
+      ],
+    ],
     want: [s('lib64', '/usr/lib64'), d('usr'), d('usr/lib'), s('usr/lib/rel', '../../etc/x'), s('up', '../../../..')],
   },
   {
     name: 'type changes remove then recreate: dir→file, file→dir, symlink→dir, dir→symlink, file→symlink (case 32)',
     layers: [
-      [{ name: 'd1/f' }, { name: 'f1', content: 'f1' }, { name: 's1', type: 'symlink', linkname: 'target' }, { name: 'd2/x' }, { name: 'f2', content: 'x' }],
+      [
+        { name: 'd1/f' },
+        { name: 'f1', content: 'f1' },
+        { name: 's1', type: 'symlink', linkname: 'target' },
+        { name: 'd2/x' },
+        { name: 'f2', content: 'x' },
+      ],
       [
         { name: 'd1', content: 'now a file' },
         { name: 'f1', type: 'dir', mode: 0o700 },
@@ -194,33 +259,61 @@ const cases: LayerCase[] = [
   },
   {
     name: 'a directory over a directory merges: new metadata, children kept',
-    layers: [[{ name: 'd', type: 'dir' }, { name: 'd/keep' }], [{ name: 'd', type: 'dir', mode: 0o700, uid: 5 }, { name: 'd/new' }]],
+    layers: [
+      [{ name: 'd', type: 'dir' }, { name: 'd/keep' }],
+      [{ name: 'd', type: 'dir', mode: 0o700, uid: 5 }, { name: 'd/new' }],
+    ],
     want: [d('d', 0o700, { uid: 5 }), f('d/keep'), f('d/new')],
   },
   {
     name: 'duplicates ./etc/x and etc/x in one layer: the last wins (case 42)',
-    layers: [[{ name: './etc/x', content: 'first' }, { name: 'etc/x', content: 'second' }]],
+    layers: [
+      [
+        { name: './etc/x', content: 'first' },
+        { name: 'etc/x', content: 'second' },
+      ],
+    ],
     want: [d('etc'), f('etc/x', 'second')],
   },
   {
     name: 'without ownership: devices are skipped with one summary warning, FIFOs are made (cases 33, 34)',
     opts: { applyOwnership: false },
-    layers: [[{ name: 'dev', type: 'dir' }, { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }, { name: 'dev/sda', type: 'block', devmajor: 8 }, { name: 'run/fifo', type: 'fifo', mode: 0o600 }, { name: 'keep' }]],
+    layers: [
+      [
+        { name: 'dev', type: 'dir' },
+        { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 },
+        { name: 'dev/sda', type: 'block', devmajor: 8 },
+        { name: 'run/fifo', type: 'fifo', mode: 0o600 },
+        { name: 'keep' },
+      ],
+    ],
     want: [d('dev'), d('run'), 'run/fifo fifo 0600 0:0', f('keep')],
     warnings: ['LKVOL_WARN_DEVICE_SKIPPED'],
-    check: (a) => assert.deepEqual(a.report.skipped.map((x) => `${x.path} ${x.kind} ${x.devmajor}:${x.devminor}`), ['dev/null char 1:3', 'dev/sda block 8:0']),
+    check: (a) =>
+      assert.deepEqual(
+        a.report.skipped.map((x) => `${x.path} ${x.kind} ${x.devmajor}:${x.devminor}`),
+        ['dev/null char 1:3', 'dev/sda block 8:0'],
+      ),
   },
   {
     name: 'without ownership: PAX xattrs are dropped with a warning',
     opts: { applyOwnership: false },
-    layers: [[{ name: 'ping', content: 'p', pax: { 'SCHILY.xattr.security.capability': 'x', 'SCHILY.xattr.user.a': 'b' } }]],
+    layers: [
+      [{ name: 'ping', content: 'p', pax: { 'SCHILY.xattr.security.capability': 'x', 'SCHILY.xattr.user.a': 'b' } }],
+    ],
     want: [f('ping', 'p')],
     warnings: ['LKVOL_WARN_XATTR_DROPPED'],
   },
   {
     name: 'without ownership: files keep the invoking user and lose setuid/setgid (case 41)',
     opts: { applyOwnership: false },
-    layers: [[{ name: 'su', content: 's', mode: 0o4755 }, { name: 'f', mode: 0o2644, uid: 1000 }, { name: 'd', type: 'dir', mode: 0o2775, uid: 1000 }]],
+    layers: [
+      [
+        { name: 'su', content: 's', mode: 0o4755 },
+        { name: 'f', mode: 0o2644, uid: 1000 },
+        { name: 'd', type: 'dir', mode: 0o2775, uid: 1000 },
+      ],
+    ],
     // NB: tests run as root, so "the invoking user" is 0:0; setgid on a directory is kept.
     want: [f('su', 's', 0o755), f('f', '', 0o644), d('d', 0o2775)],
   },
@@ -229,7 +322,10 @@ const cases: LayerCase[] = [
     layers: [
       {
         blob: await (async () => {
-          const { tar } = await buildLayer([{ name: 'a', content: 'A' }, { name: 'b/c', content: 'C' }]);
+          const { tar } = await buildLayer([
+            { name: 'a', content: 'A' },
+            { name: 'b/c', content: 'C' },
+          ]);
           return Buffer.concat([gzip(tar.subarray(0, 1000)), gzip(tar.subarray(1000)), Buffer.alloc(1024)]);
         })(),
       },
@@ -238,11 +334,16 @@ const cases: LayerCase[] = [
   },
   {
     name: 'an entry after the end-of-archive marker is ignored but hashed (case 37)',
-    layers: [{ entries: [{ name: 'a' }], after: await buildLayer([{ name: 'smuggled', content: 'x' }]).then((l) => l.tar) }],
+    layers: [
+      { entries: [{ name: 'a' }], after: await buildLayer([{ name: 'smuggled', content: 'x' }]).then((l) => l.tar) },
+    ],
     want: [f('a')],
     warnings: ['LKVOL_WARN_TRAILING_DATA'],
     check: async (applied) => {
-      const { tar } = await buildLayer({ entries: [{ name: 'a' }], after: (await buildLayer([{ name: 'smuggled', content: 'x' }])).tar });
+      const { tar } = await buildLayer({
+        entries: [{ name: 'a' }],
+        after: (await buildLayer([{ name: 'smuggled', content: 'x' }])).tar,
+      });
       assert.equal(applied.results[0]?.diffId, sha256Digest(tar));
       assert.equal(applied.results[0]?.entries, 1);
     },

@@ -65,6 +65,15 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
   const caps = layerCaps(opts.state.limits, opts.state, opts.limits);
   const applyOwnership = opts.applyOwnership ?? false;
   const xattrMode = applyOwnership ? await loadXattrSupport() : ({ kind: 'drop' } as const);
-  const ctx = createLayerContext({ root: opts.root, layer: opts.layer, caps, applyOwnership, xattrMode, state: opts.state });
-  return withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) => applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning, onProgress: opts.onProgress }));
+  const ctx = createLayerContext({
+    root: opts.root,
+    layer: opts.layer,
+    caps,
+    applyOwnership,
+    xattrMode,
+    state: opts.state,
+  });
+  return withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) =>
+    applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning, onProgress: opts.onProgress }),
+  );
 }

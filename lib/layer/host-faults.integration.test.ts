@@ -15,7 +15,13 @@ test('a volume whose file system fills up fails with ENOSPC (LKVOL_IO), naming t
   const fs = await smallTmpfs(t, 1024 * 1024);
   const root = join(fs, 'lower');
   await mkdir(root);
-  const blob = gzip(await buildTar([{ name: 'small', content: 'x' }, { name: 'big', content: Buffer.alloc(3 * 1024 * 1024, 7) }, { name: 'after', content: 'y' }]));
+  const blob = gzip(
+    await buildTar([
+      { name: 'small', content: 'x' },
+      { name: 'big', content: Buffer.alloc(3 * 1024 * 1024, 7) },
+      { name: 'after', content: 'y' },
+    ]),
+  );
   const layer = sha256Digest(blob);
   await assert.rejects(extractLayer(chunked(blob, 64 * 1024), { root, layer, state: createExtractState() }), (err) => {
     assert.ok(isLkvolError(err, 'LKVOL_IO'), String(err));

@@ -70,7 +70,11 @@ export function resolveVolumeLimits(l: VolumeLimits | undefined): ResolvedVolume
 }
 
 /** Combines volume caps, what earlier layers used, and the optional per-layer caps. */
-export function layerCaps(volume: ResolvedVolumeLimits, used: { bytes: number; entries: number }, layer: LayerLimits | undefined): LayerCaps {
+export function layerCaps(
+  volume: ResolvedVolumeLimits,
+  used: { bytes: number; entries: number },
+  layer: LayerLimits | undefined,
+): LayerCaps {
   const pick = (key: keyof LayerLimits, usedSoFar: number, volumeName: string, hint: string): Cap => {
     const fromVolume: Cap = { remaining: volume[key] - usedSoFar, value: volume[key], name: volumeName, hint };
     const layerMax = layer?.[key];
@@ -79,7 +83,14 @@ export function layerCaps(volume: ResolvedVolumeLimits, used: { bytes: number; e
   };
   const byteName = volume.limitName ?? 'maxBytes';
   return {
-    bytes: pick('maxBytes', used.bytes, byteName, volume.limitName === undefined ? 'raise the cap with --max-bytes N (limits.maxBytes)' : `raise the ${byteName} in the system file`),
+    bytes: pick(
+      'maxBytes',
+      used.bytes,
+      byteName,
+      volume.limitName === undefined
+        ? 'raise the cap with --max-bytes N (limits.maxBytes)'
+        : `raise the ${byteName} in the system file`,
+    ),
     entries: pick('maxEntries', used.entries, 'maxEntries', 'raise the cap with --max-entries N (limits.maxEntries)'),
     depth: pick('maxDepth', 0, 'maxDepth', 'raise the cap with --max-depth N (limits.maxDepth)'),
   };
@@ -90,7 +101,9 @@ export function layerCaps(volume: ResolvedVolumeLimits, used: { bytes: number; e
  * `what` completes "layer X: <what> exceeds <cap> (<value>)".
  */
 export function limitError(layer: string, cap: Cap, what: string): LkvolError {
-  return new LkvolError('LKVOL_LAYER_LIMIT', `layer ${layer}: ${what} exceeds ${cap.name} (${cap.value})`, { hint: cap.hint });
+  return new LkvolError('LKVOL_LAYER_LIMIT', `layer ${layer}: ${what} exceeds ${cap.name} (${cap.value})`, {
+    hint: cap.hint,
+  });
 }
 
 /**
@@ -119,5 +132,8 @@ export function createByteCap(opts: { cap: Cap; layer: string }): Transform {
  * provisioner's output, spooled to a file): the volume's byte budget plus {@link streamOverhead}.
  */
 export function createStreamCap(limits: VolumeLimits, layer: string): Transform {
-  return createByteCap({ cap: layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined).bytes, layer });
+  return createByteCap({
+    cap: layerCaps(resolveVolumeLimits(limits), { bytes: 0, entries: 0 }, undefined).bytes,
+    layer,
+  });
 }

@@ -1,5 +1,18 @@
 // Ownership, modes and times: through file descriptors or l* calls only, never through a symlink.
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  openSync,
+  utimesSync,
+} from 'node:fs';
 import { wrapError } from '../errors.js';
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
@@ -51,7 +64,12 @@ export function creationMetadata(ctx: LayerContext, entry: LayerEntry): Creation
  * `grpid` mount gives files their directory's group; either way, from then on every file is chmod-ed
  * and chown-ed, and this one is fixed at once. Returns what is left to do for this file.
  */
-export function probeCreation(ctx: LayerContext, fd: number, entry: LayerEntry, created: CreationMetadata): CreationMetadata {
+export function probeCreation(
+  ctx: LayerContext,
+  fd: number,
+  entry: LayerEntry,
+  created: CreationMetadata,
+): CreationMetadata {
   if (ctx.volume.exactModes !== undefined) return created;
   const st = fstatSync(fd);
   // NB: until this first file, every node was chown-ed and chmod-ed (see ownerUncertain, dirNeedsChmod).
@@ -81,7 +99,6 @@ const ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 
 export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
   return ctx.volume.setgidDirs || ctx.volume.exactModes !== true || (mode & ctx.umask) !== 0;
 }
-
 
 /**
  * Sets owner, then mode, then times on an open file. chown clears setuid/setgid, so the mode comes
@@ -125,15 +142,36 @@ export function noteDirChange(ctx: LayerContext, rel: readonly string[], created
 export function applyDirMetadata(ctx: LayerContext): void {
   for (const [key, times] of ctx.touched) {
     if (ctx.dirs.has(key)) continue;
-    hostFault(ctx, key, () => withDir(ctx, key, key, (fd) => futimesSync(fd, times.atime, times.mtime), (path) => utimesSync(path, times.atime, times.mtime)));
+    hostFault(ctx, key, () =>
+      withDir(
+        ctx,
+        key,
+        key,
+        (fd) => futimesSync(fd, times.atime, times.mtime),
+        (path) => utimesSync(path, times.atime, times.mtime),
+      ),
+    );
   }
   for (const [key, entry] of ctx.dirs) {
     // Files created below a setgid directory take its group: from now on they are always chown-ed.
     if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
-    const path = hostFault(ctx, entry.name, () => withDir(ctx, key, entry.name, (fd) => applyFdMetadata(ctx, fd, entry), (p) => applyDirPathMetadata(ctx, p, entry)));
+    const path = hostFault(ctx, entry.name, () =>
+      withDir(
+        ctx,
+        key,
+        entry.name,
+        (fd) => applyFdMetadata(ctx, fd, entry),
+        (p) => applyDirPathMetadata(ctx, p, entry),
+      ),
+    );
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
-    applyXattrs(path, entry, { mode: ctx.xattrMode, layer: ctx.layer, replace: true, onDropped: (e) => ctx.xattrEntries.push(e.name) });
+    applyXattrs(path, entry, {
+      mode: ctx.xattrMode,
+      layer: ctx.layer,
+      replace: true,
+      onDropped: (e) => ctx.xattrEntries.push(e.name),
+    });
     if (!ctx.applyOwnership && (entry.mode & 0o700) !== 0o700) ctx.volume.lockedDirs.add(key);
   }
 }
@@ -143,7 +181,12 @@ function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
   try {
     return op();
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `layer ${ctx.layer}: entry ${JSON.stringify(entry || '.')}: set directory metadata`, 'check permissions of the output directory (owners cannot be set inside some user namespaces)');
+    throw wrapError(
+      err,
+      'LKVOL_IO',
+      `layer ${ctx.layer}: entry ${JSON.stringify(entry || '.')}: set directory metadata`,
+      'check permissions of the output directory (owners cannot be set inside some user namespaces)',
+    );
   }
 }
 
@@ -152,9 +195,19 @@ function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
  * be opened (mode 0 as non-root); skips it when it is gone or not reached through real directories.
  * @returns the directory's path when it was handled, else undefined.
  */
-function withDir(ctx: LayerContext, key: string, entry: string, viaFd: (fd: number) => void, viaPath: (path: string) => void): string | undefined {
+function withDir(
+  ctx: LayerContext,
+  key: string,
+  entry: string,
+  viaFd: (fd: number) => void,
+  viaPath: (path: string) => void,
+): string | undefined {
   const rel = key === '' ? [] : key.split('/');
-  const again = resolveInRoot(ctx.root, rel, { followFinal: false, ref: { layer: ctx.layer, entry }, known: ctx.volume.realDirs });
+  const again = resolveInRoot(ctx.root, rel, {
+    followFinal: false,
+    ref: { layer: ctx.layer, entry },
+    known: ctx.volume.realDirs,
+  });
   if (again.join('/') !== key) return undefined;
   const path = hostPath(ctx.root, rel);
   const fd = openDir(path);

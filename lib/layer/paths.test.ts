@@ -26,7 +26,11 @@ const cleanCases: Array<{ name: string; input: string; want: string[] | 'refused
 
 for (const c of cleanCases) {
   test(`cleanName: ${c.name}`, () => {
-    if (c.want === 'refused') assert.throws(() => cleanName(c.input, ref), (err) => isLkvolError(err, 'LKVOL_LAYER_UNSAFE_PATH'));
+    if (c.want === 'refused')
+      assert.throws(
+        () => cleanName(c.input, ref),
+        (err) => isLkvolError(err, 'LKVOL_LAYER_UNSAFE_PATH'),
+      );
     else assert.deepEqual(cleanName(c.input, ref), c.want);
   });
 }
@@ -59,7 +63,11 @@ test('resolveInRoot', async (t) => {
   for (const c of resolveCases) {
     await t.test(c.name, () => {
       const run = () => resolveInRoot(base, cleanName(c.input, ref), { followFinal: c.followFinal ?? false, ref });
-      if (c.want === 'loop') assert.throws(run, (err) => isLkvolError(err, 'LKVOL_LAYER_UNSAFE_PATH') && err.message.includes(`${maxSymlinkHops}`));
+      if (c.want === 'loop')
+        assert.throws(
+          run,
+          (err) => isLkvolError(err, 'LKVOL_LAYER_UNSAFE_PATH') && err.message.includes(`${maxSymlinkHops}`),
+        );
       else assert.equal(run().join('/'), c.want);
     });
   }

@@ -28,7 +28,8 @@ export function cleanName(name: string, ref: EntryRef, what = 'name'): string[] 
       out.push(part);
       continue;
     }
-    if (out.length === 0) throw new UnsafePathError({ ...ref, reason: `${what} ${JSON.stringify(name)} escapes the volume root` });
+    if (out.length === 0)
+      throw new UnsafePathError({ ...ref, reason: `${what} ${JSON.stringify(name)} escapes the volume root` });
     out.pop();
   }
   return out;
@@ -78,7 +79,8 @@ export function resolveInRoot(root: string, components: readonly string[], opts:
     const last = todo.length === 0;
     const key = done.length === 0 ? part : `${done.join('/')}/${part}`;
     // No shortcut below a missing component: a later `..` can climb back to existing symlinks.
-    const found = known?.has(key) === true || (last && !opts.followFinal) ? undefined : lookUp(join(root, ...done, part));
+    const found =
+      known?.has(key) === true || (last && !opts.followFinal) ? undefined : lookUp(join(root, ...done, part));
     if (found === 'dir') known?.add(key);
     if (typeof found !== 'object') {
       done.push(part);
@@ -86,7 +88,10 @@ export function resolveInRoot(root: string, components: readonly string[], opts:
     }
     const target = found.link;
     if (++hops > maxSymlinkHops) {
-      throw new UnsafePathError({ ...opts.ref, reason: `too many levels of symbolic links (more than ${maxSymlinkHops}) at "${[...done, part].join('/')}"` });
+      throw new UnsafePathError({
+        ...opts.ref,
+        reason: `too many levels of symbolic links (more than ${maxSymlinkHops}) at "${[...done, part].join('/')}"`,
+      });
     }
     if (target.startsWith('/')) done.length = 0;
     todo.unshift(...target.split('/'));

@@ -23,7 +23,11 @@ export interface TarBytesOptions {
  * @throws LKVOL_LAYER_CORRUPT (a tar format error, broken compression), LKVOL_LAYER_LIMIT,
  *   LKVOL_UNSUPPORTED_MEDIA_TYPE (xz, bzip2), or what the blob or `consume` throws.
  */
-export async function withTarBytes<T>(blob: Readable, o: TarBytesOptions, consume: (tar: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
+export async function withTarBytes<T>(
+  blob: Readable,
+  o: TarBytesOptions,
+  consume: (tar: AsyncIterable<Buffer>) => Promise<T>,
+): Promise<T> {
   // An upstream verifier may fail before the pipeline is attached (while peeking); pipeline still
   // sees the error through the stream's errored state, but unheard it would crash the process.
   blob.on('error', () => undefined);
@@ -49,9 +53,19 @@ export async function withTarBytes<T>(blob: Readable, o: TarBytesOptions, consum
 }
 
 /** An error met while reading a layer, as the LkvolError to report (`hint` for a malformed tar, when not an image's). */
-export function layerError(layer: string, err: unknown, hint = 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image'): LkvolError {
-  if (err instanceof TarFormatError) return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint });
-  return wrapError(err, 'LKVOL_LAYER_CORRUPT', `layer ${layer}: read layer`, 'the layer is not a valid gzip or tar stream; rebuild the image');
+export function layerError(
+  layer: string,
+  err: unknown,
+  hint = 'the layer is not a well-formed tar archive, or one that tools read differently; rebuild the image',
+): LkvolError {
+  if (err instanceof TarFormatError)
+    return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint });
+  return wrapError(
+    err,
+    'LKVOL_LAYER_CORRUPT',
+    `layer ${layer}: read layer`,
+    'the layer is not a valid gzip or tar stream; rebuild the image',
+  );
 }
 
 /**

@@ -33,7 +33,10 @@ export interface CreateSpecialOptions {
  */
 export function createSpecial(path: string, entry: LayerEntry, o: CreateSpecialOptions): boolean {
   if (entry.kind !== 'fifo' && !o.privileged) return false;
-  const args = entry.kind === 'fifo' ? [path, 'p'] : [path, entry.kind === 'char' ? 'c' : 'b', String(entry.devmajor), String(entry.devminor)];
+  const args =
+    entry.kind === 'fifo'
+      ? [path, 'p']
+      : [path, entry.kind === 'char' ? 'c' : 'b', String(entry.devmajor), String(entry.devminor)];
   try {
     // An absolute program path would differ between distributions; PATH is the host's, never the image's.
     // LC_ALL=C through env(1): the refusal is recognised by mknod's message, which locales translate.
@@ -54,5 +57,14 @@ export function createSpecial(path: string, entry: LayerEntry, o: CreateSpecialO
 /** The record of a device or FIFO left out. */
 export function skippedEntry(path: string, entry: LayerEntry): SkippedEntry {
   const kind = entry.kind === 'char' || entry.kind === 'block' ? entry.kind : 'fifo';
-  return { path, kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, devmajor: entry.devmajor, devminor: entry.devminor, mtime: Math.floor(entry.mtime) };
+  return {
+    path,
+    kind,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    devmajor: entry.devmajor,
+    devminor: entry.devminor,
+    mtime: Math.floor(entry.mtime),
+  };
 }

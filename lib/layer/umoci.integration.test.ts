@@ -13,12 +13,26 @@ import { describeNode, readXattrs, walkTree, type TreeNode } from '../internal/t
 import { createExtractState, extractLayer } from './index.js';
 
 const t0 = 1_600_000_000;
-const dir = (name: string, mode = 0o755, o: Partial<TarEntry> = {}): TarEntry => ({ name, type: 'dir', mode, mtime: t0, ...o });
-const file = (name: string, content: string, mode = 0o644, o: Partial<TarEntry> = {}): TarEntry => ({ name, content, mode, mtime: t0 + 1, ...o });
+const dir = (name: string, mode = 0o755, o: Partial<TarEntry> = {}): TarEntry => ({
+  name,
+  type: 'dir',
+  mode,
+  mtime: t0,
+  ...o,
+});
+const file = (name: string, content: string, mode = 0o644, o: Partial<TarEntry> = {}): TarEntry => ({
+  name,
+  content,
+  mode,
+  mtime: t0 + 1,
+  ...o,
+});
 const symlink = (name: string, linkname: string): TarEntry => ({ name, type: 'symlink', linkname, mtime: t0 + 2 });
 const hardlink = (name: string, linkname: string): TarEntry => ({ name, type: 'link', linkname, mtime: t0 + 3 });
 /** PAX xattr records: binary values (a vfs_cap_data v2 with non-UTF-8 bytes, NUL, newline) must survive byte for byte. */
-const xattrs = (records: Record<string, string | Buffer>): Partial<TarEntry> => ({ pax: Object.fromEntries(Object.entries(records).map(([k, v]) => [`SCHILY.xattr.${k}`, v])) });
+const xattrs = (records: Record<string, string | Buffer>): Partial<TarEntry> => ({
+  pax: Object.fromEntries(Object.entries(records).map(([k, v]) => [`SCHILY.xattr.${k}`, v])),
+});
 const cap = Buffer.from('01000002002000000000000000000000c0ff0000', 'hex');
 
 /** A small distro-like base, an update layer, a cleanup layer and an app layer. Every parent has its own entry, as real builders write them. */
@@ -101,7 +115,10 @@ function describe(n: TreeNode, skipTime: ReadonlySet<string>): string {
 }
 
 /** Unpacks the same layer blobs with umoci and with extractLayer; returns both roots and when umoci started. */
-async function unpackBoth(t: TestContext, blobs: readonly Buffer[]): Promise<{ base: string; theirs: string; ours: string; unpackStart: number }> {
+async function unpackBoth(
+  t: TestContext,
+  blobs: readonly Buffer[],
+): Promise<{ base: string; theirs: string; ours: string; unpackStart: number }> {
   // umoci needs root to restore owners; a rootless comparison would test something else.
   assert.equal(process.getuid?.(), 0, 'this oracle test runs as root (umoci unpack without --rootless)');
   const base = await mkdtemp(join(tmpdir(), 'lkvol-umoci-'));
@@ -114,7 +131,13 @@ async function unpackBoth(t: TestContext, blobs: readonly Buffer[]): Promise<{ b
   const state = createExtractState();
   for (const [i, blob] of blobs.entries()) {
     const layer = written.layerDigests[i] as string;
-    await extractLayer(Readable.from([blob]), { root: ours, layer, state, diffId: parseDigest(written.diffIds[i] as string), applyOwnership: true });
+    await extractLayer(Readable.from([blob]), {
+      root: ours,
+      layer,
+      state,
+      diffId: parseDigest(written.diffIds[i] as string),
+      applyOwnership: true,
+    });
   }
   return { base, theirs: join(base, 'bundle', 'rootfs'), ours, unpackStart };
 }
@@ -139,8 +162,14 @@ test('extractLayer matches umoci unpack entry by entry', async (t) => {
   assert.ok(got.length > 40, 'the image exercises enough paths');
   // xattrs read back by getfattr (an independent reader) must match umoci's, byte for byte.
   const umociXattrs = await readXattrs(join(base, 'bundle', 'rootfs'));
-  assert.deepEqual(await readXattrs(ours), umociXattrs.filter((l) => !l.startsWith('. ')));
-  assert.ok(umociXattrs.some((l) => l === `usr/bin/ping security.capability=0x${cap.toString('hex')}`), umociXattrs.join('\n'));
+  assert.deepEqual(
+    await readXattrs(ours),
+    umociXattrs.filter((l) => !l.startsWith('. ')),
+  );
+  assert.ok(
+    umociXattrs.some((l) => l === `usr/bin/ping security.capability=0x${cap.toString('hex')}`),
+    umociXattrs.join('\n'),
+  );
 });
 
 /**
@@ -150,17 +179,60 @@ test('extractLayer matches umoci unpack entry by entry', async (t) => {
  * headers ("unknown typeflag"); lkvol ignores them as containerd, moby and podman do (reader.test.ts).
  */
 const framingCases: Array<{ name: string; layers: TarEntry[][] }> = [
-  { name: 'a legacy NUL-type directory and its child', layers: [[{ name: 'olddir/', type: { typeflag: '\0' }, mode: 0o750, mtime: t0 }, file('olddir/child', 'c')]] },
-  { name: 'a NUL-type directory named by a GNU long name', layers: [[{ name: 'x', type: { typeflag: '\0' }, gnuLongName: `${'l'.repeat(120)}/`, mtime: t0 }, file(`${'l'.repeat(120)}/f`, 'f')]] },
-  { name: 'a GNU long name and a PAX path that agree', layers: [[file('short', 'x', 0o644, { gnuLongName: 'agreed-name', pax: { path: 'agreed-name' } })]] },
-  { name: 'star and v7 headers', layers: [[dir('pre'), file('name', 'star', 0o644, { format: 'star', patch: (h) => h.write('pre', 345, 'latin1') }), file('old', 'v7', 0o600, { format: 'v7' })]] },
-  { name: 'GNU headers with base-256 ids', layers: [[file('big', 'b', 0o644, { format: 'gnu', uid: 0o777777777, gid: 3 })]] },
+  {
+    name: 'a legacy NUL-type directory and its child',
+    layers: [[{ name: 'olddir/', type: { typeflag: '\0' }, mode: 0o750, mtime: t0 }, file('olddir/child', 'c')]],
+  },
+  {
+    name: 'a NUL-type directory named by a GNU long name',
+    layers: [
+      [
+        { name: 'x', type: { typeflag: '\0' }, gnuLongName: `${'l'.repeat(120)}/`, mtime: t0 },
+        file(`${'l'.repeat(120)}/f`, 'f'),
+      ],
+    ],
+  },
+  {
+    name: 'a GNU long name and a PAX path that agree',
+    layers: [[file('short', 'x', 0o644, { gnuLongName: 'agreed-name', pax: { path: 'agreed-name' } })]],
+  },
+  {
+    name: 'star and v7 headers',
+    layers: [
+      [
+        dir('pre'),
+        file('name', 'star', 0o644, { format: 'star', patch: (h) => h.write('pre', 345, 'latin1') }),
+        file('old', 'v7', 0o600, { format: 'v7' }),
+      ],
+    ],
+  },
+  {
+    name: 'GNU headers with base-256 ids',
+    layers: [[file('big', 'b', 0o644, { format: 'gnu', uid: 0o777777777, gid: 3 })]],
+  },
   { name: 'an archive that ends with a smuggled one after its marker', layers: [[file('a', 'a')]] },
   {
     name: 'whiteouts after same-layer content',
     layers: [
-      [dir('a'), file('a/old', 'old'), dir('a/b'), file('a/b/oldb', 'oldb'), dir('m'), file('m/lower', 'l'), dir('k'), file('k/x', 'old')],
-      [dir('a/b'), file('a/b/c', 'c'), file('.wh.a', ''), dir('m', 0o700), file('.wh.m', ''), file('k/x', 'new'), file('k/.wh.x', '')],
+      [
+        dir('a'),
+        file('a/old', 'old'),
+        dir('a/b'),
+        file('a/b/oldb', 'oldb'),
+        dir('m'),
+        file('m/lower', 'l'),
+        dir('k'),
+        file('k/x', 'old'),
+      ],
+      [
+        dir('a/b'),
+        file('a/b/c', 'c'),
+        file('.wh.a', ''),
+        dir('m', 0o700),
+        file('.wh.m', ''),
+        file('k/x', 'new'),
+        file('k/.wh.x', ''),
+      ],
     ],
   },
 ];
@@ -173,7 +245,13 @@ for (const c of framingCases) {
     const umociTree = await walkTree(theirs);
     // NB: umoci dates directories whose children change after their entry "now"; see the NB above.
     const skipTime = new Set(umociTree.filter((n) => n.type === 'dir' && n.mtime >= unpackStart).map((n) => n.path));
-    assert.deepEqual((await walkTree(ours)).map((n) => describe(n, skipTime)), umociTree.map((n) => describe(n, skipTime)));
-    assert.deepEqual(await readXattrs(ours), (await readXattrs(theirs)).filter((l) => !l.startsWith('. ')));
+    assert.deepEqual(
+      (await walkTree(ours)).map((n) => describe(n, skipTime)),
+      umociTree.map((n) => describe(n, skipTime)),
+    );
+    assert.deepEqual(
+      await readXattrs(ours),
+      (await readXattrs(theirs)).filter((l) => !l.startsWith('. ')),
+    );
   });
 }

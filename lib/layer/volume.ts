@@ -32,7 +32,11 @@ export function finishExtraction(state: ExtractState, opts: { root: string }): v
     const mode = s.intended.get(key)?.mode;
     if (mode === undefined || (mode & 0o700) === 0o700) continue;
     const rel = key === '' ? [] : key.split('/');
-    const again = resolveInRoot(opts.root, rel, { followFinal: false, ref: { layer: 'finish', entry: key }, known: s.realDirs });
+    const again = resolveInRoot(opts.root, rel, {
+      followFinal: false,
+      ref: { layer: 'finish', entry: key },
+      known: s.realDirs,
+    });
     const path = hostPath(opts.root, rel);
     try {
       if (again.join('/') !== key || lstatSync(path, { throwIfNoEntry: false })?.isDirectory() !== true) continue;

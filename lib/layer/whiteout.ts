@@ -10,7 +10,8 @@ const prefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 
 /** What a base name means to the whiteout rules. */
-export type WhiteoutKind = { kind: 'none' } | { kind: 'opaque' } | { kind: 'aufs' } | { kind: 'whiteout'; target: string };
+export type WhiteoutKind =
+  { kind: 'none' } | { kind: 'opaque' } | { kind: 'aufs' } | { kind: 'whiteout'; target: string };
 
 /**
  * Classifies a base name (image-spec layer.md "Whiteouts").
@@ -22,7 +23,8 @@ export function classifyWhiteout(base: string, ref: EntryRef): WhiteoutKind {
   if (base.startsWith(prefix + prefix)) return { kind: 'aufs' };
   const target = base.slice(prefix.length);
   if (target === '') throw new UnsafePathError({ ...ref, reason: 'whiteout ".wh." names nothing' });
-  if (target === '.' || target === '..') throw new UnsafePathError({ ...ref, reason: `whiteout names ${JSON.stringify(target)}, outside its directory` });
+  if (target === '.' || target === '..')
+    throw new UnsafePathError({ ...ref, reason: `whiteout names ${JSON.stringify(target)}, outside its directory` });
   return { kind: 'whiteout', target };
 }
 
@@ -75,7 +77,8 @@ export function applyOpaque(ctx: LayerContext, dir: readonly string[], ref: Entr
 function hideLower(ctx: LayerContext, rel: readonly string[]): void {
   const prefix = rel.length === 0 ? '' : `${rel.join('/')}/`;
   // Devices that could not be created are not on disk for pruneLower to find.
-  for (const path of ctx.volume.skipped.keys()) if (path.startsWith(prefix) && !ctx.written.has(path)) ctx.volume.skipped.delete(path);
+  for (const path of ctx.volume.skipped.keys())
+    if (path.startsWith(prefix) && !ctx.written.has(path)) ctx.volume.skipped.delete(path);
   pruneLower(ctx, rel);
 }
 
@@ -96,4 +99,3 @@ function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
     if (dirent.isDirectory()) pruneLower(ctx, child);
   }
 }
-

@@ -12,7 +12,8 @@ export interface XattrSupport {
 }
 
 /** What the entries of a layer can do with xattrs: apply them, or only drop them (not root). */
-export type XattrMode = { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error } | { kind: 'drop' };
+export type XattrMode =
+  { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error } | { kind: 'drop' };
 
 let loading: Promise<XattrMode> | undefined;
 const requireHere = createRequire(import.meta.url);
@@ -25,10 +26,15 @@ const requireHere = createRequire(import.meta.url);
 export function loadXattrSupport(): Promise<XattrMode> {
   // require, not import(): the bundled command runs from a vm.Script with a code cache, where Node 20
   // loses the dynamic-import callback (the package is CommonJS either way).
-  loading ??= Promise.resolve().then(() => requireHere('@napi-rs/xattr') as unknown).then(
-    (m): XattrMode => ({ kind: 'apply', support: m as XattrSupport }),
-    (err: unknown): XattrMode => ({ kind: 'unavailable', cause: err instanceof Error ? err : new Error(String(err)) }),
-  );
+  loading ??= Promise.resolve()
+    .then(() => requireHere('@napi-rs/xattr') as unknown)
+    .then(
+      (m): XattrMode => ({ kind: 'apply', support: m as XattrSupport }),
+      (err: unknown): XattrMode => ({
+        kind: 'unavailable',
+        cause: err instanceof Error ? err : new Error(String(err)),
+      }),
+    );
   return loading;
 }
 
@@ -66,20 +72,29 @@ export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptio
   if (o.mode.kind === 'drop' || (wanted.length === 0 && !o.replace)) return;
   if (o.mode.kind === 'unavailable') {
     if (wanted.length === 0) return;
-    throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: cannot apply extended attribute ${wanted[0]?.name ?? ''}: no xattr support on this platform`, {
-      cause: o.mode.cause,
-      hint: 'install lkvol with its optional dependencies (npm install without --omit=optional), or build as a non-root user, which drops xattrs',
-    });
+    throw new LkvolError(
+      'LKVOL_UNSUPPORTED_MEDIA_TYPE',
+      `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: cannot apply extended attribute ${wanted[0]?.name ?? ''}: no xattr support on this platform`,
+      {
+        cause: o.mode.cause,
+        hint: 'install lkvol with its optional dependencies (npm install without --omit=optional), or build as a non-root user, which drops xattrs',
+      },
+    );
   }
   const fs = o.mode.support;
   try {
     if (o.replace) {
-      for (const name of fs.listAttributesSync(path)) if (isAppliedXattr(name) && !wanted.some((w) => w.name === name)) fs.removeAttributeSync(path, name);
+      for (const name of fs.listAttributesSync(path))
+        if (isAppliedXattr(name) && !wanted.some((w) => w.name === name)) fs.removeAttributeSync(path, name);
     }
     for (const x of wanted) fs.setAttributeSync(path, x.name, x.value);
   } catch (err) {
     const what = `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: set extended attributes: ${(err as Error).message}`;
-    if (isInvalidValue(err)) throw new LkvolError('LKVOL_LAYER_CORRUPT', what, { cause: err, hint: 'the layer carries an xattr value the kernel refuses (e.g. a malformed security.capability); rebuild the image' });
+    if (isInvalidValue(err))
+      throw new LkvolError('LKVOL_LAYER_CORRUPT', what, {
+        cause: err,
+        hint: 'the layer carries an xattr value the kernel refuses (e.g. a malformed security.capability); rebuild the image',
+      });
     throw new LkvolError('LKVOL_IO', what, {
       cause: err,
       hint: 'the output directory must be on a file system with user and security xattrs (ext4, xfs, btrfs, tmpfs), with free space',

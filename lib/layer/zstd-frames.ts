@@ -1,7 +1,14 @@
 // zstd frame walker: checks every frame header (window cap) before any decoder sees the frame's bytes.
 import { Transform, type TransformCallback } from 'node:stream';
 import { LkvolError } from '../errors.js';
-import { blockMaxSize, frameHeaderSize, frameMagic, maxZstdWindow, parseFrameHeader, type FrameHeader } from './zstd-header.js';
+import {
+  blockMaxSize,
+  frameHeaderSize,
+  frameMagic,
+  maxZstdWindow,
+  parseFrameHeader,
+  type FrameHeader,
+} from './zstd-header.js';
 
 /** What a walker needs to name the layer in its errors. */
 export interface FrameGuardOptions {
@@ -96,7 +103,8 @@ class Walker implements FrameWalker {
   }
 
   end(): void {
-    if (this.skip > 0 || this.acc.length > 0 || this.field !== 'magic') throw this.corrupt('the stream ends inside the frame (truncated layer)');
+    if (this.skip > 0 || this.acc.length > 0 || this.field !== 'magic')
+      throw this.corrupt('the stream ends inside the frame (truncated layer)');
   }
 
   /** Handles a complete field; false when the field turned out longer (`need` was raised). */
@@ -123,7 +131,8 @@ class Walker implements FrameWalker {
       return false;
     }
     if (header.window > this.maxWindow) throw windowError(this.layer, this.frame, this.offset, header, this.maxWindow);
-    if (header.dictionaryId !== 0) throw this.corrupt(`needs zstd dictionary ${header.dictionaryId}, which an OCI layer cannot carry`);
+    if (header.dictionaryId !== 0)
+      throw this.corrupt(`needs zstd dictionary ${header.dictionaryId}, which an OCI layer cannot carry`);
     this.checksum = header.checksum;
     this.next('block', 3);
     return true;
@@ -150,15 +159,23 @@ class Walker implements FrameWalker {
   }
 
   private corrupt(what: string): LkvolError {
-    return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${this.layer}: zstd frame ${this.frame} at offset ${this.offset}: ${what}`, { hint: 'the layer is not a valid zstd stream; rebuild the image' });
+    return new LkvolError(
+      'LKVOL_LAYER_CORRUPT',
+      `layer ${this.layer}: zstd frame ${this.frame} at offset ${this.offset}: ${what}`,
+      { hint: 'the layer is not a valid zstd stream; rebuild the image' },
+    );
   }
 }
 
 function windowError(layer: string, frame: number, offset: number, h: FrameHeader, max: number): LkvolError {
   const what = h.singleSegment ? 'single-segment content size' : 'window';
-  return new LkvolError('LKVOL_LAYER_LIMIT', `layer ${layer}: zstd frame ${frame} at offset ${offset} declares a ${what} of ${mebibytes(h.window)}; lkvol decodes at most ${mebibytes(max)}`, {
-    hint: 'recompress the layer with a smaller window (zstd without --long, or --long=27 at most)',
-  });
+  return new LkvolError(
+    'LKVOL_LAYER_LIMIT',
+    `layer ${layer}: zstd frame ${frame} at offset ${offset} declares a ${what} of ${mebibytes(h.window)}; lkvol decodes at most ${mebibytes(max)}`,
+    {
+      hint: 'recompress the layer with a smaller window (zstd without --long, or --long=27 at most)',
+    },
+  );
 }
 
 function mebibytes(n: number): string {

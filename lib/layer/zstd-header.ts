@@ -45,7 +45,13 @@ export function parseFrameHeader(head: Uint8Array): FrameHeader | undefined {
     const base = 2 ** (10 + (head[5]! >> 3));
     window = base + (base / 8) * (head[5]! & 7);
   }
-  return { size, window, singleSegment, checksum: (d & 4) !== 0, dictionaryId: readLittleEndian(head, dictionaryAt, dictionarySize) };
+  return {
+    size,
+    window,
+    singleSegment,
+    checksum: (d & 4) !== 0,
+    dictionaryId: readLittleEndian(head, dictionaryAt, dictionarySize),
+  };
 }
 
 /** Header size told by the frame header descriptor (byte 4); undefined before it has arrived. */

@@ -35,8 +35,17 @@ async function zstdLayer(entries: TarEntry[], mediaType: string, args: string[] 
 }
 
 /** Pushes the layers as `zstd/<name>:1` and writes a one-volume system using it; returns build options. */
-async function pushSystem(name: string, layers: LayerInput[]): Promise<{ options: BuildOptions; lower: string; layerDigests: string[] }> {
-  const image = await pushImage({ registry: registry.host, repository: `zstd/${name}`, tag: '1', layers, format: 'oci' });
+async function pushSystem(
+  name: string,
+  layers: LayerInput[],
+): Promise<{ options: BuildOptions; lower: string; layerDigests: string[] }> {
+  const image = await pushImage({
+    registry: registry.host,
+    repository: `zstd/${name}`,
+    tag: '1',
+    layers,
+    format: 'oci',
+  });
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
@@ -54,19 +63,32 @@ async function pushAndBuild(name: string, layers: LayerInput[]): Promise<string>
 }
 
 const me = isRoot ? {} : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-const base: TarEntry[] = [{ name: 'etc/', type: 'dir' }, { name: 'etc/motd', content: 'zstd base\n' }, { name: 'etc/old', content: 'gone' }];
+const base: TarEntry[] = [
+  { name: 'etc/', type: 'dir' },
+  { name: 'etc/motd', content: 'zstd base\n' },
+  { name: 'etc/old', content: 'gone' },
+];
 
 const cases = [
   { name: 'a zstd layer labelled +zstd', layers: async () => [await zstdLayer(base, zstdType)] },
   // NB: sniffing wins over the media type, in both directions.
   { name: 'a zstd layer labelled +gzip', layers: async () => [await zstdLayer(base, gzipType)] },
-  { name: 'a gzip layer labelled +zstd', layers: async () => [{ data: gzip(await buildTar(base)), mediaType: zstdType, diffId: sha256(await buildTar(base)) }] },
+  {
+    name: 'a gzip layer labelled +zstd',
+    layers: async () => [
+      { data: gzip(await buildTar(base)), mediaType: zstdType, diffId: sha256(await buildTar(base)) },
+    ],
+  },
 ];
 
 for (const c of cases) {
   test(`build: ${c.name}`, async () => {
     const lower = await pushAndBuild(c.name.replaceAll(/[^a-z0-9]+/g, '-'), await c.layers());
-    assert.deepEqual(describeTree(await walkTree(lower)), [wantDir('etc', 0o755, me), wantFile('etc/motd', 'zstd base\n', 0o644, me), wantFile('etc/old', 'gone', 0o644, me)]);
+    assert.deepEqual(describeTree(await walkTree(lower)), [
+      wantDir('etc', 0o755, me),
+      wantFile('etc/motd', 'zstd base\n', 0o644, me),
+      wantFile('etc/old', 'gone', 0o644, me),
+    ]);
   });
 }
 
@@ -76,16 +98,30 @@ test('build: a gzip base under a multi-frame zstd layer with a skippable frame a
   // zstd:chunked puts skippable frames (its table of contents) in the blob; here one leads, one sits between frames.
   const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
   const half = Math.floor(top.length / 2);
-  const frames = [skippable, execFileSync('zstd', ['-q', '-c'], { input: top.subarray(0, half) }), skippable, execFileSync('zstd', ['-q', '-c'], { input: top.subarray(half) })];
-  const lower = await pushAndBuild('multi-frame', [{ data: gzip(tar), diffId: sha256(tar) }, { data: Buffer.concat(frames), mediaType: zstdType, diffId: sha256(top) }]);
-  assert.deepEqual(describeTree(await walkTree(lower)), [wantDir('etc', 0o755, me), wantFile('etc/motd', 'zstd top\n', 0o644, me)]);
+  const frames = [
+    skippable,
+    execFileSync('zstd', ['-q', '-c'], { input: top.subarray(0, half) }),
+    skippable,
+    execFileSync('zstd', ['-q', '-c'], { input: top.subarray(half) }),
+  ];
+  const lower = await pushAndBuild('multi-frame', [
+    { data: gzip(tar), diffId: sha256(tar) },
+    { data: Buffer.concat(frames), mediaType: zstdType, diffId: sha256(top) },
+  ]);
+  assert.deepEqual(describeTree(await walkTree(lower)), [
+    wantDir('etc', 0o755, me),
+    wantFile('etc/motd', 'zstd top\n', 0o644, me),
+  ]);
 });
 
 test('build: a zstd layer declaring a 2 GiB window fails with LKVOL_LAYER_LIMIT naming the layer, and writes no output', async () => {
   const { options, layerDigests } = await pushSystem('long-window', [await zstdLayer(base, zstdType, ['--long=31'])]);
   await assert.rejects(build(options), (err: unknown) => {
     assert.ok(isLkvolError(err, 'LKVOL_LAYER_LIMIT'), String(err));
-    assert.match(err.message, new RegExp(`^volume "v": layer ${layerDigests[0]}: zstd frame 0 at offset 0 declares a window of 2048 MiB`));
+    assert.match(
+      err.message,
+      new RegExp(`^volume "v": layer ${layerDigests[0]}: zstd frame 0 at offset 0 declares a window of 2048 MiB`),
+    );
     return true;
   });
   await assert.rejects(stat(options.out), { code: 'ENOENT' });

@@ -26,14 +26,17 @@ function sample(size: number, seed = 1): Buffer {
   return out;
 }
 
-const skippable = (payload: Buffer) => Buffer.concat([Buffer.from([0x5a, 0x2a, 0x4d, 0x18]), Buffer.from(Uint32Array.of(payload.length).buffer), payload]);
+const skippable = (payload: Buffer) =>
+  Buffer.concat([Buffer.from([0x5a, 0x2a, 0x4d, 0x18]), Buffer.from(Uint32Array.of(payload.length).buffer), payload]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** A sink that keeps what it is given. */
 const collect = (out: Buffer[]) => new Writable({ write: (c: Buffer, _e, cb) => cb(void out.push(c)) });
 
 /** Runs `blob` through the decoder in 64 KiB chunks; resolves to the output. */
 async function decode(blob: Buffer, decoder: ZstdDecoder = 'fzstd'): Promise<Buffer> {
-  const chunks = Array.from({ length: Math.ceil(blob.length / 65536) }, (_, i) => blob.subarray(i * 65536, (i + 1) * 65536));
+  const chunks = Array.from({ length: Math.ceil(blob.length / 65536) }, (_, i) =>
+    blob.subarray(i * 65536, (i + 1) * 65536),
+  );
   const out: Buffer[] = [];
   await pipeline(Readable.from(chunks), createZstdDecompressor({ layer: 'sha256:abc', decoder }), collect(out));
   return Buffer.concat(out);
@@ -42,10 +45,18 @@ async function decode(blob: Buffer, decoder: ZstdDecoder = 'fzstd'): Promise<Buf
 const a = sample(700_000, 1);
 const b = sample(300_000, 2);
 const decodeCases = [
-  { name: 'one frame (content size known, checksum)', blob: () => zstd(a, ['-19', `--stream-size=${a.length}`]), want: a },
+  {
+    name: 'one frame (content size known, checksum)',
+    blob: () => zstd(a, ['-19', `--stream-size=${a.length}`]),
+    want: a,
+  },
   { name: 'one frame from a pipe, no checksum', blob: () => zstd(a, ['--no-check']), want: a },
   { name: 'two frames concatenated', blob: () => Buffer.concat([zstd(a), zstd(b)]), want: Buffer.concat([a, b]) },
-  { name: 'a skippable frame first (zstd:chunked), another between frames', blob: () => Buffer.concat([skippable(Buffer.from('toc')), zstd(a), skippable(Buffer.alloc(0)), zstd(b)]), want: Buffer.concat([a, b]) },
+  {
+    name: 'a skippable frame first (zstd:chunked), another between frames',
+    blob: () => Buffer.concat([skippable(Buffer.from('toc')), zstd(a), skippable(Buffer.alloc(0)), zstd(b)]),
+    want: Buffer.concat([a, b]),
+  },
   { name: 'an empty frame', blob: () => zstd(Buffer.alloc(0)), want: Buffer.alloc(0) },
   { name: 'a 128 MiB window (--long=27) is accepted', blob: () => zstd(b, ['--long=27']), want: b },
 ];
@@ -59,18 +70,54 @@ for (const decoder of decoders) {
 }
 
 const refusals = [
-  { name: '--long=31 from a pipe declares a 2 GiB window', blob: () => zstd(b, ['--long=31']), code: 'LKVOL_LAYER_LIMIT', message: /zstd frame 0 at offset 0 declares a window of 2048 MiB/ },
-  { name: 'a hand-made 1 GiB window with 5 bytes of payload', blob: () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa0, 0x29, 0, 0, ...Buffer.from('hello')]), code: 'LKVOL_LAYER_LIMIT', message: /1024 MiB/ },
-  { name: 'a large window in the second frame', blob: () => Buffer.concat([zstd(a), zstd(b, ['--long=28'])]), code: 'LKVOL_LAYER_LIMIT', message: /zstd frame 1 at offset \d+ declares a window of 256 MiB/ },
-  { name: 'a truncated stream', blob: () => zstd(a).subarray(0, 1000), code: 'LKVOL_LAYER_CORRUPT', message: /truncated/ },
-  { name: 'garbage after the last frame', blob: () => Buffer.concat([zstd(a), Buffer.from('junk')]), code: 'LKVOL_LAYER_CORRUPT', message: /not a zstd frame/ },
+  {
+    name: '--long=31 from a pipe declares a 2 GiB window',
+    blob: () => zstd(b, ['--long=31']),
+    code: 'LKVOL_LAYER_LIMIT',
+    message: /zstd frame 0 at offset 0 declares a window of 2048 MiB/,
+  },
+  {
+    name: 'a hand-made 1 GiB window with 5 bytes of payload',
+    blob: () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa0, 0x29, 0, 0, ...Buffer.from('hello')]),
+    code: 'LKVOL_LAYER_LIMIT',
+    message: /1024 MiB/,
+  },
+  {
+    name: 'a large window in the second frame',
+    blob: () => Buffer.concat([zstd(a), zstd(b, ['--long=28'])]),
+    code: 'LKVOL_LAYER_LIMIT',
+    message: /zstd frame 1 at offset \d+ declares a window of 256 MiB/,
+  },
+  {
+    name: 'a truncated stream',
+    blob: () => zstd(a).subarray(0, 1000),
+    code: 'LKVOL_LAYER_CORRUPT',
+    message: /truncated/,
+  },
+  {
+    name: 'garbage after the last frame',
+    blob: () => Buffer.concat([zstd(a), Buffer.from('junk')]),
+    code: 'LKVOL_LAYER_CORRUPT',
+    message: /not a zstd frame/,
+  },
   // A compressed block whose literals header is nonsense: only the decoder (in the worker) can tell.
-  { name: 'a broken compressed block', blob: () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x25, 0, 0, 0xff, 0xff, 0xff, 0xff]), code: 'LKVOL_LAYER_CORRUPT', message: /^layer sha256:abc: zstd: / },
+  {
+    name: 'a broken compressed block',
+    blob: () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x25, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+    code: 'LKVOL_LAYER_CORRUPT',
+    message: /^layer sha256:abc: zstd: /,
+  },
 ];
 
 for (const c of refusals) {
   test(`zstd refuses ${c.name}`, async () => {
-    await assert.rejects(decode(c.blob()), (err) => isLkvolError(err, c.code as 'LKVOL_LAYER_LIMIT') && err.message.startsWith('layer sha256:abc: ') && c.message.test(err.message));
+    await assert.rejects(
+      decode(c.blob()),
+      (err) =>
+        isLkvolError(err, c.code as 'LKVOL_LAYER_LIMIT') &&
+        err.message.startsWith('layer sha256:abc: ') &&
+        c.message.test(err.message),
+    );
   });
 }
 

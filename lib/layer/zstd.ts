@@ -10,7 +10,8 @@ import { maxZstdWindow } from './zstd-header.js';
 /** Messages to the worker (`zstd-worker.ts`); an `ack` lets it post the next batch. */
 export type ToWorker = { type: 'data'; chunk: Uint8Array } | { type: 'end' };
 /** Messages from the worker. */
-export type FromWorker = { type: 'out'; data: Uint8Array } | { type: 'consumed' } | { type: 'finished' } | { type: 'error'; message: string };
+export type FromWorker =
+  { type: 'out'; data: Uint8Array } | { type: 'consumed' } | { type: 'finished' } | { type: 'error'; message: string };
 
 /** Which decoder runs behind the guard: `auto` picks node:zlib's when the running Node has one. */
 export type ZstdDecoder = 'auto' | 'fzstd' | 'native';
@@ -39,12 +40,17 @@ export function createZstdDecompressor(o: ZstdOptions): Duplex {
   const guard = createZstdFrameGuard({ layer: o.layer });
   const native = nativeZstd(zlib);
   const decoder = o.decoder ?? 'auto';
-  if (decoder === 'native' && native === undefined) throw new LkvolError('LKVOL_INTERNAL', `layer ${o.layer}: this Node has no built-in zstd`, { hint: 'this is a bug; please report it' });
+  if (decoder === 'native' && native === undefined)
+    throw new LkvolError('LKVOL_INTERNAL', `layer ${o.layer}: this Node has no built-in zstd`, {
+      hint: 'this is a bug; please report it',
+    });
   const inner = decoder !== 'fzstd' && native !== undefined ? native() : createWorkerDecoder(o.layer);
   return compose(guard, inner);
 }
 
-type ZlibLike = Partial<Record<'createZstdDecompress', (opts?: object) => Transform>> & { constants?: Record<string, number> };
+type ZlibLike = Partial<Record<'createZstdDecompress', (opts?: object) => Transform>> & {
+  constants?: Record<string, number>;
+};
 
 /** The built-in decoder factory (node:zlib, Node >= 22.15), or undefined on a Node without one. */
 export function nativeZstd(z: object): (() => Transform) | undefined {
@@ -84,7 +90,10 @@ function createWorkerDecoder(layer: string): Duplex {
       ack();
     },
     destroy(err, callback) {
-      worker.terminate().then(() => callback(err), () => callback(err));
+      worker.terminate().then(
+        () => callback(err),
+        () => callback(err),
+      );
     },
   });
   worker.on('message', (m: FromWorker) => {
@@ -106,7 +115,8 @@ function createWorkerDecoder(layer: string): Duplex {
   });
   worker.on('error', (err) => stream.destroy(workerFailed(layer, err)));
   worker.on('exit', (code) => {
-    if (!done && !stream.destroyed) stream.destroy(workerFailed(layer, new Error(`exited with code ${code} before the end of the stream`)));
+    if (!done && !stream.destroyed)
+      stream.destroy(workerFailed(layer, new Error(`exited with code ${code} before the end of the stream`)));
   });
   return stream;
 }

@@ -13,7 +13,16 @@ import { formatLocalImage, formatReference, parseReference, type LocalImage } fr
 import { checkManifest, nearestTags } from '../registry/index.js';
 import { createDecompressor, createStreamCap, detectCompression, sniffLength } from '../layer/index.js';
 import { TarFormatError, TarReader } from '../tar/index.js';
-import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource, type LocalSourceOptions } from './source.js';
+import {
+  documentLimit,
+  localError,
+  openRegularFile,
+  readBytes,
+  readFailure,
+  verifyBytes,
+  type LocalImageSource,
+  type LocalSourceOptions,
+} from './source.js';
 
 /** A member of the archive: where its data lies. */
 interface Member {
@@ -77,11 +86,17 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
           'pin what the archive holds now (lkvol lock --update), or restore the archive',
         );
       }
-      return checkManifest(archived.manifestBytes, { subject, pinned: archived.digest, size: opts.size, contentType: mediaTypes.ociManifest });
+      return checkManifest(archived.manifestBytes, {
+        subject,
+        pinned: archived.digest,
+        size: opts.size,
+        contentType: mediaTypes.ociManifest,
+      });
     },
     async fetchBlobBytes(_ref, d, opts = {}) {
       const archived = await describe(opts.signal);
-      if (d.digest !== archived.config.digest) throw localError(subject, `the archive's image has no document ${d.digest}`, archiveHint(image));
+      if (d.digest !== archived.config.digest)
+        throw localError(subject, `the archive's image has no document ${d.digest}`, archiveHint(image));
       return archived.config.bytes;
     },
     async openBlob(d, opts = {}) {
@@ -89,8 +104,14 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
       // `format: oci` copies the config as a blob too.
       if (d.digest === archived.config.digest) return Readable.from([archived.config.bytes]);
       const member = archived.blobs.get(d.digest);
-      if (member === undefined) throw localError(subject, `the archive's image has no blob ${d.digest}`, archiveHint(image));
-      return openMember(file, member, { subject, what: `layer ${d.digest}`, hint: archiveHint(image), signal: opts.signal });
+      if (member === undefined)
+        throw localError(subject, `the archive's image has no blob ${d.digest}`, archiveHint(image));
+      return openMember(file, member, {
+        subject,
+        what: `layer ${d.digest}`,
+        hint: archiveHint(image),
+        signal: opts.signal,
+      });
     },
   };
 }
@@ -99,7 +120,13 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
  * The archive as a plain tar: `file` itself, or a copy decompressed into a temporary file (gzip or
  * zstd, as docker load and skopeo accept them), capped as a layer's stream is (a bomb stops there).
  */
-async function plainArchive(image: LocalImage, file: string, subject: string, o: LocalSourceOptions, signal: AbortSignal | undefined): Promise<string> {
+async function plainArchive(
+  image: LocalImage,
+  file: string,
+  subject: string,
+  o: LocalSourceOptions,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   const hint = archiveHint(image);
   const { handle, size } = await openRegularFile(file, { subject, what: file, hint, signal });
   let compression;
@@ -117,7 +144,11 @@ async function plainArchive(image: LocalImage, file: string, subject: string, o:
   }
   if (compression !== 'gzip' && compression !== 'zstd') {
     await handle.close();
-    throw localError(subject, `${file} is compressed with ${compression}, which lkvol does not read`, 'decompress it first, or save it uncompressed or with gzip or zstd');
+    throw localError(
+      subject,
+      `${file} is compressed with ${compression}, which lkvol does not read`,
+      'decompress it first, or save it uncompressed or with gzip or zstd',
+    );
   }
   const temp = o.tempFile();
   try {
@@ -131,26 +162,50 @@ async function plainArchive(image: LocalImage, file: string, subject: string, o:
   } catch (err) {
     await temp.discard();
     if (err instanceof LkvolError) throw err;
-    if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while decompressing ${file}`, { cause: err });
-    throw localError(subject, `${file} is ${compression}-compressed but does not decompress: ${(err as Error).message}`, hint, err);
+    if (signal?.aborted === true)
+      throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while decompressing ${file}`, { cause: err });
+    throw localError(
+      subject,
+      `${file} is ${compression}-compressed but does not decompress: ${(err as Error).message}`,
+      hint,
+      err,
+    );
   }
   return temp.path;
 }
 
 /** A member's bytes, read in place (the archive opened again as a regular file). */
-async function openMember(file: string, m: Member, o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined }): Promise<Readable> {
+async function openMember(
+  file: string,
+  m: Member,
+  o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined },
+): Promise<Readable> {
   if (m.size === 0) return Readable.from([]);
   const { handle } = await openRegularFile(file, o);
-  return handle.createReadStream({ start: m.dataOffset, end: m.dataOffset + m.size - 1, highWaterMark: 1 << 20, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  return handle.createReadStream({
+    start: m.dataOffset,
+    end: m.dataOffset + m.size - 1,
+    highWaterMark: 1 << 20,
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
 }
 
 /** A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the archive's root (as docker load does). */
 function memberKey(name: string): string {
-  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/$/, '');
+  return posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/$/, '');
 }
 
 /** Lists the archive's regular members by name (links resolved later), reading it once. */
-async function listMembers(image: LocalImage, file: string, subject: string, signal: AbortSignal | undefined): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
+async function listMembers(
+  image: LocalImage,
+  file: string,
+  subject: string,
+  signal: AbortSignal | undefined,
+): Promise<{ files: Map<string, Member>; links: Map<string, string> }> {
   const files = new Map<string, Member>();
   const links = new Map<string, string>();
   const hint = archiveHint(image);
@@ -158,18 +213,36 @@ async function listMembers(image: LocalImage, file: string, subject: string, sig
   const stream = handle.createReadStream({ highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
   try {
     for await (const { header } of new TarReader(stream).members()) {
-      if (files.size + links.size >= maxMembers) throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, hint);
-      for (const [what, value] of [['name', header.name], ['link target', header.linkname]] as const) {
-        if (value.length > maxMemberName) throw localError(subject, `${file} has a member ${what} of ${value.length} bytes (at most ${maxMemberName}): it is not a docker save archive`, hint);
+      if (files.size + links.size >= maxMembers)
+        throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, hint);
+      for (const [what, value] of [
+        ['name', header.name],
+        ['link target', header.linkname],
+      ] as const) {
+        if (value.length > maxMemberName)
+          throw localError(
+            subject,
+            `${file} has a member ${what} of ${value.length} bytes (at most ${maxMemberName}): it is not a docker save archive`,
+            hint,
+          );
       }
       const name = memberKey(header.name);
-      if (header.typeflag === '0' || header.typeflag === '7') files.set(name, { dataOffset: header.dataOffset, size: header.size });
-      else if (header.typeflag === '2') links.set(name, memberKey(header.linkname.startsWith('/') ? header.linkname : posix.join(posix.dirname(name), header.linkname)));
+      if (header.typeflag === '0' || header.typeflag === '7')
+        files.set(name, { dataOffset: header.dataOffset, size: header.size });
+      else if (header.typeflag === '2')
+        links.set(
+          name,
+          memberKey(
+            header.linkname.startsWith('/') ? header.linkname : posix.join(posix.dirname(name), header.linkname),
+          ),
+        );
       else if (header.typeflag === '1') links.set(name, memberKey(header.linkname));
     }
   } catch (err) {
-    if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while reading ${file}`, { cause: err });
-    if (err instanceof TarFormatError) throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, hint, err);
+    if (signal?.aborted === true)
+      throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while reading ${file}`, { cause: err });
+    if (err instanceof TarFormatError)
+      throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, hint, err);
     throw readFailure(err, subject, file, hint);
   } finally {
     stream.destroy();
@@ -177,24 +250,39 @@ async function listMembers(image: LocalImage, file: string, subject: string, sig
   return { files, links };
 }
 
-async function describeImage(image: LocalImage, file: string, subject: string, signal: AbortSignal | undefined): Promise<ArchiveImage> {
+async function describeImage(
+  image: LocalImage,
+  file: string,
+  subject: string,
+  signal: AbortSignal | undefined,
+): Promise<ArchiveImage> {
   const hint = archiveHint(image);
   const { files, links } = await listMembers(image, file, subject, signal);
   const member = (name: string, what: string): Member => {
     let current = memberKey(name);
     for (let hop = 0; !files.has(current); hop++) {
       const next = links.get(current);
-      if (next === undefined || hop >= maxLinkHops) throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, hint);
+      if (next === undefined || hop >= maxLinkHops)
+        throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, hint);
       current = next;
     }
     return files.get(current)!;
   };
-  const read = (m: Member, what: string) => readBytes(file, { subject, what, hint, limit: documentLimit, position: m.dataOffset, length: m.size, signal });
+  const read = (m: Member, what: string) =>
+    readBytes(file, { subject, what, hint, limit: documentLimit, position: m.dataOffset, length: m.size, signal });
 
   const manifestMember = files.get('manifest.json');
-  if (manifestMember === undefined) throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, hint);
-  const parsed = archiveManifestSchema.safeParse(parseJson(await read(manifestMember, 'manifest.json'), subject, 'manifest.json', hint));
-  if (!parsed.success) throw localError(subject, `manifest.json is not a docker save manifest: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${(parsed.error.issues[0]?.path ?? []).join('.')}`, hint);
+  if (manifestMember === undefined)
+    throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, hint);
+  const parsed = archiveManifestSchema.safeParse(
+    parseJson(await read(manifestMember, 'manifest.json'), subject, 'manifest.json', hint),
+  );
+  if (!parsed.success)
+    throw localError(
+      subject,
+      `manifest.json is not a docker save manifest: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${(parsed.error.issues[0]?.path ?? []).join('.')}`,
+      hint,
+    );
   const entry = chooseEntry(image, parsed.data, subject);
 
   const configBytes = await read(member(entry.Config, 'config'), `config ${entry.Config}`);
@@ -203,46 +291,97 @@ async function describeImage(image: LocalImage, file: string, subject: string, s
   const config = parseImageConfig(configBytes, { subject: `${subject}: config ${entry.Config}` });
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== entry.Layers.length) {
-    throw localError(subject, `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`, hint);
+    throw localError(
+      subject,
+      `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`,
+      hint,
+    );
   }
   const blobs = new Map<string, Member>();
   // A member listed again (a repeated layer, or one path naming its digest and another not) is
   // sniffed once and hashed at most once.
   const compressionOf = memoByMember((m) => sniffCompression(file, m, { subject, hint, signal }));
-  const hashOf = memoByMember((m) => hashMember(file, m, { subject, what: `layer at offset ${m.dataOffset}`, hint, signal }));
+  const hashOf = memoByMember((m) =>
+    hashMember(file, m, { subject, what: `layer at offset ${m.dataOffset}`, hint, signal }),
+  );
   const layers = [];
   for (const [i, path] of entry.Layers.entries()) {
     const m = member(path, `layer ${i + 1}`);
     const compression = await compressionOf(m);
-    const digest = blobDigest(path) ?? (compression === 'none' ? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`) : await hashOf(m));
+    const digest =
+      blobDigest(path) ??
+      (compression === 'none' ? parseDigest(diffIds[i]!, `${subject}: diff_id ${i + 1}`) : await hashOf(m));
     blobs.set(digest, m);
-    layers.push({ mediaType: compression === 'gzip' ? mediaTypes.ociLayerGzip : compression === 'zstd' ? mediaTypes.ociLayerZstd : mediaTypes.ociLayer, digest, size: m.size });
+    layers.push({
+      mediaType:
+        compression === 'gzip'
+          ? mediaTypes.ociLayerGzip
+          : compression === 'zstd'
+            ? mediaTypes.ociLayerZstd
+            : mediaTypes.ociLayer,
+      digest,
+      size: m.size,
+    });
   }
-  const manifest = { schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: { mediaType: mediaTypes.ociConfig, digest: configDigest, size: configBytes.length }, layers };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: mediaTypes.ociManifest,
+    config: { mediaType: mediaTypes.ociConfig, digest: configDigest, size: configBytes.length },
+    layers,
+  };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  return { manifestBytes, digest: digestOf(manifestBytes), config: { digest: configDigest, bytes: configBytes }, blobs };
+  return {
+    manifestBytes,
+    digest: digestOf(manifestBytes),
+    config: { digest: configDigest, bytes: configBytes },
+    blobs,
+  };
 }
 
 /**
  * The manifest.json entry the reference names (by RepoTag, compared as written or as normalised
  * references); without a name the only one. Two images tagged alike are refused, as in a layout.
  */
-function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(image: LocalImage, entries: T[], subject: string): T {
+function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(
+  image: LocalImage,
+  entries: T[],
+  subject: string,
+): T {
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
-  const listed = tags.length === 0 ? 'its images have no tags' : `it holds ${tags.map((t) => JSON.stringify(t)).join(', ')}`;
+  const listed =
+    tags.length === 0 ? 'its images have no tags' : `it holds ${tags.map((t) => JSON.stringify(t)).join(', ')}`;
   if (entries.length === 0) throw localError(subject, 'manifest.json lists no image', archiveHint(image));
   if (image.name === undefined) {
     if (entries.length === 1) return entries[0]!;
-    throw localError(subject, `the archive holds ${entries.length} images and the reference names none; ${listed}`, tags.length === 0 ? 'save one image per archive' : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`);
+    throw localError(
+      subject,
+      `the archive holds ${entries.length} images and the reference names none; ${listed}`,
+      tags.length === 0
+        ? 'save one image per archive'
+        : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`,
+    );
   }
   const name = image.name;
   const want = normalised(name);
-  const chosen = entries.filter((e) => (e.RepoTags ?? []).some((t) => t === name || (want !== undefined && normalised(t) === want)));
+  const chosen = entries.filter((e) =>
+    (e.RepoTags ?? []).some((t) => t === name || (want !== undefined && normalised(t) === want)),
+  );
   if (chosen.length === 0) {
     const closest = nearestTags(name, tags, 1)[0];
-    throw localError(subject, `no image tagged ${JSON.stringify(name)} in manifest.json; ${listed}`, closest === undefined ? 'leave the name out: the archive has one image' : `name one of them after the path: ${image.transport}:${image.path}:${closest}`);
+    throw localError(
+      subject,
+      `no image tagged ${JSON.stringify(name)} in manifest.json; ${listed}`,
+      closest === undefined
+        ? 'leave the name out: the archive has one image'
+        : `name one of them after the path: ${image.transport}:${image.path}:${closest}`,
+    );
   }
-  if (chosen.length > 1) throw localError(subject, `manifest.json has ${chosen.length} images tagged ${JSON.stringify(name)}; lkvol will not guess which`, 'save the images again with one image per tag');
+  if (chosen.length > 1)
+    throw localError(
+      subject,
+      `manifest.json has ${chosen.length} images tagged ${JSON.stringify(name)}; lkvol will not guess which`,
+      'save the images again with one image per tag',
+    );
   return chosen[0]!;
 }
 
@@ -275,15 +414,29 @@ function memoByMember<T>(fn: (m: Member) => Promise<T>): (m: Member) => Promise<
   };
 }
 
-async function sniffCompression(file: string, m: Member, o: { subject: string; hint: string; signal: AbortSignal | undefined }): Promise<Compression> {
-  const head = await readBytes(file, { ...o, what: 'layer', limit: 4, position: m.dataOffset, length: Math.min(4, m.size) });
+async function sniffCompression(
+  file: string,
+  m: Member,
+  o: { subject: string; hint: string; signal: AbortSignal | undefined },
+): Promise<Compression> {
+  const head = await readBytes(file, {
+    ...o,
+    what: 'layer',
+    limit: 4,
+    position: m.dataOffset,
+    length: Math.min(4, m.size),
+  });
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length === 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   return 'none';
 }
 
 /** The sha256 of a member's bytes (a compressed layer, whose digest the archive does not state). */
-async function hashMember(file: string, m: Member, o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined }): Promise<Digest> {
+async function hashMember(
+  file: string,
+  m: Member,
+  o: { subject: string; what: string; hint: string; signal: AbortSignal | undefined },
+): Promise<Digest> {
   const hash = createHash('sha256');
   try {
     for await (const chunk of await openMember(file, m, o)) hash.update(chunk as Buffer);

@@ -31,9 +31,12 @@ export function localImageProblem(image: LocalImage, location: string): string |
   const at = `${image.transport}:${image.path}: ${location}`;
   const k = kind(location);
   if (k === 'missing') return `${at} does not exist`;
-  if (image.transport === 'docker-archive') return k === 'file' ? undefined : `${at} is not a file (a docker save archive)`;
+  if (image.transport === 'docker-archive')
+    return k === 'file' ? undefined : `${at} is not a file (a docker save archive)`;
   if (k !== 'directory') return `${at} is not a directory (an OCI image layout)`;
-  return kind(join(location, 'oci-layout')) === 'file' ? undefined : `${at} is not an OCI image layout (it has no oci-layout file)`;
+  return kind(join(location, 'oci-layout')) === 'file'
+    ? undefined
+    : `${at} is not an OCI image layout (it has no oci-layout file)`;
 }
 
 /**
@@ -42,5 +45,8 @@ export function localImageProblem(image: LocalImage, location: string): string |
  */
 export function localResolveError(err: unknown): unknown {
   if (!(err instanceof LkvolError) || err.code !== 'LKVOL_REGISTRY_PROTOCOL') return err;
-  return new LkvolError('LKVOL_LOCAL_IMAGE', err.message.replace(/^pull /, ''), { cause: err, hint: 'the layout or archive holds a malformed index or manifest: write it again (skopeo copy, docker save)' });
+  return new LkvolError('LKVOL_LOCAL_IMAGE', err.message.replace(/^pull /, ''), {
+    cause: err,
+    hint: 'the layout or archive holds a malformed index or manifest: write it again (skopeo copy, docker save)',
+  });
 }

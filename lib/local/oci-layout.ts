@@ -7,7 +7,15 @@ import { LkvolError } from '../errors.js';
 import { mediaTypes, parseManifestDocument, type Descriptor, type Index } from '../oci/index.js';
 import { formatLocalImage, formatReference, type LocalImage, type NormalizedRef } from '../ref/index.js';
 import { checkManifest, nearestTags, type FetchedManifest } from '../registry/index.js';
-import { documentLimit, localError, openRegularFile, readBytes, readFailure, verifyBytes, type LocalImageSource } from './source.js';
+import {
+  documentLimit,
+  localError,
+  openRegularFile,
+  readBytes,
+  readFailure,
+  verifyBytes,
+  type LocalImageSource,
+} from './source.js';
 
 /** The annotation naming an image in a layout's index.json (`skopeo copy … oci:DIR:NAME`). */
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
@@ -24,14 +32,28 @@ const incompleteHint = 'the layout is incomplete: copy the image into it again';
  */
 export function openOciLayout(image: LocalImage, dir: string): LocalImageSource {
   let root: Promise<string> | undefined;
-  const within = () => (root ??= realpath(dir).catch((err: unknown) => {
-    throw readFailure(err, formatLocalImage(image), dir, layoutHint(image));
-  }));
+  const within = () =>
+    (root ??= realpath(dir).catch((err: unknown) => {
+      throw readFailure(err, formatLocalImage(image), dir, layoutHint(image));
+    }));
   const blobPath = (digest: Digest) => join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
   const blobName = (digest: Digest) => `blobs/${digestAlgorithm(digest)}/${digestHex(digest)}`;
-  const readBlob = async (ref: NormalizedRef, d: { digest: Digest; size?: number | undefined }, what: string, o: { hint: string; signal?: AbortSignal | undefined }): Promise<Buffer> => {
+  const readBlob = async (
+    ref: NormalizedRef,
+    d: { digest: Digest; size?: number | undefined },
+    what: string,
+    o: { hint: string; signal?: AbortSignal | undefined },
+  ): Promise<Buffer> => {
     const subject = formatReference(ref);
-    const bytes = await readBytes(blobPath(d.digest), { subject, what: `${what} ${d.digest} (${blobName(d.digest)})`, hint: o.hint, limit: documentLimit, size: d.size, within: await within(), signal: o.signal });
+    const bytes = await readBytes(blobPath(d.digest), {
+      subject,
+      what: `${what} ${d.digest} (${blobName(d.digest)})`,
+      hint: o.hint,
+      limit: documentLimit,
+      size: d.size,
+      within: await within(),
+      signal: o.signal,
+    });
     verifyBytes(bytes, d, `${subject}: ${what} ${d.digest}`);
     return bytes;
   };
@@ -42,21 +64,42 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
       const signal = opts.signal;
       if (ref.digest !== undefined) {
         // A digest written in the system file or pinned by lkvol.lock, or an index's entry.
-        const hint = opts.size === undefined ? 'the reference or lkvol.lock pins a digest the layout does not hold: pin what it holds (lkvol lock --update) or restore the layout' : incompleteHint;
+        const hint =
+          opts.size === undefined
+            ? 'the reference or lkvol.lock pins a digest the layout does not hold: pin what it holds (lkvol lock --update) or restore the layout'
+            : incompleteHint;
         const bytes = await readBlob(ref, { digest: ref.digest, size: opts.size }, 'manifest', { hint, signal });
         return checkManifest(bytes, { subject, pinned: ref.digest, size: opts.size, contentType: opts.mediaType });
       }
       const descriptor = selectImage(image, await (index ??= readIndex(image, dir, await within())), subject);
       const bytes = await readBlob(ref, descriptor, 'manifest', { hint: incompleteHint, signal });
-      return checkManifest(bytes, { subject, pinned: descriptor.digest, size: descriptor.size, contentType: descriptor.mediaType });
+      return checkManifest(bytes, {
+        subject,
+        pinned: descriptor.digest,
+        size: descriptor.size,
+        contentType: descriptor.mediaType,
+      });
     },
     async fetchBlobBytes(ref, d, opts = {}) {
-      return readBlob(ref, { digest: parseDigest(d.digest, `blob of ${formatReference(ref)}`), size: d.size }, 'blob', { hint: incompleteHint, signal: opts.signal });
+      return readBlob(ref, { digest: parseDigest(d.digest, `blob of ${formatReference(ref)}`), size: d.size }, 'blob', {
+        hint: incompleteHint,
+        signal: opts.signal,
+      });
     },
     async openBlob(d, opts = {}): Promise<Readable> {
       const digest = parseDigest(d.digest, `blob of ${image.path}`);
-      const { handle } = await openRegularFile(blobPath(digest), { subject: formatLocalImage(image), what: `layer ${d.digest}`, hint: incompleteHint, size: d.size, within: await within(), signal: opts.signal });
-      return handle.createReadStream({ highWaterMark: 1 << 20, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+      const { handle } = await openRegularFile(blobPath(digest), {
+        subject: formatLocalImage(image),
+        what: `layer ${d.digest}`,
+        hint: incompleteHint,
+        size: d.size,
+        within: await within(),
+        signal: opts.signal,
+      });
+      return handle.createReadStream({
+        highWaterMark: 1 << 20,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
     },
   };
 }
@@ -65,8 +108,20 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
 async function readIndex(image: LocalImage, dir: string, within: string): Promise<Index> {
   const subject = formatLocalImage(image);
   const hint = layoutHint(image);
-  if (!(await stat(join(dir, 'oci-layout')).then((s) => s.isFile(), () => false))) throw localError(subject, `${dir} is not an OCI image layout: it has no oci-layout file`, hint);
-  const marker = await readBytes(join(dir, 'oci-layout'), { subject, what: 'oci-layout', hint, limit: 64 << 10, within });
+  if (
+    !(await stat(join(dir, 'oci-layout')).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    throw localError(subject, `${dir} is not an OCI image layout: it has no oci-layout file`, hint);
+  const marker = await readBytes(join(dir, 'oci-layout'), {
+    subject,
+    what: 'oci-layout',
+    hint,
+    limit: 64 << 10,
+    within,
+  });
   let version: unknown;
   try {
     version = (JSON.parse(marker.toString('utf8')) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
@@ -74,15 +129,29 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
     version = undefined;
   }
   if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-    throw localError(subject, `oci-layout says imageLayoutVersion ${JSON.stringify(version)}; lkvol reads version 1.x layouts`, hint);
+    throw localError(
+      subject,
+      `oci-layout says imageLayoutVersion ${JSON.stringify(version)}; lkvol reads version 1.x layouts`,
+      hint,
+    );
   }
-  const bytes = await readBytes(join(dir, 'index.json'), { subject, what: 'index.json', hint, limit: documentLimit, within });
+  const bytes = await readBytes(join(dir, 'index.json'), {
+    subject,
+    what: 'index.json',
+    hint,
+    limit: documentLimit,
+    within,
+  });
   try {
-    const document = parseManifestDocument(bytes, { contentType: mediaTypes.ociIndex, subject: `${subject}: index.json` });
+    const document = parseManifestDocument(bytes, {
+      contentType: mediaTypes.ociIndex,
+      subject: `${subject}: index.json`,
+    });
     if (document.kind !== 'index') throw localError(subject, 'index.json is not an image index', hint);
     return document.index;
   } catch (err) {
-    if (err instanceof LkvolError && err.code !== 'LKVOL_LOCAL_IMAGE') throw localError(subject, err.message.replace(`${subject}: `, ''), hint, err);
+    if (err instanceof LkvolError && err.code !== 'LKVOL_LOCAL_IMAGE')
+      throw localError(subject, err.message.replace(`${subject}: `, ''), hint, err);
     throw err;
   }
 }
@@ -91,22 +160,41 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
  * The index.json entry the reference names: the one whose ref.name annotation is the name; without
  * a name the only entry, else the one named `latest` (skopeo's default). @throws LKVOL_LOCAL_IMAGE listing the names there are.
  */
-export function selectImage(image: LocalImage, index: Index, subject: string): { digest: Digest; size: number; mediaType: string } {
+export function selectImage(
+  image: LocalImage,
+  index: Index,
+  subject: string,
+): { digest: Digest; size: number; mediaType: string } {
   const entries = index.manifests;
   const names = entries.map((d) => d.annotations?.[refNameAnnotation]).filter((n): n is string => n !== undefined);
-  const held = names.length === 0 ? `it names none of its ${entries.length} images` : `it holds ${names.map((n) => JSON.stringify(n)).join(', ')}`;
+  const held =
+    names.length === 0
+      ? `it names none of its ${entries.length} images`
+      : `it holds ${names.map((n) => JSON.stringify(n)).join(', ')}`;
   const closest = nearestTags(image.name ?? 'latest', names, 1)[0];
-  const hint = closest === undefined ? 'write the image into the layout with a name (skopeo copy … oci:DIR:NAME)' : `name one after the path: ${image.transport}:${image.path}:${closest}`;
+  const hint =
+    closest === undefined
+      ? 'write the image into the layout with a name (skopeo copy … oci:DIR:NAME)'
+      : `name one after the path: ${image.transport}:${image.path}:${closest}`;
   let chosen: Descriptor[];
   if (image.name !== undefined) chosen = entries.filter((d) => d.annotations?.[refNameAnnotation] === image.name);
   else if (entries.length === 1) chosen = entries;
   else chosen = entries.filter((d) => d.annotations?.[refNameAnnotation] === 'latest');
-  if (entries.length === 0) throw localError(subject, 'the layout holds no image (index.json lists no manifests)', layoutHint(image));
+  if (entries.length === 0)
+    throw localError(subject, 'the layout holds no image (index.json lists no manifests)', layoutHint(image));
   if (chosen.length === 0) {
-    const want = image.name === undefined ? `no name given and the layout holds ${entries.length} images, none named "latest"` : `no image named ${JSON.stringify(image.name)}`;
+    const want =
+      image.name === undefined
+        ? `no name given and the layout holds ${entries.length} images, none named "latest"`
+        : `no image named ${JSON.stringify(image.name)}`;
     throw localError(subject, `${want} in index.json; ${held}`, hint);
   }
-  if (chosen.length > 1) throw localError(subject, `index.json names ${chosen.length} images ${JSON.stringify(image.name ?? 'latest')}; lkvol will not guess which`, 'write the layout again with one image per name');
+  if (chosen.length > 1)
+    throw localError(
+      subject,
+      `index.json names ${chosen.length} images ${JSON.stringify(image.name ?? 'latest')}; lkvol will not guess which`,
+      'write the layout again with one image per name',
+    );
   const d = chosen[0]!;
   return { digest: parseDigest(d.digest, `${subject}: index.json entry`), size: d.size, mediaType: d.mediaType };
 }

@@ -34,13 +34,15 @@ export function localError(subject: string, message: string, hint: string, cause
 }
 
 /** Mismatches found in a local file say where the file is, and that fetching again will not help. */
-export const localMismatchHint = 'the layout or archive was changed or damaged after it was written: write it again (skopeo copy, docker save)';
+export const localMismatchHint =
+  'the layout or archive was changed or damaged after it was written: write it again (skopeo copy, docker save)';
 
 /** A file missing or of the wrong kind is LKVOL_LOCAL_IMAGE; an abort LKVOL_CANCELLED; other failures are the host's (LKVOL_IO). */
 export function readFailure(err: unknown, subject: string, what: string, hint: string): LkvolError {
   if (err instanceof LkvolError) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return localError(subject, `${what}: ${code === 'EISDIR' ? 'is a directory' : 'does not exist'}`, hint, err);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+    return localError(subject, `${what}: ${code === 'EISDIR' ? 'is a directory' : 'does not exist'}`, hint, err);
   return wrapError(err, 'LKVOL_IO', `${subject}: read ${what}`);
 }
 
@@ -69,7 +71,8 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
       throw readFailure(err, o.subject, o.what, o.hint);
     });
     const inside = relative(o.within, real);
-    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
+    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+      throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
   }
   let handle: FileHandle;
   try {
@@ -82,7 +85,14 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
     const st = await handle.stat();
     if (!st.isFile()) throw localError(o.subject, `${o.what}: is not a regular file`, o.hint);
     if (o.size !== undefined && st.size !== o.size) {
-      throw new DigestMismatchError({ subject: `${o.subject}: ${o.what}`, expected: `${o.size} bytes`, actual: `a file of ${st.size} bytes`, bytesRead: 0, reason: 'size mismatch', hint: localMismatchHint });
+      throw new DigestMismatchError({
+        subject: `${o.subject}: ${o.what}`,
+        expected: `${o.size} bytes`,
+        actual: `a file of ${st.size} bytes`,
+        bytesRead: 0,
+        reason: 'size mismatch',
+        hint: localMismatchHint,
+      });
     }
     return { handle, size: st.size };
   } catch (err) {
@@ -95,14 +105,19 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
  * `length` bytes of `file` from `position` (the whole file without a length), refusing more than
  * `limit`; opened as {@link openRegularFile} does.
  */
-export async function readBytes(file: string, o: OpenOptions & { limit: number; position?: number; length?: number }): Promise<Buffer> {
+export async function readBytes(
+  file: string,
+  o: OpenOptions & { limit: number; position?: number; length?: number },
+): Promise<Buffer> {
   const { handle, size } = await openRegularFile(file, o);
   try {
     const length = o.length ?? size;
-    if (length > o.limit) throw localError(o.subject, `${o.what} is ${length} bytes, more than the ${o.limit} lkvol reads`, o.hint);
+    if (length > o.limit)
+      throw localError(o.subject, `${o.what} is ${length} bytes, more than the ${o.limit} lkvol reads`, o.hint);
     const buf = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buf, 0, length, o.position ?? 0);
-    if (bytesRead !== length) throw localError(o.subject, `${o.what}: the file ends after ${bytesRead} of ${length} bytes`, o.hint);
+    if (bytesRead !== length)
+      throw localError(o.subject, `${o.what}: the file ends after ${bytesRead} of ${length} bytes`, o.hint);
     return buf;
   } catch (err) {
     throw err instanceof LkvolError ? err : readFailure(err, o.subject, o.what, o.hint);
@@ -114,8 +129,22 @@ export async function readBytes(file: string, o: OpenOptions & { limit: number; 
 /** Checks bytes read from a layout or archive against the descriptor that named them. */
 export function verifyBytes(bytes: Buffer, d: { digest: Digest; size?: number | undefined }, subject: string): void {
   const actual = digestOf(bytes, digestAlgorithm(d.digest));
-  if (actual !== d.digest) throw new DigestMismatchError({ subject, expected: d.digest, actual, bytesRead: bytes.length, hint: localMismatchHint });
+  if (actual !== d.digest)
+    throw new DigestMismatchError({
+      subject,
+      expected: d.digest,
+      actual,
+      bytesRead: bytes.length,
+      hint: localMismatchHint,
+    });
   if (d.size !== undefined && d.size !== bytes.length) {
-    throw new DigestMismatchError({ subject, expected: `${d.size} bytes`, actual: `${bytes.length} bytes`, bytesRead: bytes.length, reason: 'size mismatch', hint: localMismatchHint });
+    throw new DigestMismatchError({
+      subject,
+      expected: `${d.size} bytes`,
+      actual: `${bytes.length} bytes`,
+      bytesRead: bytes.length,
+      reason: 'size mismatch',
+      hint: localMismatchHint,
+    });
   }
 }

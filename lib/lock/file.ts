@@ -23,7 +23,10 @@ export interface Lock {
 const digestText = z.string().regex(/^sha(256:[0-9a-f]{64}|512:[0-9a-f]{128})$/, 'a digest (sha256:<64 hex>)');
 const lockSchema = z.strictObject({
   lockVersion: z.literal(1),
-  images: z.record(z.string(), z.strictObject({ digest: digestText, platforms: z.record(z.string(), digestText).optional() })),
+  images: z.record(
+    z.string(),
+    z.strictObject({ digest: digestText, platforms: z.record(z.string(), digestText).optional() }),
+  ),
 });
 
 /** Where the lock of these system files is: beside the first one. */
@@ -49,13 +52,21 @@ export function parseLock(text: string, file: string): Lock {
   }
   const images: Record<string, LockEntry> = {};
   for (const [ref, e] of Object.entries(parsed.data.images)) {
-    images[ref] = { digest: parseDigest(e.digest), ...(e.platforms === undefined ? {} : { platforms: Object.fromEntries(Object.entries(e.platforms).map(([p, d]) => [p, parseDigest(d)])) }) };
+    images[ref] = {
+      digest: parseDigest(e.digest),
+      ...(e.platforms === undefined
+        ? {}
+        : { platforms: Object.fromEntries(Object.entries(e.platforms).map(([p, d]) => [p, parseDigest(d)])) }),
+    };
   }
   return { images };
 }
 
 function notALock(file: string, why: string, cause: unknown): LkvolError {
-  return new LkvolError('LKVOL_LOCK', `${file}: not an lkvol lock file: ${why}`, { cause, hint: `lkvol writes ${lockFileName} with \`lkvol lock\`; move this file away, then run it` });
+  return new LkvolError('LKVOL_LOCK', `${file}: not an lkvol lock file: ${why}`, {
+    cause,
+    hint: `lkvol writes ${lockFileName} with \`lkvol lock\`; move this file away, then run it`,
+  });
 }
 
 /**
@@ -80,7 +91,8 @@ export function formatLock(lock: Lock, files: readonly string[]): string {
     const e = lock.images[ref]!;
     lines.push(`  ${q(ref)}:`, `    digest: ${q(e.digest)}`);
     const platforms = Object.keys(e.platforms ?? {}).sort(compareBytes);
-    if (platforms.length > 0) lines.push('    platforms:', ...platforms.map((p) => `      ${q(p)}: ${q(e.platforms![p]!)}`));
+    if (platforms.length > 0)
+      lines.push('    platforms:', ...platforms.map((p) => `      ${q(p)}: ${q(e.platforms![p]!)}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -12,7 +12,14 @@ export {
   mediaTypes,
   type KnownMediaType,
 } from './media-types.js';
-export { formatPlatform, isSamePlatform, normalizePlatform, parsePlatform, rankPlatform, type Platform } from './platform.js';
+export {
+  formatPlatform,
+  isSamePlatform,
+  normalizePlatform,
+  parsePlatform,
+  rankPlatform,
+  type Platform,
+} from './platform.js';
 export {
   containerConfigSchema,
   descriptorSchema,

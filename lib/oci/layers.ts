@@ -15,18 +15,26 @@ import type { ImageConfig, Manifest } from './schema.js';
 export function checkImageLayers(manifest: Manifest, config: ImageConfig, subject: string): void {
   for (const layer of manifest.layers) {
     if (!isLayerMediaType(layer.mediaType)) {
-      throw new LkvolError('LKVOL_UNSUPPORTED_MEDIA_TYPE', `${subject}: layer ${layer.digest} has media type ${JSON.stringify(layer.mediaType)}, which is not a tar layer lkvol unpacks`, {
-        hint: 'lkvol unpacks OCI and Docker tar layers (plain, gzip or zstd); use format: oci to copy the image as it is',
-      });
+      throw new LkvolError(
+        'LKVOL_UNSUPPORTED_MEDIA_TYPE',
+        `${subject}: layer ${layer.digest} has media type ${JSON.stringify(layer.mediaType)}, which is not a tar layer lkvol unpacks`,
+        {
+          hint: 'lkvol unpacks OCI and Docker tar layers (plain, gzip or zstd); use format: oci to copy the image as it is',
+        },
+      );
     }
   }
   const diffIds = config.rootfs.diff_ids.length;
   const layers = manifest.layers.length;
   if (diffIds !== layers) {
     // Extracting would leave some layer unverified (too few) or the image ambiguous (too many).
-    throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${subject}: the config lists ${count(diffIds, 'diff_id')} for ${count(layers, 'layer')}; each layer needs exactly one`, {
-      hint: 'the image config and manifest disagree; rebuild and push the image',
-    });
+    throw new LkvolError(
+      'LKVOL_REGISTRY_PROTOCOL',
+      `${subject}: the config lists ${count(diffIds, 'diff_id')} for ${count(layers, 'layer')}; each layer needs exactly one`,
+      {
+        hint: 'the image config and manifest disagree; rebuild and push the image',
+      },
+    );
   }
 }
 

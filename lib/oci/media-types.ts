@@ -46,7 +46,12 @@ const layerTypes: ReadonlySet<string> = new Set([
  * The `Accept` header for manifest requests: indexes and manifests of both families, OCI first.
  * Schema1 is deliberately absent so registries that can convert do so.
  */
-export const manifestAccept: readonly string[] = [mediaTypes.ociIndex, mediaTypes.dockerManifestList, mediaTypes.ociManifest, mediaTypes.dockerManifest];
+export const manifestAccept: readonly string[] = [
+  mediaTypes.ociIndex,
+  mediaTypes.dockerManifestList,
+  mediaTypes.ociManifest,
+  mediaTypes.dockerManifest,
+];
 
 /** True for an OCI index or a Docker manifest list. */
 export function isIndexMediaType(mediaType: string): boolean {

@@ -40,18 +40,31 @@ const invalidCases = [
 ];
 for (const c of invalidCases) {
   test(`parsePlatform: ${c.name}`, () => {
-    assert.throws(() => parsePlatform(c.input), (err: unknown) => {
-      assert.equal((err as { code?: string }).code, 'LKVOL_USAGE');
-      assert.match((err as Error).message, /^invalid platform ".*": /);
-      return true;
-    });
+    assert.throws(
+      () => parsePlatform(c.input),
+      (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'LKVOL_USAGE');
+        assert.match((err as Error).message, /^invalid platform ".*": /);
+        return true;
+      },
+    );
   });
 }
 
 test('normalizePlatform: index entries use the same aliases as flags', () => {
-  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), { os: 'linux', architecture: 'arm64' });
-  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm' }), { os: 'linux', architecture: 'arm', variant: 'v7' });
-  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'amd64', variant: '' }), { os: 'linux', architecture: 'amd64' });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), {
+    os: 'linux',
+    architecture: 'arm64',
+  });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm' }), {
+    os: 'linux',
+    architecture: 'arm',
+    variant: 'v7',
+  });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'amd64', variant: '' }), {
+    os: 'linux',
+    architecture: 'amd64',
+  });
 });
 
 const rankCases = [
@@ -65,7 +78,12 @@ const rankCases = [
   // NB: no cross-architecture fallback; a volume built for arm64 must not get arm/v7 content silently.
   { name: 'arm64 does not take arm/v7', want: 'linux/arm64', have: 'linux/arm/v7', rank: undefined },
   { name: 'other os never matches', want: 'linux/amd64', have: 'windows/amd64', rank: undefined },
-  { name: 'unordered variants match only exactly', want: 'linux/riscv64/rva22', have: 'linux/riscv64', rank: undefined },
+  {
+    name: 'unordered variants match only exactly',
+    want: 'linux/riscv64/rva22',
+    have: 'linux/riscv64',
+    rank: undefined,
+  },
 ];
 for (const c of rankCases) {
   test(`rankPlatform: ${c.name}`, () => {

@@ -20,7 +20,18 @@ const archAliases: Record<string, { architecture: string; variant?: string }> = 
 };
 
 /** Architectures a bare `--platform ARCH` may name (Go's GOARCH values images use), besides the aliases above. */
-const bareArchitectures = new Set(['amd64', 'arm64', 'arm', '386', 'ppc64le', 'ppc64', 's390x', 'riscv64', 'mips64le', 'loong64']);
+const bareArchitectures = new Set([
+  'amd64',
+  'arm64',
+  'arm',
+  '386',
+  'ppc64le',
+  'ppc64',
+  's390x',
+  'riscv64',
+  'mips64le',
+  'loong64',
+]);
 
 const osPattern = /^[a-z0-9]+$/;
 const archPattern = /^[a-z0-9_]+$/;
@@ -34,14 +45,19 @@ const variantPattern = /^v?[0-9a-z.]+$/;
 export function parsePlatform(input: string): Platform {
   const given = input.trim().toLowerCase().split('/');
   // A bare architecture (`arm64`, `aarch64`, `x86_64`), as LinuxKit's --arch takes it, means Linux.
-  const parts = given.length === 1 && (bareArchitectures.has(given[0]!) || given[0]! in archAliases) ? ['linux', ...given] : given;
+  const parts =
+    given.length === 1 && (bareArchitectures.has(given[0]!) || given[0]! in archAliases) ? ['linux', ...given] : given;
   const [os, architecture, variant] = parts;
   const bad = (why: string) =>
-    new LkvolError('LKVOL_USAGE', `invalid platform ${JSON.stringify(input)}: ${why}`, { hint: 'write it as os/arch[/variant] (e.g. linux/amd64, linux/arm/v7) or a bare architecture (arm64)' });
-  if (parts.length < 2 || parts.length > 3 || os === undefined || architecture === undefined) throw bad('want os/arch[/variant] or a known architecture');
+    new LkvolError('LKVOL_USAGE', `invalid platform ${JSON.stringify(input)}: ${why}`, {
+      hint: 'write it as os/arch[/variant] (e.g. linux/amd64, linux/arm/v7) or a bare architecture (arm64)',
+    });
+  if (parts.length < 2 || parts.length > 3 || os === undefined || architecture === undefined)
+    throw bad('want os/arch[/variant] or a known architecture');
   if (!osPattern.test(os)) throw bad(`os ${JSON.stringify(os)} must match [a-z0-9]+`);
   if (!archPattern.test(architecture)) throw bad(`architecture ${JSON.stringify(architecture)} must match [a-z0-9_]+`);
-  if (variant !== undefined && !variantPattern.test(variant)) throw bad(`variant ${JSON.stringify(variant)} must match v?[0-9a-z.]+`);
+  if (variant !== undefined && !variantPattern.test(variant))
+    throw bad(`variant ${JSON.stringify(variant)} must match v?[0-9a-z.]+`);
   return normalizePlatform({ os, architecture, variant });
 }
 

@@ -55,6 +55,9 @@ function platformNotFound(want: Platform, entries: { platform: Platform }[], sub
   const listed = have.length === 0 ? 'the index lists no platform images' : `the index has ${have.join(', ')}`;
   const prefix = subject === undefined ? '' : `${subject}: `;
   return new LkvolError('LKVOL_PLATFORM_NOT_FOUND', `${prefix}no manifest for ${formatPlatform(want)}: ${listed}`, {
-    hint: have.length === 0 ? 'the image has no runnable platform; use another image' : `choose one of ${have.join(', ')} with --platform`,
+    hint:
+      have.length === 0
+        ? 'the image has no runnable platform; use another image'
+        : `choose one of ${have.join(', ')} with --platform`,
   });
 }

@@ -63,7 +63,11 @@ export function parsePolicy(file: string, text: string): Policy {
   const rule = (raw: string, readOnly: boolean, name: string, at: (string | number)[]): PolicyRule | undefined => {
     const pos = yaml.value.locator.at(at);
     const n = normalizeHostPath(raw);
-    const problem = !raw.startsWith('/') ? 'must be an absolute path' : n.dotdot ? `must not contain ".." (it would mean ${n.path})` : undefined;
+    const problem = !raw.startsWith('/')
+      ? 'must be an absolute path'
+      : n.dotdot
+        ? `must not contain ".." (it would mean ${n.path})`
+        : undefined;
     if (problem !== undefined) {
       issues.push({ ...pos, path: name, message: `${JSON.stringify(raw)} ${problem}` });
       return undefined;
@@ -71,8 +75,14 @@ export function parsePolicy(file: string, text: string): Policy {
     return { path: n.path, readOnly, name, pos };
   };
   const hostPaths = parsed.data.hostPaths ?? {};
-  const allow = (hostPaths.allow ?? []).map((a, i) => rule(a.path, a.readOnly === true, `hostPaths.allow[${i}]`, ['hostPaths', 'allow', i, 'path']));
+  const allow = (hostPaths.allow ?? []).map((a, i) =>
+    rule(a.path, a.readOnly === true, `hostPaths.allow[${i}]`, ['hostPaths', 'allow', i, 'path']),
+  );
   const deny = (hostPaths.deny ?? []).map((d, i) => rule(d, false, `hostPaths.deny[${i}]`, ['hostPaths', 'deny', i]));
   if (issues.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', issues, hint);
-  return { file, allow: allow.filter((r): r is PolicyRule => r !== undefined), deny: deny.filter((r): r is PolicyRule => r !== undefined) };
+  return {
+    file,
+    allow: allow.filter((r): r is PolicyRule => r !== undefined),
+    deny: deny.filter((r): r is PolicyRule => r !== undefined),
+  };
 }

@@ -73,13 +73,19 @@ export function parseReference(input: string, opts: { base?: string } = {}): Nor
     try {
       digest = parseDigest(input.slice(at + 1));
     } catch {
-      fail(`digest ${JSON.stringify(input.slice(at + 1))} must be sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
+      fail(
+        `digest ${JSON.stringify(input.slice(at + 1))} must be sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`,
+      );
     }
   }
   const { name, tag } = splitTag(namePart);
-  if (tag !== undefined && !tagPattern.test(tag)) fail(`tag ${JSON.stringify(tag)} may contain only [A-Za-z0-9_.-], must not start with . or -, and is at most 128 characters`);
+  if (tag !== undefined && !tagPattern.test(tag))
+    fail(
+      `tag ${JSON.stringify(tag)} may contain only [A-Za-z0-9_.-], must not start with . or -, and is at most 128 characters`,
+    );
   const { registry, repository } = splitRegistry(name, fail);
-  if (`${registry}/${repository}`.length > maxNameLength && registry !== dockerHub) fail(`name is longer than ${maxNameLength} characters`);
+  if (`${registry}/${repository}`.length > maxNameLength && registry !== dockerHub)
+    fail(`name is longer than ${maxNameLength} characters`);
   if (repository.length > maxNameLength) fail(`repository is longer than ${maxNameLength} characters`);
   return { registry, repository, tag: tag ?? (digest === undefined ? 'latest' : undefined), digest };
 }
@@ -95,7 +101,9 @@ function splitRegistry(name: string, fail: (why: string) => never): { registry: 
   if (name === '') fail('missing repository name');
   const slash = name.indexOf('/');
   const first = slash === -1 ? '' : name.slice(0, slash);
-  const isHost = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
+  const isHost =
+    slash !== -1 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
   let registry = isHost ? first : dockerHub;
   let repository = isHost ? name.slice(slash + 1) : name;
   if (isHost) validateHost(registry, fail);
@@ -104,7 +112,8 @@ function splitRegistry(name: string, fail: (why: string) => never): { registry: 
   if (repository === '') fail('missing repository name');
   for (const part of repository.split('/')) {
     if (part !== part.toLowerCase()) fail(`repository name must be lowercase, got ${JSON.stringify(repository)}`);
-    if (!pathComponent.test(part)) fail(`repository path component ${JSON.stringify(part)} must match [a-z0-9]+ separated by ".", "_", "__" or "-"`);
+    if (!pathComponent.test(part))
+      fail(`repository path component ${JSON.stringify(part)} must match [a-z0-9]+ separated by ".", "_", "__" or "-"`);
   }
   return { registry, repository };
 }
@@ -115,7 +124,8 @@ function validateHost(host: string, fail: (why: string) => never): void {
   const port = m?.[2];
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) fail(`registry port ${port} is out of range`);
   if (ipv6Host.test(hostname)) return;
-  if (hostname === '' || !hostname.split('.').every((c) => hostComponent.test(c))) fail(`registry host ${JSON.stringify(host)} is not a valid host name`);
+  if (hostname === '' || !hostname.split('.').every((c) => hostComponent.test(c)))
+    fail(`registry host ${JSON.stringify(host)} is not a valid host name`);
 }
 
 /**
@@ -158,7 +168,10 @@ export function formatLocalImage(image: LocalImage): string {
 
 /** The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set); a local image as written. */
 export function formatReference(ref: NormalizedRef): string {
-  const named = ref.local !== undefined ? formatLocalImage(ref.local) : `${formatName(ref)}${ref.tag === undefined ? '' : `:${ref.tag}`}`;
+  const named =
+    ref.local !== undefined
+      ? formatLocalImage(ref.local)
+      : `${formatName(ref)}${ref.tag === undefined ? '' : `:${ref.tag}`}`;
   return `${named}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
 }
 

@@ -32,8 +32,8 @@ export interface AuthFile {
 }
 
 /** Where one file says a repository's credentials are, in priority order. */
-export type AuthSource = { kind: 'helper'; helper: string; where: string } | { kind: 'inline'; entry: AuthEntry; where: string };
-
+export type AuthSource =
+  { kind: 'helper'; helper: string; where: string } | { kind: 'inline'; entry: AuthEntry; where: string };
 
 /**
  * Reads one credentials file. A missing file is `undefined` (the source is simply not used).
@@ -47,7 +47,8 @@ export async function readAuthFile(path: string, signal?: AbortSignal): Promise<
     if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
     throw wrapError(err, 'LKVOL_IO', `read credentials file ${path}`);
   }
-  const bad = (why: string, cause?: unknown) => new LkvolError('LKVOL_REGISTRY_AUTH', `credentials file ${path}: ${why}`, { cause, hint: `fix or remove ${path}` });
+  const bad = (why: string, cause?: unknown) =>
+    new LkvolError('LKVOL_REGISTRY_AUTH', `credentials file ${path}: ${why}`, { cause, hint: `fix or remove ${path}` });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -56,23 +57,46 @@ export async function readAuthFile(path: string, signal?: AbortSignal): Promise<
     throw bad('not valid JSON');
   }
   if (!isObject(parsed)) throw bad('must be a JSON object');
-  const { auths = {}, credHelpers = {}, credsStore } = parsed as { auths?: unknown; credHelpers?: unknown; credsStore?: unknown };
+  const {
+    auths = {},
+    credHelpers = {},
+    credsStore,
+  } = parsed as { auths?: unknown; credHelpers?: unknown; credsStore?: unknown };
   if (!isObject(auths)) throw bad('"auths" must be an object');
-  if (!isObject(credHelpers) || !Object.values(credHelpers).every(isHelperName)) throw bad('"credHelpers" must map hosts to helper names');
-  if (credsStore !== undefined && credsStore !== '' && !isHelperName(credsStore)) throw bad('"credsStore" must be a helper name');
-  const helpers = new Map(Object.entries(credHelpers as Record<string, string>).map(([k, v]) => [normalizeAuthKey(k), v]));
-  return { path, credHelpers: helpers, credsStore: credsStore === '' ? undefined : (credsStore as string | undefined), auths: auths as Record<string, AuthEntry> };
+  if (!isObject(credHelpers) || !Object.values(credHelpers).every(isHelperName))
+    throw bad('"credHelpers" must map hosts to helper names');
+  if (credsStore !== undefined && credsStore !== '' && !isHelperName(credsStore))
+    throw bad('"credsStore" must be a helper name');
+  const helpers = new Map(
+    Object.entries(credHelpers as Record<string, string>).map(([k, v]) => [normalizeAuthKey(k), v]),
+  );
+  return {
+    path,
+    credHelpers: helpers,
+    credsStore: credsStore === '' ? undefined : (credsStore as string | undefined),
+    auths: auths as Record<string, AuthEntry>,
+  };
 }
 
 /** The sources a file offers for `registry/repository`: `credHelpers[host]`, then `credsStore`, then the longest matching `auths` key. */
-export function authSourcesFor(file: Pick<AuthFile, 'path' | 'credHelpers' | 'credsStore' | 'auths'>, registry: string, repository?: string): AuthSource[] {
+export function authSourcesFor(
+  file: Pick<AuthFile, 'path' | 'credHelpers' | 'credsStore' | 'auths'>,
+  registry: string,
+  repository?: string,
+): AuthSource[] {
   const sources: AuthSource[] = [];
   const host = normalizeAuthKey(registry);
   const helper = file.credHelpers.get(host);
   if (helper !== undefined) sources.push({ kind: 'helper', helper, where: `${file.path}: credHelpers` });
-  if (file.credsStore !== undefined) sources.push({ kind: 'helper', helper: file.credsStore, where: `${file.path}: credsStore` });
+  if (file.credsStore !== undefined)
+    sources.push({ kind: 'helper', helper: file.credsStore, where: `${file.path}: credsStore` });
   const key = matchAuthKey(Object.keys(file.auths), registry, repository);
-  if (key !== undefined) sources.push({ kind: 'inline', entry: file.auths[key] ?? {}, where: `${file.path}: auths[${JSON.stringify(key)}]` });
+  if (key !== undefined)
+    sources.push({
+      kind: 'inline',
+      entry: file.auths[key] ?? {},
+      where: `${file.path}: auths[${JSON.stringify(key)}]`,
+    });
   return sources;
 }
 

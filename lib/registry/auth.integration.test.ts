@@ -21,7 +21,14 @@ before(async () => {
   registry = await startRegistry({ htpasswd: user });
   dir = await mkdtemp(join(tmpdir(), 'lkvol-auth-'));
   layer = await layerOf({ 'secret.txt': 'only for lkvol' });
-  pushed = await pushImage({ registry: registry.host, repository: 'private/img', tag: '1', layers: [layer], format: 'oci', auth: user });
+  pushed = await pushImage({
+    registry: registry.host,
+    repository: 'private/img',
+    tag: '1',
+    layers: [layer],
+    format: 'oci',
+    auth: user,
+  });
 });
 
 after(async () => {
@@ -51,34 +58,53 @@ test('auth: credentials from config.json pull the manifest, config and layer', a
 });
 
 test('auth: username/password fields work like auth', async (t) => {
-  const path = await dockerConfig('fields', { [`http://${registry.host}`]: { username: user.user, password: user.password } });
+  const path = await dockerConfig('fields', {
+    [`http://${registry.host}`]: { username: user.user, password: user.password },
+  });
   const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
   t.after(() => client.close());
-  assert.equal((await client.fetchManifest(parseReference(`${registry.host}/private/img:1`))).digest, pushed.manifestDigest);
+  assert.equal(
+    (await client.fetchManifest(parseReference(`${registry.host}/private/img:1`))).digest,
+    pushed.manifestDigest,
+  );
 });
 
 test('auth: without credentials the pull fails with a login hint', async (t) => {
   const path = await dockerConfig('other', { 'elsewhere.example': { auth: b64('a:b') } });
   const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
   t.after(() => client.close());
-  await assert.rejects(client.resolveImage(parseReference(`${registry.host}/private/img:1`), { platform }), (err: Error & { code?: string; hint?: string; status?: number }) => {
-    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
-    assert.equal(err.status, 401);
-    assert.equal(err.message, `pull ${registry.host}/private/img:1: GET /v2/private/img/manifests/1: 401 UNAUTHORIZED: authentication required; no credentials for ${registry.host} were found`);
-    assert.equal(err.hint?.startsWith(`run "docker login ${registry.host}"`), true);
-    return true;
-  });
+  await assert.rejects(
+    client.resolveImage(parseReference(`${registry.host}/private/img:1`), { platform }),
+    (err: Error & { code?: string; hint?: string; status?: number }) => {
+      assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+      assert.equal(err.status, 401);
+      assert.equal(
+        err.message,
+        `pull ${registry.host}/private/img:1: GET /v2/private/img/manifests/1: 401 UNAUTHORIZED: authentication required; no credentials for ${registry.host} were found`,
+      );
+      assert.equal(err.hint?.startsWith(`run "docker login ${registry.host}"`), true);
+      return true;
+    },
+  );
 });
 
 test('auth: a wrong password fails as an auth error naming where the refused credentials came from, and is not echoed', async (t) => {
   const path = await dockerConfig('bad', { [registry.host]: { auth: b64(`${user.user}:wrong-pw`) } });
   const client = createRegistryClient({ credentials: await loadDockerCredentials(path) });
   t.after(() => client.close());
-  await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/private/img:1`)), (err: Error & { code?: string; hint?: string }) => {
-    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
-    assert.ok(err.message.endsWith(`; the credentials for ${registry.host} from ${path}: auths["${registry.host}"] were rejected`), err.message);
-    assert.match(err.hint ?? '', /^check the user and password \(or token\) in .*, or log in again: docker login /);
-    assert.doesNotMatch(`${err.message} ${String((err as { hint?: string }).hint)}`, /wrong-pw|s3cret/);
-    return true;
-  });
+  await assert.rejects(
+    client.fetchManifest(parseReference(`${registry.host}/private/img:1`)),
+    (err: Error & { code?: string; hint?: string }) => {
+      assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+      assert.ok(
+        err.message.endsWith(
+          `; the credentials for ${registry.host} from ${path}: auths["${registry.host}"] were rejected`,
+        ),
+        err.message,
+      );
+      assert.match(err.hint ?? '', /^check the user and password \(or token\) in .*, or log in again: docker login /);
+      assert.doesNotMatch(`${err.message} ${String((err as { hint?: string }).hint)}`, /wrong-pw|s3cret/);
+      return true;
+    },
+  );
 });

@@ -34,7 +34,12 @@ export interface Authorizer {
 }
 
 /** Creates an Authorizer for one registry and one set of credentials. */
-export function createAuthorizer(opts: { registry: string; credentials: Credentials | undefined; insecure: boolean; send: Sender }): Authorizer {
+export function createAuthorizer(opts: {
+  registry: string;
+  credentials: Credentials | undefined;
+  insecure: boolean;
+  send: Sender;
+}): Authorizer {
   // Promises, so parallel requests for one scope share a single token request.
   const tokens = new Map<string, Promise<CachedToken>>();
   const basic = basicCredentials(opts.credentials);
@@ -54,7 +59,10 @@ export function createAuthorizer(opts: { registry: string; credentials: Credenti
         if (cached !== undefined && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
       }
       const allowHttpRealm = opts.insecure || req.registryOrigin.startsWith('http:');
-      const fetching = fetchToken({ ...opts, allowHttpRealm, scopes, subject: req.subject, signal: req.signal }, bearer);
+      const fetching = fetchToken(
+        { ...opts, allowHttpRealm, scopes, subject: req.subject, signal: req.signal },
+        bearer,
+      );
       tokens.set(key, fetching);
       fetching.catch(() => {
         if (tokens.get(key) === fetching) tokens.delete(key);

@@ -43,18 +43,25 @@ test('openBlob: correct bytes stream through unchanged', async (t) => {
 test('openBlob: wrong bytes of the right length fail at EOF with a digest mismatch', async (t) => {
   const evil = Buffer.from(blob.toString().toUpperCase());
   const { client, ref } = await setup(t, { [blobPath]: (_req, res) => sendBody(res, evil) });
-  await assert.rejects(drain(await client.openBlob(ref, descriptor, { subject: 'layer 1' })), (err: Error & { code?: string; bytesRead?: number; actual?: string }) => {
-    assert.equal(err.code, 'LKVOL_DIGEST_MISMATCH');
-    assert.equal(err.bytesRead, blob.length);
-    assert.equal(err.actual, digestOf(evil));
-    assert.match(err.message, /^layer 1: digest mismatch after 43 bytes/);
-    return true;
-  });
+  await assert.rejects(
+    drain(await client.openBlob(ref, descriptor, { subject: 'layer 1' })),
+    (err: Error & { code?: string; bytesRead?: number; actual?: string }) => {
+      assert.equal(err.code, 'LKVOL_DIGEST_MISMATCH');
+      assert.equal(err.bytesRead, blob.length);
+      assert.equal(err.actual, digestOf(evil));
+      assert.match(err.message, /^layer 1: digest mismatch after 43 bytes/);
+      return true;
+    },
+  );
 });
 
 test('openBlob: a Content-Length other than the descriptor size fails before reading', async (t) => {
   const { client, ref } = await setup(t, { [blobPath]: (_req, res) => sendBody(res, Buffer.concat([blob, blob])) });
-  await assert.rejects(client.openBlob(ref, descriptor), { code: 'LKVOL_DIGEST_MISMATCH', bytesRead: 0, message: /size mismatch after 0 bytes: expected 43 bytes, got Content-Length 86/ });
+  await assert.rejects(client.openBlob(ref, descriptor), {
+    code: 'LKVOL_DIGEST_MISMATCH',
+    bytesRead: 0,
+    message: /size mismatch after 0 bytes: expected 43 bytes, got Content-Length 86/,
+  });
 });
 
 test('openBlob: a body cut short of its Content-Length is an error, never a short success', async (t) => {
@@ -74,7 +81,10 @@ test('openBlob: a chunked body longer than the descriptor fails as soon as it ov
       res.end('more');
     },
   });
-  await assert.rejects(drain(await client.openBlob(ref, descriptor)), { code: 'LKVOL_DIGEST_MISMATCH', message: /size mismatch/ });
+  await assert.rejects(drain(await client.openBlob(ref, descriptor)), {
+    code: 'LKVOL_DIGEST_MISMATCH',
+    message: /size mismatch/,
+  });
 });
 
 test('openBlob: aborting the signal mid-body ends the stream as cancelled', async (t) => {
@@ -92,14 +102,21 @@ test('openBlob: aborting the signal mid-body ends the stream as cancelled', asyn
 
 test('fetchBlobBytes: a config descriptor above the cap is refused without a request', async (t) => {
   const { client, ref } = await setup(t, {});
-  await assert.rejects(client.fetchBlobBytes(ref, { ...descriptor, size: 5 << 20 }), { code: 'LKVOL_REGISTRY_PROTOCOL', message: /exceeds the 4194304-byte limit/ });
+  await assert.rejects(client.fetchBlobBytes(ref, { ...descriptor, size: 5 << 20 }), {
+    code: 'LKVOL_REGISTRY_PROTOCOL',
+    message: /exceeds the 4194304-byte limit/,
+  });
 });
 
 test('fetchManifest: a pinned digest is checked against the bytes received', async (t) => {
   const served = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [] }));
   const pinned = digestOf('something else');
   const { client, ref } = await setup(t, { [`/v2/x/y/manifests/${pinned}`]: (_req, res) => sendBody(res, served) });
-  await assert.rejects(client.fetchManifest({ ...ref, digest: pinned }), { code: 'LKVOL_DIGEST_MISMATCH', expected: pinned, actual: digestOf(served) });
+  await assert.rejects(client.fetchManifest({ ...ref, digest: pinned }), {
+    code: 'LKVOL_DIGEST_MISMATCH',
+    expected: pinned,
+    actual: digestOf(served),
+  });
 });
 
 test('fetchManifest: a tag is not checked against Docker-Content-Digest', async (t) => {
@@ -114,8 +131,13 @@ test('fetchManifest: a tag is not checked against Docker-Content-Digest', async 
 });
 
 test('fetchManifest: a manifest above 4 MiB is refused', async (t) => {
-  const { client, ref } = await setup(t, { '/v2/x/y/manifests/1': (_req, res) => sendBody(res, Buffer.alloc((4 << 20) + 1, 0x20)) });
-  await assert.rejects(client.fetchManifest(ref), { code: 'LKVOL_REGISTRY_PROTOCOL', message: /response body exceeds 4194304 bytes/ });
+  const { client, ref } = await setup(t, {
+    '/v2/x/y/manifests/1': (_req, res) => sendBody(res, Buffer.alloc((4 << 20) + 1, 0x20)),
+  });
+  await assert.rejects(client.fetchManifest(ref), {
+    code: 'LKVOL_REGISTRY_PROTOCOL',
+    message: /response body exceeds 4194304 bytes/,
+  });
 });
 
 test('fetchManifest: a chunked manifest above 4 MiB is cut off while reading', async (t) => {
@@ -125,5 +147,8 @@ test('fetchManifest: a chunked manifest above 4 MiB is cut off while reading', a
       res.end();
     },
   });
-  await assert.rejects(client.fetchManifest(ref), { code: 'LKVOL_REGISTRY_PROTOCOL', message: /exceeds 4194304 bytes/ });
+  await assert.rejects(client.fetchManifest(ref), {
+    code: 'LKVOL_REGISTRY_PROTOCOL',
+    message: /exceeds 4194304 bytes/,
+  });
 });

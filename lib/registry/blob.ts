@@ -36,9 +36,21 @@ interface BlobRead {
  * never splicing other bytes in. The consumer must read to EOF.
  * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_* (also as stream errors), LKVOL_CANCELLED.
  */
-export async function openBlob(transport: Transport, ref: NormalizedRef, descriptor: Descriptor, opts: BlobOptions = {}): Promise<Readable> {
+export async function openBlob(
+  transport: Transport,
+  ref: NormalizedRef,
+  descriptor: Descriptor,
+  opts: BlobOptions = {},
+): Promise<Readable> {
   const digest = parseDigest(descriptor.digest, `blob of ${formatName(ref)}`);
-  const read: BlobRead = { transport, ref, digest, size: descriptor.size, subject: opts.subject ?? `blob ${digest} of ${formatName(ref)}`, signal: opts.signal };
+  const read: BlobRead = {
+    transport,
+    ref,
+    digest,
+    size: descriptor.size,
+    subject: opts.subject ?? `blob ${digest} of ${formatName(ref)}`,
+    signal: opts.signal,
+  };
   const first = await requestFrom(read, 0);
   const verifier = createVerifier({ digest, size: descriptor.size, subject: read.subject });
   // A small blob may fail its check before the caller has piped it anywhere: the error stays on the
@@ -87,7 +99,8 @@ async function copyWithResume(r: BlobRead, first: RegistryResponse, out: Writabl
       return;
     } catch (err) {
       if (out.destroyed) return;
-      if (isLkvolError(err) || resumes >= maxResumes || r.signal?.aborted === true || !isRetryableNetworkError(err)) throw networkError(err, res.ctx);
+      if (isLkvolError(err) || resumes >= maxResumes || r.signal?.aborted === true || !isRetryableNetworkError(err))
+        throw networkError(err, res.ctx);
     }
     // The verifier has taken `offset` bytes: only the rest, from exactly there, may follow.
     res = await requestFrom(r, offset);
@@ -122,7 +135,11 @@ export async function fetchBlobBytes(
   const max = opts.maxBytes ?? bodyLimits.config;
   const subject = opts.subject ?? `blob ${descriptor.digest} of ${formatName(ref)}`;
   if (descriptor.size > max) {
-    throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${subject}: descriptor size ${descriptor.size} exceeds the ${max}-byte limit`, {});
+    throw new RegistryError(
+      'LKVOL_REGISTRY_PROTOCOL',
+      `${subject}: descriptor size ${descriptor.size} exceeds the ${max}-byte limit`,
+      {},
+    );
   }
   const stream = await openBlob(transport, ref, descriptor, opts);
   const chunks: Buffer[] = [];

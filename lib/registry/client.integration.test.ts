@@ -18,19 +18,43 @@ const layers: Record<string, LayerInput[]> = {};
 let multi: { digest: string };
 let multiDocker: { digest: string };
 
-const runtimeConfig = { Env: ['PATH=/bin', 'A=1'], Entrypoint: ['/bin/app'], Cmd: ['--serve'], WorkingDir: '/srv', Labels: { 'org.mobyproject.config': '{}' }, User: '1000:1000' };
+const runtimeConfig = {
+  Env: ['PATH=/bin', 'A=1'],
+  Entrypoint: ['/bin/app'],
+  Cmd: ['--serve'],
+  WorkingDir: '/srv',
+  Labels: { 'org.mobyproject.config': '{}' },
+  User: '1000:1000',
+};
 
 /** Pushes image `name` as `img/<repository>:<tag>` (default `img/<name>:1`). */
-async function push(name: string, format: 'oci' | 'docker', config: Record<string, unknown>, files: Record<string, string>[], at = { repository: name, tag: '1' }): Promise<PushedImage> {
+async function push(
+  name: string,
+  format: 'oci' | 'docker',
+  config: Record<string, unknown>,
+  files: Record<string, string>[],
+  at = { repository: name, tag: '1' },
+): Promise<PushedImage> {
   layers[name] = await Promise.all(files.map((f) => layerOf(f)));
   const dockerLayer = format === 'docker' ? { mediaType: mediaTypes.dockerLayerGzip } : {};
   const imageLayers = layers[name].map((l) => ({ ...l, ...dockerLayer }));
-  const pushed = await pushImage({ registry: registry.host, repository: `img/${at.repository}`, tag: at.tag, layers: imageLayers, config, format });
+  const pushed = await pushImage({
+    registry: registry.host,
+    repository: `img/${at.repository}`,
+    tag: at.tag,
+    layers: imageLayers,
+    config,
+    format,
+  });
   images[name] = pushed;
   return pushed;
 }
 
-const entry = (p: PushedImage, platform: { os: string; architecture: string; variant?: string }, annotations?: Record<string, string>) => ({
+const entry = (
+  p: PushedImage,
+  platform: { os: string; architecture: string; variant?: string },
+  annotations?: Record<string, string>,
+) => ({
   digest: p.manifestDigest,
   size: p.manifestSize,
   mediaType: p.manifestMediaType,
@@ -45,16 +69,31 @@ before(async () => {
   await push('docker', 'docker', { config: runtimeConfig }, [{ 'd.txt': 'docker' }]);
   // Distribution accepts only index entries that exist in the same repository: push them all to img/multi.
   const amd = await push('amd', 'oci', {}, [{ 'arch.txt': 'amd64' }], { repository: 'multi', tag: 'amd' });
-  const arm = await push('arm', 'oci', { architecture: 'arm64', variant: 'v8' }, [{ 'arch.txt': 'arm64' }], { repository: 'multi', tag: 'arm' });
-  const att = await push('att', 'oci', { architecture: 'unknown', os: 'unknown' }, [{ 'sbom.json': '{}' }], { repository: 'multi', tag: 'att' });
-  const attestation = { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd.manifestDigest };
+  const arm = await push('arm', 'oci', { architecture: 'arm64', variant: 'v8' }, [{ 'arch.txt': 'arm64' }], {
+    repository: 'multi',
+    tag: 'arm',
+  });
+  const att = await push('att', 'oci', { architecture: 'unknown', os: 'unknown' }, [{ 'sbom.json': '{}' }], {
+    repository: 'multi',
+    tag: 'att',
+  });
+  const attestation = {
+    'vnd.docker.reference.type': 'attestation-manifest',
+    'vnd.docker.reference.digest': amd.manifestDigest,
+  };
   const manifests = [
     entry(att, { os: 'unknown', architecture: 'unknown' }, attestation),
     entry(amd, { os: 'linux', architecture: 'amd64' }),
     entry(arm, { os: 'linux', architecture: 'arm64', variant: 'v8' }),
   ];
   multi = await pushIndex({ registry: registry.host, repository: 'img/multi', tag: '1', format: 'oci', manifests });
-  multiDocker = await pushIndex({ registry: registry.host, repository: 'img/multi', tag: 'docker', format: 'docker', manifests: manifests.slice(1) });
+  multiDocker = await pushIndex({
+    registry: registry.host,
+    repository: 'img/multi',
+    tag: 'docker',
+    format: 'docker',
+    manifests: manifests.slice(1),
+  });
 });
 
 after(async () => {
@@ -80,10 +119,14 @@ test('resolveImage: an OCI image resolves to its manifest, config and layers', a
   assert.equal(image.index, undefined);
   assert.equal(image.configDigest, images.oci!.configDigest);
   assert.deepEqual(image.config.config, runtimeConfig);
-  assert.deepEqual(image.config.rootfs.diff_ids, layers.oci!.map((l) => l.diffId));
+  assert.deepEqual(
+    image.config.rootfs.diff_ids,
+    layers.oci!.map((l) => l.diffId),
+  );
   assert.deepEqual(image.platform, { os: 'linux', architecture: 'amd64' });
   assert.deepEqual(image.warnings, []);
-  for (const [i, layer] of image.manifest.layers.entries()) assert.deepEqual(await drain(await client.openBlob(ref, layer)), layers.oci![i]!.data);
+  for (const [i, layer] of image.manifest.layers.entries())
+    assert.deepEqual(await drain(await client.openBlob(ref, layer)), layers.oci![i]!.data);
 });
 
 test('resolveImage: a Docker schema2 image resolves with Docker media types', async () => {
@@ -95,13 +138,30 @@ test('resolveImage: a Docker schema2 image resolves with Docker media types', as
 });
 
 const platformCases = [
-  { name: 'linux/amd64 picks the amd64 manifest', platform: 'linux/amd64', want: 'amd', wantPlatform: { os: 'linux', architecture: 'amd64' } },
-  { name: 'linux/arm64/v8 picks the arm64 manifest', platform: 'linux/arm64/v8', want: 'arm', wantPlatform: { os: 'linux', architecture: 'arm64' } },
-  { name: 'linux/aarch64 is the same as linux/arm64', platform: 'linux/aarch64', want: 'arm', wantPlatform: { os: 'linux', architecture: 'arm64' } },
+  {
+    name: 'linux/amd64 picks the amd64 manifest',
+    platform: 'linux/amd64',
+    want: 'amd',
+    wantPlatform: { os: 'linux', architecture: 'amd64' },
+  },
+  {
+    name: 'linux/arm64/v8 picks the arm64 manifest',
+    platform: 'linux/arm64/v8',
+    want: 'arm',
+    wantPlatform: { os: 'linux', architecture: 'arm64' },
+  },
+  {
+    name: 'linux/aarch64 is the same as linux/arm64',
+    platform: 'linux/aarch64',
+    want: 'arm',
+    wantPlatform: { os: 'linux', architecture: 'arm64' },
+  },
 ];
 for (const c of platformCases) {
   test(`resolveImage: index: ${c.name}`, async () => {
-    const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:1`), { platform: parsePlatform(c.platform) });
+    const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:1`), {
+      platform: parsePlatform(c.platform),
+    });
     assert.equal(image.digest, multi.digest);
     assert.equal(image.mediaType, mediaTypes.ociIndex);
     assert.equal(image.index?.manifests.length, 3);
@@ -112,24 +172,31 @@ for (const c of platformCases) {
 }
 
 test('resolveImage: a Docker manifest list selects like an OCI index', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:docker`), { platform: parsePlatform('linux/arm64') });
+  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:docker`), {
+    platform: parsePlatform('linux/arm64'),
+  });
   assert.equal(image.digest, multiDocker.digest);
   assert.equal(image.mediaType, mediaTypes.dockerManifestList);
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
 });
 
 test('resolveImage: index: a missing platform lists the platforms that exist', async () => {
-  await assert.rejects(client.resolveImage(parseReference(`${registry.host}/img/multi:1`), { platform: parsePlatform('linux/s390x') }), {
-    code: 'LKVOL_PLATFORM_NOT_FOUND',
-    message: `pull ${registry.host}/img/multi:1: no manifest for linux/s390x: the index has linux/amd64, linux/arm64`,
-  });
+  await assert.rejects(
+    client.resolveImage(parseReference(`${registry.host}/img/multi:1`), { platform: parsePlatform('linux/s390x') }),
+    {
+      code: 'LKVOL_PLATFORM_NOT_FOUND',
+      message: `pull ${registry.host}/img/multi:1: no manifest for linux/s390x: the index has linux/amd64, linux/arm64`,
+    },
+  );
 });
 
 test('resolveImage: a single manifest for another platform is used with a warning', async () => {
   const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:arm`), { platform: linuxAmd64 });
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
   assert.deepEqual(image.platform, { os: 'linux', architecture: 'arm64' });
-  assert.deepEqual(image.warnings, [`pull ${registry.host}/img/multi:arm: the image is a single manifest for linux/arm64, not linux/amd64; using it anyway`]);
+  assert.deepEqual(image.warnings, [
+    `pull ${registry.host}/img/multi:arm: the image is a single manifest for linux/arm64, not linux/amd64; using it anyway`,
+  ]);
 });
 
 test('resolveImage: a digest-pinned reference wins over its tag', async () => {
@@ -147,16 +214,23 @@ const notFoundCases = [
 ];
 for (const c of notFoundCases) {
   test(`fetchManifest: ${c.name} is not found`, async () => {
-    await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/${c.ref}`)), { code: 'LKVOL_REGISTRY_NOT_FOUND', status: 404, registryCode: c.registryCode });
+    await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/${c.ref}`)), {
+      code: 'LKVOL_REGISTRY_NOT_FOUND',
+      status: 404,
+      registryCode: c.registryCode,
+    });
   });
 }
 
 test('openBlob: an unknown blob is not found', async () => {
   const ref = parseReference(`${registry.host}/img/oci:1`);
-  await assert.rejects(client.openBlob(ref, { mediaType: mediaTypes.ociLayerGzip, digest: digestOf('absent'), size: 6 }), {
-    code: 'LKVOL_REGISTRY_NOT_FOUND',
-    registryCode: 'BLOB_UNKNOWN',
-  });
+  await assert.rejects(
+    client.openBlob(ref, { mediaType: mediaTypes.ociLayerGzip, digest: digestOf('absent'), size: 6 }),
+    {
+      code: 'LKVOL_REGISTRY_NOT_FOUND',
+      registryCode: 'BLOB_UNKNOWN',
+    },
+  );
 });
 
 /** Overwrites a stored blob with different bytes of the same length, as failing storage would. */
@@ -172,14 +246,20 @@ test('openBlob: a layer corrupted in storage fails with a digest mismatch', asyn
   await corruptStoredBlob(pushed.layerDigests[0]!);
   const ref = parseReference(`${registry.host}/img/corrupt-layer:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
-  await assert.rejects(drain(await client.openBlob(ref, image.manifest.layers[0]!)), { code: 'LKVOL_DIGEST_MISMATCH', expected: pushed.layerDigests[0] });
+  await assert.rejects(drain(await client.openBlob(ref, image.manifest.layers[0]!)), {
+    code: 'LKVOL_DIGEST_MISMATCH',
+    expected: pushed.layerDigests[0],
+  });
 });
 
 test('resolveImage: a config corrupted in storage fails with a digest mismatch', async () => {
   const pushed = await push('corrupt-config', 'oci', {}, [{ 'c.txt': 'fine' }]);
   await corruptStoredBlob(pushed.configDigest);
-  await assert.rejects(client.resolveImage(parseReference(`${registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }), {
-    code: 'LKVOL_DIGEST_MISMATCH',
-    message: new RegExp(`^config ${pushed.configDigest} of ${registry.host}/img/corrupt-config:1: digest mismatch`),
-  });
+  await assert.rejects(
+    client.resolveImage(parseReference(`${registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),
+    {
+      code: 'LKVOL_DIGEST_MISMATCH',
+      message: new RegExp(`^config ${pushed.configDigest} of ${registry.host}/img/corrupt-config:1: digest mismatch`),
+    },
+  );
 });

@@ -6,9 +6,21 @@ import { fetchBlobBytes, openBlob, type BlobOptions } from './blob.js';
 import type { Credentials } from './auth-file.js';
 import type { CredentialResolver } from './credentials.js';
 import type { ProxyOptions } from './dispatcher.js';
-import { fetchManifest, headManifest, type FetchedManifest, type ManifestHead, type ManifestOptions } from './manifest.js';
+import {
+  fetchManifest,
+  headManifest,
+  type FetchedManifest,
+  type ManifestHead,
+  type ManifestOptions,
+} from './manifest.js';
 import { listTags } from './tags.js';
-import { createMirrorRouter, type Mirror, type MirrorPurpose, type MirrorRouter, type MirrorWarning } from './mirrors.js';
+import {
+  createMirrorRouter,
+  type Mirror,
+  type MirrorPurpose,
+  type MirrorRouter,
+  type MirrorWarning,
+} from './mirrors.js';
 import { loadRegistryTls, type RegistryTls } from './tls.js';
 import { resolveImage, type ResolvedImage } from './resolve.js';
 import type { RetryOptions } from './retry.js';
@@ -42,7 +54,10 @@ export interface RegistryClientOptions {
 
 export interface RegistryClient {
   /** Resolves a reference to the manifest, config and platform to use (see `resolveImage`). */
-  resolveImage(ref: NormalizedRef, opts: { platform: Platform; signal?: AbortSignal | undefined }): Promise<ResolvedImage>;
+  resolveImage(
+    ref: NormalizedRef,
+    opts: { platform: Platform; signal?: AbortSignal | undefined },
+  ): Promise<ResolvedImage>;
   /**
    * Fetches what `ref` names (its digest when pinned: mirrors first; else its tag: the registry first).
    * Pinned digests and `size` are verified against the bytes received.
@@ -52,7 +67,11 @@ export interface RegistryClient {
   /** HEADs what `ref` names, for its digest. @throws LKVOL_REGISTRY_*, LKVOL_CANCELLED. */
   headManifest(ref: NormalizedRef, opts?: { signal?: AbortSignal | undefined }): Promise<ManifestHead>;
   /** Reads a small blob (config) into memory, capped (4 MiB) and verified. */
-  fetchBlobBytes(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions & { maxBytes?: number | undefined }): Promise<Buffer>;
+  fetchBlobBytes(
+    ref: NormalizedRef,
+    descriptor: Descriptor,
+    opts?: BlobOptions & { maxBytes?: number | undefined },
+  ): Promise<Buffer>;
   /** A verifying stream of a blob's raw bytes (see `openBlob` in blob.ts). */
   openBlob(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions): Promise<Readable>;
   /** The first page of the repository's tags (`GET /v2/<name>/tags/list`). @throws LKVOL_REGISTRY_* (listing may be refused). */
@@ -73,7 +92,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   const transportFor = async (host: string, repository: string, endpoint: string | undefined): Promise<Transport> => {
     const credentials = await options.credentials?.(host, repository);
     const tls = memo(tlsByHost, host, () => loadRegistryTls(host, options));
-    return memo(transports, `${host}\0${endpoint ?? ''}\0${credentials?.origin ?? ''}`, async () => makeTransport({ host, endpoint, credentials, tls: await tls }, options));
+    return memo(transports, `${host}\0${endpoint ?? ''}\0${credentials?.origin ?? ''}`, async () =>
+      makeTransport({ host, endpoint, credentials, tls: await tls }, options),
+    );
   };
   const route = <T>(ref: NormalizedRef, purpose: MirrorPurpose, fn: (t: Transport) => Promise<T>): Promise<T> => {
     let router = routers.get(ref.registry);
@@ -82,7 +103,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       router = createMirrorRouter(urls, options.onWarning ?? (() => undefined));
       routers.set(ref.registry, router);
     }
-    return router(purpose, formatReference(ref), ref.registry, async (m) => fn(await transportFor(m === undefined ? ref.registry : new URL(m).host, ref.repository, m)));
+    return router(purpose, formatReference(ref), ref.registry, async (m) =>
+      fn(await transportFor(m === undefined ? ref.registry : new URL(m).host, ref.repository, m)),
+    );
   };
   const pinned = (ref: NormalizedRef): MirrorPurpose => (ref.digest === undefined ? 'tag' : 'content');
   const blobOpts = <O extends BlobOptions>(o: O): O => ({ maxResumes: options.maxResumes, ...o });
@@ -90,8 +113,10 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     resolveImage: (ref, opts) => resolveImage(client, ref, opts),
     fetchManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => fetchManifest(t, ref, opts)),
     headManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => headManifest(t, ref, opts)),
-    fetchBlobBytes: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
-    openBlob: (ref, descriptor, opts = {}) => route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
+    fetchBlobBytes: (ref, descriptor, opts = {}) =>
+      route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
+    openBlob: (ref, descriptor, opts = {}) =>
+      route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
     listTags: (ref, opts = {}) => route(ref, 'tag', (t) => listTags(t, ref, opts)),
     async close() {
       const all = await Promise.allSettled(transports.values());
@@ -112,8 +137,20 @@ function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<
   return p;
 }
 
-function makeTransport(t: { host: string; endpoint: string | undefined; credentials: Credentials | undefined; tls: RegistryTls }, options: RegistryClientOptions): Transport {
+function makeTransport(
+  t: { host: string; endpoint: string | undefined; credentials: Credentials | undefined; tls: RegistryTls },
+  options: RegistryClientOptions,
+): Transport {
   const bare = t.host.replace(/:\d+$/, '');
   const insecure = options.insecureRegistries?.some((h) => h === t.host || h === bare) ?? false;
-  return createTransport({ registry: t.host, endpoint: t.endpoint, credentials: t.credentials, insecure, tls: t.tls, retry: options.retry, userAgent: options.userAgent, proxy: options.proxy });
+  return createTransport({
+    registry: t.host,
+    endpoint: t.endpoint,
+    credentials: t.credentials,
+    insecure,
+    tls: t.tls,
+    retry: options.retry,
+    userAgent: options.userAgent,
+    proxy: options.proxy,
+  });
 }

@@ -3,7 +3,8 @@ import { LkvolError } from '../errors.js';
 import type { Credentials } from './auth-file.js';
 
 /** What a helper said: credentials, or nothing (not stored, or the helper is not installed). */
-export type HelperResult = { kind: 'found'; credentials: Credentials } | { kind: 'none'; reason: 'not-found' | 'missing' };
+export type HelperResult =
+  { kind: 'found'; credentials: Credentials } | { kind: 'none'; reason: 'not-found' | 'missing' };
 
 export interface HelperOptions {
   /** The part after `docker-credential-` (`pass`, `desktop`, `ecr-login`). */
@@ -41,18 +42,29 @@ export async function runCredentialHelper(o: HelperOptions): Promise<HelperResul
   });
   const subject = `credential helper ${command} (get ${o.serverUrl})`;
   if (result.isCanceled) throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled`);
-  if (result.failed && result.code === 'ENOENT' && result.exitCode === undefined) return { kind: 'none', reason: 'missing' };
+  if (result.failed && result.code === 'ENOENT' && result.exitCode === undefined)
+    return { kind: 'none', reason: 'missing' };
   if (result.failed) {
-    if ([result.stdout, result.stderr].some((s) => typeof s === 'string' && s.trim() === notFoundMessage)) return { kind: 'none', reason: 'not-found' };
-    const how = result.timedOut ? `timed out after ${helperTimeoutMs / 1000} s` : result.exitCode === undefined ? `could not run (${result.code ?? 'error'})` : `exited with ${result.exitCode}`;
+    if ([result.stdout, result.stderr].some((s) => typeof s === 'string' && s.trim() === notFoundMessage))
+      return { kind: 'none', reason: 'not-found' };
+    const how = result.timedOut
+      ? `timed out after ${helperTimeoutMs / 1000} s`
+      : result.exitCode === undefined
+        ? `could not run (${result.code ?? 'error'})`
+        : `exited with ${result.exitCode}`;
     // No cause: execa's error quotes stdout and stderr, and --debug prints causes.
-    throw new LkvolError('LKVOL_REGISTRY_AUTH', `${subject}: ${how}`, { hint: `run "echo ${o.serverUrl} | ${command} get" to see why, or remove the helper from the credentials file` });
+    throw new LkvolError('LKVOL_REGISTRY_AUTH', `${subject}: ${how}`, {
+      hint: `run "echo ${o.serverUrl} | ${command} get" to see why, or remove the helper from the credentials file`,
+    });
   }
   return { kind: 'found', credentials: parseHelperOutput(String(result.stdout), subject, command) };
 }
 
 function parseHelperOutput(stdout: string, subject: string, command: string): Credentials {
-  const bad = () => new LkvolError('LKVOL_REGISTRY_AUTH', `${subject}: output is not JSON with "Username" and "Secret"`, { hint: `check that ${command} follows the docker-credential-helpers protocol` });
+  const bad = () =>
+    new LkvolError('LKVOL_REGISTRY_AUTH', `${subject}: output is not JSON with "Username" and "Secret"`, {
+      hint: `check that ${command} follows the docker-credential-helpers protocol`,
+    });
   let parsed: { Username?: unknown; Secret?: unknown };
   try {
     parsed = JSON.parse(stdout) as typeof parsed;

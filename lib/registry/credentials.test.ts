@@ -32,10 +32,22 @@ const auths = {
 };
 
 const lookupCases = [
-  { name: 'auth is base64 user:password, split at the first colon', registry: '127.0.0.1:5000', want: { username: 'alice', password: 'pa:ss' } },
-  { name: 'docker.io finds the https://index.docker.io/v1/ key', registry: 'docker.io', want: { username: 'hubuser', password: 'hubpass' } },
+  {
+    name: 'auth is base64 user:password, split at the first colon',
+    registry: '127.0.0.1:5000',
+    want: { username: 'alice', password: 'pa:ss' },
+  },
+  {
+    name: 'docker.io finds the https://index.docker.io/v1/ key',
+    registry: 'docker.io',
+    want: { username: 'hubuser', password: 'hubpass' },
+  },
   { name: 'a URL key matches its host', registry: 'ghcr.io', want: { username: 'gh', password: 'ghpass' } },
-  { name: 'an identity token is kept beside the username', registry: 'quay.io', want: { username: 'bob', password: '', identityToken: 'refresh-me' } },
+  {
+    name: 'an identity token is kept beside the username',
+    registry: 'quay.io',
+    want: { username: 'bob', password: '', identityToken: 'refresh-me' },
+  },
   { name: 'a registry token is kept', registry: 'registry.example', want: { registryToken: 'raw' } },
   { name: 'an empty entry means anonymous', registry: 'empty.example', want: undefined },
   { name: 'an unknown registry means anonymous', registry: 'other.example', want: undefined },
@@ -48,14 +60,31 @@ for (const c of lookupCases) {
   });
 }
 
-const namespaced = ['quay.io', 'quay.io/org', 'quay.io/org/repo', 'https://index.docker.io/v1/', 'docker.io/library', 'docker.io'];
+const namespaced = [
+  'quay.io',
+  'quay.io/org',
+  'quay.io/org/repo',
+  'https://index.docker.io/v1/',
+  'docker.io/library',
+  'docker.io',
+];
 const matchCases = [
   { name: 'the whole repository wins', registry: 'quay.io', repository: 'org/repo', want: 'quay.io/org/repo' },
   { name: 'then the longest namespace', registry: 'quay.io', repository: 'org/other', want: 'quay.io/org' },
   { name: 'then the host', registry: 'quay.io', repository: 'elsewhere/x', want: 'quay.io' },
   { name: 'a prefix must end at a slash', registry: 'quay.io', repository: 'organisation/x', want: 'quay.io' },
-  { name: 'Docker Hub namespaces work too', registry: 'docker.io', repository: 'library/alpine', want: 'docker.io/library' },
-  { name: 'an exact host key beats the Hub alias', registry: 'docker.io', repository: 'bitnami/redis', want: 'docker.io' },
+  {
+    name: 'Docker Hub namespaces work too',
+    registry: 'docker.io',
+    repository: 'library/alpine',
+    want: 'docker.io/library',
+  },
+  {
+    name: 'an exact host key beats the Hub alias',
+    registry: 'docker.io',
+    repository: 'bitnami/redis',
+    want: 'docker.io',
+  },
   { name: 'no key', registry: 'ghcr.io', repository: 'x/y', want: undefined },
 ];
 for (const c of matchCases) {
@@ -81,7 +110,9 @@ for (const c of keyCases) {
 test('lookupCredentials: a malformed auth fails without echoing it', () => {
   assert.throws(
     () => lookupCredentials({ 'r.example': { auth: b64('nocolon') } }, 'r.example', '/x/config.json'),
-    (err: Error & { code?: string }) => err.code === 'LKVOL_REGISTRY_AUTH' && err.message === '/x/config.json: auths["r.example"].auth: must be base64 of user:password',
+    (err: Error & { code?: string }) =>
+      err.code === 'LKVOL_REGISTRY_AUTH' &&
+      err.message === '/x/config.json: auths["r.example"].auth: must be base64 of user:password',
   );
 });
 
@@ -94,15 +125,27 @@ test('loadCredentials: the first file with credentials wins; missing files are s
   const resolve = await loadCredentials({ files: [...paths, undefined, ''] });
   assert.equal((await resolve('a.example'))?.username, 'docker');
   assert.equal((await resolve('b.example'))?.username, 'podman');
-  assert.equal((await resolve('c.example', 'x')), undefined);
+  assert.equal(await resolve('c.example', 'x'), undefined);
   assert.equal((await resolve('b.example'))?.origin, `${paths[2]}: auths["b.example"]`);
 });
 
 const badFiles = [
-  { name: 'invalid JSON (not quoted back: it may hold a secret)', body: '{"auths": {"x": {"auth": "c2VjcmV0', want: 'not valid JSON' },
+  {
+    name: 'invalid JSON (not quoted back: it may hold a secret)',
+    body: '{"auths": {"x": {"auth": "c2VjcmV0',
+    want: 'not valid JSON',
+  },
   { name: 'auths that is not an object', body: '{"auths": []}', want: '"auths" must be an object' },
-  { name: 'a helper name that is a path', body: '{"credsStore": "../../bin/sh"}', want: '"credsStore" must be a helper name' },
-  { name: 'credHelpers that is not a map of names', body: '{"credHelpers": {"x": 1}}', want: '"credHelpers" must map hosts to helper names' },
+  {
+    name: 'a helper name that is a path',
+    body: '{"credsStore": "../../bin/sh"}',
+    want: '"credsStore" must be a helper name',
+  },
+  {
+    name: 'credHelpers that is not a map of names',
+    body: '{"credHelpers": {"x": 1}}',
+    want: '"credHelpers" must map hosts to helper names',
+  },
 ];
 for (const c of badFiles) {
   test(`loadCredentials: refuses ${c.name}`, async (t) => {
@@ -130,29 +173,61 @@ test('loadCredentials: credHelpers beats credsStore beats auths, each falling th
   };
   const [path] = await files(t, { 'config.json': config });
   const warnings: CredentialWarning[] = [];
-  const resolve = await loadCredentials({ files: [path], helperEnv: { PATH: helper.path }, onWarning: (w) => warnings.push(w) });
-  assert.deepEqual(await resolve('h.example'), { username: 'from-helper', password: 'helper-secret', origin: 'docker-credential-lkvoltest' });
-  assert.deepEqual(await resolve('s.example'), { identityToken: 'identity-secret', origin: 'docker-credential-lkvoltest' });
+  const resolve = await loadCredentials({
+    files: [path],
+    helperEnv: { PATH: helper.path },
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.deepEqual(await resolve('h.example'), {
+    username: 'from-helper',
+    password: 'helper-secret',
+    origin: 'docker-credential-lkvoltest',
+  });
+  assert.deepEqual(await resolve('s.example'), {
+    identityToken: 'identity-secret',
+    origin: 'docker-credential-lkvoltest',
+  });
   assert.equal((await resolve('docker.io', 'library/alpine'))?.username, 'hub');
   // NB: the store has nothing for a.example, so the inline entry of the same file is used.
   assert.equal((await resolve('a.example'))?.username, 'inline');
   await resolve('a.example');
   const asked = (await readFile(helper.log, 'utf8')).trim().split('\n');
-  assert.deepEqual(asked, ['h.example', 's.example', 'https://index.docker.io/v1/', 'a.example'], 'each server URL is asked once');
-  assert.deepEqual(warnings, [{ code: 'LKVOL_WARN_CREDENTIALS', message: 'docker-credential-lkvoltest has no credentials for a.example; trying other credential sources, else pulling anonymously' }]);
+  assert.deepEqual(
+    asked,
+    ['h.example', 's.example', 'https://index.docker.io/v1/', 'a.example'],
+    'each server URL is asked once',
+  );
+  assert.deepEqual(warnings, [
+    {
+      code: 'LKVOL_WARN_CREDENTIALS',
+      message:
+        'docker-credential-lkvoltest has no credentials for a.example; trying other credential sources, else pulling anonymously',
+    },
+  ]);
 });
 
 test('loadCredentials: a helper missing from PATH warns and means anonymous', async (t) => {
   const [path] = await files(t, { 'config.json': { credsStore: 'lkvol-absent' } });
   const warnings: CredentialWarning[] = [];
-  const resolve = await loadCredentials({ files: [path], helperEnv: { PATH: '/nonexistent' }, onWarning: (w) => warnings.push(w) });
+  const resolve = await loadCredentials({
+    files: [path],
+    helperEnv: { PATH: '/nonexistent' },
+    onWarning: (w) => warnings.push(w),
+  });
   assert.equal(await resolve('x.example'), undefined);
-  assert.deepEqual(warnings.map((w) => w.message), ['docker-credential-lkvol-absent is not on PATH; trying other credential sources, else pulling anonymously']);
+  assert.deepEqual(
+    warnings.map((w) => w.message),
+    ['docker-credential-lkvol-absent is not on PATH; trying other credential sources, else pulling anonymously'],
+  );
 });
 
 const helperFailures = [
   { name: 'a non-zero exit', answer: { fail: 3, stderr: 'boom leaked-secret' }, want: 'exited with 3' },
-  { name: 'output that is not its JSON', answer: { username: '', secret: '' }, want: 'output is not JSON with "Username" and "Secret"' },
+  {
+    name: 'output that is not its JSON',
+    answer: { username: '', secret: '' },
+    want: 'output is not JSON with "Username" and "Secret"',
+  },
 ];
 for (const c of helperFailures) {
   test(`loadCredentials: a helper failing with ${c.name} is an auth error naming it, not quoting it`, async (t) => {

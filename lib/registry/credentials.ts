@@ -1,6 +1,13 @@
 // Credential lookup over the files the caller lists (Docker config, containers auth.json) and their helpers.
 import { LkvolError } from '../errors.js';
-import { authSourcesFor, helperServerUrl, readAuthFile, type AuthEntry, type AuthFile, type Credentials } from './auth-file.js';
+import {
+  authSourcesFor,
+  helperServerUrl,
+  readAuthFile,
+  type AuthEntry,
+  type AuthFile,
+  type Credentials,
+} from './auth-file.js';
 import { runCredentialHelper } from './cred-helper.js';
 
 export { normalizeAuthKey, type Credentials } from './auth-file.js';
@@ -48,7 +55,8 @@ export async function loadCredentials(opts: CredentialOptions): Promise<Credenti
   return async (registry, repository) => {
     for (const file of files) {
       for (const source of authSourcesFor(file, registry, repository)) {
-        const found = source.kind === 'inline' ? entryCredentials(source.entry, source.where) : await ask(source.helper, registry);
+        const found =
+          source.kind === 'inline' ? entryCredentials(source.entry, source.where) : await ask(source.helper, registry);
         if (found !== undefined) return found;
       }
     }
@@ -59,8 +67,14 @@ export async function loadCredentials(opts: CredentialOptions): Promise<Credenti
 async function askHelper(helper: string, serverUrl: string, opts: CredentialOptions): Promise<Credentials | undefined> {
   const result = await runCredentialHelper({ helper, serverUrl, env: opts.helperEnv, signal: opts.signal });
   if (result.kind === 'found') return result.credentials;
-  const why = result.reason === 'missing' ? `docker-credential-${helper} is not on PATH` : `docker-credential-${helper} has no credentials for ${serverUrl}`;
-  opts.onWarning?.({ code: 'LKVOL_WARN_CREDENTIALS', message: `${why}; trying other credential sources, else pulling anonymously` });
+  const why =
+    result.reason === 'missing'
+      ? `docker-credential-${helper} is not on PATH`
+      : `docker-credential-${helper} has no credentials for ${serverUrl}`;
+  opts.onWarning?.({
+    code: 'LKVOL_WARN_CREDENTIALS',
+    message: `${why}; trying other credential sources, else pulling anonymously`,
+  });
   return undefined;
 }
 
@@ -69,7 +83,10 @@ async function askHelper(helper: string, serverUrl: string, opts: CredentialOpti
  * Kept for callers with a single file; `loadCredentials` is the general form.
  * @throws LKVOL_IO, LKVOL_REGISTRY_AUTH.
  */
-export function loadDockerCredentials(path: string | undefined, opts: Omit<CredentialOptions, 'files'> = {}): Promise<CredentialResolver> {
+export function loadDockerCredentials(
+  path: string | undefined,
+  opts: Omit<CredentialOptions, 'files'> = {},
+): Promise<CredentialResolver> {
   return loadCredentials({ ...opts, files: [path] });
 }
 
@@ -78,14 +95,24 @@ export function loadDockerCredentials(path: string | undefined, opts: Omit<Crede
  * before an alias (`https://index.docker.io/v1/` → `docker.io`).
  * @throws LKVOL_REGISTRY_AUTH when the matching entry is malformed (the secret is not echoed).
  */
-export function lookupCredentials(auths: Record<string, AuthEntry>, registry: string, source = 'docker config', repository?: string): Credentials | undefined {
-  const sources = authSourcesFor({ path: source, credHelpers: new Map(), credsStore: undefined, auths }, registry, repository);
+export function lookupCredentials(
+  auths: Record<string, AuthEntry>,
+  registry: string,
+  source = 'docker config',
+  repository?: string,
+): Credentials | undefined {
+  const sources = authSourcesFor(
+    { path: source, credHelpers: new Map(), credsStore: undefined, auths },
+    registry,
+    repository,
+  );
   const inline = sources.find((s) => s.kind === 'inline');
   return inline?.kind === 'inline' ? entryCredentials(inline.entry, inline.where, false) : undefined;
 }
 
 function entryCredentials(entry: AuthEntry, where: string, withOrigin = true): Credentials | undefined {
-  const bad = (field: string, want: string) => new LkvolError('LKVOL_REGISTRY_AUTH', `${where}.${field}: ${want}`, { hint: 'log in again to rewrite the entry' });
+  const bad = (field: string, want: string) =>
+    new LkvolError('LKVOL_REGISTRY_AUTH', `${where}.${field}: ${want}`, { hint: 'log in again to rewrite the entry' });
   const str = (field: keyof AuthEntry): string | undefined => {
     const v = entry[field];
     if (v === undefined || v === null || v === '') return undefined;

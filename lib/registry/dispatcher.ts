@@ -22,7 +22,11 @@ export function hasProxy(p: ProxyOptions | undefined): p is ProxyOptions {
  * unset) because EnvHttpProxyAgent reads `process.env` for any option left undefined. The registry's
  * TLS options go to `connect` (direct) and to `requestTls` (inside a CONNECT tunnel).
  */
-export function createDispatcher(o: { tls: RegistryTls | undefined; insecure: boolean; proxy: ProxyOptions | undefined }): Dispatcher {
+export function createDispatcher(o: {
+  tls: RegistryTls | undefined;
+  insecure: boolean;
+  proxy: ProxyOptions | undefined;
+}): Dispatcher {
   const tls = { ...definedOnly(o.tls ?? {}), rejectUnauthorized: !o.insecure };
   const common = { headersTimeout: 60_000 };
   if (!hasProxy(o.proxy)) return new Agent({ ...common, connect: tls });

@@ -49,27 +49,53 @@ function request(ref: NormalizedRef, method: 'GET' | 'HEAD', signal: AbortSignal
  * `size` are verified against the bytes received; tags are not compared with Docker-Content-Digest.
  * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_*, LKVOL_UNSUPPORTED_MEDIA_TYPE (schema1, unknown), LKVOL_CANCELLED.
  */
-export async function fetchManifest(transport: Transport, ref: NormalizedRef, opts: ManifestOptions = {}): Promise<FetchedManifest> {
+export async function fetchManifest(
+  transport: Transport,
+  ref: NormalizedRef,
+  opts: ManifestOptions = {},
+): Promise<FetchedManifest> {
   const { pinned, req } = request(ref, 'GET', opts.signal);
   const res = await transport.request(req);
   const bytes = await readCapped(res.body, bodyLimits.manifest, res.ctx, res.headers['content-length']);
   const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
-  return checkManifest(bytes, { subject: req.subject, pinned, size: opts.size, contentType: contentType ?? opts.mediaType });
+  return checkManifest(bytes, {
+    subject: req.subject,
+    pinned,
+    size: opts.size,
+    contentType: contentType ?? opts.mediaType,
+  });
 }
 
 /**
  * Verifies and parses manifest bytes (from a registry or the cache): the pinned digest and the size must match.
  * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_PROTOCOL, LKVOL_UNSUPPORTED_MEDIA_TYPE.
  */
-export function checkManifest(bytes: Buffer, o: { subject: string; pinned: Digest | undefined; size: number | undefined; contentType: string | undefined }): FetchedManifest {
+export function checkManifest(
+  bytes: Buffer,
+  o: { subject: string; pinned: Digest | undefined; size: number | undefined; contentType: string | undefined },
+): FetchedManifest {
   const digest = digestOf(bytes, o.pinned === undefined ? 'sha256' : digestAlgorithm(o.pinned));
   if (o.pinned !== undefined && digest !== o.pinned) {
-    throw new DigestMismatchError({ subject: `${o.subject}: manifest`, expected: o.pinned, actual: digest, bytesRead: bytes.length });
+    throw new DigestMismatchError({
+      subject: `${o.subject}: manifest`,
+      expected: o.pinned,
+      actual: digest,
+      bytesRead: bytes.length,
+    });
   }
   if (o.size !== undefined && bytes.length !== o.size) {
-    throw new DigestMismatchError({ subject: `${o.subject}: manifest`, expected: `${o.size} bytes`, actual: `${bytes.length} bytes`, bytesRead: bytes.length, reason: 'size mismatch' });
+    throw new DigestMismatchError({
+      subject: `${o.subject}: manifest`,
+      expected: `${o.size} bytes`,
+      actual: `${bytes.length} bytes`,
+      bytesRead: bytes.length,
+      reason: 'size mismatch',
+    });
   }
-  const document = parseManifestDocument(bytes, { contentType: o.contentType, subject: `${o.subject}: manifest ${digest}` });
+  const document = parseManifestDocument(bytes, {
+    contentType: o.contentType,
+    subject: `${o.subject}: manifest ${digest}`,
+  });
   return { digest, mediaType: document.mediaType, bytes, document };
 }
 
@@ -77,7 +103,11 @@ export function checkManifest(bytes: Buffer, o: { subject: string; pinned: Diges
  * HEADs a manifest: cheap, and not counted against Docker Hub's pull limit (containers/image#1078).
  * @throws LKVOL_REGISTRY_*, LKVOL_CANCELLED.
  */
-export async function headManifest(transport: Transport, ref: NormalizedRef, opts: { signal?: AbortSignal | undefined } = {}): Promise<ManifestHead> {
+export async function headManifest(
+  transport: Transport,
+  ref: NormalizedRef,
+  opts: { signal?: AbortSignal | undefined } = {},
+): Promise<ManifestHead> {
   const res = await transport.request(request(ref, 'HEAD', opts.signal).req);
   await res.body.dump().catch(() => undefined);
   const h = (name: string) => (typeof res.headers[name] === 'string' ? res.headers[name] : undefined);

@@ -23,8 +23,17 @@ const amd64 = parsePlatform('linux/amd64');
 before(async () => {
   [origin, empty] = await Promise.all([startRegistry(), startRegistry()]);
   mirror = await startRegistry({ pullThrough: { remoteurl: origin.url } });
-  [originProxy, mirrorProxy] = await Promise.all([startFaultProxy(origin.url, () => ({ kind: 'pass' })), startFaultProxy(mirror.url, () => ({ kind: 'pass' }))]);
-  image = await pushImage({ registry: origin.host, repository: 'mir/app', tag: '1', layers: [await layerOf({ a: '1' }), await layerOf({ b: '2' })], format: 'oci' });
+  [originProxy, mirrorProxy] = await Promise.all([
+    startFaultProxy(origin.url, () => ({ kind: 'pass' })),
+    startFaultProxy(mirror.url, () => ({ kind: 'pass' })),
+  ]);
+  image = await pushImage({
+    registry: origin.host,
+    repository: 'mir/app',
+    tag: '1',
+    layers: [await layerOf({ a: '1' }), await layerOf({ b: '2' })],
+    format: 'oci',
+  });
 });
 
 after(async () => {
@@ -35,7 +44,11 @@ after(async () => {
 /** A client whose registry `registry` has the mirror `url`; returns the warnings it gave. */
 function newClient(t: { after(fn: () => Promise<void>): void }, registry: string, url: string) {
   const warnings: MirrorWarning[] = [];
-  const client = createRegistryClient({ mirrors: [{ registry, url }], onWarning: (w) => warnings.push(w), retry: { baseDelayMs: 1, sleep: recordingSleep().sleep } });
+  const client = createRegistryClient({
+    mirrors: [{ registry, url }],
+    onWarning: (w) => warnings.push(w),
+    retry: { baseDelayMs: 1, sleep: recordingSleep().sleep },
+  });
   t.after(() => client.close());
   return { client, warnings };
 }
@@ -49,7 +62,11 @@ async function pullAll(client: ReturnType<typeof createRegistryClient>, ref: str
 }
 
 /** Requests lkvol (not the pull-through registry) sent through `p` since `start`. */
-const fromLkvol = (p: FaultProxy, start: number) => p.log.slice(start).filter((r) => r.headers['user-agent'] === 'lkvol').map((r) => `${r.method} ${r.url}`);
+const fromLkvol = (p: FaultProxy, start: number) =>
+  p.log
+    .slice(start)
+    .filter((r) => r.headers['user-agent'] === 'lkvol')
+    .map((r) => `${r.method} ${r.url}`);
 
 test('mirror: the tag is resolved at the origin; config and layers come from the pull-through mirror', async (t) => {
   const { client, warnings } = newClient(t, originProxy.host, mirrorProxy.origin);
@@ -58,9 +75,17 @@ test('mirror: the tag is resolved at the origin; config and layers come from the
   assert.equal(resolved.manifestDigest, image.manifestDigest);
   const atOrigin = fromLkvol(originProxy, o);
   assert.ok(atOrigin.includes('GET /v2/mir/app/manifests/1'));
-  assert.deepEqual(atOrigin.filter((s) => s.includes('/blobs/')), []);
+  assert.deepEqual(
+    atOrigin.filter((s) => s.includes('/blobs/')),
+    [],
+  );
   const blobs = [image.configDigest, ...image.layerDigests].map((d) => `GET /v2/mir/app/blobs/${d}`);
-  assert.deepEqual(fromLkvol(mirrorProxy, m).filter((s) => s.includes('/blobs/')).sort(), blobs.sort());
+  assert.deepEqual(
+    fromLkvol(mirrorProxy, m)
+      .filter((s) => s.includes('/blobs/'))
+      .sort(),
+    blobs.sort(),
+  );
   assert.deepEqual(warnings, []);
 });
 
@@ -70,7 +95,10 @@ test('mirror: a digest-pinned manifest is fetched from the mirror', async (t) =>
   const ref = withDigest(parseReference(`${originProxy.host}/mir/app:1`), parseDigest(image.manifestDigest));
   assert.equal((await client.fetchManifest(ref)).digest, image.manifestDigest);
   assert.ok(fromLkvol(mirrorProxy, m).includes(`GET /v2/mir/app/manifests/${image.manifestDigest}`));
-  assert.deepEqual(fromLkvol(originProxy, o).filter((s) => s.includes('/manifests/')), []);
+  assert.deepEqual(
+    fromLkvol(originProxy, o).filter((s) => s.includes('/manifests/')),
+    [],
+  );
 });
 
 /** An origin on a port nobody listens on any more. */
@@ -82,7 +110,11 @@ async function closedOrigin(): Promise<string> {
 
 const fallbackCases = [
   { name: 'a dead mirror', mirror: closedOrigin, reason: /ECONNREFUSED|connect/ },
-  { name: 'a mirror that lacks the blobs (not pull-through)', mirror: async () => empty.url, reason: /BLOB_UNKNOWN|404/ },
+  {
+    name: 'a mirror that lacks the blobs (not pull-through)',
+    mirror: async () => empty.url,
+    reason: /BLOB_UNKNOWN|404/,
+  },
 ];
 for (const c of fallbackCases) {
   test(`mirror: ${c.name} falls back to the origin with one warning`, async (t) => {
@@ -93,7 +125,10 @@ for (const c of fallbackCases) {
     assert.equal(fromLkvol(originProxy, o).filter((s) => s.includes('/blobs/')).length, 3);
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0]!.code, 'LKVOL_WARN_MIRROR');
-    assert.match(warnings[0]!.message, new RegExp(`^mirror ${url} of ${originProxy.host} failed, using ${originProxy.host}: `));
+    assert.match(
+      warnings[0]!.message,
+      new RegExp(`^mirror ${url} of ${originProxy.host} failed, using ${originProxy.host}: `),
+    );
     assert.match(warnings[0]!.message, c.reason);
   });
 }
@@ -103,6 +138,12 @@ test('mirror: with the origin unreachable the tag is resolved at the mirror, wit
   const { client, warnings } = newClient(t, gone.host, mirrorProxy.origin);
   const resolved = await pullAll(client, `${gone.host}/mir/app:1`);
   assert.equal(resolved.manifestDigest, image.manifestDigest);
-  assert.deepEqual(warnings.map((w) => w.code), ['LKVOL_WARN_MIRROR_RESOLVE']);
-  assert.equal(warnings[0]!.message, `${gone.host} is unreachable; resolved ${gone.host}/mir/app:1 at mirror ${mirrorProxy.origin}, which may be stale`);
+  assert.deepEqual(
+    warnings.map((w) => w.code),
+    ['LKVOL_WARN_MIRROR_RESOLVE'],
+  );
+  assert.equal(
+    warnings[0]!.message,
+    `${gone.host} is unreachable; resolved ${gone.host}/mir/app:1 at mirror ${mirrorProxy.origin}, which may be stale`,
+  );
 });

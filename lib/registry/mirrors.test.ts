@@ -5,10 +5,26 @@ import { LkvolError } from '../errors.js';
 import { createMirrorRouter, parseMirror, type MirrorWarning } from './mirrors.js';
 
 const specCases = [
-  { name: 'Docker Hub with a port', spec: 'docker.io=http://127.0.0.1:5001', want: { registry: 'docker.io', url: 'http://127.0.0.1:5001' } },
-  { name: 'a Docker Hub alias is normalised', spec: 'index.docker.io=https://mirror.example.com/', want: { registry: 'docker.io', url: 'https://mirror.example.com' } },
-  { name: 'another registry, /v2/ tolerated', spec: 'quay.io=https://quay-mirror.example.com/v2/', want: { registry: 'quay.io', url: 'https://quay-mirror.example.com' } },
-  { name: 'a registry with a port', spec: 'Registry.local:5000=https://m.example', want: { registry: 'registry.local:5000', url: 'https://m.example' } },
+  {
+    name: 'Docker Hub with a port',
+    spec: 'docker.io=http://127.0.0.1:5001',
+    want: { registry: 'docker.io', url: 'http://127.0.0.1:5001' },
+  },
+  {
+    name: 'a Docker Hub alias is normalised',
+    spec: 'index.docker.io=https://mirror.example.com/',
+    want: { registry: 'docker.io', url: 'https://mirror.example.com' },
+  },
+  {
+    name: 'another registry, /v2/ tolerated',
+    spec: 'quay.io=https://quay-mirror.example.com/v2/',
+    want: { registry: 'quay.io', url: 'https://quay-mirror.example.com' },
+  },
+  {
+    name: 'a registry with a port',
+    spec: 'Registry.local:5000=https://m.example',
+    want: { registry: 'registry.local:5000', url: 'https://m.example' },
+  },
 ];
 for (const c of specCases) test(`parseMirror: ${c.name}`, () => assert.deepEqual(parseMirror(c.spec), c.want));
 
@@ -23,7 +39,14 @@ const badSpecs = [
 ];
 for (const c of badSpecs) {
   test(`parseMirror: ${c.name} is a usage error`, () => {
-    assert.throws(() => parseMirror(c.spec), (e: unknown) => e instanceof LkvolError && e.code === 'LKVOL_USAGE' && c.want.test(e.message) && e.message.startsWith(`--mirror ${JSON.stringify(c.spec)}`));
+    assert.throws(
+      () => parseMirror(c.spec),
+      (e: unknown) =>
+        e instanceof LkvolError &&
+        e.code === 'LKVOL_USAGE' &&
+        c.want.test(e.message) &&
+        e.message.startsWith(`--mirror ${JSON.stringify(c.spec)}`),
+    );
   });
 }
 
@@ -52,15 +75,64 @@ async function run(purpose: 'content' | 'tag', mirrors: string[], at: Behaviour,
 }
 
 const routeCases = [
-  { name: 'content comes from the first mirror', purpose: 'content', mirrors: ['m1', 'm2'], at: {}, want: { tried: ['m1'], warnings: [], results: ['m1'] } },
-  { name: 'content falls back past a failing mirror to the next', purpose: 'content', mirrors: ['m1', 'm2'], at: { m1: notFound }, want: { tried: ['m1', 'm2'], warnings: ['LKVOL_WARN_MIRROR'], results: ['m2'] } },
-  { name: 'content falls back to the origin when every mirror fails', purpose: 'content', mirrors: ['m1'], at: { m1: notFound }, want: { tried: ['m1', 'origin'], warnings: ['LKVOL_WARN_MIRROR'], results: ['origin'] } },
+  {
+    name: 'content comes from the first mirror',
+    purpose: 'content',
+    mirrors: ['m1', 'm2'],
+    at: {},
+    want: { tried: ['m1'], warnings: [], results: ['m1'] },
+  },
+  {
+    name: 'content falls back past a failing mirror to the next',
+    purpose: 'content',
+    mirrors: ['m1', 'm2'],
+    at: { m1: notFound },
+    want: { tried: ['m1', 'm2'], warnings: ['LKVOL_WARN_MIRROR'], results: ['m2'] },
+  },
+  {
+    name: 'content falls back to the origin when every mirror fails',
+    purpose: 'content',
+    mirrors: ['m1'],
+    at: { m1: notFound },
+    want: { tried: ['m1', 'origin'], warnings: ['LKVOL_WARN_MIRROR'], results: ['origin'] },
+  },
   // NB: an unreachable mirror is skipped for the rest of the session; the warning is given once.
-  { name: 'an unreachable mirror is not tried again', purpose: 'content', mirrors: ['m1'], at: { m1: unavailable }, calls: 2, want: { tried: ['m1', 'origin', 'origin'], warnings: ['LKVOL_WARN_MIRROR'], results: ['origin', 'origin'] } },
-  { name: 'tags are resolved at the origin', purpose: 'tag', mirrors: ['m1'], at: {}, want: { tried: ['origin'], warnings: [], results: ['origin'] } },
-  { name: 'a tag the origin does not have is not looked up at a mirror', purpose: 'tag', mirrors: ['m1'], at: { origin: notFound }, want: { tried: ['origin'], warnings: [], results: ['absent'] } },
-  { name: 'an unreachable origin resolves the tag at a mirror, with a warning', purpose: 'tag', mirrors: ['m1'], at: { origin: unavailable }, want: { tried: ['origin', 'm1'], warnings: ['LKVOL_WARN_MIRROR_RESOLVE'], results: ['m1'] } },
-  { name: 'origin and mirrors down: the origin error is reported', purpose: 'tag', mirrors: ['m1'], at: { origin: unavailable, m1: notFound }, want: { tried: ['origin', 'm1'], warnings: [], results: ['down'] } },
+  {
+    name: 'an unreachable mirror is not tried again',
+    purpose: 'content',
+    mirrors: ['m1'],
+    at: { m1: unavailable },
+    calls: 2,
+    want: { tried: ['m1', 'origin', 'origin'], warnings: ['LKVOL_WARN_MIRROR'], results: ['origin', 'origin'] },
+  },
+  {
+    name: 'tags are resolved at the origin',
+    purpose: 'tag',
+    mirrors: ['m1'],
+    at: {},
+    want: { tried: ['origin'], warnings: [], results: ['origin'] },
+  },
+  {
+    name: 'a tag the origin does not have is not looked up at a mirror',
+    purpose: 'tag',
+    mirrors: ['m1'],
+    at: { origin: notFound },
+    want: { tried: ['origin'], warnings: [], results: ['absent'] },
+  },
+  {
+    name: 'an unreachable origin resolves the tag at a mirror, with a warning',
+    purpose: 'tag',
+    mirrors: ['m1'],
+    at: { origin: unavailable },
+    want: { tried: ['origin', 'm1'], warnings: ['LKVOL_WARN_MIRROR_RESOLVE'], results: ['m1'] },
+  },
+  {
+    name: 'origin and mirrors down: the origin error is reported',
+    purpose: 'tag',
+    mirrors: ['m1'],
+    at: { origin: unavailable, m1: notFound },
+    want: { tried: ['origin', 'm1'], warnings: [], results: ['down'] },
+  },
 ] as const;
 for (const c of routeCases) {
   test(`mirror router: ${c.name}`, async () => {

@@ -10,26 +10,36 @@ export interface Mirror {
   url: string;
 }
 
-
 /**
  * Parses `REGISTRY=URL`. URL must be `http(s)://host[:port]` with no path, query or credentials.
  * @throws LKVOL_USAGE naming what was expected and what was given.
  */
 export function parseMirror(spec: string): Mirror {
-  const bad = (why: string) => new LkvolError('LKVOL_USAGE', `--mirror ${JSON.stringify(spec)}: ${why}`, { hint: 'write it as REGISTRY=URL, e.g. docker.io=https://mirror.example.com' });
+  const bad = (why: string) =>
+    new LkvolError('LKVOL_USAGE', `--mirror ${JSON.stringify(spec)}: ${why}`, {
+      hint: 'write it as REGISTRY=URL, e.g. docker.io=https://mirror.example.com',
+    });
   const eq = spec.indexOf('=');
   if (eq <= 0) throw bad('want REGISTRY=URL');
   const registry = spec.slice(0, eq).trim().toLowerCase();
-  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry)) throw bad(`registry ${JSON.stringify(registry)} must be a host or host:port`);
+  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry))
+    throw bad(`registry ${JSON.stringify(registry)} must be a host or host:port`);
   let url: URL;
   try {
     url = new URL(spec.slice(eq + 1).trim());
   } catch {
     throw bad('the URL does not parse');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`the URL must be http:// or https://, got ${url.protocol}`);
-  if (url.username !== '' || url.password !== '') throw bad('the URL may not hold credentials (put them in the Docker config)');
-  if ((url.pathname !== '/' && url.pathname !== '/v2/' && url.pathname !== '/v2') || url.search !== '' || url.hash !== '') throw bad('the URL may not have a path, query or fragment');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw bad(`the URL must be http:// or https://, got ${url.protocol}`);
+  if (url.username !== '' || url.password !== '')
+    throw bad('the URL may not hold credentials (put them in the Docker config)');
+  if (
+    (url.pathname !== '/' && url.pathname !== '/v2/' && url.pathname !== '/v2') ||
+    url.search !== '' ||
+    url.hash !== ''
+  )
+    throw bad('the URL may not have a path, query or fragment');
   return { registry: canonicalRegistry(registry), url: url.origin };
 }
 
@@ -46,7 +56,12 @@ export interface MirrorWarning {
 export type EndpointCall<T> = (mirror: string | undefined) => Promise<T>;
 
 /** Routes one call (see `createMirrorRouter`); `what` names the reference for warnings. */
-export type MirrorRouter = <T>(purpose: MirrorPurpose, what: string, registry: string, fn: EndpointCall<T>) => Promise<T>;
+export type MirrorRouter = <T>(
+  purpose: MirrorPurpose,
+  what: string,
+  registry: string,
+  fn: EndpointCall<T>,
+) => Promise<T>;
 
 /**
  * Tries the endpoints in order. Content: each live mirror, then the registry (a mirror that is
@@ -63,7 +78,12 @@ export function createMirrorRouter(mirrors: readonly string[], onWarning: (w: Mi
     onWarning(w);
   };
   const live = () => mirrors.filter((m) => !dead.has(m));
-  return async function route<T>(purpose: MirrorPurpose, what: string, registry: string, fn: EndpointCall<T>): Promise<T> {
+  return async function route<T>(
+    purpose: MirrorPurpose,
+    what: string,
+    registry: string,
+    fn: EndpointCall<T>,
+  ): Promise<T> {
     if (purpose === 'content') {
       for (const m of live()) {
         try {
@@ -71,7 +91,10 @@ export function createMirrorRouter(mirrors: readonly string[], onWarning: (w: Mi
         } catch (err) {
           if (isLkvolError(err, 'LKVOL_CANCELLED')) throw err;
           if (isLkvolError(err, 'LKVOL_REGISTRY_UNAVAILABLE')) dead.add(m);
-          warnOnce(`content ${m}`, { code: 'LKVOL_WARN_MIRROR', message: `mirror ${m} of ${registry} failed, using ${registry}: ${err instanceof Error ? err.message : String(err)}` });
+          warnOnce(`content ${m}`, {
+            code: 'LKVOL_WARN_MIRROR',
+            message: `mirror ${m} of ${registry} failed, using ${registry}: ${err instanceof Error ? err.message : String(err)}`,
+          });
         }
       }
       return fn(undefined);
@@ -81,9 +104,15 @@ export function createMirrorRouter(mirrors: readonly string[], onWarning: (w: Mi
     } catch (err) {
       if (!isLkvolError(err, 'LKVOL_REGISTRY_UNAVAILABLE') || mirrors.length === 0) throw err;
       for (const m of live()) {
-        const result = await fn(m).then((v) => ({ v }), () => undefined);
+        const result = await fn(m).then(
+          (v) => ({ v }),
+          () => undefined,
+        );
         if (result === undefined) continue;
-        warnOnce(`tag ${m}`, { code: 'LKVOL_WARN_MIRROR_RESOLVE', message: `${registry} is unreachable; resolved ${what} at mirror ${m}, which may be stale` });
+        warnOnce(`tag ${m}`, {
+          code: 'LKVOL_WARN_MIRROR_RESOLVE',
+          message: `${registry} is unreachable; resolved ${what} at mirror ${m}, which may be stale`,
+        });
         return result.v;
       }
       throw err;

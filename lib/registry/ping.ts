@@ -16,7 +16,10 @@ export interface Session {
  * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
-export async function ping(p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender; endpoint?: string | undefined }, req: RegistryRequest): Promise<Session> {
+export async function ping(
+  p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender; endpoint?: string | undefined },
+  req: RegistryRequest,
+): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
   let tlsError: unknown;
   try {
@@ -40,30 +43,58 @@ export async function ping(p: { apiHost: string; allowHttp: boolean; registry: s
 }
 
 /** A mirror given as a URL is spoken to with exactly its scheme: no fallback either way. */
-async function pingEndpoint(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session> {
+async function pingEndpoint(
+  origin: string,
+  p: { registry: string; send: Sender; allowHttp: boolean },
+  req: RegistryRequest,
+): Promise<Session> {
   const session = await pingAt(origin, { ...p, allowHttp: false }, req);
-  if (session === 'speaks-tls') throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${origin} answers plain HTTP with "HTTPS server"`, { hint: `write the mirror as https://${new URL(origin).host}` });
+  if (session === 'speaks-tls')
+    throw new LkvolError(
+      'LKVOL_REGISTRY_PROTOCOL',
+      `${req.subject}: ${origin} answers plain HTTP with "HTTPS server"`,
+      { hint: `write the mirror as https://${new URL(origin).host}` },
+    );
   return session;
 }
 
-async function pingAt(origin: string, p: { registry: string; send: Sender; allowHttp: boolean }, req: RegistryRequest): Promise<Session | 'speaks-tls'> {
+async function pingAt(
+  origin: string,
+  p: { registry: string; send: Sender; allowHttp: boolean },
+  req: RegistryRequest,
+): Promise<Session | 'speaks-tls'> {
   const url = new URL('/v2/', origin);
   const ctx = contextFor({ subject: req.subject, method: 'GET' }, url, { session: { origin }, registry: p.registry });
   const noRetry = p.allowHttp && origin.startsWith('https:') ? isTlsNotSpoken : undefined;
-  const res = await p.send({ method: 'GET', url, headers: {}, ctx, signal: req.signal, ...(noRetry === undefined ? {} : { noRetry }) });
+  const res = await p.send({
+    method: 'GET',
+    url,
+    headers: {},
+    ctx,
+    signal: req.signal,
+    ...(noRetry === undefined ? {} : { noRetry }),
+  });
   const bytes = await readCapped(res.body, bodyLimits.error, ctx, res.headers['content-length']);
   if (res.status === 200) return { origin, challenges: [] };
   if (res.status === 401) return { origin, challenges: parseWwwAuthenticate(res.headers['www-authenticate']) };
   // Go's and nginx's TLS servers answer plain HTTP with a 400 that says so.
-  if (res.status === 400 && origin.startsWith('http:') && /https server|https port/i.test(bytes.toString('utf8'))) return 'speaks-tls';
+  if (res.status === 400 && origin.startsWith('http:') && /https server|https port/i.test(bytes.toString('utf8')))
+    return 'speaks-tls';
   throw statusError(res.status, parseErrorBody(bytes), ctx);
 }
 
 /** True for the errors a TLS client sees when the server speaks plain HTTP. */
 export function isTlsNotSpoken(err: unknown): boolean {
   const code = networkErrorCode(err);
-  const tlsCodes = ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'EPROTO', 'ECONNRESET', 'UND_ERR_SOCKET'];
+  const tlsCodes = [
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+    'EPROTO',
+    'ECONNRESET',
+    'UND_ERR_SOCKET',
+  ];
   if (code !== undefined && tlsCodes.includes(code)) return true;
-  return err instanceof Error && /wrong version number|packet length too long|http response|http request/i.test(err.message);
+  return (
+    err instanceof Error && /wrong version number|packet length too long|http response|http request/i.test(err.message)
+  );
 }
-

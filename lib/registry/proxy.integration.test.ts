@@ -18,7 +18,13 @@ let image: PushedImage;
 before(async () => {
   registry = await startRegistry();
   proxy = await startHttpProxy();
-  image = await pushImage({ registry: registry.host, repository: 'px/app', tag: '1', layers: [await layerOf({ 'p.txt': 'proxied' })], format: 'oci' });
+  image = await pushImage({
+    registry: registry.host,
+    repository: 'px/app',
+    tag: '1',
+    layers: [await layerOf({ 'p.txt': 'proxied' })],
+    format: 'oci',
+  });
 });
 
 after(async () => {
@@ -39,10 +45,26 @@ async function pull(p: ProxyOptions, name = `${registry.host}/px/app:1`): Promis
 }
 
 const cases: { name: string; proxy: () => ProxyOptions; tunnels: boolean }[] = [
-  { name: 'HTTP_PROXY carries every request (CONNECT to the registry)', proxy: () => ({ httpProxy: proxy.url }), tunnels: true },
-  { name: 'HTTPS_PROXY alone carries the https probe; the http fallback goes direct', proxy: () => ({ httpsProxy: proxy.url }), tunnels: true },
-  { name: 'NO_PROXY naming the host bypasses the proxy', proxy: () => ({ httpProxy: proxy.url, httpsProxy: proxy.url, noProxy: 'example.com, 127.0.0.1' }), tunnels: false },
-  { name: 'NO_PROXY with host:port bypasses the proxy', proxy: () => ({ httpProxy: proxy.url, noProxy: registry.host }), tunnels: false },
+  {
+    name: 'HTTP_PROXY carries every request (CONNECT to the registry)',
+    proxy: () => ({ httpProxy: proxy.url }),
+    tunnels: true,
+  },
+  {
+    name: 'HTTPS_PROXY alone carries the https probe; the http fallback goes direct',
+    proxy: () => ({ httpsProxy: proxy.url }),
+    tunnels: true,
+  },
+  {
+    name: 'NO_PROXY naming the host bypasses the proxy',
+    proxy: () => ({ httpProxy: proxy.url, httpsProxy: proxy.url, noProxy: 'example.com, 127.0.0.1' }),
+    tunnels: false,
+  },
+  {
+    name: 'NO_PROXY with host:port bypasses the proxy',
+    proxy: () => ({ httpProxy: proxy.url, noProxy: registry.host }),
+    tunnels: false,
+  },
   { name: 'NO_PROXY=* bypasses the proxy', proxy: () => ({ httpProxy: proxy.url, noProxy: '*' }), tunnels: false },
 ];
 for (const c of cases) {
@@ -50,7 +72,8 @@ for (const c of cases) {
     const before = proxy.requests.length;
     assert.equal(await pull(c.proxy()), image.manifestDigest);
     const relayed = proxy.requests.slice(before);
-    if (c.tunnels) assert.ok(relayed.length > 0 && relayed.every((r) => r === `CONNECT ${registry.host}`), relayed.join(' | '));
+    if (c.tunnels)
+      assert.ok(relayed.length > 0 && relayed.every((r) => r === `CONNECT ${registry.host}`), relayed.join(' | '));
     else assert.deepEqual(relayed, []);
   });
 }
@@ -58,12 +81,21 @@ for (const c of cases) {
 test('proxy: an unreachable proxy is a temporary failure naming the request', async () => {
   const dead = await startHttpProxy();
   await dead.close();
-  await assert.rejects(pull({ httpProxy: dead.url }), (e: Error & { code?: string; temporary?: boolean }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && e.temporary === true && /GET \/v2\//.test(e.message));
+  await assert.rejects(
+    pull({ httpProxy: dead.url }),
+    (e: Error & { code?: string; temporary?: boolean }) =>
+      e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && e.temporary === true && /GET \/v2\//.test(e.message),
+  );
 });
 
 test('proxy: a proxy refusing the tunnel is a registry failure naming its answer, not a cancellation', async () => {
   const before = proxy.requests.length;
   // The test proxy relays only to loopback, so it answers 403 to this CONNECT and nothing leaves the machine.
-  await assert.rejects(pull({ httpsProxy: proxy.url }, 'registry.example.com/px/app:1'), (e: Error & { code?: string }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && /registry\.example\.com.*GET .*\/v2\/.*Proxy response \(403\)/s.test(e.message));
+  await assert.rejects(
+    pull({ httpsProxy: proxy.url }, 'registry.example.com/px/app:1'),
+    (e: Error & { code?: string }) =>
+      e.code === 'LKVOL_REGISTRY_UNAVAILABLE' &&
+      /registry\.example\.com.*GET .*\/v2\/.*Proxy response \(403\)/s.test(e.message),
+  );
   assert.deepEqual(proxy.requests.slice(before), ['CONNECT registry.example.com:443']);
 });

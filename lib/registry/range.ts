@@ -21,19 +21,36 @@ export function checkBlobResponse(res: RegistryResponse, w: BlobWindow): void {
   const length = header(res, 'content-length');
   if (w.offset === 0) {
     if (length !== undefined && Number(length) !== w.size) {
-      throw new DigestMismatchError({ subject: w.subject, expected: `${w.size} bytes`, actual: `Content-Length ${length}`, bytesRead: 0, reason: 'size mismatch' });
+      throw new DigestMismatchError({
+        subject: w.subject,
+        expected: `${w.size} bytes`,
+        actual: `Content-Length ${length}`,
+        bytesRead: 0,
+        reason: 'size mismatch',
+      });
     }
     return;
   }
   const refuse = (why: string) =>
-    new RegistryError('LKVOL_REGISTRY_UNAVAILABLE', `${w.subject}: ${res.ctx.request}: cannot resume at byte ${w.offset}: ${why}`, { status: res.status, method: res.ctx.method, url: res.ctx.url, temporary: true }, { hint: 'retry; the download starts again from the first byte' });
+    new RegistryError(
+      'LKVOL_REGISTRY_UNAVAILABLE',
+      `${w.subject}: ${res.ctx.request}: cannot resume at byte ${w.offset}: ${why}`,
+      { status: res.status, method: res.ctx.method, url: res.ctx.url, temporary: true },
+      { hint: 'retry; the download starts again from the first byte' },
+    );
   if (res.status !== 206) throw refuse(`the server answered ${res.status}, not 206 Partial Content`);
   const range = header(res, 'content-range');
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range ?? '');
-  if (m === null || Number(m[1]) !== w.offset || Number(m[2]) !== w.size - 1 || (m[3] !== '*' && Number(m[3]) !== w.size)) {
+  if (
+    m === null ||
+    Number(m[1]) !== w.offset ||
+    Number(m[2]) !== w.size - 1 ||
+    (m[3] !== '*' && Number(m[3]) !== w.size)
+  ) {
     throw refuse(`Content-Range ${JSON.stringify(range ?? '')} is not bytes ${w.offset}-${w.size - 1}/${w.size}`);
   }
-  if (length !== undefined && Number(length) !== w.size - w.offset) throw refuse(`Content-Length ${length} is not ${w.size - w.offset}`);
+  if (length !== undefined && Number(length) !== w.size - w.offset)
+    throw refuse(`Content-Length ${length} is not ${w.size - w.offset}`);
 }
 
 function header(res: RegistryResponse, name: string): string | undefined {

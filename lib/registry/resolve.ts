@@ -57,7 +57,11 @@ const maxIndexDepth = 2;
  * already visited, is LKVOL_REGISTRY_PROTOCOL.
  * @throws LKVOL_PLATFORM_NOT_FOUND, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_*, LKVOL_CANCELLED.
  */
-export async function resolveImage(client: ManifestSource, ref: NormalizedRef, opts: { platform: Platform; signal?: AbortSignal | undefined }): Promise<ResolvedImage> {
+export async function resolveImage(
+  client: ManifestSource,
+  ref: NormalizedRef,
+  opts: { platform: Platform; signal?: AbortSignal | undefined },
+): Promise<ResolvedImage> {
   const subject = `pull ${formatReference(ref)}`;
   const want = normalizePlatform(opts.platform);
   const top = await client.fetchManifest(ref, { signal: opts.signal });
@@ -66,20 +70,31 @@ export async function resolveImage(client: ManifestSource, ref: NormalizedRef, o
   let chosen: Platform | undefined;
   const seen = new Set<string>();
   for (let depth = 0; current.document.kind === 'index'; depth++) {
-    if (depth >= maxIndexDepth) throw protocol(`${subject}: indexes nested more than ${maxIndexDepth} deep (index ${current.digest})`);
+    if (depth >= maxIndexDepth)
+      throw protocol(`${subject}: indexes nested more than ${maxIndexDepth} deep (index ${current.digest})`);
     seen.add(current.digest);
     const selected = selectManifest(current.document.index, want, { subject });
-    if (seen.has(selected.descriptor.digest)) throw protocol(`${subject}: index ${current.digest} refers to itself or an enclosing index`);
+    if (seen.has(selected.descriptor.digest))
+      throw protocol(`${subject}: index ${current.digest} refers to itself or an enclosing index`);
     if (!selected.exact) {
-      warnings.push(`${subject}: no manifest for ${formatPlatform(want)}; using the compatible ${formatPlatform(selected.platform)}`);
+      warnings.push(
+        `${subject}: no manifest for ${formatPlatform(want)}; using the compatible ${formatPlatform(selected.platform)}`,
+      );
     }
     chosen ??= selected.platform;
-    current = await client.fetchManifest(withDigest(ref, selected.descriptor.digest), { size: selected.descriptor.size, mediaType: selected.descriptor.mediaType, signal: opts.signal });
+    current = await client.fetchManifest(withDigest(ref, selected.descriptor.digest), {
+      size: selected.descriptor.size,
+      mediaType: selected.descriptor.mediaType,
+      signal: opts.signal,
+    });
   }
   const manifest = current.document.manifest;
   checkImageManifest(manifest, `${subject}: manifest ${current.digest}`);
   const configSubject = `config ${manifest.config.digest} of ${formatReference(ref)}`;
-  const configBytes = await client.fetchBlobBytes(ref, manifest.config, { signal: opts.signal, subject: configSubject });
+  const configBytes = await client.fetchBlobBytes(ref, manifest.config, {
+    signal: opts.signal,
+    subject: configSubject,
+  });
   const config = parseImageConfig(configBytes, { subject: configSubject });
   if (chosen === undefined) chosen = singleManifestPlatform(config, want, subject, warnings);
   return {
@@ -105,11 +120,15 @@ function singleManifestPlatform(config: ImageConfig, want: Platform, subject: st
   if (config.os === undefined || config.architecture === undefined) return want;
   const have = normalizePlatform({ os: config.os, architecture: config.architecture, variant: config.variant });
   if (!isSamePlatform(have, want)) {
-    warnings.push(`${subject}: the image is a single manifest for ${formatPlatform(have)}, not ${formatPlatform(want)}; using it anyway`);
+    warnings.push(
+      `${subject}: the image is a single manifest for ${formatPlatform(have)}, not ${formatPlatform(want)}; using it anyway`,
+    );
   }
   return have;
 }
 
 function protocol(message: string): LkvolError {
-  return new LkvolError('LKVOL_REGISTRY_PROTOCOL', message, { hint: 'the image publisher pushed a malformed index; use another tag or digest' });
+  return new LkvolError('LKVOL_REGISTRY_PROTOCOL', message, {
+    hint: 'the image publisher pushed a malformed index; use another tag or digest',
+  });
 }

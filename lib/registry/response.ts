@@ -25,18 +25,37 @@ export interface ExchangeContext {
 }
 
 /** The ExchangeContext of a request to `url`; paths are shown bare for the registry's own origin. */
-export function contextFor(req: { subject: string; method: string }, url: URL, d: { session?: { origin: string } | undefined; registry: string }): ExchangeContext {
-  return { subject: req.subject, method: req.method, url: redactUrl(url), request: describeRequest(req.method, url, d.session?.origin), registry: d.registry };
+export function contextFor(
+  req: { subject: string; method: string },
+  url: URL,
+  d: { session?: { origin: string } | undefined; registry: string },
+): ExchangeContext {
+  return {
+    subject: req.subject,
+    method: req.method,
+    url: redactUrl(url),
+    request: describeRequest(req.method, url, d.session?.origin),
+    registry: d.registry,
+  };
 }
 
 /**
  * Reads a whole body, failing once it exceeds `limit` bytes (checked against Content-Length first).
  * @throws LKVOL_REGISTRY_PROTOCOL when too large; LKVOL_REGISTRY_UNAVAILABLE when the connection breaks.
  */
-export async function readCapped(body: Readable, limit: number, ctx: ExchangeContext, contentLength?: string | string[]): Promise<Buffer> {
+export async function readCapped(
+  body: Readable,
+  limit: number,
+  ctx: ExchangeContext,
+  contentLength?: string | string[],
+): Promise<Buffer> {
   const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   const tooLarge = () =>
-    new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${ctx.subject}: ${ctx.request}: response body exceeds ${limit} bytes`, { method: ctx.method, url: ctx.url });
+    new RegistryError(
+      'LKVOL_REGISTRY_PROTOCOL',
+      `${ctx.subject}: ${ctx.request}: response body exceeds ${limit} bytes`,
+      { method: ctx.method, url: ctx.url },
+    );
   if (Number.isFinite(declared) && declared > limit) {
     discardBody(body);
     throw tooLarge();
@@ -75,20 +94,32 @@ export function parseErrorBody(body: Buffer): { code?: string; message?: string 
 const notFoundCodes = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UNKNOWN']);
 
 /** Maps a non-2xx status (and its parsed error body) to a RegistryError with code, hint and fields. */
-export function statusError(status: number, parsed: { code?: string; message?: string }, ctx: ExchangeContext, extra = ''): RegistryError {
+export function statusError(
+  status: number,
+  parsed: { code?: string; message?: string },
+  ctx: ExchangeContext,
+  extra = '',
+): RegistryError {
   const code = errorCodeFor(status, parsed.code);
   const reason = `${status} ${parsed.code ?? statusText(status)}${parsed.message === undefined ? '' : `: ${parsed.message}`}${extra}`;
   return new RegistryError(
     code,
     `${ctx.subject}: ${ctx.request}: ${reason}`,
-    { status, method: ctx.method, url: ctx.url, temporary: code === 'LKVOL_REGISTRY_UNAVAILABLE', ...(parsed.code === undefined ? {} : { registryCode: parsed.code }) },
+    {
+      status,
+      method: ctx.method,
+      url: ctx.url,
+      temporary: code === 'LKVOL_REGISTRY_UNAVAILABLE',
+      ...(parsed.code === undefined ? {} : { registryCode: parsed.code }),
+    },
     { hint: hintFor(code, ctx.registry) },
   );
 }
 
 function errorCodeFor(status: number, registryCode: string | undefined): ErrorCode {
   if (status === 401 || status === 403) return 'LKVOL_REGISTRY_AUTH';
-  if (status === 404 || (registryCode !== undefined && notFoundCodes.has(registryCode))) return 'LKVOL_REGISTRY_NOT_FOUND';
+  if (status === 404 || (registryCode !== undefined && notFoundCodes.has(registryCode)))
+    return 'LKVOL_REGISTRY_NOT_FOUND';
   if (status === 408 || status === 429 || status >= 500) return 'LKVOL_REGISTRY_UNAVAILABLE';
   return 'LKVOL_REGISTRY_PROTOCOL';
 }
@@ -107,11 +138,26 @@ function hintFor(code: ErrorCode, registry: string): string | undefined {
 }
 
 function statusText(status: number): string {
-  const texts: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 408: 'REQUEST_TIMEOUT', 429: 'TOO_MANY_REQUESTS' };
+  const texts: Record<number, string> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    408: 'REQUEST_TIMEOUT',
+    429: 'TOO_MANY_REQUESTS',
+  };
   return texts[status] ?? (status >= 500 ? 'SERVER_ERROR' : 'UNEXPECTED_STATUS');
 }
 
-const certificateCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+const certificateCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
 
 /**
  * Wraps a transport failure: cancellation stays LKVOL_CANCELLED, LkvolErrors pass, the rest is
@@ -121,7 +167,8 @@ const certificateCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO
  */
 export function networkError(err: unknown, ctx: ExchangeContext, signal?: AbortSignal | null): LkvolError {
   if (err instanceof LkvolError) return err;
-  if (isAbortError(err) && (signal === undefined || signal?.aborted === true)) return new LkvolError('LKVOL_CANCELLED', `${ctx.subject}: ${ctx.request}: cancelled`, { cause: err });
+  if (isAbortError(err) && (signal === undefined || signal?.aborted === true))
+    return new LkvolError('LKVOL_CANCELLED', `${ctx.subject}: ${ctx.request}: cancelled`, { cause: err });
   const cert = certificateCodes.has(networkErrorCode(err) ?? '');
   return new RegistryError(
     'LKVOL_REGISTRY_UNAVAILABLE',
@@ -129,7 +176,9 @@ export function networkError(err: unknown, ctx: ExchangeContext, signal?: AbortS
     { method: ctx.method, url: ctx.url, temporary: !cert },
     {
       cause: err,
-      hint: cert ? `trust its CA with --ca-cert FILE or certs.d/${ctx.registry}/ca.crt, or pass --insecure-registry ${ctx.registry}` : `check that ${ctx.registry} is reachable; retry later`,
+      hint: cert
+        ? `trust its CA with --ca-cert FILE or certs.d/${ctx.registry}/ca.crt, or pass --insecure-registry ${ctx.registry}`
+        : `check that ${ctx.registry} is reachable; retry later`,
     },
   );
 }

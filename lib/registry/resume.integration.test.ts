@@ -49,7 +49,10 @@ function newClient(t: { after(fn: () => Promise<void>): void }, extra: RegistryC
 
 /** The `range` header of each request for the blob, in order ('' for none). */
 function rangesSince(start: number): string[] {
-  return proxy.log.slice(start).filter((r) => r.url === blobPath).map((r) => String(r.headers.range ?? ''));
+  return proxy.log
+    .slice(start)
+    .filter((r) => r.url === blobPath)
+    .map((r) => String(r.headers.range ?? ''));
 }
 
 const offsets = [1, 2, 3].map(() => 1 + Math.floor(random() * (blob.length - 2)));
@@ -58,10 +61,22 @@ const resumeCases: { name: string; faults: Fault[]; ranges: (r: string[]) => boo
     name: `a reset at byte ${k} (seeded) resumes from the bytes received`,
     faults: [{ kind: 'reset', after: k }] as Fault[],
     // NB: a reset may drop bytes the kernel had not handed over yet, so the resume starts at or before k.
-    ranges: (r: string[]) => r.length === 2 && r[0] === '' && (r[1] === '' || (/^bytes=\d+-$/.test(r[1]!) && Number(r[1]!.slice(6, -1)) <= k)),
+    ranges: (r: string[]) =>
+      r.length === 2 && r[0] === '' && (r[1] === '' || (/^bytes=\d+-$/.test(r[1]!) && Number(r[1]!.slice(6, -1)) <= k)),
   })),
-  { name: 'a clean close at byte 1000 resumes at exactly 1000', faults: [{ kind: 'truncate', after: 1000 }], ranges: (r) => r.join() === ',bytes=1000-' },
-  { name: 'two breaks resume twice', faults: [{ kind: 'truncate', after: 1000 }, { kind: 'truncate', after: 5000 }], ranges: (r) => r.join() === ',bytes=1000-,bytes=6000-' },
+  {
+    name: 'a clean close at byte 1000 resumes at exactly 1000',
+    faults: [{ kind: 'truncate', after: 1000 }],
+    ranges: (r) => r.join() === ',bytes=1000-',
+  },
+  {
+    name: 'two breaks resume twice',
+    faults: [
+      { kind: 'truncate', after: 1000 },
+      { kind: 'truncate', after: 5000 },
+    ],
+    ranges: (r) => r.join() === ',bytes=1000-,bytes=6000-',
+  },
 ];
 for (const c of resumeCases) {
   test(`resume: ${c.name}`, async (t) => {
@@ -75,17 +90,37 @@ for (const c of resumeCases) {
 }
 
 const refusedCases: { name: string; second: Fault; error: RegExp; requests: number }[] = [
-  { name: 'a server that ignores Range (200) is not spliced', second: { kind: 'pass', drop: ['range'] }, error: /cannot resume at byte 1000: the server answered 200, not 206/, requests: 2 },
-  { name: 'a 206 whose Content-Range starts elsewhere is not spliced', second: { kind: 'pass', set: { 'content-range': `bytes 999-299999/300000` } }, error: /Content-Range "bytes 999-299999\/300000" is not bytes 1000-299999\/300000/, requests: 2 },
-  { name: 'resumes are bounded (3), then the break is reported', second: { kind: 'truncate', after: 1000 }, error: /GET \/v2\/res\/blob\/blobs\/sha256:[0-9a-f]{64}: .*other side closed/, requests: 4 },
+  {
+    name: 'a server that ignores Range (200) is not spliced',
+    second: { kind: 'pass', drop: ['range'] },
+    error: /cannot resume at byte 1000: the server answered 200, not 206/,
+    requests: 2,
+  },
+  {
+    name: 'a 206 whose Content-Range starts elsewhere is not spliced',
+    second: { kind: 'pass', set: { 'content-range': `bytes 999-299999/300000` } },
+    error: /Content-Range "bytes 999-299999\/300000" is not bytes 1000-299999\/300000/,
+    requests: 2,
+  },
+  {
+    name: 'resumes are bounded (3), then the break is reported',
+    second: { kind: 'truncate', after: 1000 },
+    error: /GET \/v2\/res\/blob\/blobs\/sha256:[0-9a-f]{64}: .*other side closed/,
+    requests: 4,
+  },
 ];
 for (const c of refusedCases) {
   test(`resume: ${c.name}`, async (t) => {
     let n = 0;
-    decide = (req) => (req.url !== blobPath ? { kind: 'pass' } : n++ === 0 ? { kind: 'truncate', after: 1000 } : c.second);
+    decide = (req) =>
+      req.url !== blobPath ? { kind: 'pass' } : n++ === 0 ? { kind: 'truncate', after: 1000 } : c.second;
     const start = proxy.log.length;
     const stream = await newClient(t).openBlob(parseReference(`${proxy.host}/res/blob:1`), descriptor);
-    await assert.rejects(drain(stream), (e: Error & { code?: string; temporary?: boolean }) => e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && e.temporary === true && c.error.test(e.message));
+    await assert.rejects(
+      drain(stream),
+      (e: Error & { code?: string; temporary?: boolean }) =>
+        e.code === 'LKVOL_REGISTRY_UNAVAILABLE' && e.temporary === true && c.error.test(e.message),
+    );
     assert.equal(rangesSince(start).length, c.requests);
   });
 }
@@ -93,9 +128,13 @@ for (const c of refusedCases) {
 test('redirect: a blob redirected to another origin gets no Authorization there', async (t) => {
   const basic = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
   // The second origin stands for object storage with a pre-signed URL: it authorises upstream itself.
-  const storage = await startFaultProxy(authRegistry.url, () => ({ kind: 'pass' }), { upstreamHeaders: { authorization: basic } });
+  const storage = await startFaultProxy(authRegistry.url, () => ({ kind: 'pass' }), {
+    upstreamHeaders: { authorization: basic },
+  });
   t.after(() => storage.close());
-  const front = await startFaultProxy(authRegistry.url, (req) => (req.url === blobPath ? { kind: 'redirect', location: `${storage.origin}${blobPath}` } : { kind: 'pass' }));
+  const front = await startFaultProxy(authRegistry.url, (req) =>
+    req.url === blobPath ? { kind: 'redirect', location: `${storage.origin}${blobPath}` } : { kind: 'pass' },
+  );
   t.after(() => front.close());
   const client = newClient(t, { credentials: () => Promise.resolve({ username: auth.user, password: auth.password }) });
   const got = await drain(await client.openBlob(parseReference(`${front.host}/res/blob:1`), descriptor));

@@ -22,7 +22,13 @@ for (const c of retryAfterCases) {
   });
 }
 
-const fixed = makeRetryOptions({ baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000, jitter: 0.5, random: () => 0.5 });
+const fixed = makeRetryOptions({
+  baseDelayMs: 100,
+  maxDelayMs: 1000,
+  maxRetryAfterMs: 5000,
+  jitter: 0.5,
+  random: () => 0.5,
+});
 const delayCases = [
   { name: 'first retry waits the base delay plus jitter', retry: 0, after: undefined, want: 125 },
   { name: 'delays double', retry: 2, after: undefined, want: 500 },
@@ -56,10 +62,26 @@ for (const c of statusCases) {
 
 const errorCases = [
   { name: 'connection reset', err: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), want: true },
-  { name: 'undici socket closed', err: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), want: true },
-  { name: 'refused inside an AggregateError', err: new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), want: true },
-  { name: 'unknown host is not retried', err: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), want: false },
-  { name: 'a certificate error is not retried', err: Object.assign(new Error('self-signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), want: false },
+  {
+    name: 'undici socket closed',
+    err: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    want: true,
+  },
+  {
+    name: 'refused inside an AggregateError',
+    err: new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]),
+    want: true,
+  },
+  {
+    name: 'unknown host is not retried',
+    err: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }),
+    want: false,
+  },
+  {
+    name: 'a certificate error is not retried',
+    err: Object.assign(new Error('self-signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+    want: false,
+  },
   { name: 'a plain error is not retried', err: new Error('boom'), want: false },
 ];
 for (const c of errorCases) {

@@ -23,12 +23,17 @@ export function createSender(agent: Dispatcher, retry: RetryOptions, userAgent: 
           signal: req.signal ?? null,
         });
       } catch (err) {
-        const last = attempt + 1 >= retry.attempts || isAbortError(err) || req.noRetry?.(err) === true || !isRetryableNetworkError(err);
+        const last =
+          attempt + 1 >= retry.attempts ||
+          isAbortError(err) ||
+          req.noRetry?.(err) === true ||
+          !isRetryableNetworkError(err);
         if (last) throw networkError(err, req.ctx, req.signal ?? null);
         await pause(retry, retryDelay(attempt, undefined, retry), req);
         continue;
       }
-      if (!isRetryableStatus(res.statusCode) || attempt + 1 >= retry.attempts) return { status: res.statusCode, headers: res.headers, body: res.body };
+      if (!isRetryableStatus(res.statusCode) || attempt + 1 >= retry.attempts)
+        return { status: res.statusCode, headers: res.headers, body: res.body };
       const after = parseRetryAfter(res.headers['retry-after']);
       await res.body.dump().catch(() => undefined);
       await pause(retry, retryDelay(attempt, after, retry), req);
@@ -36,7 +41,11 @@ export function createSender(agent: Dispatcher, retry: RetryOptions, userAgent: 
   };
 }
 
-async function pause(retry: RetryOptions, ms: number, req: { ctx: ExchangeContext; signal: AbortSignal | undefined }): Promise<void> {
+async function pause(
+  retry: RetryOptions,
+  ms: number,
+  req: { ctx: ExchangeContext; signal: AbortSignal | undefined },
+): Promise<void> {
   try {
     await retry.sleep(ms, req.signal);
   } catch (err) {

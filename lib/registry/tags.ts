@@ -11,8 +11,18 @@ export const tagPageSize = 1000;
  * The first page of `ref`'s repository's tags, as the registry lists them.
  * @throws LKVOL_REGISTRY_* when the registry refuses or fails (callers treat listing as optional).
  */
-export async function listTags(transport: Transport, ref: NormalizedRef, opts: { signal?: AbortSignal | undefined } = {}): Promise<string[]> {
-  const res = await transport.request({ method: 'GET', path: `/v2/${ref.repository}/tags/list?n=${tagPageSize}`, scope: `repository:${ref.repository}:pull`, subject: `list tags of ${formatName(ref)}`, signal: opts.signal });
+export async function listTags(
+  transport: Transport,
+  ref: NormalizedRef,
+  opts: { signal?: AbortSignal | undefined } = {},
+): Promise<string[]> {
+  const res = await transport.request({
+    method: 'GET',
+    path: `/v2/${ref.repository}/tags/list?n=${tagPageSize}`,
+    scope: `repository:${ref.repository}:pull`,
+    subject: `list tags of ${formatName(ref)}`,
+    signal: opts.signal,
+  });
   const bytes = await readCapped(res.body, 1 << 20, res.ctx, res.headers['content-length']);
   const parsed = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
   return Array.isArray(parsed.tags) ? parsed.tags.filter((t): t is string => typeof t === 'string') : [];

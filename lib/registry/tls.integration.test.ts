@@ -23,13 +23,26 @@ let work: string;
 before(async () => {
   [pki, otherPki, work] = await Promise.all([createTestPki(), createTestPki(), mkdtemp(join(tmpdir(), 'lkvol-tls-'))]);
   seed = await startRegistry();
-  image = await pushImage({ registry: seed.host, repository: 'tls/img', tag: '1', layers: [await layerOf({ a: 'over tls' })], format: 'oci' });
-  secure = await startRegistry({ storageDir: seed.dataDir, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } });
+  image = await pushImage({
+    registry: seed.host,
+    repository: 'tls/img',
+    tag: '1',
+    layers: [await layerOf({ a: 'over tls' })],
+    format: 'oci',
+  });
+  secure = await startRegistry({
+    storageDir: seed.dataDir,
+    tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
+  });
 });
 after(async () => {
   await secure?.stop();
   await seed?.stop();
-  await Promise.all([pki?.remove(), otherPki?.remove(), work === undefined ? undefined : rm(work, { recursive: true, force: true })]);
+  await Promise.all([
+    pki?.remove(),
+    otherPki?.remove(),
+    work === undefined ? undefined : rm(work, { recursive: true, force: true }),
+  ]);
 });
 
 async function pull(registry: TestRegistry, opts: RegistryClientOptions): Promise<string> {
@@ -56,7 +69,12 @@ describe('https registry on loopback', () => {
   const ok = [
     { name: '--ca-cert trusts the test CA', opts: () => ({ caCertFiles: [pki.ca.cert] }) },
     { name: 'caCert as PEM text trusts the test CA', opts: () => ({ caCert: pki.ca.certPem }) },
-    { name: 'certs.d/<host:port>/ca.crt trusts the test CA', opts: async () => ({ certsDirs: [join(work, 'absent'), await certsDir('certs-ok', secure.host, { 'ca.crt': pki.ca.cert })] }) },
+    {
+      name: 'certs.d/<host:port>/ca.crt trusts the test CA',
+      opts: async () => ({
+        certsDirs: [join(work, 'absent'), await certsDir('certs-ok', secure.host, { 'ca.crt': pki.ca.cert })],
+      }),
+    },
     { name: '--insecure-registry skips verification', opts: () => ({ insecureRegistries: [secure.host] }) },
   ];
   for (const c of ok) {
@@ -68,18 +86,24 @@ describe('https registry on loopback', () => {
   const refused = [
     { name: 'no CA', opts: () => ({}) },
     { name: 'another CA', opts: () => ({ caCertFiles: [otherPki.ca.cert] }) },
-    { name: 'certs.d of another host', opts: async () => ({ certsDirs: [await certsDir('certs-other', '127.0.0.1:1', { 'ca.crt': pki.ca.cert })] }) },
+    {
+      name: 'certs.d of another host',
+      opts: async () => ({ certsDirs: [await certsDir('certs-other', '127.0.0.1:1', { 'ca.crt': pki.ca.cert })] }),
+    },
   ];
   for (const c of refused) {
     // NB: the server speaks TLS, so there is no fallback to plain HTTP even on loopback.
     test(`refuses, naming the host and --ca-cert: ${c.name}`, async () => {
-      await assert.rejects(pull(secure, await c.opts()), (err: Error & { code?: string; hint?: string; temporary?: boolean }) => {
-        assert.equal(err.code, 'LKVOL_REGISTRY_UNAVAILABLE');
-        assert.match(err.message, new RegExp(`GET /v2/: certificate of ${secure.host} does not verify`));
-        assert.match(err.hint ?? '', /--ca-cert FILE/);
-        assert.equal(err.temporary, false);
-        return true;
-      });
+      await assert.rejects(
+        pull(secure, await c.opts()),
+        (err: Error & { code?: string; hint?: string; temporary?: boolean }) => {
+          assert.equal(err.code, 'LKVOL_REGISTRY_UNAVAILABLE');
+          assert.match(err.message, new RegExp(`GET /v2/: certificate of ${secure.host} does not verify`));
+          assert.match(err.hint ?? '', /--ca-cert FILE/);
+          assert.equal(err.temporary, false);
+          return true;
+        },
+      );
     });
   }
 
@@ -99,12 +123,19 @@ describe('https registry on loopback', () => {
 describe('client certificates from certs.d', () => {
   let mtls: TestRegistry;
   before(async () => {
-    mtls = await startRegistry({ storageDir: seed.dataDir, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, clientCas: [pki.ca.cert] } });
+    mtls = await startRegistry({
+      storageDir: seed.dataDir,
+      tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, clientCas: [pki.ca.cert] },
+    });
   });
   after(() => mtls?.stop());
 
   test('client.cert + client.key are presented', async () => {
-    const dir = await certsDir('certs-mtls', mtls.host, { 'ca.crt': pki.ca.cert, 'client.cert': pki.client.cert, 'client.key': pki.client.key });
+    const dir = await certsDir('certs-mtls', mtls.host, {
+      'ca.crt': pki.ca.cert,
+      'client.cert': pki.client.cert,
+      'client.key': pki.client.key,
+    });
     assert.equal(await pull(mtls, { certsDirs: [dir] }), image.manifestDigest);
   });
 
@@ -124,13 +155,24 @@ describe('token realm of an https registry', () => {
     test(c.name, async (t) => {
       const issuer = await startTokenIssuer({ users: { u: 'realm-pw' }, ...(c.tls ? { tls: pki.server } : {}) });
       t.after(() => issuer.close());
-      const registry = await startRegistry({ storageDir: seed.dataDir, token: issuer, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } });
+      const registry = await startRegistry({
+        storageDir: seed.dataDir,
+        token: issuer,
+        tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
+      });
       t.after(() => registry.stop());
-      const opts: RegistryClientOptions = { caCertFiles: [pki.ca.cert], credentials: () => Promise.resolve({ username: 'u', password: 'realm-pw' }), ...(c.insecure ? { insecureRegistries: [registry.host] } : {}) };
+      const opts: RegistryClientOptions = {
+        caCertFiles: [pki.ca.cert],
+        credentials: () => Promise.resolve({ username: 'u', password: 'realm-pw' }),
+        ...(c.insecure ? { insecureRegistries: [registry.host] } : {}),
+      };
       if (c.want === 'ok') return assert.equal(await pull(registry, opts), image.manifestDigest);
       await assert.rejects(pull(registry, opts), (err: Error & { code?: string }) => {
         assert.equal(err.code, c.want);
-        assert.match(err.message, /realm http:\/\/127\.0\.0\.1:\d+\/token must be https for a registry reached over https/);
+        assert.match(
+          err.message,
+          /realm http:\/\/127\.0\.0\.1:\d+\/token must be https for a registry reached over https/,
+        );
         assert.equal(issuer.requests.length, 0, 'the credentials were not sent');
         return true;
       });

@@ -16,7 +16,10 @@ before(async () => {
   await copyFile(pki.client.key, join(pki.dir, 'certs.d', 'r.example:5000', 'client.key'));
   await mkdir(join(pki.dir, 'certs.d', 'nokey.example'), { recursive: true });
   await copyFile(pki.client.cert, join(pki.dir, 'certs.d', 'nokey.example', 'client.cert'));
-  await writeFile(join(pki.dir, 'junk.pem'), '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+  await writeFile(
+    join(pki.dir, 'junk.pem'),
+    '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n',
+  );
 });
 after(() => pki?.remove());
 
@@ -40,10 +43,32 @@ test('certs.d/<host:port>/ gives the CA and the client pair for that registry on
 });
 
 const bad = [
-  { name: 'a key file given as CA', src: () => ({ caCertFiles: [pki.ca.key] }), code: 'LKVOL_USAGE', message: () => `${pki.ca.key}: not a PEM file of CA certificates` },
-  { name: 'a PEM block that does not parse', src: () => ({ caCertFiles: [join(pki.dir, 'junk.pem')] }), code: 'LKVOL_USAGE', message: () => `${join(pki.dir, 'junk.pem')}: not a PEM file of CA certificates` },
-  { name: 'a missing CA file', src: () => ({ caCertFiles: [join(pki.dir, 'nope.crt')] }), code: 'LKVOL_IO', message: () => `read TLS file ${join(pki.dir, 'nope.crt')}: ENOENT: no such file or directory, open '${join(pki.dir, 'nope.crt')}'` },
-  { name: 'a client.cert without client.key', src: () => ({ certsDirs: [join(pki.dir, 'certs.d')] }), registry: 'nokey.example', code: 'LKVOL_USAGE', message: () => `${join(pki.dir, 'certs.d', 'nokey.example', 'client.cert')}: client certificate without client.key` },
+  {
+    name: 'a key file given as CA',
+    src: () => ({ caCertFiles: [pki.ca.key] }),
+    code: 'LKVOL_USAGE',
+    message: () => `${pki.ca.key}: not a PEM file of CA certificates`,
+  },
+  {
+    name: 'a PEM block that does not parse',
+    src: () => ({ caCertFiles: [join(pki.dir, 'junk.pem')] }),
+    code: 'LKVOL_USAGE',
+    message: () => `${join(pki.dir, 'junk.pem')}: not a PEM file of CA certificates`,
+  },
+  {
+    name: 'a missing CA file',
+    src: () => ({ caCertFiles: [join(pki.dir, 'nope.crt')] }),
+    code: 'LKVOL_IO',
+    message: () =>
+      `read TLS file ${join(pki.dir, 'nope.crt')}: ENOENT: no such file or directory, open '${join(pki.dir, 'nope.crt')}'`,
+  },
+  {
+    name: 'a client.cert without client.key',
+    src: () => ({ certsDirs: [join(pki.dir, 'certs.d')] }),
+    registry: 'nokey.example',
+    code: 'LKVOL_USAGE',
+    message: () => `${join(pki.dir, 'certs.d', 'nokey.example', 'client.cert')}: client certificate without client.key`,
+  },
 ];
 for (const c of bad) {
   test(`refuses ${c.name}`, async () => {

@@ -36,11 +36,15 @@ export async function loadRegistryTls(registry: string, src: TlsSources): Promis
   for (const dir of src.certsDirs ?? []) {
     const hostDir = join(dir, registry);
     const names = await listDir(hostDir);
-    for (const name of names.filter((n) => n.endsWith('.crt'))) extras.push(...splitCertificates(await readText(join(hostDir, name)), join(hostDir, name)));
+    for (const name of names.filter((n) => n.endsWith('.crt')))
+      extras.push(...splitCertificates(await readText(join(hostDir, name)), join(hostDir, name)));
     const certName = names.find((n) => n.endsWith('.cert'));
     if (certName !== undefined && out.cert === undefined) {
       const keyName = certName.replace(/\.cert$/, '.key');
-      if (!names.includes(keyName)) throw new LkvolError('LKVOL_USAGE', `${join(hostDir, certName)}: client certificate without ${keyName}`, { hint: `put its key in ${join(hostDir, keyName)}` });
+      if (!names.includes(keyName))
+        throw new LkvolError('LKVOL_USAGE', `${join(hostDir, certName)}: client certificate without ${keyName}`, {
+          hint: `put its key in ${join(hostDir, keyName)}`,
+        });
       out.cert = await readText(join(hostDir, certName));
       out.key = await readText(join(hostDir, keyName));
     }
@@ -53,7 +57,10 @@ export async function loadRegistryTls(registry: string, src: TlsSources): Promis
 /** The PEM certificates in `text`, each checked by parsing it. */
 function splitCertificates(text: string, where: string): string[] {
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  const invalid = () => new LkvolError('LKVOL_USAGE', `${where}: not a PEM file of CA certificates`, { hint: 'give a file with one or more "-----BEGIN CERTIFICATE-----" blocks' });
+  const invalid = () =>
+    new LkvolError('LKVOL_USAGE', `${where}: not a PEM file of CA certificates`, {
+      hint: 'give a file with one or more "-----BEGIN CERTIFICATE-----" blocks',
+    });
   if (blocks.length === 0) throw invalid();
   for (const block of blocks) {
     try {
@@ -69,7 +76,12 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `read TLS file ${path}`, 'check the path given with --ca-cert or in the certs directory');
+    throw wrapError(
+      err,
+      'LKVOL_IO',
+      `read TLS file ${path}`,
+      'check the path given with --ca-cert or in the certs directory',
+    );
   }
 }
 

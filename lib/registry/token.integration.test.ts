@@ -55,8 +55,14 @@ for (const keyRef of ['x5c', 'kid'] as const) {
   describe(`token auth, JWT key named by ${keyRef}`, () => {
     test('anonymous is denied; Basic credentials get one token for manifest, config and layer', async (t) => {
       const { issuer, pull } = await tokenRegistry(t, { keyRef, users: { lkvol: password } });
-      await assert.rejects(pull('one', undefined), (err: Error & { code?: string }) => err.code === 'LKVOL_REGISTRY_AUTH');
-      assert.ok(issuer.requests.length >= 1 && issuer.requests.every((r) => r.user === undefined), 'anonymous token requests');
+      await assert.rejects(
+        pull('one', undefined),
+        (err: Error & { code?: string }) => err.code === 'LKVOL_REGISTRY_AUTH',
+      );
+      assert.ok(
+        issuer.requests.length >= 1 && issuer.requests.every((r) => r.user === undefined),
+        'anonymous token requests',
+      );
       issuer.requests.length = 0;
       assert.equal(await pull('one', basic), images.one.manifestDigest);
       assert.deepEqual(issuer.requests, [{ method: 'GET', user: 'lkvol', scopes: [scopeOf('one')], status: 200 }]);
@@ -89,12 +95,15 @@ describe('token auth flows', () => {
 
   test('a wrong password fails at the token endpoint without echoing it', async () => {
     reset();
-    await assert.rejects(reg.pull('one', { username: 'lkvol', password: 'wrong-pw' }), (err: Error & { code?: string; hint?: string }) => {
-      assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
-      assert.match(err.message, /token request/);
-      assert.doesNotMatch(`${err.message} ${err.hint}`, /wrong-pw|tok3n-pw/);
-      return true;
-    });
+    await assert.rejects(
+      reg.pull('one', { username: 'lkvol', password: 'wrong-pw' }),
+      (err: Error & { code?: string; hint?: string }) => {
+        assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+        assert.match(err.message, /token request/);
+        assert.doesNotMatch(`${err.message} ${err.hint}`, /wrong-pw|tok3n-pw/);
+        return true;
+      },
+    );
   });
 
   test('insufficient_scope is retried once with the scope the registry names', async () => {
@@ -102,13 +111,19 @@ describe('token auth flows', () => {
     let calls = 0;
     opts.grant = (_user, scope) => (scope.name === 'private/two' && calls++ === 0 ? [] : scope.actions);
     assert.equal(await reg.pull('two', basic), images.two.manifestDigest);
-    assert.deepEqual(reg.issuer.requests.map((r) => r.scopes), [[scopeOf('two')], [scopeOf('two')]]);
+    assert.deepEqual(
+      reg.issuer.requests.map((r) => r.scopes),
+      [[scopeOf('two')], [scopeOf('two')]],
+    );
   });
 
   test('a token that never gains the scope fails after one retry, not in a loop', async () => {
     reset();
     opts.grant = () => [];
-    await assert.rejects(reg.pull('two', basic), (err: Error & { code?: string; status?: number }) => err.code === 'LKVOL_REGISTRY_AUTH' && err.status === 401);
+    await assert.rejects(
+      reg.pull('two', basic),
+      (err: Error & { code?: string; status?: number }) => err.code === 'LKVOL_REGISTRY_AUTH' && err.status === 401,
+    );
     assert.equal(reg.issuer.requests.length, 2);
   });
 
@@ -126,23 +141,38 @@ describe('token auth flows', () => {
     // NB: tokens are refreshed 10 s early, so expires_in 5 is stale at once.
     opts.expiresIn = 5;
     assert.equal(await reg.pull('one', basic), images.one.manifestDigest);
-    assert.ok(reg.issuer.requests.length >= 3, `a token per request (manifest, config, layer), got ${reg.issuer.requests.length}`);
+    assert.ok(
+      reg.issuer.requests.length >= 3,
+      `a token per request (manifest, config, layer), got ${reg.issuer.requests.length}`,
+    );
   });
 });
 
 test('namespaced auths keys: one client uses the account of each namespace, with separate tokens', async (t) => {
   // Each account may pull only its own repository, so a shared transport or token would fail one pull.
-  const grant = (user: string | undefined, scope: { name: string; actions: string[] }) => (scope.name === `private/${user === 'alice' ? 'one' : user === 'bob' ? 'two' : ''}` ? scope.actions : []);
+  const grant = (user: string | undefined, scope: { name: string; actions: string[] }) =>
+    scope.name === `private/${user === 'alice' ? 'one' : user === 'bob' ? 'two' : ''}` ? scope.actions : [];
   const { registry, issuer } = await tokenRegistry(t, { users: { alice: 'a-pw', bob: 'b-pw' }, grant });
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-ns-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const auth = (u: string, p: string) => ({ auth: Buffer.from(`${u}:${p}`).toString('base64') });
-  await writeFile(join(dir, 'auth.json'), JSON.stringify({ auths: { [`${registry.host}/private/one`]: auth('alice', 'a-pw'), [`${registry.host}/private`]: auth('bob', 'b-pw') } }));
+  await writeFile(
+    join(dir, 'auth.json'),
+    JSON.stringify({
+      auths: {
+        [`${registry.host}/private/one`]: auth('alice', 'a-pw'),
+        [`${registry.host}/private`]: auth('bob', 'b-pw'),
+      },
+    }),
+  );
   const client = createRegistryClient({ credentials: await loadCredentials({ files: [join(dir, 'auth.json')] }) });
   t.after(() => client.close());
   for (const repo of ['one', 'two'] as const) {
     const resolved = await client.resolveImage(parseReference(`${registry.host}/private/${repo}:1`), { platform });
     assert.equal(resolved.manifestDigest, images[repo].manifestDigest);
   }
-  assert.deepEqual(issuer.requests.map((r) => r.user), ['alice', 'bob']);
+  assert.deepEqual(
+    issuer.requests.map((r) => r.user),
+    ['alice', 'bob'],
+  );
 });

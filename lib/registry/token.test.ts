@@ -23,7 +23,10 @@ async function setup(t: T, token: FakeHandler, manifest: FakeHandler, credential
       },
       '/v2/x/y/manifests/1': manifest,
     },
-    (_req, res) => sendRegistryError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token",service="svc"` }),
+    (_req, res) =>
+      sendRegistryError(res, 401, 'UNAUTHORIZED', {
+        'www-authenticate': `Bearer realm="http://${server.host}/token",service="svc"`,
+      }),
   );
   t.after(() => server.close());
   const client = createRegistryClient({ credentials: () => Promise.resolve(credentials), retry: { attempts: 1 } });
@@ -31,7 +34,10 @@ async function setup(t: T, token: FakeHandler, manifest: FakeHandler, credential
   return { calls, fetch: () => client.fetchManifest(parseReference(`${server.host}/x/y:1`)) };
 }
 
-const notAManifest: FakeHandler = (req, res) => (req.headers.authorization === 'Bearer good' ? sendRegistryError(res, 404, 'MANIFEST_UNKNOWN') : sendRegistryError(res, 401, 'UNAUTHORIZED'));
+const notAManifest: FakeHandler = (req, res) =>
+  req.headers.authorization === 'Bearer good'
+    ? sendRegistryError(res, 404, 'MANIFEST_UNKNOWN')
+    : sendRegistryError(res, 401, 'UNAUTHORIZED');
 
 test('refresh token: a realm that answers the POST with 404 gets the GET flow', async (t) => {
   const token: FakeHandler = (req, res) => {
@@ -41,9 +47,18 @@ test('refresh token: a realm that answers the POST with 404 gets the GET flow', 
   const { calls, fetch } = await setup(t, token, notAManifest, { identityToken: 'refresh-secret' });
   // NB: the manifest route answers 404 to a good token, which proves the token was used.
   await assert.rejects(fetch(), { code: 'LKVOL_REGISTRY_NOT_FOUND' });
-  assert.deepEqual(calls.map((c) => c.method), ['POST', 'GET']);
+  assert.deepEqual(
+    calls.map((c) => c.method),
+    ['POST', 'GET'],
+  );
   const form = new URLSearchParams(calls[0]!.body);
-  assert.deepEqual(Object.fromEntries(form), { grant_type: 'refresh_token', refresh_token: 'refresh-secret', client_id: 'lkvol', scope: 'repository:x/y:pull', service: 'svc' });
+  assert.deepEqual(Object.fromEntries(form), {
+    grant_type: 'refresh_token',
+    refresh_token: 'refresh-secret',
+    client_id: 'lkvol',
+    scope: 'repository:x/y:pull',
+    service: 'svc',
+  });
   assert.doesNotMatch(calls[1]!.query, /refresh-secret/);
 });
 
@@ -57,13 +72,20 @@ test('insufficient_scope: the token request names the registry scope first, then
   };
   const { calls, fetch } = await setup(t, token, manifest, { username: 'u', password: 'p' });
   await assert.rejects(fetch(), { code: 'LKVOL_REGISTRY_NOT_FOUND' });
-  assert.deepEqual(calls.map((c) => new URLSearchParams(c.query).getAll('scope')), [['repository:x/y:pull'], ['repository:x/y:pull,push', 'repository:x/y:pull']]);
+  assert.deepEqual(
+    calls.map((c) => new URLSearchParams(c.query).getAll('scope')),
+    [['repository:x/y:pull'], ['repository:x/y:pull,push', 'repository:x/y:pull']],
+  );
 });
 
 const badReplies = [
   { name: 'a reply that is not JSON', body: 'eyJsecret-token', want: /token response is not JSON$/ },
   { name: 'a reply without a token', body: '{"expires_in": 60}', want: /token response has no token$/ },
-  { name: 'a reply over the 1 MiB cap', body: JSON.stringify({ token: 'x'.repeat(1 << 20) }), want: /response body exceeds 1048576 bytes$/ },
+  {
+    name: 'a reply over the 1 MiB cap',
+    body: JSON.stringify({ token: 'x'.repeat(1 << 20) }),
+    want: /response body exceeds 1048576 bytes$/,
+  },
 ];
 for (const c of badReplies) {
   test(`token reply: ${c.name} is a protocol error that does not quote it`, async (t) => {

@@ -39,9 +39,20 @@ export async function fetchToken(r: TokenRequest, challenge: Challenge): Promise
   const service = challenge.params.service;
   const identityToken = r.credentials?.identityToken;
   if (identityToken !== undefined) {
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: identityToken, client_id: 'lkvol', scope: r.scopes.join(' ') });
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: identityToken,
+      client_id: 'lkvol',
+      scope: r.scopes.join(' '),
+    });
     if (service !== undefined) form.set('service', service);
-    const res = await exchange(r, 'POST', realm, { 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
+    const res = await exchange(
+      r,
+      'POST',
+      realm,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      form.toString(),
+    );
     if (res !== 'not-found') return res;
   }
   const url = new URL(realm);
@@ -49,7 +60,10 @@ export async function fetchToken(r: TokenRequest, challenge: Challenge): Promise
   for (const scope of r.scopes) url.searchParams.append('scope', scope);
   const basic = basicCredentials(r.credentials);
   const token = await exchange(r, 'GET', url, basic === undefined ? {} : { authorization: basic });
-  if (token === 'not-found') throw new LkvolError('LKVOL_INTERNAL', 'token GET reported as refresh fallback', { hint: 'this is a bug; please report it' });
+  if (token === 'not-found')
+    throw new LkvolError('LKVOL_INTERNAL', 'token GET reported as refresh fallback', {
+      hint: 'this is a bug; please report it',
+    });
   return token;
 }
 
@@ -59,10 +73,27 @@ export function basicCredentials(credentials: Credentials | undefined): string |
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 
-async function exchange(r: TokenRequest, method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body?: string): Promise<CachedToken | 'not-found'> {
-  const ctx: ExchangeContext = { subject: r.subject, method, url: redactUrl(url), request: describeRequest(method, url, undefined), registry: r.registry };
+async function exchange(
+  r: TokenRequest,
+  method: 'GET' | 'POST',
+  url: URL,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<CachedToken | 'not-found'> {
+  const ctx: ExchangeContext = {
+    subject: r.subject,
+    method,
+    url: redactUrl(url),
+    request: describeRequest(method, url, undefined),
+    registry: r.registry,
+  };
   const res = await r.send({ method, url, headers, ...(body === undefined ? {} : { body }), ctx, signal: r.signal });
-  const bytes = await readCapped(res.body, res.status === 200 ? bodyLimits.token : bodyLimits.error, ctx, res.headers['content-length']);
+  const bytes = await readCapped(
+    res.body,
+    res.status === 200 ? bodyLimits.token : bodyLimits.error,
+    ctx,
+    res.headers['content-length'],
+  );
   if (method === 'POST' && res.status === 404) return 'not-found';
   if (res.status !== 200) throw statusError(res.status, {}, ctx, ' (token request)');
   return parseTokenResponse(bytes, ctx);
@@ -80,8 +111,13 @@ function parseRealm(challenge: Challenge, r: TokenRequest): URL {
     throw protocolError(`realm ${JSON.stringify(redactUrl(realm))} is not a URL`);
   }
   // Credentials must not leave a TLS registry in clear text (ggcr `validateRealmURL`).
-  if (url.protocol === 'http:' && !r.allowHttpRealm) throw protocolError(`realm ${redactUrl(url)} must be https for a registry reached over https`, `serve the token realm over https, or pass --insecure-registry ${r.registry}`);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw protocolError(`realm ${redactUrl(url)} must be https`);
+  if (url.protocol === 'http:' && !r.allowHttpRealm)
+    throw protocolError(
+      `realm ${redactUrl(url)} must be https for a registry reached over https`,
+      `serve the token realm over https, or pass --insecure-registry ${r.registry}`,
+    );
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw protocolError(`realm ${redactUrl(url)} must be https`);
   return url;
 }
 
@@ -94,7 +130,9 @@ function parseTokenResponse(bytes: Buffer, ctx: ExchangeContext): CachedToken {
     throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${ctx.subject}: ${ctx.request}: token response is not JSON`);
   }
   const token = typeof parsed?.token === 'string' && parsed.token !== '' ? parsed.token : parsed?.access_token;
-  if (typeof token !== 'string' || token === '') throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${ctx.subject}: ${ctx.request}: token response has no token`);
-  const lifetimeS = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : defaultTokenLifetimeS;
+  if (typeof token !== 'string' || token === '')
+    throw new LkvolError('LKVOL_REGISTRY_PROTOCOL', `${ctx.subject}: ${ctx.request}: token response has no token`);
+  const lifetimeS =
+    typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : defaultTokenLifetimeS;
   return { token, expiresAt: Date.now() + Math.max(0, lifetimeS * 1000 - refreshMarginMs) };
 }

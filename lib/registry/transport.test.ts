@@ -27,7 +27,11 @@ function sendManifest(res: ServerResponse): void {
 const sendError = sendRegistryError;
 
 /** A fake registry closed after the test. */
-async function fakeRegistry(t: { after(fn: () => Promise<void>): void }, routes: Record<string, Handler>, ping?: Handler) {
+async function fakeRegistry(
+  t: { after(fn: () => Promise<void>): void },
+  routes: Record<string, Handler>,
+  ping?: Handler,
+) {
   const server = await startFakeRegistry(routes, ping);
   t.after(() => server.close());
   return server;
@@ -62,10 +66,13 @@ test('bearer: a token for service and scope is fetched once, shared by parallel 
       assert.equal(req.headers.authorization, basicUP);
       res.end(JSON.stringify({ token: `t${tokens}` }));
     },
-    '/v2/x/y/manifests/1': (req, res) => (req.headers.authorization === 'Bearer t1' ? sendManifest(res) : sendError(res, 401, 'UNAUTHORIZED')),
+    '/v2/x/y/manifests/1': (req, res) =>
+      req.headers.authorization === 'Bearer t1' ? sendManifest(res) : sendError(res, 401, 'UNAUTHORIZED'),
   };
   const server = await fakeRegistry(t, routes, (_req, res) => {
-    sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token",service="test-registry"` });
+    sendError(res, 401, 'UNAUTHORIZED', {
+      'www-authenticate': `Bearer realm="http://${server.host}/token",service="test-registry"`,
+    });
   });
   const { c } = client(t, creds);
   const ref = parseReference(`${server.host}/x/y:1`);
@@ -82,9 +89,12 @@ test('bearer: a 401 on the resource fetches a fresh token once', async (t) => {
     {
       '/token': (_req, res) => res.end(JSON.stringify({ access_token: `t${++tokens}`, expires_in: 300 })),
       '/v2/x/y/manifests/1': (req, res) =>
-        req.headers.authorization === 'Bearer t2' ? sendManifest(res) : sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token"` }),
+        req.headers.authorization === 'Bearer t2'
+          ? sendManifest(res)
+          : sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token"` }),
     },
-    (_req, res) => sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token"` }),
+    (_req, res) =>
+      sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token"` }),
   );
   const { c } = client(t);
   await c.fetchManifest(parseReference(`${server.host}/x/y:1`));
@@ -93,28 +103,45 @@ test('bearer: a 401 on the resource fetches a fresh token once', async (t) => {
 
 test('bearer: a 401 from the token endpoint is an auth error with a login hint', async (t) => {
   const server = await fakeRegistry(t, { '/token': (_req, res) => sendError(res, 401, 'UNAUTHORIZED') }, (_req, res) =>
-    sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="http://${server.host}/token",service="s"` }),
+    sendError(res, 401, 'UNAUTHORIZED', {
+      'www-authenticate': `Bearer realm="http://${server.host}/token",service="s"`,
+    }),
   );
   const { c } = client(t, creds);
-  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), (err: Error & { code?: string; hint?: string; status?: number }) => {
-    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
-    assert.equal(err.status, 401);
-    assert.match(err.message, new RegExp(`^pull ${server.host}/x/y:1: GET http://${server.host}/token\\?service=s&scope=repository%3Ax%2Fy%3Apull: 401 UNAUTHORIZED`));
-    assert.match(err.message, /; the credentials for .* from .* were rejected$/);
-    assert.match(err.hint ?? '', new RegExp(`log in again: docker login ${server.host}$`));
-    return true;
-  });
+  await assert.rejects(
+    c.fetchManifest(parseReference(`${server.host}/x/y:1`)),
+    (err: Error & { code?: string; hint?: string; status?: number }) => {
+      assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+      assert.equal(err.status, 401);
+      assert.match(
+        err.message,
+        new RegExp(
+          `^pull ${server.host}/x/y:1: GET http://${server.host}/token\\?service=s&scope=repository%3Ax%2Fy%3Apull: 401 UNAUTHORIZED`,
+        ),
+      );
+      assert.match(err.message, /; the credentials for .* from .* were rejected$/);
+      assert.match(err.hint ?? '', new RegExp(`log in again: docker login ${server.host}$`));
+      return true;
+    },
+  );
 });
 
 test('bearer: a realm that is not http(s) is a protocol error', async (t) => {
-  const server = await fakeRegistry(t, {}, (_req, res) => sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Bearer realm="file:///etc/passwd"' }));
+  const server = await fakeRegistry(t, {}, (_req, res) =>
+    sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Bearer realm="file:///etc/passwd"' }),
+  );
   const { c } = client(t);
-  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), { code: 'LKVOL_REGISTRY_PROTOCOL', message: /realm file:\/\/\/etc\/passwd must be https/ });
+  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), {
+    code: 'LKVOL_REGISTRY_PROTOCOL',
+    message: /realm file:\/\/\/etc\/passwd must be https/,
+  });
 });
 
 test('basic: without credentials the 401 is an auth error in the house format', async (t) => {
-  const server = await fakeRegistry(t, { '/v2/x/y/manifests/1': (_req, res) => sendError(res, 401, 'UNAUTHORIZED') }, (_req, res) =>
-    sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Basic realm="r"' }),
+  const server = await fakeRegistry(
+    t,
+    { '/v2/x/y/manifests/1': (_req, res) => sendError(res, 401, 'UNAUTHORIZED') },
+    (_req, res) => sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Basic realm="r"' }),
   );
   const { c } = client(t);
   await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), {
@@ -126,7 +153,8 @@ test('basic: without credentials the 401 is an auth error in the house format', 
 test('retry: a 429 is retried after the Retry-After seconds', async (t) => {
   let calls = 0;
   const server = await fakeRegistry(t, {
-    '/v2/x/y/manifests/1': (_req, res) => (++calls === 1 ? sendError(res, 429, 'TOOMANYREQUESTS', { 'retry-after': '2' }) : sendManifest(res)),
+    '/v2/x/y/manifests/1': (_req, res) =>
+      ++calls === 1 ? sendError(res, 429, 'TOOMANYREQUESTS', { 'retry-after': '2' }) : sendManifest(res),
   });
   const { c, delays } = client(t);
   await c.fetchManifest(parseReference(`${server.host}/x/y:1`));
@@ -136,16 +164,26 @@ test('retry: a 429 is retried after the Retry-After seconds', async (t) => {
 
 test('retry: a persistent 503 gives up after the configured attempts as unavailable', async (t) => {
   let calls = 0;
-  const server = await fakeRegistry(t, { '/v2/x/y/manifests/1': (_req, res) => (calls++, sendError(res, 503, 'UNAVAILABLE')) });
-  const { c, delays } = client(t, { retry: { attempts: 3, baseDelayMs: 10, jitter: 0, sleep: (ms) => (delays.push(ms), Promise.resolve()) } });
-  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), { code: 'LKVOL_REGISTRY_UNAVAILABLE', status: 503, temporary: true });
+  const server = await fakeRegistry(t, {
+    '/v2/x/y/manifests/1': (_req, res) => (calls++, sendError(res, 503, 'UNAVAILABLE')),
+  });
+  const { c, delays } = client(t, {
+    retry: { attempts: 3, baseDelayMs: 10, jitter: 0, sleep: (ms) => (delays.push(ms), Promise.resolve()) },
+  });
+  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), {
+    code: 'LKVOL_REGISTRY_UNAVAILABLE',
+    status: 503,
+    temporary: true,
+  });
   assert.equal(calls, 3);
   assert.deepEqual(delays, [10, 20]);
 });
 
 test('retry: a connection reset is retried', async (t) => {
   let calls = 0;
-  const server = await fakeRegistry(t, { '/v2/x/y/manifests/1': (req, res) => (++calls === 1 ? req.socket.destroy() : sendManifest(res)) });
+  const server = await fakeRegistry(t, {
+    '/v2/x/y/manifests/1': (req, res) => (++calls === 1 ? req.socket.destroy() : sendManifest(res)),
+  });
   const { c } = client(t);
   await c.fetchManifest(parseReference(`${server.host}/x/y:1`));
   assert.equal(calls, 2);
@@ -162,12 +200,17 @@ test('redirect: Authorization goes to the registry origin only, not to another o
         if (req.headers.authorization !== basicUP) return sendError(res, 401, 'UNAUTHORIZED');
         res.writeHead(307, { location: `/v2/x/y/moved/${digest}` }).end();
       },
-      [`/v2/x/y/moved/${digest}`]: (_req, res) => res.writeHead(307, { location: `${storage.origin}/blob?X-Amz-Signature=s3cr3t` }).end(),
+      [`/v2/x/y/moved/${digest}`]: (_req, res) =>
+        res.writeHead(307, { location: `${storage.origin}/blob?X-Amz-Signature=s3cr3t` }).end(),
     },
     (_req, res) => sendError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Basic realm="r"' }),
   );
   const { c } = client(t, creds);
-  const got = await c.fetchBlobBytes(parseReference(`${server.host}/x/y:1`), { mediaType: 'application/octet-stream', digest, size: blob.length });
+  const got = await c.fetchBlobBytes(parseReference(`${server.host}/x/y:1`), {
+    mediaType: 'application/octet-stream',
+    digest,
+    size: blob.length,
+  });
   assert.deepEqual(got, blob);
   assert.equal(server.seen.find((s) => s.path.startsWith('/v2/x/y/moved/'))?.authorization, basicUP);
   assert.deepEqual(storage.seen, [{ path: '/blob?X-Amz-Signature=s3cr3t', authorization: undefined }]);
@@ -176,24 +219,37 @@ test('redirect: Authorization goes to the registry origin only, not to another o
 test('redirect: a failing redirect target is reported with its query redacted', async (t) => {
   const storage = await fakeRegistry(t, { '/blob': (_req, res) => sendError(res, 403, 'DENIED') });
   const digest = digestOf('x');
-  const server = await fakeRegistry(t, { [`/v2/x/y/blobs/${digest}`]: (_req, res) => res.writeHead(302, { location: `${storage.origin}/blob?sig=s3cr3t` }).end() });
-  const { c } = client(t);
-  await assert.rejects(c.fetchBlobBytes(parseReference(`${server.host}/x/y:1`), { mediaType: 'x', digest, size: 1 }), (err: Error & { code?: string; url?: string }) => {
-    assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
-    assert.doesNotMatch(`${err.message} ${err.url}`, /s3cr3t/);
-    assert.match(err.message, /GET http:\/\/127\.0\.0\.1:\d+\/blob\?sig=REDACTED: 403 DENIED/);
-    return true;
+  const server = await fakeRegistry(t, {
+    [`/v2/x/y/blobs/${digest}`]: (_req, res) =>
+      res.writeHead(302, { location: `${storage.origin}/blob?sig=s3cr3t` }).end(),
   });
+  const { c } = client(t);
+  await assert.rejects(
+    c.fetchBlobBytes(parseReference(`${server.host}/x/y:1`), { mediaType: 'x', digest, size: 1 }),
+    (err: Error & { code?: string; url?: string }) => {
+      assert.equal(err.code, 'LKVOL_REGISTRY_AUTH');
+      assert.doesNotMatch(`${err.message} ${err.url}`, /s3cr3t/);
+      assert.match(err.message, /GET http:\/\/127\.0\.0\.1:\d+\/blob\?sig=REDACTED: 403 DENIED/);
+      return true;
+    },
+  );
 });
 
 test('redirect: a redirect loop stops with a protocol error', async (t) => {
-  const server = await fakeRegistry(t, { '/v2/x/y/manifests/1': (_req, res) => res.writeHead(307, { location: '/v2/x/y/manifests/1' }).end() });
+  const server = await fakeRegistry(t, {
+    '/v2/x/y/manifests/1': (_req, res) => res.writeHead(307, { location: '/v2/x/y/manifests/1' }).end(),
+  });
   const { c } = client(t);
-  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), { code: 'LKVOL_REGISTRY_PROTOCOL', message: /more than 5 redirects/ });
+  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`)), {
+    code: 'LKVOL_REGISTRY_PROTOCOL',
+    message: /more than 5 redirects/,
+  });
 });
 
 test('errors: MANIFEST_UNKNOWN is not found, with the registry code kept', async (t) => {
-  const server = await fakeRegistry(t, { '/v2/x/y/manifests/2': (_req, res) => sendError(res, 404, 'MANIFEST_UNKNOWN') });
+  const server = await fakeRegistry(t, {
+    '/v2/x/y/manifests/2': (_req, res) => sendError(res, 404, 'MANIFEST_UNKNOWN'),
+  });
   const { c } = client(t);
   await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:2`)), {
     code: 'LKVOL_REGISTRY_NOT_FOUND',
@@ -207,5 +263,7 @@ test('cancel: aborting the signal stops a hanging request as cancelled', async (
   const controller = new AbortController();
   const server = await fakeRegistry(t, { '/v2/x/y/manifests/1': () => controller.abort() });
   const { c } = client(t);
-  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`), { signal: controller.signal }), { code: 'LKVOL_CANCELLED' });
+  await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`), { signal: controller.signal }), {
+    code: 'LKVOL_CANCELLED',
+  });
 });

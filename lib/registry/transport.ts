@@ -93,9 +93,11 @@ export function createTransport(opts: TransportOptions): Transport {
     registry: opts.registry,
     async request(req) {
       const s = await getSession(req);
-      return authorizedRequest({ session: s, authorizer, send, registry: opts.registry, allowHttp }, req).catch((err: unknown) => {
-        throw explainRefusal(err, opts.registry, opts.credentials);
-      });
+      return authorizedRequest({ session: s, authorizer, send, registry: opts.registry, allowHttp }, req).catch(
+        (err: unknown) => {
+          throw explainRefusal(err, opts.registry, opts.credentials);
+        },
+      );
     },
     close: () => agent.close(),
   };
@@ -106,10 +108,22 @@ export function createTransport(opts: TransportOptions): Transport {
  * none were found, so "log in" is not the answer when the login itself is what was rejected.
  */
 function explainRefusal(err: unknown, registry: string, credentials: Credentials | undefined): unknown {
-  if (!(err instanceof RegistryError) || err.code !== 'LKVOL_REGISTRY_AUTH' || (err.status !== 401 && err.status !== 403)) return err;
-  if (credentials === undefined) return err.explained({ message: `${err.message}; no credentials for ${registry} were found`, hint: err.hint ?? '' });
+  if (
+    !(err instanceof RegistryError) ||
+    err.code !== 'LKVOL_REGISTRY_AUTH' ||
+    (err.status !== 401 && err.status !== 403)
+  )
+    return err;
+  if (credentials === undefined)
+    return err.explained({
+      message: `${err.message}; no credentials for ${registry} were found`,
+      hint: err.hint ?? '',
+    });
   const from = credentials.origin ?? 'the credentials given';
-  return err.explained({ message: `${err.message}; the credentials for ${registry} from ${from} were rejected`, hint: `check the user and password (or token) in ${from}, or log in again: docker login ${registry}` });
+  return err.explained({
+    message: `${err.message}; the credentials for ${registry} from ${from} were rejected`,
+    hint: `check the user and password (or token) in ${from}, or log in again: docker login ${registry}`,
+  });
 }
 
 type Deps = { session: Session; authorizer: Authorizer; send: Sender; registry: string; allowHttp: boolean };
@@ -122,7 +136,10 @@ async function authorizedRequest(d: Deps, req: RegistryRequest): Promise<Registr
     // A 401 after ping: the token expired, the scope grew, or /v2/ was public. Re-authorise once.
     const challenges = parseWwwAuthenticate(res.headers['www-authenticate']);
     const body = await readErrorBody(res, req);
-    const next = challenges.length === 0 ? undefined : await d.authorizer.authorize(challenges, req.scope, { ...opts, fresh: true });
+    const next =
+      challenges.length === 0
+        ? undefined
+        : await d.authorizer.authorize(challenges, req.scope, { ...opts, fresh: true });
     if (next === undefined || next === auth) throw statusError(res.status, parseErrorBody(body), res.ctx);
     d.session.challenges = challenges;
     res = await follow(d, req, next);
@@ -151,12 +168,22 @@ async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): 
     const ctx = contextFor(req, url, d);
     const res = await d.send({ method: req.method, url, headers, ctx, signal: req.signal });
     const location = res.headers.location;
-    if (![301, 302, 303, 307, 308].includes(res.status) || typeof location !== 'string') return { ...res, ctx } as RegistryResponse;
+    if (![301, 302, 303, 307, 308].includes(res.status) || typeof location !== 'string')
+      return { ...res, ctx } as RegistryResponse;
     await res.body.dump();
-    if (hop >= maxRedirects) throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${ctx.request}: more than ${maxRedirects} redirects`, { method: ctx.method, url: ctx.url });
+    if (hop >= maxRedirects)
+      throw new RegistryError(
+        'LKVOL_REGISTRY_PROTOCOL',
+        `${req.subject}: ${ctx.request}: more than ${maxRedirects} redirects`,
+        { method: ctx.method, url: ctx.url },
+      );
     url = new URL(location, url);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && d.allowHttp)) {
-      throw new RegistryError('LKVOL_REGISTRY_PROTOCOL', `${req.subject}: ${ctx.request}: refusing redirect to ${redactUrl(url)}`, { method: ctx.method, url: ctx.url });
+      throw new RegistryError(
+        'LKVOL_REGISTRY_PROTOCOL',
+        `${req.subject}: ${ctx.request}: refusing redirect to ${redactUrl(url)}`,
+        { method: ctx.method, url: ctx.url },
+      );
     }
   }
 }

@@ -11,9 +11,18 @@ const cases = [
   { section: 'services', index: 3, name: 'getty', want: 'containers/services/getty' },
   { section: 'onboot', index: 1000, name: 'x', want: 'containers/onboot/1000-x' },
 ] as const;
-for (const c of cases) test(`${c.section}[${c.index}] ${c.name}`, () => assert.equal(bundlePath(c.section, c.index, c.name), c.want));
+for (const c of cases)
+  test(`${c.section}[${c.index}] ${c.name}`, () => assert.equal(bundlePath(c.section, c.index, c.name), c.want));
 
 for (const name of ['', '.', '..', 'a/b']) {
-  test(`refuses name ${JSON.stringify(name)}`, () => assert.throws(() => bundlePath('services', 0, name), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID')));
+  test(`refuses name ${JSON.stringify(name)}`, () =>
+    assert.throws(
+      () => bundlePath('services', 0, name),
+      (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID'),
+    ));
 }
-test('refuses a negative index as a bug', () => assert.throws(() => bundlePath('onboot', -1, 'x'), (err) => isLkvolError(err, 'LKVOL_INTERNAL')));
+test('refuses a negative index as a bug', () =>
+  assert.throws(
+    () => bundlePath('onboot', -1, 'x'),
+    (err) => isLkvolError(err, 'LKVOL_INTERNAL'),
+  ));

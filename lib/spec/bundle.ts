@@ -12,11 +12,16 @@ import { LkvolError, internalError } from '../errors.js';
  *   (empty, `.`, `..` or containing `/`); `LKVOL_INTERNAL` for a negative or fractional index.
  */
 export function bundlePath(section: Section, index: number, name: string): string {
-  if (!Number.isSafeInteger(index) || index < 0) throw internalError(`bundle path: bad index ${index} for ${section} container ${JSON.stringify(name)}`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw internalError(`bundle path: bad index ${index} for ${section} container ${JSON.stringify(name)}`);
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new LkvolError('LKVOL_CONFIG_INVALID', `${section}[${index}]: container name ${JSON.stringify(name)} cannot be a directory name`, {
-      hint: 'give the container a name without "/" that is not "." or ".."',
-    });
+    throw new LkvolError(
+      'LKVOL_CONFIG_INVALID',
+      `${section}[${index}]: container name ${JSON.stringify(name)} cannot be a directory name`,
+      {
+        hint: 'give the container a name without "/" that is not "." or ".."',
+      },
+    );
   }
   if (section === 'services') return `containers/services/${name}`;
   return `containers/${section}/${String(index).padStart(3, '0')}-${name}`;

@@ -16,18 +16,34 @@ describe('buildCapabilities', () => {
     {
       name: 'effective keeps the given order; bounding, permitted, inheritable are sorted',
       yaml: { capabilities: ['CAP_SYS_ADMIN', 'CAP_CHOWN'] },
-      want: { bounding: ['CAP_CHOWN', 'CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN', 'CAP_CHOWN'], inheritable: ['CAP_CHOWN', 'CAP_SYS_ADMIN'], permitted: ['CAP_CHOWN', 'CAP_SYS_ADMIN'] },
+      want: {
+        bounding: ['CAP_CHOWN', 'CAP_SYS_ADMIN'],
+        effective: ['CAP_SYS_ADMIN', 'CAP_CHOWN'],
+        inheritable: ['CAP_CHOWN', 'CAP_SYS_ADMIN'],
+        permitted: ['CAP_CHOWN', 'CAP_SYS_ADMIN'],
+      },
     },
     {
       name: 'ambient joins bounding but not effective',
       yaml: { capabilities: ['CAP_KILL'], ambient: ['CAP_NET_RAW'] },
-      want: { bounding: ['CAP_KILL', 'CAP_NET_RAW'], effective: ['CAP_KILL'], inheritable: ['CAP_KILL', 'CAP_NET_RAW'], permitted: ['CAP_KILL', 'CAP_NET_RAW'], ambient: ['CAP_NET_RAW'] },
+      want: {
+        bounding: ['CAP_KILL', 'CAP_NET_RAW'],
+        effective: ['CAP_KILL'],
+        inheritable: ['CAP_KILL', 'CAP_NET_RAW'],
+        permitted: ['CAP_KILL', 'CAP_NET_RAW'],
+        ambient: ['CAP_NET_RAW'],
+      },
     },
     {
       name: 'label caps plus YAML capabilities.add',
       label: { capabilities: ['CAP_SYS_ADMIN'] },
       yaml: { 'capabilities.add': ['CAP_NET_ADMIN'] },
-      want: { bounding: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'], inheritable: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'], permitted: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] },
+      want: {
+        bounding: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+        effective: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'],
+        inheritable: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+        permitted: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+      },
     },
     // NB: LinuxKit would drop the .add and give {} here (and reject [none, X]); SPEC §1.2 keeps .add.
     {
@@ -54,14 +70,26 @@ describe('buildCapabilities', () => {
 
   const bad = [
     { name: 'unknown name', yaml: { capabilities: ['CAP_FLY'] }, want: /unknown capability "CAP_FLY"/ },
-    { name: 'lower case is not accepted (exact names, as in LinuxKit)', yaml: { capabilities: ['cap_kill'] }, want: /unknown capability "cap_kill"/ },
+    {
+      name: 'lower case is not accepted (exact names, as in LinuxKit)',
+      yaml: { capabilities: ['cap_kill'] },
+      want: /unknown capability "cap_kill"/,
+    },
     { name: 'without the CAP_ prefix', yaml: { capabilities: ['KILL'] }, want: /unknown capability "KILL"/ },
     { name: 'unknown ambient', yaml: { ambient: ['CAP_NOPE'] }, want: /unknown capability "CAP_NOPE"/ },
-    { name: 'unknown in a label (LinuxKit TestInvalidCap)', yaml: {}, label: { capabilities: ['CAP_NOPE'] }, want: /container "c" \(i\): unknown capability/ },
+    {
+      name: 'unknown in a label (LinuxKit TestInvalidCap)',
+      yaml: {},
+      label: { capabilities: ['CAP_NOPE'] },
+      want: /container "c" \(i\): unknown capability/,
+    },
   ];
   for (const c of bad) {
     test(`refuses ${c.name}`, () => {
-      assert.throws(() => caps(c.yaml, c.label), (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && c.want.test(err.message));
+      assert.throws(
+        () => caps(c.yaml, c.label),
+        (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && c.want.test(err.message),
+      );
     });
   }
 });

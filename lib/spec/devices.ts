@@ -32,14 +32,24 @@ export function buildDevices(merged: MergedConfig): BuiltDevices {
 
 function checkedNode(merged: MergedConfig, d: NonNullable<MergedConfig['devices']>[number]): SpecDevice {
   const { path, type, mode } = d;
-  if (!path) throw invalidConfig(merged, 'a device has no path', { hint: 'give the device node\'s path, or "all" with a type for a whole class' });
-  if (!type) throw invalidConfig(merged, `device ${JSON.stringify(path)} has no type`, { hint: 'give its type: c (character), b (block), u or p' });
+  if (!path)
+    throw invalidConfig(merged, 'a device has no path', {
+      hint: 'give the device node\'s path, or "all" with a type for a whole class',
+    });
+  if (!type)
+    throw invalidConfig(merged, `device ${JSON.stringify(path)} has no type`, {
+      hint: 'give its type: c (character), b (block), u or p',
+    });
   // LinuxKit: strconv.ParseInt(mode, 8, 32) then os.FileMode; bits above 07777 would be Go file-type bits.
   const fileMode = mode !== undefined && /^[0-7]+$/.test(mode) ? parseInt(mode, 8) : NaN;
   if (!(fileMode <= 0o7777)) {
-    throw invalidConfig(merged, `device ${JSON.stringify(path)}: cannot parse mode ${JSON.stringify(mode ?? '')} as an octal value`, {
-      hint: 'write the mode as an octal string such as "0660"',
-    });
+    throw invalidConfig(
+      merged,
+      `device ${JSON.stringify(path)}: cannot parse mode ${JSON.stringify(mode ?? '')} as an octal value`,
+      {
+        hint: 'write the mode as an octal string such as "0660"',
+      },
+    );
   }
   return { path, type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode };
 }

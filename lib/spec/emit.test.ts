@@ -7,7 +7,13 @@ import { resolveContainerConfig } from './precedence.js';
 import type { ImageConfigInput } from './types.js';
 
 const emit = (yaml: ImageConfigFields, imageConfig: ImageConfigInput = {}, ociVersion?: string) =>
-  emitRuntimeSpec({ imageConfig, merged: resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label: undefined }), idMap: new Map(), bundlePath: '/containers/services/c', ociVersion });
+  emitRuntimeSpec({
+    imageConfig,
+    merged: resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label: undefined }),
+    idMap: new Map(),
+    bundlePath: '/containers/services/c',
+    ociVersion,
+  });
 
 test('a bare image: defaults everywhere, empty fields left out', () => {
   const { spec } = emit({});
@@ -31,22 +37,34 @@ test('command replaces Entrypoint and Cmd; env replaces the image env', () => {
 test('readonly sets root.readonly and binds rootfs onto itself in runtime.json', () => {
   const { spec, runtime } = emit({ readonly: true });
   assert.deepEqual(spec.root, { path: 'rootfs', readonly: true });
-  assert.deepEqual(runtime.mounts, [{ destination: '/containers/services/c/rootfs', source: '/containers/services/c/rootfs', options: ['bind'] }]);
+  assert.deepEqual(runtime.mounts, [
+    { destination: '/containers/services/c/rootfs', source: '/containers/services/c/rootfs', options: ['bind'] },
+  ]);
 });
 
 test('device rules are appended after given resources.devices', () => {
   const { spec } = emit({
-    resources: { devices: [{ allow: false, access: 'rwm' }], cpu: { cpus: '' , shares: 0 } },
+    resources: { devices: [{ allow: false, access: 'rwm' }], cpu: { cpus: '', shares: 0 } },
     devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: '0666' }],
   });
   assert.deepEqual(spec.linux.resources, {
-    devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }],
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
+    ],
     cpu: { shares: 0 },
   });
 });
 
 test('empty sysctl, annotations and paths are left out; hostname and oomScoreAdj 0 are kept', () => {
-  const { spec } = emit({ sysctl: {}, annotations: {}, maskedPaths: [], hostname: 'h', oomScoreAdj: 0, rootfsPropagation: '' });
+  const { spec } = emit({
+    sysctl: {},
+    annotations: {},
+    maskedPaths: [],
+    hostname: 'h',
+    oomScoreAdj: 0,
+    rootfsPropagation: '',
+  });
   assert.equal('sysctl' in spec.linux, false);
   assert.equal('annotations' in spec, false);
   assert.equal('maskedPaths' in spec.linux, false);
@@ -56,7 +74,10 @@ test('empty sysctl, annotations and paths are left out; hostname and oomScoreAdj
 });
 
 test('emit does not change the merged entry it is given', () => {
-  const merged = resolveContainerConfig({ yaml: { name: 'c', image: 'i', resources: { pids: { limit: 1 } } }, label: undefined });
+  const merged = resolveContainerConfig({
+    yaml: { name: 'c', image: 'i', resources: { pids: { limit: 1 } } },
+    label: undefined,
+  });
   const before = structuredClone(merged);
   emitRuntimeSpec({ imageConfig: { Cmd: ['x'] }, merged, idMap: new Map(), bundlePath: '/b', ociVersion: undefined });
   assert.deepEqual(merged, before);

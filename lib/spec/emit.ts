@@ -45,7 +45,13 @@ export function emitRuntimeSpec(opts: EmitOptions): { spec: RuntimeSpec; runtime
     linux: buildLinux(merged),
   };
   if (merged.hostname) spec.hostname = merged.hostname;
-  if (merged.annotations !== undefined && Object.keys(merged.annotations).length > 0) spec.annotations = { ...merged.annotations };
-  const runtime = buildRuntime({ runtime: merged.runtime, bundlePath: opts.bundlePath, readonly, imageRoot: opts.imageRoot });
+  if (merged.annotations !== undefined && Object.keys(merged.annotations).length > 0)
+    spec.annotations = { ...merged.annotations };
+  const runtime = buildRuntime({
+    runtime: merged.runtime,
+    bundlePath: opts.bundlePath,
+    readonly,
+    imageRoot: opts.imageRoot,
+  });
   return { spec, runtime };
 }

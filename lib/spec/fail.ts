@@ -9,7 +9,11 @@ export interface Subject {
 
 /** `container "<name>" (<image>): <what>` as LKVOL_CONFIG_INVALID, with a default hint. */
 export function invalidConfig(subject: Subject, what: string, opts: { hint?: string } = {}): LkvolError {
-  return new LkvolError('LKVOL_CONFIG_INVALID', `container ${JSON.stringify(subject.name)} (${subject.image}): ${what}`, {
-    hint: opts.hint ?? 'fix the container entry in the system file, or the image label it inherits from',
-  });
+  return new LkvolError(
+    'LKVOL_CONFIG_INVALID',
+    `container ${JSON.stringify(subject.name)} (${subject.image}): ${what}`,
+    {
+      hint: opts.hint ?? 'fix the container entry in the system file, or the image label it inherits from',
+    },
+  );
 }

@@ -24,11 +24,17 @@ interface GoldenInput {
 function render(input: GoldenInput): { config: string; runtime: string } {
   const image = containerSchema.parse(input.yaml);
   const labels = { ...input.imageConfig.Labels };
-  if (input.label !== undefined) labels['org.mobyproject.config'] = JSON.stringify(imageConfigSchema.parse(input.label));
+  if (input.label !== undefined)
+    labels['org.mobyproject.config'] = JSON.stringify(imageConfigSchema.parse(input.label));
   const label = parseImageLabel(labels, { image: image.image });
   const merged = resolveContainerConfig({ yaml: image, label });
   const idMap = new Map(Object.entries(input.idMap ?? {}));
-  const { spec, runtime } = emitRuntimeSpec({ imageConfig: { ...input.imageConfig, Labels: labels }, merged, idMap, bundlePath: input.bundlePath });
+  const { spec, runtime } = emitRuntimeSpec({
+    imageConfig: { ...input.imageConfig, Labels: labels },
+    merged,
+    idMap,
+    bundlePath: input.bundlePath,
+  });
   return { config: serializeSpec(spec), runtime: serializeSpec(runtime) };
 }
 
@@ -46,9 +52,17 @@ for (const name of cases) {
     const got = render(input);
     const again = render(input);
     assert.deepEqual(again, got, 'same input gives the same bytes');
-    for (const [file, text] of [['want-config.json', got.config], ['want-runtime.json', got.runtime]] as const) {
+    for (const [file, text] of [
+      ['want-config.json', got.config],
+      ['want-runtime.json', got.runtime],
+    ] as const) {
       if (update) writeFileSync(join(dir, file), text);
-      else assert.equal(text, readFileSync(join(dir, file), 'utf8'), `${name}/${file} (rerun with UPDATE_GOLDEN=1 after reviewing)`);
+      else
+        assert.equal(
+          text,
+          readFileSync(join(dir, file), 'utf8'),
+          `${name}/${file} (rerun with UPDATE_GOLDEN=1 after reviewing)`,
+        );
     }
   });
 }

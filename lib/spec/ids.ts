@@ -15,14 +15,20 @@ const maxId = 0xffff_ffff;
  *   outside 0..2^32-1.
  */
 export function buildUser(merged: MergedConfig, idMap: ReadonlyMap<string, number>): SpecProcess['user'] {
-  const resolve = (field: string, v: number | string | undefined): number => resolveId({ merged, idMap, field, value: v });
+  const resolve = (field: string, v: number | string | undefined): number =>
+    resolveId({ merged, idMap, field, value: v });
   const user: SpecProcess['user'] = { uid: resolve('uid', merged.uid), gid: resolve('gid', merged.gid) };
   const extra = (merged.additionalGids ?? []).map((g, i) => resolve(`additionalGids[${i}]`, g));
   if (extra.length > 0) user.additionalGids = extra;
   return user;
 }
 
-function resolveId(o: { merged: MergedConfig; idMap: ReadonlyMap<string, number>; field: string; value: number | string | undefined }): number {
+function resolveId(o: {
+  merged: MergedConfig;
+  idMap: ReadonlyMap<string, number>;
+  field: string;
+  value: number | string | undefined;
+}): number {
   const { merged, idMap, field, value } = o;
   if (value === undefined || value === '' || value === 'root') return 0;
   let id: number | undefined;
@@ -33,6 +39,7 @@ function resolveId(o: { merged: MergedConfig; idMap: ReadonlyMap<string, number>
       hint: 'use a number, "root", or the name of a container in onboot, onshutdown or services',
     });
   }
-  if (!Number.isSafeInteger(id) || id < 0 || id > maxId) throw invalidConfig(merged, `${field}: id ${JSON.stringify(value)} is outside 0..${maxId}`);
+  if (!Number.isSafeInteger(id) || id < 0 || id > maxId)
+    throw invalidConfig(merged, `${field}: id ${JSON.stringify(value)} is outside 0..${maxId}`);
   return id;
 }

@@ -5,7 +5,8 @@ import { isLkvolError } from '../errors.js';
 import { parseImageLabel } from './label.js';
 
 const key = 'org.mobyproject.config';
-const parse = (text: string | undefined) => parseImageLabel(text === undefined ? { other: 'x' } : { [key]: text }, { image: 'docker.io/linuxkit/mount:v1' });
+const parse = (text: string | undefined) =>
+  parseImageLabel(text === undefined ? { other: 'x' } : { [key]: text }, { image: 'docker.io/linuxkit/mount:v1' });
 
 test('no labels, no label, or an empty label give undefined', () => {
   assert.equal(parseImageLabel(undefined, { image: 'i' }), undefined);
@@ -15,7 +16,8 @@ test('no labels, no label, or an empty label give undefined', () => {
 });
 
 test('a JSON label as linuxkit pkg build writes it', () => {
-  const text = '{"binds":["/dev:/dev","/var:/var:rshared,rbind","/:/hostroot"],"capabilities":["CAP_SYS_ADMIN"],"rootfsPropagation":"shared","binds.add":["/x:/x"]}';
+  const text =
+    '{"binds":["/dev:/dev","/var:/var:rshared,rbind","/:/hostroot"],"capabilities":["CAP_SYS_ADMIN"],"rootfsPropagation":"shared","binds.add":["/x:/x"]}';
   assert.deepEqual(parse(text), {
     binds: ['/dev:/dev', '/var:/var:rshared,rbind', '/:/hostroot'],
     capabilities: ['CAP_SYS_ADMIN'],
@@ -39,17 +41,25 @@ for (const c of bad) {
   test(`refuses ${c.name}`, () => {
     assert.throws(
       () => parse(c.text),
-      (err) => isLkvolError(err, 'LKVOL_CONFIG_INVALID') && err.message.startsWith(`image docker.io/linuxkit/mount:v1: label ${key}: `) && c.want.test(err.message) && err.hint !== undefined,
+      (err) =>
+        isLkvolError(err, 'LKVOL_CONFIG_INVALID') &&
+        err.message.startsWith(`image docker.io/linuxkit/mount:v1: label ${key}: `) &&
+        c.want.test(err.message) &&
+        err.hint !== undefined,
     );
   });
 }
 
 test('the JSON syntax error is kept as the cause', () => {
-  assert.throws(() => parse('{'), (err) => isLkvolError(err) && err.cause instanceof SyntaxError);
+  assert.throws(
+    () => parse('{'),
+    (err) => isLkvolError(err) && err.cause instanceof SyntaxError,
+  );
 });
 
 test("LinuxKit's lower-case spellings in a label become the OCI ones", () => {
-  const text = '{"resources":{"blockio":{"weight":10}},"mounts":[{"type":"bind","source":"/a","destination":"/a","uidmappings":[{"hostID":1,"containerID":0,"size":1}]}]}';
+  const text =
+    '{"resources":{"blockio":{"weight":10}},"mounts":[{"type":"bind","source":"/a","destination":"/a","uidmappings":[{"hostID":1,"containerID":0,"size":1}]}]}';
   assert.deepEqual(parse(text), {
     resources: { blockIO: { weight: 10 } },
     mounts: [{ type: 'bind', source: '/a', destination: '/a', uidMappings: [{ hostID: 1, containerID: 0, size: 1 }] }],

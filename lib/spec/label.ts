@@ -17,7 +17,10 @@ export const mobyConfigLabel = 'org.mobyproject.config';
  *
  * @throws LkvolError `LKVOL_CONFIG_INVALID` `image <ref>: label org.mobyproject.config: …`
  */
-export function parseImageLabel(labels: Readonly<Record<string, string>> | null | undefined, opts: { image: string }): ImageConfigFields | undefined {
+export function parseImageLabel(
+  labels: Readonly<Record<string, string>> | null | undefined,
+  opts: { image: string },
+): ImageConfigFields | undefined {
   return readImageLabel(labels, opts)?.fields;
 }
 
@@ -46,14 +49,20 @@ export function readImageLabel(
     });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw fail(`must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+    throw fail(
+      `must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+    );
   }
   for (const key of ['name', 'image']) {
     if (key in value) throw fail(`${key} cannot be set in the label`);
   }
   const parsed = imageConfigSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path.map((p) => (typeof p === 'number' ? p : String(p))))}: ${i.message}`));
+    const issues = parsed.error.issues.map((i) =>
+      i.path.length === 0
+        ? i.message
+        : `${formatPath(i.path.map((p) => (typeof p === 'number' ? p : String(p))))}: ${i.message}`,
+    );
     throw fail(issues.join('; '), { cause: parsed.error });
   }
   // LinuxKit's lower-case spellings (`blockio`, `uidmappings`) are folded into the OCI ones, as for YAML entries.

@@ -1,5 +1,13 @@
 // config.json mounts: LinuxKit's defaults, then tmpfs, binds and `mounts`, keyed by destination and sorted.
-import { checkDestination, isVolumeMount, isVolumeSource, mountDestination, mountType, parseBind, volumeMergedPath } from '../config/binds.js';
+import {
+  checkDestination,
+  isVolumeMount,
+  isVolumeSource,
+  mountDestination,
+  mountType,
+  parseBind,
+  volumeMergedPath,
+} from '../config/binds.js';
 import { invalidConfig } from './fail.js';
 import { compareBytes } from './serialize.js';
 import type { MergedConfig, MountEntry, SpecMount } from './types.js';
@@ -12,10 +20,25 @@ export function defaultMounts(opts: { readonly: boolean }): SpecMount[] {
   const ro = opts.readonly ? ['ro'] : [];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'nodev', 'noexec', 'relatime'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...ro] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...ro],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
   ];
 }
 
@@ -47,7 +70,11 @@ export function buildMounts(merged: MergedConfig): SpecMount[] {
 
 function tmpfsMount(merged: MergedConfig, entry: string): SpecMount {
   const parts = entry.split(':');
-  if (parts.length > 2) throw invalidConfig(merged, `cannot parse tmpfs ${JSON.stringify(entry)}: too many ':' (want destination[:options])`);
+  if (parts.length > 2)
+    throw invalidConfig(
+      merged,
+      `cannot parse tmpfs ${JSON.stringify(entry)}: too many ':' (want destination[:options])`,
+    );
   const [destination = '', opts] = parts;
   const options = (opts ?? '').split(',').filter((o) => o !== '');
   return withOptions({ destination, type: 'tmpfs', source: 'tmpfs' }, options);
@@ -72,11 +99,17 @@ function bindMount(merged: MergedConfig, entry: string): SpecMount {
  */
 function extraMount(merged: MergedConfig, m: MountEntry): SpecMount {
   const type = mountType(m);
-  if (type === undefined) throw invalidConfig(merged, `mount for destination ${JSON.stringify(m.destination ?? '')} is missing type`);
+  if (type === undefined)
+    throw invalidConfig(merged, `mount for destination ${JSON.stringify(m.destination ?? '')} is missing type`);
   const destination = mountDestination(m);
-  if (destination === undefined) throw invalidConfig(merged, `mount type ${JSON.stringify(type)} is missing destination`);
+  if (destination === undefined)
+    throw invalidConfig(merged, `mount type ${JSON.stringify(type)} is missing destination`);
   const bad = checkDestination(destination, { volume: isVolumeMount(m) });
-  if (bad !== undefined) throw invalidConfig(merged, `mount ${isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : `on ${JSON.stringify(destination)}`}: ${bad}`);
+  if (bad !== undefined)
+    throw invalidConfig(
+      merged,
+      `mount ${isVolumeMount(m) ? `of volume ${JSON.stringify(m.source)}` : `on ${JSON.stringify(destination)}`}: ${bad}`,
+    );
   let out: SpecMount = { destination, type, source: m.source || type };
   if (isVolumeMount(m)) {
     out = { ...out, source: volumeMergedPath(m.source), options: bindOptions(m.options ?? []) };

@@ -5,7 +5,8 @@ import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
 import { applyImageConfig, precedenceTable, resolveContainerConfig, type PrecedenceRow } from './precedence.js';
 
 const entry = { name: 'c', image: 'example.com/c:1' };
-const merge = (yaml: ImageConfigFields, label?: ImageConfigFields) => resolveContainerConfig({ yaml: { ...entry, ...yaml }, label });
+const merge = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+  resolveContainerConfig({ yaml: { ...entry, ...yaml }, label });
 
 /** A label value and a different YAML value for every `replace`/`replace-non-empty` row. */
 const samples: Record<string, [unknown, unknown]> = {
@@ -15,7 +16,10 @@ const samples: Record<string, [unknown, unknown]> = {
   ambient: [['CAP_KILL'], ['CAP_CHOWN']],
   mounts: [[{ type: 'proc', destination: '/label' }], [{ type: 'proc', destination: '/yaml' }]],
   tmpfs: [['/label'], ['/yaml']],
-  devices: [[{ path: '/dev/l', type: 'c', major: 1, minor: 1, mode: '0600' }], [{ path: '/dev/y', type: 'c', major: 1, minor: 2, mode: '0600' }]],
+  devices: [
+    [{ path: '/dev/l', type: 'c', major: 1, minor: 1, mode: '0600' }],
+    [{ path: '/dev/y', type: 'c', major: 1, minor: 2, mode: '0600' }],
+  ],
   net: ['new', 'host'],
   pid: ['host', 'new'],
   ipc: ['new', 'host'],
@@ -52,7 +56,10 @@ describe('replace rows: YAML > label, unset falls through', () => {
     test(row.field, () => {
       const pair = samples[row.field];
       assert.ok(pair, `add a sample for ${row.field}`);
-      const [l, y] = pair.map((v) => ({ [row.field]: v }) as ImageConfigFields) as [ImageConfigFields, ImageConfigFields];
+      const [l, y] = pair.map((v) => ({ [row.field]: v }) as ImageConfigFields) as [
+        ImageConfigFields,
+        ImageConfigFields,
+      ];
       assert.deepEqual(merge(y, l)[row.field], y[row.field], 'YAML wins over label');
       assert.deepEqual(merge({}, l)[row.field], l[row.field], 'label when YAML is unset');
       assert.deepEqual(merge(y)[row.field], y[row.field], 'YAML without label');
@@ -84,7 +91,11 @@ describe('image config rows: used only when label and YAML leave the field unset
       assert.deepEqual(applyImageConfig(merge({}), image)[c.field], c.want);
       const [l, y] = samples[c.field] ?? [];
       assert.deepEqual(applyImageConfig(merge({}, { [c.field]: l }), image)[c.field], l, 'label beats image');
-      assert.deepEqual(applyImageConfig(merge({ [c.field]: y }, { [c.field]: l }), image)[c.field], y, 'YAML beats both');
+      assert.deepEqual(
+        applyImageConfig(merge({ [c.field]: y }, { [c.field]: l }), image)[c.field],
+        y,
+        'YAML beats both',
+      );
     });
   }
   test('NB: a YAML command of [] replaces Entrypoint+Cmd (args left out), as in LinuxKit', () => {
@@ -102,21 +113,91 @@ describe('image config rows: used only when label and YAML leave the field unset
 });
 
 describe('list-plus-add rows', () => {
-  const cases: { name: string; yaml: ImageConfigFields; label?: ImageConfigFields; field: 'binds' | 'capabilities'; want: string[] | undefined }[] = [
-    { name: 'binds: label binds when YAML sets none', label: { binds: ['/a:/a'] }, yaml: {}, field: 'binds', want: ['/a:/a'] },
-    { name: 'binds: YAML binds replace the label binds', label: { binds: ['/a:/a'] }, yaml: { binds: ['/b:/b'] }, field: 'binds', want: ['/b:/b'] },
-    { name: 'binds: YAML binds.add appends to label binds', label: { binds: ['/a:/a'] }, yaml: { 'binds.add': ['/c:/c'] }, field: 'binds', want: ['/a:/a', '/c:/c'] },
+  const cases: {
+    name: string;
+    yaml: ImageConfigFields;
+    label?: ImageConfigFields;
+    field: 'binds' | 'capabilities';
+    want: string[] | undefined;
+  }[] = [
+    {
+      name: 'binds: label binds when YAML sets none',
+      label: { binds: ['/a:/a'] },
+      yaml: {},
+      field: 'binds',
+      want: ['/a:/a'],
+    },
+    {
+      name: 'binds: YAML binds replace the label binds',
+      label: { binds: ['/a:/a'] },
+      yaml: { binds: ['/b:/b'] },
+      field: 'binds',
+      want: ['/b:/b'],
+    },
+    {
+      name: 'binds: YAML binds.add appends to label binds',
+      label: { binds: ['/a:/a'] },
+      yaml: { 'binds.add': ['/c:/c'] },
+      field: 'binds',
+      want: ['/a:/a', '/c:/c'],
+    },
     // NB: LinuxKit drops binds.add here (reference §3.4.3); SPEC §1.2 keeps it.
-    { name: 'binds: binds.add is kept when YAML binds is set', yaml: { binds: ['/b:/b'], 'binds.add': ['/c:/c'] }, field: 'binds', want: ['/b:/b', '/c:/c'] },
-    { name: 'binds: label binds.add, then YAML binds.add', label: { binds: ['/a:/a'], 'binds.add': ['/l:/l'] }, yaml: { 'binds.add': ['/y:/y'] }, field: 'binds', want: ['/a:/a', '/l:/l', '/y:/y'] },
-    { name: 'binds: a later entry for the same destination replaces an earlier one', label: { binds: ['/a:/x', '/b:/b'] }, yaml: { 'binds.add': ['vol:/x:ro'] }, field: 'binds', want: ['/b:/b', 'vol:/x:ro'] },
+    {
+      name: 'binds: binds.add is kept when YAML binds is set',
+      yaml: { binds: ['/b:/b'], 'binds.add': ['/c:/c'] },
+      field: 'binds',
+      want: ['/b:/b', '/c:/c'],
+    },
+    {
+      name: 'binds: label binds.add, then YAML binds.add',
+      label: { binds: ['/a:/a'], 'binds.add': ['/l:/l'] },
+      yaml: { 'binds.add': ['/y:/y'] },
+      field: 'binds',
+      want: ['/a:/a', '/l:/l', '/y:/y'],
+    },
+    {
+      name: 'binds: a later entry for the same destination replaces an earlier one',
+      label: { binds: ['/a:/x', '/b:/b'] },
+      yaml: { 'binds.add': ['vol:/x:ro'] },
+      field: 'binds',
+      want: ['/b:/b', 'vol:/x:ro'],
+    },
     { name: 'binds: unset everywhere stays unset', yaml: {}, field: 'binds', want: undefined },
-    { name: 'binds: YAML binds [] clears the label binds', label: { binds: ['/a:/a'] }, yaml: { binds: [] }, field: 'binds', want: [] },
-    { name: 'capabilities: label when YAML sets none', label: { capabilities: ['CAP_SYS_ADMIN'] }, yaml: {}, field: 'capabilities', want: ['CAP_SYS_ADMIN'] },
-    { name: 'capabilities: YAML replaces label', label: { capabilities: ['CAP_SYS_ADMIN'] }, yaml: { capabilities: ['CAP_KILL'] }, field: 'capabilities', want: ['CAP_KILL'] },
-    { name: 'capabilities: .add appended and deduplicated', label: { capabilities: ['CAP_SYS_ADMIN'], 'capabilities.add': ['CAP_KILL'] }, yaml: { 'capabilities.add': ['CAP_SYS_ADMIN', 'CAP_CHOWN'] }, field: 'capabilities', want: ['CAP_SYS_ADMIN', 'CAP_KILL', 'CAP_CHOWN'] },
+    {
+      name: 'binds: YAML binds [] clears the label binds',
+      label: { binds: ['/a:/a'] },
+      yaml: { binds: [] },
+      field: 'binds',
+      want: [],
+    },
+    {
+      name: 'capabilities: label when YAML sets none',
+      label: { capabilities: ['CAP_SYS_ADMIN'] },
+      yaml: {},
+      field: 'capabilities',
+      want: ['CAP_SYS_ADMIN'],
+    },
+    {
+      name: 'capabilities: YAML replaces label',
+      label: { capabilities: ['CAP_SYS_ADMIN'] },
+      yaml: { capabilities: ['CAP_KILL'] },
+      field: 'capabilities',
+      want: ['CAP_KILL'],
+    },
+    {
+      name: 'capabilities: .add appended and deduplicated',
+      label: { capabilities: ['CAP_SYS_ADMIN'], 'capabilities.add': ['CAP_KILL'] },
+      yaml: { 'capabilities.add': ['CAP_SYS_ADMIN', 'CAP_CHOWN'] },
+      field: 'capabilities',
+      want: ['CAP_SYS_ADMIN', 'CAP_KILL', 'CAP_CHOWN'],
+    },
     // NB: LinuxKit drops capabilities.add when capabilities is set; SPEC §1.2 keeps it.
-    { name: 'capabilities: .add kept when YAML capabilities is set', yaml: { capabilities: ['none'], 'capabilities.add': ['CAP_KILL'] }, field: 'capabilities', want: ['none', 'CAP_KILL'] },
+    {
+      name: 'capabilities: .add kept when YAML capabilities is set',
+      yaml: { capabilities: ['none'], 'capabilities.add': ['CAP_KILL'] },
+      field: 'capabilities',
+      want: ['none', 'CAP_KILL'],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => assert.deepEqual(merge(c.yaml, c.label)[c.field], c.want));
@@ -134,7 +215,12 @@ describe('runtime row: per key, YAML over label', () => {
       { runtime: { cgroups: ['y'], bindNS: { net: '/y/net' } } },
       { runtime: { cgroups: ['l'], mkdir: ['/l'], namespace: 'ns', bindNS: { net: '/l/net', pid: '/l/pid' } } },
     );
-    assert.deepEqual(m.runtime, { cgroups: ['y'], mkdir: ['/l'], namespace: 'ns', bindNS: { net: '/y/net', pid: '/l/pid' } });
+    assert.deepEqual(m.runtime, {
+      cgroups: ['y'],
+      mkdir: ['/l'],
+      namespace: 'ns',
+      bindNS: { net: '/y/net', pid: '/l/pid' },
+    });
   });
   test('a YAML list set to [] replaces the label list', () => {
     assert.deepEqual(merge({ runtime: { mkdir: [] } }, { runtime: { mkdir: ['/l'] } }).runtime, { mkdir: [] });

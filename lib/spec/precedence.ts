@@ -71,7 +71,10 @@ type Fields = Readonly<ImageConfigFields>;
  * (malformed values are reported by `emitRuntimeSpec`). The image config is applied later by
  * `applyImageConfig`, since it is only known once the image is fetched.
  */
-export function resolveContainerConfig(input: { yaml: ContainerEntry; label: ImageConfigFields | undefined }): MergedConfig {
+export function resolveContainerConfig(input: {
+  yaml: ContainerEntry;
+  label: ImageConfigFields | undefined;
+}): MergedConfig {
   const { yaml } = input;
   const label: Fields = input.label ?? {};
   const out: Record<string, unknown> = { name: yaml.name, image: yaml.image };

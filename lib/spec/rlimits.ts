@@ -7,9 +7,22 @@ export const rlimitUnlimited = 18446744073709551615n;
 
 /** The 16 names LinuxKit accepts (runtime-spec config.md#posix-process). */
 export const knownRlimits: readonly string[] = [
-  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS',
-  'RLIMIT_NPROC', 'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS',
-  'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE', 'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
+  'RLIMIT_CPU',
+  'RLIMIT_FSIZE',
+  'RLIMIT_DATA',
+  'RLIMIT_STACK',
+  'RLIMIT_CORE',
+  'RLIMIT_RSS',
+  'RLIMIT_NPROC',
+  'RLIMIT_NOFILE',
+  'RLIMIT_MEMLOCK',
+  'RLIMIT_AS',
+  'RLIMIT_LOCKS',
+  'RLIMIT_SIGPENDING',
+  'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE',
+  'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME',
 ];
 
 /**
@@ -26,15 +39,20 @@ export function buildRlimits(merged: MergedConfig): SpecRlimit[] {
 function parseRlimit(merged: MergedConfig, entry: string): SpecRlimit {
   // LinuxKit splits into at most 3 parts, so `nofile,1,2,3` fails on hard = "2,3".
   const parts = splitFields(entry);
-  if (parts.length !== 3) throw invalidConfig(merged, `cannot parse rlimit ${JSON.stringify(entry)}: want name,soft,hard`);
+  if (parts.length !== 3)
+    throw invalidConfig(merged, `cannot parse rlimit ${JSON.stringify(entry)}: want name,soft,hard`);
   const [rawName = '', soft = '', hard = ''] = parts;
   let type = rawName.trim().toUpperCase();
   if (!type.startsWith('RLIMIT_')) type = `RLIMIT_${type}`;
-  if (!knownRlimits.includes(type)) throw invalidConfig(merged, `rlimit ${JSON.stringify(entry)}: unknown limit ${JSON.stringify(type)}`);
+  if (!knownRlimits.includes(type))
+    throw invalidConfig(merged, `rlimit ${JSON.stringify(entry)}: unknown limit ${JSON.stringify(type)}`);
   const limit = (raw: string): bigint => {
     const value = parseLimit(raw);
     if (value === undefined) {
-      throw invalidConfig(merged, `rlimit ${JSON.stringify(entry)}: cannot parse ${JSON.stringify(raw.trim())} as an unsigned 64-bit integer or "unlimited"`);
+      throw invalidConfig(
+        merged,
+        `rlimit ${JSON.stringify(entry)}: cannot parse ${JSON.stringify(raw.trim())} as an unsigned 64-bit integer or "unlimited"`,
+      );
     }
     return value;
   };

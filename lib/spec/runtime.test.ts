@@ -9,7 +9,9 @@ test('no runtime block: every key, empty, bindNS with seven empty strings', () =
   const got = buildRuntime({ runtime: undefined, bundlePath: '/containers/services/s', readonly: true });
   assert.deepEqual(got, {
     cgroups: [],
-    mounts: [{ destination: '/containers/services/s/rootfs', source: '/containers/services/s/rootfs', options: ['bind'] }],
+    mounts: [
+      { destination: '/containers/services/s/rootfs', source: '/containers/services/s/rootfs', options: ['bind'] },
+    ],
     mkdir: [],
     interfaces: [],
     bindNS: emptyBindNS,
@@ -25,21 +27,37 @@ test('a writable container: tmpfs on tmp, remount private, overlay of lower', ()
       destination: '/containers/onboot/000-a/rootfs',
       type: 'overlay',
       source: 'overlay',
-      options: ['lowerdir=/containers/onboot/000-a/lower', 'upperdir=/containers/onboot/000-a/tmp/upper', 'workdir=/containers/onboot/000-a/tmp/work'],
+      options: [
+        'lowerdir=/containers/onboot/000-a/lower',
+        'upperdir=/containers/onboot/000-a/tmp/upper',
+        'workdir=/containers/onboot/000-a/tmp/work',
+      ],
     },
   ]);
 });
 
-test('an image held by another bundle (LinuxKit\'s dupMap): its directory is the lower dir, or the read-only bind\'s source', () => {
-  const writable = rootfsMounts({ bundlePath: 'containers/services/t', readonly: false, imageRoot: 'containers/onshutdown/000-z/rootfs' });
-  assert.deepEqual(writable[2]?.options, ['lowerdir=/containers/onshutdown/000-z/rootfs', 'upperdir=/containers/services/t/tmp/upper', 'workdir=/containers/services/t/tmp/work']);
-  assert.deepEqual(rootfsMounts({ bundlePath: '/containers/services/s', readonly: true, imageRoot: '/containers/onboot/000-a/lower' }), [
-    { destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] },
+test("an image held by another bundle (LinuxKit's dupMap): its directory is the lower dir, or the read-only bind's source", () => {
+  const writable = rootfsMounts({
+    bundlePath: 'containers/services/t',
+    readonly: false,
+    imageRoot: 'containers/onshutdown/000-z/rootfs',
+  });
+  assert.deepEqual(writable[2]?.options, [
+    'lowerdir=/containers/onshutdown/000-z/rootfs',
+    'upperdir=/containers/services/t/tmp/upper',
+    'workdir=/containers/services/t/tmp/work',
   ]);
+  assert.deepEqual(
+    rootfsMounts({ bundlePath: '/containers/services/s', readonly: true, imageRoot: '/containers/onboot/000-a/lower' }),
+    [{ destination: '/containers/services/s/rootfs', source: '/containers/onboot/000-a/lower', options: ['bind'] }],
+  );
 });
 
 test('the bundle path may be given with or without a leading slash', () => {
-  assert.deepEqual(rootfsMounts({ bundlePath: '/a/b', readonly: true }), rootfsMounts({ bundlePath: 'a/b', readonly: true }));
+  assert.deepEqual(
+    rootfsMounts({ bundlePath: '/a/b', readonly: true }),
+    rootfsMounts({ bundlePath: 'a/b', readonly: true }),
+  );
 });
 
 test('given values are kept; user mounts follow the rootfs mounts unchanged', () => {
@@ -56,7 +74,10 @@ test('given values are kept; user mounts follow the rootfs mounts unchanged', ()
     readonly: true,
   });
   assert.deepEqual(got.mounts.slice(1), [{ destination: '/x', type: 'bind', source: 'vola' }]);
-  assert.deepEqual(got.interfaces, [{ name: 'eth0', createInRoot: false }, { add: 'veth', peer: 'p', createInRoot: true }]);
+  assert.deepEqual(got.interfaces, [
+    { name: 'eth0', createInRoot: false },
+    { add: 'veth', peer: 'p', createInRoot: true },
+  ]);
   assert.deepEqual(got.bindNS, { ...emptyBindNS, net: '/run/netns/a' });
   assert.equal(got.namespace, 'services.linuxkit');
   assert.deepEqual(got.cgroups, ['k8s']);

@@ -14,9 +14,14 @@ const bindNSKeys = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as cons
  * overlay's lower dir, or the bind's source. Paths may be given with or without their leading `/`;
  * paths here are absolute.
  */
-export function rootfsMounts(opts: { bundlePath: string; readonly: boolean; imageRoot?: string | undefined }): SpecMount[] {
+export function rootfsMounts(opts: {
+  bundlePath: string;
+  readonly: boolean;
+  imageRoot?: string | undefined;
+}): SpecMount[] {
   const bundle = absolute(opts.bundlePath);
-  const root = opts.imageRoot === undefined ? `${bundle}/${opts.readonly ? 'rootfs' : 'lower'}` : absolute(opts.imageRoot);
+  const root =
+    opts.imageRoot === undefined ? `${bundle}/${opts.readonly ? 'rootfs' : 'lower'}` : absolute(opts.imageRoot);
   if (opts.readonly) return [{ destination: `${bundle}/rootfs`, source: root, options: ['bind'] }];
   const tmp = `${bundle}/tmp`;
   return [
@@ -40,7 +45,12 @@ function absolute(path: string): string {
  * LinuxKit's assignRuntime fills them (`[]`, `""`, and all seven `bindNS` keys), with the rootfs
  * mounts first.
  */
-export function buildRuntime(opts: { runtime: RuntimeConfig | undefined; bundlePath: string; readonly: boolean; imageRoot?: string | undefined }): RuntimeJson {
+export function buildRuntime(opts: {
+  runtime: RuntimeConfig | undefined;
+  bundlePath: string;
+  readonly: boolean;
+  imageRoot?: string | undefined;
+}): RuntimeJson {
   const r = opts.runtime ?? {};
   const bindNS = Object.fromEntries(bindNSKeys.map((k) => [k, r.bindNS?.[k] ?? ''])) as RuntimeJson['bindNS'];
   return {

@@ -5,14 +5,20 @@ import { isLkvolError } from '../errors.js';
 import { compareBytes, serializeSpec } from './serialize.js';
 
 test('keys sorted, arrays in order, 2-space indent, final newline', () => {
-  assert.equal(serializeSpec({ b: [3, 1], a: { d: true, c: 'x' } }), '{\n  "a": {\n    "c": "x",\n    "d": true\n  },\n  "b": [\n    3,\n    1\n  ]\n}\n');
+  assert.equal(
+    serializeSpec({ b: [3, 1], a: { d: true, c: 'x' } }),
+    '{\n  "a": {\n    "c": "x",\n    "d": true\n  },\n  "b": [\n    3,\n    1\n  ]\n}\n',
+  );
 });
 
-test('empty objects and arrays stay inline', () => assert.equal(serializeSpec({ a: {}, b: [] }), '{\n  "a": {},\n  "b": []\n}\n'));
+test('empty objects and arrays stay inline', () =>
+  assert.equal(serializeSpec({ a: {}, b: [] }), '{\n  "a": {},\n  "b": []\n}\n'));
 
-test('bigint is written exactly', () => assert.equal(serializeSpec({ n: 18446744073709551615n }), '{\n  "n": 18446744073709551615\n}\n'));
+test('bigint is written exactly', () =>
+  assert.equal(serializeSpec({ n: 18446744073709551615n }), '{\n  "n": 18446744073709551615\n}\n'));
 
-test('undefined values are left out; null is kept', () => assert.equal(serializeSpec({ a: undefined, b: null }), '{\n  "b": null\n}\n'));
+test('undefined values are left out; null is kept', () =>
+  assert.equal(serializeSpec({ a: undefined, b: null }), '{\n  "b": null\n}\n'));
 
 test('strings are JSON-escaped', () => assert.equal(serializeSpec(['a"b\n&<>']), '[\n  "a\\"b\\n&<>"\n]\n'));
 
@@ -26,6 +32,15 @@ test('keys compare by UTF-8 bytes, as Go sorts map keys', () => {
   assert.ok(compareBytes('\uff5e', '\u{1f600}') < 0);
 });
 
-for (const [name, value] of [['NaN', NaN], ['Infinity', Infinity], ['a function', () => 1], ['a Map', new Map([['a', 1]])]] as const) {
-  test(`refuses ${name}`, () => assert.throws(() => serializeSpec({ v: value }), (err) => isLkvolError(err, 'LKVOL_INTERNAL')));
+for (const [name, value] of [
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['a function', () => 1],
+  ['a Map', new Map([['a', 1]])],
+] as const) {
+  test(`refuses ${name}`, () =>
+    assert.throws(
+      () => serializeSpec({ v: value }),
+      (err) => isLkvolError(err, 'LKVOL_INTERNAL'),
+    ));
 }

@@ -32,7 +32,8 @@ function render(value: unknown, indent: string): string {
     case 'object':
       if (value === null) return 'null';
       if (Array.isArray(value)) return renderArray(value, indent);
-      if (!isPlainObject(value)) throw internalError(`serialize spec: ${Object.prototype.toString.call(value)} is not a JSON object`);
+      if (!isPlainObject(value))
+        throw internalError(`serialize spec: ${Object.prototype.toString.call(value)} is not a JSON object`);
       return renderObject(value as Record<string, unknown>, indent);
     default:
       throw internalError(`serialize spec: a ${typeof value} is not a JSON value`);

@@ -93,7 +93,9 @@ export interface SpecDeviceRule {
 }
 
 /** runtime-spec config-linux.md#control-groups (passed through from label/YAML, plus device rules). */
-export type SpecResources = Omit<NonNullable<ImageConfigFields['resources']>, 'devices'> & { devices?: SpecDeviceRule[] };
+export type SpecResources = Omit<NonNullable<ImageConfigFields['resources']>, 'devices'> & {
+  devices?: SpecDeviceRule[];
+};
 
 /** runtime-spec config-linux.md (the fields LinuxKit sets). */
 export interface SpecLinux {

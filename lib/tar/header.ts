@@ -72,7 +72,8 @@ function readPrefix(block: Buffer, format: HeaderFormat, numbers: NumberReader):
   if (format === 'star') {
     // star's prefix is 131 bytes (atime and ctime follow); ustar readers take 155 bytes.
     const prefix = cString(block, 345, 131);
-    if (prefix !== cString(block, 345, 155)) throw new HeaderError('star header whose name prefix reads differently as ustar (131 or 155 bytes)');
+    if (prefix !== cString(block, 345, 155))
+      throw new HeaderError('star header whose name prefix reads differently as ustar (131 or 155 bytes)');
     numbers.read('atime', 476, 12);
     numbers.read('ctime', 488, 12);
     return prefix;
@@ -96,7 +97,8 @@ function detectFormat(block: Buffer): HeaderFormat {
     unsigned += b;
     signed += b < 0x80 ? b : b - 0x100;
   }
-  if (stored !== unsigned && stored !== signed) throw new HeaderError(`header checksum ${stored} does not match the block (${unsigned})`);
+  if (stored !== unsigned && stored !== signed)
+    throw new HeaderError(`header checksum ${stored} does not match the block (${unsigned})`);
   const magic = block.toString('latin1', 257, 263);
   if (magic === 'ustar\0') return block.toString('latin1', 508, 512) === 'tar\0' ? 'star' : 'ustar';
   if (magic === 'ustar ' && block.toString('latin1', 263, 265) === ' \0') return 'gnu';
@@ -109,7 +111,10 @@ class NumberReader {
 
   read(field: string, offset: number, length: number): number {
     const n = parseNumber(this.block.subarray(offset, offset + length));
-    if (n === undefined) throw new HeaderError(`${field} field ${JSON.stringify(this.block.toString('latin1', offset, offset + length))} is not a number`);
+    if (n === undefined)
+      throw new HeaderError(
+        `${field} field ${JSON.stringify(this.block.toString('latin1', offset, offset + length))} is not a number`,
+      );
     return n;
   }
 }

@@ -21,20 +21,50 @@ const numbers: Array<[string, Buffer, number | undefined]> = [
   ['a non-octal digit is an error', field('0000089', 8), undefined],
   ['a sign is an error', field('+644', 8), undefined],
   ['base-256 positive', field([0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), 256],
-  ['base-256 negative (two\'s complement)', field([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb]), -5],
+  [
+    "base-256 negative (two's complement)",
+    field([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb]),
+    -5,
+  ],
   ['base-256 beyond 2^63 is an error', field([0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), undefined],
   ['base-256 beyond 2^53 is refused', field([0x80, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0]), undefined],
 ];
 for (const [name, input, want] of numbers) test(`parseNumber: ${name}`, () => assert.equal(parseNumber(input), want));
 
-const ints: Array<[string, number | undefined]> = [['42', 42], ['+5', 5], ['-7', -7], ['007', 7], ['', undefined], ['0junk', undefined], ['1e3', undefined], [' 1', undefined], ['1_000', undefined], ['99999999999999999999', undefined]];
-for (const [input, want] of ints) test(`parsePaxInt(${JSON.stringify(input)})`, () => assert.equal(parsePaxInt(input), want));
+const ints: Array<[string, number | undefined]> = [
+  ['42', 42],
+  ['+5', 5],
+  ['-7', -7],
+  ['007', 7],
+  ['', undefined],
+  ['0junk', undefined],
+  ['1e3', undefined],
+  [' 1', undefined],
+  ['1_000', undefined],
+  ['99999999999999999999', undefined],
+];
+for (const [input, want] of ints)
+  test(`parsePaxInt(${JSON.stringify(input)})`, () => assert.equal(parsePaxInt(input), want));
 
-const times: Array<[string, number | undefined]> = [['5', 5], ['1.5', 1.5], ['1.', 1], ['-1.25', -1.25], ['1.1234567891', 1.123456789], ['1.2.3', undefined], ['.5', undefined], ['soon', undefined], ['1.x', undefined]];
-for (const [input, want] of times) test(`parsePaxTime(${JSON.stringify(input)})`, () => assert.equal(parsePaxTime(input), want));
+const times: Array<[string, number | undefined]> = [
+  ['5', 5],
+  ['1.5', 1.5],
+  ['1.', 1],
+  ['-1.25', -1.25],
+  ['1.1234567891', 1.123456789],
+  ['1.2.3', undefined],
+  ['.5', undefined],
+  ['soon', undefined],
+  ['1.x', undefined],
+];
+for (const [input, want] of times)
+  test(`parsePaxTime(${JSON.stringify(input)})`, () => assert.equal(parsePaxTime(input), want));
 
 test('parsePaxRecords: lengths may carry a sign or leading zeros, as strconv.ParseInt reads them', () => {
-  assert.deepEqual([...parsePaxRecords(Buffer.from('+8 a=bc\n010 a=bcd\n')).entries()].map(([k, v]) => [k, v.toString()]), [['a', 'bcd']]);
+  assert.deepEqual(
+    [...parsePaxRecords(Buffer.from('+8 a=bc\n010 a=bcd\n')).entries()].map(([k, v]) => [k, v.toString()]),
+    [['a', 'bcd']],
+  );
 });
 
 test('parsePaxRecords: values are bytes; a value may hold "=" and newlines', () => {

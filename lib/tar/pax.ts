@@ -38,13 +38,15 @@ export function parsePaxRecords(payload: Buffer): Map<string, Buffer> {
     const space = rest.indexOf(0x20);
     const digits = space === -1 ? '' : rest.toString('latin1', 0, space);
     const len = /^[+-]?\d+$/.test(digits) ? Number(digits) : NaN;
-    if (!(len >= 5 && len <= rest.length && len > space + 1) || rest[len - 1] !== 0x0a) throw new Error(`malformed PAX record at byte ${at} of the PAX header`);
+    if (!(len >= 5 && len <= rest.length && len > space + 1) || rest[len - 1] !== 0x0a)
+      throw new Error(`malformed PAX record at byte ${at} of the PAX header`);
     const record = rest.subarray(space + 1, len - 1);
     const eq = record.indexOf(0x3d);
     if (eq === -1) throw new Error(`PAX record without "=" at byte ${at} of the PAX header`);
     const key = record.toString('latin1', 0, eq);
     const value = record.subarray(eq + 1);
-    if (key === '' || (stringKeys.has(key) ? value.includes(0) : key.includes('\0'))) throw new Error(`invalid PAX record ${JSON.stringify(key)} at byte ${at} of the PAX header`);
+    if (key === '' || (stringKeys.has(key) ? value.includes(0) : key.includes('\0')))
+      throw new Error(`invalid PAX record ${JSON.stringify(key)} at byte ${at} of the PAX header`);
     records.set(key, value);
     at += len;
   }

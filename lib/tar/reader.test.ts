@@ -49,9 +49,24 @@ const ordinary: TarEntry[] = [
 for (const size of [1, 7, 333, 512, 100_000]) {
   test(`reads every member, whatever the chunking (chunks of ${size})`, async () => {
     const r = await read(await tar(ordinary), size);
-    assert.deepEqual(names(r), ['a', `long/${'n'.repeat(150)}`, 'd/', 'd/s', 'd/h', `gnu/${'g'.repeat(150)}`, 'fifo', 'dev']);
-    assert.deepEqual(r.members.map((m) => m.header.typeflag), ['0', '0', '5', '2', '1', '0', '6', '3']);
-    assert.deepEqual(r.members.map((m) => m.data), ['x'.repeat(700), 'pax', '', '', '', 'gnu', '', '']);
+    assert.deepEqual(names(r), [
+      'a',
+      `long/${'n'.repeat(150)}`,
+      'd/',
+      'd/s',
+      'd/h',
+      `gnu/${'g'.repeat(150)}`,
+      'fifo',
+      'dev',
+    ]);
+    assert.deepEqual(
+      r.members.map((m) => m.header.typeflag),
+      ['0', '0', '5', '2', '1', '0', '6', '3'],
+    );
+    assert.deepEqual(
+      r.members.map((m) => m.data),
+      ['x'.repeat(700), 'pax', '', '', '', 'gnu', '', ''],
+    );
     assert.equal(r.members[3]?.header.linkname, '../a');
     assert.equal(r.members[7]?.header.devminor, 3);
     assert.equal(r.trailing, 0);
@@ -59,7 +74,15 @@ for (const size of [1, 7, 333, 512, 100_000]) {
 }
 
 test('a member whose body is not read is skipped', async () => {
-  const reader = new TarReader(chunked(await tar([{ name: 'a', content: 'x'.repeat(3000) }, { name: 'b', content: 'y' }]), 100));
+  const reader = new TarReader(
+    chunked(
+      await tar([
+        { name: 'a', content: 'x'.repeat(3000) },
+        { name: 'b', content: 'y' },
+      ]),
+      100,
+    ),
+  );
   const seen: string[] = [];
   for await (const m of reader.members()) seen.push(m.header.name);
   assert.deepEqual(seen, ['a', 'b']);
@@ -68,15 +91,33 @@ test('a member whose body is not read is skipped', async () => {
 test('header fields: mode, ids, mtime, base-256 numbers', async () => {
   const r = await read(await tar([{ name: 'f', mode: 0o4755, uid: 1000, gid: 0o77777777, mtime: 1_600_000_000 }]));
   assert.deepEqual(
-    { mode: r.members[0]?.header.mode, uid: r.members[0]?.header.uid, gid: r.members[0]?.header.gid, mtime: r.members[0]?.header.mtime },
+    {
+      mode: r.members[0]?.header.mode,
+      uid: r.members[0]?.header.uid,
+      gid: r.members[0]?.header.gid,
+      mtime: r.members[0]?.header.mtime,
+    },
     { mode: 0o4755, uid: 1000, gid: 0o77777777, mtime: 1_600_000_000 },
   );
 });
 
 test('PAX records override ustar fields, as Go merges them', async () => {
-  const r = await read(await tar([{ name: 'f', content: 'q'.repeat(1000), size: 0, uid: 1, pax: { size: '1000', uid: '70000', gid: '+5', mtime: '1.5', path: 'renamed', atime: '-3.25' } }]));
+  const r = await read(
+    await tar([
+      {
+        name: 'f',
+        content: 'q'.repeat(1000),
+        size: 0,
+        uid: 1,
+        pax: { size: '1000', uid: '70000', gid: '+5', mtime: '1.5', path: 'renamed', atime: '-3.25' },
+      },
+    ]),
+  );
   const h = r.members[0]!.header;
-  assert.deepEqual({ name: h.name, size: h.size, uid: h.uid, gid: h.gid, mtime: h.mtime }, { name: 'renamed', size: 1000, uid: 70000, gid: 5, mtime: 1.5 });
+  assert.deepEqual(
+    { name: h.name, size: h.size, uid: h.uid, gid: h.gid, mtime: h.mtime },
+    { name: 'renamed', size: 1000, uid: 70000, gid: 5, mtime: 1.5 },
+  );
   assert.equal(r.members[0]?.data.length, 1000);
 });
 
@@ -86,7 +127,14 @@ test('empty PAX values keep the ustar fields (Go skips them)', async () => {
 });
 
 test('PAX values are bytes: xattrs keep binary values, names keep raw bytes', async () => {
-  const r = await read(await tar([{ name: 'f', pax: { 'SCHILY.xattr.security.capability': Buffer.from([0xc0, 0xff, 0]), path: Buffer.from([0x66, 0xe9]) } }]));
+  const r = await read(
+    await tar([
+      {
+        name: 'f',
+        pax: { 'SCHILY.xattr.security.capability': Buffer.from([0xc0, 0xff, 0]), path: Buffer.from([0x66, 0xe9]) },
+      },
+    ]),
+  );
   const h = r.members[0]!.header;
   assert.deepEqual(h.pax.get('SCHILY.xattr.security.capability'), Buffer.from([0xc0, 0xff, 0]));
   assert.equal(h.name, Buffer.from([0x66, 0xe9]).toString('latin1'));
@@ -113,7 +161,10 @@ test('an archive without a marker, or with one zero block, ends at the end of th
 
 test('a header right after a single zero block is refused (Go: invalid header)', async () => {
   const hidden = await tar([{ name: 'hidden' }], { endMarker: false });
-  await refused(Buffer.concat([await tar([{ name: 'a' }], { endMarker: false }), Buffer.alloc(512), hidden]), /single zero block/);
+  await refused(
+    Buffer.concat([await tar([{ name: 'a' }], { endMarker: false }), Buffer.alloc(512), hidden]),
+    /single zero block/,
+  );
 });
 
 test('a block that only looks empty (checksum field set, rest zero) is a header, not an end marker', async () => {
@@ -121,7 +172,13 @@ test('a block that only looks empty (checksum field set, rest zero) is a header,
   const fake = Buffer.alloc(512);
   fake.write('0000400\0', 148, 'latin1');
   const r = await read(Buffer.concat([fake, await tar([{ name: 'x' }])]));
-  assert.deepEqual(r.members.map((m) => [m.header.name, m.header.format]), [['', 'v7'], ['x', 'ustar']]);
+  assert.deepEqual(
+    r.members.map((m) => [m.header.name, m.header.format]),
+    [
+      ['', 'v7'],
+      ['x', 'ustar'],
+    ],
+  );
 });
 
 test('truncated archives are refused, naming the entry whose data is cut', async () => {
@@ -175,19 +232,36 @@ test('PAX numbers must be whole numbers, as strconv.ParseInt reads them', async 
 
 test('malformed PAX records are refused', async () => {
   for (const payload of ['5 a=b\n', '6 a=b\n\n', '7 =b\n', 'x a=b\n', '20 path=x\n', '4 a\n']) {
-    await refused(await tar([{ name: 'PaxHeader', type: { typeflag: 'x' }, content: payload }, { name: 'f' }]), /PAX record/);
+    await refused(
+      await tar([{ name: 'PaxHeader', type: { typeflag: 'x' }, content: payload }, { name: 'f' }]),
+      /PAX record/,
+    );
   }
   await refused(await tar([{ name: 'a', pax: { path: 'x\0y' } }]), /invalid PAX record "path"/);
 });
 
 test('a PAX or GNU long-name payload over 1 MiB is refused (Go: field too long)', async () => {
-  await refused(await tar([{ name: 'L', type: { typeflag: 'L' }, content: 'n'.repeat(1024 * 1024 + 1) }, { name: 'f' }]), /at most 1048576/);
+  await refused(
+    await tar([{ name: 'L', type: { typeflag: 'L' }, content: 'n'.repeat(1024 * 1024 + 1) }, { name: 'f' }]),
+    /at most 1048576/,
+  );
 });
 
 // Legacy and regular types named like directories
 test('a legacy NUL-type entry named "dir/" is a directory (Go), and its children extract', async () => {
-  const r = await read(await tar([{ name: 'olddir/', type: { typeflag: '\0' } }, { name: 'olddir/child', content: 'c' }]));
-  assert.deepEqual(r.members.map((m) => [m.header.name, m.header.typeflag]), [['olddir/', '5'], ['olddir/child', '0']]);
+  const r = await read(
+    await tar([
+      { name: 'olddir/', type: { typeflag: '\0' } },
+      { name: 'olddir/child', content: 'c' },
+    ]),
+  );
+  assert.deepEqual(
+    r.members.map((m) => [m.header.name, m.header.typeflag]),
+    [
+      ['olddir/', '5'],
+      ['olddir/child', '0'],
+    ],
+  );
 });
 
 test('a legacy NUL-type entry whose GNU long name ends in "/" is a directory', async () => {
@@ -203,7 +277,10 @@ test('a legacy NUL-type file is a regular file', async () => {
 
 test('a NUL-type directory carrying data is refused (Go reads the data as headers, others skip it)', async () => {
   const inner = await tar([{ name: 'hidden', content: 'h' }], { endMarker: false });
-  await refused(await tar([{ name: 'd/', type: { typeflag: '\0' }, content: inner }]), /header-only entry \(typeflag "5"\) declares 1024 data bytes/);
+  await refused(
+    await tar([{ name: 'd/', type: { typeflag: '\0' }, content: inner }]),
+    /header-only entry \(typeflag "5"\) declares 1024 data bytes/,
+  );
 });
 
 test('a type-0 entry named "x/" is refused, with or without data (Go: a file; tar-stream, GNU tar: a directory)', async () => {
@@ -216,24 +293,46 @@ test('header-only types that declare data are refused', async () => {
   for (const type of ['dir', 'symlink', 'link', 'fifo', 'char', 'block'] as const) {
     await refused(await tar([{ name: 'x', type, linkname: 'a', size: 5 }]), /header-only entry/);
   }
-  await refused(await tar([{ name: 'x', type: 'symlink', linkname: 'a', pax: { size: '7' } }]), /declares 7 data bytes/);
+  await refused(
+    await tar([{ name: 'x', type: 'symlink', linkname: 'a', pax: { size: '7' } }]),
+    /declares 7 data bytes/,
+  );
 });
 
 test('unknown typeflags are passed on with their data skipped by size, never read as long names', async () => {
   const r = await read(await tar([{ name: 'N', type: { typeflag: 'N' }, content: 'victim-name\0' }, { name: 'next' }]));
-  assert.deepEqual(r.members.map((m) => [m.header.name, m.header.typeflag]), [['N', 'N'], ['next', '0']]);
+  assert.deepEqual(
+    r.members.map((m) => [m.header.name, m.header.typeflag]),
+    [
+      ['N', 'N'],
+      ['next', '0'],
+    ],
+  );
 });
 
 // Global PAX headers
 test('global PAX headers are ignored entirely, and counted', async () => {
-  const global: TarEntry = { name: 'pax_global_header', type: { typeflag: 'g' }, content: encodePax({ size: '0', path: 'renamed', uid: '666' }) };
+  const global: TarEntry = {
+    name: 'pax_global_header',
+    type: { typeflag: 'g' },
+    content: encodePax({ size: '0', path: 'renamed', uid: '666' }),
+  };
   const r = await read(await tar([global, { name: 'f', content: 'data', uid: 1 }, { name: 'g' }]));
-  assert.deepEqual(r.members.map((m) => [m.header.name, m.data, m.header.uid]), [['f', 'data', 1], ['g', '', 0]]);
+  assert.deepEqual(
+    r.members.map((m) => [m.header.name, m.data, m.header.uid]),
+    [
+      ['f', 'data', 1],
+      ['g', '', 0],
+    ],
+  );
   assert.equal(r.globals, 1);
 });
 
 test('a global header between an extended header and its entry is refused', async () => {
-  await refused(await tar([{ name: 'g', type: { typeflag: 'g' }, content: '', gnuLongName: 'long' }, { name: 'f' }]), /global PAX header between/);
+  await refused(
+    await tar([{ name: 'g', type: { typeflag: 'g' }, content: '', gnuLongName: 'long' }, { name: 'f' }]),
+    /global PAX header between/,
+  );
 });
 
 test('a malformed global header is refused (Go parses it too)', async () => {
@@ -242,8 +341,16 @@ test('a malformed global header is refused (Go parses it too)', async () => {
 
 // GNU long names and PAX names together
 test('a GNU long name and a PAX path that disagree are refused; that agree are read', async () => {
-  await refused(await tar([{ name: 'f', gnuLongName: 'from-gnu', pax: { path: 'from-pax' } }]), /GNU long name and PAX path disagree/);
-  await refused(await tar([{ name: 'l', type: 'symlink', linkname: 't', gnuLongLink: 'gnu-target', pax: { linkpath: 'pax-target' } }]), /GNU long link name and PAX linkpath disagree/);
+  await refused(
+    await tar([{ name: 'f', gnuLongName: 'from-gnu', pax: { path: 'from-pax' } }]),
+    /GNU long name and PAX path disagree/,
+  );
+  await refused(
+    await tar([
+      { name: 'l', type: 'symlink', linkname: 't', gnuLongLink: 'gnu-target', pax: { linkpath: 'pax-target' } },
+    ]),
+    /GNU long link name and PAX linkpath disagree/,
+  );
   const r = await read(await tar([{ name: 'f', gnuLongName: 'same', pax: { path: 'same' } }]));
   assert.equal(r.members[0]?.header.name, 'same');
 });
@@ -256,25 +363,38 @@ test('a GNU long name applies to the next entry only, cut at its first NUL', asy
 test('two PAX headers, or two GNU long names, for one entry are refused', async () => {
   const pax: TarEntry = { name: 'PaxHeader', type: { typeflag: 'x' }, content: encodePax({ path: 'ab' }) };
   await refused(await tar([pax, pax, { name: 'f' }]), /two PAX headers/);
-  await refused(await tar([{ name: 'L', type: { typeflag: 'L' }, content: 'one\0' }, { name: 'f', gnuLongName: 'two' }]), /two GNU long names/);
+  await refused(
+    await tar([
+      { name: 'L', type: { typeflag: 'L' }, content: 'one\0' },
+      { name: 'f', gnuLongName: 'two' },
+    ]),
+    /two GNU long names/,
+  );
 });
 
 // Header formats
 test('star headers use a 131-byte prefix; one that reads differently as ustar is refused', async () => {
   const ok = await tar([{ name: 'name', format: 'star', patch: (h) => h.write('pre', 345, 'latin1') }]);
   assert.equal((await read(ok)).members[0]?.header.name, 'pre/name');
-  const ambiguous = await tar([{ name: 'name', format: 'star', patch: (h) => h.write('p'.repeat(140), 345, 'latin1') }]);
+  const ambiguous = await tar([
+    { name: 'name', format: 'star', patch: (h) => h.write('p'.repeat(140), 345, 'latin1') },
+  ]);
   await refused(ambiguous, /star header/);
 });
 
 test('GNU headers have no prefix; garbage in their atime field is refused', async () => {
   const ok = await tar([{ name: 'name', format: 'gnu', patch: (h) => h.write('\0junk', 345, 'latin1') }]);
   assert.equal((await read(ok)).members[0]?.header.name, 'name');
-  await refused(await tar([{ name: 'name', format: 'gnu', patch: (h) => h.write('prefix', 345, 'latin1') }]), /GNU header/);
+  await refused(
+    await tar([{ name: 'name', format: 'gnu', patch: (h) => h.write('prefix', 345, 'latin1') }]),
+    /GNU header/,
+  );
 });
 
 test('v7 headers (no magic) are read as Go reads them: no prefix, no device numbers', async () => {
-  const r = await read(await tar([{ name: 'old', format: 'v7', content: 'v7', patch: (h) => h.write('ignored', 345, 'latin1') }]));
+  const r = await read(
+    await tar([{ name: 'old', format: 'v7', content: 'v7', patch: (h) => h.write('ignored', 345, 'latin1') }]),
+  );
   assert.deepEqual([r.members[0]?.header.name, r.members[0]?.header.format, r.members[0]?.data], ['old', 'v7', 'v7']);
 });
 
@@ -284,7 +404,7 @@ test('an empty stream is an empty archive', async () => {
   for await (const m of reader.members()) assert.fail(`unexpected member ${m.header.name}`);
 });
 
-test('dataOffset is where each member\'s bytes start, after its meta headers (archives are read in place from there)', async () => {
+test("dataOffset is where each member's bytes start, after its meta headers (archives are read in place from there)", async () => {
   const archive = await tar([
     { name: 'short', content: 'first' },
     { name: `long/${'n'.repeat(150)}`, content: 'second' },

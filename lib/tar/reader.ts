@@ -98,7 +98,8 @@ export class TarReader {
       pending.offset ??= offset;
       switch (h.typeflag) {
         case 'x':
-          if (pending.pax !== undefined) throw this.#error(offset, 'two PAX headers for one entry (readers disagree on which applies)');
+          if (pending.pax !== undefined)
+            throw this.#error(offset, 'two PAX headers for one entry (readers disagree on which applies)');
           pending.pax = await this.#parseLocalPax(await this.#readSpecial(h, offset), offset);
           continue;
         case 'g':
@@ -114,7 +115,8 @@ export class TarReader {
         case 'L':
         case 'K': {
           const key = h.typeflag === 'L' ? 'longName' : 'longLink';
-          if (pending[key] !== undefined) throw this.#error(offset, `two GNU long ${key === 'longName' ? 'names' : 'link names'} for one entry`);
+          if (pending[key] !== undefined)
+            throw this.#error(offset, `two GNU long ${key === 'longName' ? 'names' : 'link names'} for one entry`);
           const payload = await this.#readSpecial(h, offset);
           const nul = payload.indexOf(0);
           pending[key] = payload.toString('latin1', 0, nul === -1 ? payload.length : nul);
@@ -146,11 +148,13 @@ export class TarReader {
     const fail = (why: string) => this.#error(offset, why, name);
     // Go lets a GNU long name override a PAX path; tar-stream and others do the reverse.
     if (pending.longName !== undefined && pending.longName !== '') {
-      if (text('path') !== undefined && text('path') !== pending.longName) throw fail('GNU long name and PAX path disagree');
+      if (text('path') !== undefined && text('path') !== pending.longName)
+        throw fail('GNU long name and PAX path disagree');
       name = pending.longName;
     }
     if (pending.longLink !== undefined && pending.longLink !== '') {
-      if (text('linkpath') !== undefined && text('linkpath') !== pending.longLink) throw fail('GNU long link name and PAX linkpath disagree');
+      if (text('linkpath') !== undefined && text('linkpath') !== pending.longLink)
+        throw fail('GNU long link name and PAX linkpath disagree');
       linkname = pending.longLink;
     }
     const number = (key: string, ustar: number, parse: (s: string) => number | undefined) => {
@@ -164,10 +168,12 @@ export class TarReader {
     const size = number('size', h.size, parsePaxInt);
     let typeflag = h.typeflag;
     if (typeflag === '\0') typeflag = name.endsWith('/') ? '5' : '0';
-    else if ((typeflag === '0' || typeflag === '7') && name.endsWith('/')) throw fail('regular file whose name ends in "/" (other readers make it a directory)');
+    else if ((typeflag === '0' || typeflag === '7') && name.endsWith('/'))
+      throw fail('regular file whose name ends in "/" (other readers make it a directory)');
     if (headerOnly.has(typeflag)) {
       // Go reads the next header right after this one; tar-stream and GNU tar skip `size` bytes first.
-      if (size !== 0) throw fail(`header-only entry (typeflag ${JSON.stringify(typeflag)}) declares ${size} data bytes`);
+      if (size !== 0)
+        throw fail(`header-only entry (typeflag ${JSON.stringify(typeflag)}) declares ${size} data bytes`);
     } else if (size < 0) {
       throw fail(`negative size ${size}`);
     }
@@ -201,7 +207,8 @@ export class TarReader {
 
   /** The payload of a PAX or GNU long-name header (Go's readSpecialFile), then its padding. */
   async #readSpecial(h: BlockHeader, offset: number): Promise<Buffer> {
-    if (h.size < 0 || h.size > maxSpecialFileSize) throw this.#error(offset, `${h.typeflag} header of ${h.size} bytes (at most ${maxSpecialFileSize})`);
+    if (h.size < 0 || h.size > maxSpecialFileSize)
+      throw this.#error(offset, `${h.typeflag} header of ${h.size} bytes (at most ${maxSpecialFileSize})`);
     const parts: Buffer[] = [];
     for await (const chunk of this.#body({ remaining: h.size, entry: undefined })) parts.push(Buffer.from(chunk));
     await this.#skipPadding(h.size);
@@ -222,7 +229,11 @@ export class TarReader {
       return parsePaxRecords(payload);
     } catch {
       const next = await this.#readBlock().catch(() => undefined);
-      return this.#parsePax(payload, offset, next === undefined || isZeroBlock(next) ? undefined : cString(next, 0, 100));
+      return this.#parsePax(
+        payload,
+        offset,
+        next === undefined || isZeroBlock(next) ? undefined : cString(next, 0, 100),
+      );
     }
   }
 
@@ -267,7 +278,8 @@ export class TarReader {
    */
   async #finish(offset: number): Promise<void> {
     const second = await this.#readBlock();
-    if (second !== undefined && !isZeroBlock(second)) throw this.#error(offset + blockSize, 'a header follows a single zero block (an archive ends with two)');
+    if (second !== undefined && !isZeroBlock(second))
+      throw this.#error(offset + blockSize, 'a header follows a single zero block (an archive ends with two)');
     while (await this.#fill()) {
       const rest = this.#chunk.subarray(this.#pos);
       for (let i = 0; i < rest.length; i++) if (rest[i] !== 0) this.trailingDataBytes++;
@@ -287,7 +299,8 @@ export class TarReader {
     const b = Buffer.alloc(blockSize);
     let got = 0;
     while (got < blockSize) {
-      if (!(await this.#fill())) throw this.#error(start, `archive ends inside a header block (${got} of ${blockSize} bytes)`);
+      if (!(await this.#fill()))
+        throw this.#error(start, `archive ends inside a header block (${got} of ${blockSize} bytes)`);
       const k = Math.min(blockSize - got, this.#chunk.length - this.#pos);
       this.#chunk.copy(b, got, this.#pos, this.#pos + k);
       this.#advance(k);

@@ -32,13 +32,25 @@ export interface TarWriteEntry {
 /** A streaming tar writer: members are added one at a time, file bodies streamed, memory bounded. */
 export interface TarWriter {
   /** Adds a member. `body`: a regular file's data, exactly `header.size` bytes. `pax`: extra PAX records, values any bytes (xattrs: `SCHILY.xattr.<name>`). */
-  add(header: TarWriteHeader, body?: string | Buffer | Readable, pax?: readonly (readonly [string, Buffer])[]): Promise<void>;
+  add(
+    header: TarWriteHeader,
+    body?: string | Buffer | Readable,
+    pax?: readonly (readonly [string, Buffer])[],
+  ): Promise<void>;
   /** Writes the end-of-archive marker (two zero blocks) and ends a stream sink. */
   finish(): Promise<void>;
 }
 
 const block = 512;
-const typeflags: Record<TarWriteHeader['type'], string> = { file: '0', link: '1', symlink: '2', 'character-device': '3', 'block-device': '4', directory: '5', fifo: '6' };
+const typeflags: Record<TarWriteHeader['type'], string> = {
+  file: '0',
+  link: '1',
+  symlink: '2',
+  'character-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
+};
 
 /** The archive of `entries`, in order, in memory: for archives of a few KiB (see lib/build/skeleton.ts). */
 export async function packTar(entries: readonly TarWriteEntry[]): Promise<Buffer> {
@@ -55,18 +67,41 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
   const put = async (chunk: Buffer): Promise<void> => {
     if (chunk.length === 0) return;
     if (stream === undefined) return void sink.write(chunk);
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), once(stream, 'error').then(([err]) => Promise.reject(err as Error))]);
+    if (!stream.write(chunk))
+      await Promise.race([once(stream, 'drain'), once(stream, 'error').then(([err]) => Promise.reject(err as Error))]);
   };
   return {
     async add(header, body, pax = []) {
-      const size = header.type === 'file' ? (header.size ?? (typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : 0)) : 0;
+      const size =
+        header.type === 'file'
+          ? (header.size ??
+            (typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : 0))
+          : 0;
       const records = paxRecords(header, size, pax);
       if (records.length > 0) {
         const data = encodePax(records);
-        await put(encodeHeader({ name: `PaxHeaders.0/${standIn(header.name)}`.slice(0, 100), type: 'x', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: data.length }));
+        await put(
+          encodeHeader({
+            name: `PaxHeaders.0/${standIn(header.name)}`.slice(0, 100),
+            type: 'x',
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            size: data.length,
+          }),
+        );
         await put(Buffer.concat([data, padding(data.length)]));
       }
-      await put(encodeHeader({ ...header, name: standIn(header.name), linkname: standIn(header.linkname ?? ''), type: typeflags[header.type], size }));
+      await put(
+        encodeHeader({
+          ...header,
+          name: standIn(header.name),
+          linkname: standIn(header.linkname ?? ''),
+          type: typeflags[header.type],
+          size,
+        }),
+      );
       if (size === 0) return;
       let written = 0;
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -80,7 +115,8 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
           await put(chunk as Buffer);
         }
       }
-      if (written !== size) throw new Error(`tar member ${header.name}: ${written} bytes of data for a size of ${size}`);
+      if (written !== size)
+        throw new Error(`tar member ${header.name}: ${written} bytes of data for a size of ${size}`);
       await put(padding(size));
     },
     async finish() {
@@ -94,7 +130,11 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
 }
 
 /** What ustar cannot hold goes to PAX: a long or non-ASCII name or link target, an id or size or time out of its octal range; then the caller's records. */
-function paxRecords(h: TarWriteHeader, size: number, extra: readonly (readonly [string, Buffer])[]): (readonly [string, Buffer])[] {
+function paxRecords(
+  h: TarWriteHeader,
+  size: number,
+  extra: readonly (readonly [string, Buffer])[],
+): (readonly [string, Buffer])[] {
   const records: (readonly [string, Buffer])[] = [];
   if (!fitsUstar(h.name)) records.push(['path', Buffer.from(h.name)]);
   if (h.linkname !== undefined && !fitsUstar(h.linkname)) records.push(['linkpath', Buffer.from(h.linkname)]);
@@ -115,7 +155,18 @@ function standIn(name: string): string {
 }
 
 /** A ustar header block (POSIX.1-1988 fields, `ustar\0` `00`), numbers in octal, with its checksum. */
-function encodeHeader(h: { name: string; type: string; mode: number; uid: number; gid: number; mtime: number; size: number; linkname?: string; devmajor?: number; devminor?: number }): Buffer {
+function encodeHeader(h: {
+  name: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}): Buffer {
   const b = Buffer.alloc(block);
   const octal = (value: number, at: number, width: number): void => {
     const clamped = value < 0 || value >= 8 ** (width - 1) ? 0 : value; // out of range: PAX carries it

@@ -33,13 +33,23 @@ function mountVolumes(): void {
     mount('-t', 'tmpfs', 'tmpfs', tmp);
     mkdirSync(join(tmp, 'upper'));
     mkdirSync(join(tmp, 'work'));
-    mount('-t', 'overlay', '-o', `lowerdir=${join(dir, 'lower')},upperdir=${join(tmp, 'upper')},workdir=${join(tmp, 'work')}${readWrite ? '' : ',ro'}`, 'overlay', join(dir, 'merged'));
+    mount(
+      '-t',
+      'overlay',
+      '-o',
+      `lowerdir=${join(dir, 'lower')},upperdir=${join(tmp, 'upper')},workdir=${join(tmp, 'work')}${readWrite ? '' : ',ro'}`,
+      'overlay',
+      join(dir, 'merged'),
+    );
   }
 }
 
 /** prepare.go prepareFilesystem: each runtime.json mount in order (destinations relative to the bundle's rootfs), then mkdir. */
 function prepare(bundle: string): void {
-  const runtime = JSON.parse(readFileSync(join(bundle, 'runtime.json'), 'utf8')) as { mounts: RuntimeMount[]; mkdir: string[] };
+  const runtime = JSON.parse(readFileSync(join(bundle, 'runtime.json'), 'utf8')) as {
+    mounts: RuntimeMount[];
+    mkdir: string[];
+  };
   const abs = (p: string) => (isAbsolute(p) ? p : join(bundle, 'rootfs', p));
   for (const m of runtime.mounts) {
     const dest = abs(m.destination);
@@ -50,13 +60,18 @@ function prepare(bundle: string): void {
       if ((k === 'upperdir' || k === 'workdir') && v !== undefined) mkdirSync(v, { recursive: true });
     }
     if (options.includes('remount') && options.includes('private')) mount('--make-private', dest);
-    else if (options.includes('bind') || options.includes('rbind')) mount(options.includes('rbind') ? '--rbind' : '--bind', m.source ?? '', dest);
-    else mount('-t', m.type ?? 'none', ...(options.length > 0 ? ['-o', options.join(',')] : []), m.source ?? 'none', dest);
+    else if (options.includes('bind') || options.includes('rbind'))
+      mount(options.includes('rbind') ? '--rbind' : '--bind', m.source ?? '', dest);
+    else
+      mount('-t', m.type ?? 'none', ...(options.length > 0 ? ['-o', options.join(',')] : []), m.source ?? 'none', dest);
   }
   for (const d of runtime.mkdir) mkdirSync(abs(d), { recursive: true });
 }
 
-function runc(args: string[], opts: { detached?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
+function runc(
+  args: string[],
+  opts: { detached?: boolean } = {},
+): { status: number | null; stdout: string; stderr: string } {
   if (opts.detached === true) {
     // Detached: the container must not hold our pipes open.
     const log = openSync(join(state, `${args.at(-1) ?? 'c'}.log`), 'a');
@@ -92,7 +107,8 @@ async function main(): Promise<void> {
   mount('--make-rprivate', '/');
   mount('--bind', join(out, 'containers'), '/containers');
   mountVolumes();
-  const section = (name: string) => (existsSync(join('/containers', name)) ? readdirSync(join('/containers', name)).sort() : []);
+  const section = (name: string) =>
+    existsSync(join('/containers', name)) ? readdirSync(join('/containers', name)).sort() : [];
   report['onboot'] = section('onboot').map((b) => {
     const bundle = join('/containers/onboot', b);
     prepare(bundle);
@@ -119,7 +135,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.stdout.write(`${JSON.stringify(report)}\n`),
   (err: unknown) => {
-    process.stdout.write(`${JSON.stringify({ ...report, error: err instanceof Error ? `${err.message}\n${String((err as { stderr?: unknown }).stderr ?? '')}` : String(err) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, error: err instanceof Error ? `${err.message}\n${String((err as { stderr?: unknown }).stderr ?? '')}` : String(err) })}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -30,8 +30,10 @@ export async function copyCliForOtherUsers(bin: string): Promise<CliCopy> {
     // Node itself must be reachable too (not under /root/.nvm, say).
     for (const d of [dirname(dir), dirname(process.execPath)]) await assertSearchableByOthers(d);
     await cp(join(root, 'package.json'), join(dir, 'package.json'));
-    for (const part of ['cmd', 'lib']) await cp(join(out, part), join(dir, 'dist', part), { recursive: true, filter: isRuntimeFile });
-    for (const pkg of await productionPackages(root)) await cp(join(root, pkg), join(dir, pkg), { recursive: true, verbatimSymlinks: true });
+    for (const part of ['cmd', 'lib'])
+      await cp(join(out, part), join(dir, 'dist', part), { recursive: true, filter: isRuntimeFile });
+    for (const pkg of await productionPackages(root))
+      await cp(join(root, pkg), join(dir, pkg), { recursive: true, verbatimSymlinks: true });
     // A umask of 077 in the checkout carries over to the copies: open them up explicitly.
     await promisify(execFile)('chmod', ['-R', 'a+rX', dir]);
   } catch (err) {
@@ -48,16 +50,31 @@ function isRuntimeFile(path: string): boolean {
 
 /** The installed top-level `node_modules/…` folders of packages that are not dev-only (nested ones come with their parent). */
 async function productionPackages(root: string): Promise<string[]> {
-  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-  const wanted = Object.entries(lock.packages).filter(([path, p]) => path.startsWith('node_modules/') && !path.slice('node_modules/'.length).includes('node_modules/') && p.dev !== true);
-  const installed = await Promise.all(wanted.map(([path]) => stat(join(root, path)).then(() => path, () => undefined)));
+  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const wanted = Object.entries(lock.packages).filter(
+    ([path, p]) =>
+      path.startsWith('node_modules/') &&
+      !path.slice('node_modules/'.length).includes('node_modules/') &&
+      p.dev !== true,
+  );
+  const installed = await Promise.all(
+    wanted.map(([path]) =>
+      stat(join(root, path)).then(
+        () => path,
+        () => undefined,
+      ),
+    ),
+  );
   // Optional packages for other platforms (@napi-rs/xattr-*) are not installed.
   return installed.filter((p): p is string => p !== undefined);
 }
 
 async function assertSearchableByOthers(dir: string): Promise<void> {
   for (let d = dir; ; d = dirname(d)) {
-    if (((await stat(d)).mode & 0o001) === 0) throw new Error(`${d} is not searchable by other users, who must reach node and a temporary directory (TMPDIR)`);
+    if (((await stat(d)).mode & 0o001) === 0)
+      throw new Error(`${d} is not searchable by other users, who must reach node and a temporary directory (TMPDIR)`);
     if (dirname(d) === d) return;
   }
 }

@@ -42,7 +42,12 @@ export async function createFakeHelper(name: string, answers: Record<string, Hel
   const file = join(dir, `docker-credential-${name}`);
   await writeFile(file, script);
   await chmod(file, 0o755);
-  return { dir, path: `${dir}:/usr/local/bin:/usr/bin:/bin`, log, remove: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    path: `${dir}:/usr/local/bin:/usr/bin:/bin`,
+    log,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 function answerScript(a: HelperAnswer): string {

@@ -3,7 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The lkvol.json of a build with nothing in it: every field a build record has. */
-export const emptyRecordJson = JSON.stringify({ containers: [], images: {}, lkvolVersion: '0.1.0', platform: 'linux/amd64', volumes: [] }, null, 2) + '\n';
+export const emptyRecordJson =
+  JSON.stringify({ containers: [], images: {}, lkvolVersion: '0.1.0', platform: 'linux/amd64', volumes: [] }, null, 2) +
+  '\n';
 
 /** Makes `dir` (and its parents) an earlier lkvol output: `containers/` with a marker file and that lkvol.json. */
 export async function writeEarlierOutput(dir: string, marker = 'earlier'): Promise<void> {

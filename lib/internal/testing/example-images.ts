@@ -21,7 +21,14 @@ export async function pushExampleImages(registry: string, imagesDir: string): Pr
     const spec = JSON.parse(await readFile(join(dir, 'image.json'), 'utf8')) as ImageSpec;
     const layers = [];
     for (const l of spec.layers) layers.push(await layerFromDir(join(dir, l)));
-    const image = await pushImage({ registry, repository: spec.repository, tag: spec.tag, layers, format: 'oci', config: { config: spec.config } });
+    const image = await pushImage({
+      registry,
+      repository: spec.repository,
+      tag: spec.tag,
+      layers,
+      format: 'oci',
+      config: { config: spec.config },
+    });
     pushed.set(`${spec.repository}:${spec.tag}`, image);
   }
   return pushed;

@@ -32,7 +32,11 @@ export interface FaultProxy extends TestServer {
 }
 
 /** Starts the proxy; `decide` sees every request (method, path, headers) and picks its fate. `upstreamHeaders` are added to forwarded requests. */
-export async function startFaultProxy(upstream: string, decide: (req: IncomingMessage) => Fault, opts: { upstreamHeaders?: Record<string, string> } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  upstream: string,
+  decide: (req: IncomingMessage) => Fault,
+  opts: { upstreamHeaders?: Record<string, string> } = {},
+): Promise<FaultProxy> {
   const seen: string[] = [];
   const log: SeenRequest[] = [];
   const server = await startHttpServer((req, res) => {
@@ -53,7 +57,13 @@ export async function startFaultProxy(upstream: string, decide: (req: IncomingMe
   return { ...server, seen, log };
 }
 
-async function forward(upstream: string, req: IncomingMessage, res: ServerResponse, fault: Fault, extra: Record<string, string>): Promise<void> {
+async function forward(
+  upstream: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fault: Fault,
+  extra: Record<string, string>,
+): Promise<void> {
   if (fault.kind === 'pass' && fault.hold !== undefined) await fault.hold;
   const drop = new Set(['host', 'connection', ...(fault.kind === 'pass' ? (fault.drop ?? []) : [])]);
   const headers: Record<string, string> = { ...extra };

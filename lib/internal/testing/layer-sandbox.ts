@@ -7,13 +7,25 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { Digest } from '../../digest/index.js';
-import { createExtractState, extractLayer, finishExtraction, volumeReport, type ExtractLayerResult, type ExtractState, type LayerLimits, type LayerWarning, type VolumeLimits, type VolumeReport } from '../../layer/index.js';
+import {
+  createExtractState,
+  extractLayer,
+  finishExtraction,
+  volumeReport,
+  type ExtractLayerResult,
+  type ExtractState,
+  type LayerLimits,
+  type LayerWarning,
+  type VolumeLimits,
+  type VolumeReport,
+} from '../../layer/index.js';
 import { buildTar, gzip, type BuildTarOptions, type TarEntry } from './tar.js';
 import { describeTree, walkTree, type TreeNode } from './tree.js';
 import { LkvolError, UnsafePathError, type ErrorCode } from '../../errors.js';
 
 /** A layer for tests: entries (tarred, maybe gzip-ed, maybe with bytes after the end) or a raw blob. */
-export type LayerSpec = readonly TarEntry[] | ({ entries: readonly TarEntry[]; gzip?: boolean } & BuildTarOptions) | { blob: Buffer };
+export type LayerSpec =
+  readonly TarEntry[] | ({ entries: readonly TarEntry[]; gzip?: boolean } & BuildTarOptions) | { blob: Buffer };
 
 /** `base/lower` is the volume root; `base/OUT` is a sentinel that extraction must never touch. */
 export interface Sandbox {
@@ -34,13 +46,18 @@ export async function createSandbox(t: TestContext): Promise<Sandbox> {
   await mkdir(join(out, 'sub'), { recursive: true, mode: 0o750 });
   await writeFile(join(out, 'secret'), 'secret\n', { mode: 0o640 });
   await writeFile(join(out, 'sub', 'file'), 'sub file\n', { mode: 0o600 });
-  for (const p of [join(out, 'secret'), join(out, 'sub', 'file'), join(out, 'sub'), out]) await utimes(p, 1_000_000, 1_000_000);
+  for (const p of [join(out, 'secret'), join(out, 'sub', 'file'), join(out, 'sub'), out])
+    await utimes(p, 1_000_000, 1_000_000);
   return { base, root, out, before: await walkTree(out, { includeRoot: true }) };
 }
 
 /** Asserts that OUT is byte-for-byte as created (content, modes, owners, times) and nothing new sits beside the root. */
 export async function assertSentinelUnchanged(sb: Sandbox): Promise<void> {
-  assert.deepEqual(await walkTree(sb.out, { includeRoot: true }), sb.before, 'the sentinel beside the volume root changed');
+  assert.deepEqual(
+    await walkTree(sb.out, { includeRoot: true }),
+    sb.before,
+    'the sentinel beside the volume root changed',
+  );
   assert.deepEqual((await readdir(sb.base)).sort(), ['OUT', 'lower'], 'something was created beside the volume root');
 }
 
@@ -70,7 +87,13 @@ export interface Applied {
 /** Builds each layer's blob; also returns the uncompressed tar for diffId checks. */
 export async function buildLayer(spec: LayerSpec): Promise<{ blob: Buffer; tar: Buffer }> {
   if ('blob' in spec) return { blob: spec.blob, tar: spec.blob };
-  const { entries, gzip: compress, ...opts } = Array.isArray(spec) ? { entries: spec as readonly TarEntry[] } : (spec as { entries: readonly TarEntry[]; gzip?: boolean } & BuildTarOptions);
+  const {
+    entries,
+    gzip: compress,
+    ...opts
+  } = Array.isArray(spec)
+    ? { entries: spec as readonly TarEntry[] }
+    : (spec as { entries: readonly TarEntry[]; gzip?: boolean } & BuildTarOptions);
   const tar = await buildTar(entries, opts);
   return { blob: compress === true ? gzip(tar) : tar, tar };
 }
@@ -84,7 +107,11 @@ export function sha256Digest(buf: Uint8Array): Digest {
  * Applies the layers in order to `sb.root` with one ExtractState. Rejects with the first error; the
  * error is annotated with `testLayerIndex` and `testLayer` so tests can check which layer failed.
  */
-export async function applyLayers(sb: Sandbox, layers: readonly LayerSpec[], opts: ApplyOptions = {}): Promise<Applied> {
+export async function applyLayers(
+  sb: Sandbox,
+  layers: readonly LayerSpec[],
+  opts: ApplyOptions = {},
+): Promise<Applied> {
   const state = createExtractState(opts.volumeLimits);
   const applied: Applied = { results: [], warnings: [], digests: [], state, report: volumeReport(state) };
   for (const [index, spec] of layers.entries()) {
@@ -172,7 +199,10 @@ function assertError(err: unknown, want: WantError): true {
   assert.equal(e.testLayerIndex, want.layer, `failed in layer ${e.testLayerIndex}: ${e.message}`);
   assert.ok(e.message.includes(e.testLayer), `message names the layer digest: ${e.message}`);
   if (want.entry !== undefined) {
-    assert.ok(e.message.includes(JSON.stringify(want.entry)), `message names entry ${JSON.stringify(want.entry)}: ${e.message}`);
+    assert.ok(
+      e.message.includes(JSON.stringify(want.entry)),
+      `message names entry ${JSON.stringify(want.entry)}: ${e.message}`,
+    );
     if (e instanceof UnsafePathError) assert.equal(e.entry, want.entry);
   }
   if (e instanceof UnsafePathError) assert.equal(e.layer, e.testLayer);

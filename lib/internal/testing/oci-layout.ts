@@ -59,8 +59,16 @@ export async function writeOciLayout(dir: string, image: LayoutImage): Promise<W
     const gzipped = layer.blob[0] === 0x1f && layer.blob[1] === 0x8b;
     const digest = await put(layer.blob);
     layerDigests.push(digest);
-    diffIds.push(`sha256:${createHash('sha256').update(gzipped ? gunzipSync(layer.blob) : layer.blob).digest('hex')}`);
-    descriptors.push({ mediaType: layer.mediaType ?? (gzipped ? mediaTypes.tarGzip : mediaTypes.tar), digest, size: layer.blob.length });
+    diffIds.push(
+      `sha256:${createHash('sha256')
+        .update(gzipped ? gunzipSync(layer.blob) : layer.blob)
+        .digest('hex')}`,
+    );
+    descriptors.push({
+      mediaType: layer.mediaType ?? (gzipped ? mediaTypes.tarGzip : mediaTypes.tar),
+      digest,
+      size: layer.blob.length,
+    });
   }
   const config = json({
     architecture: image.architecture ?? 'amd64',
@@ -69,12 +77,24 @@ export async function writeOciLayout(dir: string, image: LayoutImage): Promise<W
     rootfs: { type: 'layers', diff_ids: diffIds },
   });
   const configDigest = await put(config);
-  const manifest = json({ schemaVersion: 2, mediaType: mediaTypes.manifest, config: { mediaType: mediaTypes.config, digest: configDigest, size: config.length }, layers: descriptors });
+  const manifest = json({
+    schemaVersion: 2,
+    mediaType: mediaTypes.manifest,
+    config: { mediaType: mediaTypes.config, digest: configDigest, size: config.length },
+    layers: descriptors,
+  });
   const manifestDigest = await put(manifest);
   const index = {
     schemaVersion: 2,
     mediaType: mediaTypes.index,
-    manifests: [{ mediaType: mediaTypes.manifest, digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': image.tag } }],
+    manifests: [
+      {
+        mediaType: mediaTypes.manifest,
+        digest: manifestDigest,
+        size: manifest.length,
+        annotations: { 'org.opencontainers.image.ref.name': image.tag },
+      },
+    ],
   };
   await writeFile(join(dir, 'index.json'), json(index));
   await writeFile(join(dir, 'oci-layout'), json({ imageLayoutVersion: '1.0.0' }));

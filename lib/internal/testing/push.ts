@@ -97,7 +97,10 @@ export async function pushBlobFile(target: PushTarget, blob: BlobFile): Promise<
   const location = new URL(start.headers.get('location') ?? fail('POST upload: no Location'), base);
   location.searchParams.set('digest', blob.digest);
   // node:http rather than fetch: a stream body with a Content-Length, not chunked encoding.
-  const req = request(location, { method: 'PUT', headers: { ...authHeader(target), 'content-type': 'application/octet-stream', 'content-length': String(blob.size) } });
+  const req = request(location, {
+    method: 'PUT',
+    headers: { ...authHeader(target), 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+  });
   const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -115,7 +118,11 @@ export async function pushBlobFile(target: PushTarget, blob: BlobFile): Promise<
 }
 
 /** PUTs a manifest or index document under `reference` (a tag or digest); returns its digest. */
-export async function pushManifest(target: PushTarget & { reference: string }, body: Buffer, mediaType: string): Promise<string> {
+export async function pushManifest(
+  target: PushTarget & { reference: string },
+  body: Buffer,
+  mediaType: string,
+): Promise<string> {
   const url = `http://${target.registry}/v2/${target.repository}/manifests/${target.reference}`;
   await send(target, 'PUT', url, { body, contentType: mediaType });
   return sha256(body);
@@ -125,17 +132,25 @@ export async function pushManifest(target: PushTarget & { reference: string }, b
  * Pushes the layers, a config (`config` merged over a linux/amd64 base with `rootfs.diff_ids` filled)
  * and a manifest of the given format, tagged `tag`.
  */
-export async function pushImage(opts: PushTarget & { tag: string; layers: LayerInput[]; config?: Record<string, unknown>; format: ImageFormat }): Promise<PushedImage> {
+export async function pushImage(
+  opts: PushTarget & { tag: string; layers: LayerInput[]; config?: Record<string, unknown>; format: ImageFormat },
+): Promise<PushedImage> {
   const t = types[opts.format];
   const layerDigests: string[] = [];
-  for (const layer of opts.layers) layerDigests.push(layer.unpushed === true ? sha256(layer.data) : await pushBlob(opts, layer.data));
+  for (const layer of opts.layers)
+    layerDigests.push(layer.unpushed === true ? sha256(layer.data) : await pushBlob(opts, layer.data));
   const config = Buffer.from(JSON.stringify(imageConfig(opts.layers, opts.config ?? {})));
   const configDigest = await pushBlob(opts, config);
   const manifest = {
     schemaVersion: 2,
     mediaType: t.manifest,
     config: { mediaType: t.config, digest: configDigest, size: config.length },
-    layers: opts.layers.map((l, i) => ({ mediaType: l.mediaType ?? t.layer, digest: layerDigests[i], size: l.data.length, ...(l.urls === undefined ? {} : { urls: l.urls }) })),
+    layers: opts.layers.map((l, i) => ({
+      mediaType: l.mediaType ?? t.layer,
+      digest: layerDigests[i],
+      size: l.data.length,
+      ...(l.urls === undefined ? {} : { urls: l.urls }),
+    })),
   };
   const body = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = await pushManifest({ ...opts, reference: opts.tag }, body, t.manifest);
@@ -143,7 +158,9 @@ export async function pushImage(opts: PushTarget & { tag: string; layers: LayerI
 }
 
 /** Pushes an index (OCI) or manifest list (Docker) of already pushed manifests, tagged `tag`. */
-export async function pushIndex(opts: PushTarget & { tag: string; manifests: IndexEntryInput[]; format: ImageFormat }): Promise<{ digest: string; size: number }> {
+export async function pushIndex(
+  opts: PushTarget & { tag: string; manifests: IndexEntryInput[]; format: ImageFormat },
+): Promise<{ digest: string; size: number }> {
   const mediaType = types[opts.format].index;
   const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: opts.manifests }));
   const digest = await pushManifest({ ...opts, reference: opts.tag }, body, mediaType);
@@ -191,7 +208,12 @@ export async function layerOf(files: Record<string, string>): Promise<LayerInput
   return { data: gzipLayer(tar), diffId: sha256(tar) };
 }
 
-async function send(target: PushTarget, method: string, url: string, opts: { body?: Buffer; contentType?: string }): Promise<Response> {
+async function send(
+  target: PushTarget,
+  method: string,
+  url: string,
+  opts: { body?: Buffer; contentType?: string },
+): Promise<Response> {
   const headers: Record<string, string> = authHeader(target);
   if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
   const res = await fetch(url, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });

@@ -2,7 +2,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,7 +54,9 @@ export interface TestRegistry {
  */
 export async function startRegistry(opts: TestRegistryOptions = {}): Promise<TestRegistry> {
   if (!existsSync(registryBinary)) {
-    throw new Error(`${registryBinary} not found: the registry integration tests need Debian's docker-registry package; run "make test", which installs it`);
+    throw new Error(
+      `${registryBinary} not found: the registry integration tests need Debian's docker-registry package; run "make test", which installs it`,
+    );
   }
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-registry-'));
   try {
@@ -99,7 +106,8 @@ async function writeConfig(dir: string, host: string, opts: TestRegistryOptions)
   }
   lines.push(...tlsAndTokenConfig(opts));
   if (opts.pullThrough !== undefined) lines.push('proxy:', `  remoteurl: ${opts.pullThrough.remoteurl}`);
-  if (opts.allowForeignUrls === true) lines.push('validation:', '  manifests:', '    urls:', '      allow:', "        - '^https?://'");
+  if (opts.allowForeignUrls === true)
+    lines.push('validation:', '  manifests:', '    urls:', '      allow:', "        - '^https?://'");
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
 }
 
@@ -108,11 +116,19 @@ function tlsAndTokenConfig(opts: TestRegistryOptions): string[] {
   if (opts.tls !== undefined) {
     // Indented under the `http:` block written just before.
     lines.push('  tls:', `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`);
-    if (opts.tls.clientCas !== undefined) lines.push('    clientcas:', ...opts.tls.clientCas.map((c) => `      - ${c}`));
+    if (opts.tls.clientCas !== undefined)
+      lines.push('    clientcas:', ...opts.tls.clientCas.map((c) => `      - ${c}`));
   }
   if (opts.token !== undefined) {
     const t = opts.token;
-    lines.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`);
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${t.realm}`,
+      `    service: ${t.service}`,
+      `    issuer: ${t.issuer}`,
+      `    rootcertbundle: ${t.rootCertBundle}`,
+    );
   }
   return lines;
 }
@@ -136,11 +152,18 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
-async function waitReady(url: string, child: ChildProcess, stderr: () => string, tls: TestRegistryOptions['tls']): Promise<void> {
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  stderr: () => string,
+  tls: TestRegistryOptions['tls'],
+): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim()}`);
+      throw new Error(
+        `docker-registry exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim()}`,
+      );
     }
     try {
       const status = tls === undefined ? await fetchStatus(`${url}/v2/`) : await httpsStatus(`${url}/v2/`, tls);
@@ -226,7 +249,12 @@ export async function startFakeRegistry(
 }
 
 /** Answers with a distribution error body `{errors:[{code,message}]}`. */
-export function sendRegistryError(res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
+export function sendRegistryError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }));
 }

@@ -1,7 +1,10 @@
 // Test helper: a retry `sleep` that records the delays asked for and returns at once, and a seeded PRNG.
 
 /** Records every delay; never waits, so retry tests take no wall-clock time. Honours an aborted signal. */
-export function recordingSleep(): { delays: number[]; sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void> } {
+export function recordingSleep(): {
+  delays: number[];
+  sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+} {
   const delays: number[] = [];
   return {
     delays,

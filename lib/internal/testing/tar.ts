@@ -51,7 +51,15 @@ export interface BuildTarOptions {
 export const defaultMtime = 1_700_000_000;
 
 const block = 512;
-const typeflags: Record<Exclude<TarType, { typeflag: string }>, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+const typeflags: Record<Exclude<TarType, { typeflag: string }>, string> = {
+  file: '0',
+  link: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+};
 
 /**
  * Builds a POSIX (ustar + PAX) tar archive in memory. Unlike tar-stream's `pack`, every header field
@@ -84,13 +92,17 @@ function encodeEntry(e: TarEntry): Buffer[] {
   const gnu = e.longNames === 'gnu';
   if (e.gnuLongName !== undefined) out.push(...longMember('L', e.gnuLongName));
   if (e.gnuLongLink !== undefined) out.push(...longMember('K', e.gnuLongLink));
-  if (split === undefined && gnu) out.push(...member(longHeader('L', name.length + 1), Buffer.concat([name, Buffer.alloc(1)])));
+  if (split === undefined && gnu)
+    out.push(...member(longHeader('L', name.length + 1), Buffer.concat([name, Buffer.alloc(1)])));
   if (split === undefined && !gnu) pax['path'] = name.toString();
-  if (linkname.length > 100 && gnu) out.push(...member(longHeader('K', linkname.length + 1), Buffer.concat([linkname, Buffer.alloc(1)])));
+  if (linkname.length > 100 && gnu)
+    out.push(...member(longHeader('K', linkname.length + 1), Buffer.concat([linkname, Buffer.alloc(1)])));
   if (linkname.length > 100 && !gnu) pax['linkpath'] = linkname.toString();
   if (Object.keys(pax).length > 0) {
     const records = encodePax(pax);
-    out.push(...member(header({ name: Buffer.from('PaxHeader'), typeflag: 'x', size: records.length, mode: 0o644 }), records));
+    out.push(
+      ...member(header({ name: Buffer.from('PaxHeader'), typeflag: 'x', size: records.length, mode: 0o644 }), records),
+    );
   }
   const h = header({
     name: split?.name ?? name.subarray(0, 100),
@@ -132,7 +144,8 @@ function longHeader(typeflag: string, size: number): Buffer {
 function splitName(name: Buffer): { name: Buffer; prefix?: Buffer } | undefined {
   if (name.length <= 100) return { name };
   for (let i = name.indexOf(0x2f); i !== -1; i = name.indexOf(0x2f, i + 1)) {
-    if (i <= 155 && name.length - i - 1 <= 100 && name.length - i - 1 > 0) return { name: name.subarray(i + 1), prefix: name.subarray(0, i) };
+    if (i <= 155 && name.length - i - 1 <= 100 && name.length - i - 1 > 0)
+      return { name: name.subarray(i + 1), prefix: name.subarray(0, i) };
   }
   return undefined;
 }

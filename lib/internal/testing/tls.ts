@@ -33,8 +33,14 @@ export interface TestPki {
 export async function createTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-pki-'));
   try {
-    const ca = await createSelfSigned(dir, 'ca', 'lkvol test CA', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
-    const server = await issue(dir, ca, 'server', ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth']);
+    const ca = await createSelfSigned(dir, 'ca', 'lkvol test CA', [
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    const server = await issue(dir, ca, 'server', [
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'extendedKeyUsage=serverAuth',
+    ]);
     const client = await issue(dir, ca, 'client', ['extendedKeyUsage=clientAuth']);
     return { dir, ca, server, client, remove: () => rm(dir, { recursive: true, force: true }) };
   } catch (err) {
@@ -44,10 +50,28 @@ export async function createTestPki(): Promise<TestPki> {
 }
 
 /** A self-signed certificate `<name>.crt` + `<name>.key` in `dir` with the given v3 extensions. */
-export async function createSelfSigned(dir: string, name: string, commonName: string, extensions: string[] = []): Promise<KeyPair> {
+export async function createSelfSigned(
+  dir: string,
+  name: string,
+  commonName: string,
+  extensions: string[] = [],
+): Promise<KeyPair> {
   const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   const ext = extensions.flatMap((e) => ['-addext', e]);
-  await run('openssl', ['req', '-x509', ...newKey, '-keyout', paths.key, '-out', paths.cert, '-subj', `/CN=${commonName}`, '-days', '2', ...ext]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...newKey,
+    '-keyout',
+    paths.key,
+    '-out',
+    paths.cert,
+    '-subj',
+    `/CN=${commonName}`,
+    '-days',
+    '2',
+    ...ext,
+  ]);
   return withPem(paths);
 }
 
@@ -56,8 +80,34 @@ async function issue(dir: string, ca: KeyPair, name: string, extensions: string[
   const csr = join(dir, `${name}.csr`);
   const extFile = join(dir, `${name}.ext`);
   await writeFile(extFile, ['basicConstraints=CA:FALSE', ...extensions].join('\n') + '\n');
-  await run('openssl', ['req', '-new', ...newKey, '-keyout', paths.key, '-out', csr, '-subj', `/CN=lkvol test ${name}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', paths.cert, '-days', '2', '-extfile', extFile]);
+  await run('openssl', [
+    'req',
+    '-new',
+    ...newKey,
+    '-keyout',
+    paths.key,
+    '-out',
+    csr,
+    '-subj',
+    `/CN=lkvol test ${name}`,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    paths.cert,
+    '-days',
+    '2',
+    '-extfile',
+    extFile,
+  ]);
   return withPem(paths);
 }
 

@@ -55,9 +55,19 @@ export interface TokenIssuer {
 export async function startTokenIssuer(opts: TokenIssuerOptions = {}): Promise<TokenIssuer> {
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-token-'));
   const signing = await createSelfSigned(dir, 'signing', 'lkvol token signer');
-  const state = { opts, service: 'lkvol-test-registry', issuer: 'lkvol-test-issuer', key: signing.keyPem, header: jwtHeader(signing.certPem, opts.keyRef ?? 'x5c'), requests: [] as IssuedRequest[] };
+  const state = {
+    opts,
+    service: 'lkvol-test-registry',
+    issuer: 'lkvol-test-issuer',
+    key: signing.keyPem,
+    header: jwtHeader(signing.certPem, opts.keyRef ?? 'x5c'),
+    requests: [] as IssuedRequest[],
+  };
   const handler = (req: IncomingMessage, res: ServerResponse) => void handle(state, req, res);
-  const server = opts.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler);
+  const server =
+    opts.tls === undefined
+      ? createHttpServer(handler)
+      : createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler);
   const port = await listenOnLoopback(server, 'token issuer');
   return {
     realm: `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/token`,
@@ -73,14 +83,22 @@ export async function startTokenIssuer(opts: TokenIssuerOptions = {}): Promise<T
   };
 }
 
-type State = { opts: TokenIssuerOptions; service: string; issuer: string; key: string; header: string; requests: IssuedRequest[] };
+type State = {
+  opts: TokenIssuerOptions;
+  service: string;
+  issuer: string;
+  key: string;
+  header: string;
+  requests: IssuedRequest[];
+};
 
 async function handle(s: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const method = req.method === 'POST' ? 'POST' : 'GET';
   const form = method === 'POST' ? new URLSearchParams(await readBody(req)) : url.searchParams;
   const who = method === 'POST' ? refreshUser(s, form) : basicUser(s, req.headers.authorization);
-  const scopes = method === 'POST' ? (form.get('scope') ?? '').split(' ').filter(Boolean) : url.searchParams.getAll('scope');
+  const scopes =
+    method === 'POST' ? (form.get('scope') ?? '').split(' ').filter(Boolean) : url.searchParams.getAll('scope');
   const reply = (status: number, body: unknown) => {
     s.requests.push({ method, user: typeof who === 'string' ? who : undefined, scopes, status });
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -96,9 +114,20 @@ async function handle(s: State, req: IncomingMessage, res: ServerResponse): Prom
 function issue(s: State, user: string | undefined, scopes: RequestedScope[]): string {
   const now = Math.floor(Date.now() / 1000);
   const grant = s.opts.grant ?? ((u, scope) => (u === undefined ? [] : scope.actions));
-  const access = scopes.map((scope) => ({ type: scope.type, name: scope.name, actions: grant(user, scope) })).filter((a) => a.actions.length > 0);
+  const access = scopes
+    .map((scope) => ({ type: scope.type, name: scope.name, actions: grant(user, scope) }))
+    .filter((a) => a.actions.length > 0);
   const exp = s.opts.exp?.() ?? now + 300;
-  const claims = { iss: s.issuer, sub: user ?? '', aud: s.service, exp, nbf: now - 5, iat: now, jti: randomUUID(), access };
+  const claims = {
+    iss: s.issuer,
+    sub: user ?? '',
+    aud: s.service,
+    exp,
+    nbf: now - 5,
+    iat: now,
+    jti: randomUUID(),
+    access,
+  };
   const input = `${s.header}.${b64url(JSON.stringify(claims))}`;
   // JWS ES256 wants r||s (IEEE P1363), not DER.
   const signature = sign('sha256', Buffer.from(input), { key: createPrivateKey(s.key), dsaEncoding: 'ieee-p1363' });
@@ -118,7 +147,10 @@ function libtrustKeyId(cert: X509Certificate): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = '';
   for (const b of bytes) bits += b.toString(2).padStart(8, '0');
-  const chars = bits.match(/.{5}/g)!.map((five) => alphabet[parseInt(five, 2)]).join('');
+  const chars = bits
+    .match(/.{5}/g)!
+    .map((five) => alphabet[parseInt(five, 2)])
+    .join('');
   return chars.match(/.{4}/g)!.join(':');
 }
 

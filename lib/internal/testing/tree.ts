@@ -110,19 +110,49 @@ export interface WantOptions {
 
 /** The {@link describeNode} line of an expected directory. */
 export function wantDir(path: string, mode = 0o755, o: WantOptions = {}): string {
-  return describeNode({ path, type: 'dir', mode, uid: o.uid ?? 0, gid: o.gid ?? 0, size: 0, sha256: '', link: '', inode: o.inode ?? '' });
+  return describeNode({
+    path,
+    type: 'dir',
+    mode,
+    uid: o.uid ?? 0,
+    gid: o.gid ?? 0,
+    size: 0,
+    sha256: '',
+    link: '',
+    inode: o.inode ?? '',
+  });
 }
 
 /** The {@link describeNode} line of an expected regular file with this content. */
 export function wantFile(path: string, content: string | Uint8Array = '', mode = 0o644, o: WantOptions = {}): string {
   const data = typeof content === 'string' ? Buffer.from(content) : content;
   const sha256 = createHash('sha256').update(data).digest('hex');
-  return describeNode({ path, type: 'file', mode, uid: o.uid ?? 0, gid: o.gid ?? 0, size: data.length, sha256, link: '', inode: o.inode ?? '' });
+  return describeNode({
+    path,
+    type: 'file',
+    mode,
+    uid: o.uid ?? 0,
+    gid: o.gid ?? 0,
+    size: data.length,
+    sha256,
+    link: '',
+    inode: o.inode ?? '',
+  });
 }
 
 /** The {@link describeNode} line of an expected symlink (mode 0777, as Linux reports symlinks). */
 export function wantSymlink(path: string, target: string, o: WantOptions = {}): string {
-  return describeNode({ path, type: 'symlink', mode: 0o777, uid: o.uid ?? 0, gid: o.gid ?? 0, size: 0, sha256: '', link: target, inode: o.inode ?? '' });
+  return describeNode({
+    path,
+    type: 'symlink',
+    mode: 0o777,
+    uid: o.uid ?? 0,
+    gid: o.gid ?? 0,
+    size: 0,
+    sha256: '',
+    link: target,
+    inode: o.inode ?? '',
+  });
 }
 
 /**
@@ -132,7 +162,12 @@ export function wantSymlink(path: string, target: string, o: WantOptions = {}): 
 export async function readXattrs(root: string): Promise<string[]> {
   const { execFile } = await import('node:child_process');
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 64 << 20 }, (err, out) => (err ? reject(err) : resolve(out)));
+    execFile(
+      'getfattr',
+      ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root],
+      { maxBuffer: 64 << 20 },
+      (err, out) => (err ? reject(err) : resolve(out)),
+    );
   });
   const lines: string[] = [];
   let file = '';

@@ -34,7 +34,11 @@ export async function assertSameTree(want: ReferenceTree, lower: string, what: s
   const have = new Set(got);
   const missing = want.lines.filter((l) => !have.has(l));
   const extra = got.filter((l) => !wanted.has(l));
-  const show = (lines: string[]): string => lines.slice(0, 15).map((l) => `    ${l}`).join('\n') + (lines.length > 15 ? `\n    … ${lines.length - 15} more` : '');
+  const show = (lines: string[]): string =>
+    lines
+      .slice(0, 15)
+      .map((l) => `    ${l}`)
+      .join('\n') + (lines.length > 15 ? `\n    … ${lines.length - 15} more` : '');
   throw new TreeMismatchError(
     `${what}: ${lower} differs from umoci's rootfs (${got.length} entries, umoci ${want.lines.length})\n` +
       `  only in umoci's tree (${missing.length}):\n${show(missing)}\n  only in lkvol's tree (${extra.length}):\n${show(extra)}`,

@@ -23,7 +23,13 @@ function keystream(seed: number): Cipher {
 export function contentBytes(spec: ContentSpec): Buffer {
   const cipher = keystream(spec.seed);
   if (spec.kind === 'binary') return cipher.update(Buffer.alloc(spec.size));
-  const text = Buffer.from(cipher.update(Buffer.alloc(Math.ceil(spec.size / 2))).toString('hex').slice(0, spec.size), 'latin1');
+  const text = Buffer.from(
+    cipher
+      .update(Buffer.alloc(Math.ceil(spec.size / 2)))
+      .toString('hex')
+      .slice(0, spec.size),
+    'latin1',
+  );
   for (let i = 64; i < text.length; i += 65) text[i] = 0x0a;
   return text;
 }

@@ -43,7 +43,17 @@ export async function generateDebianImage(dir: string, o: { mirror: string | und
   try {
     log(`  debootstrap --variant=minbase bookworm from ${mirror} (about 30 s)`);
     await run([...sudo, 'debootstrap', '--variant=minbase', 'bookworm', rootfs, mirror]);
-    const args = ['--create', '--directory', rootfs, '--numeric-owner', '--sort=name', `--mtime=@${epoch}`, '--clamp-mtime', ...excludes.map((e) => `--exclude=${e}`), '.'];
+    const args = [
+      '--create',
+      '--directory',
+      rootfs,
+      '--numeric-owner',
+      '--sort=name',
+      `--mtime=@${epoch}`,
+      '--clamp-mtime',
+      ...excludes.map((e) => `--exclude=${e}`),
+      '.',
+    ];
     const [command, ...rest] = [...sudo, 'tar', ...args] as [string, ...string[]];
     const tar = execa(command, rest, { buffer: { stdout: false, stderr: true }, stdin: 'ignore' });
     const file = 'layer-0.tar.gz';
@@ -58,7 +68,10 @@ export async function generateDebianImage(dir: string, o: { mirror: string | und
 async function run(argv: string[]): Promise<void> {
   const [command, ...args] = argv as [string, ...string[]];
   const result = await execa(command, args, { reject: false, all: true, stdin: 'ignore' });
-  if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (exit ${result.exitCode}):\n${result.all.split('\n').slice(-20).join('\n')}`);
+  if (result.exitCode !== 0)
+    throw new Error(
+      `${argv.join(' ')} failed (exit ${result.exitCode}):\n${result.all.split('\n').slice(-20).join('\n')}`,
+    );
 }
 
 /** The bookworm mirror this machine's apt uses (deb822 sources), else deb.debian.org. */

@@ -29,6 +29,11 @@ export async function createCacheDropper(): Promise<CacheDropper> {
     await drop();
     return { enabled: true, reason: '', drop, sync };
   } catch (err) {
-    return { enabled: false, reason: `writing /proc/sys/vm/drop_caches failed: ${(err as Error).message}`, drop: sync, sync };
+    return {
+      enabled: false,
+      reason: `writing /proc/sys/vm/drop_caches failed: ${(err as Error).message}`,
+      drop: sync,
+      sync,
+    };
   }
 }

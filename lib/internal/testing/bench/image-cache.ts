@@ -13,7 +13,11 @@ export interface CachedImage {
 }
 
 /** Returns the cached image `key`, generating it with `generate(dir)` when it is missing or incomplete. */
-export async function cachedImage(cacheDir: string, key: string, generate: (dir: string) => Promise<LayerFile[]>): Promise<CachedImage & { generated: boolean }> {
+export async function cachedImage(
+  cacheDir: string,
+  key: string,
+  generate: (dir: string) => Promise<LayerFile[]>,
+): Promise<CachedImage & { generated: boolean }> {
   const dir = join(cacheDir, 'images', key);
   const found = await readCached(dir);
   if (found !== undefined) return { key, dir, layers: found, generated: false };
@@ -35,7 +39,10 @@ async function readCached(dir: string): Promise<LayerFile[] | undefined> {
     return undefined;
   }
   for (const layer of layers) {
-    const size = await stat(join(dir, layer.file)).then((s) => s.size, () => -1);
+    const size = await stat(join(dir, layer.file)).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== layer.size) return undefined;
   }
   return layers;

@@ -24,17 +24,33 @@ export interface BenchImages {
 }
 
 /** Generates what the bench cache lacks, then pushes every image. */
-export async function prepareImages(o: { registry: string; cacheDir: string; mirror: string | undefined }): Promise<BenchImages> {
+export async function prepareImages(o: {
+  registry: string;
+  cacheDir: string;
+  mirror: string | undefined;
+}): Promise<BenchImages> {
   log('Debian minbase image');
-  const debian = await cachedImage(o.cacheDir, debianImageKey(hostArchitecture()), (dir) => generateDebianImage(dir, { mirror: o.mirror }));
+  const debian = await cachedImage(o.cacheDir, debianImageKey(hostArchitecture()), (dir) =>
+    generateDebianImage(dir, { mirror: o.mirror }),
+  );
   if (!debian.generated) log(`  cached: ${debian.dir}`);
   log('synthetic image (4 layers, ~30 k entries, ~480 MB)');
   const synthetic = await cachedImage(o.cacheDir, syntheticImageKey, generateSyntheticImage);
   if (!synthetic.generated) log(`  cached: ${synthetic.dir}`);
   log(`pushing to ${o.registry}`);
   const tiny = { name: 'tiny', ref: `${o.registry}/bench/tiny:1`, summary: 'tiny (1 layer, 4 entries)' };
-  await pushTarImage({ registry: o.registry, repository: 'bench/tiny', tag: '1', architecture: hostArchitecture(), layers: [tinyEntries] });
-  return { debian: await push(o.registry, 'debian', debian), synthetic: await push(o.registry, 'synthetic', synthetic), tiny };
+  await pushTarImage({
+    registry: o.registry,
+    repository: 'bench/tiny',
+    tag: '1',
+    architecture: hostArchitecture(),
+    layers: [tinyEntries],
+  });
+  return {
+    debian: await push(o.registry, 'debian', debian),
+    synthetic: await push(o.registry, 'synthetic', synthetic),
+    tiny,
+  };
 }
 
 async function push(registry: string, name: string, image: CachedImage): Promise<BenchImage> {

@@ -6,8 +6,14 @@ import { runTimed, type TimedRun } from './timed.js';
 const cli = join(repoRoot(), 'cmd', 'lkvol.sh');
 
 /** One lkvol build, timed; `what` names it in errors. The command finds `node` on PATH: this one. */
-export function runLkvol(what: string, o: { system: string; out: string; cache: string; cwd: string }): Promise<TimedRun> {
-  return runTimed(what, cli, ['build', '-q', '-o', o.out, '--cache', o.cache, o.system], { cwd: o.cwd, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
+export function runLkvol(
+  what: string,
+  o: { system: string; out: string; cache: string; cwd: string },
+): Promise<TimedRun> {
+  return runTimed(what, cli, ['build', '-q', '-o', o.out, '--cache', o.cache, o.system], {
+    cwd: o.cwd,
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+  });
 }
 
 /** The `lower/` directory of volume `name` in an lkvol output. */

@@ -25,14 +25,25 @@ export const usage = `usage: node dist/lib/internal/testing/bench/run.js [--runs
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
-    options: { runs: { type: 'string' }, cache: { type: 'string' }, results: { type: 'string' }, mirror: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      runs: { type: 'string' },
+      cache: { type: 'string' },
+      results: { type: 'string' },
+      mirror: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help === true) return 'help';
   const runsText = values.runs ?? env['BENCH_RUNS'] ?? '3';
   const runs = Number(runsText);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs / BENCH_RUNS: expected a whole number of rounds ≥ 1, got ${JSON.stringify(runsText)}\n${usage}`);
-  const cacheDir = resolve(values.cache ?? env['BENCH_CACHE'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'lkvol-bench'));
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(
+      `--runs / BENCH_RUNS: expected a whole number of rounds ≥ 1, got ${JSON.stringify(runsText)}\n${usage}`,
+    );
+  const cacheDir = resolve(
+    values.cache ?? env['BENCH_CACHE'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'lkvol-bench'),
+  );
   const resultsPath = resolve(values.results ?? env['BENCH_RESULTS'] ?? join(cacheDir, 'bench-results.json'));
   return { runs, cacheDir, resultsPath, mirror: values.mirror ?? env['BENCH_MIRROR'] };
 }

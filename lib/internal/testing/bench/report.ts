@@ -62,7 +62,9 @@ export interface BenchResults {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function timing(runs: readonly TimedRun[]): Timing {
@@ -76,7 +78,12 @@ function peakMb(...groups: (readonly TimedRun[])[]): number {
 
 /** Medians, ratios and peak RSS of one image's runs. */
 export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageSamples): ImageResult {
-  const [reference, cold, noChange, warm] = [timing(s.reference), timing(s.cold), timing(s.noChange), timing(s.noChangeWarm)];
+  const [reference, cold, noChange, warm] = [
+    timing(s.reference),
+    timing(s.cold),
+    timing(s.noChange),
+    timing(s.noChangeWarm),
+  ];
   return {
     image: image.name,
     summary: image.summary,
@@ -97,15 +104,29 @@ export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageS
 /** Medians and the ratio of the two-volume system's runs. */
 export function summarizeTwoVolumes(summary: string, s: TwoVolumeSamples): TwoVolumeResult {
   const [cold, changed] = [timing(s.cold), timing(s.changed)];
-  return { summary, lkvolCold: cold, lkvolOneChanged: changed, oneChangedRatio: round(changed.median / cold.median, 2), peakRssMb: peakMb(s.cold, s.changed) };
+  return {
+    summary,
+    lkvolCold: cold,
+    lkvolOneChanged: changed,
+    oneChangedRatio: round(changed.median / cold.median, 2),
+    peakRssMb: peakMb(s.cold, s.changed),
+  };
 }
 
 /** The results as text: a block per image, then the two-volume system. */
 export function formatReport(r: BenchResults): string {
-  const caches = r.cachesDropped ? 'page cache dropped before every run but "warm"' : `page cache NOT dropped (${r.cachesNote})`;
-  const lines = [`lkvol bench: median of ${r.runs} run${r.runs === 1 ? '' : 's'}, seconds; ${caches}`, `${r.host.cpus} CPUs, ${r.host.memoryMb} MB, Linux ${r.host.kernel}, Node ${r.host.node}, lkvol ${r.lkvolCommit}`];
+  const caches = r.cachesDropped
+    ? 'page cache dropped before every run but "warm"'
+    : `page cache NOT dropped (${r.cachesNote})`;
+  const lines = [
+    `lkvol bench: median of ${r.runs} run${r.runs === 1 ? '' : 's'}, seconds; ${caches}`,
+    `${r.host.cpus} CPUs, ${r.host.memoryMb} MB, Linux ${r.host.kernel}, Node ${r.host.node}, lkvol ${r.lkvolCommit}`,
+  ];
   for (const i of r.images) {
-    lines.push('', `${i.summary}: ${i.entries} entries, every lkvol tree equal to umoci's (times of ${i.timesNotCompared} directories not compared)`);
+    lines.push(
+      '',
+      `${i.summary}: ${i.entries} entries, every lkvol tree equal to umoci's (times of ${i.timesNotCompared} directories not compared)`,
+    );
     lines.push(row('skopeo copy + umoci unpack', i.reference, ''));
     lines.push(row('lkvol cold', i.lkvolCold, `${i.coldRatio.toFixed(2)}× reference`));
     lines.push(row('lkvol no-change rebuild', i.lkvolNoChange, `${i.noChangeRatio.toFixed(2)}× cold`));

@@ -13,7 +13,15 @@ import { prepareImages } from './images.js';
 import { elapsedSeconds, log } from './log.js';
 import { readOptions, usage, type BenchOptions } from './options.js';
 import { formatReport, summarizeImage, summarizeTwoVolumes, type BenchResults } from './report.js';
-import { readTreeOnce, runImageRound, runTwoVolumeRound, treeOf, type BenchContext, type ImageSamples, type TwoVolumeSamples } from './scenarios.js';
+import {
+  readTreeOnce,
+  runImageRound,
+  runTwoVolumeRound,
+  treeOf,
+  type BenchContext,
+  type ImageSamples,
+  type TwoVolumeSamples,
+} from './scenarios.js';
 
 async function main(): Promise<void> {
   const opts = readOptions(process.argv.slice(2), process.env);
@@ -47,7 +55,10 @@ async function main(): Promise<void> {
 }
 
 async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string): Promise<BenchResults> {
-  const perImage = [ctx.images.debian, ctx.images.synthetic].map((image) => ({ image, samples: { reference: [], cold: [], noChange: [], noChangeWarm: [] } as ImageSamples }));
+  const perImage = [ctx.images.debian, ctx.images.synthetic].map((image) => ({
+    image,
+    samples: { reference: [], cold: [], noChange: [], noChangeWarm: [] } as ImageSamples,
+  }));
   const two: TwoVolumeSamples = { cold: [], changed: [] };
   for (let round = 1; round <= opts.runs; round++) {
     log(`round ${round} of ${opts.runs}`);
@@ -93,7 +104,8 @@ async function gitCommit(): Promise<string> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof TreeMismatchError) log('FAILED: an lkvol output differs from the reference; no timing is reported');
+  if (err instanceof TreeMismatchError)
+    log('FAILED: an lkvol output differs from the reference; no timing is reported');
   console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
 });

@@ -46,7 +46,12 @@ export async function readTreeOnce(ctx: BenchContext, image: BenchImage): Promis
 }
 
 /** One round on one image: reference and lkvol cold in alternating order, then the no-change rebuilds. */
-export async function runImageRound(ctx: BenchContext, image: BenchImage, round: number, samples: ImageSamples): Promise<void> {
+export async function runImageRound(
+  ctx: BenchContext,
+  image: BenchImage,
+  round: number,
+  samples: ImageSamples,
+): Promise<void> {
   const label = `round ${round} ${image.name}`;
   // Round 1 runs the reference first, so its tree is there to check lkvol against.
   const referenceFirst = round % 2 === 1;
@@ -54,7 +59,8 @@ export async function runImageRound(ctx: BenchContext, image: BenchImage, round:
   const dir = await freshDir(ctx, `${image.name}-${round}`);
   const system = await writeSystemFile(dir, 'system.yml', [{ name: image.name, ref: image.ref }]);
   const o = { system, out: join(dir, 'out'), cache: join(dir, 'cache'), cwd: dir };
-  const check = (what: string): Promise<void> => assertSameTree(treeOf(ctx, image.name), lowerOf(o.out, image.name), `${label} ${what}`);
+  const check = (what: string): Promise<void> =>
+    assertSameTree(treeOf(ctx, image.name), lowerOf(o.out, image.name), `${label} ${what}`);
   await ctx.dropper.drop();
   samples.cold.push(await timed(`${label}: lkvol cold`, runLkvol(`${label} lkvol cold`, o)));
   await check('lkvol cold');
@@ -62,7 +68,9 @@ export async function runImageRound(ctx: BenchContext, image: BenchImage, round:
   samples.noChange.push(await timed(`${label}: lkvol no-change rebuild`, runLkvol(`${label} lkvol no-change`, o)));
   await check('lkvol no-change rebuild');
   await ctx.dropper.sync();
-  samples.noChangeWarm.push(await timed(`${label}: lkvol no-change rebuild, warm`, runLkvol(`${label} lkvol no-change warm`, o)));
+  samples.noChangeWarm.push(
+    await timed(`${label}: lkvol no-change rebuild, warm`, runLkvol(`${label} lkvol no-change warm`, o)),
+  );
   await check('lkvol no-change rebuild (warm)');
   await rm(dir, { recursive: true, force: true });
   if (!referenceFirst) await timeReference(ctx, image, label, samples);
@@ -73,23 +81,41 @@ export async function runTwoVolumeRound(ctx: BenchContext, round: number, sample
   const label = `round ${round} two volumes`;
   const { synthetic, debian, tiny } = ctx.images;
   const dir = await freshDir(ctx, `two-${round}`);
-  const before = await writeSystemFile(dir, 'system.yml', [{ name: 'big', ref: synthetic.ref }, { name: 'base', ref: debian.ref }]);
-  const after = await writeSystemFile(dir, 'system-changed.yml', [{ name: 'big', ref: synthetic.ref }, { name: 'base', ref: tiny.ref }]);
+  const before = await writeSystemFile(dir, 'system.yml', [
+    { name: 'big', ref: synthetic.ref },
+    { name: 'base', ref: debian.ref },
+  ]);
+  const after = await writeSystemFile(dir, 'system-changed.yml', [
+    { name: 'big', ref: synthetic.ref },
+    { name: 'base', ref: tiny.ref },
+  ]);
   const o = { out: join(dir, 'out'), cache: join(dir, 'cache'), cwd: dir };
   const check = async (what: string, base: BenchImage): Promise<void> => {
     await assertSameTree(treeOf(ctx, synthetic.name), lowerOf(o.out, 'big'), `${label} ${what}, volume big`);
     await assertSameTree(treeOf(ctx, base.name), lowerOf(o.out, 'base'), `${label} ${what}, volume base`);
   };
   await ctx.dropper.drop();
-  samples.cold.push(await timed(`${label}: lkvol cold, both volumes`, runLkvol(`${label} lkvol cold`, { ...o, system: before })));
+  samples.cold.push(
+    await timed(`${label}: lkvol cold, both volumes`, runLkvol(`${label} lkvol cold`, { ...o, system: before })),
+  );
   await check('lkvol cold', debian);
   await ctx.dropper.drop();
-  samples.changed.push(await timed(`${label}: lkvol rebuild, base swapped for tiny`, runLkvol(`${label} lkvol one volume changed`, { ...o, system: after })));
+  samples.changed.push(
+    await timed(
+      `${label}: lkvol rebuild, base swapped for tiny`,
+      runLkvol(`${label} lkvol one volume changed`, { ...o, system: after }),
+    ),
+  );
   await check('lkvol one volume changed', tiny);
   await rm(dir, { recursive: true, force: true });
 }
 
-async function timeReference(ctx: BenchContext, image: BenchImage, label: string, samples: ImageSamples): Promise<void> {
+async function timeReference(
+  ctx: BenchContext,
+  image: BenchImage,
+  label: string,
+  samples: ImageSamples,
+): Promise<void> {
   const dir = await freshDir(ctx, `reference-${image.name}`);
   await ctx.dropper.drop();
   const ref = await runReference({ ref: image.ref, dir });

@@ -20,7 +20,9 @@ export async function generateSyntheticImage(dir: string): Promise<LayerFile[]> 
   for (const [i, entries] of planSyntheticImage().entries()) {
     const file = `layer-${i}.tar.gz`;
     const written = await writeLayerFile(Readable.from(tarChunks(entries)), join(dir, file));
-    log(`  synthetic layer ${i + 1}/4: ${entries.length} entries, ${mib(written.tarSize)} tar, ${mib(written.size)} gzip`);
+    log(
+      `  synthetic layer ${i + 1}/4: ${entries.length} entries, ${mib(written.tarSize)} tar, ${mib(written.size)} gzip`,
+    );
     layers.push({ file, ...written });
   }
   return layers;
@@ -30,7 +32,9 @@ export async function generateSyntheticImage(dir: string): Promise<LayerFile[]> 
 async function* tarChunks(entries: readonly SyntheticEntry[]): AsyncGenerator<Buffer> {
   for (const { content, ...header } of entries) {
     if (content === undefined || content.size < inMemoryLimit) {
-      yield await buildTar([{ ...header, ...(content === undefined ? {} : { content: contentBytes(content) }) }], { endMarker: false });
+      yield await buildTar([{ ...header, ...(content === undefined ? {} : { content: contentBytes(content) }) }], {
+        endMarker: false,
+      });
       continue;
     }
     // A header declaring the size without content, then the content, then the padding to a block.

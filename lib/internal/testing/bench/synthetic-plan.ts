@@ -63,16 +63,22 @@ function planUpdate(p: Planner): SyntheticEntry[] {
   addHardlinks(p, 150);
   // Hardlinks to files of the layer below that this layer leaves alone.
   const kept = lower.filter((path) => !overwritten.includes(path));
-  pickDistinct(p.prng, kept, 50).forEach((target, i) => addHardlink(p, `d${p.prng.int(16)}/u${p.prng.int(4)}/lower-hl${pad(i)}`, target));
+  pickDistinct(p.prng, kept, 50).forEach((target, i) =>
+    addHardlink(p, `d${p.prng.int(16)}/u${p.prng.int(4)}/lower-hl${pad(i)}`, target),
+  );
   [32, 40].forEach((size, i) => addLargeFile(p, `big/blob-${4 + i}.bin`, size * MiB));
   return finishLayer(p);
 }
 
 function planCleanup(p: Planner): SyntheticEntry[] {
   startLayer(p, 1_620_000_000);
-  const subdirs = [...p.live].filter(([path, m]) => m.kind === 'dir' && /^d\d+\/s\d+$/.test(path)).map(([path]) => path);
+  const subdirs = [...p.live]
+    .filter(([path, m]) => m.kind === 'dir' && /^d\d+\/s\d+$/.test(path))
+    .map(([path]) => path);
   for (const dir of pickDistinct(p.prng, subdirs, 60)) addWhiteout(p, dir);
-  const updates = [...p.live].filter(([path, m]) => m.kind === 'dir' && /^d\d+\/u\d+$/.test(path)).map(([path]) => path);
+  const updates = [...p.live]
+    .filter(([path, m]) => m.kind === 'dir' && /^d\d+\/u\d+$/.test(path))
+    .map(([path]) => path);
   for (const dir of pickDistinct(p.prng, updates, 6)) {
     addDir(p, dir, 0o755);
     addRaw(p, { name: `${dir}/.wh..wh..opq` });
@@ -80,7 +86,9 @@ function planCleanup(p: Planner): SyntheticEntry[] {
     for (let i = 0; i < 8; i++) addSmallFile(p, `${dir}/opq${i}.txt`);
   }
   // Only content of lower layers: a whiteout never hides its own layer's entries.
-  const lower = [...p.live].filter(([path, m]) => m.kind !== 'dir' && !p.layer.has(path) && !path.startsWith('big/')).map(([path]) => path);
+  const lower = [...p.live]
+    .filter(([path, m]) => m.kind !== 'dir' && !p.layer.has(path) && !path.startsWith('big/'))
+    .map(([path]) => path);
   for (const path of pickDistinct(p.prng, lower, 880)) addWhiteout(p, path);
   addWhiteout(p, 'big/blob-1.bin');
   const dirs = [...p.live].filter(([path, m]) => m.kind === 'dir' && path.includes('/')).map(([path]) => path);
@@ -94,7 +102,8 @@ function planApp(p: Planner): SyntheticEntry[] {
   for (const path of pickDistinct(p.prng, lower, 59)) addWhiteout(p, path);
   addDir(p, 'app', 0o755);
   for (let m = 0; m < 30; m++) addDir(p, `app/m${m}`, 0o755);
-  for (let i = 0; i < 3_000; i++) addSmallFile(p, `app/m${p.prng.int(30)}/a${pad(i)}${p.prng.pick(['.js', '.json', '.map'])}`);
+  for (let i = 0; i < 3_000; i++)
+    addSmallFile(p, `app/m${p.prng.int(30)}/a${pad(i)}${p.prng.pick(['.js', '.json', '.map'])}`);
   addSymlinks(p, 50, (i) => `app/m${p.prng.int(30)}/k${pad(i)}`);
   addHardlinks(p, 50);
   addDir(p, 'app/data', 0o750);
@@ -113,7 +122,8 @@ function finishLayer(p: Planner): SyntheticEntry[] {
     for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) {
       const dir = name.slice(0, i);
       const meta = p.live.get(dir);
-      if (!p.layer.has(dir) && meta !== undefined) p.layer.set(dir, { name: dir, type: 'dir', mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: p.t0 });
+      if (!p.layer.has(dir) && meta !== undefined)
+        p.layer.set(dir, { name: dir, type: 'dir', mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: p.t0 });
     }
   }
   return [...p.layer.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -129,7 +139,8 @@ function ownerOf(path: string): { uid: number; gid: number } {
 
 function addRaw(p: Planner, e: SyntheticEntry, kind?: Kind): void {
   p.layer.set(e.name, e);
-  if (kind !== undefined) p.live.set(e.name, { kind, mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime as number });
+  if (kind !== undefined)
+    p.live.set(e.name, { kind, mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime as number });
 }
 
 function addDir(p: Planner, name: string, mode: number): void {
@@ -146,7 +157,11 @@ function addSmallFile(p: Planner, name: string): void {
 }
 
 function addLargeFile(p: Planner, name: string, size: number): void {
-  addRaw(p, { name, mode: 0o644, mtime: p.t0 + p.prng.int(day), content: { kind: 'binary', size, seed: p.nextSeed++ } }, 'file');
+  addRaw(
+    p,
+    { name, mode: 0o644, mtime: p.t0 + p.prng.int(day), content: { kind: 'binary', size, seed: p.nextSeed++ } },
+    'file',
+  );
 }
 
 function addSymlinks(p: Planner, count: number, nameOf: (i: number) => string): void {
@@ -156,13 +171,19 @@ function addSymlinks(p: Planner, count: number, nameOf: (i: number) => string): 
     const target = p.prng.pick(targets);
     // Absolute and relative targets, as images have both.
     const linkname = p.prng.chance(0.5) ? `/${target}` : `${'../'.repeat(name.split('/').length - 1)}${target}`;
-    addRaw(p, { name, type: 'symlink', linkname, mode: 0o777, ...ownerOf(name), mtime: p.t0 + p.prng.int(day) }, 'symlink');
+    addRaw(
+      p,
+      { name, type: 'symlink', linkname, mode: 0o777, ...ownerOf(name), mtime: p.t0 + p.prng.int(day) },
+      'symlink',
+    );
   }
 }
 
 /** Hardlinks beside files of this layer, named `<target>-hl<k>`, so each sorts after its target. */
 function addHardlinks(p: Planner, count: number): void {
-  const targets = [...p.layer.values()].filter((e) => e.type === undefined && e.content !== undefined && e.content.size < MiB).map((e) => e.name);
+  const targets = [...p.layer.values()]
+    .filter((e) => e.type === undefined && e.content !== undefined && e.content.size < MiB)
+    .map((e) => e.name);
   for (const target of pickDistinct(p.prng, targets, count)) {
     let k = 1;
     while (p.layer.has(`${target}-hl${k}`)) k++;
@@ -174,7 +195,11 @@ function addHardlinks(p: Planner, count: number): void {
 function addHardlink(p: Planner, name: string, target: string): void {
   const meta = p.live.get(target);
   if (meta === undefined) throw new Error(`synthetic plan: hardlink target ${target} is not in the tree`);
-  addRaw(p, { name, type: 'link', linkname: target, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime }, 'link');
+  addRaw(
+    p,
+    { name, type: 'link', linkname: target, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime },
+    'link',
+  );
 }
 
 function addWhiteout(p: Planner, path: string): void {

@@ -13,10 +13,21 @@ export interface TimedRun {
 let counter = 0;
 
 /** Runs `command args` in `cwd`; throws naming `what`, with the end of its output, when it fails. */
-export async function runTimed(what: string, command: string, args: readonly string[], o: { cwd: string; env?: Record<string, string | undefined> }): Promise<TimedRun> {
+export async function runTimed(
+  what: string,
+  command: string,
+  args: readonly string[],
+  o: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<TimedRun> {
   const rssFile = join(o.cwd, `.time-${process.pid}-${counter++}`);
   const started = process.hrtime.bigint();
-  const result = await execa('/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args], { cwd: o.cwd, reject: false, stdin: 'ignore', all: true, ...(o.env === undefined ? {} : { env: o.env }) });
+  const result = await execa('/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args], {
+    cwd: o.cwd,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    ...(o.env === undefined ? {} : { env: o.env }),
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const timeOutput = await readFile(rssFile, 'utf8').catch(() => '');
   await rm(rssFile, { force: true });
@@ -26,6 +37,7 @@ export async function runTimed(what: string, command: string, args: readonly str
   }
   // time writes "Command exited with non-zero status" lines before the format when it fails; the last line is %M.
   const peakRssKb = Number(timeOutput.trim().split('\n').at(-1));
-  if (!Number.isFinite(peakRssKb)) throw new Error(`${what}: /usr/bin/time wrote no peak RSS: ${JSON.stringify(timeOutput)}`);
+  if (!Number.isFinite(peakRssKb))
+    throw new Error(`${what}: /usr/bin/time wrote no peak RSS: ${JSON.stringify(timeOutput)}`);
   return { seconds, peakRssKb };
 }

@@ -34,8 +34,14 @@ const examplesDir = 'examples';
  * output), not a refusal of the file, and builds the same file successfully elsewhere.
  */
 export const expectationOverrides: Readonly<Record<string, { expect: 'build' | 'refuse'; why: string }>> = {
-  'test/cases/000_build/080_mirrors/test.sh:28': { expect: 'build', why: 'fails in LinuxKit only because its mirror is not started yet; the same test.yml builds at line 37' },
-  'test/cases/000_build/060_input_tar/010_same_filename/test.sh:29': { expect: 'build', why: 'fails in LinuxKit only because --input-tar and --o name the same tar; the same test.yml builds at line 25' },
+  'test/cases/000_build/080_mirrors/test.sh:28': {
+    expect: 'build',
+    why: 'fails in LinuxKit only because its mirror is not started yet; the same test.yml builds at line 37',
+  },
+  'test/cases/000_build/060_input_tar/010_same_filename/test.sh:29': {
+    expect: 'build',
+    why: 'fails in LinuxKit only because --input-tar and --o name the same tar; the same test.yml builds at line 25',
+  },
 };
 
 /** Examples as standalone builds, then every test.sh build; sorted by id. Paths are POSIX, relative to `root`. */
@@ -50,7 +56,10 @@ export async function scanBuilds(root: string): Promise<BuildScan> {
   const substituted: BuildScan['substituted'] = [];
   for (const script of await findScripts(root, 'test/cases')) {
     const dir = posix.dirname(script);
-    const parsed = parseTestScript(await readFile(join(root, script), 'utf8'), new Map([['LINUXKIT_EXAMPLES_DIR', posix.relative(dir, examplesDir)]]));
+    const parsed = parseTestScript(
+      await readFile(join(root, script), 'utf8'),
+      new Map([['LINUXKIT_EXAMPLES_DIR', posix.relative(dir, examplesDir)]]),
+    );
     unparsed.push(...parsed.unparsed.map((u) => ({ ...u, script })));
     for (const [n, b] of parsed.builds.entries()) {
       const origin = `${script}:${b.line}`;

@@ -37,9 +37,13 @@ function mountDifferences(expected: Mount[], got: Mount[], path: string): SpecDi
   };
   const e = keyed(expected);
   const g = keyed(got);
-  const diffs = [...new Set([...e.keys(), ...g.keys()])].flatMap((k) => specDifferences(e.get(k), g.get(k), `${path}[${k}]`));
-  const order = (m: Map<string, Mount>, other: Map<string, Mount>): string[] => [...m.keys()].filter((k) => other.has(k));
-  if (!isDeepStrictEqual(order(e, g), order(g, e))) diffs.push({ path: `${path}#order`, expected: order(e, g), got: order(g, e) });
+  const diffs = [...new Set([...e.keys(), ...g.keys()])].flatMap((k) =>
+    specDifferences(e.get(k), g.get(k), `${path}[${k}]`),
+  );
+  const order = (m: Map<string, Mount>, other: Map<string, Mount>): string[] =>
+    [...m.keys()].filter((k) => other.has(k));
+  if (!isDeepStrictEqual(order(e, g), order(g, e)))
+    diffs.push({ path: `${path}#order`, expected: order(e, g), got: order(g, e) });
   return diffs;
 }
 

@@ -13,19 +13,35 @@ const usage = `usage: node dist/lib/internal/testing/linuxkit/corpus.js --linuxk
   --labels FILE   labels.json: { "labels": { "<package dir>": { "image", "label" } } }`;
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { linuxkit: { type: 'string' }, out: { type: 'string' }, commit: { type: 'string' }, labels: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      linuxkit: { type: 'string' },
+      out: { type: 'string' },
+      commit: { type: 'string' },
+      labels: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
   if (values.help === true) return void process.stdout.write(`${usage}\n`);
-  if (values.linuxkit === undefined || values.out === undefined) throw new Error(`--linuxkit and --out are required\n${usage}`);
+  if (values.linuxkit === undefined || values.out === undefined)
+    throw new Error(`--linuxkit and --out are required\n${usage}`);
   const commit = values.commit ?? gitHead(values.linuxkit);
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`--commit: expected a full 40-hex commit hash, got ${JSON.stringify(commit)}`);
-  const labels = values.labels === undefined ? undefined : parseLabelsFile(await readFile(values.labels, 'utf8'), values.labels);
+  if (!/^[0-9a-f]{40}$/.test(commit))
+    throw new Error(`--commit: expected a full 40-hex commit hash, got ${JSON.stringify(commit)}`);
+  const labels =
+    values.labels === undefined ? undefined : parseLabelsFile(await readFile(values.labels, 'utf8'), values.labels);
   const report = await generateCorpus({ linuxkit: resolve(values.linuxkit), out: resolve(values.out), commit, labels });
   process.stdout.write(summary(report));
 }
 
 function gitHead(dir: string): string {
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch (err) {
     throw new Error(`${dir} is not a git work tree; pass --commit <full hash>`, { cause: err });
   }

@@ -22,15 +22,21 @@ const mountField = /^mounts\[[^\]]+\]\.(options|source)$/;
 export const deviations: readonly Deviation[] = [
   {
     id: 'rbind-once',
-    why: 'LinuxKit appends `rbind` to a bind\'s options even when they already hold it (`rshared,rbind` becomes `rshared,rbind,rbind`); lkvol adds it once (SPEC §2, fix).',
-    matches: (d, ctx) => ctx.file === 'config' && /^mounts\[[^\]]+\]\.options$/.test(d.path) && isStringList(d.expected) && new Set(d.expected).size < d.expected.length && isDeepStrictEqual(d.got, [...new Set(d.expected)]),
+    why: "LinuxKit appends `rbind` to a bind's options even when they already hold it (`rshared,rbind` becomes `rshared,rbind,rbind`); lkvol adds it once (SPEC §2, fix).",
+    matches: (d, ctx) =>
+      ctx.file === 'config' &&
+      /^mounts\[[^\]]+\]\.options$/.test(d.path) &&
+      isStringList(d.expected) &&
+      new Set(d.expected).size < d.expected.length &&
+      isDeepStrictEqual(d.got, [...new Set(d.expected)]),
   },
   {
     id: 'volume-mount-source',
-    why: 'LinuxKit rewrites volume names in `binds` only, so a `mounts:` entry whose source is a volume keeps the bare name (a relative host path at boot); lkvol binds the volume\'s `merged/` directory, with the same default options as a bind (SPEC §1.2, fix).',
+    why: "LinuxKit rewrites volume names in `binds` only, so a `mounts:` entry whose source is a volume keeps the bare name (a relative host path at boot); lkvol binds the volume's `merged/` directory, with the same default options as a bind (SPEC §1.2, fix).",
     matches: (d, ctx) => {
       if (ctx.file !== 'config' || !mountField.test(d.path)) return false;
-      if (d.path.endsWith('.source')) return typeof d.expected === 'string' && d.got === `/containers/volumes/${d.expected}/merged`;
+      if (d.path.endsWith('.source'))
+        return typeof d.expected === 'string' && d.got === `/containers/volumes/${d.expected}/merged`;
       return d.expected === undefined && isDeepStrictEqual(d.got, ['rw', 'rbind', 'rshared']);
     },
   },

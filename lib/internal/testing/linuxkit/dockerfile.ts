@@ -47,7 +47,15 @@ export function finalStageConfig(dockerfile: string): ImageRunConfig {
 function startStage(base: string, stages: ReadonlyMap<string, StageState>): StageState {
   const parent = stages.get(base.toLowerCase());
   if (parent !== undefined) return { ...parent, cmdSet: false, env: [...parent.env], labels: { ...parent.labels } };
-  return { entrypoint: undefined, cmd: undefined, cmdSet: false, env: [defaultPath], workingDir: base === 'scratch' ? '/' : undefined, user: undefined, labels: {} };
+  return {
+    entrypoint: undefined,
+    cmd: undefined,
+    cmdSet: false,
+    env: [defaultPath],
+    workingDir: base === 'scratch' ? '/' : undefined,
+    user: undefined,
+    labels: {},
+  };
 }
 
 function applyInstruction(s: StageState, instruction: string, args: string): void {
@@ -57,8 +65,10 @@ function applyInstruction(s: StageState, instruction: string, args: string): voi
   } else if (instruction === 'CMD') {
     s.cmd = commandOf(args);
     s.cmdSet = true;
-  } else if (instruction === 'ENV') for (const [k, v] of pairsOf(args, s.env)) s.env = [...s.env.filter((e) => !e.startsWith(`${k}=`)), `${k}=${v}`];
-  else if (instruction === 'WORKDIR') s.workingDir = args.startsWith('/') ? args : `${s.workingDir ?? '/'}/${args}`.replace(/\/+/g, '/');
+  } else if (instruction === 'ENV')
+    for (const [k, v] of pairsOf(args, s.env)) s.env = [...s.env.filter((e) => !e.startsWith(`${k}=`)), `${k}=${v}`];
+  else if (instruction === 'WORKDIR')
+    s.workingDir = args.startsWith('/') ? args : `${s.workingDir ?? '/'}/${args}`.replace(/\/+/g, '/');
   else if (instruction === 'USER') s.user = args;
   else if (instruction === 'LABEL') for (const [k, v] of pairsOf(args, [])) s.labels[k] = v;
 }

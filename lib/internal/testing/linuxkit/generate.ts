@@ -42,9 +42,13 @@ export async function generateCorpus(opts: GenerateOptions): Promise<CorpusRepor
   for (const file of systemFiles) texts.set(file, await readFile(join(opts.linuxkit, file)));
   const invalidYaml = systemFiles.filter((f) => !isValidYaml(texts.get(f)?.toString('utf8') ?? ''));
   const builds = markInvalidYaml(scan.builds, new Set(invalidYaml));
-  const mentions: ImageMention[] = systemFiles.flatMap((f) => findImageMentions(texts.get(f)?.toString('utf8') ?? '').mentions);
+  const mentions: ImageMention[] = systemFiles.flatMap(
+    (f) => findImageMentions(texts.get(f)?.toString('utf8') ?? '').mentions,
+  );
   const packages = await indexPackages(opts.linuxkit);
-  const scripts = [...new Set(scan.builds.map((b) => b.origin.replace(/:\d+$/, '')).filter((o) => o.endsWith('test.sh')))];
+  const scripts = [
+    ...new Set(scan.builds.map((b) => b.origin.replace(/:\d+$/, '')).filter((o) => o.endsWith('test.sh'))),
+  ];
   const described = await describeImages({
     root: opts.linuxkit,
     mentions,
@@ -73,7 +77,8 @@ async function findUnusedSystems(root: string, used: ReadonlySet<string>): Promi
   const entries = await readdir(join(root, 'test/cases'), { recursive: true });
   const candidates = entries.filter((e) => /\.ya?ml$/.test(e)).map((e) => `test/cases/${e.split(sep).join('/')}`);
   const out: string[] = [];
-  for (const file of candidates.filter((f) => !used.has(f)).sort()) if (looksLikeSystem(await readFile(join(root, file), 'utf8'))) out.push(file);
+  for (const file of candidates.filter((f) => !used.has(f)).sort())
+    if (looksLikeSystem(await readFile(join(root, file), 'utf8'))) out.push(file);
   return out;
 }
 

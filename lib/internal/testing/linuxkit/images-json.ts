@@ -52,10 +52,17 @@ export interface DescribeImagesOptions {
 const useOrder: readonly ImageUse[] = ['container', 'volume', 'init', 'kernel'];
 
 /** Groups `mentions` by reference and gives each a package and a config; keys come out sorted. */
-export async function describeImages(opts: DescribeImagesOptions): Promise<{ images: Record<string, ImageRecord>; notes: ImageNotes }> {
+export async function describeImages(
+  opts: DescribeImagesOptions,
+): Promise<{ images: Record<string, ImageRecord>; notes: ImageNotes }> {
   const uses = new Map<string, Set<ImageUse>>();
   for (const m of opts.mentions) uses.set(m.ref, (uses.get(m.ref) ?? new Set()).add(m.usedAs));
-  const notes: ImageNotes = { invalid: [], linuxkitWithoutPackage: [], locallyBuilt: [], labelMismatches: labelMismatches(opts) };
+  const notes: ImageNotes = {
+    invalid: [],
+    linuxkitWithoutPackage: [],
+    locallyBuilt: [],
+    labelMismatches: labelMismatches(opts),
+  };
   const images: Record<string, ImageRecord> = {};
   for (const ref of [...uses.keys()].sort()) {
     const usedAs = useOrder.filter((u) => uses.get(ref)?.has(u) === true);
@@ -64,7 +71,11 @@ export async function describeImages(opts: DescribeImagesOptions): Promise<{ ima
   return { images, notes };
 }
 
-async function configOf(ref: string, opts: DescribeImagesOptions, notes: ImageNotes): Promise<{ package: string | null; config: ImageRunConfig }> {
+async function configOf(
+  ref: string,
+  opts: DescribeImagesOptions,
+  notes: ImageNotes,
+): Promise<{ package: string | null; config: ImageRunConfig }> {
   let repository: string;
   try {
     const parsed = parseReference(ref);
@@ -85,7 +96,11 @@ async function configOf(ref: string, opts: DescribeImagesOptions, notes: ImageNo
 }
 
 /** The Dockerfile's final stage, with `org.mobyproject.config` from the labels file when it has the package. */
-async function packageConfig(opts: DescribeImagesOptions, pkg: LinuxkitPackage, repository: string): Promise<ImageRunConfig> {
+async function packageConfig(
+  opts: DescribeImagesOptions,
+  pkg: LinuxkitPackage,
+  repository: string,
+): Promise<ImageRunConfig> {
   const config = finalStageConfig(await readFile(join(opts.root, pkg.dir, pkg.dockerfile), 'utf8'));
   const entry = opts.labels?.labels[pkg.dir];
   if (entry === undefined || entry.image !== repository) return config;
@@ -103,10 +118,16 @@ function labelMismatches(opts: DescribeImagesOptions): ImageNotes['labelMismatch
 export function parseLabelsFile(text: string, source: string): LabelsFile {
   const data: unknown = JSON.parse(text);
   const labels = (data as { labels?: unknown } | null)?.labels;
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) throw new Error(`${source}: expected { "labels": { "<package dir>": { "image", "label" } } }, got ${text.slice(0, 80)}`);
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
+    throw new Error(
+      `${source}: expected { "labels": { "<package dir>": { "image", "label" } } }, got ${text.slice(0, 80)}`,
+    );
   for (const [dir, e] of Object.entries(labels as Record<string, unknown>)) {
     const entry = e as { image?: unknown; label?: unknown } | null;
-    if (typeof entry?.image !== 'string' || typeof entry.label !== 'string') throw new Error(`${source}: labels[${JSON.stringify(dir)}]: expected { "image": string, "label": string }, got ${JSON.stringify(e)}`);
+    if (typeof entry?.image !== 'string' || typeof entry.label !== 'string')
+      throw new Error(
+        `${source}: labels[${JSON.stringify(dir)}]: expected { "image": string, "label": string }, got ${JSON.stringify(e)}`,
+      );
   }
   return { labels: labels as LabelsFile['labels'] };
 }

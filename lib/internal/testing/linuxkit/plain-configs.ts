@@ -9,12 +9,32 @@ import { defaultPath, type ImageRunConfig } from './dockerfile.js';
 const byRepository: Readonly<Record<string, ImageRunConfig>> = {
   'library/alpine': { Cmd: ['/bin/sh'], Env: [defaultPath] },
   'library/busybox': { Cmd: ['sh'], Env: [defaultPath] },
-  'library/docker': { Entrypoint: ['dockerd-entrypoint.sh'], Env: [defaultPath, 'DOCKER_VERSION=20.10.6', 'DOCKER_TLS_CERTDIR=/certs'] },
-  'library/nginx': { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [defaultPath, 'NGINX_VERSION=1.13.8'] },
-  'library/redis': { Entrypoint: ['docker-entrypoint.sh'], Cmd: ['redis-server'], Env: [defaultPath], WorkingDir: '/data' },
+  'library/docker': {
+    Entrypoint: ['dockerd-entrypoint.sh'],
+    Env: [defaultPath, 'DOCKER_VERSION=20.10.6', 'DOCKER_TLS_CERTDIR=/certs'],
+  },
+  'library/nginx': {
+    Entrypoint: ['/docker-entrypoint.sh'],
+    Cmd: ['nginx', '-g', 'daemon off;'],
+    Env: [defaultPath, 'NGINX_VERSION=1.13.8'],
+  },
+  'library/redis': {
+    Entrypoint: ['docker-entrypoint.sh'],
+    Cmd: ['redis-server'],
+    Env: [defaultPath],
+    WorkingDir: '/data',
+  },
   'library/influxdb': { Entrypoint: ['/entrypoint.sh'], Cmd: ['influxd'], Env: [defaultPath, 'INFLUXDB_VERSION=1.7'] },
-  'library/chronograf': { Entrypoint: ['/entrypoint.sh'], Cmd: ['chronograf'], Env: [defaultPath, 'CHRONOGRAF_VERSION=1.7'] },
-  'library/kapacitor': { Entrypoint: ['/entrypoint.sh'], Cmd: ['kapacitord'], Env: [defaultPath, 'KAPACITOR_VERSION=1.5'] },
+  'library/chronograf': {
+    Entrypoint: ['/entrypoint.sh'],
+    Cmd: ['chronograf'],
+    Env: [defaultPath, 'CHRONOGRAF_VERSION=1.7'],
+  },
+  'library/kapacitor': {
+    Entrypoint: ['/entrypoint.sh'],
+    Cmd: ['kapacitord'],
+    Env: [defaultPath, 'KAPACITOR_VERSION=1.5'],
+  },
   'library/telegraf': { Entrypoint: ['/entrypoint.sh'], Cmd: ['telegraf'], Env: [defaultPath, 'TELEGRAF_VERSION=1.9'] },
   // Built from kernel/common/Dockerfile, which has no build.yml: FROM scratch, files only.
   'linuxkit/kernel': { Env: [defaultPath], WorkingDir: '/' },

@@ -19,7 +19,10 @@ export interface Mirrors {
 /** The layer every image has: one small file, identical everywhere, so the registry stores it once. */
 const baseEntries: readonly TarEntry[] = [
   { name: 'etc', type: 'dir' },
-  { name: 'etc/lkvol-linuxkit-corpus', content: 'an image of the lkvol LinuxKit corpus; see testdata/linuxkit/README.md\n' },
+  {
+    name: 'etc/lkvol-linuxkit-corpus',
+    content: 'an image of the lkvol LinuxKit corpus; see testdata/linuxkit/README.md\n',
+  },
 ];
 
 /**
@@ -47,13 +50,23 @@ export async function pushLinuxkitImages(registry: string, images: ImagesFile): 
     const key = `${target.registry}/${target.repository}:${target.tag}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) {
-      if (JSON.stringify(earlier.record) !== JSON.stringify(record)) throw new Error(`images.json: ${earlier.ref} and ${ref} are both ${key} but describe different images`);
+      if (JSON.stringify(earlier.record) !== JSON.stringify(record))
+        throw new Error(`images.json: ${earlier.ref} and ${ref} are both ${key} but describe different images`);
       continue;
     }
     seen.set(key, { ref, record });
     jobs.push(async () => {
-      const layers = record.usedAs.includes('volume') ? [base, await layerOf(volumeEntries(target.repository, ref))] : [base];
-      await pushImage({ registry, repository: target.repository, tag: target.tag, layers, format: 'oci', config: imageConfig(record) });
+      const layers = record.usedAs.includes('volume')
+        ? [base, await layerOf(volumeEntries(target.repository, ref))]
+        : [base];
+      await pushImage({
+        registry,
+        repository: target.repository,
+        tag: target.tag,
+        layers,
+        format: 'oci',
+        config: imageConfig(record),
+      });
     });
   }
   for (const job of jobs) await job();

@@ -3,12 +3,16 @@ import type { CorpusReport } from './generate.js';
 
 /** Why LinuxKit refuses each build its tests expect to fail, by build id (read from the files at the pinned commit). */
 const refusalReasons: Readonly<Record<string, string>> = {
-  'examples/static-ip': 'not valid YAML: the comment `#      domain test.local` at column 1 ends the block scalar of `contents: |`, and the indented lines after it cannot be parsed',
-  'test/cases/000_build/070_volumes/002_rw_on_ro': 'binds the volume `vola`, declared `readonly: true`, read-write into the container `test` (`vola:/vola`)',
-  'test/cases/000_build/091_validate_linuxkit_yaml': 'unknown top-level key `unknownField` (LinuxKit decodes system files with known fields only)',
+  'examples/static-ip':
+    'not valid YAML: the comment `#      domain test.local` at column 1 ends the block scalar of `contents: |`, and the indented lines after it cannot be parsed',
+  'test/cases/000_build/070_volumes/002_rw_on_ro':
+    'binds the volume `vola`, declared `readonly: true`, read-write into the container `test` (`vola:/vola`)',
+  'test/cases/000_build/091_validate_linuxkit_yaml':
+    'unknown top-level key `unknownField` (LinuxKit decodes system files with known fields only)',
 };
 
-export const regenerateCommand = 'make linuxkit-corpus LINUXKIT=<LinuxKit checkout> LINUXKIT_COMMIT=<its full commit hash>';
+export const regenerateCommand =
+  'make linuxkit-corpus LINUXKIT=<LinuxKit checkout> LINUXKIT_COMMIT=<its full commit hash>';
 
 /** Markdown; depends only on the report, so regenerating from the same checkout gives the same bytes. */
 export function renderReadme(r: CorpusReport): string {
@@ -35,9 +39,9 @@ export function renderReadme(r: CorpusReport): string {
     '  it, including the default PATH and WorkingDir `/` of `FROM scratch`; for other images a plausible plain config).',
     '  With `--labels`, `Labels["org.mobyproject.config"]` is the exact label `linuxkit pkg build` writes.',
     '- `labels.json`: the `org.mobyproject.config` label of every package whose build.yml has a `config:` section,',
-    '  as `linuxkit pkg build` writes it; made by `oracle/` (a Go program that calls LinuxKit\'s own code).',
-    '- `expected/`: per build, the `config.json` and `runtime.json` of every container as LinuxKit\'s `ConfigToOCI` and',
-    '  `ImageBundle` write them for these files and images (or LinuxKit\'s error); made by `oracle/`.',
+    "  as `linuxkit pkg build` writes it; made by `oracle/` (a Go program that calls LinuxKit's own code).",
+    "- `expected/`: per build, the `config.json` and `runtime.json` of every container as LinuxKit's `ConfigToOCI` and",
+    "  `ImageBundle` write them for these files and images (or LinuxKit's error); made by `oracle/`.",
     '- `warnings.txt`: the warnings lkvol gives for the corpus, reviewed; `UPDATE_GOLDEN=1` on',
     '  `lib/build/linuxkit-compat.integration.test.js` rewrites it.',
     '',
@@ -53,18 +57,29 @@ export function renderReadme(r: CorpusReport): string {
     '',
     '## Builds LinuxKit refuses',
     '',
-    ...refused.map((b) => `- \`${b.id}\` (${b.origin}): ${refusalReasons[b.id] ?? 'LinuxKit\'s test expects this build to fail'}`),
+    ...refused.map(
+      (b) => `- \`${b.id}\` (${b.origin}): ${refusalReasons[b.id] ?? "LinuxKit's test expects this build to fail"}`,
+    ),
     '',
     '## Notes',
     '',
     ...r.overridden.map((o) => `- \`${o.origin}\` is expected to build here: it ${o.why}.`),
-    ...r.substituted.map((s) => `- \`${s.origin}\` names \`${s.named}\`, which does not exist; the corpus uses \`${s.used}\` beside it.`),
-    ...r.notes.locallyBuilt.map((l) => `- \`${l.ref}\` is built by the test itself (\`docker build\`); its config comes from \`${l.dockerfile}\`.`),
+    ...r.substituted.map(
+      (s) => `- \`${s.origin}\` names \`${s.named}\`, which does not exist; the corpus uses \`${s.used}\` beside it.`,
+    ),
+    ...r.notes.locallyBuilt.map(
+      (l) =>
+        `- \`${l.ref}\` is built by the test itself (\`docker build\`); its config comes from \`${l.dockerfile}\`.`,
+    ),
     ...(r.notes.linuxkitWithoutPackage.length === 0
       ? []
-      : [`- No build.yml names these (kernels are built from \`kernel/\` by make); package null: ${r.notes.linuxkitWithoutPackage.map((ref) => `\`${ref}\``).join(', ')}.`]),
+      : [
+          `- No build.yml names these (kernels are built from \`kernel/\` by make); package null: ${r.notes.linuxkitWithoutPackage.map((ref) => `\`${ref}\``).join(', ')}.`,
+        ]),
     `- ${digestPinned.length} references are pinned by digest; a pushed image cannot reproduce that digest.`,
-    ...(r.unusedSystems.length === 0 ? [] : [`- System files no build uses, left out: ${r.unusedSystems.map((f) => `\`${f}\``).join(', ')}.`]),
+    ...(r.unusedSystems.length === 0
+      ? []
+      : [`- System files no build uses, left out: ${r.unusedSystems.map((f) => `\`${f}\``).join(', ')}.`]),
     '',
   ];
   return `${lines.join('\n')}`;

@@ -57,11 +57,14 @@ function skipRedirection(line: string, at: number, word: string | undefined, dro
 /** Expands `$VAR` and `${VAR}` from `vars`; returns undefined when one is not known. */
 export function expandVariables(text: string, vars: ReadonlyMap<string, string>): string | undefined {
   let unknown = false;
-  const out = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced: string | undefined, bare: string | undefined) => {
-    const value = vars.get(braced ?? bare ?? '');
-    if (value === undefined) unknown = true;
-    return value ?? '';
-  });
+  const out = text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_m, braced: string | undefined, bare: string | undefined) => {
+      const value = vars.get(braced ?? bare ?? '');
+      if (value === undefined) unknown = true;
+      return value ?? '';
+    },
+  );
   return unknown ? undefined : out;
 }
 

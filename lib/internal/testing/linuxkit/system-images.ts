@@ -20,13 +20,15 @@ export function findImageMentions(text: string): { mentions: ImageMention[]; syn
   const doc = parseDocument(text, { uniqueKeys: false });
   const mentions: ImageMention[] = [];
   const add = (node: unknown, usedAs: ImageUse): void => {
-    if (isScalar(node) && typeof node.value === 'string' && node.value !== '') mentions.push({ ref: node.value, usedAs });
+    if (isScalar(node) && typeof node.value === 'string' && node.value !== '')
+      mentions.push({ ref: node.value, usedAs });
   };
   const root = doc.contents;
   if (!isMap(root)) return { mentions, syntaxErrors: doc.errors.map((e) => e.message) };
   add(pathIn(root, ['kernel', 'image']), 'kernel');
   for (const item of itemsOf(root.get('init', true))) add(item, 'init');
-  for (const section of containerSections) for (const item of itemsOf(root.get(section, true))) add(pathIn(item, ['image']), 'container');
+  for (const section of containerSections)
+    for (const item of itemsOf(root.get(section, true))) add(pathIn(item, ['image']), 'container');
   for (const item of itemsOf(root.get('volumes', true))) add(pathIn(item, ['image']), 'volume');
   return { mentions, syntaxErrors: doc.errors.map((e) => e.message) };
 }

@@ -19,8 +19,32 @@ export interface UnparsedLine {
 }
 
 /** Global flags of `linuxkit` and flags of `linuxkit build` that take a value (linuxkit src/cmd/linuxkit/{cmd,build}.go). */
-const valueFlags = new Set(['--mirror', '--cache', '--certs', '--config', '--name', '--dir', '--o', '-o', '--size', '--arch', '--format', '-f', '--input-tar', '--sbom-output']);
-const booleanFlags = new Set(['--pull', '--docker', '--decompress-kernel', '--no-sbom', '--sbom-current-time', '--dry-run', '-q', '--quiet']);
+const valueFlags = new Set([
+  '--mirror',
+  '--cache',
+  '--certs',
+  '--config',
+  '--name',
+  '--dir',
+  '--o',
+  '-o',
+  '--size',
+  '--arch',
+  '--format',
+  '-f',
+  '--input-tar',
+  '--sbom-output',
+]);
+const booleanFlags = new Set([
+  '--pull',
+  '--docker',
+  '--decompress-kernel',
+  '--no-sbom',
+  '--sbom-current-time',
+  '--dry-run',
+  '-q',
+  '--quiet',
+]);
 /** `-v`/`--verbose` takes an optional level: `-v 2` and `-v --no-sbom` both occur. */
 const verboseFlags = new Set(['-v', '--verbose']);
 
@@ -29,7 +53,10 @@ const verboseFlags = new Set(['-v', '--verbose']);
  * are not builds. `vars` seeds variables set outside the script (e.g. `LINUXKIT_EXAMPLES_DIR`); plain
  * `NAME=value` lines of the script are added to them.
  */
-export function parseTestScript(script: string, vars: ReadonlyMap<string, string> = new Map()): { builds: ScriptBuild[]; unparsed: UnparsedLine[] } {
+export function parseTestScript(
+  script: string,
+  vars: ReadonlyMap<string, string> = new Map(),
+): { builds: ScriptBuild[]; unparsed: UnparsedLine[] } {
   const known = new Map([...vars, ...readAssignments(script)]);
   const lines = script.split('\n');
   const builds: ScriptBuild[] = [];
@@ -47,7 +74,11 @@ export function parseTestScript(script: string, vars: ReadonlyMap<string, string
     }
     const files = args.map((f) => expandVariables(f, known));
     if (files.length === 0 || files.some((f) => f === undefined)) {
-      unparsed.push({ line: i + 1, text: text.trim(), why: files.length === 0 ? 'no system file' : 'a system file names an unknown variable' });
+      unparsed.push({
+        line: i + 1,
+        text: text.trim(),
+        why: files.length === 0 ? 'no system file' : 'a system file names an unknown variable',
+      });
       continue;
     }
     builds.push({ line: i + 1, files: files as string[], expect: expectation(lines, i, tokens.slice(0, at)) });
@@ -99,7 +130,8 @@ function expectation(lines: readonly string[], i: number, before: readonly Shell
   if (words.at(-1) === '$(' && /\|\|\s*echo\s+FAILED\b/.test(line)) return 'refuse';
   const prior = lines.slice(Math.max(0, i - 3), i).map((l) => l.trim());
   const after = lines.slice(i + 1, i + 10).join('\n');
-  if (prior.includes('set +e') && /\$\?/.test(after) && /-eq 0\s*\]/.test(after) && /\bexit\s+1\b/.test(after)) return 'refuse';
+  if (prior.includes('set +e') && /\$\?/.test(after) && /-eq 0\s*\]/.test(after) && /\bexit\s+1\b/.test(after))
+    return 'refuse';
   return 'build';
 }
 
