@@ -6,22 +6,17 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError, wrapError } from '../errors.js';
-import {
-  formatPlatform,
-  isIndexMediaType,
-  mediaTypes,
-  normalizePlatform,
-  parsePlatform,
-  type Descriptor,
-  type Index,
-  type Platform,
-} from '../oci/index.js';
+import { mediaTypes, selectPlatformEntries, type Descriptor } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { createOnce } from './limit.js';
 import type { LayerRecord } from './record.js';
-import type { VolumeJob } from './volumes.js';
+import type { LoadedVolume } from '../config/index.js';
+import type { PullSession } from './session.js';
 
-interface LayoutJob extends VolumeJob {
+/** A `format: oci` volume to write: its image, through the build's session, into `root`. */
+export interface LayoutJob {
+  volume: LoadedVolume;
+  session: PullSession;
   ref: NormalizedRef;
   root: string;
 }
@@ -39,7 +34,7 @@ export async function writeOciLayout(job: LayoutJob): Promise<{ digest: Digest; 
   let manifests: Descriptor[];
   let rootDescriptor: Descriptor;
   if (top.document.kind === 'index') {
-    const selected = selectEntries(top.document.index, job.volume.platforms, formatReference(ref));
+    const selected = selectPlatformEntries(top.document.index, job.volume.platforms, formatReference(ref));
     const filtered = selected.length !== top.document.index.manifests.length;
     const bytes = filtered ? Buffer.from(JSON.stringify({ ...top.document.index, manifests: selected })) : top.bytes;
     const digest = filtered ? digestOf(bytes) : top.digest;
@@ -105,32 +100,4 @@ async function createBlobWriter(dir: string, subject: string): Promise<BlobWrite
         throw wrapError(err, 'LKVOL_IO', `${subject}: copy blob ${digest} into the layout`);
       }
     });
-}
-
-/** The index entries for the requested platforms (all entries when none are requested). */
-function selectEntries(index: Index, requested: string[] | undefined, subject: string): Descriptor[] {
-  if (requested === undefined || requested.length === 0) return index.manifests;
-  const wants: Platform[] = requested.map((p) => parsePlatform(p));
-  const available = index.manifests.filter((m) => m.platform !== undefined && !isIndexMediaType(m.mediaType));
-  const selected = available.filter((m) => wants.some((w) => matches(w, normalizePlatform(m.platform!))));
-  for (const w of wants) {
-    if (!available.some((m) => matches(w, normalizePlatform(m.platform!)))) {
-      const have = available.map((m) => formatPlatform(normalizePlatform(m.platform!))).join(', ');
-      throw new LkvolError(
-        'LKVOL_PLATFORM_NOT_FOUND',
-        `${subject}: no manifest for platform ${formatPlatform(w)} (the index has: ${have || 'none'})`,
-        { hint: "fix the volume's platforms list" },
-      );
-    }
-  }
-  return selected;
-}
-
-/** A requested platform without a variant matches every variant of its os/arch. */
-function matches(want: Platform, have: Platform): boolean {
-  return (
-    want.os === have.os &&
-    want.architecture === have.architecture &&
-    (want.variant === undefined || want.variant === have.variant)
-  );
 }

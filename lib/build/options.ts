@@ -6,6 +6,8 @@ import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { discardEvents } from '../events.js';
 import { version } from '../version.js';
+import type { LoadedVolume } from '../config/index.js';
+import type { VolumeLimits } from '../layer/index.js';
 import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/index.js';
 
 export interface BuildOptions {
@@ -188,4 +190,16 @@ export function hostPlatform(nodeArch: string): string {
     loong64: 'loong64',
   };
   return `linux/${arch[nodeArch] ?? nodeArch}`;
+}
+
+/** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
+export function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
+  const bySize =
+    volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
+  return {
+    maxBytes: bySize ? volume.sizeLimit : limits.maxBytes,
+    maxEntries: limits.maxEntries,
+    maxDepth: limits.maxDepth,
+    limitName: bySize ? `sizeLimit of volume "${volume.name}"` : undefined,
+  };
 }

@@ -30,9 +30,8 @@ import {
   type VolumeLimits,
   type VolumeReport,
 } from '../layer/index.js';
-import type { ResolvedBuildOptions } from './options.js';
+import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
-import { volumeLimits } from './volumes.js';
 
 /** The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file); undefined when not found. */
 export function provisionerProgram(

@@ -17,7 +17,7 @@ import { version } from '../version.js';
 import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
 import { unchangedOutput } from './up-to-date.js';
 import { createLimiter } from './limit.js';
-import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
+import { resolveBuildOptions, volumeLimits, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type ContainerRecord, type VolumeRecord } from './record.js';
 import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
 import { pinConfig, readLockFor } from './lock.js';
@@ -30,7 +30,7 @@ import { checkSources, sourcesHint } from './sources.js';
 import { createProvisionerRuns, type ProvisionerRuns } from './provision.js';
 import { stampTree } from './epoch.js';
 import { readPreviousRecord } from './reuse.js';
-import { volumeLimits, writeVolume } from './volumes.js';
+import { writeVolume } from './volumes.js';
 
 export interface BuildResult {
   /** The output directory written: absolute, symlinks resolved. */

@@ -3,11 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
 import { wrapError } from '../errors.js';
-import type { VolumeLimits, VolumeReport } from '../layer/index.js';
+import type { VolumeReport } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import type { ResolvedBuildOptions } from './options.js';
+import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from './session.js';
 import { summarizeTree } from './tree.js';
@@ -62,7 +62,12 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     if (reused !== undefined) return { ...reused, readonly: volume.readonly, provisioner };
     report = await extractProvisioned(provisioned, output, lower, options);
   } else if (volume.ref !== undefined && volume.format === 'oci') {
-    ({ digest: layoutDigest, layers } = await writeOciLayout({ ...job, ref: volume.ref, root: lower }));
+    ({ digest: layoutDigest, layers } = await writeOciLayout({
+      volume,
+      session: job.session,
+      ref: volume.ref,
+      root: lower,
+    }));
   } else if (volume.ref !== undefined) {
     image = await job.session.resolve(volume.ref);
     inputs = volumeInputs(image, volumeLimits(volume, options.limits), options.applyOwnership);
@@ -154,17 +159,5 @@ export function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord
     major: e.devmajor,
     minor: e.devminor,
     mtime: e.mtime,
-  };
-}
-
-/** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
-export function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
-  const bySize =
-    volume.sizeLimit !== undefined && (limits.maxBytes === undefined || volume.sizeLimit <= limits.maxBytes);
-  return {
-    maxBytes: bySize ? volume.sizeLimit : limits.maxBytes,
-    maxEntries: limits.maxEntries,
-    maxDepth: limits.maxDepth,
-    limitName: bySize ? `sizeLimit of volume "${volume.name}"` : undefined,
   };
 }

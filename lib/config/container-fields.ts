@@ -1,7 +1,7 @@
 // Checks of container fields LinuxKit only rejects when it builds the spec: capabilities, rlimits, devices, tmpfs.
 import { checkDestination } from './binds.js';
 import type { ImageConfigFields } from './schema.js';
-import type { DocPath } from './types.js';
+import type { DocPath } from './doc-path.js';
 
 /** A problem at a path inside the container entry. */
 export interface FieldProblem {

@@ -1,5 +1,6 @@
 // Renders a path inside a system file the way a user writes it: `services[0].binds.add[2]`. Pure.
-import type { DocPath } from './types.js';
+/** A path inside a YAML document: mapping keys and sequence indexes. */
+export type DocPath = readonly (string | number)[];
 
 /** Renders a document path: keys joined with `.`, indexes as `[n]`, odd keys quoted. */
 export function formatPath(path: DocPath): string {

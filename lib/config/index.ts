@@ -37,10 +37,10 @@ export {
   type SystemFile,
   type VolumeEntry,
 } from './schema.js';
+export type { DocPath } from './doc-path.js';
 export type {
   Config,
   ConfigWarning,
-  DocPath,
   EntrySource,
   FileEntry,
   KernelConfig,

@@ -1,7 +1,8 @@
 // Building and ordering config issues found by the semantic checks.
 import type { ConfigIssue } from '../errors.js';
 import { formatPath } from './positions.js';
-import type { DocPath, EntrySource } from './types.js';
+import type { DocPath } from './doc-path.js';
+import type { EntrySource } from './types.js';
 
 /** An issue at `path` inside an entry (`['binds', 2]` of `services[0]` → `services[0].binds[2]`). */
 export function issueAt(src: EntrySource, path: DocPath, message: string): ConfigIssue {

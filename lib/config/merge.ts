@@ -1,7 +1,8 @@
 // Merges validated system files in order, as LinuxKit does: sections append, kernel fields override.
 import { formatPath, type Locator } from './positions.js';
 import { sections, type ContainerEntry, type Section, type SystemFile, type VolumeEntry } from './schema.js';
-import type { DocPath, EntrySource, KernelConfig, LoadedFile } from './types.js';
+import type { DocPath } from './doc-path.js';
+import type { EntrySource, KernelConfig, LoadedFile } from './types.js';
 
 /** One file after schema validation. */
 export interface ValidFile {

@@ -1,6 +1,7 @@
 // Maps a path inside a YAML document to file:line:col, and renders paths as `services[0].binds.add[2]`.
 import { isMap, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
-import type { DocPath, SourcePos } from './types.js';
+import type { DocPath } from './doc-path.js';
+import type { SourcePos } from './types.js';
 export { formatPath } from './doc-path.js';
 
 /** Finds the source position of nodes in one parsed file. */

@@ -4,7 +4,7 @@ import type { ConfigIssue } from '../errors.js';
 import { allowedKeys, describeSchema, describeValue, type SchemaLike } from './describe.js';
 import { formatPath } from './positions.js';
 import { systemFileSchema, type SystemFile } from './schema.js';
-import type { DocPath } from './types.js';
+import type { DocPath } from './doc-path.js';
 import type { YamlFile } from './yaml-file.js';
 
 /** Where a file breaks the schema, as raw paths: an unknown key (the path includes it), or a bad value. */

@@ -1,6 +1,6 @@
 // LinuxKit spells some OCI fields in lower case (`blockio`, `uidmappings`); lkvol accepts both and keeps one.
 import type { ImageConfigFields, MountEntry } from './schema.js';
-import type { DocPath } from './types.js';
+import type { DocPath } from './doc-path.js';
 
 /** Problems when both spellings of a field are set in one place. */
 export function checkSpellings(entry: ImageConfigFields): { path: DocPath; message: string }[] {

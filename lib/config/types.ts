@@ -1,5 +1,6 @@
 // The loaded, merged configuration handed to the build step, and where each part came from.
 import type { ConfigIssue } from '../errors.js';
+import type { DocPath } from './doc-path.js';
 import type { NormalizedRef } from '../ref/index.js';
 import type { ContainerEntry, Section, SystemFile, VolumeEntry } from './schema.js';
 import type { ConfigWarningCode } from './warnings.js';
@@ -10,9 +11,6 @@ export interface SourcePos {
   line: number;
   column: number;
 }
-
-/** A path inside a YAML document: mapping keys and sequence indexes. */
-export type DocPath = readonly (string | number)[];
 
 /** Where an entry was written, and how to locate nodes inside it. */
 export interface EntrySource {

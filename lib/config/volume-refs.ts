@@ -11,7 +11,8 @@ import {
 } from './binds.js';
 import { issueAt } from './issues.js';
 import type { ContainerEntry, MountEntry, VolumeEntry } from './schema.js';
-import type { DocPath, EntrySource, LoadedContainer, LoadedVolume } from './types.js';
+import type { DocPath } from './doc-path.js';
+import type { EntrySource, LoadedContainer, LoadedVolume } from './types.js';
 
 /** What a volume name may look like (SPEC §1.1). */
 export const volumeNamePattern = /^[a-z0-9_-]+$/;

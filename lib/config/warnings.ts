@@ -9,7 +9,7 @@ import {
   parseBind,
 } from './binds.js';
 import type { ImageConfigFields, MountEntry, Section } from './schema.js';
-import type { DocPath } from './types.js';
+import type { DocPath } from './doc-path.js';
 
 /** The warning codes of system files and labels (README "Warnings"). */
 export type ConfigWarningCode =

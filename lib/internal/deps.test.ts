@@ -104,3 +104,53 @@ test('deps: version.ts matches package.json', async () => {
   const { version } = await import('../version.js');
   assert.equal(version, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
 });
+
+/** The files each product file of lib/ and cmd/ imports (relative imports, `import type` included). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of [...sources(libDir), ...sources(join(root, 'cmd'))]) {
+    const targets = imports(file)
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+/** Every strongly connected group of two or more files, or a file importing itself (Tarjan). */
+function importCycles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (file: string) => {
+    index.set(file, index.size);
+    low.set(file, index.get(file)!);
+    stack.push(file);
+    onStack.add(file);
+    for (const next of graph.get(file) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(file, Math.min(low.get(file)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(file, Math.min(low.get(file)!, index.get(next)!));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const group: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      group.push(member);
+    } while (member !== file);
+    if (group.length > 1 || (graph.get(file) ?? []).includes(file))
+      cycles.push(group.map((f) => relative(root, f)).sort());
+  };
+  for (const file of graph.keys()) if (!index.has(file)) visit(file);
+  return cycles;
+}
+
+test('deps: no file imports itself through others, type-only imports included', () => {
+  assert.deepEqual(importCycles(importGraph()), []);
+});

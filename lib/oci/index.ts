@@ -34,4 +34,4 @@ export {
   type Manifest,
   type PlatformSpec,
 } from './schema.js';
-export { listPlatformEntries, selectManifest, type SelectedManifest } from './select.js';
+export { listPlatformEntries, selectManifest, selectPlatformEntries, type SelectedManifest } from './select.js';

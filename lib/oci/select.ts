@@ -1,7 +1,7 @@
 // Chooses the manifest of an index for a platform, skipping attestations and unknown media types.
 import { LkvolError } from '../errors.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
-import { formatPlatform, normalizePlatform, rankPlatform, type Platform } from './platform.js';
+import { formatPlatform, normalizePlatform, parsePlatform, rankPlatform, type Platform } from './platform.js';
 import type { Descriptor, Index } from './schema.js';
 
 /** The entry chosen by `selectManifest`. */
@@ -60,4 +60,36 @@ function platformNotFound(want: Platform, entries: { platform: Platform }[], sub
         ? 'the image has no runnable platform; use another image'
         : `choose one of ${have.join(', ')} with --platform`,
   });
+}
+
+/**
+ * The entries of an index a `format: oci` volume keeps: those matching one of the `requested` platforms
+ * (all entries when none are requested), where a platform without a variant matches every variant.
+ * @throws LKVOL_PLATFORM_NOT_FOUND naming a requested platform the index lacks and what it has.
+ */
+export function selectPlatformEntries(index: Index, requested: string[] | undefined, subject: string): Descriptor[] {
+  if (requested === undefined || requested.length === 0) return index.manifests;
+  const wants: Platform[] = requested.map((p) => parsePlatform(p));
+  const available = index.manifests.filter((m) => m.platform !== undefined && !isIndexMediaType(m.mediaType));
+  const selected = available.filter((m) => wants.some((w) => matches(w, normalizePlatform(m.platform!))));
+  for (const w of wants) {
+    if (!available.some((m) => matches(w, normalizePlatform(m.platform!)))) {
+      const have = available.map((m) => formatPlatform(normalizePlatform(m.platform!))).join(', ');
+      throw new LkvolError(
+        'LKVOL_PLATFORM_NOT_FOUND',
+        `${subject}: no manifest for platform ${formatPlatform(w)} (the index has: ${have || 'none'})`,
+        { hint: "fix the volume's platforms list" },
+      );
+    }
+  }
+  return selected;
+}
+
+/** A requested platform without a variant matches every variant of its os/arch. */
+function matches(want: Platform, have: Platform): boolean {
+  return (
+    want.os === have.os &&
+    want.architecture === have.architecture &&
+    (want.variant === undefined || want.variant === have.variant)
+  );
 }

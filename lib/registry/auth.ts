@@ -1,22 +1,8 @@
 // The registry auth handshake: pick a challenge, fetch and cache Bearer tokens per scope, or send Basic.
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Credentials } from './auth-file.js';
 import type { Challenge } from './challenge.js';
-import type { ExchangeContext } from './response.js';
+import type { Sender } from './send.js';
 import { basicCredentials, fetchToken, type CachedToken } from './token.js';
-
-/** One HTTP exchange with retries but no redirects, supplied by the transport. */
-export type Sender = (req: {
-  method: 'GET' | 'HEAD' | 'POST';
-  url: URL;
-  headers: Record<string, string>;
-  body?: string;
-  ctx: ExchangeContext;
-  signal: AbortSignal | undefined;
-  /** Errors that must not be retried here (the TLS probe of a loopback registry). */
-  noRetry?: (err: unknown) => boolean;
-}) => Promise<{ status: number; headers: IncomingHttpHeaders; body: Readable & { dump(): Promise<void> } }>;
 
 export interface AuthorizeOptions {
   /** Skip the token cache (after a 401). */

@@ -1,10 +1,15 @@
 // The first exchange with a registry: GET /v2/ for its auth challenges, choosing https or (loopback/insecure) http.
 import { LkvolError, internalError } from '../errors.js';
-import type { Sender } from './auth.js';
+import type { Sender } from './send.js';
 import { parseWwwAuthenticate, type Challenge } from './challenge.js';
 import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError } from './response.js';
 import { networkErrorCode } from './retry.js';
-import type { RegistryRequest } from './transport.js';
+
+/** What a ping takes of the request that needs it: messages name its subject; its signal cancels. */
+export interface PingRequest {
+  subject: string;
+  signal?: AbortSignal | undefined;
+}
 
 /** What ping learnt: the origin that answered and the challenges it sent (none: anonymous). */
 export interface Session {
@@ -18,7 +23,7 @@ export interface Session {
  */
 export async function ping(
   p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender; endpoint?: string | undefined },
-  req: RegistryRequest,
+  req: PingRequest,
 ): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
   let tlsError: unknown;
@@ -46,7 +51,7 @@ export async function ping(
 async function pingEndpoint(
   origin: string,
   p: { registry: string; send: Sender; allowHttp: boolean },
-  req: RegistryRequest,
+  req: PingRequest,
 ): Promise<Session> {
   const session = await pingAt(origin, { ...p, allowHttp: false }, req);
   if (session === 'speaks-tls')
@@ -61,7 +66,7 @@ async function pingEndpoint(
 async function pingAt(
   origin: string,
   p: { registry: string; send: Sender; allowHttp: boolean },
-  req: RegistryRequest,
+  req: PingRequest,
 ): Promise<Session | 'speaks-tls'> {
   const url = new URL('/v2/', origin);
   const ctx = contextFor({ subject: req.subject, method: 'GET' }, url, { session: { origin }, registry: p.registry });

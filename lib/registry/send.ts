@@ -1,9 +1,22 @@
 // One HTTP exchange over undici with retries (backoff, jitter, Retry-After) and no redirects.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { isAbortError } from '../errors.js';
-import type { Sender } from './auth.js';
 import { networkError, type ExchangeContext } from './response.js';
 import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, retryDelay, type RetryOptions } from './retry.js';
+
+/** One HTTP exchange with retries but no redirects, supplied by the transport. */
+export type Sender = (req: {
+  method: 'GET' | 'HEAD' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  ctx: ExchangeContext;
+  signal: AbortSignal | undefined;
+  /** Errors that must not be retried here (the TLS probe of a loopback registry). */
+  noRetry?: (err: unknown) => boolean;
+}) => Promise<{ status: number; headers: IncomingHttpHeaders; body: Readable & { dump(): Promise<void> } }>;
 
 /**
  * Creates the Sender: network errors and 408/429/5xx are retried up to `retry.attempts` tries; the

@@ -1,7 +1,7 @@
 // Fetches a Bearer token from a challenge's realm: GET with Basic, or the OAuth2 refresh-token POST.
 import { LkvolError } from '../errors.js';
 import type { Credentials } from './auth-file.js';
-import type { Sender } from './auth.js';
+import type { Sender } from './send.js';
 import type { Challenge } from './challenge.js';
 import { describeRequest, redactUrl } from './redact.js';
 import { bodyLimits, readCapped, statusError, type ExchangeContext } from './response.js';

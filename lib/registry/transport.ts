@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { dockerHub, dockerHubApiHost, isLoopbackRegistry } from '../ref/index.js';
-import { createAuthorizer, type Authorizer, type Sender } from './auth.js';
+import { createAuthorizer, type Authorizer } from './auth.js';
 import { parseWwwAuthenticate } from './challenge.js';
 import type { Credentials } from './auth-file.js';
 import { createDispatcher, type ProxyOptions } from './dispatcher.js';
@@ -11,7 +11,7 @@ import { redactUrl } from './redact.js';
 import { ping, type Session } from './ping.js';
 import { bodyLimits, contextFor, parseErrorBody, readCapped, statusError, type ExchangeContext } from './response.js';
 import { makeRetryOptions, type RetryOptions } from './retry.js';
-import { createSender } from './send.js';
+import { createSender, type Sender } from './send.js';
 import type { RegistryTls } from './tls.js';
 
 export interface TransportOptions {
