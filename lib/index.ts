@@ -1,7 +1,6 @@
 // lkvol's public API: explicit named re-exports only.
 export {
   build,
-  hostPlatform,
   inspectImage,
   lock,
   type BuildOptions,
@@ -41,7 +40,7 @@ export {
   type ErrorCode,
 } from './errors.js';
 export { discardEvents, type BuildEvent, type EventSink } from './events.js';
-export { formatPlatform, parsePlatform, type Platform } from './oci/index.js';
+export { formatPlatform, hostPlatform, parsePlatform, type Platform } from './oci/index.js';
 export { formatReference, parseReference, type NormalizedRef } from './ref/index.js';
 export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';
 export { version } from './version.js';

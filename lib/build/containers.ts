@@ -12,6 +12,7 @@ import {
   type RepeatedName,
 } from '../config/index.js';
 import { ConfigError, wrapError } from '../errors.js';
+import { stableJson } from '../internal/stable-json.js';
 import { checkLabelHostPaths, policyHint, type Policy } from '../policy/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
@@ -20,7 +21,6 @@ import {
   emitRuntimeSpec,
   readImageLabel,
   resolveContainerConfig,
-  serializeSpec,
   type MergedConfig,
 } from '../spec/index.js';
 import type { ContainerRecord } from './record.js';
@@ -113,8 +113,8 @@ export function renderContainer(
   return {
     path: rel,
     files: new Map([
-      ['config.json', serializeSpec(spec)],
-      ['runtime.json', serializeSpec(runtime)],
+      ['config.json', stableJson(spec)],
+      ['runtime.json', stableJson(runtime)],
     ]),
     record: {
       section: container.section,

@@ -8,7 +8,7 @@ import { digestHex, digestOf, parseDigest, type Digest } from '../digest/index.j
 import { LkvolError, wrapError } from '../errors.js';
 import { mediaTypes, selectPlatformEntries, type Descriptor } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
-import { createOnce } from './limit.js';
+import { createOnce } from '../internal/async.js';
 import type { LayerRecord } from './record.js';
 import type { LoadedVolume } from '../config/index.js';
 import type { PullSession } from './session.js';

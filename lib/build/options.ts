@@ -177,21 +177,6 @@ function outputFormat(o: BuildOptions): 'dir' | 'tar' {
   return o.format ?? (tarName ? 'tar' : 'dir');
 }
 
-/** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */
-export function hostPlatform(nodeArch: string): string {
-  const arch: Record<string, string> = {
-    x64: 'amd64',
-    ia32: '386',
-    arm: 'arm/v7',
-    arm64: 'arm64',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-    riscv64: 'riscv64',
-    loong64: 'loong64',
-  };
-  return `linux/${arch[nodeArch] ?? nodeArch}`;
-}
-
 /** The caps of one volume: its `sizeLimit` stands in for the byte cap when it is the tighter of the two. */
 export function volumeLimits(volume: LoadedVolume, limits: ResolvedBuildOptions['limits']): VolumeLimits {
   const bySize =

@@ -1,7 +1,7 @@
 // lkvol.json: the build record (what every image resolved to, what each volume holds), serialised stably.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serializeSpec } from '../spec/index.js';
+import { stableJson } from '../internal/stable-json.js';
 
 export interface LayerRecord {
   digest: string;
@@ -107,7 +107,7 @@ export interface BuildRecord {
 
 /** Writes `lkvol.json` into `dir` with the runtime specs' serialiser: keys sorted by UTF-8 bytes at every level, 2-space indent, final newline. */
 export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
-  await writeFile(join(dir, 'lkvol.json'), serializeSpec(record));
+  await writeFile(join(dir, 'lkvol.json'), stableJson(record));
 }
 
 /**

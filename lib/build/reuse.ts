@@ -9,7 +9,7 @@ import { formatPlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { removeTree } from '../internal/remove.js';
-import { compareBytes } from '../spec/index.js';
+import { compareBytes } from '../internal/compare.js';
 import { version } from '../version.js';
 import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { fingerprintLine } from './tree.js';

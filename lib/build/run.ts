@@ -16,7 +16,7 @@ import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { version } from '../version.js';
 import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
 import { unchangedOutput } from './up-to-date.js';
-import { createLimiter } from './limit.js';
+import { createLimiter } from '../internal/async.js';
 import { resolveBuildOptions, volumeLimits, type BuildOptions, type ResolvedBuildOptions } from './options.js';
 import { writeRecord, type BuildRecord, type ContainerRecord, type VolumeRecord } from './record.js';
 import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';

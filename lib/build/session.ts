@@ -24,7 +24,7 @@ import {
 } from '../registry/index.js';
 import { taskSignal } from '../internal/abort.js';
 import { createImageSource } from './image-source.js';
-import { createLimiter, createOnce } from './limit.js';
+import { createLimiter, createOnce } from '../internal/async.js';
 
 type Limiter = ReturnType<typeof createLimiter>;
 

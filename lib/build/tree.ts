@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import type { IntendedMetadata, SkippedEntry } from '../layer/index.js';
 import type { OwnershipRecord } from './record.js';
-import { compareBytes } from '../spec/index.js';
+import { compareBytes } from '../internal/compare.js';
 
 export interface TreeSummary {
   /** Entries other than directories (regular files, symlinks, hardlinks, others). */

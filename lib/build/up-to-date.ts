@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config, LoadedVolume } from '../config/index.js';
 import type { EventSink } from '../events.js';
 import type { VolumeLimits } from '../layer/index.js';
-import { serializeSpec } from '../spec/index.js';
+import { stableJson } from '../internal/stable-json.js';
 import type { RenderedContainer } from './containers.js';
 import type { BuildRecord, ContainerRecord, VolumeRecord } from './record.js';
 import type { ResolvedImage } from '../registry/index.js';
@@ -61,7 +61,7 @@ export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | 
   const containers = await unchangedContainers(c);
   if (containers === undefined) return undefined;
   const record: BuildRecord = { ...c.record, images: c.images(volumes), volumes, containers };
-  if ((await readFile(join(c.out, 'lkvol.json'), 'utf8').catch(() => '')) !== serializeSpec(record)) return undefined;
+  if ((await readFile(join(c.out, 'lkvol.json'), 'utf8').catch(() => '')) !== stableJson(record)) return undefined;
   for (const container of c.containers) {
     for (const [name, text] of container.files)
       if ((await readFile(join(c.out, container.path, name), 'utf8').catch(() => '')) !== text) return undefined;

@@ -14,6 +14,7 @@ export {
 } from './media-types.js';
 export {
   formatPlatform,
+  hostPlatform,
   isSamePlatform,
   normalizePlatform,
   parsePlatform,

@@ -1,7 +1,7 @@
 // Table tests for platform parsing, normalisation and ranking.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatPlatform, normalizePlatform, parsePlatform, rankPlatform } from './platform.js';
+import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, rankPlatform } from './platform.js';
 
 const parseCases = [
   { name: 'plain os/arch is kept', input: 'linux/amd64', want: 'linux/amd64' },
@@ -90,3 +90,12 @@ for (const c of rankCases) {
     assert.equal(rankPlatform(parsePlatform(c.want), parsePlatform(c.have)), c.rank);
   });
 }
+
+test('hostPlatform: Node architecture names become OCI ones, unknown ones pass through', () => {
+  assert.equal(hostPlatform('x64'), 'linux/amd64');
+  assert.equal(hostPlatform('arm64'), 'linux/arm64');
+  assert.equal(hostPlatform('arm'), 'linux/arm/v7');
+  assert.equal(hostPlatform('ia32'), 'linux/386');
+  assert.equal(hostPlatform('ppc64'), 'linux/ppc64le');
+  assert.equal(hostPlatform('mips'), 'linux/mips');
+});

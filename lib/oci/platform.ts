@@ -117,3 +117,18 @@ function variantLevel(p: Platform): number | undefined {
   const m = /^v(\d+(?:\.\d+)?)$/.exec(p.variant);
   return m === null ? undefined : Number(m[1]);
 }
+
+/** `linux/<arch>` for a Node `process.arch` value, with OCI architecture names. */
+export function hostPlatform(nodeArch: string): string {
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm: 'arm/v7',
+    arm64: 'arm64',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loong64',
+  };
+  return `linux/${arch[nodeArch] ?? nodeArch}`;
+}

@@ -1,6 +1,7 @@
 // The registry client: one transport per registry (and mirror); manifests (verified when pinned), configs and blobs.
 import type { Readable } from 'node:stream';
 import type { Descriptor, Platform } from '../oci/index.js';
+import { createOnce } from '../internal/async.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { fetchBlobBytes, openBlob, type BlobOptions } from './blob.js';
 import type { Credentials } from './auth-file.js';
@@ -86,13 +87,13 @@ export interface RegistryClient {
  * Errors from credential lookup (LKVOL_REGISTRY_AUTH, LKVOL_IO) and TLS files (LKVOL_USAGE, LKVOL_IO) surface on the first request.
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
-  const transports = new Map<string, Promise<Transport>>();
-  const tlsByHost = new Map<string, Promise<RegistryTls>>();
+  const transports = createOnce<Transport>({ retryFailures: true });
+  const tlsByHost = createOnce<RegistryTls>({ retryFailures: true });
   const routers = new Map<string, MirrorRouter>();
   const transportFor = async (host: string, repository: string, endpoint: string | undefined): Promise<Transport> => {
     const credentials = await options.credentials?.(host, repository);
-    const tls = memo(tlsByHost, host, () => loadRegistryTls(host, options));
-    return memo(transports, `${host}\0${endpoint ?? ''}\0${credentials?.origin ?? ''}`, async () =>
+    const tls = tlsByHost(host, () => loadRegistryTls(host, options));
+    return transports(`${host}\0${endpoint ?? ''}\0${credentials?.origin ?? ''}`, async () =>
       makeTransport({ host, endpoint, credentials, tls: await tls }, options),
     );
   };
@@ -119,22 +120,12 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
     listTags: (ref, opts = {}) => route(ref, 'tag', (t) => listTags(t, ref, opts)),
     async close() {
-      const all = await Promise.allSettled(transports.values());
+      const all = await Promise.allSettled(transports.held());
       transports.clear();
       await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     },
   };
   return client;
-}
-
-function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
-  let p = map.get(key);
-  if (p === undefined) {
-    p = make();
-    map.set(key, p);
-    p.catch(() => map.delete(key));
-  }
-  return p;
 }
 
 function makeTransport(

@@ -1,6 +1,6 @@
 // Process capabilities: none by default, `all`/`none`, known CAP_* names only (LinuxKit ConfigToOCI).
 import { invalidConfig } from './fail.js';
-import { compareBytes } from './serialize.js';
+import { compareBytes } from '../internal/compare.js';
 import type { MergedConfig, SpecCapabilities } from './types.js';
 
 /**

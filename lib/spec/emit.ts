@@ -29,7 +29,7 @@ export interface EmitOptions {
  * Builds config.json (`spec`) and runtime.json (`runtime`) exactly as LinuxKit's ConfigToOCI and
  * ImageBundle do (reference §4.3–§5), with the SPEC fixes: volume sources in `mounts` are
  * rewritten, `rbind` is never added twice, `.add` lists are never dropped. Pure; serialize the
- * results with `serializeSpec`.
+ * results with `stableJson` (lib/internal/stable-json.ts).
  *
  * @throws LkvolError `LKVOL_CONFIG_INVALID` for a malformed bind, tmpfs, mount, device, rlimit,
  *   unknown capability or unresolvable user id, naming the container.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { containerSchema, imageConfigSchema } from '../config/schema.js';
 import { testdataPath } from '../internal/testing/testdata.js';
-import { emitRuntimeSpec, parseImageLabel, resolveContainerConfig, serializeSpec } from './index.js';
+import { stableJson } from '../internal/stable-json.js';
+import { emitRuntimeSpec, parseImageLabel, resolveContainerConfig } from './index.js';
 import type { ImageConfigInput } from './index.js';
 
 const root = testdataPath('spec');
@@ -35,7 +36,7 @@ function render(input: GoldenInput): { config: string; runtime: string } {
     idMap,
     bundlePath: input.bundlePath,
   });
-  return { config: serializeSpec(spec), runtime: serializeSpec(runtime) };
+  return { config: stableJson(spec), runtime: stableJson(runtime) };
 }
 
 const cases = readdirSync(root, { withFileTypes: true })

@@ -4,7 +4,6 @@ export { precedenceTable, resolveContainerConfig, applyImageConfig } from './pre
 export type { MergeRule, ImageSource, PrecedenceRow } from './precedence.js';
 export { emitRuntimeSpec, defaultOciVersion } from './emit.js';
 export type { EmitOptions } from './emit.js';
-export { compareBytes, serializeSpec } from './serialize.js';
 export { bundlePath } from './bundle.js';
 export { bindOptions, defaultMounts } from './mounts.js';
 export { rootfsMounts } from './runtime.js';

@@ -9,7 +9,7 @@ import {
   volumeMergedPath,
 } from '../config/binds.js';
 import { invalidConfig } from './fail.js';
-import { compareBytes } from './serialize.js';
+import { compareBytes } from '../internal/compare.js';
 import type { MergedConfig, MountEntry, SpecMount } from './types.js';
 
 /**

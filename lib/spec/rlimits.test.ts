@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { isLkvolError } from '../errors.js';
 import { resolveContainerConfig } from './precedence.js';
 import { buildRlimits, knownRlimits, rlimitUnlimited } from './rlimits.js';
-import { serializeSpec } from './serialize.js';
+import { stableJson } from '../internal/stable-json.js';
 
 const rlimits = (list: string[]) =>
   buildRlimits(resolveContainerConfig({ yaml: { name: 'c', image: 'i', rlimits: list }, label: undefined }));
@@ -52,7 +52,7 @@ describe('buildRlimits', () => {
 
   test('unlimited serializes as the exact integer 18446744073709551615', () => {
     assert.equal(
-      serializeSpec(rlimits(['nofile,unlimited,1'])[0]),
+      stableJson(rlimits(['nofile,unlimited,1'])[0]),
       '{\n  "hard": 1,\n  "soft": 18446744073709551615,\n  "type": "RLIMIT_NOFILE"\n}\n',
     );
   });

@@ -1,9 +1,10 @@
-// Deterministic JSON for config.json and runtime.json: sorted keys, 2-space indent, exact big integers.
-import { compareBytes } from '../internal/compare.js';
+// Deterministic JSON for every JSON file lkvol writes (config.json, runtime.json, lkvol.json): sorted keys,
+// 2-space indent, exact big integers.
+import { compareBytes } from './compare.js';
 import { internalError } from '../errors.js';
 
 /**
- * Serializes a spec (or any JSON-shaped value) to bytes-stable text: every object's keys sorted by
+ * Serializes a JSON-shaped value (a runtime spec, a build record) to bytes-stable text: every object's keys sorted by
  * their UTF-8 bytes (as Go sorts map keys; the runtime spec gives keys no order), arrays kept in
  * order, 2-space indent, a final newline. `bigint` values are written as exact integers, so
  * RLIMIT `unlimited` is 18446744073709551615. Keys whose value is `undefined` are left out, as
@@ -12,11 +13,9 @@ import { internalError } from '../errors.js';
  * @throws LkvolError `LKVOL_INTERNAL` for values JSON cannot hold (NaN, Infinity, functions, symbols,
  *   class instances such as Map or Date).
  */
-export function serializeSpec(value: unknown): string {
+export function stableJson(value: unknown): string {
   return `${render(value, '')}\n`;
 }
-
-export { compareBytes };
 
 function render(value: unknown, indent: string): string {
   switch (typeof value) {
@@ -27,16 +26,16 @@ function render(value: unknown, indent: string): string {
     case 'bigint':
       return value.toString(10);
     case 'number':
-      if (!Number.isFinite(value)) throw internalError(`serialize spec: ${value} is not a JSON number`);
+      if (!Number.isFinite(value)) throw internalError(`stable JSON: ${value} is not a JSON number`);
       return JSON.stringify(value);
     case 'object':
       if (value === null) return 'null';
       if (Array.isArray(value)) return renderArray(value, indent);
       if (!isPlainObject(value))
-        throw internalError(`serialize spec: ${Object.prototype.toString.call(value)} is not a JSON object`);
+        throw internalError(`stable JSON: ${Object.prototype.toString.call(value)} is not a JSON object`);
       return renderObject(value as Record<string, unknown>, indent);
     default:
-      throw internalError(`serialize spec: a ${typeof value} is not a JSON value`);
+      throw internalError(`stable JSON: a ${typeof value} is not a JSON value`);
   }
 }
 

@@ -1,0 +1,65 @@
+// Async helpers: a concurrency limiter, and async calls memoised per key so concurrent callers share one.
+
+/** Returns `run(task)` that queues `task` until fewer than `n` tasks are running. */
+export function createLimiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const next = () => {
+    if (active >= n) return;
+    const start = queue.shift();
+    if (start !== undefined) start();
+  };
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolvePromise, reject) => {
+      queue.push(() => {
+        active++;
+        task()
+          .then(resolvePromise, reject)
+          .finally(() => {
+            active--;
+            next();
+          });
+      });
+      next();
+    });
+}
+
+/** A memoised async call per key. */
+export interface Once<T> {
+  /** The promise of the first call for `key`, made by `task` when there is none. */
+  (key: string, task: () => Promise<T>): Promise<T>;
+  /** Makes the next call for `key` run its task again. */
+  forget(key: string): void;
+  /** The promises of every key held now. */
+  held(): Promise<T>[];
+  /** Forgets every key. */
+  clear(): void;
+}
+
+/**
+ * Memoises an async function by key, so concurrent callers share one in-flight promise. With
+ * `retryFailures`, a call that rejects is forgotten, so the next caller tries again (a transport whose
+ * credentials could not be read); otherwise its rejection is what every later caller gets.
+ */
+export function createOnce<T>(options: { retryFailures?: boolean } = {}): Once<T> {
+  const held = new Map<string, Promise<T>>();
+  const once = (key: string, task: () => Promise<T>): Promise<T> => {
+    let p = held.get(key);
+    if (p === undefined) {
+      p = task();
+      held.set(key, p);
+      if (options.retryFailures === true) {
+        const made = p;
+        made.catch(() => {
+          if (held.get(key) === made) held.delete(key);
+        });
+      }
+    }
+    return p;
+  };
+  return Object.assign(once, {
+    forget: (key: string) => void held.delete(key),
+    held: () => [...held.values()],
+    clear: () => held.clear(),
+  });
+}
