@@ -1,21 +1,18 @@
 // lkvol's public API: explicit named re-exports only.
 export {
   build,
-  inspectImage,
   lock,
   type BuildOptions,
   type BuildRecord,
   type BuildResult,
   type ContainerRecord,
-  type InspectOptions,
-  type InspectResult,
-  type InspectedBlob,
   type LayerRecord,
   type LockOptions,
   type LockResult,
   type RootfsRecord,
   type VolumeRecord,
 } from './build/index.js';
+export { inspectImage, type InspectOptions, type InspectResult, type InspectedBlob } from './pull/index.js';
 export {
   loadConfig,
   parseConfig,

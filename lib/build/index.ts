@@ -3,4 +3,3 @@ export { build, type BuildResult } from './run.js';
 export { resolveBuildOptions, type BuildOptions } from './options.js';
 export type { BuildRecord, ContainerRecord, LayerRecord, RootfsRecord, VolumeRecord } from './record.js';
 export { lock, type LockOptions, type LockResult } from './lock.js';
-export { inspectImage, type InspectOptions, type InspectResult, type InspectedBlob } from './inspect.js';

@@ -9,7 +9,7 @@ import { formatReference, parseReference, withDigest, type NormalizedRef } from 
 import { formatLock, lockPathFor, parseLock, type Lock, type LockEntry } from '../lock/index.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { resolveBuildOptions, type BuildOptions } from './options.js';
-import { createPullSession, type PullSession } from './session.js';
+import { createPullSession, type PullSession } from '../pull/index.js';
 import { checkSources, sourcesHint } from './sources.js';
 
 /** A lock read from beside the system files. */

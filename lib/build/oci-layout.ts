@@ -11,7 +11,7 @@ import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { createOnce } from '../internal/async.js';
 import type { LayerRecord } from './record.js';
 import type { LoadedVolume } from '../config/index.js';
-import type { PullSession } from './session.js';
+import type { PullSession } from '../pull/index.js';
 
 /** A `format: oci` volume to write: its image, through the build's session, into `root`. */
 export interface LayoutJob {

@@ -12,7 +12,7 @@ import type { VolumeLimits } from '../layer/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { BuildRecord, RootfsRecord } from './record.js';
 import { reuseVolume, volumeInputs, type ReuseOptions } from './reuse.js';
-import type { PullSession } from './session.js';
+import type { PullSession } from '../pull/index.js';
 import { containerSkeleton, skeletonLayerName, skeletonVersion } from './skeleton.js';
 import { summarizeTree } from './tree.js';
 import { unpackWithRetry } from './unpack.js';

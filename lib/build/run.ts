@@ -22,7 +22,7 @@ import { writeRecord, type BuildRecord, type ContainerRecord, type VolumeRecord 
 import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
 import { pinConfig, readLockFor } from './lock.js';
 import { lockPathFor } from '../lock/index.js';
-import { createPullSession, type PullSession } from './session.js';
+import { createPullSession, type PullSession } from '../pull/index.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
 import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import { recordInTar, writeTreeTar } from './tar-output.js';

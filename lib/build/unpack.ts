@@ -17,7 +17,7 @@ import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { LayerRecord } from './record.js';
-import type { PullSession } from './session.js';
+import type { PullSession } from '../pull/index.js';
 
 /** One image to unpack into `root`. */
 export interface UnpackJob {

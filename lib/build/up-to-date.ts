@@ -10,7 +10,7 @@ import type { BuildRecord, ContainerRecord, VolumeRecord } from './record.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { rootfsInputs, rootTree, type ImageRoot } from './rootfs.js';
 import { emptyDir, reusedRecord, volumeInputs, volumeIntact, volumeTree } from './reuse.js';
-import type { PullSession } from './session.js';
+import type { PullSession } from '../pull/index.js';
 import { provisionerInputs, type ProvisionerRuns } from './provision.js';
 
 /** What {@link unchangedOutput} compares OUT with. */

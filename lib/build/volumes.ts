@@ -9,7 +9,7 @@ import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
-import type { PullSession } from './session.js';
+import type { PullSession } from '../pull/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';

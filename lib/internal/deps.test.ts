@@ -26,6 +26,11 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
   // Local layouts and archives are read as a registry is: its ManifestSource and manifest checks.
   local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar', 'layer'], packages: ['zod'] },
+  // Pulling images for build, inspect and lock: registries through the cache, and local images.
+  pull: {
+    modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'cache', 'registry', 'local'],
+    packages: [],
+  },
   build: {
     modules: [
       'errors',
@@ -41,6 +46,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
       'spec',
       'registry',
       'local',
+      'pull',
       'tar',
       'lock',
       'policy',

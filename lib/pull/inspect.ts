@@ -3,30 +3,11 @@ import { parseReference, formatReference } from '../ref/index.js';
 import { formatPlatform, listPlatformEntries, parsePlatform } from '../oci/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { resolveCwd, resolvePaths, resolveRegistryOptions, type BuildOptions } from './options.js';
+import { resolveCwd, resolvePaths, resolveRegistryOptions, type PullOptions } from './options.js';
 import { createPullSession } from './session.js';
 
-/** The registry and cache options of `build`, plus the image. */
-export type InspectOptions = Pick<
-  BuildOptions,
-  | 'cacheDir'
-  | 'cwd'
-  | 'platform'
-  | 'insecureRegistries'
-  | 'dockerConfigPath'
-  | 'authFiles'
-  | 'credentialHelperEnv'
-  | 'caCertFiles'
-  | 'certsDirs'
-  | 'offline'
-  | 'pull'
-  | 'mirrors'
-  | 'proxy'
-  | 'retry'
-  | 'userAgent'
-  | 'onEvent'
-  | 'signal'
-> & {
+/** The pull options, plus the image. */
+export type InspectOptions = PullOptions & {
   /** The image reference, as in a system file. */
   image: string;
 };
