@@ -6,7 +6,7 @@ import {
   entryWarnings,
   formatPath,
   idWarnings,
-  type ImageConfigFields,
+  type ContainerFields,
   type LoadedContainer,
   type LoadedVolume,
   type RepeatedName,
@@ -22,7 +22,7 @@ import {
   readImageLabel,
   resolveContainerConfig,
   type MergedConfig,
-} from '../spec/index.js';
+} from '../runtime-spec/index.js';
 import type { ContainerRecord } from './record.js';
 
 export interface PreparedContainer {
@@ -57,7 +57,7 @@ export function prepareContainer(
   const violations =
     ctx.policy === undefined || label === undefined
       ? []
-      : checkLabelHostPaths(container, merged as ImageConfigFields, ref, ctx.policy);
+      : checkLabelHostPaths(container, merged as ContainerFields, ref, ctx.policy);
   if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });
   const found =
     label === undefined
@@ -72,9 +72,9 @@ export function prepareContainer(
 
 /** The ids the label sets and the YAML does not override. */
 function idsFromLabel(
-  label: ImageConfigFields,
-  yaml: ImageConfigFields,
-): Pick<ImageConfigFields, 'uid' | 'gid' | 'additionalGids'> {
+  label: ContainerFields,
+  yaml: ContainerFields,
+): Pick<ContainerFields, 'uid' | 'gid' | 'additionalGids'> {
   return {
     uid: yaml.uid === undefined ? label.uid : undefined,
     gid: yaml.gid === undefined ? label.gid : undefined,

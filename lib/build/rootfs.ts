@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext, wrapError } from '../errors.js';
 import { formatReference, referenceKey } from '../ref/index.js';
-import { bundlePath } from '../spec/index.js';
+import { bundlePath } from '../runtime-spec/index.js';
 import type { PreparedContainer, RenderedContainer } from './containers.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { VolumeLimits } from '../layer/index.js';

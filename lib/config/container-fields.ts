@@ -1,6 +1,6 @@
 // Checks of container fields LinuxKit only rejects when it builds the spec: capabilities, rlimits, devices, tmpfs.
 import { checkDestination } from './binds.js';
-import type { ImageConfigFields } from './schema.js';
+import type { ContainerFields } from './schema.js';
 import type { DocPath } from './doc-path.js';
 
 /** A problem at a path inside the container entry. */
@@ -9,24 +9,26 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Every capability the Linux kernel defines (moby/sys/capability's list). */
-export const knownCapabilities: ReadonlySet<string> = new Set(
-  (
-    'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
-    'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
-    'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
-    'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE'
-  )
-    .split(' ')
-    .map((c) => `CAP_${c}`),
-);
+/**
+ * Every capability LinuxKit knows (moby/sys/capability `ListKnown`, in kernel number order): what a
+ * container may name, and what `all` expands to in its spec.
+ */
+export const knownCapabilities: readonly string[] = (
+  'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+  'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
+  'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
+  'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE'
+)
+  .split(' ')
+  .map((c) => `CAP_${c}`);
+const knownCapabilitySet = new Set(knownCapabilities);
 
 const rlimitNames = new Set(
   'CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME'.split(' '),
 );
 
 /** All field problems of one entry (or label). */
-export function checkFields(entry: ImageConfigFields): FieldProblem[] {
+export function checkFields(entry: ContainerFields): FieldProblem[] {
   return [
     ...checkCapabilities(entry, 'capabilities'),
     ...checkCapabilities(entry, 'capabilities.add'),
@@ -45,7 +47,7 @@ function at(path: DocPath, message: string | undefined): FieldProblem[] {
 
 /** A single `all` or `none` (any case) stands for every or no capability; otherwise each must be a known upper-case name. */
 function checkCapabilities(
-  entry: ImageConfigFields,
+  entry: ContainerFields,
   key: 'capabilities' | 'capabilities.add' | 'ambient',
 ): FieldProblem[] {
   const caps = entry[key] ?? [];
@@ -54,11 +56,11 @@ function checkCapabilities(
 }
 
 function checkCapability(c: string): string | undefined {
-  if (knownCapabilities.has(c)) return undefined;
+  if (knownCapabilitySet.has(c)) return undefined;
   if (['all', 'none'].includes(c.toLowerCase())) return `${JSON.stringify(c)} must be the only entry of the list`;
   const upper = c.toUpperCase();
   const canonical = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (knownCapabilities.has(canonical))
+  if (knownCapabilitySet.has(canonical))
     return `unknown capability ${JSON.stringify(c)} (write it as ${JSON.stringify(canonical)})`;
   return `unknown capability ${JSON.stringify(c)} (want an upper-case CAP_* name, "all" or "none")`;
 }
@@ -85,7 +87,7 @@ function checkTmpfs(t: string): string | undefined {
   return problem === undefined ? undefined : `tmpfs ${JSON.stringify(t)}: ${problem}`;
 }
 
-type Device = NonNullable<ImageConfigFields['devices']>[number];
+type Device = NonNullable<ContainerFields['devices']>[number];
 
 /**
  * `path: all` needs nothing else (a rule for a class of devices). A node needs a path, a type and an

@@ -21,7 +21,7 @@ export {
 export { parseYamlFile } from './yaml-file.js';
 export {
   containerSchema,
-  imageConfigSchema,
+  containerFieldsSchema,
   mountSchema,
   resourcesSchema,
   runtimeSchema,
@@ -30,7 +30,7 @@ export {
   systemFileSchema,
   volumeSchema,
   type ContainerEntry,
-  type ImageConfigFields,
+  type ContainerFields,
   type MountEntry,
   type RuntimeConfig,
   type Section,

@@ -137,10 +137,11 @@ export const runtimeSchema = z.strictObject({
 });
 
 /**
- * Every field of LinuxKit's ImageConfig: what a container entry and the `org.mobyproject.config`
- * image label may set. Absent and empty are distinct (LinuxKit uses pointers).
+ * Every field of LinuxKit's ImageConfig (not the OCI image config of oci/schema.ts): what a container
+ * entry and the `org.mobyproject.config` image label may set. Absent and empty are distinct (LinuxKit
+ * uses pointers).
  */
-export const imageConfigSchema = z.strictObject({
+export const containerFieldsSchema = z.strictObject({
   capabilities: strList.optional(),
   'capabilities.add': strList.optional(),
   ambient: strList.optional(),
@@ -178,7 +179,7 @@ export const imageConfigSchema = z.strictObject({
 });
 
 /** One onboot, services or onshutdown entry. */
-export const containerSchema = imageConfigSchema.extend({
+export const containerSchema = containerFieldsSchema.extend({
   name: str.min(1, 'must not be empty'),
   image: str.min(1, 'must not be empty'),
 });
@@ -245,7 +246,7 @@ export const systemFileSchema = z.strictObject({
 
 export type MountEntry = z.infer<typeof mountSchema>;
 export type RuntimeConfig = z.infer<typeof runtimeSchema>;
-export type ImageConfigFields = z.infer<typeof imageConfigSchema>;
+export type ContainerFields = z.infer<typeof containerFieldsSchema>;
 export type ContainerEntry = z.infer<typeof containerSchema>;
 export type VolumeEntry = z.infer<typeof volumeSchema>;
 export type SystemFile = z.infer<typeof systemFileSchema>;

@@ -1,9 +1,9 @@
 // LinuxKit spells some OCI fields in lower case (`blockio`, `uidmappings`); lkvol accepts both and keeps one.
-import type { ImageConfigFields, MountEntry } from './schema.js';
+import type { ContainerFields, MountEntry } from './schema.js';
 import type { DocPath } from './doc-path.js';
 
 /** Problems when both spellings of a field are set in one place. */
-export function checkSpellings(entry: ImageConfigFields): { path: DocPath; message: string }[] {
+export function checkSpellings(entry: ContainerFields): { path: DocPath; message: string }[] {
   const problems: { path: DocPath; message: string }[] = [];
   const both = (path: DocPath, a: string, b: string): void => {
     problems.push({
@@ -33,7 +33,7 @@ export function checkSpellings(entry: ImageConfigFields): { path: DocPath; messa
  * `blockIO`, mount `uidmappings`/`gidmappings` → `uidMappings`/`gidMappings`. The loader applies it to every
  * container entry; apply it to an image label's fields too. Where both are set, the OCI spelling wins.
  */
-export function normalizeImageConfig<T extends ImageConfigFields>(fields: T): T {
+export function normalizeImageConfig<T extends ContainerFields>(fields: T): T {
   const out: T = { ...fields };
   if (fields.resources?.blockio !== undefined) {
     const { blockio, ...rest } = fields.resources;

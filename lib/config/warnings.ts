@@ -8,7 +8,7 @@ import {
   mountType,
   parseBind,
 } from './binds.js';
-import type { ImageConfigFields, MountEntry, Section } from './schema.js';
+import type { ContainerFields, MountEntry, Section } from './schema.js';
 import type { DocPath } from './doc-path.js';
 
 /** The warning codes of system files and labels (README "Warnings"). */
@@ -26,7 +26,7 @@ export interface FieldWarning {
 }
 
 /** Warnings about one container entry or image label: relative destinations and fields LinuxKit ignores. */
-export function entryWarnings(entry: ImageConfigFields): FieldWarning[] {
+export function entryWarnings(entry: ContainerFields): FieldWarning[] {
   return [...relativeDestinations(entry), ...ignoredByLinuxkit(entry), ...dotdotSources(entry)];
 }
 
@@ -34,7 +34,7 @@ export function entryWarnings(entry: ImageConfigFields): FieldWarning[] {
  * Host-path sources with a `..` segment: what they mean is resolved lexically on the booted system,
  * and a reader of the file should see it (with --policy such a source is an error).
  */
-function dotdotSources(entry: ImageConfigFields): FieldWarning[] {
+function dotdotSources(entry: ContainerFields): FieldWarning[] {
   const out: FieldWarning[] = [];
   const check = (path: DocPath, source: string): void => {
     if (isVolumeSource(source) || !source.split('/').includes('..')) return;
@@ -66,7 +66,7 @@ function relativeWarning(path: DocPath, destination: string): FieldWarning {
 }
 
 /** Host binds, tmpfs and non-volume mounts with a relative destination (a volume's is an error, see volume-refs.ts). */
-function relativeDestinations(entry: ImageConfigFields): FieldWarning[] {
+function relativeDestinations(entry: ContainerFields): FieldWarning[] {
   const out: FieldWarning[] = [];
   for (const key of ['binds', 'binds.add'] as const) {
     (entry[key] ?? []).forEach((b, i) => {
@@ -108,7 +108,7 @@ const droppedByLinuxkit: readonly (readonly string[])[] = [
   ['resources', 'network', 'classID'],
 ];
 
-function ignoredByLinuxkit(entry: ImageConfigFields): FieldWarning[] {
+function ignoredByLinuxkit(entry: ContainerFields): FieldWarning[] {
   const out: FieldWarning[] = [];
   const ignored = (path: DocPath, field: string): void =>
     void out.push({

@@ -18,9 +18,9 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
   tar: { modules: [], packages: [] },
   layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
-  // NB: wider than STYLE §2 ("config types only"): spec uses config's pure helpers (binds.ts, doc-path.ts,
-  // spellings.ts, schema.ts) so bind parsing and the label schema live in one place.
-  spec: { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
+  // NB: wider than STYLE §2 ("config types only"): runtime-spec uses config's pure helpers (binds.ts,
+  // doc-path.ts, spellings.ts, schema.ts, the capability list) so they live in one place.
+  'runtime-spec': { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
   lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
   policy: { modules: ['config', 'errors'], packages: ['zod'] },
   registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
@@ -43,7 +43,7 @@ const allowed: Record<string, { modules: string[]; packages: string[] }> = {
       'config',
       'cache',
       'layer',
-      'spec',
+      'runtime-spec',
       'registry',
       'local',
       'pull',

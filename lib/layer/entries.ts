@@ -1,6 +1,6 @@
 // Turns tar members into checked layer entries: supported types, UTF-8 names, sane numbers.
 import { LkvolError, UnsafePathError } from '../errors.js';
-import { paxXattrs, type PaxXattrs, type TarHeader, type Xattr } from '../tar/index.js';
+import { paxXattrs, typeflags, type PaxXattrs, type TarHeader, type Xattr } from '../tar/index.js';
 
 /** What an entry creates. Devices and FIFOs are created only where permitted (see README). */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
@@ -31,14 +31,14 @@ export interface LayerEntry {
 
 /** Typeflags lkvol extracts (the reader has already turned the legacy NUL type into `0` or `5`). */
 const kinds: Record<string, EntryKind> = {
-  '0': 'file',
-  '7': 'file',
-  '1': 'link',
-  '2': 'symlink',
-  '3': 'char',
-  '4': 'block',
-  '5': 'dir',
-  '6': 'fifo',
+  [typeflags.regular]: 'file',
+  [typeflags.contiguous]: 'file',
+  [typeflags.hardlink]: 'link',
+  [typeflags.symlink]: 'symlink',
+  [typeflags.charDevice]: 'char',
+  [typeflags.blockDevice]: 'block',
+  [typeflags.directory]: 'dir',
+  [typeflags.fifo]: 'fifo',
 };
 
 /** Linux's NAME_MAX: no file system lkvol writes to takes a longer name component. */
@@ -63,7 +63,7 @@ export function normalizeEntry(h: TarHeader, layer: string): LayerEntry {
     throw corrupt(
       layer,
       name,
-      h.typeflag === 'S'
+      h.typeflag === typeflags.gnuSparse
         ? 'GNU sparse files are not supported'
         : `unsupported entry type ${JSON.stringify(h.typeflag)}`,
     );

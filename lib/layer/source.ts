@@ -2,7 +2,7 @@
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LkvolError, wrapError } from '../errors.js';
-import { TarFormatError, TarReader } from '../tar/index.js';
+import { isRegularTypeflag, TarFormatError, TarReader } from '../tar/index.js';
 import { createDecompressor, detectCompression, peek, sniffLength } from './decompress.js';
 import { createByteCap, layerCaps, limitError, resolveVolumeLimits, type Cap, type VolumeLimits } from './limits.js';
 
@@ -116,7 +116,7 @@ export function createTarFramingCheck(layer: string, limits: VolumeLimits, hint?
     for await (const { header } of new TarReader(scan).members()) {
       if (++entries > caps.entries.remaining) throw limitError(layer, caps.entries, 'entry count');
       // What its headers say the files hold: a stream past the budget stops at the first header over it.
-      if (header.typeflag === '0' || header.typeflag === '7') bytes += header.size;
+      if (isRegularTypeflag(header.typeflag)) bytes += header.size;
       if (bytes > caps.bytes.remaining) throw limitError(layer, caps.bytes, `file content (${bytes} bytes declared)`);
     }
   })().catch((err: unknown) => {

@@ -12,7 +12,7 @@ import { mediaTypes, parseImageConfig } from '../oci/index.js';
 import { formatLocalImage, formatReference, parseReference, type LocalImage } from '../ref/index.js';
 import { checkManifest, nearestTags } from '../registry/index.js';
 import { createDecompressor, createStreamCap, detectCompression, sniffLength } from '../layer/index.js';
-import { TarFormatError, TarReader } from '../tar/index.js';
+import { isRegularTypeflag, TarFormatError, TarReader, typeflags } from '../tar/index.js';
 import {
   documentLimit,
   localError,
@@ -227,16 +227,15 @@ async function listMembers(
           );
       }
       const name = memberKey(header.name);
-      if (header.typeflag === '0' || header.typeflag === '7')
-        files.set(name, { dataOffset: header.dataOffset, size: header.size });
-      else if (header.typeflag === '2')
+      if (isRegularTypeflag(header.typeflag)) files.set(name, { dataOffset: header.dataOffset, size: header.size });
+      else if (header.typeflag === typeflags.symlink)
         links.set(
           name,
           memberKey(
             header.linkname.startsWith('/') ? header.linkname : posix.join(posix.dirname(name), header.linkname),
           ),
         );
-      else if (header.typeflag === '1') links.set(name, memberKey(header.linkname));
+      else if (header.typeflag === typeflags.hardlink) links.set(name, memberKey(header.linkname));
     }
   } catch (err) {
     if (signal?.aborted === true)

@@ -7,7 +7,7 @@ import {
   parseBind,
   type Config,
   type DocPath,
-  type ImageConfigFields,
+  type ContainerFields,
   type LoadedContainer,
 } from '../config/index.js';
 import type { ConfigIssue } from '../errors.js';
@@ -28,7 +28,7 @@ export interface HostBind {
 }
 
 /** The host-path binds of an entry (`binds`, `binds.add`, bind `mounts`); volume binds are not host paths. */
-export function hostBinds(entry: ImageConfigFields): HostBind[] {
+export function hostBinds(entry: ContainerFields): HostBind[] {
   const out: HostBind[] = [];
   for (const key of ['binds', 'binds.add'] as const) {
     (entry[key] ?? []).forEach((b, i) => {
@@ -81,7 +81,7 @@ export function checkConfigHostPaths(config: Config, policy: Policy): ConfigIssu
 /** Every host bind an image's label gives a container that breaks `policy`, at the container's image line. */
 export function checkLabelHostPaths(
   c: LoadedContainer,
-  label: ImageConfigFields,
+  label: ContainerFields,
   image: string,
   policy: Policy,
 ): ConfigIssue[] {

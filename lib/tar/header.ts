@@ -1,5 +1,34 @@
 // One 512-byte tar header block decoded the way Go's archive/tar decodes it (reader.go readHeader).
 
+/** The typeflag bytes lkvol reads and writes, by name (POSIX ustar, PAX and the GNU extensions). */
+export const typeflags = {
+  /** A regular file; `'\0'` (`legacyRegular`) is read as this, or as `directory` for a name ending in `/`. */
+  regular: '0',
+  hardlink: '1',
+  symlink: '2',
+  charDevice: '3',
+  blockDevice: '4',
+  directory: '5',
+  fifo: '6',
+  /** "Contiguous file": a regular file to every reader lkvol follows. */
+  contiguous: '7',
+  legacyRegular: '\0',
+  /** PAX extended header for the next entry. */
+  paxHeader: 'x',
+  /** PAX global header. */
+  paxGlobal: 'g',
+  /** GNU long name and long link name of the next entry. */
+  gnuLongName: 'L',
+  gnuLongLink: 'K',
+  /** GNU sparse file: refused. */
+  gnuSparse: 'S',
+} as const;
+
+/** True for the typeflags whose data is a regular file's content. */
+export function isRegularTypeflag(typeflag: string): boolean {
+  return typeflag === typeflags.regular || typeflag === typeflags.contiguous;
+}
+
 /** Size of a tar block: headers, and the unit data is padded to. */
 export const blockSize = 512;
 

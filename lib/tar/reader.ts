@@ -1,5 +1,14 @@
 // Tar framing as Go's archive/tar reads it (Reader.next), refusing bytes that other readers read differently.
-import { blockSize, cString, decodeHeader, HeaderError, isZeroBlock, type BlockHeader } from './header.js';
+import {
+  blockSize,
+  cString,
+  decodeHeader,
+  HeaderError,
+  isRegularTypeflag,
+  isZeroBlock,
+  typeflags,
+  type BlockHeader,
+} from './header.js';
 import { parsePaxInt, parsePaxRecords, parsePaxTime, type PaxRecords } from './pax.js';
 
 /**
@@ -40,7 +49,14 @@ export class TarFormatError extends Error {
 /** Go's maxSpecialFileSize: PAX and GNU long-name payloads above 1 MiB are refused. */
 const maxSpecialFileSize = 1024 * 1024;
 /** Typeflags whose size Go ignores: no data follows their header. */
-const headerOnly = new Set(['1', '2', '3', '4', '5', '6']);
+const headerOnly = new Set<string>([
+  typeflags.hardlink,
+  typeflags.symlink,
+  typeflags.charDevice,
+  typeflags.blockDevice,
+  typeflags.directory,
+  typeflags.fifo,
+]);
 
 /** Data of the current member not yet read, and whose it is (undefined for meta headers). */
 interface DataLeft {
@@ -97,12 +113,12 @@ export class TarReader {
       const h = this.#decode(block, offset);
       pending.offset ??= offset;
       switch (h.typeflag) {
-        case 'x':
+        case typeflags.paxHeader:
           if (pending.pax !== undefined)
             throw this.#error(offset, 'two PAX headers for one entry (readers disagree on which applies)');
           pending.pax = await this.#parseLocalPax(await this.#readSpecial(h, offset), offset);
           continue;
-        case 'g':
+        case typeflags.paxGlobal:
           // NB: Go returns a global header as an entry and forgets pending meta headers, which
           // other readers keep for the next entry: refuse that mix. The records apply to nothing.
           if (pending.pax !== undefined || pending.longName !== undefined || pending.longLink !== undefined) {
@@ -112,9 +128,9 @@ export class TarReader {
           this.globalHeaders++;
           pending.offset = undefined;
           continue;
-        case 'L':
-        case 'K': {
-          const key = h.typeflag === 'L' ? 'longName' : 'longLink';
+        case typeflags.gnuLongName:
+        case typeflags.gnuLongLink: {
+          const key = h.typeflag === typeflags.gnuLongName ? 'longName' : 'longLink';
           if (pending[key] !== undefined)
             throw this.#error(offset, `two GNU long ${key === 'longName' ? 'names' : 'link names'} for one entry`);
           const payload = await this.#readSpecial(h, offset);
@@ -167,8 +183,8 @@ export class TarReader {
     for (const key of ['atime', 'ctime']) number(key, 0, parsePaxTime);
     const size = number('size', h.size, parsePaxInt);
     let typeflag = h.typeflag;
-    if (typeflag === '\0') typeflag = name.endsWith('/') ? '5' : '0';
-    else if ((typeflag === '0' || typeflag === '7') && name.endsWith('/'))
+    if (typeflag === typeflags.legacyRegular) typeflag = name.endsWith('/') ? typeflags.directory : typeflags.regular;
+    else if (isRegularTypeflag(typeflag) && name.endsWith('/'))
       throw fail('regular file whose name ends in "/" (other readers make it a directory)');
     if (headerOnly.has(typeflag)) {
       // Go reads the next header right after this one; tar-stream and GNU tar skip `size` bytes first.

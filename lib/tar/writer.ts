@@ -3,6 +3,7 @@
 // turns mode 0 into 0644, and gives PAX headers no fixed name; archives here must be exact and stable.
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { typeflags } from './header.js';
 
 /** One member's header; numbers too large for ustar and names that are long or not ASCII go to PAX records, as Go's archive/tar writes them. */
 export interface TarWriteHeader {
@@ -42,14 +43,14 @@ export interface TarWriter {
 }
 
 const block = 512;
-const typeflags: Record<TarWriteHeader['type'], string> = {
-  file: '0',
-  link: '1',
-  symlink: '2',
-  'character-device': '3',
-  'block-device': '4',
-  directory: '5',
-  fifo: '6',
+const typeflagOf: Record<TarWriteHeader['type'], string> = {
+  file: typeflags.regular,
+  link: typeflags.hardlink,
+  symlink: typeflags.symlink,
+  'character-device': typeflags.charDevice,
+  'block-device': typeflags.blockDevice,
+  directory: typeflags.directory,
+  fifo: typeflags.fifo,
 };
 
 /** The archive of `entries`, in order, in memory: for archives of a few KiB (see lib/build/skeleton.ts). */
@@ -98,7 +99,7 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
           ...header,
           name: standIn(header.name),
           linkname: standIn(header.linkname ?? ''),
-          type: typeflags[header.type],
+          type: typeflagOf[header.type],
           size,
         }),
       );

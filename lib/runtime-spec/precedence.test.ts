@@ -1,11 +1,11 @@
 // Each row of the precedence table, tested: YAML > label > image config, and the .add forms.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
+import { containerFieldsSchema, type ContainerFields } from '../config/schema.js';
 import { applyImageConfig, precedenceTable, resolveContainerConfig, type PrecedenceRow } from './precedence.js';
 
 const entry = { name: 'c', image: 'example.com/c:1' };
-const merge = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+const merge = (yaml: ContainerFields, label?: ContainerFields) =>
   resolveContainerConfig({ yaml: { ...entry, ...yaml }, label });
 
 /** A label value and a different YAML value for every `replace`/`replace-non-empty` row. */
@@ -46,7 +46,7 @@ const samples: Record<string, [unknown, unknown]> = {
 
 test('the table covers every field a label or entry may set, once', () => {
   const covered = precedenceTable.flatMap((r) => (r.add === undefined ? [r.field] : [r.field, r.add]));
-  assert.deepEqual([...covered].sort(), Object.keys(imageConfigSchema.shape).sort());
+  assert.deepEqual([...covered].sort(), Object.keys(containerFieldsSchema.shape).sort());
   assert.equal(new Set(covered).size, covered.length);
 });
 
@@ -56,10 +56,7 @@ describe('replace rows: YAML > label, unset falls through', () => {
     test(row.field, () => {
       const pair = samples[row.field];
       assert.ok(pair, `add a sample for ${row.field}`);
-      const [l, y] = pair.map((v) => ({ [row.field]: v }) as ImageConfigFields) as [
-        ImageConfigFields,
-        ImageConfigFields,
-      ];
+      const [l, y] = pair.map((v) => ({ [row.field]: v }) as ContainerFields) as [ContainerFields, ContainerFields];
       assert.deepEqual(merge(y, l)[row.field], y[row.field], 'YAML wins over label');
       assert.deepEqual(merge({}, l)[row.field], l[row.field], 'label when YAML is unset');
       assert.deepEqual(merge(y)[row.field], y[row.field], 'YAML without label');
@@ -70,11 +67,11 @@ describe('replace rows: YAML > label, unset falls through', () => {
 });
 
 /** `replace`: a set-but-empty YAML value wins (LinuxKit pointers); `replace-non-empty`: "" falls through. */
-function assertEmptyRule(row: PrecedenceRow, l: ImageConfigFields): void {
+function assertEmptyRule(row: PrecedenceRow, l: ContainerFields): void {
   const sample = l[row.field];
   const empty = typeof sample === 'string' ? '' : Array.isArray(sample) ? [] : undefined;
   if (empty === undefined) return;
-  const got = merge({ [row.field]: empty } as ImageConfigFields, l)[row.field];
+  const got = merge({ [row.field]: empty } as ContainerFields, l)[row.field];
   assert.deepEqual(got, row.rule === 'replace-non-empty' ? sample : empty);
 }
 
@@ -115,8 +112,8 @@ describe('image config rows: used only when label and YAML leave the field unset
 describe('list-plus-add rows', () => {
   const cases: {
     name: string;
-    yaml: ImageConfigFields;
-    label?: ImageConfigFields;
+    yaml: ContainerFields;
+    label?: ContainerFields;
     field: 'binds' | 'capabilities';
     want: string[] | undefined;
   }[] = [

@@ -1,12 +1,12 @@
 // emitRuntimeSpec: the shape around the parts (version, root, process defaults, omitempty, resources).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { emitRuntimeSpec } from './emit.js';
 import { resolveContainerConfig } from './precedence.js';
 import type { ImageConfigInput } from './types.js';
 
-const emit = (yaml: ImageConfigFields, imageConfig: ImageConfigInput = {}, ociVersion?: string) =>
+const emit = (yaml: ContainerFields, imageConfig: ImageConfigInput = {}, ociVersion?: string) =>
   emitRuntimeSpec({
     imageConfig,
     merged: resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label: undefined }),

@@ -1,14 +1,14 @@
 // Namespaces: LinuxKit's defaults (new pid and mount, host net/ipc/uts/user), new, host/root and paths.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { buildNamespaces } from './namespaces.js';
 import { resolveContainerConfig } from './precedence.js';
 
-const ns = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+const ns = (yaml: ContainerFields, label?: ContainerFields) =>
   buildNamespaces(resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label }));
 
-const cases: { name: string; yaml: ImageConfigFields; label?: ImageConfigFields; want: unknown }[] = [
+const cases: { name: string; yaml: ContainerFields; label?: ContainerFields; want: unknown }[] = [
   { name: 'default: new pid and mount namespaces only', yaml: {}, want: [{ type: 'pid' }, { type: 'mount' }] },
   { name: 'pid host shares the host pid namespace', yaml: { pid: 'host' }, want: [{ type: 'mount' }] },
   { name: 'pid root shares too', yaml: { pid: 'root' }, want: [{ type: 'mount' }] },

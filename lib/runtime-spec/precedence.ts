@@ -1,6 +1,6 @@
 // The precedence table (YAML > image label > image config), written once, and the merge it drives.
 import { parseBind } from '../config/binds.js';
-import type { ContainerEntry, ImageConfigFields, RuntimeConfig } from '../config/schema.js';
+import type { ContainerEntry, ContainerFields, RuntimeConfig } from '../config/schema.js';
 import type { ImageConfigInput, MergedConfig } from './types.js';
 
 /**
@@ -64,7 +64,7 @@ export const precedenceTable: readonly PrecedenceRow[] = [
   { field: 'runtime', rule: 'per-key', fallback: 'every runtime.json key empty' },
 ];
 
-type Fields = Readonly<ImageConfigFields>;
+type Fields = Readonly<ContainerFields>;
 
 /**
  * Merges the image label under the YAML entry following `precedenceTable`. Pure; never throws
@@ -73,7 +73,7 @@ type Fields = Readonly<ImageConfigFields>;
  */
 export function resolveContainerConfig(input: {
   yaml: ContainerEntry;
-  label: ImageConfigFields | undefined;
+  label: ContainerFields | undefined;
 }): MergedConfig {
   const { yaml } = input;
   const label: Fields = input.label ?? {};

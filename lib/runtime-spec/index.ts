@@ -7,7 +7,6 @@ export type { EmitOptions } from './emit.js';
 export { bundlePath } from './bundle.js';
 export { bindOptions, defaultMounts } from './mounts.js';
 export { rootfsMounts } from './runtime.js';
-export { knownCapabilities } from './capabilities.js';
 export { knownRlimits, rlimitUnlimited } from './rlimits.js';
 export type {
   ImageConfigInput,

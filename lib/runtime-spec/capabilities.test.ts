@@ -1,16 +1,17 @@
 // Capabilities: none by default, all/none, unknown names, .add merging, bounding/effective/ambient sets.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { isLkvolError } from '../errors.js';
-import { buildCapabilities, knownCapabilities } from './capabilities.js';
+import { buildCapabilities } from './capabilities.js';
+import { knownCapabilities } from '../config/index.js';
 import { resolveContainerConfig } from './precedence.js';
 
-const caps = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+const caps = (yaml: ContainerFields, label?: ContainerFields) =>
   buildCapabilities(resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label }));
 
 describe('buildCapabilities', () => {
-  const cases: { name: string; yaml: ImageConfigFields; label?: ImageConfigFields; want: object }[] = [
+  const cases: { name: string; yaml: ContainerFields; label?: ContainerFields; want: object }[] = [
     { name: 'none by default: every set left out', yaml: {}, want: {} },
     { name: 'none (any case) gives no capabilities', yaml: { capabilities: ['None'] }, want: {} },
     {

@@ -1,6 +1,6 @@
 // config.json `process`: args, env, cwd, user, capabilities, rlimits, noNewPrivileges, oomScoreAdj.
 import { buildCapabilities } from './capabilities.js';
-import { buildUser } from './ids.js';
+import { buildUser } from './user.js';
 import { buildRlimits } from './rlimits.js';
 import type { MergedConfig, SpecProcess } from './types.js';
 

@@ -1,15 +1,15 @@
 // Mounts: defaults, readonly, tmpfs, binds (options, volumes, rbind once), `mounts` inference, merge and sort.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { isLkvolError } from '../errors.js';
 import { bindOptions, buildMounts, defaultMounts } from './mounts.js';
 import { resolveContainerConfig } from './precedence.js';
 import type { SpecMount } from './types.js';
 
-const merged = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+const merged = (yaml: ContainerFields, label?: ContainerFields) =>
   resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label });
-const mounts = (yaml: ImageConfigFields, label?: ImageConfigFields) => buildMounts(merged(yaml, label));
+const mounts = (yaml: ContainerFields, label?: ContainerFields) => buildMounts(merged(yaml, label));
 const at = (list: SpecMount[], destination: string) => list.find((m) => m.destination === destination);
 const defaultDestinations = ['/dev', '/dev/pts', '/proc', '/sys', '/sys/fs/cgroup'];
 

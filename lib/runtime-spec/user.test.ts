@@ -1,19 +1,19 @@
 // User ids: numbers pass, root and "" are 0, names go through the id map, unknown names fail.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { isLkvolError } from '../errors.js';
-import { buildUser } from './ids.js';
+import { buildUser } from './user.js';
 import { resolveContainerConfig } from './precedence.js';
 
 const idMap = new Map([
   ['dhcpcd', 100],
   ['sshd', 101],
 ]);
-const user = (yaml: ImageConfigFields, label?: ImageConfigFields) =>
+const user = (yaml: ContainerFields, label?: ContainerFields) =>
   buildUser(resolveContainerConfig({ yaml: { name: 'c', image: 'i', ...yaml }, label }), idMap);
 
-const cases: { name: string; yaml: ImageConfigFields; label?: ImageConfigFields; want: unknown }[] = [
+const cases: { name: string; yaml: ContainerFields; label?: ContainerFields; want: unknown }[] = [
   { name: 'default 0:0, no additional gids', yaml: {}, want: { uid: 0, gid: 0 } },
   { name: 'numbers pass through', yaml: { uid: 1000, gid: 50 }, want: { uid: 1000, gid: 50 } },
   { name: 'root and "" are 0', yaml: { uid: 'root', gid: '' }, want: { uid: 0, gid: 0 } },

@@ -1,5 +1,5 @@
 // Types of spec's inputs (image config, merged entry) and outputs (OCI runtime spec, LinuxKit runtime.json).
-import type { ImageConfigFields, MountEntry } from '../config/schema.js';
+import type { ContainerFields, MountEntry } from '../config/schema.js';
 
 /**
  * The `config` part of an OCI image config that spec reads (image-spec config.md). Docker writes
@@ -18,7 +18,7 @@ export interface ImageConfigInput {
  * folded into `binds` and `capabilities`; `name` and `image` come from the YAML and name the
  * container in error messages.
  */
-export type MergedConfig = Omit<ImageConfigFields, 'binds.add' | 'capabilities.add'> & {
+export type MergedConfig = Omit<ContainerFields, 'binds.add' | 'capabilities.add'> & {
   name: string;
   image: string;
 };
@@ -93,7 +93,7 @@ export interface SpecDeviceRule {
 }
 
 /** runtime-spec config-linux.md#control-groups (passed through from label/YAML, plus device rules). */
-export type SpecResources = Omit<NonNullable<ImageConfigFields['resources']>, 'devices'> & {
+export type SpecResources = Omit<NonNullable<ContainerFields['resources']>, 'devices'> & {
   devices?: SpecDeviceRule[];
 };
 

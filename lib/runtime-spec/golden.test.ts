@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { containerSchema, imageConfigSchema } from '../config/schema.js';
+import { containerSchema, containerFieldsSchema } from '../config/schema.js';
 import { testdataPath } from '../internal/testing/testdata.js';
 import { stableJson } from '../internal/stable-json.js';
 import { emitRuntimeSpec, parseImageLabel, resolveContainerConfig } from './index.js';
@@ -26,7 +26,7 @@ function render(input: GoldenInput): { config: string; runtime: string } {
   const image = containerSchema.parse(input.yaml);
   const labels = { ...input.imageConfig.Labels };
   if (input.label !== undefined)
-    labels['org.mobyproject.config'] = JSON.stringify(imageConfigSchema.parse(input.label));
+    labels['org.mobyproject.config'] = JSON.stringify(containerFieldsSchema.parse(input.label));
   const label = parseImageLabel(labels, { image: image.image });
   const merged = resolveContainerConfig({ yaml: image, label });
   const idMap = new Map(Object.entries(input.idMap ?? {}));

@@ -1,6 +1,6 @@
 // Reads and validates an image's `org.mobyproject.config` label (LinuxKit's NewImage).
 import { LkvolError } from '../errors.js';
-import { imageConfigSchema, type ImageConfigFields } from '../config/schema.js';
+import { containerFieldsSchema, type ContainerFields } from '../config/schema.js';
 import { normalizeImageConfig } from '../config/spellings.js';
 import { formatPath } from '../config/doc-path.js';
 
@@ -20,7 +20,7 @@ export const mobyConfigLabel = 'org.mobyproject.config';
 export function parseImageLabel(
   labels: Readonly<Record<string, string>> | null | undefined,
   opts: { image: string },
-): ImageConfigFields | undefined {
+): ContainerFields | undefined {
   return readImageLabel(labels, opts)?.fields;
 }
 
@@ -31,7 +31,7 @@ export function parseImageLabel(
 export function readImageLabel(
   labels: Readonly<Record<string, string>> | null | undefined,
   opts: { image: string },
-): { fields: ImageConfigFields; raw: ImageConfigFields } | undefined {
+): { fields: ContainerFields; raw: ContainerFields } | undefined {
   const text = labels?.[mobyConfigLabel];
   if (text === undefined || text.trim() === '') return undefined;
   const fail = (what: string, extra: { cause?: unknown; hint?: string } = {}): LkvolError =>
@@ -56,7 +56,7 @@ export function readImageLabel(
   for (const key of ['name', 'image']) {
     if (key in value) throw fail(`${key} cannot be set in the label`);
   }
-  const parsed = imageConfigSchema.safeParse(value);
+  const parsed = containerFieldsSchema.safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) =>
       i.path.length === 0

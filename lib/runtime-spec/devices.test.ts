@@ -1,12 +1,12 @@
 // Devices: octal mode, allow rules with rwm, path all, bad modes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageConfigFields } from '../config/schema.js';
+import type { ContainerFields } from '../config/schema.js';
 import { isLkvolError } from '../errors.js';
 import { buildDevices } from './devices.js';
 import { resolveContainerConfig } from './precedence.js';
 
-type Devices = NonNullable<ImageConfigFields['devices']>;
+type Devices = NonNullable<ContainerFields['devices']>;
 const devices = (list: Devices) =>
   buildDevices(resolveContainerConfig({ yaml: { name: 'c', image: 'i', devices: list }, label: undefined }));
 
