@@ -1,4 +1,5 @@
-// `build`: load config → resolve images → check label binds → volumes → specs (and --rootfs bundles) → lkvol.json → swap into place.
+// `build`, top to bottom: plan (files, lock, checks) → pull (images, labels, specs rendered) → unpack (volumes,
+// --rootfs bundles) → emit (specs, lkvol.json) → publish (OUT swapped, or the tar written); or nothing when OUT is current.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -11,10 +12,16 @@ import {
 } from '../config/index.js';
 import { ConfigError, LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
 import { checkConfigHostPaths, loadPolicy, policyHint, type Policy } from '../policy/index.js';
-import { formatPlatform, parsePlatform } from '../oci/index.js';
+import { formatPlatform, parsePlatform, type Platform } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import { version } from '../version.js';
-import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
+import {
+  prepareContainer,
+  renderContainer,
+  writeContainer,
+  type PreparedContainer,
+  type RenderedContainer,
+} from './containers.js';
 import { unchangedOutput } from './up-to-date.js';
 import { createLimiter } from '../internal/async.js';
 import { resolveBuildOptions, volumeLimits, type BuildOptions, type ResolvedBuildOptions } from './options.js';
@@ -45,10 +52,38 @@ const cancelledHint = 'the previous output was left as it was';
 /** Volumes unpacked at once: gunzip runs on libuv's pool, so two keep both cores busy. */
 const volumeConcurrency = 2;
 
+/** The system files, pinned and checked: what the build makes, decided before any request. */
+interface Plan {
+  config: Config;
+  policy: Policy | undefined;
+  platform: Platform;
+}
+
+/** The containers with their images resolved, labels checked and specs rendered: nothing written yet. */
+interface Pulled {
+  prepared: PreparedContainer[];
+  rendered: RenderedContainer[];
+  roots: Map<PreparedContainer, ImageRoot>;
+}
+
+/** What the steps after planning share. */
+interface Run {
+  o: ResolvedBuildOptions;
+  /** The caller's signal (a cancellation by the user, told apart from our own aborts). */
+  callerSignal: AbortSignal | undefined;
+  abort: AbortController;
+  /** OUT as checked by `checkOutput` (absolute), or `-`. */
+  out: string;
+  plan: Plan;
+  session: PullSession;
+  provisioners: ProvisionerRuns;
+}
+
 /**
- * Builds the system files into `options.out` (SPEC §2). Nothing is pulled or written before OUT has
- * passed `checkOutput`, nor written before every reference, label and bind has been checked; the
- * previous output is replaced only when everything succeeded.
+ * Builds the system files into `options.out` (SPEC §2): plan → pull → unpack → emit → publish.
+ * Nothing is pulled or written before OUT has passed `checkOutput`, nor written before every
+ * reference, label and bind has been checked; the previous output is replaced only when everything
+ * succeeded, and left alone when building again would give it byte for byte.
  * @throws LkvolError with any code; LKVOL_OUTPUT_REFUSED when OUT may not be replaced; LKVOL_CANCELLED when `signal` aborts.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -58,6 +93,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
   const o = resolveBuildOptions({ ...options, signal });
   const out = await checkOutput(o);
+  const plan = await planBuild(o, out);
+  const session = await createPullSession({
+    ...o,
+    platform: plan.platform,
+    dockerConfigPath: o.dockerConfigPath,
+    signal: o.signal,
+  });
+  const provisioners = createProvisionerRuns(session.cache, o);
+  const run: Run = { o, callerSignal: options.signal, abort, out, plan, session, provisioners };
+  try {
+    const pulled = await pullImages(run);
+    throwIfAborted(o.signal);
+    // A tar is written whole from a fresh tree: there is no previous tree to reuse.
+    const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
+    const unchanged = previous === undefined ? undefined : await unchangedRecord(run, pulled, previous);
+    if (unchanged !== undefined) {
+      o.onEvent({ kind: 'done', out });
+      return { out, record: unchanged };
+    }
+    return await writeOutput(run, pulled, previous);
+  } finally {
+    abort.abort();
+    await provisioners.discard();
+    await session.close();
+  }
+}
+
+/**
+ * Plan: loads and merges the files, pins them to lkvol.lock, checks provisioners, local images and
+ * host binds (against --policy), and, for a directory OUT, repairs what a killed build left.
+ */
+async function planBuild(o: ResolvedBuildOptions, out: string): Promise<Plan> {
   const platform = parsePlatform(o.platform);
   const loaded = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   for (const w of loaded.warnings) o.onEvent({ kind: 'warning', code: w.code, message: formatConfigIssue(w) });
@@ -76,123 +143,78 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await repairOutput(out);
     await checkReplaceable(o.out, out);
   }
-  const session = await createPullSession({ ...o, platform, dockerConfigPath: o.dockerConfigPath, signal: o.signal });
-  const provisioners = createProvisionerRuns(session.cache, o);
-  try {
-    return await buildWith(config, session, o, {
-      options,
-      abort,
-      out,
-      platform: formatPlatform(platform),
-      policy,
-      provisioners,
-    });
-  } finally {
-    abort.abort();
-    await provisioners.discard();
-    await session.close();
-  }
+  return { config, policy, platform };
 }
 
-/** The steps after the session exists: check labels, then write everything into staging and promote it to `ctx.out` (checked OUT). */
-async function buildWith(
-  config: Config,
-  session: PullSession,
-  o: ResolvedBuildOptions,
-  ctx: {
-    options: BuildOptions;
-    abort: AbortController;
-    out: string;
-    platform: string;
-    policy: Policy | undefined;
-    provisioners: ProvisionerRuns;
-  },
-): Promise<BuildResult> {
-  const { options, abort, out, platform } = ctx;
-  const prepared = await prepareContainers(config, session, ctx.policy);
+/**
+ * Pull: resolves every image (volumes' in parallel with containers'), checks each container's label
+ * and binds, and renders its spec; layers are fetched later, as they are unpacked.
+ */
+async function pullImages(run: Run): Promise<Pulled> {
+  const { o, plan } = run;
+  const prepared = await prepareContainers(plan.config, run.session, plan.policy);
   for (const p of prepared) for (const w of p.warnings) o.onEvent({ kind: 'warning', ...w });
-  const idMap = buildIdMap(config);
+  const idMap = buildIdMap(plan.config);
   const roots = imageRoots(prepared);
   const rendered = prepared.map((p) => renderContainer(p, idMap, roots.get(p)!.path));
-  throwIfAborted(o.signal);
-  // A tar is written whole from a fresh tree: there is no previous tree to reuse.
-  const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
-  const base = { lkvolVersion: version, platform, containers: rendered.map((c) => c.record) };
-  const rootfs = o.rootfs
-    ? { roots: prepared.map((p) => roots.get(p)!), images: prepared.map((p) => p.image), limits: o.limits }
-    : undefined;
-  const unchanged =
-    previous === undefined
-      ? undefined
-      : await unchangedOutput({
-          config,
-          session,
-          out,
-          previous,
-          record: base,
-          images: (v) => imageDigests(v, prepared),
-          containers: rendered,
-          rootfs,
-          provisioners: ctx.provisioners,
-          limitsOf: (v) => volumeLimits(v, o.limits),
-          applyOwnership: o.applyOwnership,
-          sourceDateEpoch: o.sourceDateEpoch,
-          signal: o.signal,
-          onEvent: o.onEvent,
-        });
-  if (unchanged !== undefined) {
-    o.onEvent({ kind: 'done', out });
-    return { out, record: unchanged };
-  }
+  return { prepared, rendered, roots };
+}
+
+/** The record of the previous OUT when building now would give it byte for byte (see up-to-date.ts). */
+function unchangedRecord(run: Run, pulled: Pulled, previous: BuildRecord): Promise<BuildRecord | undefined> {
+  const { o, plan } = run;
+  return unchangedOutput({
+    config: plan.config,
+    session: run.session,
+    out: run.out,
+    previous,
+    record: baseRecord(plan, pulled),
+    images: (v) => imageDigests(v, pulled.prepared),
+    containers: pulled.rendered,
+    rootfs: rootfsInputs(o, pulled),
+    provisioners: run.provisioners,
+    limitsOf: (v) => volumeLimits(v, o.limits),
+    applyOwnership: o.applyOwnership,
+    sourceDateEpoch: o.sourceDateEpoch,
+    signal: o.signal,
+    onEvent: o.onEvent,
+  });
+}
+
+/**
+ * Unpack, emit, publish: the volumes and bundles unpacked, the specs and lkvol.json written, all in
+ * a staging tree that then replaces OUT (or becomes the tar). A failure removes the staging tree.
+ */
+async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | undefined): Promise<BuildResult> {
+  const { o, out, plan } = run;
   // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
-    const volumes = await writeVolumes(config, session, staging.dir, o, {
-      abort,
-      out,
-      previous,
-      provisioners: ctx.provisioners,
-    });
-    const containers: ContainerRecord[] = [];
-    for (const [i, c] of rendered.entries()) {
-      const record = await writeContainer(c, staging.dir);
-      const p = prepared[i]!;
-      containers.push(
-        o.rootfs
-          ? {
-              ...record,
-              rootfs: await writeRootfs({
-                prepared: p,
-                rendered: c,
-                root: roots.get(p)!,
-                staging: staging.dir,
-                session,
-                options: o,
-                previous: previous === undefined ? undefined : { record: previous, out },
-              }),
-            }
-          : record,
-      );
-    }
-    const full: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
+    const volumes = await writeVolumes(run, staging.dir, previous);
+    const containers = await writeContainers(run, pulled, staging.dir, previous);
+    const full: BuildRecord = {
+      ...baseRecord(plan, pulled),
+      images: imageDigests(volumes, pulled.prepared),
+      volumes,
+      containers,
+    };
     const record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined)
       await stampTree(
         staging.dir,
         o.sourceDateEpoch,
-        unpackedDirs(staging.dir, config, o.rootfs ? [...roots.values()] : []),
+        unpackedDirs(staging.dir, plan.config, o.rootfs ? [...pulled.roots.values()] : []),
       );
     throwIfAborted(o.signal);
     if (o.format === 'tar') {
       await publishTar(staging.dir, full, o, out);
       await staging.discard();
-      o.onEvent({ kind: 'done', out });
-      return { out, record };
+    } else {
+      // The build may have run for minutes: OUT must still be something a build may replace.
+      await checkReplaceable(o.out, out);
+      await staging.promote();
     }
-    // The build may have run for minutes: OUT must still be something a build may replace.
-    await checkReplaceable(o.out, out);
-    await staging.promote();
     o.onEvent({ kind: 'done', out });
     return { out, record };
   } catch (err) {
@@ -204,13 +226,62 @@ async function buildWith(
       }),
     );
     // Whatever broke while the user was cancelling is reported as the cancellation it is.
-    if (options.signal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED'))
+    if (run.callerSignal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED'))
       throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
     // A download interrupted mid-request says so in its own words; the hint is every interruption's.
     if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
       throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
     throw err;
   }
+}
+
+/** Emits each container's spec files into staging, and with --rootfs unpacks its image into its bundle. */
+async function writeContainers(
+  run: Run,
+  pulled: Pulled,
+  staging: string,
+  previous: BuildRecord | undefined,
+): Promise<ContainerRecord[]> {
+  const { o, out } = run;
+  const containers: ContainerRecord[] = [];
+  for (const [i, rendered] of pulled.rendered.entries()) {
+    const record = await writeContainer(rendered, staging);
+    const prepared = pulled.prepared[i]!;
+    if (!o.rootfs) {
+      containers.push(record);
+      continue;
+    }
+    const rootfs = await writeRootfs({
+      prepared,
+      rendered,
+      root: pulled.roots.get(prepared)!,
+      staging,
+      session: run.session,
+      options: o,
+      previous: previous === undefined ? undefined : { record: previous, out },
+    });
+    containers.push({ ...record, rootfs });
+  }
+  return containers;
+}
+
+/** lkvol.json's fields known before anything is unpacked. */
+function baseRecord(plan: Plan, pulled: Pulled): Pick<BuildRecord, 'lkvolVersion' | 'platform' | 'containers'> {
+  return {
+    lkvolVersion: version,
+    platform: formatPlatform(plan.platform),
+    containers: pulled.rendered.map((c) => c.record),
+  };
+}
+
+/** With --rootfs, the bundles' image roots and images, for the no-change check. */
+function rootfsInputs(o: ResolvedBuildOptions, pulled: Pulled) {
+  if (!o.rootfs) return undefined;
+  return {
+    roots: pulled.prepared.map((p) => pulled.roots.get(p)!),
+    images: pulled.prepared.map((p) => p.image),
+    limits: o.limits,
+  };
 }
 
 /**
@@ -292,30 +363,28 @@ async function prepareContainers(
   return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy }));
 }
 
-/** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
+/** Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
 async function writeVolumes(
-  config: Config,
-  session: PullSession,
+  run: Run,
   staging: string,
-  o: ResolvedBuildOptions,
-  ctx: { abort: AbortController; out: string; previous: BuildRecord | undefined; provisioners: ProvisionerRuns },
+  previousBuild: BuildRecord | undefined,
 ): Promise<VolumeRecord[]> {
-  const { abort } = ctx;
+  const { abort, o } = run;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
   let first: unknown;
-  const jobs = config.volumes.map((volume) =>
+  const jobs = run.plan.config.volumes.map((volume) =>
     limit(async () => {
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
-      const record = ctx.previous?.volumes.find((v) => v.name === volume.name);
-      const previous = record === undefined ? undefined : { record, out: ctx.out };
+      const record = previousBuild?.volumes.find((v) => v.name === volume.name);
+      const previous = record === undefined ? undefined : { record, out: run.out };
       return writeVolume({
         volume,
         dir: join(base, volume.name),
-        session,
+        session: run.session,
         options: o,
         previous,
-        provisioners: ctx.provisioners,
+        provisioners: run.provisioners,
       });
     }).catch((err: unknown) => {
       first ??= withContext(wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`), `volume "${volume.name}"`);
