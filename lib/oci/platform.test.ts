@@ -1,7 +1,14 @@
 // Table tests for platform parsing, normalisation and ranking.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, rankPlatform } from './platform.js';
+import {
+  formatPlatform,
+  hostPlatform,
+  matchesPlatform,
+  normalizePlatform,
+  parsePlatform,
+  rankPlatform,
+} from './platform.js';
 
 const parseCases = [
   { name: 'plain os/arch is kept', input: 'linux/amd64', want: 'linux/amd64' },
@@ -98,4 +105,14 @@ test('hostPlatform: Node architecture names become OCI ones, unknown ones pass t
   assert.equal(hostPlatform('ia32'), 'linux/386');
   assert.equal(hostPlatform('ppc64'), 'linux/ppc64le');
   assert.equal(hostPlatform('mips'), 'linux/mips');
+});
+
+test('matchesPlatform: a platform without a variant matches every variant of its os/arch; with one, only itself', () => {
+  const p = (os: string, architecture: string, variant?: string) => ({ os, architecture, variant });
+  assert.equal(matchesPlatform(p('linux', 'arm'), p('linux', 'arm', 'v6')), true);
+  assert.equal(matchesPlatform(p('linux', 'arm'), p('linux', 'arm', 'v7')), true);
+  assert.equal(matchesPlatform(p('linux', 'arm', 'v7'), p('linux', 'arm', 'v7')), true);
+  assert.equal(matchesPlatform(p('linux', 'arm', 'v7'), p('linux', 'arm', 'v6')), false);
+  assert.equal(matchesPlatform(p('linux', 'arm'), p('linux', 'arm64')), false);
+  assert.equal(matchesPlatform(p('linux', 'amd64'), p('windows', 'amd64')), false);
 });

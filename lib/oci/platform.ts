@@ -96,6 +96,15 @@ export function isSamePlatform(a: Platform, b: Platform): boolean {
 }
 
 /**
+ * True when `have` is `want`, or any variant of its os/arch when `want` names no variant: what a
+ * `platforms:` entry of a `format: oci` volume keeps (`linux/arm` keeps `arm/v6` and `arm/v7`).
+ */
+export function matchesPlatform(want: Platform, have: Platform): boolean {
+  if (want.variant !== undefined) return isSamePlatform(want, have);
+  return want.os === have.os && want.architecture === have.architecture;
+}
+
+/**
  * How well `have` serves `want`: 0 is an exact match, larger is a worse but compatible match
  * (an older variant of the same architecture: `arm/v7` runs `arm/v6`, `amd64/v3` runs `amd64`),
  * undefined is incompatible. Both must be normalised.

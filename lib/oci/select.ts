@@ -1,7 +1,14 @@
 // Chooses the manifest of an index for a platform, skipping attestations and unknown media types.
 import { LkvolError } from '../errors.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
-import { formatPlatform, normalizePlatform, parsePlatform, rankPlatform, type Platform } from './platform.js';
+import {
+  formatPlatform,
+  matchesPlatform,
+  normalizePlatform,
+  parsePlatform,
+  rankPlatform,
+  type Platform,
+} from './platform.js';
 import type { Descriptor, Index } from './schema.js';
 
 /** The entry chosen by `selectManifest`. */
@@ -71,9 +78,9 @@ export function selectPlatformEntries(index: Index, requested: string[] | undefi
   if (requested === undefined || requested.length === 0) return index.manifests;
   const wants: Platform[] = requested.map((p) => parsePlatform(p));
   const available = index.manifests.filter((m) => m.platform !== undefined && !isIndexMediaType(m.mediaType));
-  const selected = available.filter((m) => wants.some((w) => matches(w, normalizePlatform(m.platform!))));
+  const selected = available.filter((m) => wants.some((w) => matchesPlatform(w, normalizePlatform(m.platform!))));
   for (const w of wants) {
-    if (!available.some((m) => matches(w, normalizePlatform(m.platform!)))) {
+    if (!available.some((m) => matchesPlatform(w, normalizePlatform(m.platform!)))) {
       const have = available.map((m) => formatPlatform(normalizePlatform(m.platform!))).join(', ');
       throw new LkvolError(
         'LKVOL_PLATFORM_NOT_FOUND',
@@ -83,13 +90,4 @@ export function selectPlatformEntries(index: Index, requested: string[] | undefi
     }
   }
   return selected;
-}
-
-/** A requested platform without a variant matches every variant of its os/arch. */
-function matches(want: Platform, have: Platform): boolean {
-  return (
-    want.os === have.os &&
-    want.architecture === have.architecture &&
-    (want.variant === undefined || want.variant === have.variant)
-  );
 }
