@@ -45,7 +45,7 @@ const events: BuildEvent[] = [
   { kind: 'blob-progress', digest: `sha256:${'b'.repeat(64)}`, bytes: 10, size: 20 },
   { kind: 'blob-done', digest: `sha256:${'b'.repeat(64)}`, size: 2048, cached: false },
   { kind: 'blob-done', digest: `sha256:${'c'.repeat(64)}`, size: 2048, cached: true },
-  { kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' },
+  { kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message: 'careful' },
 ];
 
 function render(

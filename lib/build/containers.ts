@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   checkVolumeRefs,
   entryWarnings,
+  type ConfigWarningCode,
   formatPath,
   idWarnings,
   type ImageConfigFields,
@@ -30,7 +31,7 @@ export interface PreparedContainer {
   image: ResolvedImage;
   merged: MergedConfig;
   /** Warnings about what the image label brings in (the YAML's were reported with the config). */
-  warnings: { code: string; message: string }[];
+  warnings: { code: ConfigWarningCode; message: string }[];
 }
 
 /**
