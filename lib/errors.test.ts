@@ -11,6 +11,7 @@ import {
   wrapError,
   type ErrorCode,
 } from './errors.js';
+import { readmeTable } from './internal/testing/readme.js';
 
 // Codes are API: this table pins every code and its exit status.
 const table: [ErrorCode, number][] = [
@@ -49,6 +50,13 @@ for (const [code, exit] of table) {
     assert.equal(exitCodeFor(err), exit);
   });
 }
+
+test('the README "Errors" table lists exactly the error codes with their exit codes', () => {
+  assert.deepEqual(
+    readmeTable('### Errors').map(([code, exit]) => [code, Number(exit)]),
+    Object.entries(errorCodes),
+  );
+});
 
 test('a foreign error exits 1', () => {
   assert.equal(exitCodeFor(new Error('boom')), 1);
