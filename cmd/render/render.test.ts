@@ -142,6 +142,26 @@ test('a foreign error renders as LKVOL_INTERNAL asking for a report', () => {
   });
 });
 
+test('an error with context: the text starts with it, the JSON lists it', () => {
+  const err = new LkvolError('LKVOL_LAYER_CORRUPT', 'layer sha256:1: bad header', { hint: 'h' })
+    .addContext('image r/x:1')
+    .addContext('volume "data"');
+  assert.equal(
+    renderErrorText(err, { debug: false }),
+    'lkvol: volume "data": image r/x:1: layer sha256:1: bad header (LKVOL_LAYER_CORRUPT)\nhint: h\n',
+  );
+  assert.deepEqual(JSON.parse(renderErrorJson(err)), {
+    ok: false,
+    error: {
+      code: 'LKVOL_LAYER_CORRUPT',
+      message: 'volume "data": image r/x:1: layer sha256:1: bad header',
+      hint: 'h',
+      exitCode: 1,
+      context: ['volume "data"', 'image r/x:1'],
+    },
+  });
+});
+
 test('a build ends with a summary: each tree, what was fetched, the time, and what was not built', () => {
   const d = (c: string) => `sha256:${c.repeat(64)}`;
   const list: BuildEvent[] = [

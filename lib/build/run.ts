@@ -208,7 +208,7 @@ async function buildWith(
       throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
     // A download interrupted mid-request says so in its own words; the hint is every interruption's.
     if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
-      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
+      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint, context: err.context });
     throw err;
   }
 }
