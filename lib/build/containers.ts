@@ -125,8 +125,13 @@ export function renderContainer(
       manifest: image.manifestDigest,
       path: rel,
     },
-    label: `${container.section} "${container.name}"`,
+    label: containerLabel(container),
   };
+}
+
+/** `services "web"`: how messages name a container entry. */
+export function containerLabel(c: LoadedContainer): string {
+  return `${c.section} "${c.name}"`;
 }
 
 /** Writes `<staging>/<bundle>/{config.json,runtime.json}`. Throws LKVOL_IO. */

@@ -12,9 +12,16 @@ import {
 import { ConfigError, LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
 import { checkConfigHostPaths, loadPolicy, policyHint, type Policy } from '../policy/index.js';
 import { formatPlatform, parsePlatform } from '../oci/index.js';
-import { formatReference, type NormalizedRef } from '../ref/index.js';
+import { formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
+import type { ResolvedImage } from '../registry/index.js';
 import { version } from '../version.js';
-import { prepareContainer, renderContainer, writeContainer, type PreparedContainer } from './containers.js';
+import {
+  containerLabel,
+  prepareContainer,
+  renderContainer,
+  writeContainer,
+  type PreparedContainer,
+} from './containers.js';
 import { unchangedOutput } from './up-to-date.js';
 import { createLimiter } from './limit.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './options.js';
@@ -155,23 +162,26 @@ async function buildWith(
     });
     const containers: ContainerRecord[] = [];
     for (const [i, c] of rendered.entries()) {
-      const record = await writeContainer(c, staging.dir);
       const p = prepared[i]!;
+      const bundle = async (): Promise<ContainerRecord> => {
+        const record = await writeContainer(c, staging.dir);
+        if (!o.rootfs) return record;
+        const rootfs = await writeRootfs({
+          prepared: p,
+          rendered: c,
+          root: roots.get(p)!,
+          staging: staging.dir,
+          session,
+          options: o,
+          previous: previous === undefined ? undefined : { record: previous, out },
+        });
+        return { ...record, rootfs };
+      };
+      // Name the container: the extractor's errors name only the layer and the entry.
       containers.push(
-        o.rootfs
-          ? {
-              ...record,
-              rootfs: await writeRootfs({
-                prepared: p,
-                rendered: c,
-                root: roots.get(p)!,
-                staging: staging.dir,
-                session,
-                options: o,
-                previous: previous === undefined ? undefined : { record: previous, out },
-              }),
-            }
-          : record,
+        await bundle().catch((err: unknown) => {
+          throw withContext(err, c.label);
+        }),
       );
     }
     const full: BuildRecord = { ...base, images: imageDigests(volumes, prepared), volumes, containers };
@@ -279,17 +289,32 @@ async function prepareContainers(
   const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
   const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format !== 'oci');
-  // A registry error names the entry and where the files write its image.
-  const resolve = (ref: NormalizedRef, entry: string, src: EntrySource) =>
-    session.resolve(ref).catch((err: unknown) => {
-      throw withContext(err, `${entry} (${where(src)})`);
-    });
+  // A registry error names the entry and where the files write its image: the first entry naming it, as
+  // entries of one image share one resolve, and so one error.
+  const named = new Map<string, Promise<ResolvedImage>>();
+  const resolve = (ref: NormalizedRef, entry: string, src: EntrySource) => {
+    const key = referenceKey(ref);
+    const image =
+      named.get(key) ??
+      session.resolve(ref).catch((err: unknown) => {
+        throw withContext(err, `${entry} (${where(src)})`);
+      });
+    named.set(key, image);
+    return image;
+  };
   const [images] = await Promise.all([
-    Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))),
+    Promise.all(all.map((c) => resolve(c.ref, containerLabel(c), c))),
     Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v))),
   ]);
   const repeated = repeatedNames(config);
-  return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy }));
+  return all.map((c, i) => {
+    try {
+      return prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy });
+    } catch (err) {
+      // A broken label names its image; say which entry brought it in.
+      throw withContext(err, `${containerLabel(c)} (${where(c)})`);
+    }
+  });
 }
 
 /** Writes every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
