@@ -53,18 +53,43 @@ export type ErrorCode = keyof typeof errorCodes;
 export interface LkvolErrorOptions {
   cause?: unknown;
   hint?: string | undefined;
+  /** Contexts `message` already starts with, outermost first: an error made again from another keeps its `context`. */
+  context?: readonly string[] | undefined;
 }
 
 /** Base class of every error lkvol throws. `message` is subject + what failed + why; `hint` says what to do. */
 export class LkvolError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly #context: string[];
 
   constructor(code: ErrorCode, message: string, opts: LkvolErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LkvolError';
     this.code = code;
     this.hint = opts.hint;
+    this.#context = [...(opts.context ?? [])];
+  }
+
+  /**
+   * Where the error happened, outermost first: the volume, container or image it passed up through
+   * (`volume "data"`, `services "web" (system.yml:9:12)`). `message` starts with each, in this order;
+   * `--json` errors carry them as `context`.
+   */
+  get context(): readonly string[] {
+    return this.#context;
+  }
+
+  /**
+   * Names where the error happened as it passes up: records `context` and starts the message with
+   * `<context>: `. Idempotent: a context already recorded is not added again, and one the message already
+   * starts with (the error was made there) is only recorded. Returns the error: `throw err.addContext(…)`.
+   */
+  addContext(context: string): this {
+    if (this.#context.includes(context)) return this;
+    if (!this.message.startsWith(`${context}: `)) this.message = `${context}: ${this.message}`;
+    this.#context.unshift(context);
+    return this;
   }
 }
 
@@ -93,6 +118,11 @@ export class ConfigError extends LkvolError {
     });
     this.name = 'ConfigError';
     this.issues = issues;
+  }
+
+  /** Leaves the error as it is: each issue is already located by file:line:col, which says more than a context. */
+  override addContext(_context: string): this {
+    return this;
   }
 }
 
@@ -126,7 +156,7 @@ export class RegistryError extends LkvolError {
     this.temporary = fields.temporary ?? false;
   }
 
-  /** The same error with more said: a longer message and another hint (the original is the cause). */
+  /** The same error with more said: its message continued (`o.message` starts with it) and another hint; the original is the cause. */
   explained(o: { message: string; hint: string }): RegistryError {
     const fields = {
       temporary: this.temporary,
@@ -135,7 +165,7 @@ export class RegistryError extends LkvolError {
       ...(this.url === undefined ? {} : { url: this.url }),
       ...(this.registryCode === undefined ? {} : { registryCode: this.registryCode }),
     };
-    return new RegistryError(this.code, o.message, fields, { cause: this, hint: o.hint });
+    return new RegistryError(this.code, o.message, fields, { cause: this, hint: o.hint, context: this.context });
   }
 }
 
@@ -213,13 +243,9 @@ export function wrapError(err: unknown, code: ErrorCode, message: string, hint?:
   return new LkvolError(code, `${message}: ${describeCause(err)}`, { cause: err, hint });
 }
 
-/**
- * Names where an LkvolError happened as it passes up (`volume "data" (system.yml:4:12)`), keeping its
- * class, code and fields; other errors pass unchanged. The same context is never added twice.
- */
+/** `addContext` for a caught error of any type: an LkvolError gets the context (same object), others pass unchanged. */
 export function withContext(err: unknown, context: string): unknown {
-  if (err instanceof LkvolError && !err.message.startsWith(`${context}: `)) err.message = `${context}: ${err.message}`;
-  return err;
+  return err instanceof LkvolError ? err.addContext(context) : err;
 }
 
 /** An internal invariant broke: always a bug. */

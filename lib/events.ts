@@ -1,4 +1,5 @@
 // BuildEvent: lib's only channel for progress and warnings (the CLI decides how to show them).
+import type { WarningCode } from './warnings.js';
 
 /** Everything lib reports while it works. Consumers must ignore kinds they do not know. */
 export type BuildEvent =
@@ -24,7 +25,8 @@ export type BuildEvent =
   | { kind: 'spec-written'; section: string; name: string; path: string }
   /** A section of the system files lkvol reads but does not build (LinuxKit's kernel, init, files and trust). */
   | { kind: 'ignored'; section: 'kernel' | 'init' | 'files' | 'trust' }
-  | { kind: 'warning'; code: string; message: string }
+  /** Something the user should know that does not stop the build; `code` is stable (lib/warnings.ts, README "Warnings"). */
+  | { kind: 'warning'; code: WarningCode; message: string }
   | { kind: 'done'; out: string };
 
 /** Callback receiving BuildEvents; lib never assumes anybody listens. */

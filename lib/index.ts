@@ -37,6 +37,7 @@ export {
   type ErrorCode,
 } from './errors.js';
 export { discardEvents, type BuildEvent, type EventSink } from './events.js';
+export { warningCodes, type WarningCode } from './warnings.js';
 export { formatPlatform, hostPlatform, parsePlatform, type Platform } from './oci/index.js';
 export { formatReference, parseReference, type NormalizedRef } from './ref/index.js';
 export { parseMirror, type Mirror, type ProxyOptions } from './registry/index.js';

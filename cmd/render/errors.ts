@@ -12,7 +12,7 @@ export function renderErrorText(err: unknown, opts: { debug: boolean }): string 
   return lines.join('\n') + '\n';
 }
 
-/** The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, issues? } }`. */
+/** The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, context?, issues? } }`. */
 export function renderErrorJson(err: unknown): string {
   const e = asLkvolError(err);
   const error: Record<string, unknown> = {
@@ -21,6 +21,7 @@ export function renderErrorJson(err: unknown): string {
     hint: e.hint ?? null,
     exitCode: exitCodeFor(e),
   };
+  if (e.context.length > 0) error['context'] = e.context;
   if (e instanceof ConfigError) error['issues'] = e.issues;
   return JSON.stringify({ ok: false, error }) + '\n';
 }

@@ -45,7 +45,7 @@ const events: BuildEvent[] = [
   { kind: 'blob-progress', digest: `sha256:${'b'.repeat(64)}`, bytes: 10, size: 20 },
   { kind: 'blob-done', digest: `sha256:${'b'.repeat(64)}`, size: 2048, cached: false },
   { kind: 'blob-done', digest: `sha256:${'c'.repeat(64)}`, size: 2048, cached: true },
-  { kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' },
+  { kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message: 'careful' },
 ];
 
 function render(
@@ -139,6 +139,26 @@ test('a foreign error renders as LKVOL_INTERNAL asking for a report', () => {
   assert.deepEqual(JSON.parse(renderErrorJson(new LkvolError('LKVOL_USAGE', 'u'))), {
     ok: false,
     error: { code: 'LKVOL_USAGE', message: 'u', hint: null, exitCode: 2 },
+  });
+});
+
+test('an error with context: the text starts with it, the JSON lists it', () => {
+  const err = new LkvolError('LKVOL_LAYER_CORRUPT', 'layer sha256:1: bad header', { hint: 'h' })
+    .addContext('image r/x:1')
+    .addContext('volume "data"');
+  assert.equal(
+    renderErrorText(err, { debug: false }),
+    'lkvol: volume "data": image r/x:1: layer sha256:1: bad header (LKVOL_LAYER_CORRUPT)\nhint: h\n',
+  );
+  assert.deepEqual(JSON.parse(renderErrorJson(err)), {
+    ok: false,
+    error: {
+      code: 'LKVOL_LAYER_CORRUPT',
+      message: 'volume "data": image r/x:1: layer sha256:1: bad header',
+      hint: 'h',
+      exitCode: 1,
+      context: ['volume "data"', 'image r/x:1'],
+    },
   });
 });
 

@@ -72,7 +72,7 @@ function run(t: ReturnType<typeof fakeTerminal>): Record<string, string[]> {
   e({ kind: 'layer-start', volume: 'site', digest: d('b'), index: 1, count: 2 });
   e({ kind: 'layer-applied', volume: 'site', digest: d('b'), index: 1, count: 2 });
   e({ kind: 'volume-done', volume: 'site', files: 12, bytes: 9 * MiB, reused: false });
-  e({ kind: 'warning', code: 'LKVOL_WARN_X', message: 'careful' });
+  e({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message: 'careful' });
   t.advance(100);
   e({ kind: 'done', out: '/out' });
   t.sink.finish();
@@ -148,7 +148,7 @@ test('nothing is drawn after the end: a redraw scheduled before a log line or th
   const t = fakeTerminal(80);
   t.sink({ kind: 'blob-start', digest: d('a'), size: MiB, cached: false });
   t.sink({ kind: 'blob-progress', digest: d('a'), bytes: 10, size: MiB });
-  t.sink({ kind: 'warning', code: 'LKVOL_WARN_X', message: 'drawn directly, with a redraw still scheduled' });
+  t.sink({ kind: 'warning', code: 'LKVOL_WARN_PLATFORM', message: 'drawn directly, with a redraw still scheduled' });
   t.sink({ kind: 'done', out: '/out' });
   t.sink.finish();
   const before = t.written();

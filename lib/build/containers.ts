@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   checkVolumeRefs,
   entryWarnings,
+  type ConfigWarningCode,
   formatPath,
   idWarnings,
   type ContainerFields,
@@ -30,7 +31,7 @@ export interface PreparedContainer {
   image: ResolvedImage;
   merged: MergedConfig;
   /** Warnings about what the image label brings in (the YAML's were reported with the config). */
-  warnings: { code: string; message: string }[];
+  warnings: { code: ConfigWarningCode; message: string }[];
 }
 
 /**
@@ -124,8 +125,13 @@ export function renderContainer(
       manifest: image.manifestDigest,
       path: rel,
     },
-    label: `${container.section} "${container.name}"`,
+    label: containerLabel(container),
   };
+}
+
+/** `services "web"`: how messages name a container entry. */
+export function containerLabel(c: LoadedContainer): string {
+  return `${c.section} "${c.name}"`;
 }
 
 /** Writes `<staging>/<bundle>/{config.json,runtime.json}`. Throws LKVOL_IO. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withContext, wrapError } from '../errors.js';
+import { wrapError } from '../errors.js';
 import { formatReference, referenceKey } from '../ref/index.js';
 import { bundlePath } from '../runtime-spec/index.js';
 import type { PreparedContainer, RenderedContainer } from './containers.js';
@@ -79,7 +79,8 @@ export function rootTree(bundle: string, root: ImageRoot): Pick<ReuseOptions, 't
  * `--rootfs`: the bundle's directories as ImageBundle writes them — `lower/`, `tmp/` and an empty
  * `rootfs/` (overlay mount point), or `rootfs/` alone when read-only — with the image unpacked into
  * the holder's `lower/` or `rootfs/` under the volumes' extraction rules and limits, then LinuxKit's
- * changes to a container image (skeleton.ts). Throws what the pull or the extraction throws.
+ * changes to a container image (skeleton.ts). Throws what the pull or the extraction throws (the caller
+ * names the container).
  */
 export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
   const { prepared, rendered, root, staging, options } = job;
@@ -121,9 +122,6 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     onLayerProgress: (digest, entries, bytes) =>
       options.onEvent({ kind: 'layer-progress', bundle: rendered.path, digest, entries, bytes }),
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
-  }).catch((err: unknown) => {
-    // Name the container: the extractor's errors name only the layer and the entry.
-    throw withContext(err, rendered.label);
   });
   const tree = await summarizeTree(dir, {
     intended: report.intended,

@@ -13,9 +13,11 @@ import {
 import { ConfigError, LkvolError, formatConfigIssue, isLkvolError, withContext, wrapError } from '../errors.js';
 import { checkConfigHostPaths, loadPolicy, policyHint, type Policy } from '../policy/index.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/index.js';
-import { formatReference, type NormalizedRef } from '../ref/index.js';
+import { formatReference, referenceKey, type NormalizedRef } from '../ref/index.js';
+import type { ResolvedImage } from '../registry/index.js';
 import { version } from '../version.js';
 import {
+  containerLabel,
   prepareContainer,
   renderContainer,
   writeContainer,
@@ -230,12 +232,15 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
       throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
     // A download interrupted mid-request says so in its own words; the hint is every interruption's.
     if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
-      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint });
+      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint, context: err.context });
     throw err;
   }
 }
 
-/** Emits each container's spec files into staging, and with --rootfs unpacks its image into its bundle. */
+/**
+ * Emits each container's spec files into staging, and with --rootfs unpacks its image into its bundle;
+ * a failure names the container (the extractor's errors name only the layer and the entry).
+ */
 async function writeContainers(
   run: Run,
   pulled: Pulled,
@@ -243,14 +248,9 @@ async function writeContainers(
   previous: BuildRecord | undefined,
 ): Promise<ContainerRecord[]> {
   const { o, out } = run;
-  const containers: ContainerRecord[] = [];
-  for (const [i, rendered] of pulled.rendered.entries()) {
+  const bundle = async (rendered: RenderedContainer, prepared: PreparedContainer): Promise<ContainerRecord> => {
     const record = await writeContainer(rendered, staging);
-    const prepared = pulled.prepared[i]!;
-    if (!o.rootfs) {
-      containers.push(record);
-      continue;
-    }
+    if (!o.rootfs) return record;
     const rootfs = await writeRootfs({
       prepared,
       rendered,
@@ -260,7 +260,15 @@ async function writeContainers(
       options: o,
       previous: previous === undefined ? undefined : { record: previous, out },
     });
-    containers.push({ ...record, rootfs });
+    return { ...record, rootfs };
+  };
+  const containers: ContainerRecord[] = [];
+  for (const [i, rendered] of pulled.rendered.entries()) {
+    containers.push(
+      await bundle(rendered, pulled.prepared[i]!).catch((err: unknown) => {
+        throw withContext(err, rendered.label);
+      }),
+    );
   }
   return containers;
 }
@@ -350,17 +358,32 @@ async function prepareContainers(
   const all: LoadedContainer[] = [...config.onboot, ...config.services, ...config.onshutdown];
   // Volume images resolve in parallel with container images; their layers wait for the checks below.
   const volumes = config.volumes.filter((v) => v.ref !== undefined && v.format !== 'oci');
-  // A registry error names the entry and where the files write its image.
-  const resolve = (ref: NormalizedRef, entry: string, src: EntrySource) =>
-    session.resolve(ref).catch((err: unknown) => {
-      throw withContext(err, `${entry} (${where(src)})`);
-    });
+  // A registry error names the entry and where the files write its image: the first entry naming it, as
+  // entries of one image share one resolve, and so one error.
+  const named = new Map<string, Promise<ResolvedImage>>();
+  const resolve = (ref: NormalizedRef, entry: string, src: EntrySource) => {
+    const key = referenceKey(ref);
+    const image =
+      named.get(key) ??
+      session.resolve(ref).catch((err: unknown) => {
+        throw withContext(err, `${entry} (${where(src)})`);
+      });
+    named.set(key, image);
+    return image;
+  };
   const [images] = await Promise.all([
-    Promise.all(all.map((c) => resolve(c.ref, `${c.section} "${c.name}"`, c))),
+    Promise.all(all.map((c) => resolve(c.ref, containerLabel(c), c))),
     Promise.all(volumes.map((v) => resolve(v.ref!, `volume "${v.name}"`, v))),
   ]);
   const repeated = repeatedNames(config);
-  return all.map((c, i) => prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy }));
+  return all.map((c, i) => {
+    try {
+      return prepareContainer(c, images[i]!, { volumes: config.volumes, repeated, policy });
+    } catch (err) {
+      // A broken label names its image; say which entry brought it in.
+      throw withContext(err, `${containerLabel(c)} (${where(c)})`);
+    }
+  });
 }
 
 /** Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */

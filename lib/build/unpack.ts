@@ -9,6 +9,7 @@ import {
   finishExtraction,
   volumeReport,
   type ExtractState,
+  type LayerWarning,
   type VolumeLimits,
   type VolumeReport,
 } from '../layer/index.js';
@@ -90,7 +91,7 @@ async function unpackImage(job: UnpackJob): Promise<Unpacked> {
     state,
     applyOwnership: options.applyOwnership,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    onWarning: (w: { code: string; message: string }) =>
+    onWarning: (w: LayerWarning) =>
       w.code !== 'LKVOL_WARN_DEVICE_SKIPPED' &&
       options.onEvent({ kind: 'warning', code: w.code, message: `${what}: ${w.message}` }),
   };

@@ -11,7 +11,7 @@ import {
 import type { ContainerFields, MountEntry, Section } from './schema.js';
 import type { DocPath } from './doc-path.js';
 
-/** The warning codes of system files and labels (README "Warnings"). */
+/** The warning codes of system files and labels: a subset of `WarningCode` (lib/warnings.ts, README "Warnings"). */
 export type ConfigWarningCode =
   | 'LKVOL_WARN_RELATIVE_DESTINATION'
   | 'LKVOL_WARN_LINUXKIT_IGNORES'

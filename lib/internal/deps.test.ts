@@ -8,7 +8,8 @@ import { repoRoot } from './testing/testdata.js';
 /** Which lib modules and packages each module may import (besides node:*). */
 const allowed: Record<string, { modules: string[]; packages: string[] }> = {
   errors: { modules: [], packages: [] },
-  events: { modules: [], packages: [] },
+  events: { modules: ['warnings'], packages: [] },
+  warnings: { modules: [], packages: [] },
   version: { modules: [], packages: [] },
   internal: { modules: ['errors'], packages: [] },
   digest: { modules: ['errors', 'internal'], packages: [] },

@@ -7,10 +7,14 @@ import type { SkippedEntry } from './special.js';
 import type { XattrMode } from './xattrs.js';
 import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type VolumeLimits } from './limits.js';
 
-/** A warning about content lkvol could not reproduce; the layer still applied. */
+/** A warning about content lkvol could not reproduce; the layer still applied. Codes: lib/warnings.ts. */
 export interface LayerWarning {
-  /** Stable code: LKVOL_WARN_DEVICE_SKIPPED, LKVOL_WARN_XATTR_DROPPED, LKVOL_WARN_AUFS_SKIPPED, LKVOL_WARN_TRAILING_DATA, LKVOL_WARN_GLOBAL_PAX. */
-  code: string;
+  code:
+    | 'LKVOL_WARN_DEVICE_SKIPPED'
+    | 'LKVOL_WARN_XATTR_DROPPED'
+    | 'LKVOL_WARN_AUFS_SKIPPED'
+    | 'LKVOL_WARN_TRAILING_DATA'
+    | 'LKVOL_WARN_GLOBAL_PAX';
   message: string;
 }
 
@@ -183,7 +187,7 @@ export function markWritten(ctx: LayerContext, rel: readonly string[]): void {
 /** The end-of-layer warnings, one per kind, each listing a few examples. */
 export function layerWarnings(ctx: LayerContext): LayerWarning[] {
   const out: LayerWarning[] = [];
-  const add = (code: string, list: string[], what: string) => {
+  const add = (code: LayerWarning['code'], list: string[], what: string) => {
     if (list.length === 0) return;
     const sample = list
       .slice(0, 3)

@@ -15,8 +15,10 @@ import {
   parseMirror,
   redactUrl,
   resolveImage,
+  type CredentialWarning,
   type FetchedManifest,
   type ManifestSource,
+  type MirrorWarning,
   type ProxyOptions,
   type RegistryClient,
   type ResolvedImage,
@@ -249,7 +251,7 @@ function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): Lkvol
 /** The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events. */
 async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
   const mirrors = (o.mirrors ?? []).map(parseMirror);
-  const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });
+  const onWarning = (w: CredentialWarning | MirrorWarning) => o.onEvent({ kind: 'warning', ...w });
   const credentials = await loadCredentials({
     files: [o.dockerConfigPath, ...o.authFiles],
     helperEnv: o.credentialHelperEnv,

@@ -15,7 +15,7 @@ export { normalizeAuthKey, type Credentials } from './auth-file.js';
 /** Finds credentials for a repository (`registry` as written in a reference, `repository` without it). */
 export type CredentialResolver = (registry: string, repository?: string) => Promise<Credentials | undefined>;
 
-/** A note that does not stop the pull (a helper that is missing or has nothing), for BuildEvent warnings. */
+/** A note that does not stop the pull (a helper that is missing or has nothing), for BuildEvent warnings (codes: lib/warnings.ts). */
 export type CredentialWarning = { code: 'LKVOL_WARN_CREDENTIALS'; message: string };
 
 export interface CredentialOptions {

@@ -46,7 +46,7 @@ export function parseMirror(spec: string): Mirror {
 /** Where a request may be served: `content` (blobs, digest-pinned manifests) tries mirrors first; `tag` asks the registry first. */
 export type MirrorPurpose = 'content' | 'tag';
 
-/** A mirror failure reported once per mirror: code `LKVOL_WARN_MIRROR` or `LKVOL_WARN_MIRROR_RESOLVE`. */
+/** A mirror failure reported once per mirror (codes: lib/warnings.ts). */
 export interface MirrorWarning {
   code: 'LKVOL_WARN_MIRROR' | 'LKVOL_WARN_MIRROR_RESOLVE';
   message: string;

@@ -1,4 +1,4 @@
-// Public surface of lib/spec: image label, precedence, runtime spec emission and serialization.
+// Public surface of lib/runtime-spec: image label, precedence and runtime spec emission.
 export { parseImageLabel, readImageLabel, mobyConfigLabel } from './label.js';
 export { precedenceTable, resolveContainerConfig, applyImageConfig } from './precedence.js';
 export type { MergeRule, ImageSource, PrecedenceRow } from './precedence.js';

@@ -35,10 +35,10 @@ export function readImageLabel(
   const text = labels?.[mobyConfigLabel];
   if (text === undefined || text.trim() === '') return undefined;
   const fail = (what: string, extra: { cause?: unknown; hint?: string } = {}): LkvolError =>
-    new LkvolError('LKVOL_CONFIG_INVALID', `image ${opts.image}: label ${mobyConfigLabel}: ${what}`, {
+    new LkvolError('LKVOL_CONFIG_INVALID', `label ${mobyConfigLabel}: ${what}`, {
       cause: extra.cause,
       hint: extra.hint ?? 'the image label is broken; rebuild the image or set the fields in the system file instead',
-    });
+    }).addContext(`image ${opts.image}`);
   let value: unknown;
   try {
     value = JSON.parse(text);
