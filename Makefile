@@ -39,13 +39,18 @@ build: node-deps
 	cp cmd/start.cjs dist/bundle/start.cjs
 	LKVOL_CODE_CACHE=write $(NODE) --max-semi-space-size=4 dist/bundle/start.cjs validate examples/web.yml >/dev/null
 
-# Prettier (.prettierrc.json) over the TypeScript and the loader; `make format` rewrites, CI only checks.
-PRETTIER_FILES = 'cmd/**/*.{ts,cjs}' 'lib/**/*.ts' 'examples/**/*.ts'
+# Prettier (.prettierrc.json) over the TypeScript, the loader and the ESLint config; `make format` rewrites, CI only checks.
+PRETTIER_FILES = 'cmd/**/*.{ts,cjs}' 'lib/**/*.ts' 'examples/**/*.ts' eslint.config.js
 format: node-deps
 	node_modules/.bin/prettier --log-level warn --write $(PRETTIER_FILES)
 
 format-check: node-deps
 	node_modules/.bin/prettier --log-level warn --check $(PRETTIER_FILES)
+
+# ESLint (eslint.config.js): the type-checked promise rules, max-len 120, options objects past three parameters,
+# lib/'s one door to the process and the import boundaries of STYLE.md section 2.
+lint: node-deps
+	node_modules/.bin/eslint --max-warnings 0 cmd lib examples
 
 typecheck: node-deps
 	$(TSC) -p tsconfig.json --noEmit
