@@ -122,7 +122,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     async close() {
       const all = await Promise.allSettled(transports.held());
       transports.clear();
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
     },
   };
   return client;

@@ -26,7 +26,7 @@ export async function ping(
   req: PingRequest,
 ): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
-  let tlsError: unknown;
+  let tlsError: LkvolError | undefined;
   try {
     const session = await pingAt(`https://${p.apiHost}`, p, req);
     if (session !== 'speaks-tls') return session;

@@ -84,8 +84,8 @@ describe('https registry on loopback', () => {
   }
 
   const refused = [
-    { name: 'no CA', opts: () => ({}) },
-    { name: 'another CA', opts: () => ({ caCertFiles: [otherPki.ca.cert] }) },
+    { name: 'no CA', opts: async () => ({}) },
+    { name: 'another CA', opts: async () => ({ caCertFiles: [otherPki.ca.cert] }) },
     {
       name: 'certs.d of another host',
       opts: async () => ({ certsDirs: [await certsDir('certs-other', '127.0.0.1:1', { 'ca.crt': pki.ca.cert })] }),
