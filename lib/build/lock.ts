@@ -11,6 +11,7 @@ import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { resolveBuildOptions, type BuildOptions } from './options.js';
 import { createPullSession, type PullSession } from '../pull/index.js';
 import { checkSources, sourcesHint } from './sources.js';
+import { processId } from '../internal/process.js';
 
 /** A lock read from beside the system files. */
 export interface LockFile {
@@ -169,7 +170,7 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   const o = resolveBuildOptions({ ...options, out: '.' });
   const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   // As build does: local images must lead somewhere, and one way only, before anything is resolved.
-  const problems = checkSources(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  const problems = checkSources(config, o.cwd, o.credentialHelperEnv?.['PATH']);
   if (problems.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', problems, { hint: sourcesHint });
   const path = lockPathFor(o.files, o.cwd);
   const existing = await readLockFor(o.files, o.cwd);
@@ -243,7 +244,7 @@ async function withPlatform(
 
 /** Writes `path` through a temporary sibling, so a reader never sees half a lock. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.tmp-${processId()}-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
     await rename(tmp, path);

@@ -30,6 +30,7 @@ import {
   type VolumeLimits,
   type VolumeReport,
 } from '../layer/index.js';
+import { signalProcessGroup } from '../internal/process.js';
 import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
 
@@ -195,7 +196,7 @@ async function runProvisioner(
   o: ResolvedBuildOptions,
 ): Promise<ProvisionerOutput> {
   const p = volume.provisioner;
-  const env = o.credentialHelperEnv ?? process.env;
+  const env = o.credentialHelperEnv ?? {};
   const found = provisionerProgram(p, o.cwd, env['PATH']);
   const fail = (why: string, stderr = ''): LkvolError =>
     new LkvolError(
@@ -225,7 +226,7 @@ async function runProvisioner(
   child.stdin.end(params);
   const killGroup = (): void => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
     } catch {
       // Already gone.
     }

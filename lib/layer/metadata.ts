@@ -14,6 +14,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { wrapError } from '../errors.js';
+import { effectiveIds } from '../internal/process.js';
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { hostPath, isErrno, resolveInRoot } from './paths.js';
@@ -90,7 +91,7 @@ export function ownerUncertain(ctx: LayerContext): boolean {
 }
 
 /** lkvol's own uid and gid: the owner of every file it creates outside setgid directories. */
-const ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+const ownIds = effectiveIds();
 
 /**
  * Whether a directory made with mkdir(path, `mode`) needs a chmod to have exactly `mode`: when the

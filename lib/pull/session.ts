@@ -24,6 +24,7 @@ import {
 } from '../registry/index.js';
 import { taskSignal } from '../internal/abort.js';
 import { createImageSource } from './image-source.js';
+import { resolveCwd } from './options.js';
 import { createLimiter, createOnce } from '../internal/async.js';
 
 type Limiter = ReturnType<typeof createLimiter>;
@@ -98,7 +99,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
   };
   const localSource = (ref: NormalizedRef): LocalImageSource | undefined => {
     if (ref.local === undefined) return undefined;
-    const location = resolvePath(o.cwd ?? process.cwd(), ref.local.location);
+    const location = resolvePath(resolveCwd(o.cwd), ref.local.location);
     const key = `${ref.local.transport}:${ref.local.name ?? ''}:${location}`;
     let source = locals.get(key);
     if (source === undefined) locals.set(key, (source = openLocalImage(ref.local, location, { tempFile })));
