@@ -18,6 +18,11 @@ export interface BlobOptions {
   maxResumes?: number | undefined;
 }
 
+/** A blob read: the descriptor of the blob, and how to read it. */
+export interface BlobRequest extends BlobOptions {
+  descriptor: Descriptor;
+}
+
 interface BlobRead {
   transport: Transport;
   ref: NormalizedRef;
@@ -36,12 +41,8 @@ interface BlobRead {
  * never splicing other bytes in. The consumer must read to EOF.
  * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_* (also as stream errors), LKVOL_CANCELLED.
  */
-export async function openBlob(
-  transport: Transport,
-  ref: NormalizedRef,
-  descriptor: Descriptor,
-  opts: BlobOptions = {},
-): Promise<Readable> {
+export async function openBlob(transport: Transport, ref: NormalizedRef, opts: BlobRequest): Promise<Readable> {
+  const { descriptor } = opts;
   const digest = parseDigest(descriptor.digest, `blob of ${formatName(ref)}`);
   const read: BlobRead = {
     transport,
@@ -129,9 +130,9 @@ function drained(w: Writable): Promise<boolean> {
 export async function fetchBlobBytes(
   transport: Transport,
   ref: NormalizedRef,
-  descriptor: Descriptor,
-  opts: BlobOptions & { maxBytes?: number | undefined } = {},
+  opts: BlobRequest & { maxBytes?: number | undefined },
 ): Promise<Buffer> {
+  const { descriptor } = opts;
   const max = opts.maxBytes ?? bodyLimits.config;
   const subject = opts.subject ?? `blob ${descriptor.digest} of ${formatName(ref)}`;
   if (descriptor.size > max) {
@@ -141,7 +142,7 @@ export async function fetchBlobBytes(
       {},
     );
   }
-  const stream = await openBlob(transport, ref, descriptor, opts);
+  const stream = await openBlob(transport, ref, opts);
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of stream) chunks.push(chunk as Buffer);

@@ -115,9 +115,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     fetchManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => fetchManifest(t, ref, opts)),
     headManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => headManifest(t, ref, opts)),
     fetchBlobBytes: (ref, descriptor, opts = {}) =>
-      route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
+      route(ref, 'content', (t) => fetchBlobBytes(t, ref, blobOpts({ ...opts, descriptor }))),
     openBlob: (ref, descriptor, opts = {}) =>
-      route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
+      route(ref, 'content', (t) => openBlob(t, ref, blobOpts({ ...opts, descriptor }))),
     listTags: (ref, opts = {}) => route(ref, 'tag', (t) => listTags(t, ref, opts)),
     async close() {
       const all = await Promise.allSettled(transports.held());

@@ -92,19 +92,19 @@ export function loadDockerCredentials(
 
 /**
  * The credentials of `registry` in an `auths` map (no helpers): the longest namespace match, an exact key
- * before an alias (`https://index.docker.io/v1/` → `docker.io`).
+ * before an alias (`https://index.docker.io/v1/` → `docker.io`). `source` names the map in messages
+ * (default `docker config`); `repository` narrows the match to its namespace.
  * @throws LKVOL_REGISTRY_AUTH when the matching entry is malformed (the secret is not echoed).
  */
 export function lookupCredentials(
   auths: Record<string, AuthEntry>,
   registry: string,
-  source = 'docker config',
-  repository?: string,
+  o: { source?: string; repository?: string } = {},
 ): Credentials | undefined {
   const sources = authSourcesFor(
-    { path: source, credHelpers: new Map(), credsStore: undefined, auths },
+    { path: o.source ?? 'docker config', credHelpers: new Map(), credsStore: undefined, auths },
     registry,
-    repository,
+    o.repository,
   );
   const inline = sources.find((s) => s.kind === 'inline');
   return inline?.kind === 'inline' ? entryCredentials(inline.entry, inline.where, false) : undefined;
