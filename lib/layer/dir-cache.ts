@@ -52,7 +52,8 @@ function parentOf(key: string): string {
 }
 
 /** Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in `cache`. */
-export function removePath(root: string, cache: DirCache, rel: readonly string[], isDir: boolean): void {
+export function removePath(root: string, rel: readonly string[], o: { cache: DirCache; isDir: boolean }): void {
+  const { cache, isDir } = o;
   cache.forget(rel.join('/'), isDir);
   rmSync(hostPath(root, rel), { recursive: isDir, force: true });
 }

@@ -45,6 +45,12 @@ export interface CreationMetadata {
   chmod: boolean;
 }
 
+/** A node lkvol made for an entry, open: its descriptor, and the entry. */
+export interface OpenEntry {
+  fd: number;
+  entry: LayerEntry;
+}
+
 /**
  * What creating `entry` as a new file needs. A file lkvol creates already belongs to lkvol's own uid
  * and gid, unless a setgid directory of the volume hands down its group: then no chown is needed
@@ -67,8 +73,7 @@ export function creationMetadata(ctx: LayerContext, entry: LayerEntry): Creation
  */
 export function probeCreation(
   ctx: LayerContext,
-  fd: number,
-  entry: LayerEntry,
+  { fd, entry }: OpenEntry,
   created: CreationMetadata,
 ): CreationMetadata {
   if (ctx.volume.exactModes !== undefined) return created;
@@ -106,7 +111,7 @@ export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
  * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown"). `created` skips what
  * creating the file already did (see {@link creationMetadata}).
  */
-export function applyFdMetadata(ctx: LayerContext, fd: number, entry: LayerEntry, created?: CreationMetadata): void {
+export function applyFdMetadata(ctx: LayerContext, { fd, entry }: OpenEntry, created?: CreationMetadata): void {
   if (created?.chown ?? ctx.applyOwnership) fchownSync(fd, entry.uid, entry.gid);
   if (created?.chmod ?? true) fchmodSync(fd, effectiveMode(ctx, entry));
   futimesSync(fd, entry.mtime, entry.mtime);
@@ -144,26 +149,22 @@ export function applyDirMetadata(ctx: LayerContext): void {
   for (const [key, times] of ctx.touched) {
     if (ctx.dirs.has(key)) continue;
     hostFault(ctx, key, () =>
-      withDir(
-        ctx,
-        key,
-        key,
-        (fd) => futimesSync(fd, times.atime, times.mtime),
-        (path) => utimesSync(path, times.atime, times.mtime),
-      ),
+      withDir(ctx, key, {
+        entry: key,
+        viaFd: (fd) => futimesSync(fd, times.atime, times.mtime),
+        viaPath: (path) => utimesSync(path, times.atime, times.mtime),
+      }),
     );
   }
   for (const [key, entry] of ctx.dirs) {
     // Files created below a setgid directory take its group: from now on they are always chown-ed.
     if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
     const path = hostFault(ctx, entry.name, () =>
-      withDir(
-        ctx,
-        key,
-        entry.name,
-        (fd) => applyFdMetadata(ctx, fd, entry),
-        (p) => applyDirPathMetadata(ctx, p, entry),
-      ),
+      withDir(ctx, key, {
+        entry: entry.name,
+        viaFd: (fd) => applyFdMetadata(ctx, { fd, entry }),
+        viaPath: (p) => applyDirPathMetadata(ctx, p, entry),
+      }),
     );
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
@@ -194,14 +195,13 @@ function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
 /**
  * Runs `viaFd` on directory `key` opened without following symlinks, or `viaPath` when it may not
  * be opened (mode 0 as non-root); skips it when it is gone or not reached through real directories.
+ * `entry` names it in messages.
  * @returns the directory's path when it was handled, else undefined.
  */
 function withDir(
   ctx: LayerContext,
   key: string,
-  entry: string,
-  viaFd: (fd: number) => void,
-  viaPath: (path: string) => void,
+  { entry, viaFd, viaPath }: { entry: string; viaFd: (fd: number) => void; viaPath: (path: string) => void },
 ): string | undefined {
   const rel = key === '' ? [] : key.split('/');
   const again = resolveInRoot(ctx.root, rel, {
