@@ -192,11 +192,12 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   try {
     for (const [key, { ref, oci }] of refs) {
       const kept = existing?.lock.images[key];
+      const pin = { ref, oci, platform: formatPlatform(platform) };
       if (kept !== undefined && !update.has(key) && (ref.digest === undefined || ref.digest === kept.digest)) {
-        images[key] = await withPlatform(session, ref, kept, oci, formatPlatform(platform));
+        images[key] = await withPlatform(session, kept, pin);
         continue;
       }
-      images[key] = await resolveEntry(session, ref, oci, formatPlatform(platform));
+      images[key] = await resolveEntry(session, pin);
       resolved.push(key);
     }
   } finally {
@@ -213,13 +214,15 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   return { path, lock: { images }, resolved, dropped, changed: before !== text };
 }
 
+/** A reference to pin for `platform`; `oci` when a `format: oci` volume uses it: then its digest alone is pinned. */
+interface Pin {
+  ref: NormalizedRef;
+  oci: boolean;
+  platform: string;
+}
+
 /** The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is an index. */
-async function resolveEntry(
-  session: PullSession,
-  ref: NormalizedRef,
-  oci: boolean,
-  platform: string,
-): Promise<LockEntry> {
+async function resolveEntry(session: PullSession, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci) return { digest: parseDigest((await session.fetchManifest(ref)).digest) };
   const image = await session.resolve(ref);
   return image.index === undefined
@@ -228,13 +231,7 @@ async function resolveEntry(
 }
 
 /** A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually has it). */
-async function withPlatform(
-  session: PullSession,
-  ref: NormalizedRef,
-  kept: LockEntry,
-  oci: boolean,
-  platform: string,
-): Promise<LockEntry> {
+async function withPlatform(session: PullSession, kept: LockEntry, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci || kept.platforms?.[platform] !== undefined) return kept;
   const image = await session.resolve(withDigest(ref, kept.digest));
   return image.index === undefined

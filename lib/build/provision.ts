@@ -164,8 +164,7 @@ export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimit
 export async function extractProvisioned(
   volume: ProvisionedVolume,
   output: ProvisionerOutput,
-  root: string,
-  o: ResolvedBuildOptions,
+  { root, options: o }: { root: string; options: ResolvedBuildOptions },
 ): Promise<VolumeReport> {
   const state = createExtractState(volumeLimits(volume, o.limits));
   await extractLayer(

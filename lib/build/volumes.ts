@@ -60,7 +60,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     inputs = provisionerInputs(output, volumeLimits(volume, options.limits), options.applyOwnership);
     const reused = await reuse(job, inputs, lower);
     if (reused !== undefined) return { ...reused, readonly: volume.readonly, provisioner };
-    report = await extractProvisioned(provisioned, output, lower, options);
+    report = await extractProvisioned(provisioned, output, { root: lower, options });
   } else if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({
       volume,
