@@ -96,7 +96,7 @@ const cases: LayerCase[] = [
         { name: 'b', uid: 5 },
       ],
     ],
-    want: [f('a', 'a'), f('b', '', 0o644, { uid: 5 })],
+    want: [f('a', 'a'), f('b', '', { mode: 0o644, uid: 5 })],
     warnings: ['LKVOL_WARN_GLOBAL_PAX'],
   },
   {
