@@ -12,7 +12,9 @@ export function renderErrorText(err: unknown, opts: { debug: boolean }): string 
   return lines.join('\n') + '\n';
 }
 
-/** The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, issues? } }`. */
+/**
+ * The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, issues? } }`.
+ */
 export function renderErrorJson(err: unknown): string {
   const e = asLkvolError(err);
   const error: Record<string, unknown> = {

@@ -19,7 +19,10 @@ export interface LockFile {
   lock: Lock;
 }
 
-/** The lock beside the first system file, or undefined when there is none. @throws LKVOL_LOCK when it is not a lock lkvol wrote. */
+/**
+ * The lock beside the first system file, or undefined when there is none.
+ * @throws LKVOL_LOCK when it is not a lock lkvol wrote.
+ */
 export async function readLockFor(files: readonly string[], cwd: string): Promise<LockFile | undefined> {
   const path = lockPathFor(files, cwd);
   let text: string;
@@ -144,7 +147,10 @@ export interface LockOptions extends Pick<
   | 'onEvent'
   | 'signal'
 > {
-  /** Re-resolve every reference (`--update`), or only these (`--update REF...`); otherwise pins already in the lock are kept. */
+  /**
+   * Re-resolve every reference (`--update`), or only these (`--update REF...`); otherwise pins already in the lock are
+   * kept.
+   */
   update?: 'all' | readonly string[] | undefined;
 }
 
@@ -221,7 +227,10 @@ interface Pin {
   platform: string;
 }
 
-/** The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is an index. */
+/**
+ * The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is
+ * an index.
+ */
 async function resolveEntry(session: PullSession, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci) return { digest: parseDigest((await session.fetchManifest(ref)).digest) };
   const image = await session.resolve(ref);
@@ -230,7 +239,10 @@ async function resolveEntry(session: PullSession, { ref, oci, platform }: Pin): 
     : { digest: image.digest, platforms: { [platform]: image.manifestDigest } };
 }
 
-/** A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually has it). */
+/**
+ * A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually
+ * has it).
+ */
 async function withPlatform(session: PullSession, kept: LockEntry, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci || kept.platforms?.[platform] !== undefined) return kept;
   const image = await session.resolve(withDigest(ref, kept.digest));

@@ -74,7 +74,10 @@ export interface FileStaging {
   discard(): Promise<void>;
 }
 
-/** Names the temporary file of a tar OUT; the caller creates it (exclusively). The parent exists (see {@link createStaging}). */
+/**
+ * Names the temporary file of a tar OUT; the caller creates it (exclusively). The parent exists
+ * (see {@link createStaging}).
+ */
 export function createFileStaging(out: string): FileStaging {
   const target = resolve(out);
   const path = join(dirname(target), `.${basename(target)}.partial-${processId()}-${randomBytes(4).toString('hex')}`);

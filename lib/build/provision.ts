@@ -34,7 +34,10 @@ import { signalProcessGroup } from '../internal/process.js';
 import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
 
-/** The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file); undefined when not found. */
+/**
+ * The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file);
+ * undefined when not found.
+ */
 export function provisionerProgram(
   p: LoadedProvisioner,
   cwd: string,
@@ -102,7 +105,10 @@ export interface ProvisionerOutput {
   spool: number;
 }
 
-/** Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard` removes the outputs. */
+/**
+ * Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard`
+ * removes the outputs.
+ */
 export interface ProvisionerRuns {
   run(volume: ProvisionedVolume): Promise<ProvisionerOutput>;
   discard(): Promise<void>;

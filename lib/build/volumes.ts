@@ -22,7 +22,9 @@ export interface VolumeJob {
   dir: string;
   session: PullSession;
   options: ResolvedBuildOptions;
-  /** The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved). */
+  /**
+   * The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved).
+   */
   previous?: { record: VolumeRecord; out: string } | undefined;
   /** The build's provisioner runs (each runs once, maybe already for the no-change check). */
   provisioners: ProvisionerRuns;

@@ -9,7 +9,10 @@ import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type Vo
 
 /** A warning about content lkvol could not reproduce; the layer still applied. */
 export interface LayerWarning {
-  /** Stable code: LKVOL_WARN_DEVICE_SKIPPED, LKVOL_WARN_XATTR_DROPPED, LKVOL_WARN_AUFS_SKIPPED, LKVOL_WARN_TRAILING_DATA, LKVOL_WARN_GLOBAL_PAX. */
+  /**
+   * Stable code: LKVOL_WARN_DEVICE_SKIPPED, LKVOL_WARN_XATTR_DROPPED, LKVOL_WARN_AUFS_SKIPPED,
+   * LKVOL_WARN_TRAILING_DATA, LKVOL_WARN_GLOBAL_PAX.
+   */
   code: string;
   message: string;
 }
@@ -62,7 +65,10 @@ export interface VolumeBookkeeping extends ExtractState {
    * included), or a file system that gives files their directory's group (`grpid`). Then every file is chown-ed.
    */
   setgidDirs: boolean;
-  /** Whether open(2) gives new files exactly the mode asked for minus the umask (no default ACL); undefined until the first file. */
+  /**
+   * Whether open(2) gives new files exactly the mode asked for minus the umask (no default ACL); undefined until the
+   * first file.
+   */
   exactModes: boolean | undefined;
 }
 

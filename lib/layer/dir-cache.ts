@@ -51,7 +51,10 @@ function parentOf(key: string): string {
   return slash === -1 ? '' : key.slice(0, slash);
 }
 
-/** Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in `cache`. */
+/**
+ * Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in
+ * `cache`.
+ */
 export function removePath(root: string, rel: readonly string[], o: { cache: DirCache; isDir: boolean }): void {
   const { cache, isDir } = o;
   cache.forget(rel.join('/'), isDir);

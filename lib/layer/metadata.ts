@@ -37,7 +37,9 @@ function effectiveMode(ctx: LayerContext, entry: LayerEntry): number {
   return entry.kind === 'dir' ? entry.mode | 0o700 : entry.mode;
 }
 
-/** How a new file is created so that as few calls as possible follow: the mode to open it with, and which calls remain. */
+/**
+ * How a new file is created so that as few calls as possible follow: the mode to open it with, and which calls remain.
+ */
 export interface CreationMetadata {
   /** The mode for open(2): the final one when the umask leaves it alone, else 0600 and a chmod after. */
   createMode: number;
@@ -178,7 +180,10 @@ export function applyDirMetadata(ctx: LayerContext): void {
   }
 }
 
-/** Runs `op` on directory `entry`; a host error (EPERM in a user namespace, EMFILE) is LKVOL_IO naming it, not a corrupt layer. */
+/**
+ * Runs `op` on directory `entry`; a host error (EPERM in a user namespace, EMFILE) is LKVOL_IO naming it, not a corrupt
+ * layer.
+ */
 function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
   try {
     return op();

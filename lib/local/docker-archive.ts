@@ -186,7 +186,10 @@ async function openMember(
   });
 }
 
-/** A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the archive's root (as docker load does). */
+/**
+ * A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the
+ * archive's root (as docker load does).
+ */
 function memberKey(name: string): string {
   return posix
     .normalize(name)

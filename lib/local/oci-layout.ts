@@ -158,7 +158,8 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
 
 /**
  * The index.json entry the reference names: the one whose ref.name annotation is the name; without
- * a name the only entry, else the one named `latest` (skopeo's default). @throws LKVOL_LOCAL_IMAGE listing the names there are.
+ * a name the only entry, else the one named `latest` (skopeo's default).
+ * @throws LKVOL_LOCAL_IMAGE listing the names there are.
  */
 export function selectImage(
   image: LocalImage,

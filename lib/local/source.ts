@@ -10,7 +10,10 @@ import type { ManifestSource } from '../registry/index.js';
 
 /** A layout or archive seen as a registry: manifests and configs as bytes, layers as streams. */
 export interface LocalImageSource extends ManifestSource {
-  /** The bytes of a blob of the image, unverified: the caller stores them through the cache, which checks digest and size. */
+  /**
+   * The bytes of a blob of the image, unverified: the caller stores them through the cache, which checks digest and
+   * size.
+   */
   openBlob(descriptor: Descriptor, opts?: { signal?: AbortSignal | undefined }): Promise<Readable>;
 }
 
@@ -61,7 +64,10 @@ export interface OpenOptions {
   hint: string;
   /** A directory (real path) the file must really be in: a symlink out of a layout is refused. */
   within?: string | undefined;
-  /** The size a descriptor gives it: a file of another size is damaged (and a /proc file that reads for ever is refused here). */
+  /**
+   * The size a descriptor gives it: a file of another size is damaged (and a /proc file that reads for ever is refused
+   * here).
+   */
   size?: number | undefined;
   signal?: AbortSignal | undefined;
 }

@@ -78,7 +78,10 @@ export function checkConfigHostPaths(config: Config, policy: Policy): ConfigIssu
   return issues;
 }
 
-/** Every host bind an image's label gives a container that breaks `policy`, at the container's image line; `image` names it. */
+/**
+ * Every host bind an image's label gives a container that breaks `policy`, at the container's image line; `image` names
+ * it.
+ */
 export function checkLabelHostPaths(
   c: LoadedContainer,
   label: ContainerFields,

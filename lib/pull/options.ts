@@ -19,7 +19,9 @@ export interface PullOptions {
   insecureRegistries?: string[];
   /** Path of a Docker config.json to read credentials from, if any (the first credentials source). */
   dockerConfigPath?: string | undefined;
-  /** Further credentials files, tried in order after `dockerConfigPath` (`$REGISTRY_AUTH_FILE`, containers `auth.json`). */
+  /**
+   * Further credentials files, tried in order after `dockerConfigPath` (`$REGISTRY_AUTH_FILE`, containers `auth.json`).
+   */
   authFiles?: string[];
   /**
    * Environment of `docker-credential-*` helpers (PATH finds them), and the PATH and HOME a provisioner
@@ -31,9 +33,15 @@ export interface PullOptions {
   caCertFiles?: string[];
   /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */
   certsDirs?: string[];
-  /** Use the cache and local images alone: no registry is contacted; a missing tag or blob is an error naming it. Not with `pull`. */
+  /**
+   * Use the cache and local images alone: no registry is contacted; a missing tag or blob is an error naming it. Not
+   * with `pull`.
+   */
   offline?: boolean;
-  /** Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with HEAD). */
+  /**
+   * Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with
+   * HEAD).
+   */
   pull?: boolean;
   /** Mirrors as `REGISTRY=URL` (`docker.io=https://mirror.example.com`), tried in order for blobs and digests. */
   mirrors?: string[];

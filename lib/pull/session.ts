@@ -1,4 +1,5 @@
-// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the cache (--offline).
+// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the
+// cache (--offline).
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
@@ -247,7 +248,9 @@ function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): Lkvol
   );
 }
 
-/** The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events. */
+/**
+ * The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events.
+ */
 async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
   const mirrors = (o.mirrors ?? []).map(parseMirror);
   const onWarning = (w: { code: string; message: string }) => o.onEvent({ kind: 'warning', ...w });

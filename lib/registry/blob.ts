@@ -1,4 +1,5 @@
-// Blob fetching: a verified stream of a blob's bytes (resumed with Range after a break), and capped in-memory reads for configs.
+// Blob fetching: a verified stream of a blob's bytes (resumed with Range after a break), and capped in-memory reads for
+// configs.
 import type { Readable, Writable } from 'node:stream';
 import { RegistryError, isLkvolError, wrapError } from '../errors.js';
 import { createVerifier, parseDigest, type Digest } from '../digest/index.js';

@@ -19,9 +19,15 @@ export type CredentialResolver = (registry: string, repository?: string) => Prom
 export type CredentialWarning = { code: 'LKVOL_WARN_CREDENTIALS'; message: string };
 
 export interface CredentialOptions {
-  /** Credentials files in priority order; missing ones are skipped. The CLI lists the Docker config, `$REGISTRY_AUTH_FILE` and the containers `auth.json` files. */
+  /**
+   * Credentials files in priority order; missing ones are skipped. The CLI lists the Docker config,
+   * `$REGISTRY_AUTH_FILE` and the containers `auth.json` files.
+   */
   files: readonly (string | undefined)[];
-  /** Environment of credential helpers (PATH finds them; pass/secretservice need HOME, GNUPGHOME, DBUS…). Undefined: inherited. */
+  /**
+   * Environment of credential helpers (PATH finds them; pass/secretservice need HOME, GNUPGHOME, DBUS…). Undefined:
+   * inherited.
+   */
   helperEnv?: Record<string, string | undefined> | undefined;
   onWarning?: ((warning: CredentialWarning) => void) | undefined;
   signal?: AbortSignal | undefined;

@@ -32,7 +32,8 @@ const refreshMarginMs = 10_000;
  * Gets a token for `scopes`. With an identity token it POSTs `grant_type=refresh_token` (docker, ggcr) and
  * falls back to the GET flow when the realm answers 404 (ggcr `refreshOauth`); otherwise it GETs the realm
  * with `service` and `scope`, sending user and password as Basic to the realm, never to the registry.
- * @throws LKVOL_REGISTRY_AUTH (401/403 from the realm), LKVOL_REGISTRY_PROTOCOL (bad realm or response), LKVOL_REGISTRY_UNAVAILABLE.
+ * @throws LKVOL_REGISTRY_AUTH (401/403 from the realm), LKVOL_REGISTRY_PROTOCOL (bad realm or response),
+ * LKVOL_REGISTRY_UNAVAILABLE.
  */
 export async function fetchToken(r: TokenRequest, challenge: Challenge): Promise<CachedToken> {
   const realm = parseRealm(challenge, r);

@@ -58,7 +58,8 @@ export interface Transport {
   readonly registry: string;
   /**
    * Sends the request, following redirects (Authorization only to the registry origin).
-   * @throws LKVOL_REGISTRY_AUTH, LKVOL_REGISTRY_NOT_FOUND, LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
+   * @throws LKVOL_REGISTRY_AUTH, LKVOL_REGISTRY_NOT_FOUND, LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL,
+   * LKVOL_CANCELLED.
    */
   request(req: RegistryRequest): Promise<RegistryResponse>;
   close(): Promise<void>;
