@@ -1,4 +1,5 @@
-# lkvol: `make example` builds the bundled example, `make test` runs every test (installing what it needs).
+# lkvol: `make example` builds the bundled example, `make test` checks format and lint and runs every test (installing
+# what it needs).
 SHELL := /bin/bash
 NODE ?= node
 TSC := node_modules/.bin/tsc
@@ -58,13 +59,13 @@ typecheck: node-deps
 unit: build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS)
 
-check: format-check typecheck unit
+check: format-check lint typecheck unit
 
 test-integration: deps build
 	$(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)
 
-# The whole suite: unit and integration tests against a real registry on 127.0.0.1.
-test: deps build
+# The whole suite: the format and lint checks, then unit and integration tests against a real registry on 127.0.0.1.
+test: deps format-check lint build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree;

@@ -1,4 +1,4 @@
-// The rules the house relies on (STYLE.md sections 2, 3 and 11), checked by `make lint`.
+// The rules the house relies on (STYLE.md sections 2, 3 and 11), checked by `make lint` (in make check and make test).
 import { readFileSync } from 'node:fs';
 import tseslint from 'typescript-eslint';
 
