@@ -196,8 +196,6 @@ export default tseslint.config(
     },
   },
   { files: ['lib/internal/process.ts'], rules: { 'no-restricted-globals': 'off' } },
-  // Test code is held to max-len in a commit of its own.
-  { files: testFiles, rules: { 'max-len': 'off' } },
   ...boundaryConfigs,
   {
     files: ['cmd/**/*.ts'],

@@ -1,4 +1,5 @@
-// Reference §3.3 cases 1–49 and 62–64 end to end: push to a real registry, run `lkvol build`, check refusal or containment.
+// Reference §3.3 cases 1–49 and 62–64 end to end: push to a real registry, run `lkvol build`, check refusal or
+// containment.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -47,7 +48,10 @@ interface Case {
   stderr?: RegExp[];
   /** Replaces rootfs.diff_ids[i] in the config. */
   diffIds?: Record<number, string>;
-  /** Puts a fault proxy in front of the registry; gets the pushed layers, decides per request (n counts requests for the URL). */
+  /**
+   * Puts a fault proxy in front of the registry; gets the pushed layers, decides per request (n counts requests for the
+   * URL).
+   */
   fault?: (layers: LayerInput[], digests: string[]) => (url: string, n: number) => Fault;
   check?: (lower: string) => Promise<void>;
 }

@@ -1,4 +1,5 @@
-// A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are checked.
+// A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are
+// checked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +22,10 @@ const nobody = 65534;
 /** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
 const builtBin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
 
-/** Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and linked, setuid, devices. */
+/**
+ * Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and
+ * linked, setuid, devices.
+ */
 const layers: TarEntry[][] = [
   [
     { name: 'ro', type: 'dir', mode: 0o555 },

@@ -1,4 +1,5 @@
-// Tier B: the real registry over HTTPS with a test CA: --ca-cert, certs.d, --insecure-registry, client certs, token realms.
+// Tier B: the real registry over HTTPS with a test CA: --ca-cert, certs.d, --insecure-registry, client certs, token
+// realms.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
