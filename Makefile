@@ -1,4 +1,5 @@
-# lkvol: `make example` builds the bundled example, `make test` runs every test (installing what it needs).
+# lkvol: `make example` builds the bundled example, `make test` checks format and lint and runs every test (installing
+# what it needs).
 SHELL := /bin/bash
 NODE ?= node
 TSC := node_modules/.bin/tsc
@@ -39,13 +40,18 @@ build: node-deps
 	cp cmd/start.cjs dist/bundle/start.cjs
 	LKVOL_CODE_CACHE=write $(NODE) --max-semi-space-size=4 dist/bundle/start.cjs validate examples/web.yml >/dev/null
 
-# Prettier (.prettierrc.json) over the TypeScript and the loader; `make format` rewrites, CI only checks.
-PRETTIER_FILES = 'cmd/**/*.{ts,cjs}' 'lib/**/*.ts' 'examples/**/*.ts'
+# Prettier (.prettierrc.json) over the TypeScript, the loader and the ESLint config; `make format` rewrites, CI only checks.
+PRETTIER_FILES = 'cmd/**/*.{ts,cjs}' 'lib/**/*.ts' 'examples/**/*.ts' eslint.config.js
 format: node-deps
 	node_modules/.bin/prettier --log-level warn --write $(PRETTIER_FILES)
 
 format-check: node-deps
 	node_modules/.bin/prettier --log-level warn --check $(PRETTIER_FILES)
+
+# ESLint (eslint.config.js): the type-checked promise rules, max-len 120, options objects past three parameters,
+# lib/'s one door to the process and the import boundaries of STYLE.md section 2.
+lint: node-deps
+	node_modules/.bin/eslint --max-warnings 0 cmd lib examples
 
 typecheck: node-deps
 	$(TSC) -p tsconfig.json --noEmit
@@ -53,13 +59,13 @@ typecheck: node-deps
 unit: build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS)
 
-check: format-check typecheck unit
+check: format-check lint typecheck unit
 
 test-integration: deps build
 	$(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)
 
-# The whole suite: unit and integration tests against a real registry on 127.0.0.1.
-test: deps build
+# The whole suite: the format and lint checks, then unit and integration tests against a real registry on 127.0.0.1.
+test: deps format-check lint build
 	$(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree;

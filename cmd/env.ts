@@ -34,7 +34,10 @@ export function authFilePaths(env: Env): string[] {
   return paths;
 }
 
-/** Where per-registry `<host:port>/ca.crt` directories are looked for when `--certs-dir` is not given (podman rootless, podman, docker). */
+/**
+ * Where per-registry `<host:port>/ca.crt` directories are looked for when `--certs-dir` is not given (podman rootless,
+ * podman, docker).
+ */
 export function defaultCertsDirs(env: Env): string[] {
   return [join(configHome(env), 'containers', 'certs.d'), '/etc/containers/certs.d', '/etc/docker/certs.d'];
 }

@@ -1,4 +1,5 @@
-// `lkvol inspect` end to end against a real registry, and the registry flags of build and inspect: exit codes and output.
+// `lkvol inspect` end to end against a real registry, and the registry flags of build and inspect: exit codes and
+// output.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

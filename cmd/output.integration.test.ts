@@ -1,4 +1,5 @@
-// The CLI's OUT rules end to end (what -o may replace, refused before any request or write), and relative paths taken from the injected cwd.
+// The CLI's OUT rules end to end (what -o may replace, refused before any request or write), and relative paths taken
+// from the injected cwd.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';

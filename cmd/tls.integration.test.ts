@@ -1,4 +1,5 @@
-// The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, and the error without them.
+// The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, and the error without
+// them.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
-// The TTY progress for real: the built CLI in a tmux pane (its own server), against a real registry; the pane as a person sees it.
+// The TTY progress for real: the built CLI in a tmux pane (its own server), against a real registry; the pane as a
+// person sees it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

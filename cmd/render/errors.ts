@@ -12,7 +12,10 @@ export function renderErrorText(err: unknown, opts: { debug: boolean }): string 
   return lines.join('\n') + '\n';
 }
 
-/** The JSON object written to stdout with --json: `{ ok: false, error: { code, message, hint, exitCode, context?, issues? } }`. */
+/**
+ * The JSON object written to stdout with --json:
+ * `{ ok: false, error: { code, message, hint, exitCode, context?, issues? } }`.
+ */
 export function renderErrorJson(err: unknown): string {
   const e = asLkvolError(err);
   const error: Record<string, unknown> = {

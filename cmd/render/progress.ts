@@ -1,4 +1,5 @@
-// Turns BuildEvents into progress on stderr: layer rows redrawn on a TTY (tty.ts), plain lines otherwise, NDJSON with --json.
+// Turns BuildEvents into progress on stderr: layer rows redrawn on a TTY (tty.ts), plain lines otherwise, NDJSON with
+// --json.
 import type { BuildEvent, EventSink } from '../../lib/index.js';
 import { size } from './size.js';
 import { createSummary } from './summary.js';
@@ -12,7 +13,10 @@ export interface ProgressWriter {
   write(s: string): unknown;
 }
 
-/** Picks the mode: -q or `--progress none` → none; --json → NDJSON; `--progress plain`, CI or not a TTY → plain; else the TTY line. */
+/**
+ * Picks the mode: -q or `--progress none` → none; --json → NDJSON; `--progress plain`, CI or not a TTY → plain; else
+ * the TTY line.
+ */
 export function chooseProgressMode(o: {
   progress: string | undefined;
   json: boolean;
@@ -37,7 +41,10 @@ export interface ProgressOptions {
   schedule?: TtyOptions['schedule'];
 }
 
-/** The TTY sink: layer rows and the overall line redrawn in place, log lines above them, the summary below the last frame. */
+/**
+ * The TTY sink: layer rows and the overall line redrawn in place, log lines above them, the summary below the last
+ * frame.
+ */
 function createTtyProgress(
   err: ProgressWriter,
   o: ProgressOptions & { now: () => number },

@@ -1,4 +1,5 @@
-// The TTY progress on a fake terminal of fixed width: golden frames (UPDATE_GOLDEN=1 rewrites), redraw rate, narrow widths, the cursor.
+// The TTY progress on a fake terminal of fixed width: golden frames (UPDATE_GOLDEN=1 rewrites), redraw rate, narrow
+// widths, the cursor.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

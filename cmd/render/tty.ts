@@ -34,7 +34,10 @@ export const redrawIntervalMs = 100;
 
 const colors: Record<Shade, string> = { busy: '33', done: '32' };
 
-/** The TTY renderer: `event` takes every event, `log` prints a line above the frame, `finish` leaves the last frame and shows the cursor. */
+/**
+ * The TTY renderer: `event` takes every event, `log` prints a line above the frame, `finish` leaves the last frame and
+ * shows the cursor.
+ */
 export function createTtyRenderer(out: { write(s: string): unknown }, o: TtyOptions) {
   const schedule =
     o.schedule ??

@@ -126,14 +126,14 @@ describe('a multi-layer image volume', () => {
     const me = isRoot ? {} : owner;
     assert.deepEqual(describeTree(await walkTree(lower)), [
       wantDir('bin', 0o755, me),
-      wantFile('bin/tool', 'tool', 0o4755, { ...me, inode: 'bin/tool' }),
-      wantFile('bin/tool2', 'tool', 0o4755, { ...me, inode: 'bin/tool' }),
+      wantFile('bin/tool', 'tool', { mode: 0o4755, ...me, inode: 'bin/tool' }),
+      wantFile('bin/tool2', 'tool', { mode: 0o4755, ...me, inode: 'bin/tool' }),
       wantSymlink('current', 'data/new', me),
       wantDir('data', 0o700, me),
-      wantFile('data/new', 'new', 0o644, me),
+      wantFile('data/new', 'new', { mode: 0o644, ...me }),
       wantDir('etc', 0o755, me),
-      wantFile('etc/app.conf', 'v2', 0o644, { ...owner, inode: 'etc/app.conf' }),
-      wantFile('etc/app.link', 'v2', 0o644, { ...owner, inode: 'etc/app.conf' }),
+      wantFile('etc/app.conf', 'v2', { mode: 0o644, ...owner, inode: 'etc/app.conf' }),
+      wantFile('etc/app.link', 'v2', { mode: 0o644, ...owner, inode: 'etc/app.conf' }),
       wantSymlink('lib64', '/usr/lib64', me),
       wantDir('tmp', 0o1777, me),
     ]);

@@ -49,7 +49,12 @@ export function prepareContainer(
   const origin = `label org.mobyproject.config of ${ref}`;
   const label = readImageLabel(image.config.config?.Labels, { image: ref });
   const merged = resolveContainerConfig({ yaml: container.entry, label: label?.fields });
-  const issues = checkVolumeRefs(container, merged.binds ?? [], merged.mounts ?? [], ctx.volumes, origin);
+  const issues = checkVolumeRefs(container, {
+    binds: merged.binds ?? [],
+    mounts: merged.mounts ?? [],
+    volumes: ctx.volumes,
+    origin,
+  });
   if (issues.length > 0)
     throw new ConfigError('LKVOL_CONFIG_INVALID', issues, {
       hint: 'declare the volume, bind it read-only, or override the binds in the system file',
@@ -58,7 +63,7 @@ export function prepareContainer(
   const violations =
     ctx.policy === undefined || label === undefined
       ? []
-      : checkLabelHostPaths(container, merged as ContainerFields, ref, ctx.policy);
+      : checkLabelHostPaths(container, merged as ContainerFields, { image: ref, policy: ctx.policy });
   if (violations.length > 0) throw new ConfigError('LKVOL_POLICY_VIOLATION', violations, { hint: policyHint });
   const found =
     label === undefined

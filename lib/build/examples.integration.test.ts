@@ -128,7 +128,8 @@ test("airgap.yml builds offline from examples/sources/ alone, to what web.yml ma
   }
   const record = JSON.parse(await readFile(join(airgap, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
   const pushed = JSON.parse(await readFile(join(web, 'lkvol.json'), 'utf8')) as { images: Record<string, string> };
-  // skopeo's layout keeps the registry's manifests: examples/sources/ is what `make example-sources` writes from examples/images/.
+  // skopeo's layout keeps the registry's manifests: examples/sources/ is what `make example-sources` writes from
+  // examples/images/.
   assert.equal(
     record.images['oci-layout:sources/layout:site-assets'],
     pushed.images[`${registry.host}/lkvol-example/site-assets:2025-06`],

@@ -1,4 +1,5 @@
-// Reference §3.3 cases 1–49 and 62–64 end to end: push to a real registry, run `lkvol build`, check refusal or containment.
+// Reference §3.3 cases 1–49 and 62–64 end to end: push to a real registry, run `lkvol build`, check refusal or
+// containment.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -47,7 +48,10 @@ interface Case {
   stderr?: RegExp[];
   /** Replaces rootfs.diff_ids[i] in the config. */
   diffIds?: Record<number, string>;
-  /** Puts a fault proxy in front of the registry; gets the pushed layers, decides per request (n counts requests for the URL). */
+  /**
+   * Puts a fault proxy in front of the registry; gets the pushed layers, decides per request (n counts requests for the
+   * URL).
+   */
   fault?: (layers: LayerInput[], digests: string[]) => (url: string, n: number) => Fault;
   check?: (lower: string) => Promise<void>;
 }
@@ -236,7 +240,7 @@ const cases: Case[] = [
         { name: 't', content: 'r', mode: 0o666 },
       ],
     ],
-    want: contained([d('s', 0o777), f('t', 'r', 0o666)]),
+    want: contained([d('s', 0o777), f('t', 'r', { mode: 0o666 })]),
   },
   {
     id: 16,
@@ -250,8 +254,8 @@ const cases: Case[] = [
     layers: [[{ name: 'etc/passwd', content: 'root' }], [{ name: 'h', type: 'link', linkname: '/etc/passwd' }]],
     want: contained([
       d('etc'),
-      f('etc/passwd', 'root', 0o644, { inode: 'etc/passwd' }),
-      f('h', 'root', 0o644, { inode: 'etc/passwd' }),
+      f('etc/passwd', 'root', { mode: 0o644, inode: 'etc/passwd' }),
+      f('h', 'root', { mode: 0o644, inode: 'etc/passwd' }),
     ]),
   },
   {
@@ -302,7 +306,7 @@ const cases: Case[] = [
       ],
       [{ name: 'b', type: 'link', linkname: 'a' }],
     ],
-    want: contained([f('a', 'a', 0o644, { inode: 'a' }), f('b', 'a', 0o644, { inode: 'a' })]),
+    want: contained([f('a', 'a', { mode: 0o644, inode: 'a' }), f('b', 'a', { mode: 0o644, inode: 'a' })]),
   },
   {
     id: 22,
@@ -313,7 +317,12 @@ const cases: Case[] = [
         { name: 'p/q/h', type: 'link', linkname: 'a' },
       ],
     ],
-    want: contained([f('a', 'a', 0o644, { inode: 'a' }), d('p'), d('p/q'), f('p/q/h', 'a', 0o644, { inode: 'a' })]),
+    want: contained([
+      f('a', 'a', { mode: 0o644, inode: 'a' }),
+      d('p'),
+      d('p/q'),
+      f('p/q/h', 'a', { mode: 0o644, inode: 'a' }),
+    ]),
   },
   {
     id: 23,
@@ -500,7 +509,7 @@ const cases: Case[] = [
         },
       ],
     ],
-    want: contained([f('ping', 'p', 0o755)]),
+    want: contained([f('ping', 'p', { mode: 0o755 })]),
     check: async (lower) =>
       assert.deepEqual(await readXattrs(lower), [
         'ping security.capability=0x01000002002000000000000000000000c0ff0000',
@@ -510,7 +519,7 @@ const cases: Case[] = [
     id: 41,
     name: 'as root a setuid binary keeps its bit with its owner (rootless: rootless.integration.test.ts)',
     layers: [[{ name: 'su', content: 's', mode: 0o4755, uid: 0 }]],
-    want: contained([f('su', 's', 0o4755)]),
+    want: contained([f('su', 's', { mode: 0o4755 })]),
   },
   {
     id: 42,

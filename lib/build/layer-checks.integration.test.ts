@@ -1,4 +1,5 @@
-// Layer media types, diff_ids one for one and url-only layers, against a real registry: refusals before any layer is applied, and what format: oci copies.
+// Layer media types, diff_ids one for one and url-only layers, against a real registry: refusals before any layer is
+// applied, and what format: oci copies.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -74,7 +75,10 @@ async function buildVolume(image: ImageSpec, volumeFormat: 'filesystem' | 'oci' 
 
 type Built = Awaited<ReturnType<typeof buildVolume>>;
 
-/** The build failed with `code`, its message names everything in `mentions`, and it left no output, no staging and nothing applied. */
+/**
+ * The build failed with `code`, its message names everything in `mentions`, and it left no output, no staging and
+ * nothing applied.
+ */
 async function assertRefused(b: Built, code: ErrorCode, mentions: string[]): Promise<void> {
   assert.ok(isLkvolError(b.error, code), `want ${code}, got ${String(b.error)}`);
   for (const m of mentions) assert.ok(b.error.message.includes(m), `message names ${m}: ${b.error.message}`);

@@ -70,7 +70,10 @@ async function bundleDirs(out: string): Promise<string[]> {
   return dirs.sort();
 }
 
-/** Builds `b` into `out` with --rootfs, as LinuxKit lays out a tree, recording its warnings (but the test's own mirror fallback) in `warnings`. */
+/**
+ * Builds `b` into `out` with --rootfs, as LinuxKit lays out a tree, recording its warnings (but the test's own mirror
+ * fallback) in `warnings`.
+ */
 async function buildCorpus(b: CorpusBuild, out: string): Promise<void> {
   const onEvent = (e: BuildEvent): void => {
     if (e.kind === 'warning' && e.code !== 'LKVOL_WARN_MIRROR_RESOLVE')

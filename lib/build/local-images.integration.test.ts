@@ -20,7 +20,9 @@ import type { BuildEvent } from '../events.js';
 const isRoot = process.getuid?.() === 0;
 let registry: TestRegistry;
 let work: string;
-/** Where the layouts and archives made in `before` live: `images/layout` (skopeo), `images/data.tar`, `images/umoci`. */
+/**
+ * Where the layouts and archives made in `before` live: `images/layout` (skopeo), `images/data.tar`, `images/umoci`.
+ */
 let images: string;
 let data: PushedImage;
 
@@ -401,7 +403,8 @@ describe('local image errors', () => {
       (e: unknown) => isLkvolError(e, 'LKVOL_DIGEST_MISMATCH') && /blob .* digest mismatch/.test(e.message),
     );
     await assert.rejects(stat(o.out));
-    // A Docker 25 archive names the damaged bytes by their own hash: the blob checks out, the diff_id from the config does not.
+    // A Docker 25 archive names the damaged bytes by their own hash: the blob checks out, the diff_id from the config
+    // does not.
     const good = await buildTar([{ name: 'f', content: 'good' }]);
     const bad = await buildTar([{ name: 'f', content: 'evil' }]);
     const config = Buffer.from(
@@ -445,7 +448,8 @@ describe('local image errors', () => {
     );
     await rm(config);
     await cp(join(images, 'layout', 'blobs', 'sha256', data.configDigest.slice('sha256:'.length)), config);
-    // A layer that reads for ever (a /proc file of size 0), linked from inside the layout: its size is not the descriptor's.
+    // A layer that reads for ever (a /proc file of size 0), linked from inside the layout: its size is not the
+    // descriptor's.
     const layer = join(copy, 'blobs', 'sha256', data.layerDigests[0]!.slice('sha256:'.length));
     await rm(layer);
     await symlink('/proc/self/pagemap', join(copy, 'pagemap'));

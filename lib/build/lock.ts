@@ -11,6 +11,7 @@ import { formatPlatform, parsePlatform } from '../oci/index.js';
 import { resolveBuildOptions, type BuildOptions } from './options.js';
 import { createPullSession, type PullSession } from '../pull/index.js';
 import { checkSources, sourcesHint } from './sources.js';
+import { processId } from '../internal/process.js';
 
 /** A lock read from beside the system files. */
 export interface LockFile {
@@ -18,7 +19,10 @@ export interface LockFile {
   lock: Lock;
 }
 
-/** The lock beside the first system file, or undefined when there is none. @throws LKVOL_LOCK when it is not a lock lkvol wrote. */
+/**
+ * The lock beside the first system file, or undefined when there is none.
+ * @throws LKVOL_LOCK when it is not a lock lkvol wrote.
+ */
 export async function readLockFor(files: readonly string[], cwd: string): Promise<LockFile | undefined> {
   const path = lockPathFor(files, cwd);
   let text: string;
@@ -143,7 +147,10 @@ export interface LockOptions extends Pick<
   | 'onEvent'
   | 'signal'
 > {
-  /** Re-resolve every reference (`--update`), or only these (`--update REF...`); otherwise pins already in the lock are kept. */
+  /**
+   * Re-resolve every reference (`--update`), or only these (`--update REF...`); otherwise pins already in the lock are
+   * kept.
+   */
   update?: 'all' | readonly string[] | undefined;
 }
 
@@ -169,7 +176,7 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   const o = resolveBuildOptions({ ...options, out: '.' });
   const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   // As build does: local images must lead somewhere, and one way only, before anything is resolved.
-  const problems = checkSources(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  const problems = checkSources(config, o.cwd, o.credentialHelperEnv?.['PATH']);
   if (problems.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', problems, { hint: sourcesHint });
   const path = lockPathFor(o.files, o.cwd);
   const existing = await readLockFor(o.files, o.cwd);
@@ -191,11 +198,12 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   try {
     for (const [key, { ref, oci }] of refs) {
       const kept = existing?.lock.images[key];
+      const pin = { ref, oci, platform: formatPlatform(platform) };
       if (kept !== undefined && !update.has(key) && (ref.digest === undefined || ref.digest === kept.digest)) {
-        images[key] = await withPlatform(session, ref, kept, oci, formatPlatform(platform));
+        images[key] = await withPlatform(session, kept, pin);
         continue;
       }
-      images[key] = await resolveEntry(session, ref, oci, formatPlatform(platform));
+      images[key] = await resolveEntry(session, pin);
       resolved.push(key);
     }
   } finally {
@@ -212,13 +220,18 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   return { path, lock: { images }, resolved, dropped, changed: before !== text };
 }
 
-/** The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is an index. */
-async function resolveEntry(
-  session: PullSession,
-  ref: NormalizedRef,
-  oci: boolean,
-  platform: string,
-): Promise<LockEntry> {
+/** A reference to pin for `platform`; `oci` when a `format: oci` volume uses it: then its digest alone is pinned. */
+interface Pin {
+  ref: NormalizedRef;
+  oci: boolean;
+  platform: string;
+}
+
+/**
+ * The entry of a reference resolved now: the digest its tag names, and the manifest picked for `platform` when that is
+ * an index.
+ */
+async function resolveEntry(session: PullSession, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci) return { digest: parseDigest((await session.fetchManifest(ref)).digest) };
   const image = await session.resolve(ref);
   return image.index === undefined
@@ -226,14 +239,11 @@ async function resolveEntry(
     : { digest: image.digest, platforms: { [platform]: image.manifestDigest } };
 }
 
-/** A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually has it). */
-async function withPlatform(
-  session: PullSession,
-  ref: NormalizedRef,
-  kept: LockEntry,
-  oci: boolean,
-  platform: string,
-): Promise<LockEntry> {
+/**
+ * A kept pin, with the manifest for `platform` added when the pin names an index (resolved by digest: the cache usually
+ * has it).
+ */
+async function withPlatform(session: PullSession, kept: LockEntry, { ref, oci, platform }: Pin): Promise<LockEntry> {
   if (oci || kept.platforms?.[platform] !== undefined) return kept;
   const image = await session.resolve(withDigest(ref, kept.digest));
   return image.index === undefined
@@ -243,7 +253,7 @@ async function withPlatform(
 
 /** Writes `path` through a temporary sibling, so a reader never sees half a lock. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.tmp-${processId()}-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
     await rename(tmp, path);

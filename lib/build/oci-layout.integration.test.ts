@@ -1,4 +1,5 @@
-// `format: oci` volumes against a real registry: blobs shared between platforms or listed twice are written once; skopeo reads the layout back.
+// `format: oci` volumes against a real registry: blobs shared between platforms or listed twice are written once;
+// skopeo reads the layout back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -24,19 +24,31 @@ export interface BuildOptions extends PullOptions {
   home?: string;
   /** Parallel blob downloads. Default 4. */
   jobs?: number;
-  /** Running as root: apply owners, setuid/setgid bits, `user.*`/`security.capability` xattrs and create device nodes (the CLI passes true for uid 0). Default false: ownership is recorded in lkvol.json instead. */
+  /**
+   * Running as root: apply owners, setuid/setgid bits, `user.*`/`security.capability` xattrs and create device nodes
+   * (the CLI passes true for uid 0). Default false: ownership is recorded in lkvol.json instead.
+   */
   applyOwnership?: boolean;
   /** Caps on what one volume may unpack. */
   limits?: { maxBytes?: number | undefined; maxEntries?: number | undefined; maxDepth?: number | undefined };
-  /** When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the epoch. */
+  /**
+   * When set, synthesised entries (directories, specs, lkvol.json, OCI layouts) are dated at these seconds since the
+   * epoch.
+   */
   sourceDateEpoch?: number | undefined;
   /** A host-path bind policy file (`--policy`), relative to `cwd`: every bind of a host path must keep to it. */
   policy?: string | undefined;
-  /** Require lkvol.lock beside the first file to exist and to pin exactly the files' references (`--locked`; default false). */
+  /**
+   * Require lkvol.lock beside the first file to exist and to pin exactly the files' references (`--locked`; default
+   * false).
+   */
   locked?: boolean;
   /** Also unpack each container's image into its bundle, as LinuxKit lays it out (`--rootfs`; default false). */
   rootfs?: boolean;
-  /** Reuse unchanged, intact volumes of the previous OUT, or leave OUT alone when nothing changed (default true; `--no-reuse`). */
+  /**
+   * Reuse unchanged, intact volumes of the previous OUT, or leave OUT alone when nothing changed (default true;
+   * `--no-reuse`).
+   */
   reuse?: boolean;
 }
 

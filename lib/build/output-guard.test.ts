@@ -1,4 +1,5 @@
-// The output guard case by case: what OUT a build may replace, what it refuses and why, and that refusing touches nothing.
+// The output guard case by case: what OUT a build may replace, what it refuses and why, and that refusing touches
+// nothing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';

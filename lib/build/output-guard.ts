@@ -114,7 +114,9 @@ export async function checkReplaceable(out: string, target: string): Promise<voi
     );
 }
 
-/** Reads of OUT a concurrent build may disturb by swapping it: its swap is two renames, so a few tries see it settled. */
+/**
+ * Reads of OUT a concurrent build may disturb by swapping it: its swap is two renames, so a few tries see it settled.
+ */
 const concurrentSwapTries = 8;
 
 /** {@link foreignReason}, read again when something vanished while OUT was read (another build swapped it). */

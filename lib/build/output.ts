@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { wrapError, type LkvolError } from '../errors.js';
-import { isProcessAlive } from '../internal/process.js';
+import { isProcessAlive, processId } from '../internal/process.js';
 import { removeTree } from '../internal/remove.js';
 
 export interface Staging {
@@ -28,7 +28,7 @@ const maxSwapAttempts = 8;
 export async function createStaging(out: string): Promise<Staging> {
   const target = resolve(out);
   const aside = (kind: string) =>
-    join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    join(dirname(target), `.${basename(target)}.${kind}-${processId()}-${randomBytes(4).toString('hex')}`);
   const dir = aside('partial');
   try {
     await mkdir(dirname(target), { recursive: true });
@@ -74,10 +74,13 @@ export interface FileStaging {
   discard(): Promise<void>;
 }
 
-/** Names the temporary file of a tar OUT; the caller creates it (exclusively). The parent exists (see {@link createStaging}). */
+/**
+ * Names the temporary file of a tar OUT; the caller creates it (exclusively). The parent exists
+ * (see {@link createStaging}).
+ */
 export function createFileStaging(out: string): FileStaging {
   const target = resolve(out);
-  const path = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const path = join(dirname(target), `.${basename(target)}.partial-${processId()}-${randomBytes(4).toString('hex')}`);
   live.add(path);
   return {
     path,
@@ -177,7 +180,7 @@ export async function recoverOutput(out: string): Promise<void> {
 }
 
 function isAlive(pid: number): boolean {
-  return pid !== process.pid && isProcessAlive(pid);
+  return pid !== processId() && isProcessAlive(pid);
 }
 
 /** A concurrent recovery got there first: the leftover is gone, or OUT is back. */

@@ -306,7 +306,7 @@ describe('provisioners', () => {
     const output = await runs.run(provisioned);
     const root = join(o.dir, 'root');
     await mkdir(root);
-    await assert.rejects(extractProvisioned(provisioned, output, root, options), (e: unknown) =>
+    await assert.rejects(extractProvisioned(provisioned, output, { root, options }), (e: unknown) =>
       isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'),
     );
     // A file opened now would get the spool's number had the failed read closed it; discard must not close it.
@@ -354,7 +354,7 @@ describe('provisioners', () => {
     for (const f of await readdir(tmp)) await rm(join(tmp, f));
     const root = join(o.dir, 'root');
     await mkdir(root);
-    await extractProvisioned({ ...volume, provisioner: volume.provisioner! }, output, root, options);
+    await extractProvisioned({ ...volume, provisioner: volume.provisioner! }, output, { root, options });
     assert.equal(await readFile(join(root, 'f'), 'utf8'), 'kept\n');
     await runs.discard();
   });

@@ -30,10 +30,14 @@ import {
   type VolumeLimits,
   type VolumeReport,
 } from '../layer/index.js';
+import { signalProcessGroup } from '../internal/process.js';
 import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
 
-/** The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file); undefined when not found. */
+/**
+ * The program and arguments a provisioner runs, with `program` as found (PATH, or relative to its system file);
+ * undefined when not found.
+ */
 export function provisionerProgram(
   p: LoadedProvisioner,
   cwd: string,
@@ -101,7 +105,10 @@ export interface ProvisionerOutput {
   spool: number;
 }
 
-/** Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard` removes the outputs. */
+/**
+ * Each provisioner of a build runs once, whoever asks first (the no-change check, or the volume's writer); `discard`
+ * removes the outputs.
+ */
 export interface ProvisionerRuns {
   run(volume: ProvisionedVolume): Promise<ProvisionerOutput>;
   discard(): Promise<void>;
@@ -163,8 +170,7 @@ export function provisionerInputs(output: ProvisionerOutput, limits: VolumeLimit
 export async function extractProvisioned(
   volume: ProvisionedVolume,
   output: ProvisionerOutput,
-  root: string,
-  o: ResolvedBuildOptions,
+  { root, options: o }: { root: string; options: ResolvedBuildOptions },
 ): Promise<VolumeReport> {
   const state = createExtractState(volumeLimits(volume, o.limits));
   await extractLayer(
@@ -195,7 +201,7 @@ async function runProvisioner(
   o: ResolvedBuildOptions,
 ): Promise<ProvisionerOutput> {
   const p = volume.provisioner;
-  const env = o.credentialHelperEnv ?? process.env;
+  const env = o.credentialHelperEnv ?? {};
   const found = provisionerProgram(p, o.cwd, env['PATH']);
   const fail = (why: string, stderr = ''): LkvolError =>
     new LkvolError(
@@ -225,7 +231,7 @@ async function runProvisioner(
   child.stdin.end(params);
   const killGroup = (): void => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
     } catch {
       // Already gone.
     }

@@ -1,4 +1,5 @@
-// Pulls during a build, counted at the fault proxy: shared layers once, parallel downloads, HEAD revalidation, --pull, --offline.
+// Pulls during a build, counted at the fault proxy: shared layers once, parallel downloads, HEAD revalidation, --pull,
+// --offline.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';

@@ -38,7 +38,10 @@ export interface VolumeRecord {
   skipped?: SkippedRecord[];
   /** Filesystem image volumes: digest of everything that decides lower/ (see reuse.ts `volumeInputs`). */
   inputs?: string;
-  /** A provisioner's volume: the command that ran, digests of its params and of the tar stream it wrote (the tree's is contentDigest). */
+  /**
+   * A provisioner's volume: the command that ran, digests of its params and of the tar stream it wrote (the tree's is
+   * contentDigest).
+   */
   provisioner?: { command: string; paramsDigest: string; streamDigest: string };
   /** Filesystem image volumes: digest of a stat walk of lower/, to tell later whether it is intact (tree.ts). */
   fingerprint?: string;
@@ -105,7 +108,10 @@ export interface BuildRecord {
   containers: ContainerRecord[];
 }
 
-/** Writes `lkvol.json` into `dir` with the runtime specs' serialiser: keys sorted by UTF-8 bytes at every level, 2-space indent, final newline. */
+/**
+ * Writes `lkvol.json` into `dir` with the runtime specs' serialiser: keys sorted by UTF-8 bytes at every level, 2-space
+ * indent, final newline.
+ */
 export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
   await writeFile(join(dir, 'lkvol.json'), stableJson(record));
 }

@@ -39,7 +39,10 @@ export function volumeInputs(image: ResolvedImage, limits: VolumeLimits, applyOw
   return treeInputs(source, limits, applyOwnership);
 }
 
-/** The inputs hash of a tree extracted from `source` (an image's layers, a provisioner's stream) under these rules and limits. */
+/**
+ * The inputs hash of a tree extracted from `source` (an image's layers, a provisioner's stream) under these rules and
+ * limits.
+ */
 export function treeInputs(source: Record<string, unknown>, limits: VolumeLimits, applyOwnership: boolean): string {
   const inputs = {
     lkvol: version,
@@ -106,9 +109,9 @@ export async function volumeIntact(o: Omit<ReuseOptions, 'to' | 'applyOwnership'
 }
 
 /**
- * Recreates a tree of the previous output (a volume's lower/, a bundle's root) in staging without extracting anything: directories are made
- * anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the walk
- * fingerprints the old tree as it goes. The old output is only read, so a failed or killed build
+ * Recreates a tree of the previous output (a volume's lower/, a bundle's root) in staging without extracting anything:
+ * directories are made anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the
+ * walk fingerprints the old tree as it goes. The old output is only read, so a failed or killed build
  * leaves it as it was. Returns false, with the staging copy removed, when the old tree is not intact
  * (see {@link volumeIntact}: someone edited it), or a directory cannot be read (a rootless tree with
  * 0000 directories is extracted anew rather than chmod-ed in the old output).
@@ -202,7 +205,10 @@ async function walkPrevious(
   return (await walk('')) && `sha256:${hash.digest('hex')}` === fingerprint ? dirs : undefined;
 }
 
-/** Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, an inode has too many links) or `from` vanished. */
+/**
+ * Hard-links `from` to `to`; false where the file system cannot (OUT is a mount point of its own, an inode has too many
+ * links) or `from` vanished.
+ */
 function link(from: string, to: string): boolean {
   try {
     linkSync(from, to);

@@ -16,7 +16,9 @@ let registry: TestRegistry;
 let work: string;
 const isRoot = process.getuid?.() === 0;
 
-/** An image as `docker export` would not clean it: build leftovers, its own hosts and hostname, a whiteout in layer 2. */
+/**
+ * An image as `docker export` would not clean it: build leftovers, its own hosts and hostname, a whiteout in layer 2.
+ */
 const appLayers: TarEntry[][] = [
   [
     { name: 'bin', type: 'dir' },
@@ -75,7 +77,10 @@ after(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-/** app is used by onboot a (writable: holds it in lower/) and service s (read-only); tool by onshutdown z (read-only: holds it in rootfs/) and service t. */
+/**
+ * app is used by onboot a (writable: holds it in lower/) and service s (read-only); tool by onshutdown z (read-only:
+ * holds it in rootfs/) and service t.
+ */
 const system = `onboot:
   - name: a
     image: REGISTRY/rootfs/app:1

@@ -60,7 +60,10 @@ export interface RootfsJob {
   staging: string;
   session: PullSession;
   options: ResolvedBuildOptions;
-  /** The previous output's record, when reuse is on: an unchanged, intact root of the same bundle is linked, not unpacked. */
+  /**
+   * The previous output's record, when reuse is on: an unchanged, intact root of the same bundle is linked, not
+   * unpacked.
+   */
   previous?: { record: BuildRecord; out: string } | undefined;
 }
 
@@ -70,7 +73,9 @@ export function rootfsInputs(image: ResolvedImage, limits: VolumeLimits, applyOw
   return `sha256:${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}`;
 }
 
-/** A holder's root and the directories beside it that must be empty (for reuse): tmp/ and rootfs/ of a writable bundle. */
+/**
+ * A holder's root and the directories beside it that must be empty (for reuse): tmp/ and rootfs/ of a writable bundle.
+ */
 export function rootTree(bundle: string, root: ImageRoot): Pick<ReuseOptions, 'tree' | 'empty'> {
   return { tree: root.path, empty: root.readonly ? [] : [`${bundle}/tmp`, `${bundle}/rootfs`] };
 }
@@ -145,7 +150,10 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
   };
 }
 
-/** The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after linking it into staging. */
+/**
+ * The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after linking it into
+ * staging.
+ */
 async function reuseRoot(job: RootfsJob, inputs: string, dir: string): Promise<RootfsRecord | undefined> {
   const { previous, rendered, root, options } = job;
   const record = previous?.record.containers.find(

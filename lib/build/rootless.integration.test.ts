@@ -1,4 +1,5 @@
-// A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are checked.
+// A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are
+// checked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +22,10 @@ const nobody = 65534;
 /** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
 const builtBin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
 
-/** Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and linked, setuid, devices. */
+/**
+ * Modes a non-root user cannot work with directly: 0555 and 0000 directories with children, 0000 files replaced and
+ * linked, setuid, devices.
+ */
 const layers: TarEntry[][] = [
   [
     { name: 'ro', type: 'dir', mode: 0o555 },
@@ -121,20 +125,20 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
   const lower = join(out, 'containers/volumes/v/lower');
   assert.deepEqual(describeTree(await walkTree(lower)), [
     d('bin', 0o755, me),
-    f('bin/su', 'su', 0o755, me),
+    f('bin/su', 'su', { mode: 0o755, ...me }),
     d('dev', 0o755, me),
     d('etc', 0o755, me),
-    f('etc/shadow', 'x', 0o640, me),
+    f('etc/shadow', 'x', { mode: 0o640, ...me }),
     d('home', 0o755, me),
     d('home/u', 0o700, me),
     s('lnk', '/bin/su', me),
     d('none', 0, me),
     d('none/sub', 0o500, me),
-    f('none/sub/g', 'g', 0o444, me),
+    f('none/sub/g', 'g', { mode: 0o444, ...me }),
     d('ro', 0o555, me),
-    f('ro/a', 'a2', 0, { ...me, inode: 'ro/a' }),
-    f('ro/b', 'b', 0o644, me),
-    f('ro/h', 'a2', 0, { ...me, inode: 'ro/a' }),
+    f('ro/a', 'a2', { mode: 0, ...me, inode: 'ro/a' }),
+    f('ro/b', 'b', { mode: 0o644, ...me }),
+    f('ro/h', 'a2', { mode: 0, ...me, inode: 'ro/a' }),
     d('run', 0o755, me),
     `run/p fifo 0600 ${nobody}:${nobody}`,
   ]);

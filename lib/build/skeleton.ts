@@ -14,7 +14,10 @@ export const skeletonLayerName = 'lkvol: LinuxKit container skeleton';
 /** ImageTar's `defaultModTime` (moby/build/dir.go). */
 const linuxkitTime = Date.UTC(2017, 3, 18, 16, 30, 0) / 1000;
 
-/** ImageTar's `exclude`: dropped from the image. It matches tar names, which end in `/` for directories, so only non-directories go. */
+/**
+ * ImageTar's `exclude`: dropped from the image. It matches tar names, which end in `/` for directories, so only
+ * non-directories go.
+ */
 const excluded = ['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname'];
 
 /** ImageTar's `replace`: always written with this content (found in the image or not, through its `touch` list). */

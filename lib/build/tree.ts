@@ -28,7 +28,9 @@ export interface TreeSummary {
 export interface SummarizeOptions {
   /** What the image meant for each path, when ownership was not applied (`volumeReport(state).intended`). */
   intended?: ReadonlyMap<string, IntendedMetadata> | undefined;
-  /** sha256 (hex) of files by path, as extraction wrote them (`volumeReport(state).contentDigests`); others are read. */
+  /**
+   * sha256 (hex) of files by path, as extraction wrote them (`volumeReport(state).contentDigests`); others are read.
+   */
   contentDigests?: ReadonlyMap<string, string> | undefined;
   /** Device nodes the build could not create (`volumeReport(state).skipped`): counted and hashed as if present. */
   skipped?: readonly SkippedEntry[] | undefined;

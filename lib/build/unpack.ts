@@ -35,7 +35,10 @@ export interface UnpackJob {
   onLayer: (digest: string, index: number, count: number, phase: 'start' | 'applied') => void;
   /** Called while a layer is applied: its entries and file bytes so far. */
   onLayerProgress?: ((digest: string, entries: number, bytes: number) => void) | undefined;
-  /** A last layer of lkvol's own, applied after the image's with the same rules (see skeleton.ts), made from what the image left. */
+  /**
+   * A last layer of lkvol's own, applied after the image's with the same rules (see skeleton.ts), made from what the
+   * image left.
+   */
   finalLayer?:
     ((root: string, state: ExtractState) => Promise<{ name: string; tar: Readable } | undefined>) | undefined;
 }

@@ -38,8 +38,8 @@ export interface UnchangedCheck {
 
 /**
  * The record of OUT when building now would give OUT byte for byte (volumes unchanged and intact,
- * with `--rootfs` bundles' roots too, the same specs, the same lkvol.json, nothing else in containers/), else undefined. Then OUT is
- * left as it is: the outcome of a build through staging would be the same tree. Volumes in
+ * with `--rootfs` bundles' roots too, the same specs, the same lkvol.json, nothing else in containers/), else
+ * undefined. Then OUT is left as it is: the outcome of a build through staging would be the same tree. Volumes in
  * `format: oci` always make it undefined (their layouts are rewritten). Only reads.
  */
 export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | undefined> {
@@ -83,7 +83,10 @@ export async function unchangedOutput(c: UnchangedCheck): Promise<BuildRecord | 
   return record;
 }
 
-/** The container records as this build would write them: with `--rootfs`, each holder's root unchanged and intact in OUT. */
+/**
+ * The container records as this build would write them: with `--rootfs`, each holder's root unchanged and intact in
+ * OUT.
+ */
 async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[] | undefined> {
   if (c.rootfs === undefined) return c.record.containers;
   const out: ContainerRecord[] = [];
@@ -104,7 +107,10 @@ async function unchangedContainers(c: UnchangedCheck): Promise<ContainerRecord[]
   return out;
 }
 
-/** A volume whose inputs are those recorded in OUT: the record this build would write, and the check that OUT's tree is intact. */
+/**
+ * A volume whose inputs are those recorded in OUT: the record this build would write, and the check that OUT's tree is
+ * intact.
+ */
 interface VolumeCandidate {
   record: VolumeRecord;
   intact: () => Promise<boolean>;

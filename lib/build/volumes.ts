@@ -22,7 +22,9 @@ export interface VolumeJob {
   dir: string;
   session: PullSession;
   options: ResolvedBuildOptions;
-  /** The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved). */
+  /**
+   * The volume of the same name in the previous output, when it has one: its record and that output (OUT, resolved).
+   */
   previous?: { record: VolumeRecord; out: string } | undefined;
   /** The build's provisioner runs (each runs once, maybe already for the no-change check). */
   provisioners: ProvisionerRuns;
@@ -60,7 +62,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     inputs = provisionerInputs(output, volumeLimits(volume, options.limits), options.applyOwnership);
     const reused = await reuse(job, inputs, lower);
     if (reused !== undefined) return { ...reused, readonly: volume.readonly, provisioner };
-    report = await extractProvisioned(provisioned, output, lower, options);
+    report = await extractProvisioned(provisioned, output, { root: lower, options });
   } else if (volume.ref !== undefined && volume.format === 'oci') {
     ({ digest: layoutDigest, layers } = await writeOciLayout({
       volume,

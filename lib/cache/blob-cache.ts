@@ -192,7 +192,9 @@ function createCounter(): Transform & { readonly bytesRead: number } {
   return t as Transform & { readonly bytesRead: number };
 }
 
-/** Digest mismatches raised while reading a stored blob, mapped to the blob: the cache, not the registry, is at fault. */
+/**
+ * Digest mismatches raised while reading a stored blob, mapped to the blob: the cache, not the registry, is at fault.
+ */
 const corruptCached = new WeakMap<object, Digest>();
 
 /** The digest of the stored blob whose read raised `err` because its bytes are corrupt, else undefined. */

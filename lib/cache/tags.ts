@@ -1,4 +1,5 @@
-// Tag records: the digest a tag named when last resolved (`<cache>/v1/tags/<sha256 of ref>.json`), for --offline and HEAD revalidation.
+// Tag records: the digest a tag named when last resolved (`<cache>/v1/tags/<sha256 of ref>.json`), for --offline and
+// HEAD revalidation.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,9 +18,14 @@ export interface TagRecord {
 export interface TagStore {
   /** Path of the record for `ref` (it may not exist). */
   pathOf(ref: string): string;
-  /** The record for `ref`; undefined when absent or unreadable as a record (a damaged record is a cache miss). Throws LKVOL_IO. */
+  /**
+   * The record for `ref`; undefined when absent or unreadable as a record (a damaged record is a cache miss). Throws
+   * LKVOL_IO.
+   */
   get(ref: string): Promise<TagRecord | undefined>;
-  /** Writes the record atomically (temp file, then rename: concurrent builds never see half a record). Throws LKVOL_IO. */
+  /**
+   * Writes the record atomically (temp file, then rename: concurrent builds never see half a record). Throws LKVOL_IO.
+   */
   put(record: TagRecord): Promise<void>;
 }
 

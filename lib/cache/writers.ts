@@ -1,7 +1,7 @@
 // Who wrote a cache temp file, and whether that writer is gone, so a killed build's temps can be removed at once.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isProcessAlive } from '../internal/process.js';
+import { isProcessAlive, processId } from '../internal/process.js';
 
 /** Temp files of puts running in this process (their pid is ours, yet they are alive). */
 const live = new Set<string>();
@@ -12,7 +12,7 @@ const live = new Set<string>();
  * names (container ids) differ, so one never takes the other's live temp file for a leftover.
  */
 export function writerTag(): string {
-  return `${hostTag()}-${process.pid}`;
+  return `${hostTag()}-${processId()}`;
 }
 
 function hostTag(): string {
@@ -35,6 +35,6 @@ export function isOrphanTemp(path: string, name: string): boolean {
   const m = /^[0-9a-f]+\.([0-9a-f]{8})-(\d+)\.[0-9a-f]+$/.exec(name);
   if (m === null || m[1] !== hostTag()) return false;
   const pid = Number(m[2]);
-  if (pid === process.pid) return !live.has(path);
+  if (pid === processId()) return !live.has(path);
   return !isProcessAlive(pid);
 }

@@ -45,7 +45,10 @@ function at(path: DocPath, message: string | undefined): FieldProblem[] {
   return message === undefined ? [] : [{ path, message }];
 }
 
-/** A single `all` or `none` (any case) stands for every or no capability; otherwise each must be a known upper-case name. */
+/**
+ * A single `all` or `none` (any case) stands for every or no capability; otherwise each must be a known upper-case
+ * name.
+ */
 function checkCapabilities(
   entry: ContainerFields,
   key: 'capabilities' | 'capabilities.add' | 'ambient',

@@ -25,7 +25,9 @@ export function buildIdMap(config: Readonly<Record<Section, readonly { name: str
   return ids;
 }
 
-/** Names used by more than one container (across all sections; onboot and onshutdown names may repeat), with their uses. */
+/**
+ * Names used by more than one container (across all sections; onboot and onshutdown names may repeat), with their uses.
+ */
 export function repeatedNames(
   config: Readonly<Record<Section, readonly (EntrySource & { name: string })[]>>,
 ): Map<string, RepeatedName> {

@@ -72,7 +72,8 @@ test('an aborted signal cancels the load', async (t) => {
   );
 });
 
-// lkvol targets Linux; reading /proc/self/mem gives a real read error whoever runs the test (a mode-000 file would not stop root).
+// lkvol targets Linux; reading /proc/self/mem gives a real read error whoever runs the test (a mode-000 file would not
+// stop root).
 test('an error while reading is an I/O error naming the path', async () => {
   // NB: reading /proc/self/mem from offset 0 fails with EIO (the page is not mapped): a real read error, even as root.
   await assert.rejects(loadConfig(['/proc/self/mem']), (err) => {

@@ -61,7 +61,7 @@ const cases: {
 
 for (const c of cases) {
   test(c.name, () => {
-    const issues = checkVolumeRefs(web, c.binds, c.mounts ?? [], config.volumes, origin);
+    const issues = checkVolumeRefs(web, { binds: c.binds, mounts: c.mounts ?? [], volumes: config.volumes, origin });
     assert.deepEqual(issues.map(formatConfigIssue), c.want);
   });
 }

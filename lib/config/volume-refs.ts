@@ -134,24 +134,27 @@ export function checkContainerRefs(
   return issues;
 }
 
+/** Binds and mounts that did not come from the YAML, where they came from, and the volumes they may name. */
+export interface VolumeRefs {
+  binds: readonly string[];
+  mounts: readonly MountEntry[];
+  /** The system's volumes. */
+  volumes: readonly LoadedVolume[];
+  /** Where the binds and mounts came from, e.g. `label org.mobyproject.config of docker.io/library/x@sha256:…`. */
+  origin: string;
+}
+
 /**
  * The bind and mount checks of a container, for binds and mounts that did not come from the YAML (the image's
- * `org.mobyproject.config` label, read at build time). `origin` names where they came from, e.g.
- * `label org.mobyproject.config of docker.io/library/x@sha256:…`; messages read
- * `container "web" (<origin>): bind "…": …`. Issues point at the container's `image` (`services[0].image`).
+ * `org.mobyproject.config` label, read at build time). Messages read `container "web" (<origin>): bind "…": …`.
+ * Issues point at the container's `image` (`services[0].image`).
  * Throw them as `new ConfigError('LKVOL_CONFIG_INVALID', issues)`. Pure; never throws.
  */
-export function checkVolumeRefs(
-  container: LoadedContainer,
-  binds: readonly string[],
-  mounts: readonly MountEntry[],
-  volumes: readonly LoadedVolume[],
-  origin: string,
-): ConfigIssue[] {
-  const ctx: RefContext = { container: container.name, volumes: volumeTable(volumes), origin };
+export function checkVolumeRefs(container: LoadedContainer, refs: VolumeRefs): ConfigIssue[] {
+  const ctx: RefContext = { container: container.name, volumes: volumeTable(refs.volumes), origin: refs.origin };
   const at = (message: string): ConfigIssue => issueAt(container, ['image'], message);
   return [
-    ...binds.flatMap((b) => bindProblems(b, ctx).map(at)),
-    ...mounts.flatMap((m) => mountProblems(m, ctx).map((p) => at(p.message))),
+    ...refs.binds.flatMap((b) => bindProblems(b, ctx).map(at)),
+    ...refs.mounts.flatMap((m) => mountProblems(m, ctx).map((p) => at(p.message))),
   ];
 }

@@ -162,7 +162,10 @@ export interface IdFields {
   additionalGids?: (string | number)[] | undefined;
 }
 
-/** uid/gid/additionalGids naming a container whose name repeats: the id is the last one's, which may not be the one meant. */
+/**
+ * uid/gid/additionalGids naming a container whose name repeats: the id is the last one's, which may not be the one
+ * meant.
+ */
 export function idWarnings(entry: IdFields, repeated: ReadonlyMap<string, RepeatedName>): FieldWarning[] {
   const out: FieldWarning[] = [];
   const check = (path: DocPath, field: string, value: string | number | undefined): void => {

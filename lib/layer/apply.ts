@@ -55,12 +55,12 @@ export async function applyEntry(ctx: LayerContext, entry: LayerEntry, body: Asy
     return;
   }
   if (whiteout.kind === 'opaque') return applyOpaque(ctx, dir, ref);
-  if (whiteout.kind === 'whiteout') return applyWhiteout(ctx, dir, whiteout.target, ref);
+  if (whiteout.kind === 'whiteout') return applyWhiteout(ctx, dir, { target: whiteout.target, ref });
   const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref, known: ctx.volume.realDirs });
   ensureDirs(ctx, parent, entry, ref);
   noteDirChange(ctx, parent);
   const rel = [...parent, base];
-  await createEntry(ctx, entry, rel, body, ref);
+  await createEntry(ctx, entry, { rel, body, ref });
   markWritten(ctx, rel);
 }
 
@@ -72,12 +72,11 @@ function applyRootEntry(ctx: LayerContext, entry: LayerEntry, ref: EntryRef): vo
   noteIntended(ctx, [], entry);
 }
 
+/** Creates `entry` at `rel` (its parents in place), with `body` as a file's content; `ref` names it in errors. */
 async function createEntry(
   ctx: LayerContext,
   entry: LayerEntry,
-  rel: string[],
-  body: AsyncIterable<Uint8Array>,
-  ref: EntryRef,
+  { rel, body, ref }: { rel: string[]; body: AsyncIterable<Uint8Array>; ref: EntryRef },
 ): Promise<void> {
   const path = hostPath(ctx.root, rel);
   switch (entry.kind) {
@@ -131,7 +130,7 @@ function clearFor(ctx: LayerContext, rel: readonly string[], incomingDir: boolea
   // A device that could not be created is replaced too, though nothing of it is on disk.
   forgetSkipped(ctx, rel);
   if (st === undefined) return 'absent';
-  removePath(ctx.root, ctx.volume.realDirs, rel, st.isDirectory());
+  removePath(ctx.root, rel, { cache: ctx.volume.realDirs, isDir: st.isDirectory() });
   return 'absent';
 }
 
@@ -188,7 +187,8 @@ async function writeFile(
       hash.update(chunk);
     }
     ctx.volume.contentDigests.set(rel.join('/'), hash.digest('hex'));
-    applyFdMetadata(ctx, fd, entry, probeCreation(ctx, fd, entry, created));
+    const node = { fd, entry };
+    applyFdMetadata(ctx, node, probeCreation(ctx, node, created));
     // After the last write and after chown: both clear security.capability.
     applyXattrs(path, entry, {
       mode: ctx.xattrMode,

@@ -66,7 +66,10 @@ export interface VolumeBookkeeping extends ExtractState {
    * included), or a file system that gives files their directory's group (`grpid`). Then every file is chown-ed.
    */
   setgidDirs: boolean;
-  /** Whether open(2) gives new files exactly the mode asked for minus the umask (no default ACL); undefined until the first file. */
+  /**
+   * Whether open(2) gives new files exactly the mode asked for minus the umask (no default ACL); undefined until the
+   * first file.
+   */
   exactModes: boolean | undefined;
 }
 

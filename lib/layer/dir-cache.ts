@@ -51,8 +51,12 @@ function parentOf(key: string): string {
   return slash === -1 ? '' : key.slice(0, slash);
 }
 
-/** Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in `cache`. */
-export function removePath(root: string, cache: DirCache, rel: readonly string[], isDir: boolean): void {
+/**
+ * Removes what is at `rel` (a whole tree for a directory; a symlink itself, never its target) and forgets it in
+ * `cache`.
+ */
+export function removePath(root: string, rel: readonly string[], o: { cache: DirCache; isDir: boolean }): void {
+  const { cache, isDir } = o;
   cache.forget(rel.join('/'), isDir);
   rmSync(hostPath(root, rel), { recursive: isDir, force: true });
 }

@@ -6,7 +6,9 @@ import { wantDir as d, wantFile as f } from '../internal/testing/tree.js';
 
 const corrupt = (entry?: string) =>
   ({ code: 'LKVOL_LAYER_CORRUPT', layer: 0, ...(entry === undefined ? {} : { entry }) }) as const;
-/** An archive fragment (no end marker) that a reader could mistake for headers if it lands where a header is expected. */
+/**
+ * An archive fragment (no end marker) that a reader could mistake for headers if it lands where a header is expected.
+ */
 const hidden = await buildTar([{ name: 'hidden', content: 'h' }], { endMarker: false });
 /** A PAX header giving the *next* entry a capability and a user xattr: smuggled metadata. */
 const fakePax = await buildTar(
@@ -96,7 +98,7 @@ const cases: LayerCase[] = [
         { name: 'b', uid: 5 },
       ],
     ],
-    want: [f('a', 'a'), f('b', '', 0o644, { uid: 5 })],
+    want: [f('a', 'a'), f('b', '', { mode: 0o644, uid: 5 })],
     warnings: ['LKVOL_WARN_GLOBAL_PAX'],
   },
   {

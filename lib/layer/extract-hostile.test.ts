@@ -176,9 +176,9 @@ const cases: LayerCase[] = [
     ],
     want: [
       d('OUT'),
-      f('OUT/f', 'decoy', 0o644, { inode: 'OUT/f' }),
+      f('OUT/f', 'decoy', { mode: 0o644, inode: 'OUT/f' }),
       s('t', 'OUT'),
-      f('h', 'decoy', 0o644, { inode: 'OUT/f' }),
+      f('h', 'decoy', { mode: 0o644, inode: 'OUT/f' }),
     ],
   },
   {
@@ -214,7 +214,7 @@ const cases: LayerCase[] = [
         { name: 'u', type: 'symlink', linkname: 'elsewhere', uid: 5 },
       ],
     ],
-    want: [d('s', 0o777), f('t', 'replaced', 0o666), s('u', 'elsewhere', { uid: 5 })],
+    want: [d('s', 0o777), f('t', 'replaced', { mode: 0o666 }), s('u', 'elsewhere', { uid: 5 })],
   },
   {
     name: 'directory metadata is not applied through a symlink that replaced the directory later in the layer',
@@ -236,8 +236,8 @@ const cases: LayerCase[] = [
     layers: [[{ name: 'etc/passwd', content: 'root' }], [{ name: 'h', type: 'link', linkname: '/etc/passwd' }]],
     want: [
       d('etc'),
-      f('etc/passwd', 'root', 0o644, { inode: 'etc/passwd' }),
-      f('h', 'root', 0o644, { inode: 'etc/passwd' }),
+      f('etc/passwd', 'root', { mode: 0o644, inode: 'etc/passwd' }),
+      f('h', 'root', { mode: 0o644, inode: 'etc/passwd' }),
     ],
   },
   {

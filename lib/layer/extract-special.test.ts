@@ -41,8 +41,8 @@ const cases: LayerCase[] = [
     ],
     want: [
       d('bin'),
-      f('bin/ping', 'ELF', 0o4755, { uid: 1000, inode: 'bin/ping' }),
-      f('bin/ping6', 'ELF', 0o4755, { uid: 1000, inode: 'bin/ping' }),
+      f('bin/ping', 'ELF', { mode: 0o4755, uid: 1000, inode: 'bin/ping' }),
+      f('bin/ping6', 'ELF', { mode: 0o4755, uid: 1000, inode: 'bin/ping' }),
       d('etc', 0o750),
     ],
     check: xattrs([
@@ -215,9 +215,9 @@ const cases: LayerCase[] = [
       d('none/sub', 0o500),
       f('none/sub/g'),
       d('ro', 0o555),
-      f('ro/a', 'a2', 0, { inode: 'ro/a' }),
+      f('ro/a', 'a2', { mode: 0, inode: 'ro/a' }),
       f('ro/b', 'b'),
-      f('ro/h', 'a2', 0, { inode: 'ro/a' }),
+      f('ro/h', 'a2', { mode: 0, inode: 'ro/a' }),
     ],
     check: (a) => {
       const intended = (p: string) => a.report.intended.get(p);

@@ -43,7 +43,8 @@ export interface ExtractLayerOptions {
  * @throws LKVOL_LAYER_UNSAFE_PATH for entries that would escape the root (names the layer and entry).
  * @throws LKVOL_LAYER_CORRUPT for a broken gzip or tar stream, unknown entry types, header-only types
  *   with data, or a parent path that is not a directory.
- * @throws LKVOL_LAYER_LIMIT when maxBytes, maxEntries or maxDepth is exceeded, or a zstd frame's window is over 128 MiB.
+ * @throws LKVOL_LAYER_LIMIT when maxBytes, maxEntries or maxDepth is exceeded, or a zstd frame's window is
+ * over 128 MiB.
  * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE for xz and bzip2 blobs, and for xattrs to apply without
  *   a native xattr binding for this platform.
  * @throws LKVOL_DIGEST_MISMATCH when the uncompressed digest differs from `diffId` (or upstream).

@@ -14,6 +14,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { wrapError } from '../errors.js';
+import { effectiveIds } from '../internal/process.js';
 import type { LayerContext } from './context.js';
 import type { LayerEntry } from './entries.js';
 import { hostPath, isErrno, resolveInRoot } from './paths.js';
@@ -36,12 +37,20 @@ function effectiveMode(ctx: LayerContext, entry: LayerEntry): number {
   return entry.kind === 'dir' ? entry.mode | 0o700 : entry.mode;
 }
 
-/** How a new file is created so that as few calls as possible follow: the mode to open it with, and which calls remain. */
+/**
+ * How a new file is created so that as few calls as possible follow: the mode to open it with, and which calls remain.
+ */
 export interface CreationMetadata {
   /** The mode for open(2): the final one when the umask leaves it alone, else 0600 and a chmod after. */
   createMode: number;
   chown: boolean;
   chmod: boolean;
+}
+
+/** A node lkvol made for an entry, open: its descriptor, and the entry. */
+export interface OpenEntry {
+  fd: number;
+  entry: LayerEntry;
 }
 
 /**
@@ -66,8 +75,7 @@ export function creationMetadata(ctx: LayerContext, entry: LayerEntry): Creation
  */
 export function probeCreation(
   ctx: LayerContext,
-  fd: number,
-  entry: LayerEntry,
+  { fd, entry }: OpenEntry,
   created: CreationMetadata,
 ): CreationMetadata {
   if (ctx.volume.exactModes !== undefined) return created;
@@ -90,7 +98,7 @@ export function ownerUncertain(ctx: LayerContext): boolean {
 }
 
 /** lkvol's own uid and gid: the owner of every file it creates outside setgid directories. */
-const ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+const ownIds = effectiveIds();
 
 /**
  * Whether a directory made with mkdir(path, `mode`) needs a chmod to have exactly `mode`: when the
@@ -105,7 +113,7 @@ export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
  * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown"). `created` skips what
  * creating the file already did (see {@link creationMetadata}).
  */
-export function applyFdMetadata(ctx: LayerContext, fd: number, entry: LayerEntry, created?: CreationMetadata): void {
+export function applyFdMetadata(ctx: LayerContext, { fd, entry }: OpenEntry, created?: CreationMetadata): void {
   if (created?.chown ?? ctx.applyOwnership) fchownSync(fd, entry.uid, entry.gid);
   if (created?.chmod ?? true) fchmodSync(fd, effectiveMode(ctx, entry));
   futimesSync(fd, entry.mtime, entry.mtime);
@@ -143,26 +151,22 @@ export function applyDirMetadata(ctx: LayerContext): void {
   for (const [key, times] of ctx.touched) {
     if (ctx.dirs.has(key)) continue;
     hostFault(ctx, key, () =>
-      withDir(
-        ctx,
-        key,
-        key,
-        (fd) => futimesSync(fd, times.atime, times.mtime),
-        (path) => utimesSync(path, times.atime, times.mtime),
-      ),
+      withDir(ctx, key, {
+        entry: key,
+        viaFd: (fd) => futimesSync(fd, times.atime, times.mtime),
+        viaPath: (path) => utimesSync(path, times.atime, times.mtime),
+      }),
     );
   }
   for (const [key, entry] of ctx.dirs) {
     // Files created below a setgid directory take its group: from now on they are always chown-ed.
     if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
     const path = hostFault(ctx, entry.name, () =>
-      withDir(
-        ctx,
-        key,
-        entry.name,
-        (fd) => applyFdMetadata(ctx, fd, entry),
-        (p) => applyDirPathMetadata(ctx, p, entry),
-      ),
+      withDir(ctx, key, {
+        entry: entry.name,
+        viaFd: (fd) => applyFdMetadata(ctx, { fd, entry }),
+        viaPath: (p) => applyDirPathMetadata(ctx, p, entry),
+      }),
     );
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
@@ -176,7 +180,10 @@ export function applyDirMetadata(ctx: LayerContext): void {
   }
 }
 
-/** Runs `op` on directory `entry`; a host error (EPERM in a user namespace, EMFILE) is LKVOL_IO naming it, not a corrupt layer. */
+/**
+ * Runs `op` on directory `entry`; a host error (EPERM in a user namespace, EMFILE) is LKVOL_IO naming it, not a corrupt
+ * layer.
+ */
 function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
   try {
     return op();
@@ -193,14 +200,13 @@ function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
 /**
  * Runs `viaFd` on directory `key` opened without following symlinks, or `viaPath` when it may not
  * be opened (mode 0 as non-root); skips it when it is gone or not reached through real directories.
+ * `entry` names it in messages.
  * @returns the directory's path when it was handled, else undefined.
  */
 function withDir(
   ctx: LayerContext,
   key: string,
-  entry: string,
-  viaFd: (fd: number) => void,
-  viaPath: (path: string) => void,
+  { entry, viaFd, viaPath }: { entry: string; viaFd: (fd: number) => void; viaPath: (path: string) => void },
 ): string | undefined {
   const rel = key === '' ? [] : key.split('/');
   const again = resolveInRoot(ctx.root, rel, {

@@ -52,7 +52,9 @@ export async function withTarBytes<T>(
   return result as T;
 }
 
-/** An error met while reading a layer, as the LkvolError to report (`hint` for a malformed tar, when not an image's). */
+/**
+ * An error met while reading a layer, as the LkvolError to report (`hint` for a malformed tar, when not an image's).
+ */
 export function layerError(
   layer: string,
   err: unknown,

@@ -29,13 +29,18 @@ const file = (name: string, content: string, mode = 0o644, o: Partial<TarEntry> 
 });
 const symlink = (name: string, linkname: string): TarEntry => ({ name, type: 'symlink', linkname, mtime: t0 + 2 });
 const hardlink = (name: string, linkname: string): TarEntry => ({ name, type: 'link', linkname, mtime: t0 + 3 });
-/** PAX xattr records: binary values (a vfs_cap_data v2 with non-UTF-8 bytes, NUL, newline) must survive byte for byte. */
+/**
+ * PAX xattr records: binary values (a vfs_cap_data v2 with non-UTF-8 bytes, NUL, newline) must survive byte for byte.
+ */
 const xattrs = (records: Record<string, string | Buffer>): Partial<TarEntry> => ({
   pax: Object.fromEntries(Object.entries(records).map(([k, v]) => [`SCHILY.xattr.${k}`, v])),
 });
 const cap = Buffer.from('01000002002000000000000000000000c0ff0000', 'hex');
 
-/** A small distro-like base, an update layer, a cleanup layer and an app layer. Every parent has its own entry, as real builders write them. */
+/**
+ * A small distro-like base, an update layer, a cleanup layer and an app layer. Every parent has its own entry, as real
+ * builders write them.
+ */
 const layers: TarEntry[][] = [
   [
     dir('./'),

@@ -42,9 +42,13 @@ export function isAufsMetadata(parts: readonly string[]): boolean {
  * stands in the layer. What this layer wrote at or below `<target>` stays, with the directories
  * leading to it; lower content around it goes (umoci and go-containerregistry do the same in
  * either order). The directory is resolved inside the root, so a whiteout below a symlinked
- * directory stays inside the root.
+ * directory stays inside the root. `ref` names the whiteout entry in errors.
  */
-export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target: string, ref: EntryRef): void {
+export function applyWhiteout(
+  ctx: LayerContext,
+  dir: readonly string[],
+  { target, ref }: { target: string; ref: EntryRef },
+): void {
   const parent = resolveInRoot(ctx.root, dir, { followFinal: true, ref, known: ctx.volume.realDirs });
   const rel = [...parent, target];
   const key = rel.join('/');
@@ -56,7 +60,7 @@ export function applyWhiteout(ctx: LayerContext, dir: readonly string[], target:
   forgetSkipped(ctx, rel);
   if (st === undefined) return;
   noteDirChange(ctx, parent);
-  removePath(ctx.root, ctx.volume.realDirs, rel, st.isDirectory());
+  removePath(ctx.root, rel, { cache: ctx.volume.realDirs, isDir: st.isDirectory() });
 }
 
 /**
@@ -92,7 +96,7 @@ function pruneLower(ctx: LayerContext, rel: readonly string[]): void {
     if (!written && !leadsToWritten) {
       forgetSkipped(ctx, child);
       noteDirChange(ctx, rel);
-      removePath(ctx.root, ctx.volume.realDirs, child, dirent.isDirectory());
+      removePath(ctx.root, child, { cache: ctx.volume.realDirs, isDir: dirent.isDirectory() });
       continue;
     }
     // A directory of this layer may hold lower-layer children (a merged directory): hide those too.

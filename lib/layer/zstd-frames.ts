@@ -130,7 +130,7 @@ class Walker implements FrameWalker {
       this.need = frameHeaderSize(this.acc)!;
       return false;
     }
-    if (header.window > this.maxWindow) throw windowError(this.layer, this.frame, this.offset, header, this.maxWindow);
+    if (header.window > this.maxWindow) throw this.windowError(header, this.maxWindow);
     if (header.dictionaryId !== 0)
       throw this.corrupt(`needs zstd dictionary ${header.dictionaryId}, which an OCI layer cannot carry`);
     this.checksum = header.checksum;
@@ -165,17 +165,17 @@ class Walker implements FrameWalker {
       { hint: 'the layer is not a valid zstd stream; rebuild the image' },
     );
   }
-}
 
-function windowError(layer: string, frame: number, offset: number, h: FrameHeader, max: number): LkvolError {
-  const what = h.singleSegment ? 'single-segment content size' : 'window';
-  return new LkvolError(
-    'LKVOL_LAYER_LIMIT',
-    `layer ${layer}: zstd frame ${frame} at offset ${offset} declares a ${what} of ${mebibytes(h.window)}; lkvol decodes at most ${mebibytes(max)}`,
-    {
-      hint: 'recompress the layer with a smaller window (zstd without --long, or --long=27 at most)',
-    },
-  );
+  private windowError(h: FrameHeader, max: number): LkvolError {
+    const what = h.singleSegment ? 'single-segment content size' : 'window';
+    return new LkvolError(
+      'LKVOL_LAYER_LIMIT',
+      `layer ${this.layer}: zstd frame ${this.frame} at offset ${this.offset} declares a ${what} of ${mebibytes(h.window)}; lkvol decodes at most ${mebibytes(max)}`,
+      {
+        hint: 'recompress the layer with a smaller window (zstd without --long, or --long=27 at most)',
+      },
+    );
+  }
 }
 
 function mebibytes(n: number): string {

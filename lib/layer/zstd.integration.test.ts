@@ -86,8 +86,8 @@ for (const c of cases) {
     const lower = await pushAndBuild(c.name.replaceAll(/[^a-z0-9]+/g, '-'), await c.layers());
     assert.deepEqual(describeTree(await walkTree(lower)), [
       wantDir('etc', 0o755, me),
-      wantFile('etc/motd', 'zstd base\n', 0o644, me),
-      wantFile('etc/old', 'gone', 0o644, me),
+      wantFile('etc/motd', 'zstd base\n', { mode: 0o644, ...me }),
+      wantFile('etc/old', 'gone', { mode: 0o644, ...me }),
     ]);
   });
 }
@@ -110,7 +110,7 @@ test('build: a gzip base under a multi-frame zstd layer with a skippable frame a
   ]);
   assert.deepEqual(describeTree(await walkTree(lower)), [
     wantDir('etc', 0o755, me),
-    wantFile('etc/motd', 'zstd top\n', 0o644, me),
+    wantFile('etc/motd', 'zstd top\n', { mode: 0o644, ...me }),
   ]);
 });
 

@@ -72,7 +72,7 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
   let described: Promise<ArchiveImage> | undefined;
   // The first request's signal reads the archive: they all come from one build.
   const describe = (signal: AbortSignal | undefined) =>
-    (described ??= plainArchive(image, written, subject, o, signal).then((plain) => {
+    (described ??= plainArchive(image, written, { ...o, subject, signal }).then((plain) => {
       file = plain;
       return describeImage(image, plain, subject, signal);
     }));
@@ -83,7 +83,7 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
         throw localError(
           formatReference(ref),
           `the archive now holds image ${archived.digest}, not the ${ref.digest} the reference pins (in the system file or lkvol.lock)`,
-          'pin what the archive holds now (lkvol lock --update), or restore the archive',
+          { hint: 'pin what the archive holds now (lkvol lock --update), or restore the archive' },
         );
       }
       return checkManifest(archived.manifestBytes, {
@@ -96,7 +96,7 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
     async fetchBlobBytes(_ref, d, opts = {}) {
       const archived = await describe(opts.signal);
       if (d.digest !== archived.config.digest)
-        throw localError(subject, `the archive's image has no document ${d.digest}`, archiveHint(image));
+        throw localError(subject, `the archive's image has no document ${d.digest}`, { hint: archiveHint(image) });
       return archived.config.bytes;
     },
     async openBlob(d, opts = {}) {
@@ -105,7 +105,7 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
       if (d.digest === archived.config.digest) return Readable.from([archived.config.bytes]);
       const member = archived.blobs.get(d.digest);
       if (member === undefined)
-        throw localError(subject, `the archive's image has no blob ${d.digest}`, archiveHint(image));
+        throw localError(subject, `the archive's image has no blob ${d.digest}`, { hint: archiveHint(image) });
       return openMember(file, member, {
         subject,
         what: `layer ${d.digest}`,
@@ -123,10 +123,9 @@ export function openDockerArchive(image: LocalImage, written: string, o: LocalSo
 async function plainArchive(
   image: LocalImage,
   file: string,
-  subject: string,
-  o: LocalSourceOptions,
-  signal: AbortSignal | undefined,
+  o: LocalSourceOptions & { subject: string; signal: AbortSignal | undefined },
 ): Promise<string> {
+  const { subject, signal } = o;
   const hint = archiveHint(image);
   const { handle, size } = await openRegularFile(file, { subject, what: file, hint, signal });
   let compression;
@@ -136,7 +135,7 @@ async function plainArchive(
     compression = detectCompression(head);
   } catch (err) {
     await handle.close();
-    throw readFailure(err, subject, file, hint);
+    throw readFailure(err, { subject, what: file, hint });
   }
   if (compression === 'none') {
     await handle.close();
@@ -144,11 +143,9 @@ async function plainArchive(
   }
   if (compression !== 'gzip' && compression !== 'zstd') {
     await handle.close();
-    throw localError(
-      subject,
-      `${file} is compressed with ${compression}, which lkvol does not read`,
-      'decompress it first, or save it uncompressed or with gzip or zstd',
-    );
+    throw localError(subject, `${file} is compressed with ${compression}, which lkvol does not read`, {
+      hint: 'decompress it first, or save it uncompressed or with gzip or zstd',
+    });
   }
   const temp = o.tempFile();
   try {
@@ -167,8 +164,7 @@ async function plainArchive(
     throw localError(
       subject,
       `${file} is ${compression}-compressed but does not decompress: ${(err as Error).message}`,
-      hint,
-      err,
+      { hint, cause: err },
     );
   }
   return temp.path;
@@ -190,7 +186,10 @@ async function openMember(
   });
 }
 
-/** A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the archive's root (as docker load does). */
+/**
+ * A member name as lkvol keys it: normalised, without `./` or a trailing `/`; absolute names are taken from the
+ * archive's root (as docker load does).
+ */
 function memberKey(name: string): string {
   return posix
     .normalize(name)
@@ -214,7 +213,9 @@ async function listMembers(
   try {
     for await (const { header } of new TarReader(stream).members()) {
       if (files.size + links.size >= maxMembers)
-        throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, hint);
+        throw localError(subject, `${file} has more than ${maxMembers} members: it is not a docker save archive`, {
+          hint,
+        });
       for (const [what, value] of [
         ['name', header.name],
         ['link target', header.linkname],
@@ -223,7 +224,7 @@ async function listMembers(
           throw localError(
             subject,
             `${file} has a member ${what} of ${value.length} bytes (at most ${maxMemberName}): it is not a docker save archive`,
-            hint,
+            { hint },
           );
       }
       const name = memberKey(header.name);
@@ -241,8 +242,8 @@ async function listMembers(
     if (signal?.aborted === true)
       throw new LkvolError('LKVOL_CANCELLED', `${subject}: cancelled while reading ${file}`, { cause: err });
     if (err instanceof TarFormatError)
-      throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, hint, err);
-    throw readFailure(err, subject, file, hint);
+      throw localError(subject, `${file} is not a tar archive lkvol can read: ${err.message}`, { hint, cause: err });
+    throw readFailure(err, { subject, what: file, hint });
   } finally {
     stream.destroy();
   }
@@ -262,7 +263,7 @@ async function describeImage(
     for (let hop = 0; !files.has(current); hop++) {
       const next = links.get(current);
       if (next === undefined || hop >= maxLinkHops)
-        throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, hint);
+        throw localError(subject, `${what} ${JSON.stringify(name)} is not a file in the archive`, { hint });
       current = next;
     }
     return files.get(current)!;
@@ -272,7 +273,7 @@ async function describeImage(
 
   const manifestMember = files.get('manifest.json');
   if (manifestMember === undefined)
-    throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, hint);
+    throw localError(subject, `${file} has no manifest.json: it is not a docker save archive`, { hint });
   const parsed = archiveManifestSchema.safeParse(
     parseJson(await read(manifestMember, 'manifest.json'), subject, 'manifest.json', hint),
   );
@@ -280,7 +281,7 @@ async function describeImage(
     throw localError(
       subject,
       `manifest.json is not a docker save manifest: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${(parsed.error.issues[0]?.path ?? []).join('.')}`,
-      hint,
+      { hint },
     );
   const entry = chooseEntry(image, parsed.data, subject);
 
@@ -293,7 +294,7 @@ async function describeImage(
     throw localError(
       subject,
       `manifest.json lists ${entry.Layers.length} layers but the config has ${diffIds.length} diff_ids`,
-      hint,
+      { hint },
     );
   }
   const blobs = new Map<string, Member>();
@@ -349,16 +350,15 @@ function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
   const listed =
     tags.length === 0 ? 'its images have no tags' : `it holds ${tags.map((t) => JSON.stringify(t)).join(', ')}`;
-  if (entries.length === 0) throw localError(subject, 'manifest.json lists no image', archiveHint(image));
+  if (entries.length === 0) throw localError(subject, 'manifest.json lists no image', { hint: archiveHint(image) });
   if (image.name === undefined) {
     if (entries.length === 1) return entries[0]!;
-    throw localError(
-      subject,
-      `the archive holds ${entries.length} images and the reference names none; ${listed}`,
-      tags.length === 0
-        ? 'save one image per archive'
-        : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`,
-    );
+    throw localError(subject, `the archive holds ${entries.length} images and the reference names none; ${listed}`, {
+      hint:
+        tags.length === 0
+          ? 'save one image per archive'
+          : `name one after the path: ${image.transport}:${image.path}:${tags[0]!}`,
+    });
   }
   const name = image.name;
   const want = normalised(name);
@@ -367,19 +367,18 @@ function chooseEntry<T extends { RepoTags?: string[] | null | undefined }>(
   );
   if (chosen.length === 0) {
     const closest = nearestTags(name, tags, 1)[0];
-    throw localError(
-      subject,
-      `no image tagged ${JSON.stringify(name)} in manifest.json; ${listed}`,
-      closest === undefined
-        ? 'leave the name out: the archive has one image'
-        : `name one of them after the path: ${image.transport}:${image.path}:${closest}`,
-    );
+    throw localError(subject, `no image tagged ${JSON.stringify(name)} in manifest.json; ${listed}`, {
+      hint:
+        closest === undefined
+          ? 'leave the name out: the archive has one image'
+          : `name one of them after the path: ${image.transport}:${image.path}:${closest}`,
+    });
   }
   if (chosen.length > 1)
     throw localError(
       subject,
       `manifest.json has ${chosen.length} images tagged ${JSON.stringify(name)}; lkvol will not guess which`,
-      'save the images again with one image per tag',
+      { hint: 'save the images again with one image per tag' },
     );
   return chosen[0]!;
 }
@@ -440,7 +439,7 @@ async function hashMember(
   try {
     for await (const chunk of await openMember(file, m, o)) hash.update(chunk as Buffer);
   } catch (err) {
-    throw readFailure(err, o.subject, o.what, o.hint);
+    throw readFailure(err, o);
   }
   return `sha256:${hash.digest('hex')}` as Digest;
 }
@@ -449,6 +448,6 @@ function parseJson(bytes: Buffer, subject: string, what: string, hint: string): 
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw localError(subject, `${what} is not JSON: ${(err as Error).message}`, hint, err);
+    throw localError(subject, `${what} is not JSON: ${(err as Error).message}`, { hint, cause: err });
   }
 }

@@ -10,7 +10,9 @@ import type { LocalImageSource, LocalSourceOptions } from './source.js';
 export { localMismatchHint, type LocalImageSource, type LocalSourceOptions, type TempFile } from './source.js';
 export { refNameAnnotation } from './oci-layout.js';
 
-/** A source for `image`, whose path resolves to `location` (absolute). Nothing is read until it is asked for something. */
+/**
+ * A source for `image`, whose path resolves to `location` (absolute). Nothing is read until it is asked for something.
+ */
 export function openLocalImage(image: LocalImage, location: string, o: LocalSourceOptions): LocalImageSource {
   return image.transport === 'oci-layout' ? openOciLayout(image, location) : openDockerArchive(image, location, o);
 }

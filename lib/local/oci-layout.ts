@@ -34,7 +34,7 @@ export function openOciLayout(image: LocalImage, dir: string): LocalImageSource 
   let root: Promise<string> | undefined;
   const within = () =>
     (root ??= realpath(dir).catch((err: unknown) => {
-      throw readFailure(err, formatLocalImage(image), dir, layoutHint(image));
+      throw readFailure(err, { subject: formatLocalImage(image), what: dir, hint: layoutHint(image) });
     }));
   const blobPath = (digest: Digest) => join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
   const blobName = (digest: Digest) => `blobs/${digestAlgorithm(digest)}/${digestHex(digest)}`;
@@ -114,7 +114,7 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
       () => false,
     ))
   )
-    throw localError(subject, `${dir} is not an OCI image layout: it has no oci-layout file`, hint);
+    throw localError(subject, `${dir} is not an OCI image layout: it has no oci-layout file`, { hint });
   const marker = await readBytes(join(dir, 'oci-layout'), {
     subject,
     what: 'oci-layout',
@@ -132,7 +132,7 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
     throw localError(
       subject,
       `oci-layout says imageLayoutVersion ${JSON.stringify(version)}; lkvol reads version 1.x layouts`,
-      hint,
+      { hint },
     );
   }
   const bytes = await readBytes(join(dir, 'index.json'), {
@@ -147,18 +147,19 @@ async function readIndex(image: LocalImage, dir: string, within: string): Promis
       contentType: mediaTypes.ociIndex,
       subject: `${subject}: index.json`,
     });
-    if (document.kind !== 'index') throw localError(subject, 'index.json is not an image index', hint);
+    if (document.kind !== 'index') throw localError(subject, 'index.json is not an image index', { hint });
     return document.index;
   } catch (err) {
     if (err instanceof LkvolError && err.code !== 'LKVOL_LOCAL_IMAGE')
-      throw localError(subject, err.message.replace(`${subject}: `, ''), hint, err);
+      throw localError(subject, err.message.replace(`${subject}: `, ''), { hint, cause: err });
     throw err;
   }
 }
 
 /**
  * The index.json entry the reference names: the one whose ref.name annotation is the name; without
- * a name the only entry, else the one named `latest` (skopeo's default). @throws LKVOL_LOCAL_IMAGE listing the names there are.
+ * a name the only entry, else the one named `latest` (skopeo's default).
+ * @throws LKVOL_LOCAL_IMAGE listing the names there are.
  */
 export function selectImage(
   image: LocalImage,
@@ -181,19 +182,19 @@ export function selectImage(
   else if (entries.length === 1) chosen = entries;
   else chosen = entries.filter((d) => d.annotations?.[refNameAnnotation] === 'latest');
   if (entries.length === 0)
-    throw localError(subject, 'the layout holds no image (index.json lists no manifests)', layoutHint(image));
+    throw localError(subject, 'the layout holds no image (index.json lists no manifests)', { hint: layoutHint(image) });
   if (chosen.length === 0) {
     const want =
       image.name === undefined
         ? `no name given and the layout holds ${entries.length} images, none named "latest"`
         : `no image named ${JSON.stringify(image.name)}`;
-    throw localError(subject, `${want} in index.json; ${held}`, hint);
+    throw localError(subject, `${want} in index.json; ${held}`, { hint });
   }
   if (chosen.length > 1)
     throw localError(
       subject,
       `index.json names ${chosen.length} images ${JSON.stringify(image.name ?? 'latest')}; lkvol will not guess which`,
-      'write the layout again with one image per name',
+      { hint: 'write the layout again with one image per name' },
     );
   const d = chosen[0]!;
   return { digest: parseDigest(d.digest, `${subject}: index.json entry`), size: d.size, mediaType: d.mediaType };

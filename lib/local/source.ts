@@ -10,7 +10,10 @@ import type { ManifestSource } from '../registry/index.js';
 
 /** A layout or archive seen as a registry: manifests and configs as bytes, layers as streams. */
 export interface LocalImageSource extends ManifestSource {
-  /** The bytes of a blob of the image, unverified: the caller stores them through the cache, which checks digest and size. */
+  /**
+   * The bytes of a blob of the image, unverified: the caller stores them through the cache, which checks digest and
+   * size.
+   */
   openBlob(descriptor: Descriptor, opts?: { signal?: AbortSignal | undefined }): Promise<Readable>;
 }
 
@@ -29,20 +32,27 @@ export interface LocalSourceOptions {
 export const documentLimit = 4 << 20;
 
 /** LKVOL_LOCAL_IMAGE about `subject` (the reference as written). */
-export function localError(subject: string, message: string, hint: string, cause?: unknown): LkvolError {
-  return new LkvolError('LKVOL_LOCAL_IMAGE', `${subject}: ${message}`, { hint, cause });
+export function localError(subject: string, message: string, o: { hint: string; cause?: unknown }): LkvolError {
+  return new LkvolError('LKVOL_LOCAL_IMAGE', `${subject}: ${message}`, { hint: o.hint, cause: o.cause });
 }
 
 /** Mismatches found in a local file say where the file is, and that fetching again will not help. */
 export const localMismatchHint =
   'the layout or archive was changed or damaged after it was written: write it again (skopeo copy, docker save)';
 
-/** A file missing or of the wrong kind is LKVOL_LOCAL_IMAGE; an abort LKVOL_CANCELLED; other failures are the host's (LKVOL_IO). */
-export function readFailure(err: unknown, subject: string, what: string, hint: string): LkvolError {
+/**
+ * A file missing or of the wrong kind is LKVOL_LOCAL_IMAGE; an abort LKVOL_CANCELLED; other failures are
+ * the host's (LKVOL_IO). `what` is the file, for messages, as in {@link OpenOptions}.
+ */
+export function readFailure(err: unknown, o: { subject: string; what: string; hint: string }): LkvolError {
   if (err instanceof LkvolError) return err;
   const code = (err as NodeJS.ErrnoException).code;
+  const { subject, what, hint } = o;
   if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
-    return localError(subject, `${what}: ${code === 'EISDIR' ? 'is a directory' : 'does not exist'}`, hint, err);
+    return localError(subject, `${what}: ${code === 'EISDIR' ? 'is a directory' : 'does not exist'}`, {
+      hint,
+      cause: err,
+    });
   return wrapError(err, 'LKVOL_IO', `${subject}: read ${what}`);
 }
 
@@ -54,7 +64,10 @@ export interface OpenOptions {
   hint: string;
   /** A directory (real path) the file must really be in: a symlink out of a layout is refused. */
   within?: string | undefined;
-  /** The size a descriptor gives it: a file of another size is damaged (and a /proc file that reads for ever is refused here). */
+  /**
+   * The size a descriptor gives it: a file of another size is damaged (and a /proc file that reads for ever is refused
+   * here).
+   */
   size?: number | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -68,22 +81,22 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
   if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${o.subject}: cancelled`);
   if (o.within !== undefined) {
     const real = await realpath(file).catch((err: unknown) => {
-      throw readFailure(err, o.subject, o.what, o.hint);
+      throw readFailure(err, o);
     });
     const inside = relative(o.within, real);
     if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
-      throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, o.hint);
+      throw localError(o.subject, `${o.what}: is a link out of ${o.within}`, { hint: o.hint });
   }
   let handle: FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on a regular file).
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw readFailure(err, o.subject, o.what, o.hint);
+    throw readFailure(err, o);
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) throw localError(o.subject, `${o.what}: is not a regular file`, o.hint);
+    if (!st.isFile()) throw localError(o.subject, `${o.what}: is not a regular file`, { hint: o.hint });
     if (o.size !== undefined && st.size !== o.size) {
       throw new DigestMismatchError({
         subject: `${o.subject}: ${o.what}`,
@@ -97,7 +110,7 @@ export async function openRegularFile(file: string, o: OpenOptions): Promise<{ h
     return { handle, size: st.size };
   } catch (err) {
     await handle.close();
-    throw err instanceof LkvolError ? err : readFailure(err, o.subject, o.what, o.hint);
+    throw err instanceof LkvolError ? err : readFailure(err, o);
   }
 }
 
@@ -113,14 +126,16 @@ export async function readBytes(
   try {
     const length = o.length ?? size;
     if (length > o.limit)
-      throw localError(o.subject, `${o.what} is ${length} bytes, more than the ${o.limit} lkvol reads`, o.hint);
+      throw localError(o.subject, `${o.what} is ${length} bytes, more than the ${o.limit} lkvol reads`, {
+        hint: o.hint,
+      });
     const buf = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buf, 0, length, o.position ?? 0);
     if (bytesRead !== length)
-      throw localError(o.subject, `${o.what}: the file ends after ${bytesRead} of ${length} bytes`, o.hint);
+      throw localError(o.subject, `${o.what}: the file ends after ${bytesRead} of ${length} bytes`, { hint: o.hint });
     return buf;
   } catch (err) {
-    throw err instanceof LkvolError ? err : readFailure(err, o.subject, o.what, o.hint);
+    throw err instanceof LkvolError ? err : readFailure(err, o);
   } finally {
     await handle.close();
   }

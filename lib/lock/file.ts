@@ -9,7 +9,10 @@ import { compareBytes } from '../internal/compare.js';
 /** The file name; it lives beside the first system file. */
 export const lockFileName = 'lkvol.lock';
 
-/** One pinned reference: what its tag named when locked (an index or a manifest), and per platform the manifest chosen from an index. */
+/**
+ * One pinned reference: what its tag named when locked (an index or a manifest), and per platform the manifest chosen
+ * from an index.
+ */
 export interface LockEntry {
   digest: Digest;
   platforms?: Record<string, Digest>;

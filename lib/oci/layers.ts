@@ -9,7 +9,8 @@ import type { ImageConfig, Manifest } from './schema.js';
  * variants), or a config whose `rootfs.diff_ids` ("layer content hashes, in order from first to last",
  * image-spec `config.md`) do not match the manifest's layers one for one. Pure: call it before any layer
  * is fetched. `subject` names the image.
- * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE naming the layer and its type; LKVOL_REGISTRY_PROTOCOL for a diff_ids count that differs.
+ * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE naming the layer and its type; LKVOL_REGISTRY_PROTOCOL for a diff_ids count that
+ * differs.
  * @see https://github.com/opencontainers/image-spec/blob/main/config.md#properties
  */
 export function checkImageLayers(manifest: Manifest, config: ImageConfig, subject: string): void {

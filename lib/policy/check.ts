@@ -78,12 +78,14 @@ export function checkConfigHostPaths(config: Config, policy: Policy): ConfigIssu
   return issues;
 }
 
-/** Every host bind an image's label gives a container that breaks `policy`, at the container's image line. */
+/**
+ * Every host bind an image's label gives a container that breaks `policy`, at the container's image line; `image` names
+ * it.
+ */
 export function checkLabelHostPaths(
   c: LoadedContainer,
   label: ContainerFields,
-  image: string,
-  policy: Policy,
+  { image, policy }: { image: string; policy: Policy },
 ): ConfigIssue[] {
   return hostBinds(label).flatMap((b) => {
     const why = policyViolation(b, policy);

@@ -1,4 +1,5 @@
-// The build's view of images: manifests and configs from the cache first, tags revalidated with HEAD, --offline and --pull.
+// The build's view of images: manifests and configs from the cache first, tags revalidated with HEAD, --offline and
+// --pull.
 import { Readable } from 'node:stream';
 import type { BlobCache } from '../cache/index.js';
 import { missingBlobError } from '../cache/index.js';
@@ -17,7 +18,10 @@ import {
   type RegistryClient,
 } from '../registry/index.js';
 
-/** How tags are resolved: `offline` from tag records only; `pull` always with a GET; `revalidate` with a HEAD when a record exists. */
+/**
+ * How tags are resolved: `offline` from tag records only; `pull` always with a GET; `revalidate` with a HEAD when a
+ * record exists.
+ */
 export type TagPolicy = 'offline' | 'pull' | 'revalidate';
 
 export interface ImageSourceOptions {
@@ -34,7 +38,8 @@ export interface ImageSourceOptions {
  * resolved gets a record, so a later `--offline` build can resolve without a registry. Without `pull`, a
  * tag with a record is revalidated with a HEAD (which Docker Hub does not count as a pull) and its
  * cached manifest reused when the digest is unchanged.
- * @throws LKVOL_REGISTRY_UNAVAILABLE under --offline naming the missing tag or blob; whatever the registry throws; LKVOL_IO.
+ * @throws LKVOL_REGISTRY_UNAVAILABLE under --offline naming the missing tag or blob; whatever the registry throws;
+ * LKVOL_IO.
  */
 export function createImageSource(options: ImageSourceOptions): ManifestSource {
   const o = options.policy === 'offline' ? { ...options, client: undefined } : options;

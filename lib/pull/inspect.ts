@@ -45,8 +45,8 @@ export interface InspectResult {
 
 /**
  * Resolves `image` for `platform` through the cache (so `offline` works) and summarises it.
- * @throws LKVOL_REF_INVALID, LKVOL_USAGE (platform, flags), LKVOL_PLATFORM_NOT_FOUND (listing the platforms), LKVOL_REGISTRY_*,
- * LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_IO, LKVOL_CANCELLED.
+ * @throws LKVOL_REF_INVALID, LKVOL_USAGE (platform, flags), LKVOL_PLATFORM_NOT_FOUND (listing the platforms),
+ * LKVOL_REGISTRY_*, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_IO, LKVOL_CANCELLED.
  */
 export async function inspectImage(o: InspectOptions): Promise<InspectResult> {
   const registry = resolveRegistryOptions('inspect', o);

@@ -4,6 +4,7 @@ import { LkvolError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { discardEvents } from '../events.js';
 import { version } from '../version.js';
+import { workingDirectory } from '../internal/process.js';
 import { parseMirror, type ProxyOptions, type RetryOptions } from '../registry/index.js';
 
 /** Where images come from and how they are reached: registries, credentials, TLS, the cache and its policy. */
@@ -18,17 +19,29 @@ export interface PullOptions {
   insecureRegistries?: string[];
   /** Path of a Docker config.json to read credentials from, if any (the first credentials source). */
   dockerConfigPath?: string | undefined;
-  /** Further credentials files, tried in order after `dockerConfigPath` (`$REGISTRY_AUTH_FILE`, containers `auth.json`). */
+  /**
+   * Further credentials files, tried in order after `dockerConfigPath` (`$REGISTRY_AUTH_FILE`, containers `auth.json`).
+   */
   authFiles?: string[];
-  /** Environment of `docker-credential-*` helpers (PATH finds them); the CLI passes its own. Default: inherited. */
+  /**
+   * Environment of `docker-credential-*` helpers (PATH finds them), and the PATH and HOME a provisioner
+   * gets (PATH finds it); the CLI passes its own. Default: helpers inherit the process's environment,
+   * provisioners get neither (lib never reads the environment: STYLE.md section 2).
+   */
   credentialHelperEnv?: Record<string, string | undefined> | undefined;
   /** Files of CA certificates trusted for every registry (`--ca-cert`). */
   caCertFiles?: string[];
   /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */
   certsDirs?: string[];
-  /** Use the cache and local images alone: no registry is contacted; a missing tag or blob is an error naming it. Not with `pull`. */
+  /**
+   * Use the cache and local images alone: no registry is contacted; a missing tag or blob is an error naming it. Not
+   * with `pull`.
+   */
   offline?: boolean;
-  /** Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with HEAD). */
+  /**
+   * Resolve every tag with a GET at its registry, even when the cached record is current (default: revalidate with
+   * HEAD).
+   */
   pull?: boolean;
   /** Mirrors as `REGISTRY=URL` (`docker.io=https://mirror.example.com`), tried in order for blobs and digests. */
   mirrors?: string[];
@@ -66,7 +79,7 @@ export function resolvePaths(cwd: string, o: PathOptions): Required<PathOptions>
 
 /** `cwd` absolute: the option when given, else the process's working directory (the one place lib reads it). */
 export function resolveCwd(cwd: string | undefined): string {
-  return resolve(cwd ?? process.cwd());
+  return resolve(cwd ?? workingDirectory());
 }
 
 /** The options `build` and `inspect` share: registries, credentials, TLS, cache policy, events. */

@@ -1,4 +1,5 @@
-// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the cache (--offline).
+// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the
+// cache (--offline).
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createBlobCache, missingBlobError, type BlobCache } from '../cache/index.js';
@@ -26,6 +27,7 @@ import {
 } from '../registry/index.js';
 import { taskSignal } from '../internal/abort.js';
 import { createImageSource } from './image-source.js';
+import { resolveCwd } from './options.js';
 import { createLimiter, createOnce } from '../internal/async.js';
 
 type Limiter = ReturnType<typeof createLimiter>;
@@ -100,7 +102,7 @@ export async function createPullSession(o: PullSessionOptions): Promise<PullSess
   };
   const localSource = (ref: NormalizedRef): LocalImageSource | undefined => {
     if (ref.local === undefined) return undefined;
-    const location = resolvePath(o.cwd ?? process.cwd(), ref.local.location);
+    const location = resolvePath(resolveCwd(o.cwd), ref.local.location);
     const key = `${ref.local.transport}:${ref.local.name ?? ''}:${location}`;
     let source = locals.get(key);
     if (source === undefined) locals.set(key, (source = openLocalImage(ref.local, location, { tempFile })));
@@ -248,7 +250,9 @@ function urlsOnlyError(ref: NormalizedRef, d: Descriptor, cause: unknown): Lkvol
   );
 }
 
-/** The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events. */
+/**
+ * The registry client of an online session: credentials, TLS, mirrors, proxies; mirror fallbacks become warning events.
+ */
 async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
   const mirrors = (o.mirrors ?? []).map(parseMirror);
   const onWarning = (w: CredentialWarning | MirrorWarning) => o.onEvent({ kind: 'warning', ...w });

@@ -7,14 +7,22 @@ import { parseDigest, type Digest } from '../digest/digest.js';
 export const localTransports = ['oci-layout', 'docker-archive'] as const;
 export type LocalTransport = (typeof localTransports)[number];
 
-/** An image in a local OCI image layout or `docker save` archive: `oci-layout:PATH[:REF]`, `docker-archive:PATH[:REF]`. */
+/**
+ * An image in a local OCI image layout or `docker save` archive: `oci-layout:PATH[:REF]`, `docker-archive:PATH[:REF]`.
+ */
 export interface LocalImage {
   readonly transport: LocalTransport;
   /** The path as written (what messages and records show). */
   readonly path: string;
-  /** The path to open: `path` joined to the directory of the system file naming it (itself relative to the build's cwd unless absolute). */
+  /**
+   * The path to open: `path` joined to the directory of the system file naming it (itself relative to the build's cwd
+   * unless absolute).
+   */
   readonly location: string;
-  /** The image's name in the layout (`org.opencontainers.image.ref.name`) or archive (a RepoTag); undefined: the only one (or `latest`). */
+  /**
+   * The image's name in the layout (`org.opencontainers.image.ref.name`) or archive (a RepoTag); undefined: the only
+   * one (or `latest`).
+   */
   readonly name: string | undefined;
 }
 
@@ -166,7 +174,10 @@ export function formatLocalImage(image: LocalImage): string {
   return `${image.transport}:${image.path}${image.name === undefined ? '' : `:${image.name}`}`;
 }
 
-/** The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set); a local image as written. */
+/**
+ * The full canonical string: `docker.io/library/alpine:3.21` or `…@sha256:…` (tag kept when both are set); a local
+ * image as written.
+ */
 export function formatReference(ref: NormalizedRef): string {
   const named =
     ref.local !== undefined

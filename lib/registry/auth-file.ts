@@ -3,13 +3,19 @@ import { readFile } from 'node:fs/promises';
 import { LkvolError, wrapError } from '../errors.js';
 import { canonicalRegistry } from '../ref/index.js';
 
-/** What a registry accepts: user + password (Basic or token request), an identity (refresh) token, or a raw registry token. */
+/**
+ * What a registry accepts: user + password (Basic or token request), an identity (refresh) token, or a raw registry
+ * token.
+ */
 export interface Credentials {
   username?: string | undefined;
   password?: string | undefined;
   identityToken?: string | undefined;
   registryToken?: string | undefined;
-  /** Where they came from (`<file> auths["quay.io/org"]`, `docker-credential-pass`); never secret. Transports are shared per origin. */
+  /**
+   * Where they came from (`<file> auths["quay.io/org"]`, `docker-credential-pass`); never secret. Transports are shared
+   * per origin.
+   */
   origin?: string | undefined;
 }
 
@@ -37,7 +43,8 @@ export type AuthSource =
 
 /**
  * Reads one credentials file. A missing file is `undefined` (the source is simply not used).
- * @throws LKVOL_IO when it exists but cannot be read; LKVOL_REGISTRY_AUTH when it is not a JSON object of the expected shape.
+ * @throws LKVOL_IO when it exists but cannot be read; LKVOL_REGISTRY_AUTH when it is not a JSON object of the expected
+ * shape.
  */
 export async function readAuthFile(path: string, signal?: AbortSignal): Promise<AuthFile | undefined> {
   let text: string;
@@ -78,7 +85,10 @@ export async function readAuthFile(path: string, signal?: AbortSignal): Promise<
   };
 }
 
-/** The sources a file offers for `registry/repository`: `credHelpers[host]`, then `credsStore`, then the longest matching `auths` key. */
+/**
+ * The sources a file offers for `registry/repository`: `credHelpers[host]`, then `credsStore`, then the longest
+ * matching `auths` key.
+ */
 export function authSourcesFor(
   file: Pick<AuthFile, 'path' | 'credHelpers' | 'credsStore' | 'auths'>,
   registry: string,

@@ -9,7 +9,10 @@ export interface AuthorizeOptions {
   fresh: boolean;
   subject: string;
   signal: AbortSignal | undefined;
-  /** The origin that answered the ping; a plain-HTTP token realm is allowed only when it is `http:` (or the registry is insecure). */
+  /**
+   * The origin that answered the ping; a plain-HTTP token realm is allowed only when it is `http:` (or the registry is
+   * insecure).
+   */
   registryOrigin: string;
 }
 

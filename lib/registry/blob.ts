@@ -1,4 +1,5 @@
-// Blob fetching: a verified stream of a blob's bytes (resumed with Range after a break), and capped in-memory reads for configs.
+// Blob fetching: a verified stream of a blob's bytes (resumed with Range after a break), and capped in-memory reads for
+// configs.
 import type { Readable, Writable } from 'node:stream';
 import { RegistryError, isLkvolError, wrapError } from '../errors.js';
 import { createVerifier, parseDigest, type Digest } from '../digest/index.js';
@@ -16,6 +17,11 @@ export interface BlobOptions {
   subject?: string | undefined;
   /** How often a body that breaks is resumed with `Range: bytes=N-` (default 3; 0 = never). */
   maxResumes?: number | undefined;
+}
+
+/** A blob read: the descriptor of the blob, and how to read it. */
+export interface BlobRequest extends BlobOptions {
+  descriptor: Descriptor;
 }
 
 interface BlobRead {
@@ -36,12 +42,8 @@ interface BlobRead {
  * never splicing other bytes in. The consumer must read to EOF.
  * @throws LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_* (also as stream errors), LKVOL_CANCELLED.
  */
-export async function openBlob(
-  transport: Transport,
-  ref: NormalizedRef,
-  descriptor: Descriptor,
-  opts: BlobOptions = {},
-): Promise<Readable> {
+export async function openBlob(transport: Transport, ref: NormalizedRef, opts: BlobRequest): Promise<Readable> {
+  const { descriptor } = opts;
   const digest = parseDigest(descriptor.digest, `blob of ${formatName(ref)}`);
   const read: BlobRead = {
     transport,
@@ -129,9 +131,9 @@ function drained(w: Writable): Promise<boolean> {
 export async function fetchBlobBytes(
   transport: Transport,
   ref: NormalizedRef,
-  descriptor: Descriptor,
-  opts: BlobOptions & { maxBytes?: number | undefined } = {},
+  opts: BlobRequest & { maxBytes?: number | undefined },
 ): Promise<Buffer> {
+  const { descriptor } = opts;
   const max = opts.maxBytes ?? bodyLimits.config;
   const subject = opts.subject ?? `blob ${descriptor.digest} of ${formatName(ref)}`;
   if (descriptor.size > max) {
@@ -141,7 +143,7 @@ export async function fetchBlobBytes(
       {},
     );
   }
-  const stream = await openBlob(transport, ref, descriptor, opts);
+  const stream = await openBlob(transport, ref, opts);
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of stream) chunks.push(chunk as Buffer);

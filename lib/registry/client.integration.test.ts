@@ -27,14 +27,17 @@ const runtimeConfig = {
   User: '1000:1000',
 };
 
-/** Pushes image `name` as `img/<repository>:<tag>` (default `img/<name>:1`). */
+/** Pushes image `name` as `img/<repository>:<tag>` (default `img/<name>:1`), a layer per entry of `files`. */
 async function push(
   name: string,
-  format: 'oci' | 'docker',
-  config: Record<string, unknown>,
-  files: Record<string, string>[],
-  at = { repository: name, tag: '1' },
+  o: {
+    format: 'oci' | 'docker';
+    config: Record<string, unknown>;
+    files: Record<string, string>[];
+    at?: { repository: string; tag: string };
+  },
 ): Promise<PushedImage> {
+  const { format, config, files, at = { repository: name, tag: '1' } } = o;
   layers[name] = await Promise.all(files.map((f) => layerOf(f)));
   const dockerLayer = format === 'docker' ? { mediaType: mediaTypes.dockerLayerGzip } : {};
   const imageLayers = layers[name].map((l) => ({ ...l, ...dockerLayer }));
@@ -65,17 +68,36 @@ const entry = (
 before(async () => {
   registry = await startRegistry();
   client = createRegistryClient({ retry: { baseDelayMs: 1 } });
-  await push('oci', 'oci', { config: runtimeConfig }, [{ 'a.txt': 'first' }, { 'b.txt': 'second' }]);
-  await push('docker', 'docker', { config: runtimeConfig }, [{ 'd.txt': 'docker' }]);
-  // Distribution accepts only index entries that exist in the same repository: push them all to img/multi.
-  const amd = await push('amd', 'oci', {}, [{ 'arch.txt': 'amd64' }], { repository: 'multi', tag: 'amd' });
-  const arm = await push('arm', 'oci', { architecture: 'arm64', variant: 'v8' }, [{ 'arch.txt': 'arm64' }], {
-    repository: 'multi',
-    tag: 'arm',
+  await push('oci', {
+    format: 'oci',
+    config: { config: runtimeConfig },
+    files: [{ 'a.txt': 'first' }, { 'b.txt': 'second' }],
   });
-  const att = await push('att', 'oci', { architecture: 'unknown', os: 'unknown' }, [{ 'sbom.json': '{}' }], {
-    repository: 'multi',
-    tag: 'att',
+  await push('docker', { format: 'docker', config: { config: runtimeConfig }, files: [{ 'd.txt': 'docker' }] });
+  // Distribution accepts only index entries that exist in the same repository: push them all to img/multi.
+  const amd = await push('amd', {
+    format: 'oci',
+    config: {},
+    files: [{ 'arch.txt': 'amd64' }],
+    at: { repository: 'multi', tag: 'amd' },
+  });
+  const arm = await push('arm', {
+    format: 'oci',
+    config: { architecture: 'arm64', variant: 'v8' },
+    files: [{ 'arch.txt': 'arm64' }],
+    at: {
+      repository: 'multi',
+      tag: 'arm',
+    },
+  });
+  const att = await push('att', {
+    format: 'oci',
+    config: { architecture: 'unknown', os: 'unknown' },
+    files: [{ 'sbom.json': '{}' }],
+    at: {
+      repository: 'multi',
+      tag: 'att',
+    },
   });
   const attestation = {
     'vnd.docker.reference.type': 'attestation-manifest',
@@ -242,7 +264,7 @@ async function corruptStoredBlob(digest: string): Promise<void> {
 }
 
 test('openBlob: a layer corrupted in storage fails with a digest mismatch', async () => {
-  const pushed = await push('corrupt-layer', 'oci', {}, [{ 'c.txt': 'will rot' }]);
+  const pushed = await push('corrupt-layer', { format: 'oci', config: {}, files: [{ 'c.txt': 'will rot' }] });
   await corruptStoredBlob(pushed.layerDigests[0]!);
   const ref = parseReference(`${registry.host}/img/corrupt-layer:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
@@ -253,7 +275,7 @@ test('openBlob: a layer corrupted in storage fails with a digest mismatch', asyn
 });
 
 test('resolveImage: a config corrupted in storage fails with a digest mismatch', async () => {
-  const pushed = await push('corrupt-config', 'oci', {}, [{ 'c.txt': 'fine' }]);
+  const pushed = await push('corrupt-config', { format: 'oci', config: {}, files: [{ 'c.txt': 'fine' }] });
   await corruptStoredBlob(pushed.configDigest);
   await assert.rejects(
     client.resolveImage(parseReference(`${registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),

@@ -38,7 +38,9 @@ export interface RegistryClientOptions {
   caCert?: string | Buffer | undefined;
   /** Files of extra CA certificates trusted for every registry (`--ca-cert`); read at first use. */
   caCertFiles?: readonly string[] | undefined;
-  /** Directories with `<host:port>/ca.crt` (and `client.cert` + `client.key`), as Docker's `certs.d` (`--certs-dir`). */
+  /**
+   * Directories with `<host:port>/ca.crt` (and `client.cert` + `client.key`), as Docker's `certs.d` (`--certs-dir`).
+   */
   certsDirs?: readonly string[] | undefined;
   /** Mirrors, tried in order (see `parseMirror` and lib/registry/README.md "Mirrors"). */
   mirrors?: readonly Mirror[] | undefined;
@@ -75,7 +77,10 @@ export interface RegistryClient {
   ): Promise<Buffer>;
   /** A verifying stream of a blob's raw bytes (see `openBlob` in blob.ts). */
   openBlob(ref: NormalizedRef, descriptor: Descriptor, opts?: BlobOptions): Promise<Readable>;
-  /** The first page of the repository's tags (`GET /v2/<name>/tags/list`). @throws LKVOL_REGISTRY_* (listing may be refused). */
+  /**
+   * The first page of the repository's tags (`GET /v2/<name>/tags/list`).
+   * @throws LKVOL_REGISTRY_* (listing may be refused).
+   */
   listTags(ref: NormalizedRef, opts?: { signal?: AbortSignal | undefined }): Promise<string[]>;
   /** Closes every connection. */
   close(): Promise<void>;
@@ -84,7 +89,8 @@ export interface RegistryClient {
 /**
  * Creates a client; credentials, TLS material and transports are made lazily per registry or mirror (one
  * transport per host, endpoint and credentials origin, so namespaced `auths` keys get their own tokens).
- * Errors from credential lookup (LKVOL_REGISTRY_AUTH, LKVOL_IO) and TLS files (LKVOL_USAGE, LKVOL_IO) surface on the first request.
+ * Errors from credential lookup (LKVOL_REGISTRY_AUTH, LKVOL_IO) and TLS files (LKVOL_USAGE, LKVOL_IO) surface on the
+ * first request.
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
   const transports = createOnce<Transport>({ retryFailures: true });
@@ -115,14 +121,14 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     fetchManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => fetchManifest(t, ref, opts)),
     headManifest: (ref, opts = {}) => route(ref, pinned(ref), (t) => headManifest(t, ref, opts)),
     fetchBlobBytes: (ref, descriptor, opts = {}) =>
-      route(ref, 'content', (t) => fetchBlobBytes(t, ref, descriptor, blobOpts(opts))),
+      route(ref, 'content', (t) => fetchBlobBytes(t, ref, blobOpts({ ...opts, descriptor }))),
     openBlob: (ref, descriptor, opts = {}) =>
-      route(ref, 'content', (t) => openBlob(t, ref, descriptor, blobOpts(opts))),
+      route(ref, 'content', (t) => openBlob(t, ref, blobOpts({ ...opts, descriptor }))),
     listTags: (ref, opts = {}) => route(ref, 'tag', (t) => listTags(t, ref, opts)),
     async close() {
       const all = await Promise.allSettled(transports.held());
       transports.clear();
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
     },
   };
   return client;

@@ -109,7 +109,7 @@ for (const c of keyCases) {
 
 test('lookupCredentials: a malformed auth fails without echoing it', () => {
   assert.throws(
-    () => lookupCredentials({ 'r.example': { auth: b64('nocolon') } }, 'r.example', '/x/config.json'),
+    () => lookupCredentials({ 'r.example': { auth: b64('nocolon') } }, 'r.example', { source: '/x/config.json' }),
     (err: Error & { code?: string }) =>
       err.code === 'LKVOL_REGISTRY_AUTH' &&
       err.message === '/x/config.json: auths["r.example"].auth: must be base64 of user:password',

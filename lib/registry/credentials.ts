@@ -15,13 +15,22 @@ export { normalizeAuthKey, type Credentials } from './auth-file.js';
 /** Finds credentials for a repository (`registry` as written in a reference, `repository` without it). */
 export type CredentialResolver = (registry: string, repository?: string) => Promise<Credentials | undefined>;
 
-/** A note that does not stop the pull (a helper that is missing or has nothing), for BuildEvent warnings (codes: lib/warnings.ts). */
+/**
+ * A note that does not stop the pull (a helper that is missing or has nothing), for BuildEvent warnings
+ * (codes: lib/warnings.ts).
+ */
 export type CredentialWarning = { code: 'LKVOL_WARN_CREDENTIALS'; message: string };
 
 export interface CredentialOptions {
-  /** Credentials files in priority order; missing ones are skipped. The CLI lists the Docker config, `$REGISTRY_AUTH_FILE` and the containers `auth.json` files. */
+  /**
+   * Credentials files in priority order; missing ones are skipped. The CLI lists the Docker config,
+   * `$REGISTRY_AUTH_FILE` and the containers `auth.json` files.
+   */
   files: readonly (string | undefined)[];
-  /** Environment of credential helpers (PATH finds them; pass/secretservice need HOME, GNUPGHOME, DBUS…). Undefined: inherited. */
+  /**
+   * Environment of credential helpers (PATH finds them; pass/secretservice need HOME, GNUPGHOME, DBUS…). Undefined:
+   * inherited.
+   */
   helperEnv?: Record<string, string | undefined> | undefined;
   onWarning?: ((warning: CredentialWarning) => void) | undefined;
   signal?: AbortSignal | undefined;
@@ -92,19 +101,19 @@ export function loadDockerCredentials(
 
 /**
  * The credentials of `registry` in an `auths` map (no helpers): the longest namespace match, an exact key
- * before an alias (`https://index.docker.io/v1/` → `docker.io`).
+ * before an alias (`https://index.docker.io/v1/` → `docker.io`). `source` names the map in messages
+ * (default `docker config`); `repository` narrows the match to its namespace.
  * @throws LKVOL_REGISTRY_AUTH when the matching entry is malformed (the secret is not echoed).
  */
 export function lookupCredentials(
   auths: Record<string, AuthEntry>,
   registry: string,
-  source = 'docker config',
-  repository?: string,
+  o: { source?: string; repository?: string } = {},
 ): Credentials | undefined {
   const sources = authSourcesFor(
-    { path: source, credHelpers: new Map(), credsStore: undefined, auths },
+    { path: o.source ?? 'docker config', credHelpers: new Map(), credsStore: undefined, auths },
     registry,
-    repository,
+    o.repository,
   );
   const inline = sources.find((s) => s.kind === 'inline');
   return inline?.kind === 'inline' ? entryCredentials(inline.entry, inline.where, false) : undefined;

@@ -56,7 +56,10 @@ export async function fetchManifest(
 ): Promise<FetchedManifest> {
   const { pinned, req } = request(ref, 'GET', opts.signal);
   const res = await transport.request(req);
-  const bytes = await readCapped(res.body, bodyLimits.manifest, res.ctx, res.headers['content-length']);
+  const bytes = await readCapped(res.body, res.ctx, {
+    limit: bodyLimits.manifest,
+    contentLength: res.headers['content-length'],
+  });
   const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
   return checkManifest(bytes, {
     subject: req.subject,

@@ -1,4 +1,5 @@
-// Mirrors against real registries: a pull-through cache of the origin, a dead mirror, an empty mirror, an unreachable origin.
+// Mirrors against real registries: a pull-through cache of the origin, a dead mirror, an empty mirror, an unreachable
+// origin.
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';

@@ -43,7 +43,10 @@ export function parseMirror(spec: string): Mirror {
   return { registry: canonicalRegistry(registry), url: url.origin };
 }
 
-/** Where a request may be served: `content` (blobs, digest-pinned manifests) tries mirrors first; `tag` asks the registry first. */
+/**
+ * Where a request may be served: `content` (blobs, digest-pinned manifests) tries mirrors first; `tag` asks the
+ * registry first.
+ */
 export type MirrorPurpose = 'content' | 'tag';
 
 /** A mirror failure reported once per mirror (codes: lib/warnings.ts). */

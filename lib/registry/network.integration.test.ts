@@ -1,4 +1,5 @@
-// Network behaviour against a real registry behind the fault proxy: retries, Retry-After, storms, redirect loops, caps, formats.
+// Network behaviour against a real registry behind the fault proxy: retries, Retry-After, storms, redirect loops, caps,
+// formats.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';

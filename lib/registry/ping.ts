@@ -26,7 +26,7 @@ export async function ping(
   req: PingRequest,
 ): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
-  let tlsError: unknown;
+  let tlsError: LkvolError | undefined;
   try {
     const session = await pingAt(`https://${p.apiHost}`, p, req);
     if (session !== 'speaks-tls') return session;
@@ -79,13 +79,16 @@ async function pingAt(
     signal: req.signal,
     ...(noRetry === undefined ? {} : { noRetry }),
   });
-  const bytes = await readCapped(res.body, bodyLimits.error, ctx, res.headers['content-length']);
+  const bytes = await readCapped(res.body, ctx, {
+    limit: bodyLimits.error,
+    contentLength: res.headers['content-length'],
+  });
   if (res.status === 200) return { origin, challenges: [] };
   if (res.status === 401) return { origin, challenges: parseWwwAuthenticate(res.headers['www-authenticate']) };
   // Go's and nginx's TLS servers answer plain HTTP with a 400 that says so.
   if (res.status === 400 && origin.startsWith('http:') && /https server|https port/i.test(bytes.toString('utf8')))
     return 'speaks-tls';
-  throw statusError(res.status, parseErrorBody(bytes), ctx);
+  throw statusError(res.status, ctx, parseErrorBody(bytes));
 }
 
 /** True for the errors a TLS client sees when the server speaks plain HTTP. */

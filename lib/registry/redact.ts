@@ -33,7 +33,6 @@ export function describeRequest(method: string, url: string | URL, registryOrigi
 
 /** Registry-supplied text made safe for one line: control characters removed, length capped. */
 export function sanitizeText(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }

@@ -17,7 +17,10 @@ const indexOf = (digest: string) =>
     }),
   );
 
-/** A source that claims `serve(x)` is the document for tag or digest `x`, unverified (as a broken cache or registry would). */
+/**
+ * A source that claims `serve(x)` is the document for tag or digest `x`, unverified (as a broken cache or registry
+ * would).
+ */
 function fakeSource(serve: (key: string) => { digest: Digest; bytes: Buffer }): ManifestSource & { fetched: string[] } {
   const fetched: string[] = [];
   return {

@@ -55,7 +55,8 @@ const maxIndexDepth = 2;
  * used whatever platform its config names, with a warning when it differs (SPEC §1.3). An index may
  * hold an index (one level: image-spec allows nesting); deeper nesting, or an entry naming an index
  * already visited, is LKVOL_REGISTRY_PROTOCOL.
- * @throws LKVOL_PLATFORM_NOT_FOUND, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_*, LKVOL_CANCELLED.
+ * @throws LKVOL_PLATFORM_NOT_FOUND, LKVOL_UNSUPPORTED_MEDIA_TYPE, LKVOL_DIGEST_MISMATCH, LKVOL_REGISTRY_*,
+ * LKVOL_CANCELLED.
  */
 export async function resolveImage(
   client: ManifestSource,

@@ -40,15 +40,16 @@ export function contextFor(
 }
 
 /**
- * Reads a whole body, failing once it exceeds `limit` bytes (checked against Content-Length first).
+ * Reads a whole body, failing once it exceeds `limit` bytes (checked against `contentLength`, the
+ * response's Content-Length, first).
  * @throws LKVOL_REGISTRY_PROTOCOL when too large; LKVOL_REGISTRY_UNAVAILABLE when the connection breaks.
  */
 export async function readCapped(
   body: Readable,
-  limit: number,
   ctx: ExchangeContext,
-  contentLength?: string | string[],
+  o: { limit: number; contentLength?: string | string[] | undefined },
 ): Promise<Buffer> {
+  const { limit, contentLength } = o;
   const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   const tooLarge = () =>
     new RegistryError(
@@ -93,15 +94,17 @@ export function parseErrorBody(body: Buffer): { code?: string; message?: string 
 
 const notFoundCodes = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UNKNOWN']);
 
-/** Maps a non-2xx status (and its parsed error body) to a RegistryError with code, hint and fields. */
+/**
+ * Maps a non-2xx status to a RegistryError with code, hint and fields; `said` is what the response
+ * said (its error body's code and message, see {@link parseErrorBody}) and a `note` for the end of the reason.
+ */
 export function statusError(
   status: number,
-  parsed: { code?: string; message?: string },
   ctx: ExchangeContext,
-  extra = '',
+  said: { code?: string; message?: string; note?: string },
 ): RegistryError {
-  const code = errorCodeFor(status, parsed.code);
-  const reason = `${status} ${parsed.code ?? statusText(status)}${parsed.message === undefined ? '' : `: ${parsed.message}`}${extra}`;
+  const code = errorCodeFor(status, said.code);
+  const reason = `${status} ${said.code ?? statusText(status)}${said.message === undefined ? '' : `: ${said.message}`}${said.note ?? ''}`;
   return new RegistryError(
     code,
     `${ctx.subject}: ${ctx.request}: ${reason}`,
@@ -110,7 +113,7 @@ export function statusError(
       method: ctx.method,
       url: ctx.url,
       temporary: code === 'LKVOL_REGISTRY_UNAVAILABLE',
-      ...(parsed.code === undefined ? {} : { registryCode: parsed.code }),
+      ...(said.code === undefined ? {} : { registryCode: said.code }),
     },
     { hint: hintFor(code, ctx.registry) },
   );

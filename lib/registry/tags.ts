@@ -23,7 +23,7 @@ export async function listTags(
     subject: `list tags of ${formatName(ref)}`,
     signal: opts.signal,
   });
-  const bytes = await readCapped(res.body, 1 << 20, res.ctx, res.headers['content-length']);
+  const bytes = await readCapped(res.body, res.ctx, { limit: 1 << 20, contentLength: res.headers['content-length'] });
   const parsed = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
   return Array.isArray(parsed.tags) ? parsed.tags.filter((t): t is string => typeof t === 'string') : [];
 }

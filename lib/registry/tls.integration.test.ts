@@ -1,4 +1,5 @@
-// Tier B: the real registry over HTTPS with a test CA: --ca-cert, certs.d, --insecure-registry, client certs, token realms.
+// Tier B: the real registry over HTTPS with a test CA: --ca-cert, certs.d, --insecure-registry, client certs, token
+// realms.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,8 +85,8 @@ describe('https registry on loopback', () => {
   }
 
   const refused = [
-    { name: 'no CA', opts: () => ({}) },
-    { name: 'another CA', opts: () => ({ caCertFiles: [otherPki.ca.cert] }) },
+    { name: 'no CA', opts: async () => ({}) },
+    { name: 'another CA', opts: async () => ({ caCertFiles: [otherPki.ca.cert] }) },
     {
       name: 'certs.d of another host',
       opts: async () => ({ certsDirs: [await certsDir('certs-other', '127.0.0.1:1', { 'ca.crt': pki.ca.cert })] }),

@@ -1,4 +1,5 @@
-// Tier A: token requests a real token service will not vary: refresh POST answered 404, scope widening order, bad replies.
+// Tier A: token requests a real token service will not vary: refresh POST answered 404, scope widening order, bad
+// replies.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sendRegistryError, startFakeRegistry, type FakeHandler } from '../internal/testing/registry.js';

@@ -32,7 +32,8 @@ const refreshMarginMs = 10_000;
  * Gets a token for `scopes`. With an identity token it POSTs `grant_type=refresh_token` (docker, ggcr) and
  * falls back to the GET flow when the realm answers 404 (ggcr `refreshOauth`); otherwise it GETs the realm
  * with `service` and `scope`, sending user and password as Basic to the realm, never to the registry.
- * @throws LKVOL_REGISTRY_AUTH (401/403 from the realm), LKVOL_REGISTRY_PROTOCOL (bad realm or response), LKVOL_REGISTRY_UNAVAILABLE.
+ * @throws LKVOL_REGISTRY_AUTH (401/403 from the realm), LKVOL_REGISTRY_PROTOCOL (bad realm or response),
+ * LKVOL_REGISTRY_UNAVAILABLE.
  */
 export async function fetchToken(r: TokenRequest, challenge: Challenge): Promise<CachedToken> {
   const realm = parseRealm(challenge, r);
@@ -46,20 +47,19 @@ export async function fetchToken(r: TokenRequest, challenge: Challenge): Promise
       scope: r.scopes.join(' '),
     });
     if (service !== undefined) form.set('service', service);
-    const res = await exchange(
-      r,
-      'POST',
-      realm,
-      { 'content-type': 'application/x-www-form-urlencoded' },
-      form.toString(),
-    );
+    const res = await exchange(r, {
+      method: 'POST',
+      url: realm,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     if (res !== 'not-found') return res;
   }
   const url = new URL(realm);
   if (service !== undefined) url.searchParams.set('service', service);
   for (const scope of r.scopes) url.searchParams.append('scope', scope);
   const basic = basicCredentials(r.credentials);
-  const token = await exchange(r, 'GET', url, basic === undefined ? {} : { authorization: basic });
+  const token = await exchange(r, { method: 'GET', url, headers: basic === undefined ? {} : { authorization: basic } });
   if (token === 'not-found')
     throw new LkvolError('LKVOL_INTERNAL', 'token GET reported as refresh fallback', {
       hint: 'this is a bug; please report it',
@@ -75,10 +75,7 @@ export function basicCredentials(credentials: Credentials | undefined): string |
 
 async function exchange(
   r: TokenRequest,
-  method: 'GET' | 'POST',
-  url: URL,
-  headers: Record<string, string>,
-  body?: string,
+  { method, url, headers, body }: { method: 'GET' | 'POST'; url: URL; headers: Record<string, string>; body?: string },
 ): Promise<CachedToken | 'not-found'> {
   const ctx: ExchangeContext = {
     subject: r.subject,
@@ -88,14 +85,12 @@ async function exchange(
     registry: r.registry,
   };
   const res = await r.send({ method, url, headers, ...(body === undefined ? {} : { body }), ctx, signal: r.signal });
-  const bytes = await readCapped(
-    res.body,
-    res.status === 200 ? bodyLimits.token : bodyLimits.error,
-    ctx,
-    res.headers['content-length'],
-  );
+  const bytes = await readCapped(res.body, ctx, {
+    limit: res.status === 200 ? bodyLimits.token : bodyLimits.error,
+    contentLength: res.headers['content-length'],
+  });
   if (method === 'POST' && res.status === 404) return 'not-found';
-  if (res.status !== 200) throw statusError(res.status, {}, ctx, ' (token request)');
+  if (res.status !== 200) throw statusError(res.status, ctx, { note: ' (token request)' });
   return parseTokenResponse(bytes, ctx);
 }
 

@@ -58,7 +58,8 @@ export interface Transport {
   readonly registry: string;
   /**
    * Sends the request, following redirects (Authorization only to the registry origin).
-   * @throws LKVOL_REGISTRY_AUTH, LKVOL_REGISTRY_NOT_FOUND, LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
+   * @throws LKVOL_REGISTRY_AUTH, LKVOL_REGISTRY_NOT_FOUND, LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL,
+   * LKVOL_CANCELLED.
    */
   request(req: RegistryRequest): Promise<RegistryResponse>;
   close(): Promise<void>;
@@ -140,12 +141,13 @@ async function authorizedRequest(d: Deps, req: RegistryRequest): Promise<Registr
       challenges.length === 0
         ? undefined
         : await d.authorizer.authorize(challenges, req.scope, { ...opts, fresh: true });
-    if (next === undefined || next === auth) throw statusError(res.status, parseErrorBody(body), res.ctx);
+    if (next === undefined || next === auth) throw statusError(res.status, res.ctx, parseErrorBody(body));
     d.session.challenges = challenges;
     res = await follow(d, req, next);
   }
   if (res.status >= 200 && res.status < 300) return res;
-  throw statusError(res.status, parseErrorBody(await readErrorBody(res, req)), res.ctx, rateLimitNote(res.headers));
+  const said = parseErrorBody(await readErrorBody(res, req));
+  throw statusError(res.status, res.ctx, { ...said, note: rateLimitNote(res.headers) });
 }
 
 /** The capped error body; HEAD responses have none. A broken error body is not worth a second error. */
@@ -154,7 +156,7 @@ async function readErrorBody(res: RegistryResponse, req: RegistryRequest): Promi
     await res.body.dump().catch(() => undefined);
     return Buffer.alloc(0);
   }
-  return readCapped(res.body, bodyLimits.error, res.ctx).catch(() => Buffer.alloc(0));
+  return readCapped(res.body, res.ctx, { limit: bodyLimits.error }).catch(() => Buffer.alloc(0));
 }
 
 async function follow(d: Deps, req: RegistryRequest, auth: string | undefined): Promise<RegistryResponse> {

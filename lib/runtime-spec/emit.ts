@@ -19,7 +19,9 @@ export interface EmitOptions {
   idMap: ReadonlyMap<string, number>;
   /** The bundle directory as the booted system sees it, e.g. `/containers/onboot/000-name` (see `bundlePath`). */
   bundlePath: string;
-  /** Where the image's files are when another bundle holds them (LinuxKit unpacks an image once); default this bundle's. */
+  /**
+   * Where the image's files are when another bundle holds them (LinuxKit unpacks an image once); default this bundle's.
+   */
   imageRoot?: string | undefined;
   /** Defaults to `defaultOciVersion`. */
   ociVersion?: string | undefined;

@@ -7,7 +7,10 @@ export interface Subject {
   image: string;
 }
 
-/** `container "<name>" (<image>): <what>` as LKVOL_CONFIG_INVALID, the container as its context, with a default hint. */
+/**
+ * `container "<name>" (<image>): <what>` as LKVOL_CONFIG_INVALID, the container as its context, with a
+ * default hint.
+ */
 export function invalidConfig(subject: Subject, what: string, opts: { hint?: string } = {}): LkvolError {
   return new LkvolError('LKVOL_CONFIG_INVALID', what, {
     hint: opts.hint ?? 'fix the container entry in the system file, or the image label it inherits from',

@@ -38,7 +38,10 @@ export const blockSize = 512;
  */
 export type HeaderFormat = 'ustar' | 'star' | 'gnu' | 'v7';
 
-/** The fields of one header block, numbers parsed, names as latin1 strings (exact bytes). Mode, owner and times as stored. */
+/**
+ * The fields of one header block, numbers parsed, names as latin1 strings (exact bytes). Mode, owner and times as
+ * stored.
+ */
 export interface BlockHeader {
   format: HeaderFormat;
   /** The typeflag byte as a one-character string (`'\0'` for the legacy regular-file type). */

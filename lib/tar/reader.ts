@@ -303,7 +303,10 @@ export class TarReader {
     }
   }
 
-  /** The next 512-byte block; undefined at a clean end of stream. @throws TarFormatError when the stream ends inside a block. */
+  /**
+   * The next 512-byte block; undefined at a clean end of stream.
+   * @throws TarFormatError when the stream ends inside a block.
+   */
   async #readBlock(): Promise<Buffer | undefined> {
     if (!(await this.#fill())) return undefined;
     if (this.#chunk.length - this.#pos >= blockSize) {

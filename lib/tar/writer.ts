@@ -5,7 +5,10 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { typeflags } from './header.js';
 
-/** One member's header; numbers too large for ustar and names that are long or not ASCII go to PAX records, as Go's archive/tar writes them. */
+/**
+ * One member's header; numbers too large for ustar and names that are long or not ASCII go to PAX records, as Go's
+ * archive/tar writes them.
+ */
 export interface TarWriteHeader {
   /** `/`-separated; a directory's ends in `/`. */
   name: string;
@@ -32,7 +35,10 @@ export interface TarWriteEntry {
 
 /** A streaming tar writer: members are added one at a time, file bodies streamed, memory bounded. */
 export interface TarWriter {
-  /** Adds a member. `body`: a regular file's data, exactly `header.size` bytes. `pax`: extra PAX records, values any bytes (xattrs: `SCHILY.xattr.<name>`). */
+  /**
+   * Adds a member. `body`: a regular file's data, exactly `header.size` bytes. `pax`: extra PAX records, values any
+   * bytes (xattrs: `SCHILY.xattr.<name>`).
+   */
   add(
     header: TarWriteHeader,
     body?: string | Buffer | Readable,
@@ -62,7 +68,9 @@ export async function packTar(entries: readonly TarWriteEntry[]): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-/** Writes to `sink`: a Writable (its back-pressure is honoured, and it is ended by `finish`) or anything with `write`. */
+/**
+ * Writes to `sink`: a Writable (its back-pressure is honoured, and it is ended by `finish`) or anything with `write`.
+ */
 export function createTarWriter(sink: Writable | { write(chunk: Buffer): void }): TarWriter {
   const stream = 'once' in sink ? (sink as Writable) : undefined;
   const put = async (chunk: Buffer): Promise<void> => {
@@ -130,7 +138,10 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
   };
 }
 
-/** What ustar cannot hold goes to PAX: a long or non-ASCII name or link target, an id or size or time out of its octal range; then the caller's records. */
+/**
+ * What ustar cannot hold goes to PAX: a long or non-ASCII name or link target, an id or size or time out of its octal
+ * range; then the caller's records.
+ */
 function paxRecords(
   h: TarWriteHeader,
   size: number,

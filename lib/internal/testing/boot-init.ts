@@ -44,7 +44,10 @@ function mountVolumes(): void {
   }
 }
 
-/** prepare.go prepareFilesystem: each runtime.json mount in order (destinations relative to the bundle's rootfs), then mkdir. */
+/**
+ * prepare.go prepareFilesystem: each runtime.json mount in order (destinations relative to the bundle's rootfs), then
+ * mkdir.
+ */
 function prepare(bundle: string): void {
   const runtime = JSON.parse(readFileSync(join(bundle, 'runtime.json'), 'utf8')) as {
     mounts: RuntimeMount[];

@@ -48,7 +48,10 @@ function isRuntimeFile(path: string): boolean {
   return !/\.test\.js(\.map)?$|\.test\.d\.ts$/.test(path) && !path.includes(`${sep}internal${sep}testing`);
 }
 
-/** The installed top-level `node_modules/…` folders of packages that are not dev-only (nested ones come with their parent). */
+/**
+ * The installed top-level `node_modules/…` folders of packages that are not dev-only (nested ones come with their
+ * parent).
+ */
 async function productionPackages(root: string): Promise<string[]> {
   const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;

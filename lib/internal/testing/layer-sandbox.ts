@@ -51,7 +51,9 @@ export async function createSandbox(t: TestContext): Promise<Sandbox> {
   return { base, root, out, before: await walkTree(out, { includeRoot: true }) };
 }
 
-/** Asserts that OUT is byte-for-byte as created (content, modes, owners, times) and nothing new sits beside the root. */
+/**
+ * Asserts that OUT is byte-for-byte as created (content, modes, owners, times) and nothing new sits beside the root.
+ */
 export async function assertSentinelUnchanged(sb: Sandbox): Promise<void> {
   assert.deepEqual(
     await walkTree(sb.out, { includeRoot: true }),

@@ -27,7 +27,10 @@ export interface LayerInput {
   mediaType?: string;
   /** sha256 of the uncompressed tar. */
   diffId: string;
-  /** `urls` of the layer's descriptor (foreign, non-distributable layers); needs a registry started with `allowForeignUrls`. */
+  /**
+   * `urls` of the layer's descriptor (foreign, non-distributable layers); needs a registry started with
+   * `allowForeignUrls`.
+   */
   urls?: string[];
   /** Leave the blob out of the registry, so it exists only at its `urls`. */
   unpushed?: boolean;

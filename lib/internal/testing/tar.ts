@@ -24,7 +24,10 @@ export interface TarEntry {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
-  /** Extra PAX records (e.g. `{ uid: '70000', mtime: '1.5', path: '../../x' }`), written in a PAX header before the entry; values may be raw bytes. */
+  /**
+   * Extra PAX records (e.g. `{ uid: '70000', mtime: '1.5', path: '../../x' }`), written in a PAX header before the
+   * entry; values may be raw bytes.
+   */
   pax?: Record<string, string | Uint8Array>;
   /** How names or link targets longer than ustar allows are stored: PAX records (default) or GNU `L`/`K` members. */
   longNames?: 'pax' | 'gnu';

@@ -33,10 +33,10 @@ export interface TestPki {
 export async function createTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-pki-'));
   try {
-    const ca = await createSelfSigned(dir, 'ca', 'lkvol test CA', [
-      'basicConstraints=critical,CA:TRUE',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+    const ca = await createSelfSigned(dir, 'ca', {
+      commonName: 'lkvol test CA',
+      extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    });
     const server = await issue(dir, ca, 'server', [
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
       'extendedKeyUsage=serverAuth',
@@ -53,8 +53,7 @@ export async function createTestPki(): Promise<TestPki> {
 export async function createSelfSigned(
   dir: string,
   name: string,
-  commonName: string,
-  extensions: string[] = [],
+  { commonName, extensions = [] }: { commonName: string; extensions?: string[] },
 ): Promise<KeyPair> {
   const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   const ext = extensions.flatMap((e) => ['-addext', e]);

@@ -54,7 +54,7 @@ export interface TokenIssuer {
 /** Starts the issuer on 127.0.0.1:0 with a fresh P-256 signing key and self-signed certificate. */
 export async function startTokenIssuer(opts: TokenIssuerOptions = {}): Promise<TokenIssuer> {
   const dir = await mkdtemp(join(tmpdir(), 'lkvol-token-'));
-  const signing = await createSelfSigned(dir, 'signing', 'lkvol token signer');
+  const signing = await createSelfSigned(dir, 'signing', { commonName: 'lkvol token signer' });
   const state = {
     opts,
     service: 'lkvol-test-registry',

@@ -123,8 +123,13 @@ export function wantDir(path: string, mode = 0o755, o: WantOptions = {}): string
   });
 }
 
-/** The {@link describeNode} line of an expected regular file with this content. */
-export function wantFile(path: string, content: string | Uint8Array = '', mode = 0o644, o: WantOptions = {}): string {
+/** The {@link describeNode} line of an expected regular file with this content (and mode, default 0644). */
+export function wantFile(
+  path: string,
+  content: string | Uint8Array = '',
+  o: WantOptions & { mode?: number } = {},
+): string {
+  const mode = o.mode ?? 0o644;
   const data = typeof content === 'string' ? Buffer.from(content) : content;
   const sha256 = createHash('sha256').update(data).digest('hex');
   return describeNode({

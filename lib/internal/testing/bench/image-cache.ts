@@ -30,7 +30,10 @@ export async function cachedImage(
   return { key, dir, layers, generated: true };
 }
 
-/** The layers recorded in `dir/image.json`, if it exists and every blob file has its recorded size (the registry checks digests on push). */
+/**
+ * The layers recorded in `dir/image.json`, if it exists and every blob file has its recorded size (the registry checks
+ * digests on push).
+ */
 async function readCached(dir: string): Promise<LayerFile[] | undefined> {
   let layers: LayerFile[];
   try {

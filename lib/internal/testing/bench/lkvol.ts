@@ -10,7 +10,8 @@ export function runLkvol(
   what: string,
   o: { system: string; out: string; cache: string; cwd: string },
 ): Promise<TimedRun> {
-  return runTimed(what, cli, ['build', '-q', '-o', o.out, '--cache', o.cache, o.system], {
+  return runTimed(cli, ['build', '-q', '-o', o.out, '--cache', o.cache, o.system], {
+    what,
     cwd: o.cwd,
     env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
   });

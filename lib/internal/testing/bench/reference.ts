@@ -18,20 +18,17 @@ export async function runReference(o: { ref: string; dir: string }): Promise<Ref
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   const layout = `${join(o.dir, 'layout')}:bench`;
   const copy = await runTimed(
-    'skopeo copy',
     'skopeo',
     ['copy', '--quiet', '--policy', policy, '--src-tls-verify=false', `docker://${o.ref}`, `oci:${layout}`],
-    { cwd: o.dir },
+    { what: 'skopeo copy', cwd: o.dir },
   );
   const unpackStart = Math.floor(Date.now() / 1000);
   // Without root umoci cannot restore owners; --rootless is what an unprivileged CI job would use.
   const rootless = process.getuid?.() === 0 ? [] : ['--rootless'];
-  const unpack = await runTimed(
-    'umoci unpack',
-    'umoci',
-    ['unpack', ...rootless, '--image', layout, join(o.dir, 'bundle')],
-    { cwd: o.dir },
-  );
+  const unpack = await runTimed('umoci', ['unpack', ...rootless, '--image', layout, join(o.dir, 'bundle')], {
+    what: 'umoci unpack',
+    cwd: o.dir,
+  });
   return {
     run: { seconds: copy.seconds + unpack.seconds, peakRssKb: Math.max(copy.peakRssKb, unpack.peakRssKb) },
     rootfs: join(o.dir, 'bundle', 'rootfs'),

@@ -116,7 +116,10 @@ function startLayer(p: Planner, t0: number): void {
   p.t0 = t0;
 }
 
-/** Adds an entry for every parent a layer lists (as image builders write them) and sorts by name, so parents and hardlink targets come first. */
+/**
+ * Adds an entry for every parent a layer lists (as image builders write them) and sorts by name, so parents and
+ * hardlink targets come first.
+ */
 function finishLayer(p: Planner): SyntheticEntry[] {
   for (const name of [...p.layer.keys()]) {
     for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) {

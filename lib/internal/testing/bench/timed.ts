@@ -14,11 +14,11 @@ let counter = 0;
 
 /** Runs `command args` in `cwd`; throws naming `what`, with the end of its output, when it fails. */
 export async function runTimed(
-  what: string,
   command: string,
   args: readonly string[],
-  o: { cwd: string; env?: Record<string, string | undefined> },
+  o: { what: string; cwd: string; env?: Record<string, string | undefined> },
 ): Promise<TimedRun> {
+  const { what } = o;
   const rssFile = join(o.cwd, `.time-${process.pid}-${counter++}`);
   const started = process.hrtime.bigint();
   const result = await execa('/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args], {

@@ -1,7 +1,10 @@
 // Test helper: where a runtime spec lkvol wrote differs from the one LinuxKit writes for the same inputs.
 import { isDeepStrictEqual } from 'node:util';
 
-/** One difference: a JSON path (`mounts[/dev].options`), with what LinuxKit wrote and what lkvol wrote (undefined: absent). */
+/**
+ * One difference: a JSON path (`mounts[/dev].options`), with what LinuxKit wrote and what lkvol wrote (undefined:
+ * absent).
+ */
 export interface SpecDifference {
   path: string;
   expected: unknown;

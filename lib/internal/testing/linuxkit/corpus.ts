@@ -1,4 +1,5 @@
-// CLI: regenerates testdata/linuxkit from a LinuxKit checkout (see testdata/linuxkit/README.md) and prints what it could not account for.
+// CLI: regenerates testdata/linuxkit from a LinuxKit checkout (see testdata/linuxkit/README.md) and prints what it
+// could not account for.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

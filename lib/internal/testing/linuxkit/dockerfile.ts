@@ -1,4 +1,5 @@
-// Test helper: the image config a Dockerfile's final stage gets (ENTRYPOINT, CMD, ENV, WORKDIR, USER, LABEL), as BuildKit sets it.
+// Test helper: the image config a Dockerfile's final stage gets (ENTRYPOINT, CMD, ENV, WORKDIR, USER, LABEL), as
+// BuildKit sets it.
 import { splitShellWords } from './shell-words.js';
 
 /** The `config` fields of an OCI image config that the corpus records. */

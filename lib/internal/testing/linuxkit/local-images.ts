@@ -1,4 +1,5 @@
-// Test helper: images a LinuxKit test.sh builds itself with `docker build -t NAME DIR` (e.g. kmod-test), and their Dockerfiles.
+// Test helper: images a LinuxKit test.sh builds itself with `docker build -t NAME DIR` (e.g. kmod-test), and their
+// Dockerfiles.
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { expandVariables, readAssignments, splitShellWords } from './shell-words.js';

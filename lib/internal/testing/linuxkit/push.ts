@@ -1,4 +1,5 @@
-// Test helper: pushes one small image per reference of images.json to a test registry, under the reference's own repository and tag.
+// Test helper: pushes one small image per reference of images.json to a test registry, under the reference's own
+// repository and tag.
 import { parseReference } from '../../../ref/index.js';
 import { pushImage, sha256, type LayerInput } from '../push.js';
 import { buildTar, gzip, type TarEntry } from '../tar.js';
@@ -88,7 +89,10 @@ function pushTargetOf(ref: string): { registry: string; repository: string; tag:
   return { registry: parsed.registry, repository: parsed.repository, tag: parsed.tag ?? 'latest' };
 }
 
-/** A few files under `/<last path component>/`, so a volume seeded from the image is not empty and says where it came from. */
+/**
+ * A few files under `/<last path component>/`, so a volume seeded from the image is not empty and says where it came
+ * from.
+ */
 function volumeEntries(repository: string, ref: string): TarEntry[] {
   const name = repository.split('/').at(-1) ?? repository;
   return [

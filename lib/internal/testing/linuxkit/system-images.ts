@@ -1,7 +1,9 @@
 // Test helper: the image references a LinuxKit system file names, and how each is used.
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 
-/** How a system file uses an image: a container of onboot/onshutdown/services, a volume, an init image or the kernel. */
+/**
+ * How a system file uses an image: a container of onboot/onshutdown/services, a volume, an init image or the kernel.
+ */
 export type ImageUse = 'container' | 'volume' | 'init' | 'kernel';
 
 /** One `image:` (or init entry) as written. */

@@ -18,7 +18,10 @@ export interface UnparsedLine {
   why: string;
 }
 
-/** Global flags of `linuxkit` and flags of `linuxkit build` that take a value (linuxkit src/cmd/linuxkit/{cmd,build}.go). */
+/**
+ * Global flags of `linuxkit` and flags of `linuxkit build` that take a value
+ * (linuxkit src/cmd/linuxkit/{cmd,build}.go).
+ */
 const valueFlags = new Set([
   '--mirror',
   '--cache',
