@@ -38,7 +38,10 @@ export const errorCodes = {
   LKVOL_LAYER_LIMIT: 1,
   /** A volume's provisioner was not found, failed, or outlived its timeout. */
   LKVOL_PROVISIONER: 1,
-  /** An `oci-layout:` or `docker-archive:` image is missing, is not a layout or archive, or lacks the named image or a blob. */
+  /**
+   * An `oci-layout:` or `docker-archive:` image is missing, is not a layout or archive, or lacks the named
+   * image or a blob.
+   */
   LKVOL_LOCAL_IMAGE: 1,
   /** A file-system operation on the host failed (permissions, disk full). */
   LKVOL_IO: 1,
@@ -132,6 +135,16 @@ export function formatConfigIssue(i: ConfigIssue): string {
   return i.path === '' ? `${where}: ${i.message}` : `${where}: ${i.path}: ${i.message}`;
 }
 
+/** What a registry error says of the exchange, besides the options of every LkvolError. */
+export interface RegistryErrorOptions extends LkvolErrorOptions {
+  status?: number;
+  registryCode?: string;
+  method?: string;
+  url?: string;
+  /** True when retrying may help (network errors, 408, 429, 5xx). */
+  temporary?: boolean;
+}
+
 /** An HTTP exchange with a registry failed. URLs are already redacted. */
 export class RegistryError extends LkvolError {
   readonly status: number | undefined;
@@ -141,22 +154,20 @@ export class RegistryError extends LkvolError {
   /** True when retrying may help (network errors, 408, 429, 5xx). */
   readonly temporary: boolean;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    fields: { status?: number; registryCode?: string; method?: string; url?: string; temporary?: boolean },
-    opts: LkvolErrorOptions = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: RegistryErrorOptions = {}) {
     super(code, message, opts);
     this.name = 'RegistryError';
-    this.status = fields.status;
-    this.registryCode = fields.registryCode;
-    this.method = fields.method;
-    this.url = fields.url;
-    this.temporary = fields.temporary ?? false;
+    this.status = opts.status;
+    this.registryCode = opts.registryCode;
+    this.method = opts.method;
+    this.url = opts.url;
+    this.temporary = opts.temporary ?? false;
   }
 
-  /** The same error with more said: its message continued (`o.message` starts with it) and another hint; the original is the cause. */
+  /**
+   * The same error with more said: its message continued (`o.message` starts with it) and another hint;
+   * the original is the cause.
+   */
   explained(o: { message: string; hint: string }): RegistryError {
     const fields = {
       temporary: this.temporary,
@@ -165,7 +176,7 @@ export class RegistryError extends LkvolError {
       ...(this.url === undefined ? {} : { url: this.url }),
       ...(this.registryCode === undefined ? {} : { registryCode: this.registryCode }),
     };
-    return new RegistryError(this.code, o.message, fields, { cause: this, hint: o.hint, context: this.context });
+    return new RegistryError(this.code, o.message, { ...fields, cause: this, hint: o.hint, context: this.context });
   }
 }
 
@@ -235,9 +246,11 @@ export function isLkvolError(err: unknown, code?: ErrorCode): err is LkvolError 
 /**
  * Wraps a foreign error (fs, undici, zod) as an LkvolError, keeping it as the cause; LkvolErrors pass through.
  * Unlike STYLE §6's rule, the cause's short reason (errno code + message, never a stack) joins the
- * message: "ENOSPC" is what a user needs to act on, and it must show without --debug.
+ * message: "ENOSPC" is what a user needs to act on, and it must show without --debug. `what` is the
+ * message, or the message and a hint.
  */
-export function wrapError(err: unknown, code: ErrorCode, message: string, hint?: string): LkvolError {
+export function wrapError(err: unknown, code: ErrorCode, what: string | { message: string; hint: string }): LkvolError {
+  const { message, hint } = typeof what === 'string' ? { message: what, hint: undefined } : what;
   if (err instanceof LkvolError) return err;
   if (isAbortError(err)) return new LkvolError('LKVOL_CANCELLED', `${message}: cancelled`, { cause: err });
   return new LkvolError(code, `${message}: ${describeCause(err)}`, { cause: err, hint });

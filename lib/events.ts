@@ -6,7 +6,10 @@ export type BuildEvent =
   | { kind: 'resolve'; image: string; digest: string }
   /** The reference was pinned to `digest` by the lock file `lock`, instead of resolving its tag. */
   | { kind: 'pinned'; image: string; digest: string; lock: string }
-  /** A blob is fetched into the cache: downloaded, or (`from`: the local image, `oci-layout:PATH`) copied from a layout or archive. */
+  /**
+   * A blob is fetched into the cache: downloaded, or (`from`: the local image, `oci-layout:PATH`) copied
+   * from a layout or archive.
+   */
   | { kind: 'blob-start'; digest: string; size: number; cached: boolean; from?: string }
   | { kind: 'blob-progress'; digest: string; bytes: number; size: number }
   | { kind: 'blob-done'; digest: string; size: number; cached: boolean; from?: string }
@@ -25,7 +28,10 @@ export type BuildEvent =
   | { kind: 'spec-written'; section: string; name: string; path: string }
   /** A section of the system files lkvol reads but does not build (LinuxKit's kernel, init, files and trust). */
   | { kind: 'ignored'; section: 'kernel' | 'init' | 'files' | 'trust' }
-  /** Something the user should know that does not stop the build; `code` is stable (lib/warnings.ts, README "Warnings"). */
+  /**
+   * Something the user should know that does not stop the build; `code` is stable (lib/warnings.ts,
+   * README "Warnings").
+   */
   | { kind: 'warning'; code: WarningCode; message: string }
   | { kind: 'done'; out: string };
 

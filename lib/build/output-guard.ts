@@ -62,7 +62,10 @@ export async function checkOutput(o: OutputGuardOptions): Promise<string> {
  */
 export async function checkTarReplaceable(out: string, target: string): Promise<void> {
   const why = await tarReason(target).catch((err: unknown) => {
-    throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `check output ${target}`,
+      hint: 'check that OUT and its parent directory are readable',
+    });
   });
   if (why !== undefined)
     throw refusal(out, target, why, 'name a new tar file, or remove this one yourself if it is not needed');
@@ -103,7 +106,10 @@ async function isLkvolTar(path: string): Promise<boolean> {
  */
 export async function checkReplaceable(out: string, target: string): Promise<void> {
   const why = await stableReason(target).catch((err: unknown) => {
-    throw wrapError(err, 'LKVOL_IO', `check output ${target}`, 'check that OUT and its parent directory are readable');
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `check output ${target}`,
+      hint: 'check that OUT and its parent directory are readable',
+    });
   });
   if (why !== undefined)
     throw refusal(

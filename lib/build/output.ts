@@ -38,7 +38,10 @@ export async function createStaging(out: string): Promise<Staging> {
     await mkdir(dir, { mode: 0o700 });
   } catch (err) {
     live.delete(dir);
-    throw wrapError(err, 'LKVOL_IO', `prepare output ${out}`, 'check that the parent directory exists and is writable');
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `prepare output ${out}`,
+      hint: 'check that the parent directory exists and is writable',
+    });
   }
   return {
     dir,
@@ -54,7 +57,10 @@ export async function createStaging(out: string): Promise<Staging> {
             .catch(() => {})
             .finally(() => live.delete(old));
       } catch (err) {
-        throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that OUT is a directory you can write');
+        throw wrapError(err, 'LKVOL_IO', {
+          message: `replace output ${out}`,
+          hint: 'check that OUT is a directory you can write',
+        });
       }
     },
     async discard() {
@@ -89,7 +95,10 @@ export function createFileStaging(out: string): FileStaging {
         await rename(path, target);
         live.delete(path);
       } catch (err) {
-        throw wrapError(err, 'LKVOL_IO', `replace output ${out}`, 'check that the directory of OUT is writable');
+        throw wrapError(err, 'LKVOL_IO', {
+          message: `replace output ${out}`,
+          hint: 'check that the directory of OUT is writable',
+        });
       }
     },
     async discard() {

@@ -1,5 +1,6 @@
-// `build`, top to bottom: plan (files, lock, checks) → pull (images, labels, specs rendered) → unpack (volumes,
-// --rootfs bundles) → emit (specs, lkvol.json) → publish (OUT swapped, or the tar written); or nothing when OUT is current.
+// `build`, top to bottom: plan (files, lock, checks) → pull (images, labels, specs rendered) → unpack
+// (volumes, --rootfs bundles) → emit (specs, lkvol.json) → publish (OUT swapped, or the tar written); or
+// nothing when OUT is current.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -86,7 +87,8 @@ interface Run {
  * Nothing is pulled or written before OUT has passed `checkOutput`, nor written before every
  * reference, label and bind has been checked; the previous output is replaced only when everything
  * succeeded, and left alone when building again would give it byte for byte.
- * @throws LkvolError with any code; LKVOL_OUTPUT_REFUSED when OUT may not be replaced; LKVOL_CANCELLED when `signal` aborts.
+ * @throws LkvolError with any code; LKVOL_OUTPUT_REFUSED when OUT may not be replaced; LKVOL_CANCELLED when
+ *   `signal` aborts.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   // One signal for every task: the caller's abort, our own first failure, and the end of the build
@@ -133,7 +135,7 @@ async function planBuild(o: ResolvedBuildOptions, out: string): Promise<Plan> {
   const config = await applyLock(loaded, o);
   for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
   // Provisioners and local images are found (not run, not read) before any request.
-  const missing = checkSources(config, o.cwd, (o.credentialHelperEnv ?? process.env)['PATH']);
+  const missing = checkSources(config, o.cwd, o.credentialHelperEnv?.['PATH']);
   if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: sourcesHint });
   // The system files' own host binds against --policy: before any request.
   const policy = o.policy === undefined ? undefined : await loadPolicy(o.policy, o.cwd);
@@ -189,7 +191,8 @@ function unchangedRecord(run: Run, pulled: Pulled, previous: BuildRecord): Promi
  */
 async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | undefined): Promise<BuildResult> {
   const { o, out, plan } = run;
-  // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then written out and removed.
+  // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then
+  // written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
     const volumes = await writeVolumes(run, staging.dir, previous);
@@ -300,7 +303,7 @@ function rootfsInputs(o: ResolvedBuildOptions, pulled: Pulled) {
 async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOptions, out: string): Promise<void> {
   const epoch = o.sourceDateEpoch ?? 0;
   if (out === '-') {
-    await writeTreeTar(tree, record, epoch, o.stdout!).catch((err: unknown) => {
+    await writeTreeTar(tree, { record, epoch, out: o.stdout! }).catch((err: unknown) => {
       throw wrapError(err, 'LKVOL_IO', 'write the tar to stdout');
     });
     return;
@@ -308,7 +311,7 @@ async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOpt
   const file = createFileStaging(out);
   try {
     const stream = createWriteStream(file.path, { flags: 'wx', mode: 0o644 });
-    await writeTreeTar(tree, record, epoch, stream);
+    await writeTreeTar(tree, { record, epoch, out: stream });
     await checkTarReplaceable(o.out, out);
     await file.promote();
   } catch (err) {
@@ -386,7 +389,10 @@ async function prepareContainers(
   });
 }
 
-/** Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the one reported. */
+/**
+ * Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the
+ * one reported.
+ */
 async function writeVolumes(
   run: Run,
   staging: string,
@@ -395,7 +401,7 @@ async function writeVolumes(
   const { abort, o } = run;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
-  let first: unknown;
+  let first: LkvolError | undefined;
   const jobs = run.plan.config.volumes.map((volume) =>
     limit(async () => {
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
@@ -410,7 +416,7 @@ async function writeVolumes(
         provisioners: run.provisioners,
       });
     }).catch((err: unknown) => {
-      first ??= withContext(wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`), `volume "${volume.name}"`);
+      first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`).addContext(`volume "${volume.name}"`);
       abort.abort();
       throw err;
     }),
@@ -427,7 +433,10 @@ function imageDigests(volumes: VolumeRecord[], prepared: PreparedContainer[]): R
   return images;
 }
 
-/** The directories whose content came from image layers (their own times are kept): volumes' lower/, bundles' image roots. */
+/**
+ * The directories whose content came from image layers (their own times are kept): volumes' lower/, bundles'
+ * image roots.
+ */
 function unpackedDirs(staging: string, config: Config, roots: readonly ImageRoot[]): Set<string> {
   const volumes = config.volumes
     .filter((v) => (v.ref !== undefined || v.provisioner !== undefined) && v.format === 'filesystem')
@@ -441,7 +450,10 @@ async function repairOutput(out: string): Promise<void> {
     await recoverOutput(out);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw wrapError(err, 'LKVOL_IO', `recover output ${out}`, 'check that the parent directory of OUT is writable');
+      throw wrapError(err, 'LKVOL_IO', {
+        message: `recover output ${out}`,
+        hint: 'check that the parent directory of OUT is writable',
+      });
   }
 }
 

@@ -27,9 +27,11 @@ interface ImageTree {
  * applied xattrs as `SCHILY.xattr.*` PAX records. Everything lkvol synthesises (directories, specs,
  * lkvol.json, the trees' top directories) is owned by 0:0, mode 0755 or 0644, dated `epoch`.
  */
-// TODO(#12): take { record, epoch, out } as options once lib/build/run.ts (rewritten on another branch) may change.
-// eslint-disable-next-line lkvol/exported-params -- its callers are in run.ts
-export async function writeTreeTar(root: string, record: BuildRecord, epoch: number, out: Writable): Promise<void> {
+export async function writeTreeTar(
+  root: string,
+  o: { record: BuildRecord; epoch: number; out: Writable },
+): Promise<void> {
+  const { record, epoch, out } = o;
   const trees = imageTrees(record);
   const tar = createTarWriter(out);
   const mtime = epoch;

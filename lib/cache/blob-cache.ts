@@ -74,12 +74,10 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
     await mkdir(tmpDir, { recursive: true });
     await removeStaleTemps(tmpDir);
   } catch (err) {
-    throw wrapError(
-      err,
-      'LKVOL_IO',
-      `open cache ${opts.dir}`,
-      'check the path and its permissions, or pass another --cache directory',
-    );
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `open cache ${opts.dir}`,
+      hint: 'check the path and its permissions, or pass another --cache directory',
+    });
   }
   const pathOf = (d: Digest) => join(base, 'blobs', digestAlgorithm(d), digestHex(d));
   const growing = new GrowingFiles();

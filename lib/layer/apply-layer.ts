@@ -79,13 +79,14 @@ async function applyMember(ctx: LayerContext, member: TarMember): Promise<void> 
     const where = `layer ${ctx.layer}: entry ${JSON.stringify(entry.name)}`;
     // The one errno the image causes rather than the host: a path longer than PATH_MAX.
     if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG')
-      throw wrapError(
-        err,
-        'LKVOL_LAYER_LIMIT',
-        where,
-        'the path is longer than the host allows (4096 bytes, output directory included); use a shorter output path or rebuild the image',
-      );
-    throw wrapError(err, 'LKVOL_IO', where, 'check free space and permissions of the output directory');
+      throw wrapError(err, 'LKVOL_LAYER_LIMIT', {
+        message: where,
+        hint: 'the path is longer than the host allows (4096 bytes, output directory included); use a shorter output path or rebuild the image',
+      });
+    throw wrapError(err, 'LKVOL_IO', {
+      message: where,
+      hint: 'check free space and permissions of the output directory',
+    });
   }
 }
 

@@ -188,12 +188,10 @@ function hostFault<T>(ctx: LayerContext, entry: string, op: () => T): T {
   try {
     return op();
   } catch (err) {
-    throw wrapError(
-      err,
-      'LKVOL_IO',
-      `layer ${ctx.layer}: entry ${JSON.stringify(entry || '.')}: set directory metadata`,
-      'check permissions of the output directory (owners cannot be set inside some user namespaces)',
-    );
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `layer ${ctx.layer}: entry ${JSON.stringify(entry || '.')}: set directory metadata`,
+      hint: 'check permissions of the output directory (owners cannot be set inside some user namespaces)',
+    });
   }
 }
 

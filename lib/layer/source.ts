@@ -62,12 +62,10 @@ export function layerError(
 ): LkvolError {
   if (err instanceof TarFormatError)
     return new LkvolError('LKVOL_LAYER_CORRUPT', `layer ${layer}: ${err.message}`, { hint });
-  return wrapError(
-    err,
-    'LKVOL_LAYER_CORRUPT',
-    `layer ${layer}: read layer`,
-    'the layer is not a valid gzip or tar stream; rebuild the image',
-  );
+  return wrapError(err, 'LKVOL_LAYER_CORRUPT', {
+    message: `layer ${layer}: read layer`,
+    hint: 'the layer is not a valid gzip or tar stream; rebuild the image',
+  });
 }
 
 /**

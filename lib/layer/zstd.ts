@@ -110,7 +110,9 @@ function createWorkerDecoder(layer: string): Duplex {
       finished?.();
       void worker.terminate();
     } else {
-      stream.destroy(wrapError(new Error(m.message), 'LKVOL_LAYER_CORRUPT', `layer ${layer}: zstd`, corruptHint));
+      stream.destroy(
+        wrapError(new Error(m.message), 'LKVOL_LAYER_CORRUPT', { message: `layer ${layer}: zstd`, hint: corruptHint }),
+      );
     }
   });
   worker.on('error', (err) => stream.destroy(workerFailed(layer, err)));
@@ -122,5 +124,8 @@ function createWorkerDecoder(layer: string): Duplex {
 }
 
 function workerFailed(layer: string, err: unknown): Error {
-  return wrapError(err, 'LKVOL_INTERNAL', `layer ${layer}: zstd worker`, 'this is a bug; please report it');
+  return wrapError(err, 'LKVOL_INTERNAL', {
+    message: `layer ${layer}: zstd worker`,
+    hint: 'this is a bug; please report it',
+  });
 }

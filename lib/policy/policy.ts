@@ -41,7 +41,10 @@ export async function loadPolicy(file: string, cwd: string): Promise<Policy> {
   try {
     text = await readFile(resolve(cwd, file), 'utf8');
   } catch (err) {
-    throw wrapError(err, 'LKVOL_IO', `read policy file ${JSON.stringify(file)}`, 'check the --policy path');
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `read policy file ${JSON.stringify(file)}`,
+      hint: 'check the --policy path',
+    });
   }
   return parsePolicy(file, text);
 }

@@ -35,8 +35,13 @@ export function checkBlobResponse(res: RegistryResponse, w: BlobWindow): void {
     new RegistryError(
       'LKVOL_REGISTRY_UNAVAILABLE',
       `${w.subject}: ${res.ctx.request}: cannot resume at byte ${w.offset}: ${why}`,
-      { status: res.status, method: res.ctx.method, url: res.ctx.url, temporary: true },
-      { hint: 'retry; the download starts again from the first byte' },
+      {
+        status: res.status,
+        method: res.ctx.method,
+        url: res.ctx.url,
+        temporary: true,
+        hint: 'retry; the download starts again from the first byte',
+      },
     );
   if (res.status !== 206) throw refuse(`the server answered ${res.status}, not 206 Partial Content`);
   const range = header(res, 'content-range');

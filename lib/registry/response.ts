@@ -105,18 +105,14 @@ export function statusError(
 ): RegistryError {
   const code = errorCodeFor(status, said.code);
   const reason = `${status} ${said.code ?? statusText(status)}${said.message === undefined ? '' : `: ${said.message}`}${said.note ?? ''}`;
-  return new RegistryError(
-    code,
-    `${ctx.subject}: ${ctx.request}: ${reason}`,
-    {
-      status,
-      method: ctx.method,
-      url: ctx.url,
-      temporary: code === 'LKVOL_REGISTRY_UNAVAILABLE',
-      ...(said.code === undefined ? {} : { registryCode: said.code }),
-    },
-    { hint: hintFor(code, ctx.registry) },
-  );
+  return new RegistryError(code, `${ctx.subject}: ${ctx.request}: ${reason}`, {
+    status,
+    method: ctx.method,
+    url: ctx.url,
+    temporary: code === 'LKVOL_REGISTRY_UNAVAILABLE',
+    ...(said.code === undefined ? {} : { registryCode: said.code }),
+    hint: hintFor(code, ctx.registry),
+  });
 }
 
 function errorCodeFor(status: number, registryCode: string | undefined): ErrorCode {
@@ -176,8 +172,10 @@ export function networkError(err: unknown, ctx: ExchangeContext, signal?: AbortS
   return new RegistryError(
     'LKVOL_REGISTRY_UNAVAILABLE',
     `${ctx.subject}: ${ctx.request}: ${cert ? `certificate of ${ctx.registry} does not verify: ` : ''}${describeCause(err)}`,
-    { method: ctx.method, url: ctx.url, temporary: !cert },
     {
+      method: ctx.method,
+      url: ctx.url,
+      temporary: !cert,
       cause: err,
       hint: cert
         ? `trust its CA with --ca-cert FILE or certs.d/${ctx.registry}/ca.crt, or pass --insecure-registry ${ctx.registry}`

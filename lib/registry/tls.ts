@@ -76,12 +76,10 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw wrapError(
-      err,
-      'LKVOL_IO',
-      `read TLS file ${path}`,
-      'check the path given with --ca-cert or in the certs directory',
-    );
+    throw wrapError(err, 'LKVOL_IO', {
+      message: `read TLS file ${path}`,
+      hint: 'check the path given with --ca-cert or in the certs directory',
+    });
   }
 }
 

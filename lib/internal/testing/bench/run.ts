@@ -62,7 +62,7 @@ async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string):
   const two: TwoVolumeSamples = { cold: [], changed: [] };
   for (let round = 1; round <= opts.runs; round++) {
     log(`round ${round} of ${opts.runs}`);
-    for (const { image, samples } of perImage) await runImageRound(ctx, image, round, samples);
+    for (const { image, samples } of perImage) await runImageRound(ctx, image, { round, samples });
     await runTwoVolumeRound(ctx, round, two);
   }
   return {

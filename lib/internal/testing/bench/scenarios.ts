@@ -46,14 +46,12 @@ export async function readTreeOnce(ctx: BenchContext, image: BenchImage): Promis
 }
 
 /** One round on one image: reference and lkvol cold in alternating order, then the no-change rebuilds. */
-// TODO(#12): take { round, samples } as options once bench/run.ts, being rewritten on another branch, may change.
-// eslint-disable-next-line lkvol/exported-params -- its caller is in bench/run.ts
 export async function runImageRound(
   ctx: BenchContext,
   image: BenchImage,
-  round: number,
-  samples: ImageSamples,
+  at: { round: number; samples: ImageSamples },
 ): Promise<void> {
+  const { round, samples } = at;
   const label = `round ${round} ${image.name}`;
   // Round 1 runs the reference first, so its tree is there to check lkvol against.
   const referenceFirst = round % 2 === 1;
