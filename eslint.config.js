@@ -72,41 +72,10 @@ const nodeTestCalls = {
   name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach', 'skip', 'todo', 'only'],
 };
 
-/**
- * STYLE.md section 2 for the editor: the lib modules and packages each module of lib/ may import. A copy of
- * the table in lib/internal/deps.test.ts, which is the authority (it also finds import cycles); keep the
- * two in step. A module missing here is not checked, and never refused to others.
- */
-const boundaries = {
-  errors: { modules: [], packages: [] },
-  events: { modules: [], packages: [] },
-  version: { modules: [], packages: [] },
-  internal: { modules: ['errors'], packages: [] },
-  digest: { modules: ['errors', 'internal'], packages: [] },
-  ref: { modules: ['errors', 'digest'], packages: [] },
-  oci: { modules: ['digest', 'errors'], packages: ['zod'] },
-  config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
-  cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
-  tar: { modules: [], packages: [] },
-  layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
-  'runtime-spec': { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
-  lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
-  policy: { modules: ['config', 'errors'], packages: ['zod'] },
-  registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar', 'layer'], packages: ['zod'] },
-  pull: {
-    modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'cache', 'registry', 'local'],
-    packages: [],
-  },
-  build: {
-    modules: [
-      ...['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'config', 'cache', 'layer'],
-      ...['runtime-spec', 'registry', 'local', 'pull', 'tar', 'lock', 'policy'],
-    ],
-    packages: [],
-  },
-  index: { modules: ['*'], packages: [] },
-};
+/** STYLE.md section 2 for the editor: the table lib/internal/deps.test.ts enforces (it also refuses import cycles). */
+const boundaries = JSON.parse(
+  readFileSync(new URL('./lib/internal/module-boundaries.json', import.meta.url), 'utf8'),
+).modules;
 
 /** Test code, which may import anything (lib/internal/testing/ holds its helpers). */
 const testFiles = ['**/*.test.ts', 'lib/internal/testing/**', 'cmd/run-in-process.ts'];

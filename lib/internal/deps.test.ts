@@ -5,57 +5,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
 import { repoRoot } from './testing/testdata.js';
 
-/** Which lib modules and packages each module may import (besides node:*). */
-const allowed: Record<string, { modules: string[]; packages: string[] }> = {
-  errors: { modules: [], packages: [] },
-  events: { modules: ['warnings'], packages: [] },
-  warnings: { modules: [], packages: [] },
-  version: { modules: [], packages: [] },
-  internal: { modules: ['errors'], packages: [] },
-  digest: { modules: ['errors', 'internal'], packages: [] },
-  ref: { modules: ['errors', 'digest'], packages: [] },
-  oci: { modules: ['digest', 'errors'], packages: ['zod'] },
-  config: { modules: ['ref', 'digest', 'errors'], packages: ['yaml', 'zod'] },
-  cache: { modules: ['digest', 'errors', 'internal'], packages: [] },
-  tar: { modules: [], packages: [] },
-  layer: { modules: ['digest', 'errors', 'internal', 'tar'], packages: ['@napi-rs/xattr', 'fzstd'] },
-  // NB: wider than STYLE §2 ("config types only"): runtime-spec uses config's pure helpers (binds.ts,
-  // doc-path.ts, spellings.ts, schema.ts, the capability list) so they live in one place.
-  'runtime-spec': { modules: ['oci', 'config', 'errors', 'internal'], packages: [] },
-  lock: { modules: ['digest', 'errors', 'internal'], packages: ['yaml', 'zod'] },
-  policy: { modules: ['config', 'errors'], packages: ['zod'] },
-  registry: { modules: ['ref', 'digest', 'oci', 'errors', 'internal', 'events'], packages: ['undici', 'execa'] },
-  // Local layouts and archives are read as a registry is: its ManifestSource and manifest checks.
-  local: { modules: ['ref', 'digest', 'oci', 'errors', 'registry', 'tar', 'layer'], packages: ['zod'] },
-  // Pulling images for build, inspect and lock: registries through the cache, and local images.
-  pull: {
-    modules: ['errors', 'events', 'version', 'internal', 'digest', 'ref', 'oci', 'cache', 'registry', 'local'],
-    packages: [],
-  },
-  build: {
-    modules: [
-      'errors',
-      'events',
-      'version',
-      'internal',
-      'digest',
-      'ref',
-      'oci',
-      'config',
-      'cache',
-      'layer',
-      'runtime-spec',
-      'registry',
-      'local',
-      'pull',
-      'tar',
-      'lock',
-      'policy',
-    ],
-    packages: [],
-  },
-  index: { modules: ['*'], packages: [] },
-};
+const root = repoRoot();
+
+/** Which lib modules and packages each module may import (besides node:*); eslint.config.js reads it too. */
+const allowed = (
+  JSON.parse(readFileSync(join(root, 'lib', 'internal', 'module-boundaries.json'), 'utf8')) as {
+    modules: Record<string, { modules: string[]; packages: string[] }>;
+  }
+).modules;
 
 const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
@@ -76,7 +33,6 @@ function imports(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(importPattern)].map((m) => m[1] ?? m[2] ?? '');
 }
 
-const root = repoRoot();
 const libDir = join(root, 'lib');
 
 for (const file of sources(libDir)) {
