@@ -8,7 +8,7 @@ import { createFakeHelper, type FakeHelper } from '../lib/internal/testing/cred-
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { startTokenIssuer, type TokenIssuer } from '../lib/internal/testing/token-issuer.js';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 
 const password = 'basic-s3cret';
 const identityToken = 'idtok-s3cret';

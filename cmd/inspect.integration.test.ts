@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { pushMultiPlatform, pushTarImage } from '../lib/internal/testing/images.js';
 import type { PushedImage } from '../lib/internal/testing/push.js';
 import { startHttpProxy, type TestProxy } from '../lib/internal/testing/http-proxy.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { writeEarlierOutput } from '../lib/internal/testing/earlier-output.js';
 import { startFaultProxy, type FaultProxy } from '../lib/internal/testing/fault-proxy.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';

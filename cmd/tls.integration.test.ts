@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { createTestPki, type TestPki } from '../lib/internal/testing/tls.js';
-import { runInProcess } from './run-in-process.js';
+import { runInProcess } from '../lib/internal/testing/run-in-process.js';
 
 let work: string;
 let pki: TestPki;

@@ -6,10 +6,10 @@ import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { main } from '../../cmd/main.js';
 import type { ErrorCode } from '../errors.js';
 import { startFaultProxy, type Fault } from '../internal/testing/fault-proxy.js';
 import { pushImage, sha256, type LayerInput } from '../internal/testing/push.js';
+import { runInProcess } from '../internal/testing/run-in-process.js';
 import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { buildTar, encodePax, gzip, type TarEntry } from '../internal/testing/tar.js';
 import {
@@ -693,23 +693,6 @@ async function makeSentinel(dir: string): Promise<string> {
   return out;
 }
 
-/** Runs the CLI in-process with captured output. */
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const sink = { write: (x: string) => (stderr += x) };
-  const code = await main(args, {
-    stdout: { write: () => true },
-    stderr: sink,
-    isTTY: false,
-    env: { HOME: work },
-    signal: new AbortController().signal,
-    cwd: work,
-    uid: process.getuid?.(),
-    arch: 'x64',
-  });
-  return { code, stderr };
-}
-
 let serial = 0;
 async function runCase(t: TestContext, c: Case): Promise<void> {
   const dir = await mkdtemp(join(work, `c${c.id}-`));
@@ -745,7 +728,7 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
     `volumes:\n  - name: v\n    image: ${proxy ? proxy.host : registry.host}/${repository}:1\n`,
   );
   const out = join(dir, 'out');
-  const r = await run([
+  const args = [
     'build',
     '--progress',
     'plain',
@@ -757,7 +740,8 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
     'linux/amd64',
     ...(c.flags ?? []),
     join(dir, 'system.yml'),
-  ]);
+  ];
+  const r = await runInProcess(args, { env: { HOME: work }, cwd: work });
   if ('refused' in c.want) await assertRefused(r, c.want.refused, pushed.layerDigests, { dir, out });
   else
     await assertContained(
