@@ -1,30 +1,26 @@
 // Pulls during a build, counted at the fault proxy: shared layers once, parallel downloads, HEAD revalidation, --pull, --offline.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { pushTarImage } from '../internal/testing/images.js';
 import type { PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'pull' });
 let proxy: FaultProxy;
-let work: string;
 let decide: (req: IncomingMessage) => Fault = () => ({ kind: 'pass' });
 const images: Record<string, PushedImage> = {};
 const shared = [{ name: 'shared.txt', content: 'in a and b' }];
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.url, (req) => decide(req));
-  work = await mkdtemp(join(tmpdir(), 'lkvol-pull-'));
+suite.before(async () => {
+  proxy = await startFaultProxy(suite.registry.url, (req) => decide(req));
   const push = async (name: string, layers: { name: string; content: string }[][]) => {
-    images[name] = await pushTarImage({ registry: registry.host, repository: `pl/${name}`, tag: '1', layers });
+    images[name] = await pushTarImage({ registry: suite.registry.host, repository: `pl/${name}`, tag: '1', layers });
   };
   await push('a', [shared, [{ name: 'a.txt', content: 'a' }]]);
   await push('b', [shared, [{ name: 'b.txt', content: 'b' }]]);
@@ -34,8 +30,6 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 const twoVolumes =
@@ -43,7 +37,7 @@ const twoVolumes =
 
 /** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
 async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
   await writeFile(file, yaml.replaceAll('PROXY', proxy.host));
@@ -95,7 +89,7 @@ test('a tag that moved is noticed by HEAD and its new manifest is used', async (
   const yaml = 'volumes:\n  - name: v\n    image: PROXY/pl/move:1\n';
   const first = await build(await setup('move', yaml));
   const moved = await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/move',
     tag: '1',
     layers: [[{ name: 'v', content: 'two' }]],
@@ -226,13 +220,13 @@ test('a server that ignores Range after a break: the layer is fetched again from
 
 test('a blob whose bytes are not the layer (a proxy page of the right length) fails as a digest mismatch, not a corrupt layer', async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/page',
     tag: '1',
     layers: [[{ name: 'p', content: 'x'.repeat(5000) }]],
   });
   const manifest = (await (
-    await fetch(`${registry.url}/v2/pl/page/manifests/1`, {
+    await fetch(`${suite.registry.url}/v2/pl/page/manifests/1`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     })
   ).json()) as { layers: { digest: string; size: number }[] };
@@ -264,7 +258,7 @@ test('a layer unpacked while it downloads, whose download starts again from byte
   // Random content does not compress: the first megabyte reaches the tar reader before the break.
   const big = randomBytes(3 << 20);
   const pushed = await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/restart',
     tag: '1',
     layers: [
