@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { digestOf } from '../digest/index.js';
 import { layerOf, pushImage, pushIndex, type LayerInput, type PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { mediaTypes, parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient, type RegistryClient } from './client.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'client' });
 let client: RegistryClient;
 const images: Record<string, PushedImage> = {};
 const layers: Record<string, LayerInput[]> = {};
@@ -39,7 +39,7 @@ async function push(
   const dockerLayer = format === 'docker' ? { mediaType: mediaTypes.dockerLayerGzip } : {};
   const imageLayers = layers[name].map((l) => ({ ...l, ...dockerLayer }));
   const pushed = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: `img/${at.repository}`,
     tag: at.tag,
     layers: imageLayers,
@@ -62,8 +62,7 @@ const entry = (
   ...(annotations === undefined ? {} : { annotations }),
 });
 
-before(async () => {
-  registry = await startRegistry();
+suite.before(async () => {
   client = createRegistryClient({ retry: { baseDelayMs: 1 } });
   await push('oci', 'oci', { config: runtimeConfig }, [{ 'a.txt': 'first' }, { 'b.txt': 'second' }]);
   await push('docker', 'docker', { config: runtimeConfig }, [{ 'd.txt': 'docker' }]);
@@ -86,9 +85,15 @@ before(async () => {
     entry(amd, { os: 'linux', architecture: 'amd64' }),
     entry(arm, { os: 'linux', architecture: 'arm64', variant: 'v8' }),
   ];
-  multi = await pushIndex({ registry: registry.host, repository: 'img/multi', tag: '1', format: 'oci', manifests });
+  multi = await pushIndex({
+    registry: suite.registry.host,
+    repository: 'img/multi',
+    tag: '1',
+    format: 'oci',
+    manifests,
+  });
   multiDocker = await pushIndex({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'img/multi',
     tag: 'docker',
     format: 'docker',
@@ -98,7 +103,6 @@ before(async () => {
 
 after(async () => {
   await client?.close();
-  await registry?.stop();
 });
 
 async function drain(stream: Readable): Promise<Buffer> {
@@ -110,7 +114,7 @@ async function drain(stream: Readable): Promise<Buffer> {
 const linuxAmd64 = parsePlatform('linux/amd64');
 
 test('resolveImage: an OCI image resolves to its manifest, config and layers', async () => {
-  const ref = parseReference(`${registry.host}/img/oci:1`);
+  const ref = parseReference(`${suite.registry.host}/img/oci:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
   assert.equal(image.digest, images.oci!.manifestDigest);
   assert.equal(image.manifestDigest, images.oci!.manifestDigest);
@@ -130,7 +134,9 @@ test('resolveImage: an OCI image resolves to its manifest, config and layers', a
 });
 
 test('resolveImage: a Docker schema2 image resolves with Docker media types', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/docker:1`), { platform: linuxAmd64 });
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/docker:1`), {
+    platform: linuxAmd64,
+  });
   assert.equal(image.manifestMediaType, mediaTypes.dockerManifest);
   assert.equal(image.manifest.config.mediaType, mediaTypes.dockerConfig);
   assert.equal(image.manifest.layers[0]?.mediaType, mediaTypes.dockerLayerGzip);
@@ -159,7 +165,7 @@ const platformCases = [
 ];
 for (const c of platformCases) {
   test(`resolveImage: index: ${c.name}`, async () => {
-    const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:1`), {
+    const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:1`), {
       platform: parsePlatform(c.platform),
     });
     assert.equal(image.digest, multi.digest);
@@ -172,7 +178,7 @@ for (const c of platformCases) {
 }
 
 test('resolveImage: a Docker manifest list selects like an OCI index', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:docker`), {
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:docker`), {
     platform: parsePlatform('linux/arm64'),
   });
   assert.equal(image.digest, multiDocker.digest);
@@ -182,25 +188,32 @@ test('resolveImage: a Docker manifest list selects like an OCI index', async () 
 
 test('resolveImage: index: a missing platform lists the platforms that exist', async () => {
   await assert.rejects(
-    client.resolveImage(parseReference(`${registry.host}/img/multi:1`), { platform: parsePlatform('linux/s390x') }),
+    client.resolveImage(parseReference(`${suite.registry.host}/img/multi:1`), {
+      platform: parsePlatform('linux/s390x'),
+    }),
     {
       code: 'LKVOL_PLATFORM_NOT_FOUND',
-      message: `pull ${registry.host}/img/multi:1: no manifest for linux/s390x: the index has linux/amd64, linux/arm64`,
+      message:
+        `pull ${suite.registry.host}/img/multi:1: ` +
+        'no manifest for linux/s390x: the index has linux/amd64, linux/arm64',
     },
   );
 });
 
 test('resolveImage: a single manifest for another platform is used with a warning', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:arm`), { platform: linuxAmd64 });
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:arm`), {
+    platform: linuxAmd64,
+  });
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
   assert.deepEqual(image.platform, { os: 'linux', architecture: 'arm64' });
   assert.deepEqual(image.warnings, [
-    `pull ${registry.host}/img/multi:arm: the image is a single manifest for linux/arm64, not linux/amd64; using it anyway`,
+    `pull ${suite.registry.host}/img/multi:arm: ` +
+      'the image is a single manifest for linux/arm64, not linux/amd64; using it anyway',
   ]);
 });
 
 test('resolveImage: a digest-pinned reference wins over its tag', async () => {
-  const ref = parseReference(`${registry.host}/img/multi:does-not-exist@${multi.digest}`);
+  const ref = parseReference(`${suite.registry.host}/img/multi:does-not-exist@${multi.digest}`);
   const image = await client.resolveImage(ref, { platform: parsePlatform('linux/arm64') });
   assert.equal(image.digest, multi.digest);
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
@@ -214,7 +227,7 @@ const notFoundCases = [
 ];
 for (const c of notFoundCases) {
   test(`fetchManifest: ${c.name} is not found`, async () => {
-    await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/${c.ref}`)), {
+    await assert.rejects(client.fetchManifest(parseReference(`${suite.registry.host}/${c.ref}`)), {
       code: 'LKVOL_REGISTRY_NOT_FOUND',
       status: 404,
       registryCode: c.registryCode,
@@ -223,7 +236,7 @@ for (const c of notFoundCases) {
 }
 
 test('openBlob: an unknown blob is not found', async () => {
-  const ref = parseReference(`${registry.host}/img/oci:1`);
+  const ref = parseReference(`${suite.registry.host}/img/oci:1`);
   await assert.rejects(
     client.openBlob(ref, { mediaType: mediaTypes.ociLayerGzip, digest: digestOf('absent'), size: 6 }),
     {
@@ -236,7 +249,7 @@ test('openBlob: an unknown blob is not found', async () => {
 /** Overwrites a stored blob with different bytes of the same length, as failing storage would. */
 async function corruptStoredBlob(digest: string): Promise<void> {
   const hex = digest.slice('sha256:'.length);
-  const file = join(registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+  const file = join(suite.registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
   const bytes = await readFile(file);
   await writeFile(file, Buffer.from(bytes.map((b) => b ^ 0xff)));
 }
@@ -244,7 +257,7 @@ async function corruptStoredBlob(digest: string): Promise<void> {
 test('openBlob: a layer corrupted in storage fails with a digest mismatch', async () => {
   const pushed = await push('corrupt-layer', 'oci', {}, [{ 'c.txt': 'will rot' }]);
   await corruptStoredBlob(pushed.layerDigests[0]!);
-  const ref = parseReference(`${registry.host}/img/corrupt-layer:1`);
+  const ref = parseReference(`${suite.registry.host}/img/corrupt-layer:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
   await assert.rejects(drain(await client.openBlob(ref, image.manifest.layers[0]!)), {
     code: 'LKVOL_DIGEST_MISMATCH',
@@ -256,10 +269,12 @@ test('resolveImage: a config corrupted in storage fails with a digest mismatch',
   const pushed = await push('corrupt-config', 'oci', {}, [{ 'c.txt': 'fine' }]);
   await corruptStoredBlob(pushed.configDigest);
   await assert.rejects(
-    client.resolveImage(parseReference(`${registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),
+    client.resolveImage(parseReference(`${suite.registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),
     {
       code: 'LKVOL_DIGEST_MISMATCH',
-      message: new RegExp(`^config ${pushed.configDigest} of ${registry.host}/img/corrupt-config:1: digest mismatch`),
+      message: new RegExp(
+        `^config ${pushed.configDigest} of ${suite.registry.host}/img/corrupt-config:1: digest mismatch`,
+      ),
     },
   );
 });
