@@ -33,11 +33,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> 
 }
 
 async function systemFile(name: string, yaml: string): Promise<string> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', suite.registry.host));
-  return file;
+  return (await suite.systemFile(name, yaml)).file;
 }
 
 describe('usage', () => {

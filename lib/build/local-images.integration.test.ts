@@ -76,12 +76,10 @@ async function setup(
   yaml: string,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string; out: string }> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'system.yml'), yaml.replaceAll('REGISTRY', suite.registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
-    files: [join(dir, 'system.yml')],
+    files: [file],
     out: join(dir, 'out'),
     cacheDir: join(dir, 'cache'),
     platform: 'linux/amd64',

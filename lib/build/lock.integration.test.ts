@@ -1,7 +1,7 @@
 // lkvol.lock: `lock` pins every reference of the system files; `build` uses the pins; `--locked` insists on them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { lock } from './lock.js';
@@ -38,10 +38,7 @@ async function pushVersion(repository: string, tag: string, text: string): Promi
 }
 
 async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string; file: string }> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', suite.registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return { dir, file, files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64' };
 }
 

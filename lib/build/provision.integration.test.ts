@@ -41,13 +41,11 @@ async function script(path: string, body: string): Promise<void> {
 }
 
 async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string }> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'system.yml'), yaml);
+  const { dir, file } = await suite.systemFile(name, yaml);
   // As the CLI does: as root, ownership is applied (and the extractor loads the xattr binding before it reads).
   return {
     dir,
-    files: [join(dir, 'system.yml')],
+    files: [file],
     out: join(dir, 'out'),
     cacheDir: join(dir, 'cache'),
     platform: 'linux/amd64',

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
@@ -37,10 +37,7 @@ const twoVolumes =
 
 /** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
 async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('PROXY', proxy.host));
+  const { dir, file } = await suite.systemFile(name, yaml.replaceAll('PROXY', proxy.host));
   return {
     files: [file],
     out: join(dir, `out-${proxy.log.length}`),

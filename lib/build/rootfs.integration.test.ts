@@ -1,7 +1,7 @@
 // --rootfs: container images unpacked into their bundles as LinuxKit's ImageBundle lays them out, each image once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
@@ -87,10 +87,7 @@ async function setup(
   yaml: string,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string }> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', suite.registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
     files: [file],

@@ -60,10 +60,7 @@ async function setup(
   yaml = system,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string }> {
-  const dir = join(suite.work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', suite.registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
     files: [file],
