@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, test } from 'node:test';
+import { buffer as drain } from 'node:stream/consumers';
 import { digestOf } from '../digest/index.js';
 import { layerOf, pushImage, pushIndex, type LayerInput, type PushedImage } from '../internal/testing/push.js';
 import { mediaTypes, parsePlatform } from '../oci/index.js';
@@ -104,12 +104,6 @@ suite.before(async () => {
 after(async () => {
   await client?.close();
 });
-
-async function drain(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const linuxAmd64 = parsePlatform('linux/amd64');
 

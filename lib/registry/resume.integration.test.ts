@@ -1,8 +1,8 @@
 // Blob resume with Range against a real registry behind the fault proxy, and credentials on a cross-origin redirect.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
 import { after, test } from 'node:test';
+import { buffer as drain } from 'node:stream/consumers';
 import { parseDigest } from '../digest/index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { pushBlob } from '../internal/testing/push.js';
@@ -32,12 +32,6 @@ suite.before(async () => {
 after(async () => {
   await proxy?.close();
 });
-
-async function drain(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function newClient(t: { after(fn: () => Promise<void>): void }, extra: RegistryClientOptions = {}) {
   const client = createRegistryClient({ retry: { baseDelayMs: 1, sleep: recordingSleep().sleep }, ...extra });
