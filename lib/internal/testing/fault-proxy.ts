@@ -4,13 +4,14 @@ import { startHttpServer, type TestServer } from './registry.js';
 
 /**
  * What to do with one request:
- * - `pass`: forward it (after `hold` settles), without the request headers in `drop`, overriding response headers with `set`;
+ * - `pass`: forward it (after `hold` settles), without the request headers in `drop`, overriding response
+ *   headers with `set`; `onClose` is called once the response is sent or the connection is gone;
  * - `stall`: never answer; `status`: answer with a status, headers and body of our own;
  * - `reset` / `truncate`: forward, then after `after` body bytes reset the connection (RST) or close it (FIN);
  * - `redirect`: answer `status` (default 307) with `Location: location`.
  */
 export type Fault =
-  | { kind: 'pass'; drop?: string[]; set?: Record<string, string>; hold?: Promise<unknown> }
+  | { kind: 'pass'; drop?: string[]; set?: Record<string, string>; hold?: Promise<unknown>; onClose?: () => void }
   | { kind: 'stall' }
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string | Buffer }
   | { kind: 'reset'; after: number }
@@ -43,6 +44,7 @@ export async function startFaultProxy(
     seen.push(`${req.method ?? 'GET'} ${req.url ?? ''}`);
     log.push({ method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers });
     const fault = decide(req);
+    if (fault.kind === 'pass' && fault.onClose !== undefined) res.once('close', fault.onClose);
     if (fault.kind === 'stall') return;
     if (fault.kind === 'status') {
       res.writeHead(fault.status, fault.headers ?? {}).end(fault.body);
