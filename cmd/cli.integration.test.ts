@@ -1,51 +1,39 @@
 // The CLI end to end: exit codes, stdout/stderr, --json, and one run of the real executable.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { runInProcess, type CliRun } from './run-in-process.js';
-import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
+import { startRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { pushImage, sha256 } from '../lib/internal/testing/push.js';
 import { buildTar } from '../lib/internal/testing/tar.js';
 import { startFaultProxy } from '../lib/internal/testing/fault-proxy.js';
 import { describeTree, walkTree } from '../lib/internal/testing/tree.js';
 import { repoRoot } from '../lib/internal/testing/testdata.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
 const execFileAsync = promisify(execFile);
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'cli' });
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-cli-'));
+suite.before(async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'cli/data',
     tag: '1',
     layers: [[{ name: 'hello', content: 'world' }]],
   });
 });
 
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
 /** Runs the CLI in-process with HOME in the test's work dir. */
 function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return runInProcess(args, { env: { HOME: work, ...env }, cwd: work });
+  return runInProcess(args, { env: { HOME: suite.work, ...env }, cwd: suite.work });
 }
 
 async function systemFile(name: string, yaml: string): Promise<string> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  return file;
+  return (await suite.systemFile(name, yaml)).file;
 }
 
 describe('usage', () => {
@@ -241,7 +229,7 @@ describe('validate', () => {
       'policy',
       'services:\n  - name: a\n    image: alpine\n    binds: [/:/host, /var/lib/app/data:/d]\n  - name: b\n    image: alpine\n    binds.add: [/var/lib/app/../../../etc:/etc]\n',
     );
-    const policy = join(work, 'policy', 'policy.yml');
+    const policy = join(suite.work, 'policy', 'policy.yml');
     await writeFile(policy, 'hostPaths:\n  allow:\n    - path: /var/lib/app\n');
     const r = await run(['validate', '--policy', policy, file]);
     assert.equal(r.code, 2);
@@ -296,13 +284,13 @@ describe('validate', () => {
   });
 
   test('inspect reads a local layout relative to the current directory, and names a REF it lacks', async () => {
-    await execFileAsync('umoci', ['init', '--layout', join(work, 'inspect-layout')]);
-    await execFileAsync('umoci', ['new', '--image', `${join(work, 'inspect-layout')}:v1`]);
+    await execFileAsync('umoci', ['init', '--layout', join(suite.work, 'inspect-layout')]);
+    await execFileAsync('umoci', ['new', '--image', `${join(suite.work, 'inspect-layout')}:v1`]);
     const r = await run(['inspect', '--json', 'oci-layout:inspect-layout:v1']);
     assert.equal(r.code, 0, r.stderr);
     const image = (JSON.parse(r.stdout) as { image: { reference: string; digest: string } }).image;
     assert.equal(image.reference, 'oci-layout:inspect-layout:v1');
-    const index = JSON.parse(await readFile(join(work, 'inspect-layout', 'index.json'), 'utf8')) as {
+    const index = JSON.parse(await readFile(join(suite.work, 'inspect-layout', 'index.json'), 'utf8')) as {
       manifests: { digest: string }[];
     };
     assert.equal(image.digest, index.manifests[0]!.digest);
@@ -325,8 +313,8 @@ describe('validate', () => {
 describe('build', () => {
   test('builds, prints OUT, plain progress on stderr', async () => {
     const file = await systemFile('ok', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const out = join(work, 'ok', 'out');
-    const r = await run(['build', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file]);
+    const out = join(suite.work, 'ok', 'out');
+    const r = await run(['build', '-o', out, '--cache', join(suite.work, 'cache'), '--platform', 'linux/amd64', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${out}\n`);
     assert.match(r.stderr, /^resolved .*cli\/data:1 → sha256:/m);
@@ -336,7 +324,7 @@ describe('build', () => {
 
   test('--rootfs unpacks the container image into its bundle, with progress naming the bundle', async () => {
     const file = await systemFile('rootfs', 'services:\n  - name: web\n    image: REGISTRY/cli/data:1\n');
-    const out = join(work, 'rootfs', 'out');
+    const out = join(suite.work, 'rootfs', 'out');
     const r = await run([
       'build',
       '--rootfs',
@@ -345,7 +333,7 @@ describe('build', () => {
       '-o',
       out,
       '--cache',
-      join(work, 'cache'),
+      join(suite.work, 'cache'),
       '--platform',
       'linux/amd64',
       file,
@@ -371,9 +359,9 @@ describe('build', () => {
       '--platform',
       'arm64',
       '-o',
-      join(work, 'quiet-warn', 'out'),
+      join(suite.work, 'quiet-warn', 'out'),
       '--cache',
-      join(work, 'cache'),
+      join(suite.work, 'cache'),
       file,
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -383,8 +371,8 @@ describe('build', () => {
 
   test('--json prints the record; -q prints no progress', async () => {
     const file = await systemFile('json', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const out = join(work, 'json', 'out');
-    const r = await run(['build', '--json', '-q', '-o', out, '--cache', join(work, 'cache'), file]);
+    const out = join(suite.work, 'json', 'out');
+    const r = await run(['build', '--json', '-q', '-o', out, '--cache', join(suite.work, 'cache'), file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     const result = JSON.parse(r.stdout) as { ok: boolean; record: { volumes: { name: string; files: number }[] } };
@@ -400,26 +388,27 @@ describe('build', () => {
       'missing',
       'volumes:\n  - name: v\n    image: REGISTRY/cli/nope:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n',
     );
-    const r = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    const args = ['build', '-o', join(suite.work, 'missing', 'out'), '--cache', join(suite.work, 'cache'), file];
+    const r = await run(args);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
       /^lkvol: volume "v" \(.*system\.yml:3:12\): .*cli\/nope.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: /m,
     );
-    await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/gone:1\n`);
-    const c = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    await writeFile(file, `services:\n  - name: s\n    image: ${suite.registry.host}/cli/gone:1\n`);
+    const c = await run(args);
     assert.match(
       c.stderr,
       /^lkvol: services "s" \(.*system\.yml:3:12\): .*cli\/gone.*\(LKVOL_REGISTRY_NOT_FOUND\)\nhint: check the tag; "lkvol inspect .*cli\/gone:1" shows what a reference names$/m,
     );
     // A tag the repository lacks: the tags it has are named.
-    await writeFile(file, `services:\n  - name: s\n    image: ${registry.host}/cli/data:2\n`);
-    const tag = await run(['build', '-o', join(work, 'missing', 'out'), '--cache', join(work, 'cache'), file]);
+    await writeFile(file, `services:\n  - name: s\n    image: ${suite.registry.host}/cli/data:2\n`);
+    const tag = await run(args);
     assert.match(
       tag.stderr,
       /cli\/data:2: .*; tags there include "1" \(LKVOL_REGISTRY_NOT_FOUND\)\nhint: use one of the repository's tags/,
     );
-    await assert.rejects(stat(join(work, 'missing', 'out')));
+    await assert.rejects(stat(join(suite.work, 'missing', 'out')));
   });
 
   test('credentials come from $DOCKER_CONFIG/config.json and never reach the output', async () => {
@@ -433,12 +422,12 @@ describe('build', () => {
         auth: { user: 'ci', password: 's3cret-pw' },
       });
       const file = await systemFile('auth', `volumes:\n  - name: v\n    image: ${secured.host}/private/data:1\n`);
-      const out = join(work, 'auth', 'out');
-      const args = ['build', '--progress', 'plain', '-o', out, '--cache', join(work, 'auth-cache'), file];
+      const out = join(suite.work, 'auth', 'out');
+      const args = ['build', '--progress', 'plain', '-o', out, '--cache', join(suite.work, 'auth-cache'), file];
       const denied = await run(args);
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /\(LKVOL_REGISTRY_AUTH\)\nhint: .*docker login/);
-      const dockerConfig = join(work, 'auth', 'docker');
+      const dockerConfig = join(suite.work, 'auth', 'docker');
       await mkdir(dockerConfig, { recursive: true });
       await writeFile(
         join(dockerConfig, 'config.json'),
@@ -461,34 +450,34 @@ describe('build', () => {
 
   test('the real executable runs a build and sets the exit code', async () => {
     const file = await systemFile('bin', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const out = join(work, 'bin', 'out');
+    const out = join(suite.work, 'bin', 'out');
     const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
     const { stdout } = await execFileAsync(
       process.execPath,
-      [bin, 'build', '-q', '-o', out, '--cache', join(work, 'cache'), file],
-      { env: { ...process.env, HOME: work } },
+      [bin, 'build', '-q', '-o', out, '--cache', join(suite.work, 'cache'), file],
+      { env: { ...process.env, HOME: suite.work } },
     );
     assert.equal(stdout, `${out}\n`);
     await assert.rejects(
-      execFileAsync(process.execPath, [bin, 'validate', join(work, 'nope.yml')]),
+      execFileAsync(process.execPath, [bin, 'validate', join(suite.work, 'nope.yml')]),
       (e: { code?: number }) => e.code === 2,
     );
   });
 
   test('the installed command (cmd/lkvol.sh: the bundle, with its heap flag; also through a symlink, as npm links it) builds gzip and zstd layers, and --rootfs bundles', async () => {
-    const link = join(work, 'lkvol');
+    const link = join(suite.work, 'lkvol');
     await symlink(join(repoRoot(), 'cmd', 'lkvol.sh'), link);
-    const env = { ...process.env, HOME: work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+    const env = { ...process.env, HOME: suite.work, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
     const { stdout } = await execFileAsync(link, ['--version'], { env });
     assert.match(stdout, /^lkvol \d+\.\d+\.\d+\n$/);
     await assert.rejects(
-      execFileAsync(link, ['validate', join(work, 'nope.yml')], { env }),
+      execFileAsync(link, ['validate', join(suite.work, 'nope.yml')], { env }),
       (e: { code?: number }) => e.code === 2,
     );
     // The zstd decoder runs in a worker, a second entry of the bundle beside it.
     const tar = await buildTar([{ name: 'z', content: 'from zstd' }]);
     await pushImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'cli/zstd',
       tag: '1',
       format: 'oci',
@@ -503,7 +492,7 @@ describe('build', () => {
     // The native xattr binding is the bundle's one external package, loaded by a dynamic import.
     const xtar = await buildTar([{ name: 'x', content: 'x', pax: { 'SCHILY.xattr.user.lkvol': 'bundled' } }]);
     await pushImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'cli/xattr',
       tag: '1',
       format: 'oci',
@@ -513,10 +502,9 @@ describe('build', () => {
       'bundle',
       'volumes:\n  - name: g\n    image: REGISTRY/cli/data:1\n  - name: z\n    image: REGISTRY/cli/zstd:1\n  - name: x\n    image: REGISTRY/cli/xattr:1\nservices:\n  - name: s\n    image: REGISTRY/cli/data:1\n',
     );
-    const out = join(work, 'bundle', 'out');
-    await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file], {
-      env,
-    });
+    const out = join(suite.work, 'bundle', 'out');
+    const cache = join(suite.work, 'bundle', 'cache');
+    await execFileAsync(link, ['build', '-q', '--rootfs', '-o', out, '--cache', cache, file], { env });
     assert.match(
       execFileSync('getfattr', ['-n', 'user.lkvol', '--only-values', join(out, 'containers/volumes/x/lower/x')], {
         encoding: 'utf8',
@@ -526,7 +514,7 @@ describe('build', () => {
     // Reuse needs the binding too (it copies applied xattrs): a rebuild with nothing changed reuses every tree.
     const again = await execFileAsync(
       link,
-      ['build', '--progress', 'plain', '--rootfs', '-o', out, '--cache', join(work, 'bundle', 'cache'), file],
+      ['build', '--progress', 'plain', '--rootfs', '-o', out, '--cache', cache, file],
       { env },
     );
     assert.equal((again.stderr.match(/unchanged, reused/g) ?? []).length, 4, again.stderr);
@@ -544,12 +532,12 @@ describe('build', () => {
   });
 
   test('the installed command runs its bundle with the code cache make build wrote; a cache V8 refuses, or none, only costs the compilation', async () => {
-    const env = { ...process.env, HOME: work, LKVOL_CODE_CACHE: 'report' };
+    const env = { ...process.env, HOME: suite.work, LKVOL_CODE_CACHE: 'report' };
     const sh = join(repoRoot(), 'cmd', 'lkvol.sh');
     const used = await execFileAsync(sh, ['--version'], { env });
     assert.equal(used.stderr, 'lkvol code cache: used\n');
     // A copy of the bundle directory with a damaged cache, then without one.
-    const copy = join(work, 'bundle-copy');
+    const copy = join(suite.work, 'bundle-copy');
     await mkdir(join(copy, 'cmd'), { recursive: true });
     await execFileAsync('cp', ['-r', join(repoRoot(), 'dist'), join(copy, 'dist')]);
     await execFileAsync('cp', [sh, join(copy, 'cmd', 'lkvol.sh')]);
@@ -560,7 +548,7 @@ describe('build', () => {
     const rejected = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['--version'], { env });
     assert.deepEqual([rejected.stdout, rejected.stderr], [used.stdout, 'lkvol code cache: rejected\n']);
     await rm(cache);
-    const missing = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['validate', join(work, 'nope.yml')], {
+    const missing = await execFileAsync(join(copy, 'cmd', 'lkvol.sh'), ['validate', join(suite.work, 'nope.yml')], {
       env,
     }).catch((e: { code?: number; stderr?: string }) => e);
     assert.equal((missing as { code?: number }).code, 2, 'runs, and keeps its exit codes');
@@ -571,20 +559,20 @@ describe('build', () => {
 describe('lock', () => {
   test('lock writes lkvol.lock beside the file; build --locked uses it and exits 2 naming a reference it lacks', async () => {
     const file = await systemFile('lock', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const cache = join(work, 'cache');
+    const cache = join(suite.work, 'cache');
     const r = await run(['lock', '--cache', cache, '--platform', 'linux/amd64', file]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `${join(work, 'lock', 'lkvol.lock')}\n`);
+    assert.equal(r.stdout, `${join(suite.work, 'lock', 'lkvol.lock')}\n`);
     assert.match(r.stderr, /^resolved .*cli\/data:1 → sha256:/m);
     const again = await run(['lock', '--json', '--cache', cache, file]);
     assert.deepEqual(JSON.parse(again.stdout), {
       ok: true,
-      lock: join(work, 'lock', 'lkvol.lock'),
+      lock: join(suite.work, 'lock', 'lkvol.lock'),
       resolved: [],
       dropped: [],
       changed: false,
     });
-    const out = join(work, 'lock', 'out');
+    const out = join(suite.work, 'lock', 'out');
     const b = await run([
       'build',
       '--locked',
@@ -600,9 +588,10 @@ describe('lock', () => {
     ]);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stderr, /^pinned .*cli\/data:1 → sha256:\S+ by .*lkvol\.lock$/m);
+    const host = suite.registry.host;
     await writeFile(
       file,
-      `volumes:\n  - name: v\n    image: ${registry.host}/cli/data:1\n  - name: w\n    image: ${registry.host}/cli/other:1\n`,
+      `volumes:\n  - name: v\n    image: ${host}/cli/data:1\n  - name: w\n    image: ${host}/cli/other:1\n`,
     );
     const stale = await run(['build', '--locked', '-o', out, '--cache', cache, file]);
     assert.equal(stale.code, 2);
@@ -613,7 +602,7 @@ describe('lock', () => {
 
   test('a reference is taken only with --update', async () => {
     const file = await systemFile('lock-usage', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
-    const r = await run(['lock', '--cache', join(work, 'cache'), 'alpine:3.21', file]);
+    const r = await run(['lock', '--cache', join(suite.work, 'cache'), 'alpine:3.21', file]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /"alpine:3\.21": no such file \(LKVOL_USAGE\)/);
   });
@@ -622,7 +611,7 @@ describe('lock', () => {
 describe('interruption', () => {
   test('SIGINT during a download exits 130, removes the staging directory and keeps the previous output', async () => {
     const slow = await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'cli/slow',
       tag: '1',
       layers: [[{ name: 'never', content: 'arrives' }]],
@@ -630,13 +619,13 @@ describe('interruption', () => {
     const layer = slow.layerDigests[0]!;
     let stalled!: () => void;
     const layerRequested = new Promise<void>((resolve) => (stalled = resolve));
-    const proxy = await startFaultProxy(registry.url, (req) => {
+    const proxy = await startFaultProxy(suite.registry.url, (req) => {
       if (!(req.url ?? '').includes(layer)) return { kind: 'pass' };
       stalled();
       return { kind: 'stall' };
     });
     try {
-      const dir = join(work, 'sigint');
+      const dir = join(suite.work, 'sigint');
       const out = join(dir, 'out');
       const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
       const cache = join(dir, 'cache');

@@ -1,14 +1,14 @@
 // The CLI with every credentials source against real registries; no secret may reach any output.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createFakeHelper, type FakeHelper } from '../lib/internal/testing/cred-helper.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { startTokenIssuer, type TokenIssuer } from '../lib/internal/testing/token-issuer.js';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
 const password = 'basic-s3cret';
 const identityToken = 'idtok-s3cret';
@@ -22,8 +22,8 @@ const secrets = [
   b64('ci:wrong-s3cret'),
   'eyJ' /* any JWT */,
 ];
-let work: string;
-let seed: TestRegistry;
+/** The seed registry: the image is pushed to it, and basic and token serve its storage. */
+const suite = useRegistry({ name: 'cli-creds' });
 let basic: TestRegistry;
 let issuer: TokenIssuer;
 let token: TestRegistry;
@@ -33,29 +33,27 @@ function b64(s: string): string {
   return Buffer.from(s).toString('base64');
 }
 
-before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'lkvol-cli-creds-'));
-  seed = await startRegistry();
+suite.before(async () => {
   await pushTarImage({
-    registry: seed.host,
+    registry: suite.registry.host,
     repository: 'private/data',
     tag: '1',
     layers: [[{ name: 'p', content: 'private' }]],
   });
-  basic = await startRegistry({ storageDir: seed.dataDir, htpasswd: { user: 'ci', password } });
+  basic = await startRegistry({ storageDir: suite.registry.dataDir, htpasswd: { user: 'ci', password } });
   issuer = await startTokenIssuer({ users: { ci: password }, refreshTokens: { [identityToken]: 'ci' } });
-  token = await startRegistry({ storageDir: seed.dataDir, token: issuer });
+  token = await startRegistry({ storageDir: suite.registry.dataDir, token: issuer });
   helper = await createFakeHelper('lkvoltest', {
     [basic.host]: { username: 'ci', secret: password },
     [token.host]: { fail: 1, stderr: helperOutput },
   });
 });
 
-after(async () => {
-  for (const r of [token, basic, seed]) await r?.stop();
+// basic and token serve the seed's storage: they stop before it goes.
+suite.onTeardown(async () => {
+  for (const r of [token, basic]) await r?.stop();
   await issuer?.close();
   await helper?.remove();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 const authOf = (host: string, pw = password) => ({ auths: { [host]: { auth: b64(`ci:${pw}`) } } });
@@ -158,7 +156,7 @@ const cases: Case[] = [
 
 for (const [i, c] of cases.entries()) {
   test(`credentials from ${c.name}: ${c.want === 'ok' ? 'the build succeeds' : 'the build fails'} and no secret is printed or recorded`, async () => {
-    const dir = join(work, `case-${i}`);
+    const dir = join(suite.work, `case-${i}`);
     const host = c.registry().host;
     for (const [rel, body] of Object.entries(c.files(host))) {
       await mkdir(dirname(join(dir, rel)), { recursive: true });
@@ -196,5 +194,5 @@ for (const [i, c] of cases.entries()) {
 }
 
 function run(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return runInProcess(args, { env, cwd: work });
+  return runInProcess(args, { env, cwd: suite.work });
 }

@@ -1,26 +1,23 @@
 // `lkvol inspect` end to end against a real registry, and the registry flags of build and inspect: exit codes and
 // output.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { pushMultiPlatform, pushTarImage } from '../lib/internal/testing/images.js';
 import type { PushedImage } from '../lib/internal/testing/push.js';
 import { startHttpProxy, type TestProxy } from '../lib/internal/testing/http-proxy.js';
-import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'inspect' });
 let proxy: TestProxy;
-let work: string;
 let app: PushedImage;
 let multi: { digest: string };
 const label = '{"binds":["/dev:/dev"]}';
 
-before(async () => {
-  [registry, proxy] = await Promise.all([startRegistry(), startHttpProxy()]);
-  work = await mkdtemp(join(tmpdir(), 'lkvol-inspect-'));
+suite.before(async () => {
+  proxy = await startHttpProxy();
   const config = {
     Entrypoint: ['/bin/app'],
     Cmd: ['--serve'],
@@ -30,14 +27,14 @@ before(async () => {
     Labels: { 'org.mobyproject.config': label },
   };
   app = await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'in/app',
     tag: '1',
     layers: [[{ name: 'a', content: 'a' }], [{ name: 'b', content: 'b' }]],
     config,
   });
   multi = await pushMultiPlatform({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'in/multi',
     tag: '1',
     architectures: ['amd64', 'arm64'],
@@ -46,16 +43,17 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return runInProcess(args, { env: { HOME: work, LKVOL_CACHE: join(work, 'cache'), ...env }, cwd: work });
+  return runInProcess(args, {
+    env: { HOME: suite.work, LKVOL_CACHE: join(suite.work, 'cache'), ...env },
+    cwd: suite.work,
+  });
 }
 
 test('inspect: a single manifest prints digest, layers and the config summary', async () => {
-  const r = await run(['inspect', `${registry.host}/in/app:1`]);
+  const r = await run(['inspect', `${suite.registry.host}/in/app:1`]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.ok(lines.includes(`digest      ${app.manifestDigest}`));
@@ -78,7 +76,7 @@ test('inspect: a single manifest prints digest, layers and the config summary', 
 });
 
 test('inspect --json: an index lists its platforms and the chosen one', async () => {
-  const r = await run(['inspect', '--json', '--platform', 'linux/arm64', `${registry.host}/in/multi:1`]);
+  const r = await run(['inspect', '--json', '--platform', 'linux/arm64', `${suite.registry.host}/in/multi:1`]);
   assert.equal(r.code, 0, r.stderr);
   const { ok, image } = JSON.parse(r.stdout) as {
     ok: boolean;
@@ -135,7 +133,7 @@ const failures = [
 for (const c of failures) {
   test(`inspect: ${c.name}`, async () => {
     const args = c.args.map((a) =>
-      a.startsWith('in/') ? `${registry.host}/${a}` : a === 'EMPTY' ? join(work, 'empty-cache') : a,
+      a.startsWith('in/') ? `${suite.registry.host}/${a}` : a === 'EMPTY' ? join(suite.work, 'empty-cache') : a,
     );
     const r = await run(['inspect', ...args]);
     assert.equal(r.code, c.code, r.stderr);
@@ -146,26 +144,34 @@ for (const c of failures) {
 test('inspect: HTTPS_PROXY and NO_PROXY from the environment reach the transport', async () => {
   const before = proxy.requests.length;
   assert.equal(
-    (await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, https_proxy: proxy.url }))
-      .code,
+    (
+      await run(['inspect', '--pull', `${suite.registry.host}/in/app:1`], {
+        HTTP_PROXY: proxy.url,
+        https_proxy: proxy.url,
+      })
+    ).code,
     0,
   );
   assert.ok(proxy.requests.length > before, 'nothing went through the proxy');
   const bypass = proxy.requests.length;
   assert.equal(
-    (await run(['inspect', '--pull', `${registry.host}/in/app:1`], { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }))
-      .code,
+    (
+      await run(['inspect', '--pull', `${suite.registry.host}/in/app:1`], {
+        HTTP_PROXY: proxy.url,
+        NO_PROXY: '127.0.0.1',
+      })
+    ).code,
     0,
   );
   assert.equal(proxy.requests.length, bypass);
 });
 
 test('build: --offline --pull exits 2; --offline after an online build works with the registry gone from the file', async () => {
-  const file = join(work, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/in/app:1\n`);
-  assert.equal((await run(['build', '--offline', '--pull', '-o', join(work, 'o0'), file])).code, 2);
-  assert.equal((await run(['build', '-q', '-o', join(work, 'o1'), file])).code, 0);
-  const offline = await run(['build', '-q', '--offline', '-o', join(work, 'o2'), file], {
+  const file = join(suite.work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/in/app:1\n`);
+  assert.equal((await run(['build', '--offline', '--pull', '-o', join(suite.work, 'o0'), file])).code, 2);
+  assert.equal((await run(['build', '-q', '-o', join(suite.work, 'o1'), file])).code, 0);
+  const offline = await run(['build', '-q', '--offline', '-o', join(suite.work, 'o2'), file], {
     HTTP_PROXY: 'http://127.0.0.1:9',
     https_proxy: 'http://127.0.0.1:9',
   });

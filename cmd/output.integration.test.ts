@@ -1,26 +1,25 @@
 // The CLI's OUT rules end to end (what -o may replace, refused before any request or write), and relative paths taken
 // from the injected cwd.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runInProcess, type CliRun } from './run-in-process.js';
+import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { writeEarlierOutput } from '../lib/internal/testing/earlier-output.js';
 import { startFaultProxy, type FaultProxy } from '../lib/internal/testing/fault-proxy.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
-import { tempDir } from '../lib/internal/testing/temp.js';
+import type { TestCleanup } from '../lib/internal/testing/temp.js';
 import { walkTree } from '../lib/internal/testing/tree.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'cli-out' });
 /** Every request of these builds goes through it, so a test can tell that none was made. */
 let proxy: FaultProxy;
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.url, () => ({ kind: 'pass' }));
+suite.before(async () => {
+  proxy = await startFaultProxy(suite.registry.url, () => ({ kind: 'pass' }));
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'out/data',
     tag: '1',
     layers: [[{ name: 'hello', content: 'world' }]],
@@ -29,7 +28,6 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
 });
 
 /**
@@ -37,8 +35,8 @@ after(async () => {
  * test process's own) holding the system file, notes, a file, a foreign directory, a directory with an
  * lkvol.json that lkvol did not write, and a symlink to the home directory.
  */
-async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<string> {
-  const s = await realpath(await tempDir(t, 'cli-out'));
+async function sandbox(t: TestCleanup): Promise<string> {
+  const s = await realpath(await suite.tempDir(t, 'sandbox'));
   await mkdir(join(s, 'home'));
   await mkdir(join(s, 'proj', 'foreign'), { recursive: true });
   await mkdir(join(s, 'proj', 'fake'));

@@ -1,58 +1,56 @@
 // The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, and the error without
 // them.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { createTestPki, type TestPki } from '../lib/internal/testing/tls.js';
-import { runInProcess } from './run-in-process.js';
+import { runInProcess } from '../lib/internal/testing/run-in-process.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
-let work: string;
+/** The seed registry, over http: the image is pushed to it, and secure serves its storage over https. */
+const suite = useRegistry({ name: 'cli-tls' });
 let pki: TestPki;
-let seed: TestRegistry;
 let secure: TestRegistry;
 let system: string;
 
-before(async () => {
-  [work, pki] = await Promise.all([mkdtemp(join(tmpdir(), 'lkvol-cli-tls-')), createTestPki()]);
-  seed = await startRegistry();
+suite.before(async () => {
+  pki = await createTestPki();
   await pushTarImage({
-    registry: seed.host,
+    registry: suite.registry.host,
     repository: 'tls/data',
     tag: '1',
     layers: [[{ name: 't', content: 'tls' }]],
   });
   secure = await startRegistry({
-    storageDir: seed.dataDir,
+    storageDir: suite.registry.dataDir,
     tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
   });
-  system = join(work, 'system.yml');
+  system = join(suite.work, 'system.yml');
   await writeFile(system, `volumes:\n  - name: v\n    image: ${secure.host}/tls/data:1\n`);
-  await mkdir(join(work, 'certs.d', secure.host), { recursive: true });
-  await copyFile(pki.ca.cert, join(work, 'certs.d', secure.host, 'ca.crt'));
+  await mkdir(join(suite.work, 'certs.d', secure.host), { recursive: true });
+  await copyFile(pki.ca.cert, join(suite.work, 'certs.d', secure.host, 'ca.crt'));
 });
 
-after(async () => {
+// secure serves the seed's storage: it stops before that goes.
+suite.onTeardown(async () => {
   await secure?.stop();
-  await seed?.stop();
   await pki?.remove();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 const cases = [
   { name: '--ca-cert FILE trusts the test CA', flags: () => ['--ca-cert', pki.ca.cert], want: 0 },
   {
     name: '--certs-dir DIR with <host:port>/ca.crt trusts the test CA',
-    flags: () => ['--certs-dir', join(work, 'certs.d')],
+    flags: () => ['--certs-dir', join(suite.work, 'certs.d')],
     want: 0,
   },
   // NB: the CLI runs with cwd `work`, never the test process's own: relative paths must be taken from it.
   {
     name: 'a relative --ca-cert is taken from the working directory',
-    flags: () => ['--ca-cert', relative(work, pki.ca.cert)],
+    flags: () => ['--ca-cert', relative(suite.work, pki.ca.cert)],
     want: 0,
   },
   {
@@ -66,21 +64,21 @@ const cases = [
 
 for (const [i, c] of cases.entries()) {
   test(c.name, async () => {
-    const out = join(work, `out-${i}`);
+    const out = join(suite.work, `out-${i}`);
     // NB: an empty --certs-dir keeps the host's /etc/docker/certs.d out of the test.
     const args = [
       'build',
       '-q',
       '--certs-dir',
-      join(work, 'empty'),
+      join(suite.work, 'empty'),
       ...c.flags(),
       '-o',
       out,
       '--cache',
-      join(work, `cache-${i}`),
+      join(suite.work, `cache-${i}`),
       system,
     ];
-    const { code, stderr } = await runInProcess(args, { env: { HOME: work }, cwd: work });
+    const { code, stderr } = await runInProcess(args, { env: { HOME: suite.work }, cwd: suite.work });
     assert.equal(code, c.want, stderr);
     if (c.want === 0) return;
     assert.match(

@@ -1,21 +1,19 @@
 // The TTY progress for real: the built CLI in a tmux pane (its own server), against a real registry; the pane as a
 // person sees it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pushTarImage } from '../lib/internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
 const cli = fileURLToPath(new URL('./lkvol.js', import.meta.url));
 const socket = `lkvol-test-${process.pid}`;
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'tty' });
 
 function tmux(...args: string[]): string {
   const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -23,33 +21,29 @@ function tmux(...args: string[]): string {
   return r.stdout;
 }
 
-before(async () => {
+suite.before(async () => {
   assert.equal(
     spawnSync('sh', ['-c', 'command -v tmux']).status,
     0,
     'this test needs tmux (apt-get install tmux; make test installs it)',
   );
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-tty-'));
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'tty/data',
     tag: '1',
     layers: [[{ name: 'big', content: randomBytes(3 << 20) }], [{ name: 'small', content: 'x' }]],
   });
 });
 
-after(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
+// The panes run builds in the work directory: end them before it is removed.
+suite.onTeardown(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
 
 test('under tmux: layer rows with their states, the overall line, the summary, and the cursor shown again', async () => {
-  const file = join(work, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/tty/data:1\n`);
-  const out = join(work, 'out');
-  const command = `env -u CI NO_COLOR=1 ${process.execPath} ${cli} build --cache ${join(work, 'cache')} --platform linux/amd64 -o ${out} ${file}; echo EXIT=$?; sleep 60`;
+  const file = join(suite.work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/tty/data:1\n`);
+  const out = join(suite.work, 'out');
+  const build = `${process.execPath} ${cli} build --cache ${join(suite.work, 'cache')} --platform linux/amd64`;
+  const command = `env -u CI NO_COLOR=1 ${build} -o ${out} ${file}; echo EXIT=$?; sleep 60`;
   tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', 'build', command);
   let pane = '';
   for (let i = 0; i < 200 && !/EXIT=\d+/.test(pane); i++) {
@@ -74,8 +68,8 @@ test('under tmux: layer rows with their states, the overall line, the summary, a
 });
 
 test('under tmux: -o - refuses to write a tar to the terminal', async () => {
-  const file = join(work, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/tty/data:1\n`);
+  const file = join(suite.work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/tty/data:1\n`);
   tmux(
     'new-session',
     '-d',
@@ -85,7 +79,7 @@ test('under tmux: -o - refuses to write a tar to the terminal', async () => {
     '10',
     '-s',
     'stdout',
-    `${process.execPath} ${cli} build --cache ${join(work, 'cache')} -o - ${file}; echo EXIT=$?; sleep 60`,
+    `${process.execPath} ${cli} build --cache ${join(suite.work, 'cache')} -o - ${file}; echo EXIT=$?; sleep 60`,
   );
   let pane = '';
   for (let i = 0; i < 100 && !/EXIT=\d+/.test(pane); i++) {

@@ -1,35 +1,26 @@
 // The real executable stays silent with -q when many images or blobs are in flight: no Node process warning on stderr.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { repoRoot } from '../lib/internal/testing/testdata.js';
+import { useRegistry } from '../lib/internal/testing/use-registry.js';
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'warnings' });
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-warnings-'));
+suite.before(async () => {
   for (let i = 0; i < 20; i++)
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: `many/c${i}`,
       tag: '1',
       layers: [[{ name: 'bin/app', content: `app ${i}` }]],
     });
   const layers = Array.from({ length: 24 }, (_, i) => [{ name: `f${i}`, content: `layer ${i}` }]);
-  await pushTarImage({ registry: registry.host, repository: 'many/data', tag: '1', layers });
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
+  await pushTarImage({ registry: suite.registry.host, repository: 'many/data', tag: '1', layers });
 });
 
 const service = (i: number) => `  - name: s${i}\n    image: REGISTRY/many/c${i}:1\n`;
@@ -51,10 +42,10 @@ const cases = [
 
 for (const c of cases) {
   test(`-q prints nothing on stderr for ${c.name}`, async () => {
-    const dir = join(work, c.name.replaceAll(' ', '-'));
+    const dir = join(suite.work, c.name.replaceAll(' ', '-'));
     await mkdir(dir);
     const file = join(dir, 'system.yml');
-    await writeFile(file, c.yaml.replaceAll('REGISTRY', registry.host));
+    await writeFile(file, c.yaml.replaceAll('REGISTRY', suite.registry.host));
     const out = join(dir, 'out');
     const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
     // A clean environment: NODE_NO_WARNINGS or NODE_OPTIONS from the caller must not hide a warning.

@@ -1,23 +1,21 @@
 // It runs: a --rootfs tree booted the way LinuxKit's init boots it (volumes overlaid, runtime.json mounts, then
 // onboot, services, onshutdown) in a private mount namespace, its containers run by runc. Runs as root.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from './index.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const init = fileURLToPath(new URL('../internal/testing/boot-init.js', import.meta.url));
 /** The static busybox of Debian's busybox-static: a whole userland in one file, for the test images. */
 const busybox = '/bin/busybox';
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'boot' });
 /** /containers is where the specs expect the tree; made for the test when missing, and removed after. */
 let madeContainersDir = false;
 
@@ -38,14 +36,12 @@ function missing(): string[] {
   ];
 }
 
-before(async () => {
+suite.before(async () => {
   assert.deepEqual(missing(), [], 'the boot test needs these; `make test` installs them through .ci/debian-deps.sh');
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-boot-'));
   const bin = await readFile(busybox);
   const applets = ['sh', 'cat', 'echo', 'httpd'];
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'boot/busybox',
     tag: '1',
     layers: [
@@ -58,7 +54,7 @@ before(async () => {
     config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'boot/site',
     tag: '1',
     layers: [[{ name: 'index.html', content: '<h1>site</h1>\n' }]],
@@ -69,11 +65,10 @@ before(async () => {
   }
 });
 
-after(async () => {
-  spawnSync('runc', ['--root', join(work ?? '/nonexistent', 'state', 'runc'), 'delete', '-f', 'web']);
-  await registry?.stop();
+// The container's runc state is under the work directory: delete the container before that goes.
+suite.onTeardown(() => spawnSync('runc', ['--root', join(suite.work, 'state', 'runc'), 'delete', '-f', 'web']));
+after(() => {
   if (madeContainersDir) rmdirSync('/containers');
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 async function freePort(): Promise<number> {
@@ -109,18 +104,18 @@ volumes:
     readonly: true
   - name: logs
 `;
-  const file = join(work, 'system.yml');
-  await writeFile(file, system.replaceAll('REGISTRY', registry.host));
-  const out = join(work, 'out');
+  const file = join(suite.work, 'system.yml');
+  await writeFile(file, system.replaceAll('REGISTRY', suite.registry.host));
+  const out = join(suite.work, 'out');
   await build({
     files: [file],
     out,
-    cacheDir: join(work, 'cache'),
+    cacheDir: join(suite.work, 'cache'),
     platform: 'linux/amd64',
     applyOwnership: true,
     rootfs: true,
   });
-  const state = join(work, 'state');
+  const state = join(suite.work, 'state');
   mkdirSync(state);
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, init, out, state, String(port)], {
     encoding: 'utf8',

@@ -1,20 +1,19 @@
 // The build end to end against a real registry: trees, specs, records, LinuxKit's volume cases, atomicity.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { isLkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import { defaultMtime, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile, wantSymlink } from '../internal/testing/tree.js';
 import { execa } from 'execa';
 import { startFaultProxy } from '../internal/testing/fault-proxy.js';
 import { emptyRecordJson, writeEarlierOutput } from '../internal/testing/earlier-output.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 /** Two layers exercising whiteouts, an opaque dir, hardlinks (one to the lower layer), symlinks, modes and owners. */
 const multiLayers: TarEntry[][] = [
@@ -41,15 +40,12 @@ const multiLayers: TarEntry[][] = [
   ],
 ];
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'build' });
 let seedLayerHex: string;
 const isRoot = process.getuid?.() === 0;
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-build-'));
-  const r = registry.host;
+suite.before(async () => {
+  const r = suite.registry.host;
   await pushTarImage({
     registry: r,
     repository: 'base/app',
@@ -78,21 +74,13 @@ before(async () => {
   ).layerDigests[0]!.slice('sha256:'.length);
 });
 
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
 /** Writes a system file (with `REGISTRY` replaced by the test registry) and returns build options around it. */
 async function setup(
   name: string,
   yaml: string,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
     files: [file],
@@ -157,7 +145,7 @@ describe('reference oracles', () => {
       '--policy',
       policy,
       '--src-tls-verify=false',
-      `docker://${registry.host}/multi/layers:1`,
+      `docker://${suite.registry.host}/multi/layers:1`,
       `oci:${join(o.dir, 'layout')}:img`,
     ]);
     await execa('umoci', [
@@ -177,7 +165,7 @@ describe('reference oracles', () => {
 describe('platforms and formats', () => {
   test('an index resolves to the build platform; --platform picks another; a missing one lists what exists', async () => {
     await pushMultiPlatform({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'multi/arch',
       tag: '1',
       architectures: ['amd64', 'arm64'],
@@ -201,7 +189,7 @@ describe('platforms and formats', () => {
 
   test('a Docker schema2 image with an uncompressed layer unpacks', async () => {
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'docker/v2',
       tag: '1',
       format: 'docker',
@@ -215,7 +203,7 @@ describe('platforms and formats', () => {
 
   test('format: oci writes an image layout listing only the selected platforms', async () => {
     await pushMultiPlatform({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'multi/layout',
       tag: '1',
       architectures: ['amd64', 'arm64'],
@@ -242,7 +230,7 @@ describe('platforms and formats', () => {
 
   test("format: oci keeps a Docker manifest list's media type and never copies a corrupt cached blob", async () => {
     await pushMultiPlatform({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'multi/docker-list',
       tag: '1',
       architectures: ['amd64'],
@@ -397,7 +385,7 @@ describe('image labels', () => {
   test('a label bind of a read-only volume without ro fails before any layer is pulled', async () => {
     const label = JSON.stringify({ binds: ['vola:/vola'] });
     const pushed = await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'label/rw',
       tag: '1',
       layers: [[{ name: 'x', content: 'x' }]],
@@ -426,7 +414,7 @@ describe('image labels', () => {
   test('label binds and YAML binds.add are merged and volume binds rewritten', async () => {
     const label = JSON.stringify({ binds: ['/dev:/dev', 'vola:/from-label:ro'], capabilities: ['CAP_SYS_ADMIN'] });
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'label/merge',
       tag: '1',
       layers: [[{ name: 'x', content: 'x' }]],
@@ -455,7 +443,7 @@ describe('image labels', () => {
       resources: { memory: { kernelTCP: 1024 } },
     });
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'label/warn',
       tag: '1',
       layers: [[{ name: 'x', content: 'x' }]],
@@ -466,7 +454,7 @@ describe('image labels', () => {
     const o = await setup('label-warn', yaml, { onEvent: (e) => events.push(e) });
     await build(o);
     const warnings = events.flatMap((e) => (e.kind === 'warning' ? [`${e.code} ${e.message}`] : []));
-    const image = `${registry.host}/label/warn:1`;
+    const image = `${suite.registry.host}/label/warn:1`;
     assert.deepEqual(
       warnings.map((w) => /^(\S+) (container "svc" \([^)]*\)): ([^:]+): /.exec(w)?.slice(1).join(' ')),
       [
@@ -484,9 +472,9 @@ describe('image labels', () => {
 
 describe('host-path policy', () => {
   test('a bind the policy forbids fails the build before any request; a label bind, before any layer is pulled', async () => {
-    const proxy = await startFaultProxy(registry.url, () => ({ kind: 'pass' }));
+    const proxy = await startFaultProxy(suite.registry.url, () => ({ kind: 'pass' }));
     try {
-      const dir = join(work, 'policy');
+      const dir = join(suite.work, 'policy');
       await mkdir(dir, { recursive: true });
       await writeFile(
         join(dir, 'policy.yml'),
@@ -509,7 +497,7 @@ describe('host-path policy', () => {
       // The label's binds: known once the config is read, refused before any layer.
       const label = JSON.stringify({ binds: ['/etc:/host-etc'] });
       const pushed = await pushTarImage({
-        registry: registry.host,
+        registry: suite.registry.host,
         repository: 'label/hostbind',
         tag: '1',
         layers: [[{ name: 'x', content: 'x' }]],
@@ -544,7 +532,7 @@ describe('host-path policy', () => {
 describe('atomic and reproducible output', () => {
   test('a hostile layer fails the build, names layer and entry, and leaves the previous output and its neighbours untouched', async () => {
     const evil = await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'evil/escape',
       tag: '1',
       layers: [
@@ -559,7 +547,7 @@ describe('atomic and reproducible output', () => {
     await writeFile(join(good.dir, 'sentinel', 'keep'), 'keep');
     await build(good);
     const before = describeTree(await walkTree(good.dir));
-    await writeFile(good.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/evil/escape:1\n`);
+    await writeFile(good.files[0]!, `volumes:\n  - name: v\n    image: ${suite.registry.host}/evil/escape:1\n`);
     await assert.rejects(
       build(good),
       (e: unknown) =>
@@ -569,7 +557,7 @@ describe('atomic and reproducible output', () => {
     );
     await writeFile(
       good.files[0]!,
-      'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n'.replace('REGISTRY', registry.host),
+      'volumes:\n  - name: v\n    image: REGISTRY/data/seed:1\n'.replace('REGISTRY', suite.registry.host),
     );
     const afterTree = describeTree(await walkTree(good.dir)).filter((l) => !l.startsWith('cache/'));
     assert.deepEqual(
@@ -600,7 +588,7 @@ describe('atomic and reproducible output', () => {
     const layer = `sha256:${seedLayerHex}`;
     let dir = '';
     let swapped = false;
-    const proxy = await startFaultProxy(registry.url, (req) => {
+    const proxy = await startFaultProxy(suite.registry.url, (req) => {
       if (!(req.url ?? '').includes(`/blobs/${layer}`)) return { kind: 'pass' };
       // The staging dir exists by now. With its parent turned into a file, removing it fails (ENOTDIR), even as root.
       if (!swapped) {
@@ -636,7 +624,7 @@ describe('atomic and reproducible output', () => {
     { timeout: 20_000 },
     async () => {
       // The proxy never answers for base/app; without cancelling it, closing the session would wait forever.
-      const proxy = await startFaultProxy(registry.url, (req) =>
+      const proxy = await startFaultProxy(suite.registry.url, (req) =>
         (req.url ?? '').includes('/base/app/') ? { kind: 'stall' } : { kind: 'pass' },
       );
       try {

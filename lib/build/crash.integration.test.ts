@@ -1,19 +1,19 @@
 // Crash safety: the real CLI killed with SIGKILL at every stage, and concurrent builds on one cache and one OUT.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from './index.js';
 import { recoverOutput } from './output.js';
 import { startFaultProxy } from '../internal/testing/fault-proxy.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startHttpServer, startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { startHttpServer } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree } from '../internal/testing/tree.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 // The third promise of issue 3 item 7, a blob corrupted in the cache being detected and fetched
 // again, is proven in build.integration.test.ts ("a corrupted cached blob is detected and fetched again").
@@ -24,24 +24,21 @@ const files = (dir: string): TarEntry[] => [
   { name: `${dir}/`, type: 'dir' },
   ...Array.from({ length: 120 }, (_, i) => ({ name: `${dir}/${i}`, content: `${dir} ${i}` })),
 ];
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'crash' });
 let newLayers: string[];
 const trees: Record<'old' | 'new', string[]> = { old: [], new: [] };
 const children = new Set<ChildProcess>();
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-crash-'));
+suite.before(async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'crash/app',
     tag: 'old',
     layers: [[{ name: 'version', content: 'old' }, ...files('f')]],
   });
   newLayers = (
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'crash/app',
       tag: 'new',
       layers: [[{ name: 'version', content: 'new' }, ...files('g')], [{ name: 'extra', content: 'x' }]],
@@ -50,14 +47,13 @@ before(async () => {
   for (const tag of ['old', 'new'] as const) trees[tag] = await tree((await buildIn('reference', tag)).out);
 });
 
-after(async () => {
+// Builds still running write into the work directory: kill them before it is removed.
+suite.onTeardown(() => {
   for (const child of children) child.kill('SIGKILL');
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 /** `dir/<tag>.yml`: one volume seeded from crash/app:<tag> on `host` (the registry, or a proxy in front of it). */
-async function system(dir: string, tag: string, host = registry.host): Promise<string> {
+async function system(dir: string, tag: string, host = suite.registry.host): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${tag}.yml`);
   await writeFile(file, `volumes:\n  - name: v\n    image: ${host}/crash/app:${tag}\n`);
@@ -65,11 +61,11 @@ async function system(dir: string, tag: string, host = registry.host): Promise<s
 }
 
 /** Builds in this process: `work/<name>/out`, cache `work/<name>/cache`. */
-async function buildIn(name: string, tag: string, out = join(work, name, 'out')): Promise<{ out: string }> {
+async function buildIn(name: string, tag: string, out = join(suite.work, name, 'out')): Promise<{ out: string }> {
   return build({
-    files: [await system(join(work, name), tag)],
+    files: [await system(join(suite.work, name), tag)],
     out,
-    cacheDir: join(work, name, 'cache'),
+    cacheDir: join(suite.work, name, 'cache'),
     platform: 'linux/amd64',
     applyOwnership: isRoot,
   });
@@ -129,7 +125,7 @@ async function leftovers(dir: string): Promise<{ out: string[]; tmp: string[] }>
 async function assertNextBuildCleans(name: string): Promise<void> {
   const { out } = await buildIn(name, 'new');
   assert.deepEqual(await tree(out), trees.new);
-  assert.deepEqual(await leftovers(join(work, name)), { out: [], tmp: [] });
+  assert.deepEqual(await leftovers(join(suite.work, name)), { out: [], tmp: [] });
 }
 
 /** A proxy on 127.0.0.1 that forwards everything but sends only half of one blob, then holds the connection. */
@@ -138,7 +134,7 @@ async function startHalfwayProxy(digest: string) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
-    fetch(`${registry.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, redirect: 'manual' })
+    fetch(`${suite.registry.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, redirect: 'manual' })
       .then(async (up) => {
         const body = Buffer.from(await up.arrayBuffer());
         const out: Record<string, string> = {};
@@ -155,7 +151,7 @@ async function startHalfwayProxy(digest: string) {
 }
 
 test('SIGKILL mid-download keeps the previous OUT; the next build removes the staging dir and the temp blob', async () => {
-  const dir = join(work, 'download');
+  const dir = join(suite.work, 'download');
   await buildIn('download', 'old');
   const proxy = await startHalfwayProxy(newLayers[0]!);
   try {
@@ -186,9 +182,9 @@ test('SIGKILL mid-download keeps the previous OUT; the next build removes the st
 });
 
 test('SIGKILL mid-extraction (layer 1 applied, layer 2 stalled) keeps the previous OUT; the next build cleans up', async () => {
-  const dir = join(work, 'extract');
+  const dir = join(suite.work, 'extract');
   await buildIn('extract', 'old');
-  const proxy = await startFaultProxy(registry.url, (req) =>
+  const proxy = await startFaultProxy(suite.registry.url, (req) =>
     (req.url ?? '').includes(newLayers[1]!) ? { kind: 'stall' } : { kind: 'pass' },
   );
   try {
@@ -216,7 +212,7 @@ test('SIGKILL mid-extraction (layer 1 applied, layer 2 stalled) keeps the previo
 });
 
 test('SIGKILL at increasing delays through whole builds: OUT is always one complete tree, and recovery leaves nothing', async (t) => {
-  const dir = join(work, 'sweep');
+  const dir = join(suite.work, 'sweep');
   const [out, cache] = [join(dir, 'out'), join(dir, 'cache')];
   const files = { old: await system(dir, 'old'), new: await system(dir, 'new') };
   const started = performance.now();
@@ -264,7 +260,7 @@ test('SIGKILL at increasing delays through whole builds: OUT is always one compl
 });
 
 test('SIGKILL while a rebuild reuses the volume, after it did, and while it swaps: OUT is always complete, and nothing is left', async () => {
-  const dir = join(work, 'reuse-kill');
+  const dir = join(suite.work, 'reuse-kill');
   const [out, cache] = [join(dir, 'out'), join(dir, 'cache')];
   const file = await system(dir, 'old');
   // A second, blank volume changes the output, so the unchanged volume is linked through staging.
@@ -296,7 +292,7 @@ test('SIGKILL while a rebuild reuses the volume, after it did, and while it swap
 });
 
 test('two rebuilds at once that both reuse the volume of one OUT: both succeed, OUT is complete', async () => {
-  const dir = join(work, 'reuse-twice');
+  const dir = join(suite.work, 'reuse-twice');
   const out = join(dir, 'out');
   const file = await system(dir, 'old');
   assert.equal(await spawnBuild(['-o', out, '--cache', join(dir, 'cache'), file]).exited, 0);
@@ -307,7 +303,7 @@ test('two rebuilds at once that both reuse the volume of one OUT: both succeed, 
 });
 
 test('killed between the two renames: the next start puts the previous OUT back, and the next build replaces it', async () => {
-  const dir = join(work, 'window');
+  const dir = join(suite.work, 'window');
   const out = join(dir, 'out');
   const dead = spawnSync(process.execPath, ['-e', '']).pid;
   /** The state a build of pid `dead` leaves when killed right after moving OUT aside. */
@@ -328,7 +324,7 @@ test('killed between the two renames: the next start puts the previous OUT back,
 });
 
 test('two CLI builds at once on one cache, different OUTs: both succeed with byte-identical trees and lkvol.json', async () => {
-  const dir = join(work, 'shared-cache');
+  const dir = join(suite.work, 'shared-cache');
   const file = await system(dir, 'new');
   const runs = ['a', 'b'].map((o) => spawnBuild(['-o', join(dir, o), '--cache', join(dir, 'cache'), file]));
   assert.deepEqual(await Promise.all(runs.map((r) => r.exited)), [0, 0]);
@@ -338,7 +334,7 @@ test('two CLI builds at once on one cache, different OUTs: both succeed with byt
 });
 
 test('two builds at once into the same OUT, as two processes and within one: all succeed, OUT is one complete tree', async () => {
-  const dir = join(work, 'same-out');
+  const dir = join(suite.work, 'same-out');
   const out = join(dir, 'out');
   await buildIn('same-out', 'old', out);
   const file = await system(dir, 'new');

@@ -1,41 +1,35 @@
 // Every examples/*.yml builds against a registry holding the example images, so the examples cannot go stale.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { pushExampleImages } from '../internal/testing/example-images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { repoRoot, testdataPath } from '../internal/testing/testdata.js';
 import { describeTree, walkTree } from '../internal/testing/tree.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 /** The registry the example files name; `make example` runs one there, the test rewrites it to its own. */
 const exampleRegistry = '127.0.0.1:5391';
 const examples = join(repoRoot(), 'examples');
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'examples' });
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-examples-'));
-  await pushExampleImages(registry.host, join(examples, 'images'));
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
+suite.before(async () => {
+  await pushExampleImages(suite.registry.host, join(examples, 'images'));
 });
 
 async function buildExample(name: string, extra: Partial<BuildOptions> = {}): Promise<string> {
-  const file = join(work, name);
-  await writeFile(file, (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, registry.host));
+  const file = join(suite.work, name);
+  await writeFile(
+    file,
+    (await readFile(join(examples, name), 'utf8')).replaceAll(exampleRegistry, suite.registry.host),
+  );
   // Provisioners and local images are relative to their system file: they come along.
   for (const f of (await readdir(examples)).filter((n) => n.endsWith('.sh')))
-    await copyFile(join(examples, f), join(work, f));
-  await cp(join(examples, 'sources'), join(work, 'sources'), { recursive: true });
-  const out = join(work, `${name}.out`);
-  await build({ files: [file], out, cacheDir: join(work, 'cache'), platform: 'linux/amd64', ...extra });
+    await copyFile(join(examples, f), join(suite.work, f));
+  await cp(join(examples, 'sources'), join(suite.work, 'sources'), { recursive: true });
+  const out = join(suite.work, `${name}.out`);
+  await build({ files: [file], out, cacheDir: join(suite.work, 'cache'), platform: 'linux/amd64', ...extra });
   return out;
 }
 
@@ -106,7 +100,7 @@ test('web.yml: every config.json and runtime.json is byte for byte the reviewed 
 
 test("airgap.yml builds offline from examples/sources/ alone, to what web.yml makes of the registry's images", async () => {
   const web = await buildExample('web.yml');
-  const airgap = await buildExample('airgap.yml', { offline: true, cacheDir: join(work, 'airgap-cache') });
+  const airgap = await buildExample('airgap.yml', { offline: true, cacheDir: join(suite.work, 'airgap-cache') });
   const tree = async (out: string, volume: string) =>
     describeTree(await walkTree(join(out, 'containers', 'volumes', volume, 'lower')));
   for (const volume of ['assets', 'config', 'banner'])
@@ -132,10 +126,10 @@ test("airgap.yml builds offline from examples/sources/ alone, to what web.yml ma
   // examples/images/.
   assert.equal(
     record.images['oci-layout:sources/layout:site-assets'],
-    pushed.images[`${registry.host}/lkvol-example/site-assets:2025-06`],
+    pushed.images[`${suite.registry.host}/lkvol-example/site-assets:2025-06`],
   );
   assert.equal(
     record.images['oci-layout:sources/layout:httpd'],
-    pushed.images[`${registry.host}/lkvol-example/httpd:1.0`],
+    pushed.images[`${suite.registry.host}/lkvol-example/httpd:1.0`],
   );
 });

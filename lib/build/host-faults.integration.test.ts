@@ -2,26 +2,24 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { isLkvolError } from '../errors.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
-import { tempDir } from '../internal/testing/temp.js';
 import { smallTmpfs } from '../internal/testing/tmpfs.js';
 import { build } from './index.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'faults' });
 
-before(async () => {
-  registry = await startRegistry();
+suite.before(async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'faults/small',
     tag: '1',
     layers: [[{ name: 'small', content: 'small' }]],
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'faults/big',
     tag: '1',
     layers: [
@@ -33,12 +31,10 @@ before(async () => {
   });
 });
 
-after(() => registry?.stop());
-
 test('ENOSPC while extracting is LKVOL_IO naming layer and entry; the previous output stays', async (t) => {
   assert.equal(process.getuid?.(), 0, 'mounting a tmpfs needs root');
   const fs = await smallTmpfs(t, 2 * 1024 * 1024);
-  const work = await tempDir(t, 'faults');
+  const work = await suite.tempDir(t);
   const system = join(work, 'system.yml');
   const out = join(fs, 'out');
   const options = {
@@ -48,11 +44,11 @@ test('ENOSPC while extracting is LKVOL_IO naming layer and entry; the previous o
     platform: 'linux/amd64',
     applyOwnership: true,
   };
-  await writeFile(system, `volumes:\n  - name: data\n    image: ${registry.host}/faults/small:1\n`);
+  await writeFile(system, `volumes:\n  - name: data\n    image: ${suite.registry.host}/faults/small:1\n`);
   await build(options);
   const record = await readFile(join(out, 'lkvol.json'), 'utf8');
 
-  await writeFile(system, `volumes:\n  - name: data\n    image: ${registry.host}/faults/big:1\n`);
+  await writeFile(system, `volumes:\n  - name: data\n    image: ${suite.registry.host}/faults/big:1\n`);
   await assert.rejects(build(options), (err) => {
     assert.ok(isLkvolError(err, 'LKVOL_IO'), String(err));
     assert.match(err.message, /layer sha256:[0-9a-f]{64}: entry "big": ENOSPC: no space left on device/);

@@ -1,17 +1,15 @@
 // Reference §3.3 cases 1–49 and 62–64 end to end: push to a real registry, run `lkvol build`, check refusal or
 // containment.
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { main } from '../../cmd/main.js';
 import type { ErrorCode } from '../errors.js';
 import { startFaultProxy, type Fault } from '../internal/testing/fault-proxy.js';
 import { pushImage, sha256, type LayerInput } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { runInProcess } from '../internal/testing/run-in-process.js';
 import { buildTar, encodePax, gzip, type TarEntry } from '../internal/testing/tar.js';
 import {
   describeTree,
@@ -21,6 +19,7 @@ import {
   wantFile as f,
   wantSymlink as s,
 } from '../internal/testing/tree.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 /** A layer: tar entries (gzip), an archive with options, or a blob as stored. */
 type Layer =
@@ -645,18 +644,7 @@ const cases: Case[] = [
   // "a corrupted cached blob is detected and fetched again".
 ];
 
-let registry: TestRegistry;
-let work: string;
-
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-hostile-'));
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
+const suite = useRegistry({ name: 'hostile' });
 
 /** Builds one layer's blob as stored, its diffId and media type. */
 async function layerInput(l: Layer): Promise<LayerInput> {
@@ -702,27 +690,9 @@ async function makeSentinel(dir: string): Promise<string> {
   return out;
 }
 
-/** Runs the CLI in-process with captured output. */
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const sink = { write: (x: string) => (stderr += x) };
-  const code = await main(args, {
-    stdout: { write: () => true },
-    stderr: sink,
-    isTTY: false,
-    env: { HOME: work },
-    signal: new AbortController().signal,
-    cwd: work,
-    uid: process.getuid?.(),
-    arch: 'x64',
-  });
-  return { code, stderr };
-}
-
 let serial = 0;
 async function runCase(t: TestContext, c: Case): Promise<void> {
-  const dir = await mkdtemp(join(work, `c${c.id}-`));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await suite.tempDir(t, `c${c.id}`);
   const ctx: Ctx = { out: await makeSentinel(dir) };
   const sentinel = await walkTree(ctx.out, { includeRoot: true });
   const inputs = await Promise.all((typeof c.layers === 'function' ? c.layers(ctx) : c.layers).map(layerInput));
@@ -734,7 +704,7 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
   };
   const repository = `hostile/c${c.id}-${++serial}`;
   const pushed = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository,
     tag: '1',
     layers: inputs,
@@ -745,16 +715,16 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
   const decide = c.fault?.(inputs, pushed.layerDigests);
   const proxy =
     decide &&
-    (await startFaultProxy(registry.url, (req) =>
+    (await startFaultProxy(suite.registry.url, (req) =>
       decide(req.url ?? '', counts.set(req.url ?? '', (counts.get(req.url ?? '') ?? 0) + 1).get(req.url ?? '')!),
     ));
   if (proxy) t.after(() => proxy.close());
   await writeFile(
     join(dir, 'system.yml'),
-    `volumes:\n  - name: v\n    image: ${proxy ? proxy.host : registry.host}/${repository}:1\n`,
+    `volumes:\n  - name: v\n    image: ${proxy ? proxy.host : suite.registry.host}/${repository}:1\n`,
   );
   const out = join(dir, 'out');
-  const r = await run([
+  const args = [
     'build',
     '--progress',
     'plain',
@@ -766,7 +736,8 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
     'linux/amd64',
     ...(c.flags ?? []),
     join(dir, 'system.yml'),
-  ]);
+  ];
+  const r = await runInProcess(args, { env: { HOME: suite.work }, cwd: suite.work });
   if ('refused' in c.want) await assertRefused(r, c.want.refused, pushed.layerDigests, { dir, out });
   else
     await assertContained(

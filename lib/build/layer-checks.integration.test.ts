@@ -1,36 +1,32 @@
 // Layer media types, diff_ids one for one and url-only layers, against a real registry: refusals before any layer is
 // applied, and what format: oci copies.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildEvent } from '../index.js';
 import { isLkvolError, type ErrorCode } from '../errors.js';
 import { mediaTypes } from '../oci/index.js';
 import { layerOf, pushImage, type ImageFormat, type LayerInput } from '../internal/testing/push.js';
-import { startHttpServer, startRegistry, type TestRegistry, type TestServer } from '../internal/testing/registry.js';
+import { startHttpServer, type TestServer } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+// Distribution refuses manifests naming foreign urls by default; Docker Hub accepts them.
+const suite = useRegistry({ name: 'layer-checks', registry: { allowForeignUrls: true } });
 /** Where url-only layers point; lkvol must never ask it for anything. */
 let urlHost: TestServer;
 const urlRequests: string[] = [];
-let work: string;
 let serial = 0;
 
-before(async () => {
-  registry = await startRegistry({ allowForeignUrls: true });
+suite.before(async () => {
   urlHost = await startHttpServer((req, res) => {
     urlRequests.push(req.url ?? '');
     res.writeHead(404).end();
   });
-  work = await mkdtemp(join(tmpdir(), 'lkvol-layer-checks-'));
 });
 
 after(async () => {
-  await registry?.stop();
   await urlHost?.close();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 interface ImageSpec {
@@ -49,17 +45,17 @@ async function buildVolume(image: ImageSpec, volumeFormat: 'filesystem' | 'oci' 
     ...(image.diffIds === undefined ? {} : { rootfs: { type: 'layers', diff_ids: image.diffIds } }),
   };
   const pushed = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository,
     tag: '1',
     layers: image.layers,
     format: image.format ?? 'oci',
     config,
   });
-  const dir = join(work, repository.replace('/', '-'));
+  const dir = join(suite.work, repository.replace('/', '-'));
   await mkdir(dir);
   const file = join(dir, 'system.yml');
-  const ref = `${registry.host}/${repository}:1`;
+  const ref = `${suite.registry.host}/${repository}:1`;
   await writeFile(file, `volumes:\n  - name: v\n    image: ${ref}\n    format: ${volumeFormat}\n`);
   const out = join(dir, 'out');
   const cacheDir = join(dir, 'cache');

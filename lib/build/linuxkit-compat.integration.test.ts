@@ -2,16 +2,14 @@
 // builds against a registry holding images with the labels `linuxkit pkg build` writes, and every container's
 // config.json and runtime.json equals what LinuxKit's own code writes (testdata/linuxkit/expected, made by
 // testdata/linuxkit/oracle), except where lkvol deliberately differs (linuxkit-deviations.ts, listed in the README).
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { build } from './index.js';
 import { LkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import { startHttpProxy, type TestProxy } from '../internal/testing/http-proxy.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { specDifferences } from '../internal/testing/linuxkit/compare.js';
 import { classify, deviations } from '../internal/testing/linuxkit/deviations.js';
 import type { CorpusBuild } from '../internal/testing/linuxkit/builds.js';
@@ -22,6 +20,7 @@ import {
   systemPath,
 } from '../internal/testing/linuxkit/corpus-files.js';
 import { pushLinuxkitImages } from '../internal/testing/linuxkit/push.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 interface ExpectedContainer {
   section: string;
@@ -37,28 +36,23 @@ type Expected =
   | { id: string; ok: false; error: string };
 
 const builds = await readCorpusBuilds();
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'linuxkit' });
 /** The files name Docker Hub: lkvol reaches it only through this proxy, which refuses everything not on loopback. */
 let proxy: TestProxy;
-let work: string;
 let mirrors: string[];
 /** Every warning of every build, `<build id>: <code>: <message>` with paths relative to systems/. */
 const warnings: string[] = [];
 /** Deviation rule id → the builds it explained, so a rule that no longer explains anything is noticed. */
 const used = new Map<string, Set<string>>();
 
-before(async () => {
-  registry = await startRegistry();
+suite.before(async () => {
   proxy = await startHttpProxy();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-linuxkit-'));
-  const pushed = await pushLinuxkitImages(registry.host, await readCorpusImages());
+  const pushed = await pushLinuxkitImages(suite.registry.host, await readCorpusImages());
   mirrors = Object.entries(pushed.mirrors).map(([from, to]) => `${from}=${to}`);
 });
 
 after(async () => {
-  await registry?.stop();
   await proxy?.close();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 /** `onboot/000-x`, `services/y`, … as written under OUT/containers, sorted. */
@@ -83,10 +77,10 @@ async function buildCorpus(b: CorpusBuild, out: string): Promise<void> {
   await build({
     files: b.files.map(systemPath),
     out,
-    cacheDir: join(work, 'cache'),
+    cacheDir: join(suite.work, 'cache'),
     platform: 'linux/amd64',
     mirrors,
-    insecureRegistries: [registry.host],
+    insecureRegistries: [suite.registry.host],
     proxy: proxied,
     rootfs: true,
     onEvent,
@@ -101,7 +95,7 @@ describe('LinuxKit corpus', () => {
   for (const [n, b] of builds.entries()) {
     test(b.id, async () => {
       const expected = await expectedOf(b.id);
-      const out = join(work, `out-${n}`);
+      const out = join(suite.work, `out-${n}`);
       const run = buildCorpus(b, out);
       if (b.expect === 'refuse') {
         assert.equal(expected.ok, false, 'LinuxKit refuses it too');
@@ -173,7 +167,7 @@ describe('LinuxKit inputs lkvol once refused', () => {
   async function specsOf(id: string): Promise<(dir: string) => Promise<Spec>> {
     const b = builds.find((x) => x.id === id);
     assert.ok(b, `${id} is in the corpus`);
-    const out = join(work, `named-${id.replaceAll('/', '_')}`);
+    const out = join(suite.work, `named-${id.replaceAll('/', '_')}`);
     await buildCorpus(b, out);
     return async (dir) => JSON.parse(await readFile(join(out, 'containers', dir, 'config.json'), 'utf8')) as Spec;
   }

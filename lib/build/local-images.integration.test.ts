@@ -1,7 +1,7 @@
 // Images from local files: OCI layouts (skopeo, umoci) and docker-archive tarballs, checked against the registry path.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,14 +12,13 @@ import { inspectImage } from '../pull/index.js';
 import { isLkvolError } from '../errors.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
 import type { PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { buildTar, gzip, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree } from '../internal/testing/tree.js';
 import type { BuildEvent } from '../events.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const isRoot = process.getuid?.() === 0;
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'local' });
 /**
  * Where the layouts and archives made in `before` live: `images/layout` (skopeo), `images/data.tar`, `images/umoci`.
  */
@@ -44,40 +43,33 @@ const layers: TarEntry[][] = [
 ];
 
 async function skopeo(...args: string[]): Promise<void> {
-  const policy = join(work, 'policy.json');
+  const policy = join(suite.work, 'policy.json');
   await execa('skopeo', ['copy', '--policy', policy, '--src-tls-verify=false', ...args]);
 }
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-local-'));
-  images = join(work, 'images');
+suite.before(async () => {
+  images = join(suite.work, 'images');
   await mkdir(images);
-  await writeFile(join(work, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-  data = await pushTarImage({ registry: registry.host, repository: 'li/data', tag: '1', layers });
+  await writeFile(join(suite.work, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  data = await pushTarImage({ registry: suite.registry.host, repository: 'li/data', tag: '1', layers });
   await pushMultiPlatform({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'li/multi',
     tag: '1',
     architectures: ['amd64', 'arm64'],
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'li/app',
     tag: '1',
     layers: [[{ name: 'app', content: 'app' }]],
     config: { Cmd: ['/app', '--serve'], Env: ['MODE=local'] },
   });
-  await skopeo(`docker://${registry.host}/li/data:1`, `oci:${join(images, 'layout')}:data`);
-  await skopeo('--all', `docker://${registry.host}/li/multi:1`, `oci:${join(images, 'layout')}:multi`);
-  await skopeo(`docker://${registry.host}/li/app:1`, `oci:${join(images, 'layout')}:app`);
-  await skopeo(`docker://${registry.host}/li/data:1`, `docker-archive:${join(images, 'data.tar')}:li/data:1`);
-  await skopeo(`docker://${registry.host}/li/app:1`, `docker-archive:${join(images, 'app.tar')}`);
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
+  await skopeo(`docker://${suite.registry.host}/li/data:1`, `oci:${join(images, 'layout')}:data`);
+  await skopeo('--all', `docker://${suite.registry.host}/li/multi:1`, `oci:${join(images, 'layout')}:multi`);
+  await skopeo(`docker://${suite.registry.host}/li/app:1`, `oci:${join(images, 'layout')}:app`);
+  await skopeo(`docker://${suite.registry.host}/li/data:1`, `docker-archive:${join(images, 'data.tar')}:li/data:1`);
+  await skopeo(`docker://${suite.registry.host}/li/app:1`, `docker-archive:${join(images, 'app.tar')}`);
 });
 
 /** A system file in `work/<name>/`, which sees the images at `../images`. */
@@ -86,12 +78,10 @@ async function setup(
   yaml: string,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string; out: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'system.yml'), yaml.replaceAll('REGISTRY', registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
-    files: [join(dir, 'system.yml')],
+    files: [file],
     out: join(dir, 'out'),
     cacheDir: join(dir, 'cache'),
     platform: 'linux/amd64',
@@ -136,7 +126,7 @@ describe('local image sources', () => {
     const layout = join(images, 'umoci');
     await execa('umoci', ['init', '--layout', layout]);
     await execa('umoci', ['new', '--image', `${layout}:base`]);
-    const content = join(work, 'umoci-content');
+    const content = join(suite.work, 'umoci-content');
     await mkdir(join(content, 'srv'), { recursive: true });
     await writeFile(join(content, 'srv', 'index.html'), '<h1>umoci</h1>\n');
     await execa('umoci', [
@@ -157,9 +147,12 @@ describe('local image sources', () => {
       ...(isRoot ? [] : ['--rootless']),
       '--image',
       `${layout}:site`,
-      join(work, 'umoci-bundle'),
+      join(suite.work, 'umoci-bundle'),
     ]);
-    assert.deepEqual(await treeOf(o.out, 'site'), describeTree(await walkTree(join(work, 'umoci-bundle', 'rootfs'))));
+    assert.deepEqual(
+      await treeOf(o.out, 'site'),
+      describeTree(await walkTree(join(suite.work, 'umoci-bundle', 'rootfs'))),
+    );
   });
 
   test('an index in a layout resolves to the build platform; --platform picks another; a missing one lists what exists', async () => {
@@ -379,7 +372,7 @@ describe('local image errors', () => {
     await assert.rejects(
       inspectImage({
         image: `docker-archive:${join(images, 'fifo.tar')}`,
-        cacheDir: join(work, 'fifo-cache'),
+        cacheDir: join(suite.work, 'fifo-cache'),
         platform: 'linux/amd64',
       }),
       (e: unknown) => isLkvolError(e, 'LKVOL_LOCAL_IMAGE') && /is not a regular file/.test(e.message),
@@ -512,7 +505,7 @@ describe('local image errors', () => {
     await assert.rejects(
       inspectImage({
         image: `docker-archive:${archive}`,
-        cacheDir: join(work, 'cancel-cache'),
+        cacheDir: join(suite.work, 'cancel-cache'),
         platform: 'linux/amd64',
         signal: abort.signal,
       }),
@@ -809,21 +802,18 @@ describe('air-gapped', () => {
       '#!/bin/sh\nd=$(mktemp -d); echo generated > "$d/out"; tar -c -C "$d" .; rm -rf "$d"\n',
       { mode: 0o755 },
     );
-    await registry.stop();
-    try {
-      const result = await build({
-        ...o,
-        offline: true,
-        cwd: tmpdir(),
-        credentialHelperEnv: { PATH: '/usr/bin:/bin' },
-      });
-      assert.deepEqual(result.record.volumes.map((v) => v.name).sort(), ['arc', 'gen', 'lay']);
-      assert.equal(await readFile(join(lowerOf(o.out, 'lay'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');
-      assert.equal(await readFile(join(lowerOf(o.out, 'arc'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');
-      assert.equal(await readFile(join(lowerOf(o.out, 'gen'), 'out'), 'utf8'), 'generated\n');
-    } finally {
-      registry = await startRegistry();
-    }
+    // NB: the registry stays down for the rest of the file, so this test comes last.
+    await suite.registry.stop();
+    const result = await build({
+      ...o,
+      offline: true,
+      cwd: tmpdir(),
+      credentialHelperEnv: { PATH: '/usr/bin:/bin' },
+    });
+    assert.deepEqual(result.record.volumes.map((v) => v.name).sort(), ['arc', 'gen', 'lay']);
+    assert.equal(await readFile(join(lowerOf(o.out, 'lay'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');
+    assert.equal(await readFile(join(lowerOf(o.out, 'arc'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');
+    assert.equal(await readFile(join(lowerOf(o.out, 'gen'), 'out'), 'utf8'), 'generated\n');
   });
 });
 

@@ -1,27 +1,23 @@
 // lkvol.lock: `lock` pins every reference of the system files; `build` uses the pins; `--locked` insists on them.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { lock } from './lock.js';
 import { isLkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import { pushMultiPlatform, pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { BuildRecord } from './record.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'lock' });
 let index: string;
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-lock-'));
+suite.before(async () => {
   index = (
     await pushMultiPlatform({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'lock/multi',
       tag: '1',
       architectures: ['amd64', 'arm64'],
@@ -29,23 +25,20 @@ before(async () => {
   ).digest;
 });
 
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
 /** Pushes `repository:tag` holding one file `version` with `text`; returns the manifest digest. */
 async function pushVersion(repository: string, tag: string, text: string): Promise<string> {
   return (
-    await pushTarImage({ registry: registry.host, repository, tag, layers: [[{ name: 'version', content: text }]] })
+    await pushTarImage({
+      registry: suite.registry.host,
+      repository,
+      tag,
+      layers: [[{ name: 'version', content: text }]],
+    })
   ).manifestDigest;
 }
 
 async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string; file: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return { dir, file, files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64' };
 }
 
@@ -60,7 +53,7 @@ describe('lkvol lock', () => {
     );
     const r = await lock(o);
     assert.equal(r.path, join(o.dir, 'lkvol.lock'));
-    assert.deepEqual(r.resolved.sort(), [`${registry.host}/lock/data:1`, `${registry.host}/lock/multi:1`]);
+    assert.deepEqual(r.resolved.sort(), [`${suite.registry.host}/lock/data:1`, `${suite.registry.host}/lock/multi:1`]);
     const text = await lockOf(o);
     assert.match(
       text,
@@ -71,7 +64,8 @@ describe('lkvol lock', () => {
     const body = text.split('\n').filter((l) => !l.startsWith('#'));
     assert.deepEqual(body.slice(0, 2), ['lockVersion: 1', 'images:']);
     assert.ok(
-      body.indexOf(`  "${registry.host}/lock/data:1":`) < body.indexOf(`  "${registry.host}/lock/multi:1":`),
+      body.indexOf(`  "${suite.registry.host}/lock/data:1":`) <
+        body.indexOf(`  "${suite.registry.host}/lock/multi:1":`),
       'sorted',
     );
     assert.ok(text.includes(`    digest: "${data}"`));
@@ -93,11 +87,18 @@ describe('lkvol lock', () => {
     assert.equal((result.record as BuildRecord).volumes[0]?.digest, first);
     assert.deepEqual(
       events.filter((e) => e.kind === 'pinned'),
-      [{ kind: 'pinned', image: `${registry.host}/lock/moving:1`, digest: first, lock: join(o.dir, 'lkvol.lock') }],
+      [
+        {
+          kind: 'pinned',
+          image: `${suite.registry.host}/lock/moving:1`,
+          digest: first,
+          lock: join(o.dir, 'lkvol.lock'),
+        },
+      ],
     );
     // --update moves the pin; the next build follows it.
     const updated = await lock({ ...o, update: 'all' });
-    assert.deepEqual(updated.resolved, [`${registry.host}/lock/moving:1`]);
+    assert.deepEqual(updated.resolved, [`${suite.registry.host}/lock/moving:1`]);
     await build(o);
     assert.equal(await readFile(join(o.out, 'containers/volumes/v/lower/version'), 'utf8'), 'second\n');
   });
@@ -112,12 +113,12 @@ describe('lkvol lock', () => {
     await lock(o);
     const a2 = await pushVersion('lock/a', '1', 'a2\n');
     const b2 = await pushVersion('lock/b', '1', 'b2\n');
-    const r = await lock({ ...o, update: [`${registry.host}/lock/b:1`] });
-    assert.deepEqual(r.resolved, [`${registry.host}/lock/b:1`]);
+    const r = await lock({ ...o, update: [`${suite.registry.host}/lock/b:1`] });
+    assert.deepEqual(r.resolved, [`${suite.registry.host}/lock/b:1`]);
     const text = await lockOf(o);
     assert.ok(text.includes(b2) && !text.includes(a2));
     await assert.rejects(
-      lock({ ...o, update: [`${registry.host}/lock/c:1`] }),
+      lock({ ...o, update: [`${suite.registry.host}/lock/c:1`] }),
       (e: unknown) => isLkvolError(e, 'LKVOL_LOCK') && e.message.includes('lock/c:1'),
     );
   });
@@ -130,9 +131,9 @@ describe('lkvol lock', () => {
       'volumes:\n  - name: k\n    image: REGISTRY/lock/keep:1\n  - name: g\n    image: REGISTRY/lock/gone:1\n',
     );
     await lock(o);
-    await writeFile(o.file, `volumes:\n  - name: k\n    image: ${registry.host}/lock/keep:1\n`);
+    await writeFile(o.file, `volumes:\n  - name: k\n    image: ${suite.registry.host}/lock/keep:1\n`);
     const r = await lock(o);
-    assert.deepEqual(r.dropped, [`${registry.host}/lock/gone:1`]);
+    assert.deepEqual(r.dropped, [`${suite.registry.host}/lock/gone:1`]);
     assert.ok(!(await lockOf(o)).includes('lock/gone'));
     await writeFile(join(o.dir, 'lkvol.lock'), 'my notes\n');
     await assert.rejects(
@@ -166,17 +167,16 @@ describe('build --locked', () => {
     );
     await lock(o);
     await build({ ...o, locked: true });
+    const host = suite.registry.host;
     await writeFile(
       o.file,
-      `volumes:\n  - name: x\n    image: ${registry.host}/lock/x:1\nservices:\n  - name: s\n    image: ${registry.host}/lock/z:1\n`,
+      `volumes:\n  - name: x\n    image: ${host}/lock/x:1\nservices:\n  - name: s\n    image: ${host}/lock/z:1\n`,
     );
     await assert.rejects(build({ ...o, locked: true }), (e: unknown) => {
       assert.ok(isLkvolError(e, 'LKVOL_LOCK'));
       assert.match(
         e.message,
-        new RegExp(
-          `system\\.yml:6:12: services\\[0\\]\\.image: ${registry.host.replaceAll('.', '\\.')}/lock/z:1 is not in `,
-        ),
+        new RegExp(`system\\.yml:6:12: services\\[0\\]\\.image: ${host.replaceAll('.', '\\.')}/lock/z:1 is not in `),
       );
       assert.match(e.message, /pins .*lock\/y:1, which no system file uses any more/);
       return true;

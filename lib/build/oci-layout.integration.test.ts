@@ -1,35 +1,23 @@
 // `format: oci` volumes against a real registry: blobs shared between platforms or listed twice are written once;
 // skopeo reads the layout back.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { build } from './index.js';
 import { layerOf, pushImage, pushIndex, type LayerInput } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
-let work: string;
-
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-oci-layout-'));
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
+const suite = useRegistry({ name: 'oci-layout' });
 
 /** Builds a system with one `format: oci` volume of `image`; returns lower/ and the record's layer digests. */
 async function buildLayout(name: string, image: string): Promise<{ lower: string; layers: string[] }> {
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   await mkdir(dir);
   const file = join(dir, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: imgs\n    image: ${registry.host}/${image}\n    format: oci\n`);
+  await writeFile(file, `volumes:\n  - name: imgs\n    image: ${suite.registry.host}/${image}\n    format: oci\n`);
   const out = join(dir, 'out');
   const { record } = await build({ files: [file], out, cacheDir: join(dir, 'cache'), platform: 'linux/amd64' });
   return { lower: join(out, 'containers/volumes/imgs/lower'), layers: record.volumes[0]!.layers.map((l) => l.digest) };
@@ -56,7 +44,7 @@ async function copyWithSkopeo(lower: string, dest: string): Promise<void> {
 }
 
 test('two platforms sharing a layer give a layout holding each blob once', async () => {
-  const target = { registry: registry.host, repository: 'shared/layers' };
+  const target = { registry: suite.registry.host, repository: 'shared/layers' };
   const shared = await layerOf({ shared: 'both platforms\n' });
   const manifests = [];
   const pushed = [];
@@ -86,13 +74,13 @@ test('two platforms sharing a layer give a layout holding each blob once', async
   const want = [index.digest, ...pushed.flatMap((p) => [p.manifestDigest, p.configDigest, ...p.layerDigests])];
   assert.deepEqual(await layoutBlobs(lower), [...new Set(want)].sort());
   assert.deepEqual(layers.sort(), [...new Set(pushed.flatMap((p) => p.layerDigests))].sort());
-  await copyWithSkopeo(lower, join(work, 'shared-copy'));
+  await copyWithSkopeo(lower, join(suite.work, 'shared-copy'));
 });
 
 test('a manifest listing one layer twice gives a layout holding it once', async () => {
   const layer: LayerInput = await layerOf({ twice: 'applied twice\n' });
   const image = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'twice/layer',
     tag: '1',
     layers: [layer, layer],
@@ -104,5 +92,5 @@ test('a manifest listing one layer twice gives a layout holding it once', async 
 
   assert.deepEqual(await layoutBlobs(lower), [image.manifestDigest, image.configDigest, image.layerDigests[0]!].sort());
   assert.deepEqual(layers, [image.layerDigests[0]]);
-  await copyWithSkopeo(lower, join(work, 'twice-copy'));
+  await copyWithSkopeo(lower, join(suite.work, 'twice-copy'));
 });

@@ -1,26 +1,25 @@
 // Provisioners: programs whose stdout is a volume's content as a tar, unpacked like an image layer. No registry needed.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createBlobCache } from '../cache/index.js';
 import { loadConfig } from '../config/index.js';
 import { resolveBuildOptions } from './options.js';
 import { createProvisionerRuns, extractProvisioned } from './provision.js';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { buildTar } from '../internal/testing/tar.js';
 import type { BuildRecord } from './record.js';
 import type { BuildEvent } from '../events.js';
+import { useWorkDir } from '../internal/testing/temp.js';
 
-let work: string;
+const suite = useWorkDir('provision');
 let bin: string;
 
-before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'lkvol-provision-'));
-  bin = join(work, 'bin');
+suite.before(async () => {
+  bin = join(suite.work, 'bin');
   await mkdir(bin);
   // A named provisioner on PATH: it writes its params and environment into the volume.
   await script(
@@ -28,16 +27,12 @@ before(async () => {
     'd=$(mktemp -d); cat > "$d/params.json"; printf "%s %s %s\\n" "$LKVOL_VOLUME" "$LKVOL_PLATFORM" "$(pwd)" > "$d/env"; tar -c -C "$d" . ; rm -rf "$d"',
   );
   await writeFile(
-    join(work, 'evil.tar'),
+    join(suite.work, 'evil.tar'),
     await buildTar([
       { name: 'ok', content: 'ok' },
       { name: '../../escaped', content: 'pwned' },
     ]),
   );
-});
-
-after(async () => {
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 async function script(path: string, body: string): Promise<void> {
@@ -46,18 +41,16 @@ async function script(path: string, body: string): Promise<void> {
 }
 
 async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'system.yml'), yaml);
+  const { dir, file } = await suite.systemFile(name, yaml);
   // As the CLI does: as root, ownership is applied (and the extractor loads the xattr binding before it reads).
   return {
     dir,
-    files: [join(dir, 'system.yml')],
+    files: [file],
     out: join(dir, 'out'),
     cacheDir: join(dir, 'cache'),
     platform: 'linux/amd64',
     applyOwnership: process.getuid?.() === 0,
-    credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: work },
+    credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: suite.work },
   };
 }
 
@@ -100,13 +93,13 @@ describe('provisioners', () => {
   test('a hostile tar is refused, naming the entry; nothing outside the volume is written and no output appears', async () => {
     const o = await setup(
       'evil',
-      `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(work, 'evil.tar')}]\n`,
+      `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(suite.work, 'evil.tar')}]\n`,
     );
     await assert.rejects(
       build(o),
       (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH') && e.message.includes('../../escaped'),
     );
-    await assert.rejects(lstat(join(work, 'escaped')));
+    await assert.rejects(lstat(join(suite.work, 'escaped')));
     await assert.rejects(lstat(o.out));
   });
 
@@ -291,7 +284,7 @@ describe('provisioners', () => {
   test("a failed extraction leaves other files' descriptors alone: the kept output is closed once, by the build", async () => {
     const o = await setup(
       'fd',
-      `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(work, 'evil.tar')}]\n`,
+      `volumes:\n  - name: v\n    provisioner:\n      command: [/bin/cat, ${join(suite.work, 'evil.tar')}]\n`,
     );
     const options = resolveBuildOptions({
       files: o.files,

@@ -1,42 +1,38 @@
 // Pulls during a build, counted at the fault proxy: shared layers once, parallel downloads, HEAD revalidation, --pull,
 // --offline.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { pushTarImage } from '../internal/testing/images.js';
 import type { PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'pull' });
 let proxy: FaultProxy;
-let work: string;
 let decide: (req: IncomingMessage) => Fault = () => ({ kind: 'pass' });
 const images: Record<string, PushedImage> = {};
 const shared = [{ name: 'shared.txt', content: 'in a and b' }];
+/** More layers than the --jobs cases allow at once. */
+const six = Array.from({ length: 6 }, (_, i) => [{ name: `${i}`, content: `layer ${i}` }]);
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.url, (req) => decide(req));
-  work = await mkdtemp(join(tmpdir(), 'lkvol-pull-'));
+suite.before(async () => {
+  proxy = await startFaultProxy(suite.registry.url, (req) => decide(req));
   const push = async (name: string, layers: { name: string; content: string }[][]) => {
-    images[name] = await pushTarImage({ registry: registry.host, repository: `pl/${name}`, tag: '1', layers });
+    images[name] = await pushTarImage({ registry: suite.registry.host, repository: `pl/${name}`, tag: '1', layers });
   };
   await push('a', [shared, [{ name: 'a.txt', content: 'a' }]]);
   await push('b', [shared, [{ name: 'b.txt', content: 'b' }]]);
-  await push('three', [[{ name: '1', content: '1' }], [{ name: '2', content: '2' }], [{ name: '3', content: '3' }]]);
+  await push('six', six);
   await push('move', [[{ name: 'v', content: 'one' }]]);
 });
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 const twoVolumes =
@@ -44,10 +40,7 @@ const twoVolumes =
 
 /** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
 async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('PROXY', proxy.host));
+  const { dir, file } = await suite.systemFile(name, yaml.replaceAll('PROXY', proxy.host));
   return {
     files: [file],
     out: join(dir, `out-${proxy.log.length}`),
@@ -96,7 +89,7 @@ test('a tag that moved is noticed by HEAD and its new manifest is used', async (
   const yaml = 'volumes:\n  - name: v\n    image: PROXY/pl/move:1\n';
   const first = await build(await setup('move', yaml));
   const moved = await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/move',
     tag: '1',
     layers: [[{ name: 'v', content: 'two' }]],
@@ -172,34 +165,37 @@ test('--offline with --pull is a usage error', async () => {
   });
 });
 
-const jobCases = [
-  { jobs: 4, want: 3 },
-  { jobs: 2, want: 2 },
-];
-for (const c of jobCases) {
-  test(`--jobs ${c.jobs}: ${c.want} layers download at once`, async (t) => {
-    const layers = new Set(images.three!.layerDigests.map((d) => `/v2/pl/three/blobs/${d}`));
-    let arrived = 0;
-    let atRelease = -1;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const open = () => {
-      if (atRelease < 0) atRelease = arrived;
-      release();
-    };
-    // The gate opens when `want` downloads wait at once; the timer only keeps a broken limiter from hanging the test.
-    const timer = setTimeout(open, 3000);
-    t.after(() => clearTimeout(timer));
+/**
+ * How long `jobs` open downloads are held before they are let go: the time a limiter that lets more
+ * through has to show it (all six requests are made at once without one). A correct limiter passes
+ * whatever the timing, so this is no synchronization: a slow machine can only hide a broken limiter.
+ */
+const limitWindowMs = 100;
+/** A limiter stricter than --jobs never opens `jobs` downloads: they are let go after this, to fail, not hang. */
+const stuckMs = 5000;
+for (const jobs of [2, 4]) {
+  test(`--jobs ${jobs}: at most ${jobs} layer downloads are open at once, and ${jobs} with more layers`, async (t) => {
+    const layers = new Set(images.six!.layerDigests.map((d) => `/v2/pl/six/blobs/${d}`));
+    let asked = 0;
+    let open = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    t.after(() => timers.forEach(clearTimeout));
+    const letGo = () => held.splice(0).forEach((resolve) => resolve());
     decide = (req) => {
       if (!layers.has(req.url ?? '')) return { kind: 'pass' };
-      if (++arrived === c.want) open();
-      return { kind: 'pass', hold: gate };
+      asked++;
+      most = Math.max(most, ++open);
+      const hold = new Promise<void>((resolve) => held.push(resolve));
+      // Held until `jobs` are open at once, or until the last layer is asked for (fewer may be left then).
+      if (open === jobs || asked === layers.size) timers.push(setTimeout(letGo, limitWindowMs));
+      else timers.push(setTimeout(letGo, stuckMs));
+      return { kind: 'pass', hold, onClose: () => open-- };
     };
-    await build(
-      await setup(`jobs-${c.jobs}`, 'volumes:\n  - name: v\n    image: PROXY/pl/three:1\n', { jobs: c.jobs }),
-    );
-    assert.equal(atRelease, c.want);
-    assert.equal(arrived, 3);
+    await build(await setup(`jobs-${jobs}`, 'volumes:\n  - name: v\n    image: PROXY/pl/six:1\n', { jobs }));
+    assert.equal(most, jobs, `most downloads open at once, of ${layers.size} layers`);
+    assert.equal(asked, layers.size, 'each layer fetched once');
   });
 }
 
@@ -227,13 +223,13 @@ test('a server that ignores Range after a break: the layer is fetched again from
 
 test('a blob whose bytes are not the layer (a proxy page of the right length) fails as a digest mismatch, not a corrupt layer', async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/page',
     tag: '1',
     layers: [[{ name: 'p', content: 'x'.repeat(5000) }]],
   });
   const manifest = (await (
-    await fetch(`${registry.url}/v2/pl/page/manifests/1`, {
+    await fetch(`${suite.registry.url}/v2/pl/page/manifests/1`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     })
   ).json()) as { layers: { digest: string; size: number }[] };
@@ -265,7 +261,7 @@ test('a layer unpacked while it downloads, whose download starts again from byte
   // Random content does not compress: the first megabyte reaches the tar reader before the break.
   const big = randomBytes(3 << 20);
   const pushed = await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'pl/restart',
     tag: '1',
     layers: [

@@ -2,19 +2,18 @@
 import assert from 'node:assert/strict';
 import { appendFile, chmod, cp, lstat, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BuildEvent } from '../events.js';
 import { isLkvolError } from '../errors.js';
 import { pushTarImage } from '../internal/testing/images.js';
 import { pushIndex } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
-import { tempDir } from '../internal/testing/temp.js';
 import { describeTree, walkTree } from '../internal/testing/tree.js';
 import { build, type BuildOptions } from './index.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const isRoot = process.getuid?.() === 0;
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'reuse' });
 
 /** Two layers with directories, a hardlink, a symlink, a whiteout and an opaque directory. */
 const layers: TarEntry[][] = [
@@ -35,31 +34,28 @@ const layers: TarEntry[][] = [
   ],
 ];
 
-before(async () => {
-  registry = await startRegistry();
-  await pushTarImage({ registry: registry.host, repository: 'reuse/data', tag: '1', layers });
+suite.before(async () => {
+  await pushTarImage({ registry: suite.registry.host, repository: 'reuse/data', tag: '1', layers });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'reuse/data',
     tag: '2',
     layers: [[{ name: 'v2', content: 'two' }]],
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'reuse/other',
     tag: '1',
     layers: [[{ name: 'other', content: 'other' }]],
   });
   // Refused only after many entries, so the other volume has been reused by then.
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'reuse/hostile',
     tag: '1',
     layers: [[...Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}` })), { name: '../escape' }]],
   });
 });
-
-after(() => registry?.stop());
 
 interface Run {
   out: string;
@@ -70,9 +66,9 @@ async function setup(
   t: { after(fn: () => Promise<void>): void },
   yaml: string,
 ): Promise<{ options: (extra?: Partial<BuildOptions>) => BuildOptions; dir: string }> {
-  const dir = await tempDir(t, 'reuse');
+  const dir = await suite.tempDir(t);
   const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  await writeFile(file, yaml.replaceAll('REGISTRY', suite.registry.host));
   const options = (extra: Partial<BuildOptions> = {}): BuildOptions => ({
     files: [file],
     out: join(dir, 'out'),
@@ -272,7 +268,10 @@ test('changed inputs are extracted anew: another image, other limits', async (t)
   await run(options());
   assert.deepEqual(outcome(await run(options({ limits: { maxEntries: 1000 } }))), { reused: [], extracted: ['data'] });
   assert.deepEqual(outcome(await run(options({ limits: { maxEntries: 1000 } }))), { reused: ['data'], extracted: [] });
-  await writeFile(join(dir, 'system.yml'), oneVolume.replace('data:1', 'data:2').replaceAll('REGISTRY', registry.host));
+  await writeFile(
+    join(dir, 'system.yml'),
+    oneVolume.replace('data:1', 'data:2').replaceAll('REGISTRY', suite.registry.host),
+  );
   const r = await run(options({ limits: { maxEntries: 1000 } }));
   assert.deepEqual(outcome(r), { reused: [], extracted: ['data'] });
   assert.equal(await readFile(join(r.out, 'containers/volumes/data/lower/v2'), 'utf8'), 'two');
@@ -288,7 +287,7 @@ test('--no-reuse extracts an unchanged volume again and rewrites OUT', async (t)
 });
 
 test('a tag that now names an index holding the same manifest: the volume is reused, the record names the new digest', async (t) => {
-  const pushed = await pushTarImage({ registry: registry.host, repository: 'reuse/moved', tag: '1', layers });
+  const pushed = await pushTarImage({ registry: suite.registry.host, repository: 'reuse/moved', tag: '1', layers });
   const { options } = await setup(t, 'volumes:\n  - name: data\n    image: REGISTRY/reuse/moved:1\n');
   const first = await run(options());
   const entry = {
@@ -298,7 +297,7 @@ test('a tag that now names an index holding the same manifest: the volume is reu
     platform: { os: 'linux', architecture: 'amd64' },
   };
   const index = await pushIndex({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'reuse/moved',
     tag: '1',
     format: 'oci',
@@ -312,7 +311,7 @@ test('a tag that now names an index holding the same manifest: the volume is reu
   };
   assert.equal(record.volumes[0]?.digest, index.digest);
   assert.equal(record.volumes[0]?.manifest, pushed.manifestDigest);
-  assert.equal(record.images[`${registry.host}/reuse/moved:1`], index.digest);
+  assert.equal(record.images[`${suite.registry.host}/reuse/moved:1`], index.digest);
   const fresh = await run(options({ out: join(first.out, '..', 'fresh') }));
   assert.equal(
     await readFile(join(second.out, 'lkvol.json'), 'utf8'),
@@ -324,7 +323,10 @@ test('with two volumes, changing one extracts only that one', async (t) => {
   const two = `${oneVolume}  - name: other\n    image: REGISTRY/reuse/other:1\n`;
   const { options, dir } = await setup(t, two);
   await run(options());
-  await writeFile(join(dir, 'system.yml'), two.replace('other:1', 'data:2').replaceAll('REGISTRY', registry.host));
+  await writeFile(
+    join(dir, 'system.yml'),
+    two.replace('other:1', 'data:2').replaceAll('REGISTRY', suite.registry.host),
+  );
   const r = await run(options());
   assert.deepEqual(outcome(r), { reused: ['data'], extracted: ['other'] });
   assert.equal(await readFile(join(r.out, 'containers/volumes/other/lower/v2'), 'utf8'), 'two');
@@ -340,7 +342,7 @@ test('a rebuild that reuses a volume and then fails leaves the previous output e
   );
   await writeFile(
     join(dir, 'system.yml'),
-    `${oneVolume}  - name: broken\n    image: REGISTRY/reuse/hostile:1\n`.replaceAll('REGISTRY', registry.host),
+    `${oneVolume}  - name: broken\n    image: REGISTRY/reuse/hostile:1\n`.replaceAll('REGISTRY', suite.registry.host),
   );
   const events: BuildEvent[] = [];
   await assert.rejects(build({ ...options(), onEvent: (e) => events.push(e) }), (e: unknown) =>

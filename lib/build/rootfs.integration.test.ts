@@ -1,19 +1,17 @@
 // --rootfs: container images unpacked into their bundles as LinuxKit's ImageBundle lays them out, each image once.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import type { BuildRecord } from './record.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'rootfs' });
 const isRoot = process.getuid?.() === 0;
 
 /**
@@ -38,18 +36,16 @@ const appLayers: TarEntry[][] = [
   ],
 ];
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-rootfs-'));
+suite.before(async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'rootfs/app',
     tag: '1',
     layers: appLayers,
     config: { Cmd: ['/bin/app'] },
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'rootfs/tool',
     tag: '1',
     layers: [
@@ -60,7 +56,7 @@ before(async () => {
     ],
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'rootfs/evil',
     tag: '1',
     layers: [
@@ -70,11 +66,6 @@ before(async () => {
       ],
     ],
   });
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 /**
@@ -101,15 +92,12 @@ async function setup(
   yaml: string,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
     files: [file],
     out: join(dir, 'out'),
-    cacheDir: join(work, 'cache'),
+    cacheDir: join(suite.work, 'cache'),
     platform: 'linux/amd64',
     applyOwnership: isRoot,
     rootfs: true,
@@ -268,14 +256,14 @@ describe('--rootfs', () => {
     await build(o);
     const app = (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino;
     await pushTarImage({
-      registry: registry.host,
+      registry: suite.registry.host,
       repository: 'rootfs/tool',
       tag: '2',
       layers: [[{ name: 'tool', content: 'tool v2\n', mode: 0o755 }]],
     });
     await writeFile(
       o.files[0]!,
-      system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', registry.host),
+      system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', suite.registry.host),
     );
     const events: BuildEvent[] = [];
     await build({ ...o, onEvent: (e) => events.push(e) });

@@ -1,22 +1,21 @@
 // A rootless build for real: the built CLI runs as nobody (65534) against a real registry; tree and lkvol.json are
 // checked.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyCliForOtherUsers, type CliCopy } from '../internal/testing/cli-copy.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir as d, wantFile as f, wantSymlink as s } from '../internal/testing/tree.js';
 import type { VolumeRecord } from './record.js';
 import { build } from './index.js';
 import { TarReader } from '../tar/index.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const nobody = 65534;
 /** The CLI built next to this test (dist/cmd/lkvol.js, or the same place under any --outDir). */
@@ -49,25 +48,20 @@ const layers: TarEntry[][] = [
   ],
 ];
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'rootless' });
 /** nobody runs a copy: the checkout may lie under a directory only root can enter (a clone in /root). */
 let cli: CliCopy;
 
-before(async () => {
+suite.before(async () => {
   assert.equal(process.getuid?.(), 0, 'this test runs as root and drops to uid 65534 for the build');
   cli = await copyCliForOtherUsers(builtBin);
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-rootless-'));
-  await chown(work, nobody, nobody);
-  await chmod(work, 0o700);
-  await pushTarImage({ registry: registry.host, repository: 'rootless/modes', tag: '1', layers });
+  await chown(suite.work, nobody, nobody);
+  await chmod(suite.work, 0o700);
+  await pushTarImage({ registry: suite.registry.host, repository: 'rootless/modes', tag: '1', layers });
 });
 
 after(async () => {
-  await registry?.stop();
   await cli?.remove();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 /** Every member of a tar as one line: header fields, PAX records and a digest of the data. */
@@ -89,8 +83,8 @@ function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: str
   const child = spawn(process.execPath, [cli.bin, ...args], {
     uid: nobody,
     gid: nobody,
-    cwd: work,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work },
+    cwd: suite.work,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: suite.work },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -102,10 +96,10 @@ function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: str
 }
 
 test('as an ordinary user: files belong to the user, modes are restored, ownership and devices are recorded', async () => {
-  const file = join(work, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\n`);
+  const file = join(suite.work, 'system.yml');
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/rootless/modes:1\n`);
   await chown(file, nobody, nobody);
-  const out = join(work, 'out');
+  const out = join(suite.work, 'out');
   const r = await runAsNobody([
     'build',
     '--progress',
@@ -113,7 +107,7 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
     '-o',
     out,
     '--cache',
-    join(work, 'cache'),
+    join(suite.work, 'cache'),
     '--platform',
     'linux/amd64',
     file,
@@ -171,11 +165,9 @@ test('as an ordinary user: files belong to the user, modes are restored, ownersh
 });
 
 test('tar output: as an ordinary user the same bytes as as root, lkvol.json included, and the same bytes every time', async () => {
-  const file = join(work, 'tar.yml');
-  await writeFile(
-    file,
-    `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\nservices:\n  - name: s\n    image: ${registry.host}/rootless/modes:1\n`,
-  );
+  const file = join(suite.work, 'tar.yml');
+  const image = `${suite.registry.host}/rootless/modes:1`;
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${image}\nservices:\n  - name: s\n    image: ${image}\n`);
   await chown(file, nobody, nobody);
   for (const name of ['nobody.tar', 'nobody2.tar']) {
     const r = await runAsNobody([
@@ -183,9 +175,9 @@ test('tar output: as an ordinary user the same bytes as as root, lkvol.json incl
       '-q',
       '--rootfs',
       '-o',
-      join(work, name),
+      join(suite.work, name),
       '--cache',
-      join(work, 'cache'),
+      join(suite.work, 'cache'),
       '--platform',
       'linux/amd64',
       file,
@@ -194,26 +186,29 @@ test('tar output: as an ordinary user the same bytes as as root, lkvol.json incl
   }
   await build({
     files: [file],
-    out: join(work, 'root.tar'),
-    cacheDir: join(work, 'root-cache'),
+    out: join(suite.work, 'root.tar'),
+    cacheDir: join(suite.work, 'root-cache'),
     platform: 'linux/amd64',
     applyOwnership: true,
     rootfs: true,
   });
   assert.ok(
-    (await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'nobody2.tar'))),
+    (await readFile(join(suite.work, 'nobody.tar'))).equals(await readFile(join(suite.work, 'nobody2.tar'))),
     'two builds: the same bytes',
   );
   const [asNobody, asRoot] = await Promise.all([
-    tarMembers(join(work, 'nobody.tar')),
-    tarMembers(join(work, 'root.tar')),
+    tarMembers(join(suite.work, 'nobody.tar')),
+    tarMembers(join(suite.work, 'root.tar')),
   ]);
   assert.ok(asRoot.length > 50);
   assert.deepEqual(asNobody, asRoot, 'member by member');
-  assert.ok((await readFile(join(work, 'nobody.tar'))).equals(await readFile(join(work, 'root.tar'))), 'byte for byte');
+  assert.ok(
+    (await readFile(join(suite.work, 'nobody.tar'))).equals(await readFile(join(suite.work, 'root.tar'))),
+    'byte for byte',
+  );
   const listing = execFileSync(
     'tar',
-    ['-tvf', join(work, 'root.tar'), '--numeric-owner', 'containers/volumes/v/lower'],
+    ['-tvf', join(suite.work, 'root.tar'), '--numeric-owner', 'containers/volumes/v/lower'],
     { encoding: 'utf8' },
   );
   assert.match(listing, /^-rwsr-xr-x 0\/0 +2 [^\n]* containers\/volumes\/v\/lower\/bin\/su$/m);
@@ -228,10 +223,10 @@ test('tar output: as an ordinary user the same bytes as as root, lkvol.json incl
 });
 
 test('as an ordinary user: a previous output with 0555 and 0000 directories is replaced, and a failed build leaves no staging behind', async () => {
-  const file = join(work, 'replace.yml');
-  const out = join(work, 'replace-out');
-  const args = ['build', '-q', '-o', out, '--cache', join(work, 'cache'), '--platform', 'linux/amd64', file];
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/modes:1\n`);
+  const file = join(suite.work, 'replace.yml');
+  const out = join(suite.work, 'replace-out');
+  const args = ['build', '-q', '-o', out, '--cache', join(suite.work, 'cache'), '--platform', 'linux/amd64', file];
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/rootless/modes:1\n`);
   await chown(file, nobody, nobody);
   for (let i = 0; i < 2; i++) {
     const r = await runAsNobody(args);
@@ -245,17 +240,17 @@ test('as an ordinary user: a previous output with 0555 and 0000 directories is r
   // The second layer names a file under a directory that is 0000 in the image: fine. Now a layer
   // that fails after the 0555/0000 directories exist in staging: the staging must still go away.
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'rootless/fails',
     tag: '1',
     layers: [...layers, [{ name: 'ro/x', type: 'link', linkname: 'missing' }]],
   });
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/rootless/fails:1\n`);
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/rootless/fails:1\n`);
   const failed = await runAsNobody(args);
   assert.equal(failed.code, 1, failed.stderr);
   assert.match(failed.stderr, /\(LKVOL_LAYER_UNSAFE_PATH\)/);
   assert.deepEqual(
-    (await readdir(work)).filter((n) => n.startsWith('.replace-out.')),
+    (await readdir(suite.work)).filter((n) => n.startsWith('.replace-out.')),
     [],
   );
   assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');

@@ -1,28 +1,24 @@
 // Tar output: -o OUT.tar, --format tar and -o - write the built tree as one reproducible tar, checked with GNU tar.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { pushTarImage } from '../internal/testing/images.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { describeTree, readXattrs, walkTree } from '../internal/testing/tree.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const builtBin = fileURLToPath(new URL('../../cmd/lkvol.js', import.meta.url));
 const longName = `deep/${'d'.repeat(120)}/file-with-a-long-name.txt`;
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'tar' });
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-tar-'));
+suite.before(async () => {
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'tar/data',
     tag: '1',
     layers: [
@@ -49,16 +45,11 @@ before(async () => {
     ],
   });
   await pushTarImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'tar/evil',
     tag: '1',
     layers: [[{ name: '../escape', content: 'x' }]],
   });
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
 const system =
@@ -69,15 +60,12 @@ async function setup(
   yaml = system,
   extra: Partial<BuildOptions> = {},
 ): Promise<BuildOptions & { dir: string }> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
+  const { dir, file } = await suite.systemFile(name, yaml);
   return {
     dir,
     files: [file],
     out: join(dir, 'out.tar'),
-    cacheDir: join(work, 'cache'),
+    cacheDir: join(suite.work, 'cache'),
     platform: 'linux/amd64',
     applyOwnership: true,
     rootfs: true,
@@ -128,7 +116,7 @@ describe('tar output', () => {
     const x = join(o.dir, 'x');
     await mkdir(x);
     execFileSync('tar', ['-xpf', o.out, '--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', x]);
-    const dirOut = await setup('listing-dir', system, { out: join(work, 'listing-dir', 'out'), format: 'dir' });
+    const dirOut = await setup('listing-dir', system, { out: join(suite.work, 'listing-dir', 'out'), format: 'dir' });
     await build(dirOut);
     const tree = async (root: string) => describeTree((await walkTree(root)).filter((n) => n.path !== 'lkvol.json'));
     assert.deepEqual(await tree(x), await tree(dirOut.out));
@@ -143,7 +131,7 @@ describe('tar output', () => {
     const a = await setup('repro-a');
     const b = await setup('repro-b');
     await build(a);
-    await build({ ...b, cacheDir: join(work, 'cache-b') });
+    await build({ ...b, cacheDir: join(suite.work, 'cache-b') });
     assert.equal(await sha256(a.out), await sha256(b.out));
     await build({ ...a, sourceDateEpoch: 1_600_000_000 });
     const listing = execFileSync('tar', ['-tvf', a.out, '--full-time', 'containers/volumes/blank/'], {
@@ -156,7 +144,7 @@ describe('tar output', () => {
     const o = await setup('failed');
     await build(o);
     const before = await sha256(o.out);
-    await writeFile(o.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/tar/evil:1\n`);
+    await writeFile(o.files[0]!, `volumes:\n  - name: v\n    image: ${suite.registry.host}/tar/evil:1\n`);
     await assert.rejects(build(o), (e: unknown) => isLkvolError(e, 'LKVOL_LAYER_UNSAFE_PATH'));
     assert.equal(await sha256(o.out), before);
     assert.deepEqual((await readdir(o.dir)).sort(), ['out.tar', 'system.yml']);
@@ -212,15 +200,15 @@ describe('tar output', () => {
       '-o',
       '-',
       '--cache',
-      join(work, 'cache'),
+      join(suite.work, 'cache'),
       '--platform',
       'linux/amd64',
       o.files[0]!,
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(createHash('sha256').update(r.stdout).digest('hex'), await sha256(o.out));
-    await writeFile(o.files[0]!, `volumes:\n  - name: v\n    image: ${registry.host}/tar/evil:1\n`);
-    const failed = await run(['build', '-o', '-', '--cache', join(work, 'cache'), o.files[0]!]);
+    await writeFile(o.files[0]!, `volumes:\n  - name: v\n    image: ${suite.registry.host}/tar/evil:1\n`);
+    const failed = await run(['build', '-o', '-', '--cache', join(suite.work, 'cache'), o.files[0]!]);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /LKVOL_LAYER_UNSAFE_PATH/);
     const json = await run(['build', '--json', '-o', '-', o.files[0]!]);

@@ -1,7 +1,6 @@
 // Oracle tests: layers unpacked by umoci (Go's archive/tar) and by extractLayer must give the same tree.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -9,6 +8,7 @@ import { execa } from 'execa';
 import { parseDigest } from '../digest/index.js';
 import { writeOciLayout } from '../internal/testing/oci-layout.js';
 import { buildTar, gzip, type TarEntry } from '../internal/testing/tar.js';
+import { tempDir } from '../internal/testing/temp.js';
 import { describeNode, readXattrs, walkTree, type TreeNode } from '../internal/testing/tree.js';
 import { createExtractState, extractLayer } from './index.js';
 
@@ -126,8 +126,7 @@ async function unpackBoth(
 ): Promise<{ base: string; theirs: string; ours: string; unpackStart: number }> {
   // umoci needs root to restore owners; a rootless comparison would test something else.
   assert.equal(process.getuid?.(), 0, 'this oracle test runs as root (umoci unpack without --rootless)');
-  const base = await mkdtemp(join(tmpdir(), 'lkvol-umoci-'));
-  t.after(() => rm(base, { recursive: true, force: true }));
+  const base = await tempDir(t, 'umoci');
   const written = await writeOciLayout(join(base, 'layout'), { layers: blobs.map((blob) => ({ blob })), tag: 'test' });
   const unpackStart = Math.floor(Date.now() / 1000);
   await execa('umoci', ['unpack', '--image', `${join(base, 'layout')}:test`, join(base, 'bundle')]);

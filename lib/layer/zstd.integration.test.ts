@@ -1,32 +1,20 @@
 // zstd layers end to end: pushed to the real registry, built, the tree checked; sniffing beats labels.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions } from '../build/index.js';
 import { isLkvolError } from '../errors.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { pushImage, sha256, type LayerInput } from '../internal/testing/push.js';
 import { buildTar, gzip, type TarEntry } from '../internal/testing/tar.js';
 import { describeTree, walkTree, wantDir, wantFile } from '../internal/testing/tree.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const zstdType = 'application/vnd.oci.image.layer.v1.tar+zstd';
 const gzipType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const isRoot = process.getuid?.() === 0;
-let registry: TestRegistry;
-let work: string;
-
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-zstd-'));
-});
-
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
+const suite = useRegistry({ name: 'zstd' });
 
 /** A layer of `entries` compressed by the zstd CLI with `args`, labelled `mediaType`. */
 async function zstdLayer(entries: TarEntry[], mediaType: string, args: string[] = []): Promise<LayerInput> {
@@ -40,16 +28,16 @@ async function pushSystem(
   layers: LayerInput[],
 ): Promise<{ options: BuildOptions; lower: string; layerDigests: string[] }> {
   const image = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: `zstd/${name}`,
     tag: '1',
     layers,
     format: 'oci',
   });
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'system.yml');
-  await writeFile(file, `volumes:\n  - name: v\n    image: ${registry.host}/zstd/${name}:1\n`);
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/zstd/${name}:1\n`);
   const out = join(dir, 'out');
   const options = { files: [file], out, cacheDir: join(dir, 'cache'), platform: 'linux/amd64', applyOwnership: isRoot };
   return { options, lower: join(out, 'containers', 'volumes', 'v', 'lower'), layerDigests: image.layerDigests };

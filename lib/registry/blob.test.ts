@@ -1,8 +1,8 @@
 // Tier A: bodies a real registry will not send — truncated, wrong length, wrong bytes, oversized.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { buffer as drain } from 'node:stream/consumers';
 import { digestOf } from '../digest/index.js';
 import { startFakeRegistry, type FakeHandler } from '../internal/testing/registry.js';
 import { mediaTypes } from '../oci/index.js';
@@ -22,12 +22,6 @@ async function setup(t: { after(fn: () => Promise<void>): void }, routes: Record
     await server.close();
   });
   return { client, ref: parseReference(`${server.host}/x/y:1`) };
-}
-
-async function drain(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function sendBody(res: ServerResponse, body: Buffer, length = body.length): void {

@@ -2,16 +2,16 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
+import { buffer as drain } from 'node:stream/consumers';
 import { digestOf } from '../digest/index.js';
 import { layerOf, pushImage, pushIndex, type LayerInput, type PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { mediaTypes, parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient, type RegistryClient } from './client.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'client' });
 let client: RegistryClient;
 const images: Record<string, PushedImage> = {};
 const layers: Record<string, LayerInput[]> = {};
@@ -42,7 +42,7 @@ async function push(
   const dockerLayer = format === 'docker' ? { mediaType: mediaTypes.dockerLayerGzip } : {};
   const imageLayers = layers[name].map((l) => ({ ...l, ...dockerLayer }));
   const pushed = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: `img/${at.repository}`,
     tag: at.tag,
     layers: imageLayers,
@@ -65,8 +65,7 @@ const entry = (
   ...(annotations === undefined ? {} : { annotations }),
 });
 
-before(async () => {
-  registry = await startRegistry();
+suite.before(async () => {
   client = createRegistryClient({ retry: { baseDelayMs: 1 } });
   await push('oci', {
     format: 'oci',
@@ -108,9 +107,15 @@ before(async () => {
     entry(amd, { os: 'linux', architecture: 'amd64' }),
     entry(arm, { os: 'linux', architecture: 'arm64', variant: 'v8' }),
   ];
-  multi = await pushIndex({ registry: registry.host, repository: 'img/multi', tag: '1', format: 'oci', manifests });
+  multi = await pushIndex({
+    registry: suite.registry.host,
+    repository: 'img/multi',
+    tag: '1',
+    format: 'oci',
+    manifests,
+  });
   multiDocker = await pushIndex({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'img/multi',
     tag: 'docker',
     format: 'docker',
@@ -120,19 +125,12 @@ before(async () => {
 
 after(async () => {
   await client?.close();
-  await registry?.stop();
 });
-
-async function drain(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const linuxAmd64 = parsePlatform('linux/amd64');
 
 test('resolveImage: an OCI image resolves to its manifest, config and layers', async () => {
-  const ref = parseReference(`${registry.host}/img/oci:1`);
+  const ref = parseReference(`${suite.registry.host}/img/oci:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
   assert.equal(image.digest, images.oci!.manifestDigest);
   assert.equal(image.manifestDigest, images.oci!.manifestDigest);
@@ -152,7 +150,9 @@ test('resolveImage: an OCI image resolves to its manifest, config and layers', a
 });
 
 test('resolveImage: a Docker schema2 image resolves with Docker media types', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/docker:1`), { platform: linuxAmd64 });
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/docker:1`), {
+    platform: linuxAmd64,
+  });
   assert.equal(image.manifestMediaType, mediaTypes.dockerManifest);
   assert.equal(image.manifest.config.mediaType, mediaTypes.dockerConfig);
   assert.equal(image.manifest.layers[0]?.mediaType, mediaTypes.dockerLayerGzip);
@@ -181,7 +181,7 @@ const platformCases = [
 ];
 for (const c of platformCases) {
   test(`resolveImage: index: ${c.name}`, async () => {
-    const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:1`), {
+    const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:1`), {
       platform: parsePlatform(c.platform),
     });
     assert.equal(image.digest, multi.digest);
@@ -194,7 +194,7 @@ for (const c of platformCases) {
 }
 
 test('resolveImage: a Docker manifest list selects like an OCI index', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:docker`), {
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:docker`), {
     platform: parsePlatform('linux/arm64'),
   });
   assert.equal(image.digest, multiDocker.digest);
@@ -204,25 +204,32 @@ test('resolveImage: a Docker manifest list selects like an OCI index', async () 
 
 test('resolveImage: index: a missing platform lists the platforms that exist', async () => {
   await assert.rejects(
-    client.resolveImage(parseReference(`${registry.host}/img/multi:1`), { platform: parsePlatform('linux/s390x') }),
+    client.resolveImage(parseReference(`${suite.registry.host}/img/multi:1`), {
+      platform: parsePlatform('linux/s390x'),
+    }),
     {
       code: 'LKVOL_PLATFORM_NOT_FOUND',
-      message: `pull ${registry.host}/img/multi:1: no manifest for linux/s390x: the index has linux/amd64, linux/arm64`,
+      message:
+        `pull ${suite.registry.host}/img/multi:1: ` +
+        'no manifest for linux/s390x: the index has linux/amd64, linux/arm64',
     },
   );
 });
 
 test('resolveImage: a single manifest for another platform is used with a warning', async () => {
-  const image = await client.resolveImage(parseReference(`${registry.host}/img/multi:arm`), { platform: linuxAmd64 });
+  const image = await client.resolveImage(parseReference(`${suite.registry.host}/img/multi:arm`), {
+    platform: linuxAmd64,
+  });
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
   assert.deepEqual(image.platform, { os: 'linux', architecture: 'arm64' });
   assert.deepEqual(image.warnings, [
-    `pull ${registry.host}/img/multi:arm: the image is a single manifest for linux/arm64, not linux/amd64; using it anyway`,
+    `pull ${suite.registry.host}/img/multi:arm: ` +
+      'the image is a single manifest for linux/arm64, not linux/amd64; using it anyway',
   ]);
 });
 
 test('resolveImage: a digest-pinned reference wins over its tag', async () => {
-  const ref = parseReference(`${registry.host}/img/multi:does-not-exist@${multi.digest}`);
+  const ref = parseReference(`${suite.registry.host}/img/multi:does-not-exist@${multi.digest}`);
   const image = await client.resolveImage(ref, { platform: parsePlatform('linux/arm64') });
   assert.equal(image.digest, multi.digest);
   assert.equal(image.manifestDigest, images.arm!.manifestDigest);
@@ -236,7 +243,7 @@ const notFoundCases = [
 ];
 for (const c of notFoundCases) {
   test(`fetchManifest: ${c.name} is not found`, async () => {
-    await assert.rejects(client.fetchManifest(parseReference(`${registry.host}/${c.ref}`)), {
+    await assert.rejects(client.fetchManifest(parseReference(`${suite.registry.host}/${c.ref}`)), {
       code: 'LKVOL_REGISTRY_NOT_FOUND',
       status: 404,
       registryCode: c.registryCode,
@@ -245,7 +252,7 @@ for (const c of notFoundCases) {
 }
 
 test('openBlob: an unknown blob is not found', async () => {
-  const ref = parseReference(`${registry.host}/img/oci:1`);
+  const ref = parseReference(`${suite.registry.host}/img/oci:1`);
   await assert.rejects(
     client.openBlob(ref, { mediaType: mediaTypes.ociLayerGzip, digest: digestOf('absent'), size: 6 }),
     {
@@ -258,7 +265,7 @@ test('openBlob: an unknown blob is not found', async () => {
 /** Overwrites a stored blob with different bytes of the same length, as failing storage would. */
 async function corruptStoredBlob(digest: string): Promise<void> {
   const hex = digest.slice('sha256:'.length);
-  const file = join(registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+  const file = join(suite.registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
   const bytes = await readFile(file);
   await writeFile(file, Buffer.from(bytes.map((b) => b ^ 0xff)));
 }
@@ -266,7 +273,7 @@ async function corruptStoredBlob(digest: string): Promise<void> {
 test('openBlob: a layer corrupted in storage fails with a digest mismatch', async () => {
   const pushed = await push('corrupt-layer', { format: 'oci', config: {}, files: [{ 'c.txt': 'will rot' }] });
   await corruptStoredBlob(pushed.layerDigests[0]!);
-  const ref = parseReference(`${registry.host}/img/corrupt-layer:1`);
+  const ref = parseReference(`${suite.registry.host}/img/corrupt-layer:1`);
   const image = await client.resolveImage(ref, { platform: linuxAmd64 });
   await assert.rejects(drain(await client.openBlob(ref, image.manifest.layers[0]!)), {
     code: 'LKVOL_DIGEST_MISMATCH',
@@ -278,10 +285,12 @@ test('resolveImage: a config corrupted in storage fails with a digest mismatch',
   const pushed = await push('corrupt-config', { format: 'oci', config: {}, files: [{ 'c.txt': 'fine' }] });
   await corruptStoredBlob(pushed.configDigest);
   await assert.rejects(
-    client.resolveImage(parseReference(`${registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),
+    client.resolveImage(parseReference(`${suite.registry.host}/img/corrupt-config:1`), { platform: linuxAmd64 }),
     {
       code: 'LKVOL_DIGEST_MISMATCH',
-      message: new RegExp(`^config ${pushed.configDigest} of ${registry.host}/img/corrupt-config:1: digest mismatch`),
+      message: new RegExp(
+        `^config ${pushed.configDigest} of ${suite.registry.host}/img/corrupt-config:1: digest mismatch`,
+      ),
     },
   );
 });

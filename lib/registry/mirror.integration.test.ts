@@ -2,34 +2,34 @@
 // origin.
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { startFaultProxy, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { layerOf, pushImage, type PushedImage } from '../internal/testing/push.js';
-import { startHttpServer, startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { startHttpServer } from '../internal/testing/registry.js';
 import { recordingSleep } from '../internal/testing/sleep.js';
 import { parseDigest } from '../digest/index.js';
 import { parsePlatform } from '../oci/index.js';
 import { parseReference, withDigest } from '../ref/index.js';
 import { createRegistryClient } from './client.js';
 import type { MirrorWarning } from './mirrors.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let origin: TestRegistry;
-let mirror: TestRegistry;
-let empty: TestRegistry;
+const origin = useRegistry({ name: 'mirror-origin' });
+const empty = useRegistry({ name: 'mirror-empty' });
+/** A pull-through cache of the origin (distribution's `proxy:` section). */
+const mirror = useRegistry({ name: 'mirror', registry: () => ({ pullThrough: { remoteurl: origin.registry.url } }) });
 let originProxy: FaultProxy;
 let mirrorProxy: FaultProxy;
 let image: PushedImage;
 const amd64 = parsePlatform('linux/amd64');
 
-before(async () => {
-  [origin, empty] = await Promise.all([startRegistry(), startRegistry()]);
-  mirror = await startRegistry({ pullThrough: { remoteurl: origin.url } });
+origin.before(async () => {
   [originProxy, mirrorProxy] = await Promise.all([
-    startFaultProxy(origin.url, () => ({ kind: 'pass' })),
-    startFaultProxy(mirror.url, () => ({ kind: 'pass' })),
+    startFaultProxy(origin.registry.url, () => ({ kind: 'pass' })),
+    startFaultProxy(mirror.registry.url, () => ({ kind: 'pass' })),
   ]);
   image = await pushImage({
-    registry: origin.host,
+    registry: origin.registry.host,
     repository: 'mir/app',
     tag: '1',
     layers: [await layerOf({ a: '1' }), await layerOf({ b: '2' })],
@@ -39,7 +39,6 @@ before(async () => {
 
 after(async () => {
   await Promise.all([originProxy?.close(), mirrorProxy?.close()]);
-  await Promise.all([mirror?.stop(), empty?.stop(), origin?.stop()]);
 });
 
 /** A client whose registry `registry` has the mirror `url`; returns the warnings it gave. */
@@ -113,7 +112,7 @@ const fallbackCases = [
   { name: 'a dead mirror', mirror: closedOrigin, reason: /ECONNREFUSED|connect/ },
   {
     name: 'a mirror that lacks the blobs (not pull-through)',
-    mirror: async () => empty.url,
+    mirror: async () => empty.registry.url,
     reason: /BLOB_UNKNOWN|404/,
   },
 ];

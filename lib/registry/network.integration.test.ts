@@ -2,17 +2,17 @@
 // formats.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { layerOf, pushImage, pushIndex, type PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { recordingSleep } from '../internal/testing/sleep.js';
 import { parseDigest } from '../digest/index.js';
 import { mediaTypes, parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient, type RegistryClient } from './client.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'network' });
 let proxy: FaultProxy;
 let decide: (req: IncomingMessage) => Fault = () => ({ kind: 'pass' });
 let app: PushedImage;
@@ -20,11 +20,10 @@ let amd: PushedImage;
 let att: PushedImage;
 const nested: Record<string, string> = {};
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.url, (req) => decide(req));
+suite.before(async () => {
+  proxy = await startFaultProxy(suite.registry.url, (req) => decide(req));
   const at = (repository: string, tag: string) => ({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository,
     tag,
     format: 'oci' as const,
@@ -62,7 +61,6 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
 });
 
 /** A client with recorded (instant) backoff: base 10 ms, jitter fixed at +10 %. */

@@ -1,25 +1,24 @@
 // HTTP(S) proxies: pulls from the real registry through a forward proxy, NO_PROXY bypass, a dead proxy.
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { startHttpProxy, type TestProxy } from '../internal/testing/http-proxy.js';
 import { layerOf, pushImage, type PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { recordingSleep } from '../internal/testing/sleep.js';
 import { parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient } from './client.js';
 import type { ProxyOptions } from './dispatcher.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
-let registry: TestRegistry;
+const suite = useRegistry({ name: 'proxy' });
 let proxy: TestProxy;
 let image: PushedImage;
 
-before(async () => {
-  registry = await startRegistry();
+suite.before(async () => {
   proxy = await startHttpProxy();
   image = await pushImage({
-    registry: registry.host,
+    registry: suite.registry.host,
     repository: 'px/app',
     tag: '1',
     layers: [await layerOf({ 'p.txt': 'proxied' })],
@@ -29,10 +28,9 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
-  await registry?.stop();
 });
 
-async function pull(p: ProxyOptions, name = `${registry.host}/px/app:1`): Promise<string> {
+async function pull(p: ProxyOptions, name = `${suite.registry.host}/px/app:1`): Promise<string> {
   const client = createRegistryClient({ proxy: p, retry: { baseDelayMs: 1, sleep: recordingSleep().sleep } });
   try {
     const ref = parseReference(name);
@@ -62,7 +60,7 @@ const cases: { name: string; proxy: () => ProxyOptions; tunnels: boolean }[] = [
   },
   {
     name: 'NO_PROXY with host:port bypasses the proxy',
-    proxy: () => ({ httpProxy: proxy.url, noProxy: registry.host }),
+    proxy: () => ({ httpProxy: proxy.url, noProxy: suite.registry.host }),
     tunnels: false,
   },
   { name: 'NO_PROXY=* bypasses the proxy', proxy: () => ({ httpProxy: proxy.url, noProxy: '*' }), tunnels: false },
@@ -73,7 +71,10 @@ for (const c of cases) {
     assert.equal(await pull(c.proxy()), image.manifestDigest);
     const relayed = proxy.requests.slice(before);
     if (c.tunnels)
-      assert.ok(relayed.length > 0 && relayed.every((r) => r === `CONNECT ${registry.host}`), relayed.join(' | '));
+      assert.ok(
+        relayed.length > 0 && relayed.every((r) => r === `CONNECT ${suite.registry.host}`),
+        relayed.join(' | '),
+      );
     else assert.deepEqual(relayed, []);
   });
 }

@@ -1,19 +1,19 @@
 // Blob resume with Range against a real registry behind the fault proxy, and credentials on a cross-origin redirect.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
+import { buffer as drain } from 'node:stream/consumers';
 import { parseDigest } from '../digest/index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../internal/testing/fault-proxy.js';
 import { pushBlob } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
 import { recordingSleep, seededRandom } from '../internal/testing/sleep.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient, type RegistryClientOptions } from './client.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const auth = { user: 'puller', password: 'resume-secret' };
-let registry: TestRegistry;
-let authRegistry: TestRegistry;
+const suite = useRegistry({ name: 'resume' });
+const secured = useRegistry({ name: 'resume-auth', registry: { htpasswd: auth } });
 let proxy: FaultProxy;
 let decide: (req: IncomingMessage) => Fault = () => ({ kind: 'pass' });
 const random = seededRandom(20240611);
@@ -21,25 +21,17 @@ const blob = Buffer.from(Array.from({ length: 300_000 }, () => Math.floor(random
 let descriptor: { mediaType: string; digest: ReturnType<typeof parseDigest>; size: number };
 let blobPath: string;
 
-before(async () => {
-  [registry, authRegistry] = await Promise.all([startRegistry(), startRegistry({ htpasswd: auth })]);
-  proxy = await startFaultProxy(registry.url, (req) => decide(req));
-  const digest = parseDigest(await pushBlob({ registry: registry.host, repository: 'res/blob' }, blob));
-  await pushBlob({ registry: authRegistry.host, repository: 'res/blob', auth }, blob);
+suite.before(async () => {
+  proxy = await startFaultProxy(suite.registry.url, (req) => decide(req));
+  const digest = parseDigest(await pushBlob({ registry: suite.registry.host, repository: 'res/blob' }, blob));
+  await pushBlob({ registry: secured.registry.host, repository: 'res/blob', auth }, blob);
   descriptor = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: blob.length };
   blobPath = `/v2/res/blob/blobs/${digest}`;
 });
 
 after(async () => {
   await proxy?.close();
-  await Promise.all([registry?.stop(), authRegistry?.stop()]);
 });
-
-async function drain(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function newClient(t: { after(fn: () => Promise<void>): void }, extra: RegistryClientOptions = {}) {
   const client = createRegistryClient({ retry: { baseDelayMs: 1, sleep: recordingSleep().sleep }, ...extra });
@@ -128,11 +120,11 @@ for (const c of refusedCases) {
 test('redirect: a blob redirected to another origin gets no Authorization there', async (t) => {
   const basic = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
   // The second origin stands for object storage with a pre-signed URL: it authorises upstream itself.
-  const storage = await startFaultProxy(authRegistry.url, () => ({ kind: 'pass' }), {
+  const storage = await startFaultProxy(secured.registry.url, () => ({ kind: 'pass' }), {
     upstreamHeaders: { authorization: basic },
   });
   t.after(() => storage.close());
-  const front = await startFaultProxy(authRegistry.url, (req) =>
+  const front = await startFaultProxy(secured.registry.url, (req) =>
     req.url === blobPath ? { kind: 'redirect', location: `${storage.origin}${blobPath}` } : { kind: 'pass' },
   );
   t.after(() => front.close());

@@ -1,8 +1,7 @@
 // Tier B: the real registry over HTTPS with a test CA: --ca-cert, certs.d, --insecure-registry, client certs, token
 // realms.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { layerOf, pushImage, type PushedImage } from '../internal/testing/push.js';
@@ -12,38 +11,34 @@ import { startTokenIssuer } from '../internal/testing/token-issuer.js';
 import { parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient, type RegistryClientOptions } from './client.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const platform = parsePlatform('linux/amd64');
 let pki: TestPki;
 let otherPki: TestPki;
-let seed: TestRegistry;
 let secure: TestRegistry;
 let image: PushedImage;
-let work: string;
+/** The seed registry, over http: the image is pushed to it, and the https registries serve its storage. */
+const suite = useRegistry({ name: 'tls' });
 
-before(async () => {
-  [pki, otherPki, work] = await Promise.all([createTestPki(), createTestPki(), mkdtemp(join(tmpdir(), 'lkvol-tls-'))]);
-  seed = await startRegistry();
+suite.before(async () => {
+  [pki, otherPki] = await Promise.all([createTestPki(), createTestPki()]);
   image = await pushImage({
-    registry: seed.host,
+    registry: suite.registry.host,
     repository: 'tls/img',
     tag: '1',
     layers: [await layerOf({ a: 'over tls' })],
     format: 'oci',
   });
   secure = await startRegistry({
-    storageDir: seed.dataDir,
+    storageDir: suite.registry.dataDir,
     tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
   });
 });
-after(async () => {
+// secure serves the seed's storage: it stops before that goes.
+suite.onTeardown(async () => {
   await secure?.stop();
-  await seed?.stop();
-  await Promise.all([
-    pki?.remove(),
-    otherPki?.remove(),
-    work === undefined ? undefined : rm(work, { recursive: true, force: true }),
-  ]);
+  await Promise.all([pki?.remove(), otherPki?.remove()]);
 });
 
 async function pull(registry: TestRegistry, opts: RegistryClientOptions): Promise<string> {
@@ -60,7 +55,7 @@ async function pull(registry: TestRegistry, opts: RegistryClientOptions): Promis
 
 /** A certs.d tree with `<host>/<name>` copied from `files`. */
 async function certsDir(name: string, host: string, files: Record<string, string>): Promise<string> {
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   await mkdir(join(dir, host), { recursive: true });
   for (const [target, source] of Object.entries(files)) await copyFile(source, join(dir, host, target));
   return dir;
@@ -73,7 +68,7 @@ describe('https registry on loopback', () => {
     {
       name: 'certs.d/<host:port>/ca.crt trusts the test CA',
       opts: async () => ({
-        certsDirs: [join(work, 'absent'), await certsDir('certs-ok', secure.host, { 'ca.crt': pki.ca.cert })],
+        certsDirs: [join(suite.work, 'absent'), await certsDir('certs-ok', secure.host, { 'ca.crt': pki.ca.cert })],
       }),
     },
     { name: '--insecure-registry skips verification', opts: () => ({ insecureRegistries: [secure.host] }) },
@@ -109,7 +104,7 @@ describe('https registry on loopback', () => {
   }
 
   test('a plain-HTTP loopback registry is reached after the TLS attempt fails', async () => {
-    assert.equal(await pull(seed, {}), image.manifestDigest);
+    assert.equal(await pull(suite.registry, {}), image.manifestDigest);
   });
 
   test('a bad --ca-cert file is a usage error naming it', async () => {
@@ -125,7 +120,7 @@ describe('client certificates from certs.d', () => {
   let mtls: TestRegistry;
   before(async () => {
     mtls = await startRegistry({
-      storageDir: seed.dataDir,
+      storageDir: suite.registry.dataDir,
       tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, clientCas: [pki.ca.cert] },
     });
   });
@@ -157,7 +152,7 @@ describe('token realm of an https registry', () => {
       const issuer = await startTokenIssuer({ users: { u: 'realm-pw' }, ...(c.tls ? { tls: pki.server } : {}) });
       t.after(() => issuer.close());
       const registry = await startRegistry({
-        storageDir: seed.dataDir,
+        storageDir: suite.registry.dataDir,
         token: issuer,
         tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert },
       });

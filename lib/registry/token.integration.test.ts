@@ -1,38 +1,36 @@
 // Tier B: the real registry with token auth, tokens issued by the test token service (Basic, refresh, scope, expiry).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { layerOf, pushImage, type PushedImage } from '../internal/testing/push.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { startRegistry } from '../internal/testing/registry.js';
 import { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from '../internal/testing/token-issuer.js';
 import { parsePlatform } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
 import { createRegistryClient } from './client.js';
 import { loadCredentials, type Credentials } from './credentials.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 
 const platform = parsePlatform('linux/amd64');
 const password = 'tok3n-pw';
 const identityToken = 'id-token-secret';
-let seed: TestRegistry;
+/** The images are pushed here; each token registry serves its storage. */
+const seed = useRegistry({ name: 'token' });
 let images: Record<'one' | 'two', PushedImage>;
 
-before(async () => {
-  seed = await startRegistry();
+seed.before(async () => {
   const layer = await layerOf({ 'f.txt': 'behind a token' });
-  images = {
-    one: await pushImage({ registry: seed.host, repository: 'private/one', tag: '1', layers: [layer], format: 'oci' }),
-    two: await pushImage({ registry: seed.host, repository: 'private/two', tag: '1', layers: [layer], format: 'oci' }),
-  };
+  const push = (repository: string) =>
+    pushImage({ registry: seed.registry.host, repository, tag: '1', layers: [layer], format: 'oci' });
+  images = { one: await push('private/one'), two: await push('private/two') };
 });
-after(() => seed?.stop());
 
 /** A token-auth registry over the seed's storage, its issuer, and a pull helper counting token requests. */
 async function tokenRegistry(t: { after(fn: () => Promise<void>): void }, opts: TokenIssuerOptions) {
   const issuer: TokenIssuer = await startTokenIssuer(opts);
   t.after(() => issuer.close());
-  const registry = await startRegistry({ storageDir: seed.dataDir, token: issuer });
+  const registry = await startRegistry({ storageDir: seed.registry.dataDir, token: issuer });
   t.after(() => registry.stop());
   const pull = async (repo: 'one' | 'two', credentials: Credentials | undefined) => {
     const client = createRegistryClient({ credentials: () => Promise.resolve(credentials) });
@@ -153,8 +151,7 @@ test('namespaced auths keys: one client uses the account of each namespace, with
   const grant = (user: string | undefined, scope: { name: string; actions: string[] }) =>
     scope.name === `private/${user === 'alice' ? 'one' : user === 'bob' ? 'two' : ''}` ? scope.actions : [];
   const { registry, issuer } = await tokenRegistry(t, { users: { alice: 'a-pw', bob: 'b-pw' }, grant });
-  const dir = await mkdtemp(join(tmpdir(), 'lkvol-ns-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await seed.tempDir(t, 'ns');
   const auth = (u: string, p: string) => ({ auth: Buffer.from(`${u}:${p}`).toString('base64') });
   await writeFile(
     join(dir, 'auth.json'),

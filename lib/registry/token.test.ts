@@ -24,10 +24,10 @@ async function setup(t: T, token: FakeHandler, manifest: FakeHandler, credential
       },
       '/v2/x/y/manifests/1': manifest,
     },
-    (_req, res) =>
-      sendRegistryError(res, 401, 'UNAUTHORIZED', {
-        'www-authenticate': `Bearer realm="http://${server.host}/token",service="svc"`,
-      }),
+    (_req, res) => {
+      res.setHeader('www-authenticate', `Bearer realm="http://${server.host}/token",service="svc"`);
+      sendRegistryError(res, 401, 'UNAUTHORIZED');
+    },
   );
   t.after(() => server.close());
   const client = createRegistryClient({ credentials: () => Promise.resolve(credentials), retry: { attempts: 1 } });
@@ -69,7 +69,8 @@ test('insufficient_scope: the token request names the registry scope first, then
   const manifest: FakeHandler = (req, res) => {
     if (req.headers.authorization === 'Bearer good') return sendRegistryError(res, 404, 'MANIFEST_UNKNOWN');
     const challenge = `Bearer realm="http://${req.headers.host}/token",service="svc",scope="repository:x/y:pull,push",error="insufficient_scope"`;
-    sendRegistryError(res, 401, 'UNAUTHORIZED', { 'www-authenticate': challenge });
+    res.setHeader('www-authenticate', challenge);
+    sendRegistryError(res, 401, 'UNAUTHORIZED');
   };
   const { calls, fetch } = await setup(t, token, manifest, { username: 'u', password: 'p' });
   await assert.rejects(fetch(), { code: 'LKVOL_REGISTRY_NOT_FOUND' });

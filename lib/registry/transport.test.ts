@@ -24,7 +24,11 @@ function sendManifest(res: ServerResponse): void {
   res.end(manifestBytes);
 }
 
-const sendError = sendRegistryError;
+/** A distribution error with these headers (a challenge, a Retry-After). */
+function sendError(res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  sendRegistryError(res, status, code);
+}
 
 /** A fake registry closed after the test. */
 async function fakeRegistry(

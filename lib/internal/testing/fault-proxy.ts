@@ -4,13 +4,14 @@ import { startHttpServer, type TestServer } from './registry.js';
 
 /**
  * What to do with one request:
- * - `pass`: forward it (after `hold` settles), without the request headers in `drop`, overriding response headers with `set`;
+ * - `pass`: forward it (after `hold` settles), without the request headers in `drop`, overriding response
+ *   headers with `set`; `onClose` is called once the response is sent or the connection is gone;
  * - `stall`: never answer; `status`: answer with a status, headers and body of our own;
  * - `reset` / `truncate`: forward, then after `after` body bytes reset the connection (RST) or close it (FIN);
  * - `redirect`: answer `status` (default 307) with `Location: location`.
  */
 export type Fault =
-  | { kind: 'pass'; drop?: string[]; set?: Record<string, string>; hold?: Promise<unknown> }
+  | { kind: 'pass'; drop?: string[]; set?: Record<string, string>; hold?: Promise<unknown>; onClose?: () => void }
   | { kind: 'stall' }
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string | Buffer }
   | { kind: 'reset'; after: number }
@@ -31,7 +32,10 @@ export interface FaultProxy extends TestServer {
   log: SeenRequest[];
 }
 
-/** Starts the proxy; `decide` sees every request (method, path, headers) and picks its fate. `upstreamHeaders` are added to forwarded requests. */
+/**
+ * Starts the proxy; `decide` sees every request (method, path, headers) and picks its fate. `upstreamHeaders`
+ * are added to forwarded requests.
+ */
 export async function startFaultProxy(
   upstream: string,
   decide: (req: IncomingMessage) => Fault,
@@ -43,6 +47,7 @@ export async function startFaultProxy(
     seen.push(`${req.method ?? 'GET'} ${req.url ?? ''}`);
     log.push({ method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers });
     const fault = decide(req);
+    if (fault.kind === 'pass' && fault.onClose !== undefined) res.once('close', fault.onClose);
     if (fault.kind === 'stall') return;
     if (fault.kind === 'status') {
       res.writeHead(fault.status, fault.headers ?? {}).end(fault.body);
@@ -52,18 +57,19 @@ export async function startFaultProxy(
       res.writeHead(fault.status ?? 307, { location: fault.location, 'content-length': '0' }).end();
       return;
     }
-    forward(upstream, req, res, fault, opts.upstreamHeaders ?? {}).catch(() => res.destroy());
+    forward({ upstream, extra: opts.upstreamHeaders ?? {} }, req, res, fault).catch(() => res.destroy());
   });
   return { ...server, seen, log };
 }
 
+/** Sends `req` on to `to.upstream` (with `to.extra` headers) and its answer back, as `fault` says. */
 async function forward(
-  upstream: string,
+  to: { upstream: string; extra: Record<string, string> },
   req: IncomingMessage,
   res: ServerResponse,
   fault: Fault,
-  extra: Record<string, string>,
 ): Promise<void> {
+  const { upstream, extra } = to;
   if (fault.kind === 'pass' && fault.hold !== undefined) await fault.hold;
   const drop = new Set(['host', 'connection', ...(fault.kind === 'pass' ? (fault.drop ?? []) : [])]);
   const headers: Record<string, string> = { ...extra };

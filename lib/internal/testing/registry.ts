@@ -33,7 +33,10 @@ export interface TestRegistryOptions {
   storageDir?: string;
   /** Run as a pull-through cache of `remoteurl` (distribution's `proxy:` section); pushes are then refused. */
   pullThrough?: { remoteurl: string };
-  /** Accept manifests whose foreign (non-distributable) layers name http(s) `urls`, as Docker Hub does; distribution refuses them by default. */
+  /**
+   * Accept manifests whose foreign (non-distributable) layers name http(s) `urls`, as Docker Hub does;
+   * distribution refuses them by default.
+   */
   allowForeignUrls?: boolean;
 }
 
@@ -182,7 +185,10 @@ async function fetchStatus(url: string): Promise<number> {
   return res.status;
 }
 
-/** GET over HTTPS trusting the test CA (global fetch cannot take a CA). With client CAs the probe has no client certificate, so a TLS alert also means "listening". */
+/**
+ * GET over HTTPS trusting the test CA (global fetch cannot take a CA). With client CAs the probe has no client
+ * certificate, so a TLS alert also means "listening".
+ */
 function httpsStatus(url: string, tls: NonNullable<TestRegistryOptions['tls']>): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpsGet(url, { ca: readFileSync(tls.ca), timeout: 1000 }, (res) => {
@@ -231,7 +237,10 @@ export async function startHttpServer(handler: RequestListener): Promise<TestSer
 
 export type FakeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A fake registry: `/v2/` answered by `ping` (default 200), other paths by `routes` (else 404 NAME_UNKNOWN); `seen` records requests. */
+/**
+ * A fake registry: `/v2/` answered by `ping` (default 200), other paths by `routes` (else 404 NAME_UNKNOWN);
+ * `seen` records requests.
+ */
 export async function startFakeRegistry(
   routes: Record<string, FakeHandler>,
   ping?: FakeHandler,
@@ -248,13 +257,8 @@ export async function startFakeRegistry(
   return { ...server, seen };
 }
 
-/** Answers with a distribution error body `{errors:[{code,message}]}`. */
-export function sendRegistryError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+/** Answers with a distribution error body `{errors:[{code,message}]}` (and the headers set on `res` before). */
+export function sendRegistryError(res: ServerResponse, status: number, code: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }));
 }

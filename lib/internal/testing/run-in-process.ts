@@ -1,5 +1,5 @@
-// Test support: runs the CLI's main() in this process with captured stdout and stderr.
-import { main } from './main.js';
+// Test helper: runs the CLI's main() in this process, output captured; test-only, so never packed (package.json files).
+import { main } from '../../../cmd/main.js';
 
 /** What one in-process run of the CLI produced. */
 export interface CliRun {
