@@ -75,22 +75,7 @@ suite.before(async () => {
 });
 
 /** Writes a system file (with `REGISTRY` replaced by the test registry) and returns build options around it. */
-async function setup(
-  name: string,
-  yaml: string,
-  extra: Partial<BuildOptions> = {},
-): Promise<BuildOptions & { dir: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  return {
-    dir,
-    files: [file],
-    out: join(dir, 'out'),
-    cacheDir: join(dir, 'cache'),
-    platform: 'linux/amd64',
-    applyOwnership: isRoot,
-    ...extra,
-  };
-}
+const setup = (name: string, yaml: string, extra: Partial<BuildOptions> = {}) => suite.buildOptions(name, yaml, extra);
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;

@@ -1,22 +1,16 @@
 // Errors name where they happened: the volume, container or image (README "Errors"), in the message and in `context`.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError, type ErrorCode, type LkvolError } from '../errors.js';
-import { startRegistry, type TestRegistry } from '../internal/testing/registry.js';
+import { useRegistry } from '../internal/testing/use-registry.js';
 import { pushTarImage } from '../internal/testing/images.js';
 
-let registry: TestRegistry;
-let work: string;
+const suite = useRegistry({ name: 'context' });
 let evilLayer: string;
 
-before(async () => {
-  registry = await startRegistry();
-  work = await mkdtemp(join(tmpdir(), 'lkvol-context-'));
-  const r = registry.host;
+suite.before(async () => {
+  const r = suite.registry.host;
   const layers = [[{ name: 'bin/sh', content: '#!/bin/sh\n', mode: 0o755 }]];
   evilLayer = (
     await pushTarImage({
@@ -36,19 +30,9 @@ before(async () => {
   await pushTarImage({ registry: r, repository: 'ctx/label', tag: '1', layers, config: label('{not json') });
 });
 
-after(async () => {
-  await registry?.stop();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
 /** Writes a system file (`REGISTRY` replaced by the test registry's host) and returns build options around it. */
-async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
-  const dir = join(work, name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'system.yml');
-  await writeFile(file, yaml.replaceAll('REGISTRY', registry.host));
-  return { files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64', ...extra };
-}
+const setup = (name: string, yaml: string, extra: Partial<BuildOptions> = {}) =>
+  suite.buildOptions(name, yaml, { applyOwnership: false, ...extra });
 
 /** The error the build fails with, checked to be an LkvolError of `code`. */
 async function failure(o: BuildOptions, code: ErrorCode): Promise<LkvolError> {
@@ -128,7 +112,7 @@ for (const c of cases) {
   test(c.name, async () => {
     const o = await setup(c.name.replace(/\W+/g, '-'), c.yaml, c.extra);
     const fill = (s: string) =>
-      s.replaceAll('REGISTRY', registry.host).replaceAll('SYSTEM', o.files[0]!).replaceAll('EVIL', evilLayer);
+      s.replaceAll('REGISTRY', suite.registry.host).replaceAll('SYSTEM', o.files[0]!).replaceAll('EVIL', evilLayer);
     const err = await failure(o, c.code);
     assert.ok(err.message.startsWith(fill(c.want)), `${err.message}\ndoes not start with\n${fill(c.want)}`);
     if (c.rest !== undefined) assert.match(err.message.slice(fill(c.want).length), c.rest);

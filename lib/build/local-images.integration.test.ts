@@ -72,23 +72,8 @@ suite.before(async () => {
   await skopeo(`docker://${suite.registry.host}/li/app:1`, `docker-archive:${join(images, 'app.tar')}`);
 });
 
-/** A system file in `work/<name>/`, which sees the images at `../images`. */
-async function setup(
-  name: string,
-  yaml: string,
-  extra: Partial<BuildOptions> = {},
-): Promise<BuildOptions & { dir: string; out: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  return {
-    dir,
-    files: [file],
-    out: join(dir, 'out'),
-    cacheDir: join(dir, 'cache'),
-    platform: 'linux/amd64',
-    applyOwnership: isRoot,
-    ...extra,
-  };
-}
+/** Writes a system file (with `REGISTRY` replaced by the test registry) and returns build options around it. */
+const setup = (name: string, yaml: string, extra: Partial<BuildOptions> = {}) => suite.buildOptions(name, yaml, extra);
 
 const lowerOf = (out: string, volume: string) => join(out, 'containers', 'volumes', volume, 'lower');
 const treeOf = async (out: string, volume: string) => describeTree(await walkTree(lowerOf(out, volume)));

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build, type BuildOptions } from './index.js';
+import { build } from './index.js';
 import { lock } from './lock.js';
 import { isLkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
@@ -37,10 +37,7 @@ async function pushVersion(repository: string, tag: string, text: string): Promi
   ).manifestDigest;
 }
 
-async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string; file: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  return { dir, file, files: [file], out: join(dir, 'out'), cacheDir: join(dir, 'cache'), platform: 'linux/amd64' };
-}
+const setup = (name: string, yaml: string) => suite.buildOptions(name, yaml, { applyOwnership: false });
 
 const lockOf = (o: { dir: string }) => readFile(join(o.dir, 'lkvol.lock'), 'utf8');
 

@@ -8,7 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { resolveBuildOptions } from './options.js';
 import { createProvisionerRuns, extractProvisioned } from './provision.js';
 import { join } from 'node:path';
-import { build, type BuildOptions } from './index.js';
+import { build } from './index.js';
 import { isLkvolError } from '../errors.js';
 import { buildTar } from '../internal/testing/tar.js';
 import type { BuildRecord } from './record.js';
@@ -40,19 +40,9 @@ async function script(path: string, body: string): Promise<void> {
   await chmod(path, 0o755);
 }
 
-async function setup(name: string, yaml: string): Promise<BuildOptions & { dir: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  // As the CLI does: as root, ownership is applied (and the extractor loads the xattr binding before it reads).
-  return {
-    dir,
-    files: [file],
-    out: join(dir, 'out'),
-    cacheDir: join(dir, 'cache'),
-    platform: 'linux/amd64',
-    applyOwnership: process.getuid?.() === 0,
-    credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: suite.work },
-  };
-}
+/** Build options around a system file, provisioners found on `bin` (and ownership applied as root, as the CLI does). */
+const setup = (name: string, yaml: string) =>
+  suite.buildOptions(name, yaml, { credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: suite.work } });
 
 describe('provisioners', () => {
   test('a command relative to the system file writes a tar: unpacked into lower/, recorded with its command and params digest', async () => {

@@ -39,17 +39,13 @@ const twoVolumes =
   'volumes:\n  - name: va\n    image: PROXY/pl/a:1\n  - name: vb\n    image: PROXY/pl/b:1\nonboot:\n  - name: c\n    image: PROXY/pl/a:1\n';
 
 /** A system file in its own directory; each call gets a fresh output, the cache is per `name`. */
-async function setup(name: string, yaml: string, extra: Partial<BuildOptions> = {}): Promise<BuildOptions> {
-  const { dir, file } = await suite.systemFile(name, yaml.replaceAll('PROXY', proxy.host));
-  return {
-    files: [file],
-    out: join(dir, `out-${proxy.log.length}`),
-    cacheDir: join(dir, 'cache'),
-    platform: 'linux/amd64',
+const setup = (name: string, yaml: string, extra: Partial<BuildOptions> = {}) =>
+  suite.buildOptions(name, yaml.replaceAll('PROXY', proxy.host), {
+    out: join(suite.work, name, `out-${proxy.log.length}`),
+    applyOwnership: false,
     retry: { baseDelayMs: 1 },
     ...extra,
-  };
-}
+  });
 
 /** Builds and returns the requests the proxy saw meanwhile, as `METHOD path`. */
 async function requestsOf(o: BuildOptions): Promise<string[]> {

@@ -12,7 +12,6 @@ import type { BuildRecord } from './record.js';
 import { useRegistry } from '../internal/testing/use-registry.js';
 
 const suite = useRegistry({ name: 'rootfs' });
-const isRoot = process.getuid?.() === 0;
 
 /**
  * An image as `docker export` would not clean it: build leftovers, its own hosts and hostname, a whiteout in layer 2.
@@ -87,23 +86,9 @@ onshutdown:
     readonly: true
 `;
 
-async function setup(
-  name: string,
-  yaml: string,
-  extra: Partial<BuildOptions> = {},
-): Promise<BuildOptions & { dir: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  return {
-    dir,
-    files: [file],
-    out: join(dir, 'out'),
-    cacheDir: join(suite.work, 'cache'),
-    platform: 'linux/amd64',
-    applyOwnership: isRoot,
-    rootfs: true,
-    ...extra,
-  };
-}
+/** Build options with --rootfs around a system file; the cache is shared by the file's tests. */
+const setup = (name: string, yaml: string, extra: Partial<BuildOptions> = {}) =>
+  suite.buildOptions(name, yaml, { cacheDir: join(suite.work, 'cache'), rootfs: true, ...extra });
 
 type Mount = { destination: string; source?: string; type?: string; options?: string[] };
 async function runtimeMounts(out: string, bundle: string): Promise<Mount[]> {

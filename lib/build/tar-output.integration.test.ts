@@ -55,23 +55,15 @@ suite.before(async () => {
 const system =
   'volumes:\n  - name: v\n    image: REGISTRY/tar/data:1\n  - name: blank\nservices:\n  - name: s\n    image: REGISTRY/tar/data:1\n    binds: [v:/data]\n';
 
-async function setup(
-  name: string,
-  yaml = system,
-  extra: Partial<BuildOptions> = {},
-): Promise<BuildOptions & { dir: string }> {
-  const { dir, file } = await suite.systemFile(name, yaml);
-  return {
-    dir,
-    files: [file],
-    out: join(dir, 'out.tar'),
+/** Tar output with --rootfs, ownership applied, around a system file; the cache is shared by the file's tests. */
+const setup = (name: string, yaml = system, extra: Partial<BuildOptions> = {}) =>
+  suite.buildOptions(name, yaml, {
+    out: join(suite.work, name, 'out.tar'),
     cacheDir: join(suite.work, 'cache'),
-    platform: 'linux/amd64',
     applyOwnership: true,
     rootfs: true,
     ...extra,
-  };
-}
+  });
 
 const sha256 = async (path: string): Promise<string> =>
   createHash('sha256')

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import type { BuildOptions } from '../../build/index.js';
 import { beforeInTurn } from './hooks.js';
 
 /** What registers cleanup: a node:test TestContext. */
@@ -31,11 +32,38 @@ export interface WorkDirFixture {
   /** Writes `<work>/<name>/system.yml` (the directory is made if missing). */
   systemFile(name: string, yaml: string): Promise<{ dir: string; file: string }>;
   /**
+   * Writes the system file as `systemFile` does and returns build options around it: OUT `<dir>/out`, the
+   * cache `<dir>/cache`, linux/amd64, ownership applied when running as root (as the CLI does); `extra` wins.
+   */
+  buildOptions(name: string, yaml: string, extra?: Partial<BuildOptions>): Promise<SystemBuild>;
+  /**
    * Runs `fn` when the suite ends, last added first, before the directory is removed (and, for
    * useRegistry, before the registry stops). A plain `after` hook registered later runs after that:
    * node:test runs hooks in the order they were registered.
    */
   onTeardown(fn: () => unknown): void;
+}
+
+/** Build options around a system file of a fixture, with where it lives. */
+export type SystemBuild = BuildOptions & { dir: string; file: string; out: string };
+
+/** `buildOptions` of a fixture whose system files `systemFile` writes. */
+export function buildOptionsOf(
+  systemFile: WorkDirFixture['systemFile'],
+): (name: string, yaml: string, extra?: Partial<BuildOptions>) => Promise<SystemBuild> {
+  return async (name, yaml, extra = {}) => {
+    const { dir, file } = await systemFile(name, yaml);
+    return {
+      dir,
+      file,
+      files: [file],
+      out: join(dir, 'out'),
+      cacheDir: join(dir, 'cache'),
+      platform: 'linux/amd64',
+      applyOwnership: process.getuid?.() === 0,
+      ...extra,
+    };
+  };
 }
 
 /**
@@ -57,6 +85,13 @@ export function useWorkDir(name: string): WorkDirFixture {
       throw new Error(`useWorkDir(${JSON.stringify(name)}): read in a test or in a hook added with its before()`);
     return work;
   };
+  const systemFile = async (dirName: string, yaml: string) => {
+    const dir = join(workDir(), dirName);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'system.yml');
+    await writeFile(file, yaml);
+    return { dir, file };
+  };
   return {
     get work() {
       return workDir();
@@ -67,13 +102,8 @@ export function useWorkDir(name: string): WorkDirFixture {
       t.after(() => rm(dir, { recursive: true, force: true }));
       return dir;
     },
-    async systemFile(dirName, yaml) {
-      const dir = join(workDir(), dirName);
-      await mkdir(dir, { recursive: true });
-      const file = join(dir, 'system.yml');
-      await writeFile(file, yaml);
-      return { dir, file };
-    },
+    systemFile,
+    buildOptions: buildOptionsOf(systemFile),
     onTeardown(fn) {
       teardowns.push(fn);
     },

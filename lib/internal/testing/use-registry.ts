@@ -2,7 +2,7 @@
 import { after } from 'node:test';
 import { beforeInTurn } from './hooks.js';
 import { startRegistry, type TestRegistry, type TestRegistryOptions } from './registry.js';
-import { useWorkDir, type WorkDirFixture } from './temp.js';
+import { buildOptionsOf, useWorkDir, type WorkDirFixture } from './temp.js';
 
 export interface UseRegistryOptions {
   /** Names the suite's directory, `$TMPDIR/lkvol-<name>-XXXXXX`. */
@@ -19,7 +19,10 @@ export interface UseRegistryOptions {
 export interface RegistryFixture extends WorkDirFixture {
   /** The running registry; throws when read outside the suite's tests and `before` hooks. */
   readonly registry: TestRegistry;
-  /** Writes `<work>/<name>/system.yml` from `yaml` with every `REGISTRY` replaced by the registry's host. */
+  /**
+   * Writes `<work>/<name>/system.yml` from `yaml` with every `REGISTRY` replaced by the registry's host
+   * (`buildOptions` writes it so too).
+   */
   systemFile(name: string, yaml: string): Promise<{ dir: string; file: string }>;
 }
 
@@ -39,6 +42,7 @@ export function useRegistry(opts: UseRegistryOptions): RegistryFixture {
   after(async () => {
     await registry?.stop();
   });
+  const systemFile = (name: string, yaml: string) => dir.systemFile(name, yaml.replaceAll('REGISTRY', running().host));
   const running = () => {
     if (registry === undefined)
       throw new Error(`useRegistry(${JSON.stringify(opts.name)}): read in a test or in a hook added with its before()`);
@@ -53,7 +57,8 @@ export function useRegistry(opts: UseRegistryOptions): RegistryFixture {
     },
     before: beforeInTurn,
     tempDir: (t, name) => dir.tempDir(t, name),
-    systemFile: (name, yaml) => dir.systemFile(name, yaml.replaceAll('REGISTRY', running().host)),
+    systemFile,
+    buildOptions: buildOptionsOf(systemFile),
     onTeardown: (fn) => dir.onTeardown(fn),
   };
 }
