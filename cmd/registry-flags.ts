@@ -1,4 +1,4 @@
-// The registry and cache flags shared by `build` and `inspect`, and the options they become.
+// The registry and cache flags shared by `build`, `lock` and `inspect`, and the options they become.
 import { hostPlatform } from '../lib/index.js';
 import { authFilePaths, defaultCachePath, defaultCertsDirs, dockerConfigPath, proxyFromEnv } from './env.js';
 import type { CommandIO } from './io.js';
@@ -36,7 +36,7 @@ export interface RegistryFlagValues {
   'certs-dir'?: string[] | undefined;
 }
 
-/** The options of `build()` and `inspectImage()` that come from the shared flags and the environment. */
+/** The options of `build()`, `lock()` and `inspectImage()` that come from the shared flags and the environment. */
 export function registryOptions(values: RegistryFlagValues, io: CommandIO) {
   return {
     platform: values.platform ?? hostPlatform(io.arch),
@@ -50,7 +50,7 @@ export function registryOptions(values: RegistryFlagValues, io: CommandIO) {
     certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
     dockerConfigPath: dockerConfigPath(io.env),
     authFiles: authFilePaths(io.env),
-    credentialHelperEnv: io.env,
+    env: io.env,
     signal: io.signal,
     // Relative paths (system files, OUT, --cache, --ca-cert, …) mean what they mean in the caller's directory.
     cwd: io.cwd,

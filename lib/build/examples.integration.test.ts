@@ -29,7 +29,9 @@ async function buildExample(name: string, extra: Partial<BuildOptions> = {}): Pr
     await copyFile(join(examples, f), join(suite.work, f));
   await cp(join(examples, 'sources'), join(suite.work, 'sources'), { recursive: true });
   const out = join(suite.work, `${name}.out`);
-  await build({ files: [file], out, cacheDir: join(suite.work, 'cache'), platform: 'linux/amd64', ...extra });
+  // The environment the CLI would pass: the example's provisioner finds its tools on PATH.
+  const env = { PATH: '/usr/bin:/bin', HOME: suite.work };
+  await build({ files: [file], out, cacheDir: join(suite.work, 'cache'), platform: 'linux/amd64', env, ...extra });
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Images from local files: OCI layouts (skopeo, umoci) and docker-archive tarballs, checked against the registry path.
-import { describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -776,6 +776,10 @@ describe('lock', () => {
   });
 });
 
+/** Set by the air-gapped test, which stops the file's registry: a test after it would fail for that alone. */
+let registryStopped = false;
+beforeEach(() => assert.ok(!registryStopped, 'the air-gapped test stopped the registry: it must stay the last test'));
+
 describe('air-gapped', () => {
   test('--offline with no registry running: volumes from a layout, an archive and a provisioner, cwd elsewhere', async () => {
     const o = await setup(
@@ -787,13 +791,14 @@ describe('air-gapped', () => {
       '#!/bin/sh\nd=$(mktemp -d); echo generated > "$d/out"; tar -c -C "$d" .; rm -rf "$d"\n',
       { mode: 0o755 },
     );
-    // NB: the registry stays down for the rest of the file, so this test comes last.
+    // NB: the registry stays down for the rest of the file, so this test comes last (beforeEach checks it).
+    registryStopped = true;
     await suite.registry.stop();
     const result = await build({
       ...o,
       offline: true,
       cwd: tmpdir(),
-      credentialHelperEnv: { PATH: '/usr/bin:/bin' },
+      env: { PATH: '/usr/bin:/bin' },
     });
     assert.deepEqual(result.record.volumes.map((v) => v.name).sort(), ['arc', 'gen', 'lay']);
     assert.equal(await readFile(join(lowerOf(o.out, 'lay'), 'etc', 'app.conf'), 'utf8'), 'payload-v2');

@@ -135,7 +135,7 @@ export interface LockOptions extends Pick<
   | 'insecureRegistries'
   | 'dockerConfigPath'
   | 'authFiles'
-  | 'credentialHelperEnv'
+  | 'env'
   | 'caCertFiles'
   | 'certsDirs'
   | 'offline'
@@ -176,7 +176,7 @@ export async function lock(options: LockOptions): Promise<LockResult> {
   const o = resolveBuildOptions({ ...options, out: '.' });
   const config = await loadConfig(o.files, { cwd: o.cwd, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   // As build does: local images must lead somewhere, and one way only, before anything is resolved.
-  const problems = checkSources(config, o.cwd, o.credentialHelperEnv?.['PATH']);
+  const problems = checkSources(config, o.cwd, o.env?.['PATH']);
   if (problems.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', problems, { hint: sourcesHint });
   const path = lockPathFor(o.files, o.cwd);
   const existing = await readLockFor(o.files, o.cwd);

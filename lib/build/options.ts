@@ -52,8 +52,7 @@ export interface BuildOptions extends PullOptions {
   reuse?: boolean;
 }
 
-type OptionalKeys =
-  'dockerConfigPath' | 'credentialHelperEnv' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
+type OptionalKeys = 'dockerConfigPath' | 'env' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
 /** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 

@@ -42,7 +42,7 @@ async function script(path: string, body: string): Promise<void> {
 
 /** Build options around a system file, provisioners found on `bin` (and ownership applied as root, as the CLI does). */
 const setup = (name: string, yaml: string) =>
-  suite.buildOptions(name, yaml, { credentialHelperEnv: { PATH: `${bin}:/usr/bin:/bin`, HOME: suite.work } });
+  suite.buildOptions(name, yaml, { env: { PATH: `${bin}:/usr/bin:/bin`, HOME: suite.work } });
 
 describe('provisioners', () => {
   test('a command relative to the system file writes a tar: unpacked into lower/, recorded with its command and params digest', async () => {
@@ -281,7 +281,7 @@ describe('provisioners', () => {
       out: o.out,
       cacheDir: o.cacheDir!,
       platform: 'linux/amd64',
-      credentialHelperEnv: o.credentialHelperEnv,
+      env: o.env,
     });
     const runs = createProvisionerRuns(await createBlobCache({ dir: o.cacheDir! }), options);
     const volume = (await loadConfig(o.files)).volumes[0]!;
@@ -327,7 +327,7 @@ describe('provisioners', () => {
       out: o.out,
       cacheDir: o.cacheDir!,
       platform: 'linux/amd64',
-      credentialHelperEnv: o.credentialHelperEnv,
+      env: o.env,
     });
     const runs = createProvisionerRuns(await createBlobCache({ dir: o.cacheDir! }), options);
     const config = await loadConfig(o.files);

@@ -201,7 +201,7 @@ async function runProvisioner(
   o: ResolvedBuildOptions,
 ): Promise<ProvisionerOutput> {
   const p = volume.provisioner;
-  const env = o.credentialHelperEnv ?? {};
+  const env = o.env ?? {};
   const found = provisionerProgram(p, o.cwd, env['PATH']);
   const fail = (why: string, stderr = ''): LkvolError =>
     new LkvolError(

@@ -135,7 +135,7 @@ async function planBuild(o: ResolvedBuildOptions, out: string): Promise<Plan> {
   const config = await applyLock(loaded, o);
   for (const section of ignoredSections(config)) o.onEvent({ kind: 'ignored', section });
   // Provisioners and local images are found (not run, not read) before any request.
-  const missing = checkSources(config, o.cwd, o.credentialHelperEnv?.['PATH']);
+  const missing = checkSources(config, o.cwd, o.env?.['PATH']);
   if (missing.length > 0) throw new ConfigError('LKVOL_CONFIG_INVALID', missing, { hint: sourcesHint });
   // The system files' own host binds against --policy: before any request.
   const policy = o.policy === undefined ? undefined : await loadPolicy(o.policy, o.cwd);

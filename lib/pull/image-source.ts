@@ -1,4 +1,4 @@
-// The build's view of images: manifests and configs from the cache first, tags revalidated with HEAD, --offline and
+// A command's view of images: manifests and configs from the cache first, tags revalidated with HEAD, --offline and
 // --pull.
 import { Readable } from 'node:stream';
 import type { BlobCache } from '../cache/index.js';

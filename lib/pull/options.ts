@@ -24,11 +24,12 @@ export interface PullOptions {
    */
   authFiles?: string[];
   /**
-   * Environment of `docker-credential-*` helpers (PATH finds them), and the PATH and HOME a provisioner
-   * gets (PATH finds it); the CLI passes its own. Default: helpers inherit the process's environment,
-   * provisioners get neither (lib never reads the environment: STYLE.md section 2).
+   * The environment of the programs lkvol starts: `docker-credential-*` helpers and provisioners, and the
+   * PATH that finds them (the CLI passes its own). lib reads no environment variable itself (STYLE.md
+   * section 2), so without it credential helpers inherit the process's environment and a provisioner gets
+   * none: a named provisioner (`provisioner: { name }`) is then not found on any PATH.
    */
-  credentialHelperEnv?: Record<string, string | undefined> | undefined;
+  env?: Record<string, string | undefined> | undefined;
   /** Files of CA certificates trusted for every registry (`--ca-cert`). */
   caCertFiles?: string[];
   /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */

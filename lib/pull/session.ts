@@ -1,4 +1,4 @@
-// One build's access to images: resolve each reference once, fetch each blob once into the cache, or only read the
+// One command's access to images: resolve each reference once, fetch each blob once into the cache, or only read the
 // cache (--offline).
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -63,7 +63,7 @@ export interface PullSessionOptions {
   insecureRegistries: string[];
   dockerConfigPath: string | undefined;
   authFiles: string[];
-  credentialHelperEnv?: Record<string, string | undefined> | undefined;
+  env?: Record<string, string | undefined> | undefined;
   caCertFiles: string[];
   certsDirs: string[];
   userAgent: string;
@@ -258,7 +258,7 @@ async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
   const onWarning = (w: CredentialWarning | MirrorWarning) => o.onEvent({ kind: 'warning', ...w });
   const credentials = await loadCredentials({
     files: [o.dockerConfigPath, ...o.authFiles],
-    helperEnv: o.credentialHelperEnv,
+    helperEnv: o.env,
     onWarning,
     signal: o.signal,
   });

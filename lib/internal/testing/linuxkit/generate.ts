@@ -7,6 +7,7 @@ import { findLocallyBuiltImages } from './local-images.js';
 import { indexPackages } from './packages.js';
 import { renderReadme } from './readme.js';
 import { findImageMentions, isValidYaml, looksLikeSystem, type ImageMention } from './system-images.js';
+import { stableJson } from '../../stable-json.js';
 
 export interface GenerateOptions {
   /** A LinuxKit checkout. */
@@ -92,16 +93,4 @@ async function writeCorpus(out: string, report: CorpusReport, texts: ReadonlyMap
   await writeFile(join(out, 'builds.json'), `${JSON.stringify(report.builds, null, 2)}\n`);
   await writeFile(join(out, 'images.json'), stableJson(report.images));
   await writeFile(join(out, 'README.md'), renderReadme(report));
-}
-
-/** JSON with object keys sorted at every level, 2-space indent and a final newline. */
-export function stableJson(value: unknown): string {
-  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
 }
