@@ -15,7 +15,7 @@ import { reuseVolume, volumeInputs, type ReuseOptions } from './reuse.js';
 import type { PullSession } from '../pull/index.js';
 import { containerSkeleton, skeletonLayerName, skeletonVersion } from './skeleton.js';
 import { summarizeTree } from './tree.js';
-import { unpackWithRetry } from './unpack.js';
+import { layerEvents, unpackWithRetry } from './unpack.js';
 import { skippedRecord } from './volumes.js';
 
 /** Where a container's image files are, below OUT. */
@@ -116,16 +116,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     limits,
     session: job.session,
     options,
-    onLayer: (digest, index, count, phase) =>
-      options.onEvent({
-        kind: phase === 'start' ? 'layer-start' : 'layer-applied',
-        bundle: rendered.path,
-        digest,
-        index,
-        count,
-      }),
-    onLayerProgress: (digest, entries, bytes) =>
-      options.onEvent({ kind: 'layer-progress', bundle: rendered.path, digest, entries, bytes }),
+    ...layerEvents(options.onEvent, { bundle: rendered.path }),
     finalLayer: async (at) => ({ name: skeletonLayerName, tar: await containerSkeleton(at) }),
   });
   const tree = await summarizeTree(dir, {

@@ -16,9 +16,25 @@ import {
 import { checkImageLayers } from '../oci/index.js';
 import { formatReference, type NormalizedRef } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
+import type { EventSink } from '../events.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { LayerRecord } from './record.js';
 import type { PullSession } from '../pull/index.js';
+
+/**
+ * `onLayer` and `onLayerProgress` reporting a volume's layers (`{ volume }`) or a bundle's (`{ bundle }`) as
+ * layer-start, layer-applied and layer-progress events.
+ */
+export function layerEvents(
+  onEvent: EventSink,
+  target: { volume: string } | { bundle: string },
+): Pick<UnpackJob, 'onLayer' | 'onLayerProgress'> {
+  return {
+    onLayer: (digest, index, count, phase) =>
+      onEvent({ kind: phase === 'start' ? 'layer-start' : 'layer-applied', ...target, digest, index, count }),
+    onLayerProgress: (digest, entries, bytes) => onEvent({ kind: 'layer-progress', ...target, digest, entries, bytes }),
+  };
+}
 
 /** One image to unpack into `root`. */
 export interface UnpackJob {

@@ -13,7 +13,7 @@ import type { PullSession } from '../pull/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
-import { unpackWithRetry } from './unpack.js';
+import { layerEvents, unpackWithRetry } from './unpack.js';
 import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
 
 export interface VolumeJob {
@@ -83,16 +83,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
       limits: volumeLimits(volume, options.limits),
       session: job.session,
       options,
-      onLayer: (digest, index, count, phase) =>
-        options.onEvent({
-          kind: phase === 'start' ? 'layer-start' : 'layer-applied',
-          volume: volume.name,
-          digest,
-          index,
-          count,
-        }),
-      onLayerProgress: (digest, entries, bytes) =>
-        options.onEvent({ kind: 'layer-progress', volume: volume.name, digest, entries, bytes }),
+      ...layerEvents(options.onEvent, { volume: volume.name }),
     }));
   }
   const tree = await summarizeTree(lower, {
