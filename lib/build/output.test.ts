@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { createStaging, discardAfterFailure, recoverOutput } from './output.js';
+import { basename, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { AdoptionLost, createStaging, discardAfterFailure, recoverOutput } from './output.js';
 import type { LkvolError } from '../errors.js';
 import { tempDir } from '../internal/testing/temp.js';
 
@@ -124,4 +124,104 @@ test('discarding after a failure removes the staging dir and reports nothing whe
   const leftovers: LkvolError[] = [];
   await discardAfterFailure(staging, (e) => leftovers.push(e));
   assert.deepEqual([leftovers, await readdir(dir)], [[], []]);
+});
+
+/** OUT with a volume tree `containers/volumes/v/lower` holding `file`; a staging dir with its empty place. */
+async function adoptionSetup(t: TestContext, content: string) {
+  const dir = await tempDir(t, 'output');
+  const out = join(dir, 'out');
+  const rel = 'containers/volumes/v/lower';
+  await mkdir(join(out, rel), { recursive: true });
+  await writeFile(join(out, rel, 'file'), content);
+  await writeFile(join(out, 'id'), 'old');
+  const staging = await createStaging(out);
+  await mkdir(join(staging.dir, rel), { recursive: true });
+  await writeFile(join(staging.dir, 'id'), 'new');
+  const st = await stat(join(out, rel));
+  return { dir, out, rel, staging, tree: { rel, dev: st.dev, ino: st.ino } };
+}
+
+test('promote adopts a tree of the previous OUT: the same directory, moved; nothing is left beside OUT', async (t) => {
+  const { dir, out, rel, staging, tree } = await adoptionSetup(t, 'kept');
+  await staging.promote([tree]);
+  assert.equal(await readFile(join(out, 'id'), 'utf8'), 'new');
+  assert.equal(await readFile(join(out, rel, 'file'), 'utf8'), 'kept');
+  assert.equal((await stat(join(out, rel))).ino, tree.ino);
+  assert.deepEqual(await readdir(dir), ['out']);
+});
+
+test('a tree replaced since it was checked is not adopted: AdoptionLost, OUT and staging as they were, no journal', async (t) => {
+  const { dir, out, rel, staging, tree } = await adoptionSetup(t, 'checked');
+  // A concurrent build put another tree there (another inode).
+  await rename(join(out, rel), join(dir, 'elsewhere'));
+  await mkdir(join(out, rel));
+  await writeFile(join(out, rel, 'file'), 'other');
+  await assert.rejects(staging.promote([tree]), AdoptionLost);
+  assert.equal(await readFile(join(out, 'id'), 'utf8'), 'old');
+  assert.equal(await readFile(join(out, rel, 'file'), 'utf8'), 'other');
+  assert.deepEqual(await readdir(join(staging.dir, rel)), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.includes('.adopt-')),
+    [],
+  );
+  // The build then fills the place itself and promotes as usual.
+  await writeFile(join(staging.dir, rel, 'file'), 'extracted');
+  await staging.promote();
+  assert.equal(await readFile(join(out, rel, 'file'), 'utf8'), 'extracted');
+});
+
+test('a second tree missing makes the first go back to OUT before AdoptionLost', async (t) => {
+  const { out, rel, staging, tree } = await adoptionSetup(t, 'first');
+  const missing = { ...tree, rel: 'containers/volumes/w/lower' };
+  await mkdir(join(staging.dir, missing.rel), { recursive: true });
+  await assert.rejects(staging.promote([tree, missing]), AdoptionLost);
+  assert.equal(await readFile(join(out, rel, 'file'), 'utf8'), 'first');
+  assert.equal((await stat(join(out, rel))).ino, tree.ino);
+  assert.deepEqual(await readdir(join(staging.dir, rel)), []);
+});
+
+/** The state a build of pid `dead` leaves when killed after adopting `rel` into its staging dir. */
+async function killedAfterAdopting(dir: string, rel: string, o: { swapped: boolean }) {
+  const out = join(dir, 'out');
+  const staging = join(dir, `.out.partial-${dead}-0000bbbb`);
+  await mkdir(join(staging, rel), { recursive: true });
+  await writeFile(join(staging, 'id'), 'new');
+  await writeFile(
+    join(dir, `.out.adopt-${dead}-0000cccc`),
+    JSON.stringify({ staging: basename(staging), trees: [rel] }),
+  );
+  await rename(join(out, rel), join(staging, rel));
+  // Killed between the two renames of the swap: OUT is aside, lacking the tree.
+  if (o.swapped) await rename(out, join(dir, `.out.old-${dead}-0000aaaa`));
+}
+
+for (const swapped of [false, true]) {
+  test(`recoverOutput: killed after adopting${swapped ? ' and moving OUT aside' : ''}, the tree goes back to the old OUT`, async (t) => {
+    const { dir, out, rel, staging, tree } = await adoptionSetup(t, 'adopted');
+    await staging.discard();
+    await killedAfterAdopting(dir, rel, { swapped });
+    await recoverOutput(out);
+    assert.deepEqual(await readdir(dir), ['out']);
+    assert.equal(await readFile(join(out, 'id'), 'utf8'), 'old');
+    assert.equal(await readFile(join(out, rel, 'file'), 'utf8'), 'adopted');
+    assert.equal((await stat(join(out, rel))).ino, tree.ino);
+  });
+}
+
+test('recoverOutput: a journal naming anything but a staging dir of this OUT, or paths out of it, moves nothing', async (t) => {
+  const dir = await tempDir(t, 'output');
+  const out = join(dir, 'out');
+  await mkdir(join(dir, 'elsewhere', 'x'), { recursive: true });
+  await mkdir(out);
+  for (const [i, entry] of [
+    { staging: 'elsewhere', trees: ['x'] },
+    { staging: `.out.partial-${dead}-0000bbbb`, trees: ['../elsewhere/x'] },
+    'not json',
+  ].entries())
+    await writeFile(join(dir, `.out.adopt-${dead}-000${i}`), typeof entry === 'string' ? entry : JSON.stringify(entry));
+  await mkdir(join(dir, `.out.partial-${dead}-0000bbbb`));
+  await recoverOutput(out);
+  assert.deepEqual((await readdir(dir)).sort(), ['elsewhere', 'out']);
+  assert.deepEqual(await readdir(out), []);
+  assert.deepEqual(await readdir(join(dir, 'elsewhere')), ['x']);
 });

@@ -1,5 +1,5 @@
 // Atomic output: build into a hidden sibling of OUT, then swap it into place; recover from killed builds.
-import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { wrapError, type LkvolError } from '../errors.js';
@@ -9,10 +9,43 @@ import { removeTree } from '../internal/remove.js';
 export interface Staging {
   /** The directory to build into. */
   readonly dir: string;
-  /** Makes the staging directory the new OUT; the previous OUT is removed only after the swap. Throws LKVOL_IO. */
-  promote(): Promise<void>;
+  /**
+   * Makes the staging directory the new OUT; the previous OUT is removed only after the swap. `adopt` names
+   * trees of the previous OUT to move into staging first, each onto the empty directory at the same path.
+   * @throws AdoptionLost (before anything is swapped, every tree back in OUT) when one of them is not the
+   *   directory verified any more; LKVOL_IO otherwise.
+   */
+  promote(adopt?: readonly Adoption[]): Promise<void>;
   /** Removes the staging directory (after a failure); never touches OUT. */
   discard(): Promise<void>;
+}
+
+/**
+ * An unchanged tree of the previous OUT (a volume's lower/) that the new OUT takes over by rename: no copy
+ * to make, and none to remove with the old OUT. It stays in OUT until the swap; the journal beside OUT
+ * lets {@link recoverOutput} put it back if the build is killed in between.
+ */
+export interface Adoption {
+  /** The tree's path below OUT, the same below staging: `containers/volumes/<name>/lower`. */
+  rel: string;
+  /** The directory that was checked intact (see reuse.ts `intactTree`); anything else there is not taken. */
+  dev: number;
+  ino: number;
+}
+
+/** A tree to adopt was no longer the one checked (a concurrent build replaced OUT): copy or extract it instead. */
+export class AdoptionLost extends Error {
+  constructor(readonly rel: string) {
+    super(`${rel} changed while the build ran`);
+    this.name = 'AdoptionLost';
+  }
+}
+
+/** The journal of a build's adoptions, `.<OUT>.adopt-<pid>-<rand>`. */
+interface AdoptJournal {
+  /** The staging directory's name, beside OUT. */
+  staging: string;
+  trees: string[];
 }
 
 /** Staging and moved-aside directories of builds running in this process (their pid is ours, yet they are alive). */
@@ -45,11 +78,24 @@ export async function createStaging(out: string): Promise<Staging> {
   }
   return {
     dir,
-    async promote() {
+    async promote(adopt = []) {
+      let journal: string | undefined;
       try {
         await chmod(dir, 0o755);
-        const moved = await swapIn(dir, target, () => aside('old'));
+        if (adopt.length > 0) journal = await adoptTrees({ dir, target, trees: adopt, journal: aside('adopt') });
+        const moved = await swapIn(dir, target, () => aside('old')).catch(async (err: unknown) => {
+          if (journal !== undefined) {
+            await giveBack(
+              dir,
+              target,
+              adopt.map((a) => a.rel),
+            );
+            await forget(journal);
+          }
+          throw err;
+        });
         live.delete(dir);
+        if (journal !== undefined) await forget(journal);
         // OUT is already the new tree: failing to delete the old one must not fail the build;
         // the next build's recovery removes what is left.
         for (const old of moved)
@@ -57,6 +103,7 @@ export async function createStaging(out: string): Promise<Staging> {
             .catch(() => {})
             .finally(() => live.delete(old));
       } catch (err) {
+        if (err instanceof AdoptionLost) throw err;
         throw wrapError(err, 'LKVOL_IO', {
           message: `replace output ${out}`,
           hint: 'check that OUT is a directory you can write',
@@ -157,6 +204,54 @@ async function swapIn(dir: string, target: string, aside: () => string): Promise
   }
 }
 
+/**
+ * Moves each tree from OUT into staging, after writing the journal that lets a recovery move them back.
+ * Returns the journal's path. On any failure the trees already moved go back and the journal is removed.
+ */
+async function adoptTrees(o: {
+  dir: string;
+  target: string;
+  trees: readonly Adoption[];
+  journal: string;
+}): Promise<string> {
+  const entry: AdoptJournal = { staging: basename(o.dir), trees: o.trees.map((t) => t.rel) };
+  live.add(o.journal);
+  await writeFile(o.journal, JSON.stringify(entry), { flag: 'wx' });
+  const moved: string[] = [];
+  try {
+    for (const tree of o.trees) {
+      const from = join(o.target, tree.rel);
+      const st = await lstat(from).catch(() => undefined);
+      if (st?.isDirectory() !== true || st.dev !== tree.dev || st.ino !== tree.ino) throw new AdoptionLost(tree.rel);
+      // Onto the empty directory staging has there (rename(2) replaces an empty one). EXDEV: OUT is a mount
+      // of its own; the build links or extracts the tree instead.
+      await rename(from, join(o.dir, tree.rel)).catch((err: unknown) => {
+        throw errno(err) === 'EXDEV' ? new AdoptionLost(tree.rel) : err;
+      });
+      moved.push(tree.rel);
+    }
+  } catch (err) {
+    await giveBack(o.dir, o.target, moved);
+    // Staging as it was, its empty places ready for the build to fill instead.
+    for (const rel of moved) await mkdir(join(o.dir, rel)).catch(() => {});
+    await forget(o.journal);
+    throw err;
+  }
+  return o.journal;
+}
+
+/** Moves adopted trees from staging back into OUT, where nothing has taken their place. */
+async function giveBack(dir: string, target: string, trees: readonly string[]): Promise<void> {
+  for (const rel of trees)
+    if ((await exists(join(dir, rel))) && !(await exists(join(target, rel))))
+      await rename(join(dir, rel), join(target, rel)).catch(ignoreRace);
+}
+
+async function forget(journal: string): Promise<void> {
+  await rm(journal, { force: true });
+  live.delete(journal);
+}
+
 /** After a failed swap, gives OUT back the tree we moved away, unless something took its place. */
 async function putBack(moved: string[], target: string): Promise<void> {
   const last = moved.pop();
@@ -166,26 +261,46 @@ async function putBack(moved: string[], target: string): Promise<void> {
 /**
  * Repairs what killed builds left beside OUT: `.<name>.partial-<pid>-*` is removed, and
  * `.<name>.old-<pid>-*` (the previous OUT, moved aside in `promote`) is moved back when OUT is missing
- * (the build died between its two renames) or removed otherwise. Leftovers of live processes belong
- * to concurrent builds and stay; our own pid counts as dead unless the path is one of this process's
- * builds (in a container the pid of a killed build is often ours again). Called by {@link createStaging}.
+ * (the build died between its two renames) or removed otherwise; then the trees an `.<name>.adopt-<pid>-*`
+ * journal names go back from that build's staging into OUT where OUT lacks them (it died after taking
+ * them). Leftovers of live processes belong to concurrent builds and stay; our own pid counts as dead
+ * unless the path is one of this process's builds (in a container the pid of a killed build is often
+ * ours again). Called by {@link createStaging}.
  * @throws the fs error when the parent cannot be read or a leftover cannot be removed.
  */
 export async function recoverOutput(out: string): Promise<void> {
   const target = resolve(out);
   const parent = dirname(target);
   const prefix = `.${basename(target)}.`;
-  const dead = { old: [] as string[], partial: [] as string[] };
+  const dead = { old: [] as string[], partial: [] as string[], adopt: [] as string[] };
   for (const entry of (await readdir(parent)).sort()) {
-    const m = /^(partial|old)-(\d+)-[0-9a-f]+$/.exec(entry.startsWith(prefix) ? entry.slice(prefix.length) : '');
+    const m = /^(partial|old|adopt)-(\d+)-[0-9a-f]+$/.exec(entry.startsWith(prefix) ? entry.slice(prefix.length) : '');
     const path = join(parent, entry);
-    if (m !== null && !live.has(path) && !isAlive(Number(m[2]))) dead[m[1] as 'old' | 'partial'].push(path);
+    if (m !== null && !live.has(path) && !isAlive(Number(m[2]))) dead[m[1] as 'old' | 'partial' | 'adopt'].push(path);
   }
   // Restore before removing anything: OUT must come back even if this recovery is killed in turn.
   const restore = dead.old.shift();
   if (restore !== undefined && !(await exists(target))) await rename(restore, target).catch(ignoreRace);
   else if (restore !== undefined) dead.old.push(restore);
+  for (const journal of dead.adopt) {
+    const entry = await readJournal(journal, `${prefix}partial-`);
+    if (entry !== undefined) await giveBack(join(parent, entry.staging), target, entry.trees);
+    await rm(journal, { force: true });
+  }
   for (const path of [...dead.old, ...dead.partial]) await removeTree(path);
+}
+
+/** A journal's trees; undefined for one cut short (killed while writing it: nothing was moved yet). */
+async function readJournal(path: string, staging: string): Promise<AdoptJournal | undefined> {
+  try {
+    const entry = JSON.parse(await readFile(path, 'utf8')) as AdoptJournal;
+    // As adoptTrees writes it: a staging directory of this OUT, trees below it; nothing else is followed.
+    const safe = (rel: string) => rel.split('/').every((c) => c !== '' && c !== '.' && c !== '..');
+    if (!entry.staging.startsWith(staging) || entry.staging.includes('/') || !entry.trees.every(safe)) return undefined;
+    return entry;
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -1,6 +1,7 @@
 // Rebuilding into an earlier output: unchanged, intact volumes are reused unread; anything else is extracted anew.
 import assert from 'node:assert/strict';
-import { appendFile, chmod, cp, lstat, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { cpSync, renameSync } from 'node:fs';
+import { appendFile, chmod, cp, lstat, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BuildEvent } from '../events.js';
@@ -331,6 +332,61 @@ test('with two volumes, changing one extracts only that one', async (t) => {
   assert.deepEqual(outcome(r), { reused: ['data'], extracted: ['other'] });
   assert.equal(await readFile(join(r.out, 'containers/volumes/other/lower/v2'), 'utf8'), 'two');
   assert.equal(await readFile(join(r.out, 'containers/volumes/data/lower/etc/more'), 'utf8'), 'more');
+});
+
+test('the unchanged volume is moved into the new OUT, not copied: the same directory, and nothing left beside OUT', async (t) => {
+  const two = `${oneVolume}  - name: other\n    image: REGISTRY/reuse/other:1\n`;
+  const { options, dir } = await setup(t, two);
+  const first = await run(options());
+  const lower = join(first.out, 'containers/volumes/data/lower');
+  const [before, tree] = [await lstat(lower), await snapshot(first.out)];
+  await writeFile(
+    join(dir, 'system.yml'),
+    two.replace('other:1', 'data:2').replaceAll('REGISTRY', suite.registry.host),
+  );
+  await run(options());
+  assert.equal((await lstat(lower)).ino, before.ino);
+  assert.equal((await lstat(join(lower, 'bin/tool'))).nlink, 2, 'no links made by the reuse remain');
+  assert.deepEqual((await readdir(dir)).sort(), ['cache', 'out', 'system.yml']);
+  // And it is as intact as before: the next rebuild with nothing changed leaves it alone.
+  await writeFile(join(dir, 'system.yml'), two.replaceAll('REGISTRY', suite.registry.host));
+  const back = await run(options());
+  assert.deepEqual(outcome(back), { reused: ['data'], extracted: ['other'] });
+  assert.deepEqual((await snapshot(back.out)).tree, tree.tree);
+});
+
+test('a volume replaced in OUT after it was checked is linked or extracted instead of moved, and OUT is complete', async (t) => {
+  const two = `${oneVolume}  - name: other\n    image: REGISTRY/reuse/other:1\n`;
+  const { options, dir } = await setup(t, two);
+  const first = await run(options());
+  const want = await snapshot(first.out);
+  const lower = join(first.out, 'containers/volumes/data/lower');
+  await writeFile(
+    join(dir, 'system.yml'),
+    two.replace('other:1', 'data:2').replaceAll('REGISTRY', suite.registry.host),
+  );
+  const events: BuildEvent[] = [];
+  let replaced = false;
+  const onEvent = (e: BuildEvent) => {
+    events.push(e);
+    // Checked intact, not moved yet: a concurrent build swaps in its own copy of the same tree.
+    if (e.kind === 'volume-done' && e.volume === 'data' && e.reused && !replaced) {
+      replaced = true;
+      cpSync(lower, `${lower}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      renameSync(lower, `${lower}.gone`);
+      renameSync(`${lower}.copy`, lower);
+    }
+  };
+  const copy = await build({ ...options(), onEvent }).then(async () => lstat(lower));
+  assert.ok(replaced);
+  assert.equal(events.filter((e) => e.kind === 'volume-done' && e.volume === 'data').length, 2, 'done twice');
+  assert.equal(await readFile(join(lower, 'etc/more'), 'utf8'), 'more');
+  assert.equal(await readFile(join(first.out, 'containers/volumes/other/lower/v2'), 'utf8'), 'two');
+  const dataOf = (tree: string[]) => tree.filter((l) => l.startsWith('data/lower/'));
+  assert.equal(dataOf(want.tree).length, 9);
+  assert.deepEqual(dataOf((await snapshot(first.out)).tree), dataOf(want.tree));
+  assert.ok(copy.isDirectory());
+  assert.deepEqual((await readdir(dir)).sort(), ['cache', 'out', 'system.yml']);
 });
 
 test('a rebuild that reuses a volume and then fails leaves the previous output exactly as it was', async (t) => {

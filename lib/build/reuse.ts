@@ -109,6 +109,20 @@ export async function volumeIntact(o: Omit<ReuseOptions, 'to' | 'applyOwnership'
 }
 
 /**
+ * The root directory of a tree of the previous output that is intact (see {@link volumeIntact}), for the
+ * new output to adopt whole (output.ts `Adoption`); undefined when it is not, or it was replaced meanwhile.
+ */
+export async function intactTree(
+  o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
+): Promise<{ dev: number; ino: number } | undefined> {
+  const root = join(o.out, o.tree);
+  const before = lstatSync(root, { throwIfNoEntry: false });
+  if (before === undefined || !(await volumeIntact(o))) return undefined;
+  const after = lstatSync(root, { throwIfNoEntry: false });
+  return after?.dev === before.dev && after.ino === before.ino ? { dev: before.dev, ino: before.ino } : undefined;
+}
+
+/**
  * Recreates a tree of the previous output (a volume's lower/, a bundle's root) in staging without extracting anything:
  * directories are made anew (owner, mode, times and applied xattrs copied), everything else is hard-linked, and the
  * walk fingerprints the old tree as it goes. The old output is only read, so a failed or killed build

@@ -34,7 +34,14 @@ import { pinConfig, readLockFor } from './lock.js';
 import { lockPathFor } from '../lock/index.js';
 import { createPullSession, type PullSession } from '../pull/index.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
-import { createFileStaging, createStaging, discardAfterFailure, recoverOutput } from './output.js';
+import {
+  AdoptionLost,
+  createFileStaging,
+  createStaging,
+  discardAfterFailure,
+  recoverOutput,
+  type Adoption,
+} from './output.js';
 import { recordInTar, writeTreeTar } from './tar-output.js';
 import { checkSources, sourcesHint } from './sources.js';
 import { createProvisionerRuns, type ProvisionerRuns } from './provision.js';
@@ -195,15 +202,20 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
   // written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
-    const volumes = await writeVolumes(run, staging.dir, previous);
+    // Unchanged volumes of OUT are moved into the new OUT at the swap, rather than linked now and unlinked after.
+    // Not into a tar, and not when SOURCE_DATE_EPOCH stamps the staging tree before the swap.
+    const adopted = new Map<string, Adoption>();
+    const adopt = o.format !== 'tar' && o.sourceDateEpoch === undefined ? adopted : undefined;
+    let volumes = await writeVolumes(run, staging.dir, { previousBuild: previous, adopt });
     const containers = await writeContainers(run, pulled, staging.dir, previous);
-    const full: BuildRecord = {
+    const recordOf = (vs: VolumeRecord[]): BuildRecord => ({
       ...baseRecord(plan, pulled),
-      images: imageDigests(volumes, pulled.prepared),
-      volumes,
+      images: imageDigests(vs, pulled.prepared),
+      volumes: vs,
       containers,
-    };
-    const record = o.format === 'tar' ? recordInTar(full) : full;
+    });
+    let full = recordOf(volumes);
+    let record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined)
       await stampTree(
@@ -218,7 +230,18 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
     } else {
       // The build may have run for minutes: OUT must still be something a build may replace.
       await checkReplaceable(o.out, out);
-      await staging.promote();
+      try {
+        await staging.promote([...adopted.values()]);
+      } catch (err) {
+        if (!(err instanceof AdoptionLost)) throw err;
+        // A concurrent build replaced OUT meanwhile: link or extract those volumes after all, then swap.
+        const again = await writeVolumes(run, staging.dir, { previousBuild: previous, only: new Set(adopted.keys()) });
+        volumes = volumes.map((v) => again.find((a) => a.name === v.name) ?? v);
+        full = record = recordOf(volumes);
+        await writeRecord(staging.dir, record);
+        await checkReplaceable(o.out, out);
+        await staging.promote();
+      }
     }
     o.onEvent({ kind: 'done', out });
     return { out, record };
@@ -393,16 +416,26 @@ async function prepareContainers(
  * Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the
  * one reported.
  */
+/**
+ * Writes the volumes (`only` those named) into staging. With `adopt`, unchanged intact trees of OUT are
+ * collected there by volume name instead of being linked.
+ */
 async function writeVolumes(
   run: Run,
   staging: string,
-  previousBuild: BuildRecord | undefined,
+  scope: {
+    previousBuild: BuildRecord | undefined;
+    adopt?: Map<string, Adoption> | undefined;
+    only?: ReadonlySet<string> | undefined;
+  },
 ): Promise<VolumeRecord[]> {
   const { abort, o } = run;
+  const { previousBuild, adopt, only } = scope;
   const limit = createLimiter(volumeConcurrency);
   const base = join(staging, 'containers', 'volumes');
   let first: LkvolError | undefined;
-  const jobs = run.plan.config.volumes.map((volume) =>
+  const volumes = run.plan.config.volumes.filter((v) => only === undefined || only.has(v.name));
+  const jobs = volumes.map((volume) =>
     limit(async () => {
       if (abort.signal.aborted) throw new LkvolError('LKVOL_CANCELLED', `volume "${volume.name}": cancelled`);
       const record = previousBuild?.volumes.find((v) => v.name === volume.name);
@@ -414,6 +447,7 @@ async function writeVolumes(
         options: o,
         previous,
         provisioners: run.provisioners,
+        adopt: adopt === undefined ? undefined : (tree) => adopt.set(volume.name, tree),
       });
     }).catch((err: unknown) => {
       first ??= wrapError(err, 'LKVOL_IO', `volume "${volume.name}"`).addContext(`volume "${volume.name}"`);

@@ -12,7 +12,8 @@ import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from '../pull/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
-import { reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
+import { intactTree, reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
+import type { Adoption } from './output.js';
 import { layerEvents, unpackWithRetry } from './unpack.js';
 import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
 
@@ -28,6 +29,11 @@ export interface VolumeJob {
   previous?: { record: VolumeRecord; out: string } | undefined;
   /** The build's provisioner runs (each runs once, maybe already for the no-change check). */
   provisioners: ProvisionerRuns;
+  /**
+   * Takes an intact unchanged tree of the previous output for the promote step to move into staging
+   * (output.ts); without it such a tree is hard-linked into staging.
+   */
+  adopt?: ((tree: Adoption) => void) | undefined;
 }
 
 /** Creates the volume's directories and fills lower/. Throws what the pull or the extraction throws. */
@@ -115,20 +121,21 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
 
 /**
  * The previous output's record of the volume when its inputs are unchanged and its tree is intact,
- * after linking that tree into staging (see reuse.ts); undefined when the volume must be extracted.
+ * after handing that tree to `job.adopt` or linking it into staging (see reuse.ts); undefined when
+ * the volume must be extracted.
  */
 async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<VolumeRecord | undefined> {
   const previous = job.previous;
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
   const tree = volumeTree(job.volume.name);
-  const reused = await reuseVolume({
-    out: previous.out,
-    ...tree,
-    to: lower,
-    previous: previous.record,
-    applyOwnership: job.options.applyOwnership,
-    signal: job.options.signal,
-  }).catch((err: unknown) => {
+  const o = { out: previous.out, ...tree, previous: previous.record, signal: job.options.signal };
+  const adopt = job.adopt;
+  const reused = await (async () => {
+    if (adopt === undefined) return reuseVolume({ ...o, to: lower, applyOwnership: job.options.applyOwnership });
+    const root = await intactTree(o);
+    if (root !== undefined) adopt({ rel: tree.tree, ...root });
+    return root !== undefined;
+  })().catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
