@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from './index.js';
@@ -289,6 +289,74 @@ test('SIGKILL while a rebuild reuses the volume, after it did, and while it swap
     assert.deepEqual((await leftovers(dir)).out, [], `killed at ${point}`);
     assert.ok(complete.includes(JSON.stringify(await tree(out))), `killed at ${point}: after recovery`);
   }
+});
+
+test('SIGKILL at increasing delays through rebuilds that move an unchanged volume: OUT is complete, or recovery makes it so', async (t) => {
+  const dir = join(suite.work, 'adopt-sweep');
+  const [out, cache] = [join(dir, 'out'), join(dir, 'cache')];
+  // Volume "keep" is the same in both files, so every rebuild moves it from the previous OUT into the new one.
+  const files: Record<'old' | 'new', string> = { old: join(dir, 'old.yml'), new: join(dir, 'new.yml') };
+  await mkdir(dir, { recursive: true });
+  const want: Record<string, string[]> = {};
+  for (const tag of ['old', 'new'] as const) {
+    const yaml = `volumes:\n  - name: keep\n    image: ${suite.registry.host}/crash/app:old\n`;
+    await writeFile(files[tag], `${yaml}  - name: v\n    image: ${suite.registry.host}/crash/app:${tag}\n`);
+    const reference = join(dir, `reference-${tag}`);
+    await build({
+      files: [files[tag]],
+      out: reference,
+      cacheDir: cache,
+      platform: 'linux/amd64',
+      applyOwnership: isRoot,
+    });
+    want[tag] = await tree(reference);
+  }
+  const state = async () => {
+    const got = await tree(out).catch((err: NodeJS.ErrnoException) =>
+      err.code === 'ENOENT' ? undefined : Promise.reject(err),
+    );
+    if (got === undefined) return 'missing';
+    return Object.keys(want).find((k) => JSON.stringify(got) === JSON.stringify(want[k])) ?? 'partial';
+  };
+  const started = performance.now();
+  assert.equal(await spawnBuild(['-o', out, '--cache', cache, files.old]).exited, 0);
+  const duration = performance.now() - started;
+  let current: 'old' | 'new' = 'old';
+  const landed: string[] = [];
+  const rounds = 8;
+  for (let i = 0; i < rounds; i++) {
+    const target = current === 'old' ? 'new' : 'old';
+    const run = spawnBuild(['-o', out, '--cache', cache, files[target]]);
+    await new Promise((resolve) => setTimeout(resolve, duration * (0.4 + (0.8 * i) / (rounds - 1))));
+    await kill(run);
+    const [raw, beside] = [await state(), (await leftovers(dir)).out];
+    if (raw === 'partial')
+      // Killed after moving "keep" into its staging, before the swap: the journal says where it went.
+      assert.ok(
+        beside.some((n) => n.startsWith('.out.adopt-')),
+        `round ${i}: OUT is partial, no journal`,
+      );
+    else if (raw === 'missing')
+      assert.ok(
+        beside.some((n) => n.startsWith('.out.old-')),
+        `round ${i}: OUT missing`,
+      );
+    else assert.ok(raw === current || raw === target, `round ${i}: OUT is ${raw}`);
+    landed.push(raw === 'partial' ? 'while moving' : raw === 'missing' ? 'between renames' : `OUT ${raw}`);
+    await recoverOutput(out);
+    const now = await state();
+    assert.ok(now === current || now === target, `round ${i}: after recovery OUT is ${now}`);
+    assert.deepEqual((await leftovers(dir)).out, [], `round ${i}`);
+    current = now as 'old' | 'new';
+  }
+  t.diagnostic(`kills landed: ${landed.join(', ')}`);
+  const last = current === 'old' ? 'new' : 'old';
+  const keep = join(out, 'containers/volumes/keep/lower');
+  const before = (await stat(keep)).ino;
+  assert.equal(await spawnBuild(['-o', out, '--cache', cache, files[last]]).exited, 0);
+  assert.equal(await state(), last);
+  assert.equal((await stat(keep)).ino, before, 'volume "keep" was moved, not copied');
+  assert.deepEqual(await leftovers(dir), { out: [], tmp: [] });
 });
 
 test('two rebuilds at once that both reuse the volume of one OUT: both succeed, OUT is complete', async () => {
