@@ -531,6 +531,29 @@ describe('build', () => {
     );
   });
 
+  test("the bundle loads undici's dispatchers alone: not its fetch, WebSocket or mocks, nor Node's own fetch", async () => {
+    const preload = join(suite.work, 'modules.cjs');
+    await writeFile(
+      preload,
+      "process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)));\n",
+    );
+    const bundle = join(repoRoot(), 'dist', 'bundle', 'start.cjs');
+    const r = await execFileAsync(process.execPath, ['-r', preload, bundle, '--version']);
+    const loaded = JSON.parse(r.stderr) as string[];
+    assert.ok(loaded.includes('NativeModule net'), 'the list is the one of this run');
+    assert.deepEqual(
+      loaded.filter((m) => m.includes('deps/undici')),
+      [],
+    );
+    const source = await readFile(join(repoRoot(), 'dist', 'bundle', 'lkvol.cjs'), 'utf8');
+    assert.deepEqual(
+      ['lib/dispatcher/agent.js', 'lib/web/fetch/index.js', 'lib/mock/mock-agent.js'].map((f) =>
+        source.includes(`// node_modules/undici/${f}`),
+      ),
+      [true, false, false],
+    );
+  });
+
   test('the installed command runs its bundle with the code cache make build wrote; a cache V8 refuses, or none, only costs the compilation', async () => {
     const env = { ...process.env, HOME: suite.work, LKVOL_CODE_CACHE: 'report' };
     const sh = join(repoRoot(), 'cmd', 'lkvol.sh');

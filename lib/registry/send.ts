@@ -1,7 +1,7 @@
 // One HTTP exchange over undici with retries (backoff, jitter, Retry-After) and no redirects.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { isAbortError } from '../errors.js';
 import { networkError, type ExchangeContext } from './response.js';
 import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, retryDelay, type RetryOptions } from './retry.js';
@@ -28,8 +28,10 @@ export function createSender(agent: Dispatcher, retry: RetryOptions, userAgent: 
     for (let attempt = 0; ; attempt++) {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(req.url, {
-          dispatcher: agent,
+        // Dispatcher.request, not undici's top-level request(): the bundle loads undici's dispatchers alone (Makefile).
+        res = await agent.request({
+          origin: req.url.origin,
+          path: `${req.url.pathname}${req.url.search}`,
           method: req.method,
           headers: { 'user-agent': userAgent, ...req.headers },
           ...(req.body === undefined ? {} : { body: req.body }),
