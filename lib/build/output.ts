@@ -223,10 +223,11 @@ async function adoptTrees(o: {
       const from = join(o.target, tree.rel);
       const st = await lstat(from).catch(() => undefined);
       if (st?.isDirectory() !== true || st.dev !== tree.dev || st.ino !== tree.ino) throw new AdoptionLost(tree.rel);
-      // Onto the empty directory staging has there (rename(2) replaces an empty one). EXDEV: OUT is a mount
-      // of its own; the build links or extracts the tree instead.
+      // Onto the empty directory staging has there (rename(2) replaces an empty one). The build links or
+      // extracts the tree instead where it cannot be moved: OUT or the tree is a mount of its own (EXDEV,
+      // EBUSY), or, as an ordinary user, the tree's root is not writable (EACCES: its `..` changes with it).
       await rename(from, join(o.dir, tree.rel)).catch((err: unknown) => {
-        throw errno(err) === 'EXDEV' ? new AdoptionLost(tree.rel) : err;
+        throw ['EXDEV', 'EBUSY', 'EACCES', 'EPERM'].includes(errno(err) ?? '') ? new AdoptionLost(tree.rel) : err;
       });
       moved.push(tree.rel);
     }

@@ -255,3 +255,36 @@ test('as an ordinary user: a previous output with 0555 and 0000 directories is r
   );
   assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');
 });
+
+test('as an ordinary user: an unchanged volume whose root is 0555 is reused though it cannot be moved', async () => {
+  await pushTarImage({
+    registry: suite.registry.host,
+    repository: 'rootless/readonly-root',
+    tag: '1',
+    layers: [
+      [
+        { name: './', type: 'dir', mode: 0o555 },
+        { name: 'kept', content: 'kept' },
+      ],
+    ],
+  });
+  const file = join(suite.work, 'two.yml');
+  const out = join(suite.work, 'two-out');
+  const args = ['build', '--progress=plain', '-o', out, '--cache', join(suite.work, 'cache'), file];
+  const system = (other: string) =>
+    `volumes:\n  - name: keep\n    image: ${suite.registry.host}/rootless/readonly-root:1\n` +
+    `  - name: other\n    image: ${suite.registry.host}/${other}\n`;
+  await writeFile(file, system('rootless/modes:1'));
+  await chown(file, nobody, nobody);
+  const first = await runAsNobody(args);
+  assert.equal(first.code, 0, first.stderr);
+  await writeFile(file, system('rootless/readonly-root:1'));
+  const r = await runAsNobody(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /volume keep: unchanged, reused/);
+  assert.equal(await readFile(join(out, 'containers/volumes/keep/lower/kept'), 'utf8'), 'kept');
+  assert.deepEqual(
+    (await readdir(suite.work)).filter((n) => n.startsWith('.two-out.')),
+    [],
+  );
+});
