@@ -121,6 +121,48 @@ async function leftovers(dir: string): Promise<{ out: string[]; tmp: string[] }>
   return { out: (await readdir(dir)).filter((n) => n.startsWith('.out.')), tmp };
 }
 
+/** Options of {@link killSweep}. */
+interface KillSweep {
+  /** OUT is `dir/out`, the cache `dir/cache`. */
+  dir: string;
+  files: Record<'old' | 'new', string>;
+  /** Which tree OUT holds: 'old', 'new', or anything else. */
+  state: () => Promise<string>;
+  /** The kills' delays, as shares of the first build's time: from the first to the second, evenly. */
+  delays: [number, number];
+  /** Checks OUT as a kill left it (`current` is the tree before that build, `target` its own); says where it landed. */
+  landed: (o: { raw: string; current: 'old' | 'new'; target: 'old' | 'new'; round: number }) => Promise<string>;
+}
+
+/**
+ * Builds the old file into OUT, then rebuilds 8 times, each time into the other file's tree, killing
+ * the CLI at increasing delays; after each kill, and recovery, OUT must be one of the two trees with
+ * nothing beside it. Returns where the kills landed and the tree a next build would change OUT to.
+ */
+async function killSweep(o: KillSweep): Promise<{ landed: string[]; last: 'old' | 'new' }> {
+  const [out, cache] = [join(o.dir, 'out'), join(o.dir, 'cache')];
+  const started = performance.now();
+  assert.equal(await spawnBuild(['-o', out, '--cache', cache, o.files.old]).exited, 0);
+  const duration = performance.now() - started;
+  let current: 'old' | 'new' = 'old';
+  const landed: string[] = [];
+  const rounds = 8;
+  for (let round = 0; round < rounds; round++) {
+    const target = current === 'old' ? 'new' : 'old';
+    const run = spawnBuild(['-o', out, '--cache', cache, o.files[target]]);
+    const [from, to] = o.delays;
+    await new Promise((resolve) => setTimeout(resolve, duration * (from + ((to - from) * round) / (rounds - 1))));
+    await kill(run);
+    landed.push(await o.landed({ raw: await o.state(), current, target, round }));
+    await recoverOutput(out);
+    const now = await o.state();
+    assert.ok(now === current || now === target, `round ${round}: after recovery OUT is ${now}`);
+    assert.deepEqual((await leftovers(o.dir)).out, [], `round ${round}`);
+    current = now as 'old' | 'new';
+  }
+  return { landed, last: current === 'old' ? 'new' : 'old' };
+}
+
 /** The next build after a kill: succeeds, gives the new tree, and leaves nothing behind. */
 async function assertNextBuildCleans(name: string): Promise<void> {
   const { out } = await buildIn(name, 'new');
@@ -215,45 +257,26 @@ test('SIGKILL at increasing delays through whole builds: OUT is always one compl
   const dir = join(suite.work, 'sweep');
   const [out, cache] = [join(dir, 'out'), join(dir, 'cache')];
   const files = { old: await system(dir, 'old'), new: await system(dir, 'new') };
-  const started = performance.now();
-  assert.equal(await spawnBuild(['-o', out, '--cache', cache, files.old]).exited, 0);
-  const duration = performance.now() - started;
-  let current: 'old' | 'new' = 'old';
-  const landed: string[] = [];
-  const rounds = 8;
-  for (let i = 0; i < rounds; i++) {
-    const target = current === 'old' ? 'new' : 'old';
-    const run = spawnBuild(['-o', out, '--cache', cache, files[target]]);
-    // From 50 % to 110 % of a build's time (node's start-up is the first third): resolve, extraction,
-    // lkvol.json, the swap, removing the old tree, exit.
-    await new Promise((resolve) => setTimeout(resolve, duration * (0.5 + (0.6 * i) / (rounds - 1))));
-    await kill(run);
-    const raw = await stateOf(out);
-    if (raw === 'missing') {
-      // Killed between the two renames of the swap: the previous tree waits, complete, beside OUT.
-      const aside = (await leftovers(dir)).out.filter((n) => n.startsWith('.out.old-'));
-      assert.deepEqual([aside.length, await stateOf(join(dir, aside[0]!))], [1, current], `round ${i}`);
-    } else {
-      assert.ok(raw === current || raw === target, `round ${i}: OUT is ${raw}`);
-    }
-    const aside = (await leftovers(dir)).out.some((n) => n.startsWith('.out.old-'));
-    landed.push(
-      raw === 'missing'
-        ? 'between renames'
-        : raw === current
-          ? 'before the swap'
-          : aside
-            ? 'while removing the old tree'
-            : 'after',
-    );
-    await recoverOutput(out);
-    const now = await stateOf(out);
-    assert.ok(now === current || now === target, `round ${i}: after recovery OUT is ${now}`);
-    assert.deepEqual((await leftovers(dir)).out, [], `round ${i}`);
-    current = now as 'old' | 'new';
-  }
+  // From 50 % to 110 % of a build's time (node's start-up is the first third): resolve, extraction,
+  // lkvol.json, the swap, removing the old tree, exit.
+  const { landed, last } = await killSweep({
+    dir,
+    files,
+    state: () => stateOf(out),
+    delays: [0.5, 1.1],
+    landed: async ({ raw, current, target, round }) => {
+      if (raw === 'missing') {
+        // Killed between the two renames of the swap: the previous tree waits, complete, beside OUT.
+        const aside = (await leftovers(dir)).out.filter((n) => n.startsWith('.out.old-'));
+        assert.deepEqual([aside.length, await stateOf(join(dir, aside[0]!))], [1, current], `round ${round}`);
+        return 'between renames';
+      }
+      assert.ok(raw === current || raw === target, `round ${round}: OUT is ${raw}`);
+      const aside = (await leftovers(dir)).out.some((n) => n.startsWith('.out.old-'));
+      return raw === current ? 'before the swap' : aside ? 'while removing the old tree' : 'after';
+    },
+  });
   t.diagnostic(`kills landed: ${landed.join(', ')}`);
-  const last = current === 'old' ? 'new' : 'old';
   assert.equal(await spawnBuild(['-o', out, '--cache', cache, files[last]]).exited, 0);
   assert.equal(await stateOf(out), last);
   assert.deepEqual(await leftovers(dir), { out: [], tmp: [] });
@@ -318,39 +341,33 @@ test('SIGKILL at increasing delays through rebuilds that move an unchanged volum
     if (got === undefined) return 'missing';
     return Object.keys(want).find((k) => JSON.stringify(got) === JSON.stringify(want[k])) ?? 'partial';
   };
-  const started = performance.now();
-  assert.equal(await spawnBuild(['-o', out, '--cache', cache, files.old]).exited, 0);
-  const duration = performance.now() - started;
-  let current: 'old' | 'new' = 'old';
-  const landed: string[] = [];
-  const rounds = 8;
-  for (let i = 0; i < rounds; i++) {
-    const target = current === 'old' ? 'new' : 'old';
-    const run = spawnBuild(['-o', out, '--cache', cache, files[target]]);
-    await new Promise((resolve) => setTimeout(resolve, duration * (0.4 + (0.8 * i) / (rounds - 1))));
-    await kill(run);
-    const [raw, beside] = [await state(), (await leftovers(dir)).out];
-    if (raw === 'partial')
-      // Killed after moving "keep" into its staging, before the swap: the journal says where it went.
-      assert.ok(
-        beside.some((n) => n.startsWith('.out.adopt-')),
-        `round ${i}: OUT is partial, no journal`,
-      );
-    else if (raw === 'missing')
-      assert.ok(
-        beside.some((n) => n.startsWith('.out.old-')),
-        `round ${i}: OUT missing`,
-      );
-    else assert.ok(raw === current || raw === target, `round ${i}: OUT is ${raw}`);
-    landed.push(raw === 'partial' ? 'while moving' : raw === 'missing' ? 'between renames' : `OUT ${raw}`);
-    await recoverOutput(out);
-    const now = await state();
-    assert.ok(now === current || now === target, `round ${i}: after recovery OUT is ${now}`);
-    assert.deepEqual((await leftovers(dir)).out, [], `round ${i}`);
-    current = now as 'old' | 'new';
-  }
+  const { landed, last } = await killSweep({
+    dir,
+    files,
+    state,
+    delays: [0.4, 1.2],
+    landed: async ({ raw, current, target, round }) => {
+      const beside = (await leftovers(dir)).out;
+      if (raw === 'partial') {
+        // Killed after moving "keep" into its staging, before the swap: the journal says where it went.
+        assert.ok(
+          beside.some((n) => n.startsWith('.out.adopt-')),
+          `round ${round}: OUT is partial, no journal`,
+        );
+        return 'while moving';
+      }
+      if (raw === 'missing') {
+        assert.ok(
+          beside.some((n) => n.startsWith('.out.old-')),
+          `round ${round}: OUT missing`,
+        );
+        return 'between renames';
+      }
+      assert.ok(raw === current || raw === target, `round ${round}: OUT is ${raw}`);
+      return `OUT ${raw}`;
+    },
+  });
   t.diagnostic(`kills landed: ${landed.join(', ')}`);
-  const last = current === 'old' ? 'new' : 'old';
   const keep = join(out, 'containers/volumes/keep/lower');
   const before = (await stat(keep)).ino;
   assert.equal(await spawnBuild(['-o', out, '--cache', cache, files[last]]).exited, 0);
