@@ -79,17 +79,15 @@ export async function createStaging(out: string): Promise<Staging> {
   return {
     dir,
     async promote(adopt = []) {
+      const trees = adopt.map((a) => a.rel);
       let journal: string | undefined;
       try {
         await chmod(dir, 0o755);
         if (adopt.length > 0) journal = await adoptTrees({ dir, target, trees: adopt, journal: aside('adopt') });
         const moved = await swapIn(dir, target, () => aside('old')).catch(async (err: unknown) => {
+          // The old OUT is back in place (or taken by a concurrent build): the trees go back into it.
           if (journal !== undefined) {
-            await giveBack(
-              dir,
-              target,
-              adopt.map((a) => a.rel),
-            );
+            await giveBack(dir, target, trees);
             await forget(journal);
           }
           throw err;
@@ -216,9 +214,9 @@ async function adoptTrees(o: {
 }): Promise<string> {
   const entry: AdoptJournal = { staging: basename(o.dir), trees: o.trees.map((t) => t.rel) };
   live.add(o.journal);
-  await writeFile(o.journal, JSON.stringify(entry), { flag: 'wx' });
   const moved: string[] = [];
   try {
+    await writeFile(o.journal, JSON.stringify(entry), { flag: 'wx' });
     for (const tree of o.trees) {
       const from = join(o.target, tree.rel);
       const st = await lstat(from).catch(() => undefined);

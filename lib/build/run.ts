@@ -214,7 +214,7 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
       volumes: vs,
       containers,
     });
-    let full = recordOf(volumes);
+    const full = recordOf(volumes);
     let record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined)
@@ -237,7 +237,7 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
         // A concurrent build replaced OUT meanwhile: link or extract those volumes after all, then swap.
         const again = await writeVolumes(run, staging.dir, { previousBuild: previous, only: new Set(adopted.keys()) });
         volumes = volumes.map((v) => again.find((a) => a.name === v.name) ?? v);
-        full = record = recordOf(volumes);
+        record = recordOf(volumes);
         await writeRecord(staging.dir, record);
         await checkReplaceable(o.out, out);
         await staging.promote();
@@ -413,12 +413,9 @@ async function prepareContainers(
 }
 
 /**
- * Unpacks every volume, at most `volumeConcurrency` at once; the first failure cancels the rest and is the
- * one reported.
- */
-/**
- * Writes the volumes (`only` those named) into staging. With `adopt`, unchanged intact trees of OUT are
- * collected there by volume name instead of being linked.
+ * Unpacks every volume (`only` those named), at most `volumeConcurrency` at once; the first failure cancels
+ * the rest and is the one reported. With `adopt`, unchanged intact trees of OUT are collected there by
+ * volume name, for the swap to move, instead of being linked into staging.
  */
 async function writeVolumes(
   run: Run,

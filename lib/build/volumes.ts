@@ -12,7 +12,7 @@ import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from '../pull/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
-import { intactTree, reusedRecord, reuseVolume, volumeInputs, volumeTree } from './reuse.js';
+import { intactTree, reusedRecord, reuseVolume, volumeInputs, volumeTree, type ReuseOptions } from './reuse.js';
 import type { Adoption } from './output.js';
 import { layerEvents, unpackWithRetry } from './unpack.js';
 import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
@@ -129,13 +129,7 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
   const tree = volumeTree(job.volume.name);
   const o = { out: previous.out, ...tree, previous: previous.record, signal: job.options.signal };
-  const adopt = job.adopt;
-  const reused = await (async () => {
-    if (adopt === undefined) return reuseVolume({ ...o, to: lower, applyOwnership: job.options.applyOwnership });
-    const root = await intactTree(o);
-    if (root !== undefined) adopt({ rel: tree.tree, ...root });
-    return root !== undefined;
-  })().catch((err: unknown) => {
+  const reused = await reuseTree(job, o, lower).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
@@ -147,6 +141,19 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
     reused: true,
   });
   return previous.record;
+}
+
+/** Hands an intact tree of OUT to `job.adopt` (moved at the swap) or, without it, links it into staging at `lower`. */
+async function reuseTree(
+  job: VolumeJob,
+  o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
+  lower: string,
+): Promise<boolean> {
+  if (job.adopt === undefined) return reuseVolume({ ...o, to: lower, applyOwnership: job.options.applyOwnership });
+  const root = await intactTree(o);
+  if (root === undefined) return false;
+  job.adopt({ rel: o.tree, ...root });
+  return true;
 }
 
 export function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
