@@ -114,8 +114,12 @@ class TrackedFile implements GrowingFile {
   }
 }
 
-/** Bytes read from a growing blob at a time: as large as an inflate chunk, small enough to stay cheap on memory. */
-const readSize = 256 * 1024;
+/**
+ * Bytes read from a blob at a time, growing or stored: as large as an inflate chunk. The 64 KiB default
+ * of file streams made inflating wait for reads (a cached Debian layer: 2.08 s, 1.81 s with these, 4 runs);
+ * 1 MiB reads were no faster and raised peak memory by ~15 MB.
+ */
+export const readSize = 256 * 1024;
 
 /** Options of {@link followBlob}. */
 export interface FollowOptions {
