@@ -21,6 +21,7 @@ import {
   applyFdMetadata,
   applySymlinkMetadata,
   creationMetadata,
+  dirCreateMode,
   dirNeedsChmod,
   noteDirChange,
   ownerUncertain,
@@ -81,7 +82,7 @@ async function createEntry(
   const path = hostPath(ctx.root, rel);
   switch (entry.kind) {
     case 'dir':
-      makeDir(ctx, rel, path);
+      makeDir(ctx, rel, { path, mode: dirCreateMode(ctx, entry) });
       ctx.volume.realDirs.add(rel.join('/'));
       ctx.dirs.set(rel.join('/'), entry);
       return noteIntended(ctx, rel, entry);
@@ -150,15 +151,16 @@ function createAt<T>(ctx: LayerContext, rel: readonly string[], create: () => T)
   return create();
 }
 
-/** A directory at `rel`: made, or merged with one that is there; anything else there is replaced. */
-function makeDir(ctx: LayerContext, rel: readonly string[], path: string): void {
+/** A directory at `rel`: made with `mode`, or merged with one that is there; anything else there is replaced. */
+function makeDir(ctx: LayerContext, rel: readonly string[], { path, mode }: { path: string; mode: number }): void {
   try {
-    mkdirSync(path, 0o700);
-    return;
+    mkdirSync(path, mode);
   } catch (err) {
     if (!isErrno(err, 'EEXIST')) throw err;
+    if (clearFor(ctx, rel, true) === 'merge') return;
+    mkdirSync(path, mode);
   }
-  if (clearFor(ctx, rel, true) === 'absent') mkdirSync(path, 0o700);
+  ctx.madeDirs.set(rel.join('/'), mode);
 }
 
 /** Streams the entry's data into a new file (never through a symlink), then sets its metadata by fd. */
@@ -263,6 +265,7 @@ function ensureDirs(ctx: LayerContext, parent: readonly string[], entry: LayerEn
     // Implicit parents are root's (containerd, moby); below a setgid directory mkdir gives its group and bit.
     if (ctx.applyOwnership && ownerUncertain(ctx)) chownSync(path, 0, 0);
     if (dirNeedsChmod(ctx, 0o755)) chmodSync(path, 0o755);
+    ctx.madeDirs.set(key, 0o755);
     known.add(key);
     noteIntended(ctx, parent.slice(0, i), { uid: 0, gid: 0, mode: 0o755 });
     // NB: dated like the entry that needed it, not "now", so the volume stays reproducible.

@@ -133,6 +133,12 @@ export interface LayerContext {
   ancestors: Set<string>;
   /** Directory metadata applied at the end of the layer (children change a directory's mtime). */
   dirs: Map<string, LayerEntry>;
+  /**
+   * Directories this layer made, with the mode given to mkdir (its latest making of the path): they hold no
+   * xattrs and belong to lkvol, so the end of the layer only sets what differs (see metadata.ts `applyDirMetadata`).
+   * Any directory at such a path later in the layer was made by the layer too.
+   */
+  madeDirs: Map<string, number>;
   /** Times of directories whose children this layer changed, restored at the end (as umoci does). */
   touched: Map<string, { atime: number; mtime: number }>;
   skippedDevices: string[];
@@ -155,6 +161,7 @@ export function createLayerContext(
     written: new Set(),
     ancestors: new Set(),
     dirs: new Map(),
+    madeDirs: new Map(),
     touched: new Map(),
     skippedDevices: [],
     skippedAufs: [],

@@ -45,6 +45,38 @@ const cases: LayerCase[] = [
     ],
   },
   {
+    // A directory made with its final mode is not chmod-ed again; these are the ways it must be all the same.
+    name: 'directory modes the umask or a replacement would spoil: 0775, 0777, 0555, made twice, implicit first',
+    layers: [
+      [
+        { name: 'grp', type: 'dir', mode: 0o775 },
+        { name: 'merged', type: 'dir', mode: 0o775 },
+        { name: 'open', type: 'dir', mode: 0o777, uid: 3 },
+        { name: 'ro', type: 'dir', mode: 0o555 },
+        { name: 'ro/f', content: 'f' },
+        { name: 'again', type: 'dir', mode: 0o750, uid: 7 },
+        { name: 'again', content: 'a file now' },
+        { name: 'again', type: 'dir', mode: 0o751 },
+        { name: 'imp/x', content: 'x' },
+        { name: 'imp', type: 'dir', mode: 0o750, uid: 7 },
+        { name: 'twice', type: 'dir', mode: 0o751 },
+        { name: 'twice', type: 'dir', mode: 0o755, gid: 4 },
+      ],
+      [{ name: 'merged', type: 'dir', mode: 0o770 }, { name: '.wh.open' }, { name: 'open', type: 'dir', mode: 0o707 }],
+    ],
+    want: [
+      d('again', 0o751),
+      d('grp', 0o775),
+      d('imp', 0o750, { uid: 7 }),
+      f('imp/x', 'x'),
+      d('merged', 0o770),
+      d('open', 0o707),
+      d('ro', 0o555),
+      f('ro/f', 'f'),
+      d('twice', 0o755, { gid: 4 }),
+    ],
+  },
+  {
     name: 'PAX and GNU long names and link targets',
     layers: [
       [

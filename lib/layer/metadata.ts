@@ -109,6 +109,17 @@ export function dirNeedsChmod(ctx: LayerContext, mode: number): boolean {
 }
 
 /**
+ * The mode to make `entry`'s directory with: its final one when that keeps the directory open to lkvol
+ * while the layer writes below it (u+rwx) and mkdir can give it (no setuid, setgid or sticky bit: a
+ * setgid bit now would be handed down to what the layer creates below); else 0700, set right at the
+ * end of the layer.
+ */
+export function dirCreateMode(ctx: LayerContext, entry: LayerEntry): number {
+  const mode = effectiveMode(ctx, entry);
+  return (mode & 0o700) === 0o700 && (mode & 0o7000) === 0 ? mode : 0o700;
+}
+
+/**
  * Sets owner, then mode, then times on an open file. chown clears setuid/setgid, so the mode comes
  * after it (umoci `restoreMetadata`, containerd "call lchmod after lchown"). `created` skips what
  * creating the file already did (see {@link creationMetadata}).
@@ -132,7 +143,8 @@ export function applySymlinkMetadata(ctx: LayerContext, path: string, entry: Lay
  */
 export function noteDirChange(ctx: LayerContext, rel: readonly string[], created?: number): void {
   const key = rel.join('/');
-  if (ctx.touched.has(key)) return;
+  // A directory entry of the layer gets its own times at the end (applyDirMetadata), whatever changes below it.
+  if (ctx.touched.has(key) || ctx.dirs.has(key)) return;
   if (created !== undefined) {
     ctx.touched.set(key, { atime: created, mtime: created });
     return;
@@ -161,10 +173,11 @@ export function applyDirMetadata(ctx: LayerContext): void {
   for (const [key, entry] of ctx.dirs) {
     // Files created below a setgid directory take its group: from now on they are always chown-ed.
     if ((entry.mode & 0o2000) !== 0) ctx.volume.setgidDirs = true;
+    const made = madeDirMetadata(ctx, key, entry);
     const path = hostFault(ctx, entry.name, () =>
       withDir(ctx, key, {
         entry: entry.name,
-        viaFd: (fd) => applyFdMetadata(ctx, { fd, entry }),
+        viaFd: (fd) => applyFdMetadata(ctx, { fd, entry }, made),
         viaPath: (p) => applyDirPathMetadata(ctx, p, entry),
       }),
     );
@@ -173,11 +186,22 @@ export function applyDirMetadata(ctx: LayerContext): void {
     applyXattrs(path, entry, {
       mode: ctx.xattrMode,
       layer: ctx.layer,
-      replace: true,
+      replace: made === undefined,
       onDropped: (e) => ctx.xattrEntries.push(e.name),
     });
     if (!ctx.applyOwnership && (entry.mode & 0o700) !== 0o700) ctx.volume.lockedDirs.add(key);
   }
+}
+
+/**
+ * What is left to set on a directory this layer made (owner and mode only where mkdir did not give them, as
+ * for files: {@link creationMetadata}); undefined for one it merged with, which gets everything.
+ */
+function madeDirMetadata(ctx: LayerContext, key: string, entry: LayerEntry): CreationMetadata | undefined {
+  const createMode = ctx.madeDirs.get(key);
+  if (createMode === undefined) return undefined;
+  const chmod = createMode !== effectiveMode(ctx, entry) || dirNeedsChmod(ctx, createMode);
+  return { createMode, chown: needsChown(ctx, entry), chmod };
 }
 
 /**
