@@ -99,7 +99,7 @@ async function createEntry(
     case 'link':
       return writeHardlink(ctx, entry, rel, ref);
     default:
-      return writeSpecial(ctx, entry, rel);
+      return await writeSpecial(ctx, entry, rel);
   }
 }
 
@@ -109,11 +109,11 @@ function dropXattrs(ctx: LayerContext, entry: LayerEntry): void {
 }
 
 /** A device or FIFO replaces what is at `rel`; when it may not be created it is recorded instead. */
-function writeSpecial(ctx: LayerContext, entry: LayerEntry, rel: string[]): void {
+async function writeSpecial(ctx: LayerContext, entry: LayerEntry, rel: string[]): Promise<void> {
   clearFor(ctx, rel, false);
   dropXattrs(ctx, entry);
   const key = rel.join('/');
-  if (createSpecial(hostPath(ctx.root, rel), entry, { privileged: ctx.applyOwnership }))
+  if (await createSpecial(hostPath(ctx.root, rel), entry, { privileged: ctx.applyOwnership, nodes: ctx.nodes }))
     return noteIntended(ctx, rel, entry);
   ctx.skippedDevices.push(entry.name);
   ctx.volume.skipped.set(key, skippedEntry(key, entry));

@@ -3,7 +3,7 @@ import { internalError } from '../errors.js';
 import { DirCache } from './dir-cache.js';
 import { readUmask } from './umask.js';
 import type { LayerEntry } from './entries.js';
-import type { SkippedEntry } from './special.js';
+import { NodeMaker, type SkippedEntry } from './special.js';
 import type { XattrMode } from './xattrs.js';
 import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type VolumeLimits } from './limits.js';
 
@@ -146,6 +146,8 @@ export interface LayerContext {
   xattrEntries: string[];
   /** The process's umask while this layer applies (see metadata.ts `readUmask`). */
   umask: number;
+  /** Makes the layer's device nodes and FIFOs; closed with the layer. */
+  nodes: NodeMaker;
 }
 
 /** Fresh bookkeeping for one layer. */
@@ -167,6 +169,7 @@ export function createLayerContext(
     skippedAufs: [],
     xattrEntries: [],
     umask: readUmask(),
+    nodes: new NodeMaker(),
   };
 }
 

@@ -74,7 +74,11 @@ async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<Extr
     xattrMode,
     state: opts.state,
   });
-  return withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) =>
-    applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning, onProgress: opts.onProgress }),
-  );
+  try {
+    return await withTarBytes(blob, { layer: opts.layer, cap: caps.bytes, signal: opts.signal }, (tar) =>
+      applyLayerTar(ctx, tar, { diffId: opts.diffId, onWarning: opts.onWarning, onProgress: opts.onProgress }),
+    );
+  } finally {
+    ctx.nodes.close();
+  }
 }
