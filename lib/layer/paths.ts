@@ -116,9 +116,13 @@ export function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
-/** Joins resolved components onto the root (never climbs: components hold no `.`, `..` or `/`). */
+/**
+ * Joins resolved components onto the root (never climbs: components hold no `.`, `..` or `/`). Concatenated, not
+ * `path.join`-ed: that normalises every component again, ~1 µs twice for each entry.
+ */
 export function hostPath(root: string, components: readonly string[]): string {
-  return components.length === 0 ? root : join(root, ...components);
+  if (components.length === 0) return root;
+  return `${root.endsWith('/') ? root : `${root}/`}${components.join('/')}`;
 }
 
 /** lstat that answers undefined when nothing is there (ENOENT, or a parent that is not a directory). */
