@@ -13,6 +13,7 @@ import { compareBytes } from '../internal/compare.js';
 import { version } from '../version.js';
 import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { fingerprintLine } from './tree.js';
+import type { Adoption } from './output.js';
 
 /** The previous output's build record, or undefined when OUT holds none (a first build, or a broken record). */
 export async function readPreviousRecord(out: string): Promise<BuildRecord | undefined> {
@@ -137,6 +138,21 @@ export async function reuseVolume(o: ReuseOptions): Promise<boolean> {
   await removeTree(o.to);
   mkdirSync(o.to);
   return false;
+}
+
+/**
+ * Reuses an intact tree of the previous output: hands it to `adopt` (moved into the new output at the swap,
+ * output.ts) or, without it, links it into staging ({@link reuseVolume}). Returns false when it is not intact.
+ */
+export async function reuseTree(
+  o: ReuseOptions & { adopt?: ((tree: Adoption) => void) | undefined },
+): Promise<boolean> {
+  const { adopt, ...reuse } = o;
+  if (adopt === undefined) return reuseVolume(reuse);
+  const root = await intactTree(reuse);
+  if (root === undefined) return false;
+  adopt({ rel: o.tree, ...root });
+  return true;
 }
 
 /**

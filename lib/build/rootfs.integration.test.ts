@@ -1,8 +1,9 @@
 // --rootfs: container images unpacked into their bundles as LinuxKit's ImageBundle lays them out, each image once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, renameSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
@@ -236,10 +237,8 @@ describe('--rootfs', () => {
     );
   });
 
-  test('one image changed: only its root is unpacked, the other is linked from the previous OUT', async () => {
-    const o = await setup('one-changed', system);
-    await build(o);
-    const app = (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino;
+  /** The system with tool:2 for tool:1 (pushed, with other content): z's root must be unpacked again, a's not. */
+  async function changeTool(o: BuildOptions): Promise<void> {
     await pushTarImage({
       registry: suite.registry.host,
       repository: 'rootfs/tool',
@@ -250,18 +249,72 @@ describe('--rootfs', () => {
       o.files[0]!,
       system.replaceAll('rootfs/tool:1', 'rootfs/tool:2').replaceAll('REGISTRY', suite.registry.host),
     );
+  }
+
+  test('one image changed: only its root is unpacked, the other is moved from the previous OUT', async () => {
+    const o = await setup('one-changed', system);
+    await build(o);
+    const lower = join(o.out, 'containers/onboot/000-a/lower');
+    const [root, app] = [await lstat(lower), await lstat(join(lower, 'bin/app'))];
+    await changeTool(o);
     const events: BuildEvent[] = [];
     await build({ ...o, onEvent: (e) => events.push(e) });
     assert.deepEqual(
       events.flatMap((e) => (e.kind === 'rootfs-start' ? [e.bundle] : [])),
-      ['containers/onshutdown/000-z'],
+      ['containers/onboot/000-a', 'containers/onshutdown/000-z'].slice(1),
     );
-    assert.equal(
-      (await lstat(join(o.out, 'containers/onboot/000-a/lower/bin/app'))).ino,
-      app,
-      'hard-linked, not unpacked again',
-    );
+    assert.equal((await lstat(lower)).ino, root.ino, 'the same directory, moved');
+    const now = await lstat(join(lower, 'bin/app'));
+    assert.deepEqual([now.ino, now.nlink], [app.ino, app.nlink], 'not unpacked again, no links left by a reuse');
     assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
+    assert.deepEqual(await entries(join(o.out, 'containers/onboot/000-a/tmp')), []);
+    assert.deepEqual(
+      (await readdir(dirname(o.out))).filter((n) => n.startsWith('.')),
+      [],
+      'nothing left beside OUT',
+    );
+  });
+
+  test('a root replaced in OUT after it was checked is made again instead of moved, and OUT is complete', async () => {
+    const o = await setup('replaced-root', system);
+    await build(o);
+    const lower = join(o.out, 'containers/onboot/000-a/lower');
+    const before = await entries(join(lower, 'bin'));
+    await changeTool(o);
+    let replaced = false;
+    const events: BuildEvent[] = [];
+    const onEvent = (e: BuildEvent) => {
+      events.push(e);
+      // Checked intact, not moved yet: a concurrent build swaps in its own copy of the same tree.
+      if (e.kind === 'rootfs-done' && e.bundle === 'containers/onboot/000-a' && e.reused && !replaced) {
+        replaced = true;
+        cpSync(lower, `${lower}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+        renameSync(lower, `${lower}.gone`);
+        renameSync(`${lower}.copy`, lower);
+      }
+    };
+    await build({ ...o, onEvent });
+    assert.ok(replaced);
+    // The copy's hardlinks are files of their own: it is not intact, so the fallback unpacks the root again.
+    assert.equal(
+      events.filter((e) => e.kind === 'rootfs-done' && e.bundle === 'containers/onboot/000-a').length,
+      2,
+      'moved, then done again',
+    );
+    assert.deepEqual(await entries(join(lower, 'bin')), before);
+    assert.equal((await lstat(join(lower, 'bin/app'))).nlink, 2, 'its own hardlink, and no link to the old OUT');
+    assert.equal(await readFile(join(lower, 'srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
+    assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
+    const record = JSON.parse(await readFile(join(o.out, 'lkvol.json'), 'utf8')) as BuildRecord;
+    assert.equal(
+      record.containers.find((c) => c.path === 'containers/onboot/000-a')?.rootfs?.path,
+      lower.slice(o.out.length + 1),
+    );
+    assert.deepEqual(
+      (await readdir(dirname(o.out))).filter((n) => n.startsWith('.')),
+      [],
+      'nothing left beside OUT',
+    );
   });
 
   test('a root edited after the build is unpacked anew; without reuse every root is', async () => {

@@ -11,7 +11,8 @@ import type { ResolvedBuildOptions } from './options.js';
 import type { VolumeLimits } from '../layer/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import type { BuildRecord, RootfsRecord } from './record.js';
-import { reuseVolume, volumeInputs, type ReuseOptions } from './reuse.js';
+import { reuseTree, volumeInputs, type ReuseOptions } from './reuse.js';
+import type { Adoption } from './output.js';
 import type { PullSession } from '../pull/index.js';
 import { containerSkeleton, skeletonLayerName, skeletonVersion } from './skeleton.js';
 import { summarizeTree } from './tree.js';
@@ -61,10 +62,15 @@ export interface RootfsJob {
   session: PullSession;
   options: ResolvedBuildOptions;
   /**
-   * The previous output's record, when reuse is on: an unchanged, intact root of the same bundle is linked, not
+   * The previous output's record, when reuse is on: an unchanged, intact root of the same bundle is reused, not
    * unpacked.
    */
   previous?: { record: BuildRecord; out: string } | undefined;
+  /**
+   * Takes an intact unchanged root of the previous output for the promote step to move into staging (output.ts);
+   * without it such a root is hard-linked into staging.
+   */
+  adopt?: ((tree: Adoption) => void) | undefined;
 }
 
 /** Everything that decides a bundle root's tree: a volume's inputs (see reuse.ts) and LinuxKit's changes. */
@@ -142,8 +148,8 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
 }
 
 /**
- * The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after linking it into
- * staging.
+ * The previous record of this bundle's root when its inputs are unchanged and its tree is intact, after handing it to
+ * `job.adopt` or linking it into staging.
  */
 async function reuseRoot(job: RootfsJob, inputs: string, dir: string): Promise<RootfsRecord | undefined> {
   const { previous, rendered, root, options } = job;
@@ -152,13 +158,14 @@ async function reuseRoot(job: RootfsJob, inputs: string, dir: string): Promise<R
   )?.rootfs;
   if (previous === undefined || record?.inputs !== inputs) return undefined;
   const tree = rootTree(rendered.path, root);
-  const reused = await reuseVolume({
+  const reused = await reuseTree({
     out: previous.out,
     ...tree,
     to: dir,
     previous: record,
     applyOwnership: options.applyOwnership,
     signal: options.signal,
+    adopt: job.adopt,
   }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: reuse ${join(previous.out, tree.tree)}`);
   });

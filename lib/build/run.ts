@@ -202,19 +202,25 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
   // written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
   try {
-    // Unchanged volumes of OUT are moved into the new OUT at the swap, rather than linked now and unlinked after.
-    // Not into a tar, and not when SOURCE_DATE_EPOCH stamps the staging tree before the swap.
-    const adopted = new Map<string, Adoption>();
-    const adopt = o.format !== 'tar' && o.sourceDateEpoch === undefined ? adopted : undefined;
-    let volumes = await writeVolumes(run, staging.dir, { previousBuild: previous, adopt });
-    const containers = await writeContainers(run, pulled, staging.dir, previous);
-    const recordOf = (vs: VolumeRecord[]): BuildRecord => ({
+    // Unchanged volumes and bundle roots of OUT are moved into the new OUT at the swap, rather than linked now and
+    // unlinked after. Not into a tar, and not when SOURCE_DATE_EPOCH stamps the staging tree before the swap.
+    const adopting = o.format !== 'tar' && o.sourceDateEpoch === undefined;
+    const adopted = { volumes: new Map<string, Adoption>(), roots: new Map<string, Adoption>() };
+    let volumes = await writeVolumes(run, staging.dir, {
+      previousBuild: previous,
+      adopt: adopting ? adopted.volumes : undefined,
+    });
+    let containers = await writeContainers(run, pulled, staging.dir, {
+      previous,
+      adopt: adopting ? adopted.roots : undefined,
+    });
+    const recordOf = (vs: VolumeRecord[], cs: ContainerRecord[]): BuildRecord => ({
       ...baseRecord(plan, pulled),
       images: imageDigests(vs, pulled.prepared),
       volumes: vs,
-      containers,
+      containers: cs,
     });
-    const full = recordOf(volumes);
+    const full = recordOf(volumes, containers);
     let record = o.format === 'tar' ? recordInTar(full) : full;
     await writeRecord(staging.dir, record);
     if (o.sourceDateEpoch !== undefined)
@@ -231,13 +237,19 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
       // The build may have run for minutes: OUT must still be something a build may replace.
       await checkReplaceable(o.out, out);
       try {
-        await staging.promote([...adopted.values()]);
+        await staging.promote([...adopted.volumes.values(), ...adopted.roots.values()]);
       } catch (err) {
         if (!(err instanceof AdoptionLost)) throw err;
-        // A concurrent build replaced OUT meanwhile: link or extract those volumes after all, then swap.
-        const again = await writeVolumes(run, staging.dir, { previousBuild: previous, only: new Set(adopted.keys()) });
-        volumes = volumes.map((v) => again.find((a) => a.name === v.name) ?? v);
-        record = recordOf(volumes);
+        // A concurrent build replaced OUT meanwhile: link or extract those volumes and roots after all, then swap.
+        const volumesAgain = await writeVolumes(run, staging.dir, {
+          previousBuild: previous,
+          only: new Set(adopted.volumes.keys()),
+        });
+        volumes = volumes.map((v) => volumesAgain.find((a) => a.name === v.name) ?? v);
+        const only = new Set(adopted.roots.keys());
+        const containersAgain = await writeContainers(run, pulled, staging.dir, { previous, only });
+        containers = containers.map((c) => containersAgain.find((a) => a.path === c.path) ?? c);
+        record = recordOf(volumes, containers);
         await writeRecord(staging.dir, record);
         await checkReplaceable(o.out, out);
         await staging.promote();
@@ -264,16 +276,23 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
 }
 
 /**
- * Emits each container's spec files into staging, and with --rootfs unpacks its image into its bundle;
- * a failure names the container (the extractor's errors name only the layer and the entry).
+ * Emits each container's spec files into staging (`only` the bundles at those paths), and with --rootfs unpacks its
+ * image into its bundle; a failure names the container (the extractor's errors name only the layer and the entry).
+ * With `adopt`, unchanged intact roots of OUT are collected there by bundle path, for the swap to move, instead of
+ * being linked into staging.
  */
 async function writeContainers(
   run: Run,
   pulled: Pulled,
   staging: string,
-  previous: BuildRecord | undefined,
+  scope: {
+    previous: BuildRecord | undefined;
+    adopt?: Map<string, Adoption> | undefined;
+    only?: ReadonlySet<string> | undefined;
+  },
 ): Promise<ContainerRecord[]> {
   const { o, out } = run;
+  const { previous, adopt, only } = scope;
   const bundle = async (rendered: RenderedContainer, prepared: PreparedContainer): Promise<ContainerRecord> => {
     const record = await writeContainer(rendered, staging);
     if (!o.rootfs) return record;
@@ -285,11 +304,13 @@ async function writeContainers(
       session: run.session,
       options: o,
       previous: previous === undefined ? undefined : { record: previous, out },
+      adopt: adopt === undefined ? undefined : (tree) => adopt.set(rendered.path, tree),
     });
     return { ...record, rootfs };
   };
   const containers: ContainerRecord[] = [];
   for (const [i, rendered] of pulled.rendered.entries()) {
+    if (only !== undefined && !only.has(rendered.path)) continue;
     containers.push(
       await bundle(rendered, pulled.prepared[i]!).catch((err: unknown) => {
         throw withContext(err, rendered.label);

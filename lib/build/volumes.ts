@@ -12,7 +12,7 @@ import type { LayerRecord, SkippedRecord, VolumeRecord } from './record.js';
 import type { PullSession } from '../pull/index.js';
 import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
-import { intactTree, reusedRecord, reuseVolume, volumeInputs, volumeTree, type ReuseOptions } from './reuse.js';
+import { reusedRecord, reuseTree, volumeInputs, volumeTree } from './reuse.js';
 import type { Adoption } from './output.js';
 import { layerEvents, unpackWithRetry } from './unpack.js';
 import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
@@ -128,8 +128,15 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
   const previous = job.previous;
   if (previous === undefined || previous.record.inputs !== inputs) return undefined;
   const tree = volumeTree(job.volume.name);
-  const o = { out: previous.out, ...tree, previous: previous.record, signal: job.options.signal };
-  const reused = await reuseTree(job, o, lower).catch((err: unknown) => {
+  const reused = await reuseTree({
+    out: previous.out,
+    ...tree,
+    previous: previous.record,
+    signal: job.options.signal,
+    to: lower,
+    applyOwnership: job.options.applyOwnership,
+    adopt: job.adopt,
+  }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
   if (!reused) return undefined;
@@ -141,19 +148,6 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
     reused: true,
   });
   return previous.record;
-}
-
-/** Hands an intact tree of OUT to `job.adopt` (moved at the swap) or, without it, links it into staging at `lower`. */
-async function reuseTree(
-  job: VolumeJob,
-  o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
-  lower: string,
-): Promise<boolean> {
-  if (job.adopt === undefined) return reuseVolume({ ...o, to: lower, applyOwnership: job.options.applyOwnership });
-  const root = await intactTree(o);
-  if (root === undefined) return false;
-  job.adopt({ rel: o.tree, ...root });
-  return true;
 }
 
 export function skippedRecord(e: VolumeReport['skipped'][number]): SkippedRecord {
