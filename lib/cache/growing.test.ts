@@ -1,7 +1,8 @@
 // Tests of reading a blob while the cache stores it: progress, a retried download, failures.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import { digestOf } from '../digest/index.js';
 import { LkvolError, isLkvolError } from '../errors.js';
 import { tempDir } from '../internal/testing/temp.js';
 import { corruptCachedDigest, createBlobCache } from './blob-cache.js';
-import { FollowInterruptedError } from './growing.js';
+import { FollowInterruptedError, GrowingFiles } from './growing.js';
 
 const blob = randomBytes(3 * 1024 * 1024 + 17);
 const digest = digestOf(blob);
@@ -45,11 +46,31 @@ test('a blob is read while it is written, and reading starts before the write en
   await stored;
 });
 
+test('a temp file grows 1 MiB at a time, not a network chunk at a time, and is whole at the end', async (t) => {
+  const path = join(await tempDir(t, 'grow'), 'temp');
+  const files = new GrowingFiles();
+  const { stream } = files.writer(digest, path);
+  const file = files.current(digest)!;
+  const seen = new Set<number>();
+  for (let at = 0; at < blob.length; at += 65536) {
+    await new Promise<void>((resolve, reject) =>
+      stream.write(blob.subarray(at, at + 65536), (err) => (err ? reject(err) : resolve())),
+    );
+    seen.add(file.written);
+  }
+  await new Promise<void>((resolve) => stream.end(resolve));
+  const MiB = 1024 * 1024;
+  assert.deepEqual([...seen], [0, MiB, 2 * MiB, 3 * MiB]);
+  assert.equal(file.written, blob.length);
+  assert.ok((await readFile(path)).equals(blob));
+});
+
 test('when an attempt breaks after some bytes were read, the reader fails: those bytes were never verified', async (t) => {
   const cache = await createBlobCache({ dir: await tempDir(t, 'cache') });
   const stored = (async () => {
     await cache
-      .put(digest, blob.length, slowSource({ failAt: 1024 * 1024 }), { subject: 'blob' })
+      // Past the first 1 MiB the writer hands on (growing.ts writeSize), so the reader has had some.
+      .put(digest, blob.length, slowSource({ failAt: 2.5 * 1024 * 1024 }), { subject: 'blob' })
       .catch(() => undefined);
     await cache.put(digest, blob.length, slowSource(), { subject: 'blob' });
   })();

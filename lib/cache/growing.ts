@@ -59,7 +59,11 @@ export class GrowingFiles {
       highWaterMark: 256 * 1024,
       construct: (cb) => void file.open().then(() => cb(), cb),
       write: (chunk: Buffer, _enc, cb) => void file.append(chunk).then(() => cb(), cb),
-      final: (cb) => void file.close().then(() => cb(), cb),
+      final: (cb) =>
+        void file
+          .flush()
+          .then(() => file.close())
+          .then(() => cb(), cb),
       destroy: (err, cb) => {
         if (err !== null) settle(false);
         void file.close().then(
@@ -72,11 +76,19 @@ export class GrowingFiles {
   }
 }
 
+/**
+ * Bytes a blob's temp file is written in (see `TrackedFile.append`). The synthetic bench image downloaded, 6 runs
+ * each: 3.98 s writing each network chunk, 3.82 s in 256 KiB, 3.73 s in 1 MiB; system time 1.46 -> 1.33 s.
+ */
+const writeSize = 1024 * 1024;
+
 class TrackedFile implements GrowingFile {
   written = 0;
   state: 'writing' | 'done' | 'failed' = 'writing';
   #handle: FileHandle | undefined;
   #wake: Array<() => void> = [];
+  #held: Buffer[] = [];
+  #heldBytes = 0;
 
   constructor(readonly path: string) {}
 
@@ -88,10 +100,40 @@ class TrackedFile implements GrowingFile {
     this.#handle = await open(this.path, 'wx');
   }
 
+  /**
+   * Takes a chunk; writes once `writeSize` bytes are held (or at `flush`). A network chunk is ~64 KiB, and
+   * each write to the file, and each read by a follower, costs the main thread a hand-off to the thread pool
+   * (~50 µs on a 2-core VM: --cpu-prof put 322 ms of a synthetic build in FileHandle.write, 39 ms after).
+   * A follower sees the blob grow in these steps.
+   */
   async append(chunk: Buffer): Promise<void> {
-    for (let done = 0; done < chunk.length;)
-      done += (await this.#handle!.write(chunk, done, chunk.length - done)).bytesWritten;
-    this.written += chunk.length;
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    if (this.#heldBytes >= writeSize) await this.flush();
+  }
+
+  /** Writes what `append` holds. */
+  async flush(): Promise<void> {
+    let chunks = this.#held;
+    const bytes = this.#heldBytes;
+    [this.#held, this.#heldBytes] = [[], 0];
+    if (bytes === 0) return;
+    for (let left = bytes; left > 0;) {
+      let { bytesWritten } = await this.#handle!.writev(chunks);
+      left -= bytesWritten;
+      // A short write: keep what was not written, in order.
+      while (left > 0 && bytesWritten > 0) {
+        const first = chunks[0]!;
+        if (bytesWritten >= first.length) {
+          bytesWritten -= first.length;
+          chunks = chunks.slice(1);
+        } else {
+          chunks = [first.subarray(bytesWritten), ...chunks.slice(1)];
+          bytesWritten = 0;
+        }
+      }
+    }
+    this.written += bytes;
     this.#notify();
   }
 
