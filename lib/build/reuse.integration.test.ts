@@ -1,6 +1,5 @@
 // Rebuilding into an earlier output: unchanged, intact volumes are reused unread; anything else is extracted anew.
 import assert from 'node:assert/strict';
-import { cpSync, renameSync } from 'node:fs';
 import { appendFile, chmod, cp, lstat, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +8,7 @@ import { isLkvolError } from '../errors.js';
 import { pushTarImage } from '../internal/testing/images.js';
 import { pushIndex } from '../internal/testing/push.js';
 import type { TarEntry } from '../internal/testing/tar.js';
-import { describeTree, walkTree } from '../internal/testing/tree.js';
+import { describeTree, replaceWithCopy, walkTree } from '../internal/testing/tree.js';
 import { build, type BuildOptions } from './index.js';
 import { useRegistry } from '../internal/testing/use-registry.js';
 
@@ -372,9 +371,7 @@ test('a volume replaced in OUT after it was checked is linked or extracted inste
     // Checked intact, not moved yet: a concurrent build swaps in its own copy of the same tree.
     if (e.kind === 'volume-done' && e.volume === 'data' && e.reused && !replaced) {
       replaced = true;
-      cpSync(lower, `${lower}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-      renameSync(lower, `${lower}.gone`);
-      renameSync(`${lower}.copy`, lower);
+      replaceWithCopy(lower);
     }
   };
   const copy = await build({ ...options(), onEvent }).then(async () => lstat(lower));

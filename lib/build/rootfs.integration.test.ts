@@ -1,7 +1,6 @@
 // --rootfs: container images unpacked into their bundles as LinuxKit's ImageBundle lays them out, each image once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, renameSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build, type BuildOptions } from './index.js';
@@ -11,6 +10,7 @@ import { pushTarImage } from '../internal/testing/images.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import type { BuildRecord } from './record.js';
 import { useRegistry } from '../internal/testing/use-registry.js';
+import { replaceWithCopy } from '../internal/testing/tree.js';
 
 const suite = useRegistry({ name: 'rootfs' });
 
@@ -251,6 +251,16 @@ describe('--rootfs', () => {
     );
   }
 
+  /** After a rebuild with tool:2: z's new root is in OUT, and nothing of the build is left beside OUT. */
+  async function assertToolChanged(o: BuildOptions): Promise<void> {
+    assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
+    assert.deepEqual(
+      (await readdir(dirname(o.out))).filter((n) => n.startsWith('.')),
+      [],
+      'nothing left beside OUT',
+    );
+  }
+
   test('one image changed: only its root is unpacked, the other is moved from the previous OUT', async () => {
     const o = await setup('one-changed', system);
     await build(o);
@@ -266,13 +276,8 @@ describe('--rootfs', () => {
     assert.equal((await lstat(lower)).ino, root.ino, 'the same directory, moved');
     const now = await lstat(join(lower, 'bin/app'));
     assert.deepEqual([now.ino, now.nlink], [app.ino, app.nlink], 'not unpacked again, no links left by a reuse');
-    assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
     assert.deepEqual(await entries(join(o.out, 'containers/onboot/000-a/tmp')), []);
-    assert.deepEqual(
-      (await readdir(dirname(o.out))).filter((n) => n.startsWith('.')),
-      [],
-      'nothing left beside OUT',
-    );
+    await assertToolChanged(o);
   });
 
   test('a root replaced in OUT after it was checked is made again instead of moved, and OUT is complete', async () => {
@@ -288,9 +293,7 @@ describe('--rootfs', () => {
       // Checked intact, not moved yet: a concurrent build swaps in its own copy of the same tree.
       if (e.kind === 'rootfs-done' && e.bundle === 'containers/onboot/000-a' && e.reused && !replaced) {
         replaced = true;
-        cpSync(lower, `${lower}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-        renameSync(lower, `${lower}.gone`);
-        renameSync(`${lower}.copy`, lower);
+        replaceWithCopy(lower);
       }
     };
     await build({ ...o, onEvent });
@@ -304,17 +307,12 @@ describe('--rootfs', () => {
     assert.deepEqual(await entries(join(lower, 'bin')), before);
     assert.equal((await lstat(join(lower, 'bin/app'))).nlink, 2, 'its own hardlink, and no link to the old OUT');
     assert.equal(await readFile(join(lower, 'srv/index.html'), 'utf8'), '<h1>hi</h1>\n');
-    assert.equal(await readFile(join(o.out, 'containers/onshutdown/000-z/rootfs/tool'), 'utf8'), 'tool v2\n');
     const record = JSON.parse(await readFile(join(o.out, 'lkvol.json'), 'utf8')) as BuildRecord;
     assert.equal(
       record.containers.find((c) => c.path === 'containers/onboot/000-a')?.rootfs?.path,
       lower.slice(o.out.length + 1),
     );
-    assert.deepEqual(
-      (await readdir(dirname(o.out))).filter((n) => n.startsWith('.')),
-      [],
-      'nothing left beside OUT',
-    );
+    await assertToolChanged(o);
   });
 
   test('a root edited after the build is unpacked anew; without reuse every root is', async () => {

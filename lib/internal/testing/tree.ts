@@ -1,5 +1,7 @@
-// Test helper: reads a directory tree into a sorted, comparable list (type, mode, owner, content, links).
+// Test helper: reads a directory tree into a sorted, comparable list (type, mode, owner, content, links), and
+// replaces one with a copy of itself.
 import { createHash } from 'node:crypto';
+import { cpSync, renameSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -181,4 +183,14 @@ export async function readXattrs(root: string): Promise<string[]> {
     else if (line !== '') lines.push(`${file} ${line}`);
   }
   return lines.sort();
+}
+
+/**
+ * Replaces the directory at `path` with a copy of itself (times and link targets kept, hardlinks not), as a
+ * concurrent build swapping in its own copy of the same tree would: the same content, another directory.
+ */
+export function replaceWithCopy(path: string): void {
+  cpSync(path, `${path}.copy`, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  renameSync(path, `${path}.gone`);
+  renameSync(`${path}.copy`, path);
 }
