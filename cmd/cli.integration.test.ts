@@ -580,6 +580,26 @@ describe('build', () => {
 });
 
 describe('lock', () => {
+  test('lock --json reports a warning as an NDJSON line on stderr; without --json as text ending with its code', async () => {
+    const file = await systemFile('lock-warning', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const cache = join(suite.work, 'cache');
+    // A single amd64 manifest, locked for arm64: used, with a warning.
+    const json = await run(['lock', '--json', '--cache', cache, '--platform', 'linux/arm64', file]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, true);
+    const events = json.stderr
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      events.map((e) => [e['event'], e['code']]),
+      [['warning', 'LKVOL_WARN_PLATFORM']],
+    );
+    const text = await run(['lock', '--update', '--cache', cache, '--platform', 'linux/arm64', file]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /^warning: .*linux\/amd64.* \(LKVOL_WARN_PLATFORM\)$/m);
+  });
+
   test('lock writes lkvol.lock beside the file; build --locked uses it and exits 2 naming a reference it lacks', async () => {
     const file = await systemFile('lock', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
     const cache = join(suite.work, 'cache');

@@ -91,6 +91,26 @@ test('inspect --json: an index lists its platforms and the chosen one', async ()
   assert.equal(image.layers.length, 1);
 });
 
+test('inspect: a warning is a text line ending with its code, and with --json an NDJSON line as build writes it', async () => {
+  // A single manifest for another platform is used, with a warning.
+  const args = ['--platform', 'linux/arm64', `${suite.registry.host}/in/app:1`];
+  const text = await run(['inspect', ...args]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stderr, /^warning: pull .*in\/app:1: .*linux\/amd64.* \(LKVOL_WARN_PLATFORM\)$/m);
+  const json = await run(['inspect', '--json', ...args]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, true);
+  const lines = json.stderr
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => [l['event'], l['code']]),
+    [['warning', 'LKVOL_WARN_PLATFORM']],
+  );
+  assert.equal(lines[0]?.['message'], /^warning: (.*) \(LKVOL_WARN_PLATFORM\)$/m.exec(text.stderr)?.[1]);
+});
+
 const failures = [
   {
     name: 'a platform the index lacks lists those it has (exit 1)',

@@ -3,6 +3,7 @@ import { LkvolError, inspectImage, type InspectResult } from '../../lib/index.js
 import { parseFlags } from '../args.js';
 import { registryFlags, registryFlagsUsage, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
+import { createWarningSink } from '../render/progress.js';
 
 const usage = `usage: lkvol inspect [options] IMAGE
 
@@ -33,9 +34,7 @@ export const inspectCommand: Command = {
     const result = await inspectImage({
       ...registryOptions(values, io),
       image: positionals[0]!,
-      onEvent: (e) => {
-        if (e.kind === 'warning') io.stderr.write(`warning: ${e.message}\n`);
-      },
+      onEvent: createWarningSink(io.stderr, values.json === true),
     });
     io.stdout.write(
       values.json === true ? JSON.stringify({ ok: true, image: result }, null, 2) + '\n' : renderInspect(result),

@@ -5,6 +5,7 @@ import { LkvolError, lock } from '../../lib/index.js';
 import { parseFlags, requireFiles } from '../args.js';
 import { registryFlags, registryFlagsUsage, registryOptions } from '../registry-flags.js';
 import type { Command } from '../io.js';
+import { createWarningSink } from '../render/progress.js';
 
 const usage = `usage: lkvol lock [options] FILE...
        lkvol lock --update [REF...] FILE...
@@ -48,9 +49,7 @@ export const lockCommand: Command = {
       ...registryOptions(values, io),
       files,
       update: values.update === true ? (refs.length === 0 ? 'all' : refs) : undefined,
-      onEvent: (e) => {
-        if (e.kind === 'warning') io.stderr.write(`warning: ${e.message}\n`);
-      },
+      onEvent: createWarningSink(io.stderr, values.json === true),
     });
     if (values.json === true) {
       io.stdout.write(

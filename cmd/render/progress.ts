@@ -30,6 +30,27 @@ export function chooseProgressMode(o: {
   return 'tty';
 }
 
+/** A warning as a line of text, ended by its code as `validate` ends its own: scripts match on the code. */
+export function warningLine(w: { code: string; message: string }): string {
+  return `warning: ${w.message} (${w.code})`;
+}
+
+/** A BuildEvent as an NDJSON line (`--json` progress): `{"event": kind, ...fields}`. */
+function jsonLine(e: BuildEvent): string {
+  const { kind, ...fields } = e;
+  return JSON.stringify({ event: kind, ...fields }) + '\n';
+}
+
+/**
+ * The sink of commands that report warnings only (`inspect`, `lock`): each as a text line, or with --json as the
+ * NDJSON line `build --json` writes for it.
+ */
+export function createWarningSink(err: ProgressWriter, json: boolean): EventSink {
+  return (e) => {
+    if (e.kind === 'warning') err.write(json ? jsonLine(e) : `${warningLine(e)}\n`);
+  };
+}
+
 /** What the sink may be told about its surroundings. */
 export interface ProgressOptions {
   now?: () => number;
@@ -87,7 +108,7 @@ export function createProgress(
   const lastProgress = new Map<string, number>();
   const sink = (e: BuildEvent) => {
     if (mode === 'none') {
-      if (e.kind === 'warning') err.write(`warning: ${e.message}\n`);
+      if (e.kind === 'warning') err.write(`${warningLine(e)}\n`);
       return;
     }
     if (mode === 'json') {
@@ -99,8 +120,7 @@ export function createProgress(
         if (last !== undefined && t - last < jsonProgressIntervalMs && !final) return;
         lastProgress.set(key, t);
       }
-      const { kind, ...fields } = e;
-      err.write(JSON.stringify({ event: kind, ...fields }) + '\n');
+      err.write(jsonLine(e));
       return;
     }
     if (e.kind === 'blob-progress' || e.kind === 'layer-progress') return;
@@ -141,7 +161,7 @@ function describe(e: BuildEvent): string | undefined {
     case 'spec-written':
       return `wrote ${e.path}`;
     case 'warning':
-      return `warning: ${e.message}`;
+      return warningLine(e);
     case 'done':
       return `built ${e.out}`;
     default:

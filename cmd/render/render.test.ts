@@ -63,7 +63,7 @@ function render(
 test('plain progress: one line per event worth reading, no status line, cached blobs silent', () => {
   assert.equal(
     render('plain'),
-    `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful\n`,
+    `resolved r/x:1 → sha256:aaaaaaaaaaaa\npulled sha256:bbbbbbbbbbbb (2.0 KiB)\nwarning: careful (LKVOL_WARN_PLATFORM)\n`,
   );
 });
 
@@ -101,7 +101,7 @@ test('json progress is throttled per blob: at most one byte count per 250 ms, th
 });
 
 test('-q (none): no progress, but warnings still', () => {
-  assert.equal(render('none'), 'warning: careful\n');
+  assert.equal(render('none'), 'warning: careful (LKVOL_WARN_PLATFORM)\n');
 });
 
 test('sizes', () => {
