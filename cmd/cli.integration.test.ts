@@ -5,7 +5,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
+import { jsonLines, runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { startRegistry } from '../lib/internal/testing/registry.js';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { pushImage, sha256 } from '../lib/internal/testing/push.js';
@@ -587,12 +587,8 @@ describe('lock', () => {
     const json = await run(['lock', '--json', '--cache', cache, '--platform', 'linux/arm64', file]);
     assert.equal(json.code, 0, json.stderr);
     assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, true);
-    const events = json.stderr
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(
-      events.map((e) => [e['event'], e['code']]),
+      jsonLines(json.stderr).map((e) => [e['event'], e['code']]),
       [['warning', 'LKVOL_WARN_PLATFORM']],
     );
     const text = await run(['lock', '--update', '--cache', cache, '--platform', 'linux/arm64', file]);

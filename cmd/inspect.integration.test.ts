@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
+import { jsonLines, runInProcess, type CliRun } from '../lib/internal/testing/run-in-process.js';
 import { pushMultiPlatform, pushTarImage } from '../lib/internal/testing/images.js';
 import type { PushedImage } from '../lib/internal/testing/push.js';
 import { startHttpProxy, type TestProxy } from '../lib/internal/testing/http-proxy.js';
@@ -100,10 +100,7 @@ test('inspect: a warning is a text line ending with its code, and with --json an
   const json = await run(['inspect', '--json', ...args]);
   assert.equal(json.code, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, true);
-  const lines = json.stderr
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = jsonLines(json.stderr);
   assert.deepEqual(
     lines.map((l) => [l['event'], l['code']]),
     [['warning', 'LKVOL_WARN_PLATFORM']],

@@ -1,4 +1,5 @@
-// Test helper: runs the CLI's main() in this process, output captured; test-only, so never packed (package.json files).
+// Test helper: runs the CLI's main() in this process, output captured, and parses its NDJSON lines; test-only, so never
+// packed (package.json files).
 import { main } from '../../../cmd/main.js';
 
 /** What one in-process run of the CLI produced. */
@@ -23,4 +24,12 @@ export async function runInProcess(args: string[], o: { env: Record<string, stri
     arch: 'x64',
   });
   return { code, stdout, stderr };
+}
+
+/** The NDJSON lines of `--json` progress and warnings on stderr, parsed. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
