@@ -11,7 +11,7 @@ export interface Staging {
   readonly dir: string;
   /**
    * Makes the staging directory the new OUT; the previous OUT is removed only after the swap. `adopt` names
-   * trees of the previous OUT to move into staging first, each onto the empty directory at the same path.
+   * trees of the previous OUT to move into staging in the swap, each onto the empty directory at the same path.
    * @throws AdoptionLost (before anything is swapped, every tree back in OUT) when one of them is not the
    *   directory verified any more; LKVOL_IO otherwise.
    */
@@ -21,9 +21,9 @@ export interface Staging {
 }
 
 /**
- * An unchanged tree of the previous OUT (a volume's lower/) that the new OUT takes over by rename: no copy
- * to make, and none to remove with the old OUT. It stays in OUT until the swap; the journal beside OUT
- * lets {@link recoverOutput} put it back if the build is killed in between.
+ * An unchanged tree of the previous OUT (a volume's lower/, a bundle's root) that the new OUT takes over by
+ * rename: no copy to make, and none to remove with the old OUT. It stays in OUT until the swap; the journal
+ * beside OUT lets {@link recoverOutput} put it back if the build is killed during the swap.
  */
 export interface Adoption {
   /** The tree's path below OUT, the same below staging: `containers/volumes/<name>/lower`. */
@@ -79,21 +79,13 @@ export async function createStaging(out: string): Promise<Staging> {
   return {
     dir,
     async promote(adopt = []) {
-      const trees = adopt.map((a) => a.rel);
-      let journal: string | undefined;
       try {
         await chmod(dir, 0o755);
-        if (adopt.length > 0) journal = await adoptTrees({ dir, target, trees: adopt, journal: aside('adopt') });
-        const moved = await swapIn(dir, target, () => aside('old')).catch(async (err: unknown) => {
-          // The old OUT is back in place (or taken by a concurrent build): the trees go back into it.
-          if (journal !== undefined) {
-            await giveBack(dir, target, trees);
-            await forget(journal);
-          }
-          throw err;
-        });
+        const moved =
+          adopt.length === 0
+            ? await swapIn(dir, target, () => aside('old'))
+            : await swapAdopting({ dir, target, trees: adopt, aside });
         live.delete(dir);
-        if (journal !== undefined) await forget(journal);
         // OUT is already the new tree: failing to delete the old one must not fail the build;
         // the next build's recovery removes what is left.
         for (const old of moved)
@@ -203,22 +195,36 @@ async function swapIn(dir: string, target: string, aside: () => string): Promise
 }
 
 /**
- * Moves each tree from OUT into staging, after writing the journal that lets a recovery move them back.
- * Returns the journal's path. On any failure the trees already moved go back and the journal is removed.
+ * The swap of a build that adopts trees of the previous OUT: OUT is moved aside first, the journal written, the
+ * trees moved from there into staging, and staging renamed onto OUT. So OUT is never a tree with some of them
+ * missing: until the swap it does not exist (as between the two renames of any swap), and {@link recoverOutput}
+ * puts the previous OUT back, its trees included. Returns the moved-aside directories to remove. On a failure
+ * before the swap, everything goes back as it was, staging's empty places included.
+ * @throws AdoptionLost when a tree is not the directory checked intact any more, or cannot be renamed.
  */
-async function adoptTrees(o: {
+async function swapAdopting(o: {
   dir: string;
   target: string;
   trees: readonly Adoption[];
-  journal: string;
-}): Promise<string> {
+  aside: (kind: string) => string;
+}): Promise<string[]> {
+  const old = o.aside('old');
+  live.add(old);
+  try {
+    await rename(o.target, old);
+  } catch (err) {
+    live.delete(old);
+    // ENOENT: a concurrent build moved OUT away: what it holds now was never checked.
+    throw errno(err) === 'ENOENT' ? new AdoptionLost(o.trees[0]!.rel) : err;
+  }
+  const journal = o.aside('adopt');
   const entry: AdoptJournal = { staging: basename(o.dir), trees: o.trees.map((t) => t.rel) };
-  live.add(o.journal);
+  live.add(journal);
   const moved: string[] = [];
   try {
-    await writeFile(o.journal, JSON.stringify(entry), { flag: 'wx' });
+    await writeFile(journal, JSON.stringify(entry), { flag: 'wx' });
     for (const tree of o.trees) {
-      const from = join(o.target, tree.rel);
+      const from = join(old, tree.rel);
       const st = await lstat(from).catch(() => undefined);
       if (st?.isDirectory() !== true || st.dev !== tree.dev || st.ino !== tree.ino) throw new AdoptionLost(tree.rel);
       // Onto the empty directory staging has there (rename(2) replaces an empty one). The build links or
@@ -229,17 +235,21 @@ async function adoptTrees(o: {
       });
       moved.push(tree.rel);
     }
+    const taken = await swapIn(o.dir, o.target, () => o.aside('old'));
+    await forget(journal);
+    return [old, ...taken];
   } catch (err) {
-    await giveBack(o.dir, o.target, moved);
-    // Staging as it was, its empty places ready for the build to fill instead.
+    // The trees back into the previous OUT, and it back in place unless a concurrent build took OUT.
+    await giveBack(o.dir, old, moved);
     for (const rel of moved) await mkdir(join(o.dir, rel)).catch(() => {});
-    await forget(o.journal);
+    if (!(await exists(o.target))) await rename(old, o.target).catch(ignoreRace);
+    live.delete(old);
+    await forget(journal);
     throw err;
   }
-  return o.journal;
 }
 
-/** Moves adopted trees from staging back into OUT, where nothing has taken their place. */
+/** Moves adopted trees from staging back into `target` (OUT, or the previous OUT aside) where they are missing. */
 async function giveBack(dir: string, target: string, trees: readonly string[]): Promise<void> {
   for (const rel of trees)
     if ((await exists(join(dir, rel))) && !(await exists(join(target, rel))))
@@ -293,7 +303,7 @@ export async function recoverOutput(out: string): Promise<void> {
 async function readJournal(path: string, staging: string): Promise<AdoptJournal | undefined> {
   try {
     const entry = JSON.parse(await readFile(path, 'utf8')) as AdoptJournal;
-    // As adoptTrees writes it: a staging directory of this OUT, trees below it; nothing else is followed.
+    // As swapAdopting writes it: a staging directory of this OUT, trees below it; nothing else is followed.
     const safe = (rel: string) => rel.split('/').every((c) => c !== '' && c !== '.' && c !== '..');
     if (!entry.staging.startsWith(staging) || entry.staging.includes('/') || !entry.trees.every(safe)) return undefined;
     return entry;
