@@ -76,12 +76,6 @@ export class GrowingFiles {
   }
 }
 
-/**
- * Bytes a blob's temp file is written in (see `TrackedFile.append`). The synthetic bench image downloaded, 6 runs
- * each: 3.98 s writing each network chunk, 3.82 s in 256 KiB, 3.73 s in 1 MiB; system time 1.46 -> 1.33 s.
- */
-const writeSize = 1024 * 1024;
-
 class TrackedFile implements GrowingFile {
   written = 0;
   state: 'writing' | 'done' | 'failed' = 'writing';
@@ -103,7 +97,7 @@ class TrackedFile implements GrowingFile {
   /**
    * Takes a chunk; writes once `writeSize` bytes are held (or at `flush`). A network chunk is ~64 KiB, and
    * each write to the file, and each read by a follower, costs the main thread a hand-off to the thread pool
-   * (~50 µs on a 2-core VM: --cpu-prof put 322 ms of a synthetic build in FileHandle.write, 39 ms after).
+   * (~50 µs on a 2-core VM: --cpu-prof put 322 ms of a synthetic build in FileHandle.write, one per chunk).
    * A follower sees the blob grow in these steps.
    */
   async append(chunk: Buffer): Promise<void> {
@@ -162,6 +156,14 @@ class TrackedFile implements GrowingFile {
  * 1 MiB reads were no faster and raised peak memory by ~15 MB.
  */
 export const readSize = 256 * 1024;
+
+/**
+ * Bytes a blob's temp file is written in (see `TrackedFile.append`), as many as a follower reads at a time. The
+ * synthetic bench image downloaded, 5 runs each: 3.87 s writing each network chunk, 3.59 s in 256 KiB, 3.49 s in
+ * 1 MiB; but with 1 MiB held per download, peak RSS rose by ~10 MB (two volumes at once: 143–158 MB against
+ * 134–145 MB in 256 KiB, up to 170 MB once for the synthetic image alone).
+ */
+export const writeSize = readSize;
 
 /** Options of {@link followBlob}. */
 export interface FollowOptions {
