@@ -3,5 +3,6 @@
 # --max-semi-space-size=4 keeps a large build under 150 MB at no cost in speed. It runs lkvol bundled
 # into one file by make build (dist/bundle/lkvol.cjs, run by start.cjs with its V8 code cache), which
 # starts ~160 ms sooner than the ~330 modules of dist/cmd/lkvol.js loaded one by one.
-here=$(dirname "$(readlink -f "$0")")
+# Run as itself (not through a symlink, as npm links it), its directory is in $0: no readlink and dirname to start.
+if [ -L "$0" ]; then here=$(dirname "$(readlink -f "$0")"); else case $0 in */*) here=${0%/*} ;; *) here=. ;; esac; fi
 exec node --max-semi-space-size=4 "$here/../dist/bundle/start.cjs" "$@"
