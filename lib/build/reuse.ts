@@ -10,6 +10,7 @@ import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
 import { removeTree } from '../internal/remove.js';
 import { compareBytes } from '../internal/compare.js';
+import { below } from '../internal/path.js';
 import { version } from '../version.js';
 import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
 import { fingerprintLine } from './tree.js';
@@ -205,7 +206,7 @@ async function walkPrevious(
   const dirs: Array<{ path: string; st: Stats }> = [];
   let sinceTurn = 0;
   const walk = async (rel: string): Promise<boolean> => {
-    const names = readNames(join(lower, rel));
+    const names = readNames(below(lower, rel));
     if (names === undefined) return false;
     names.sort(compareBytes);
     for (const name of names) {
@@ -216,18 +217,18 @@ async function walkPrevious(
         o.signal?.throwIfAborted();
       }
       // Gone while we walk: a concurrent build is replacing OUT; this tree is not one to reuse.
-      const st = lstatSync(join(lower, path), { throwIfNoEntry: false });
+      const st = lstatSync(below(lower, path), { throwIfNoEntry: false });
       if (st === undefined) return false;
       const inode = `${st.dev}:${st.ino}`;
       hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
       if (st.isDirectory()) {
-        if (to !== undefined) mkdirSync(join(to, path), 0o700);
+        if (to !== undefined) mkdirSync(below(to, path), 0o700);
         dirs.push({ path, st });
         if (!(await walk(path))) return false;
         continue;
       }
       if (to === undefined) continue;
-      if (!link(join(lower, path), join(to, path))) return false;
+      if (!link(below(lower, path), below(to, path))) return false;
       added.set(inode, (added.get(inode) ?? 0) + 1);
     }
     return true;

@@ -1,11 +1,11 @@
 // Summarises an extracted tree for lkvol.json: entry count, bytes, a content digest, ownership not applied.
 import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import type { IntendedMetadata, SkippedEntry } from '../layer/index.js';
 import type { OwnershipRecord } from './record.js';
 import { compareBytes } from '../internal/compare.js';
+import { below } from '../internal/path.js';
 
 export interface TreeSummary {
   /** Entries other than directories (regular files, symlinks, hardlinks, others). */
@@ -56,9 +56,9 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
     skipped.set(parent, (skipped.get(parent) ?? new Map()).set(e.path.slice(parent === '' ? 0 : parent.length + 1), e));
   }
   const walk = async (rel: string): Promise<void> => {
-    const onDisk = readNames(join(root, rel));
+    const onDisk = readNames(below(root, rel));
     // A directory the user may not read (0000, 0333): open it for the walk of its whole subtree.
-    if (onDisk === undefined) return withOwnerBits(join(root, rel), 0o500, () => walk(rel));
+    if (onDisk === undefined) return withOwnerBits(below(root, rel), 0o500, () => walk(rel));
     const absent = skipped.get(rel);
     const present = absent === undefined ? undefined : new Set(onDisk);
     const names = (
@@ -75,7 +75,7 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
         );
         continue;
       }
-      const st = lstatSync(join(root, path));
+      const st = lstatSync(below(root, path));
       fingerprint.update(fingerprintLine(path, st, st.nlink));
       const want = opts.intended?.get(path);
       noteOwnership(summary, want, path, st);
@@ -93,10 +93,10 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
       if (first !== undefined) {
         hash.update(`${path}\0link\0${first}\n`);
       } else if (st.isSymbolicLink()) {
-        hash.update(`${path}\0symlink\0${meta}\0${readlinkSync(join(root, path))}\n`);
+        hash.update(`${path}\0symlink\0${meta}\0${readlinkSync(below(root, path))}\n`);
       } else if (st.isFile()) {
         summary.bytes += st.size;
-        const digest = opts.contentDigests?.get(path) ?? (await readable(join(root, path), 0o400, fileDigest));
+        const digest = opts.contentDigests?.get(path) ?? (await readable(below(root, path), 0o400, fileDigest));
         hash.update(`${path}\0file\0${meta}\0${digest}\n`);
       } else {
         hash.update(`${path}\0other\0${meta}\0${st.rdev}\n`);

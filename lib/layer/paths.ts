@@ -2,6 +2,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafePathError } from '../errors.js';
+import { below } from '../internal/path.js';
 
 /** Symlinks followed while resolving one path before it counts as a loop (Linux MAXSYMLINKS). */
 export const maxSymlinkHops = 40;
@@ -121,8 +122,7 @@ export function isErrno(err: unknown, code: string): boolean {
  * `path.join`-ed: that normalises every component again, ~1 µs twice for each entry.
  */
 export function hostPath(root: string, components: readonly string[]): string {
-  if (components.length === 0) return root;
-  return `${root.endsWith('/') ? root : `${root}/`}${components.join('/')}`;
+  return below(root, components.join('/'));
 }
 
 /** lstat that answers undefined when nothing is there (ENOENT, or a parent that is not a directory). */
