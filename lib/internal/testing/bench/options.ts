@@ -13,22 +13,13 @@ export interface BenchOptions {
   resultsPath: string;
   /** Debian mirror for debootstrap; default: this machine's apt source, else deb.debian.org. */
   mirror: string | undefined;
-  /**
-   * Remove each run's output before the next run, as the bench did up to lkvol 94c47c2, instead of keeping them all
-   * until the end (see run.ts `keepOutputs`).
-   */
-  deleteOutputs: boolean;
 }
 
 export const usage = `usage: node dist/lib/internal/testing/bench/run.js [--runs N] [--cache DIR] [--results FILE] [--mirror URL]
-  [--delete-outputs]
   --runs N        rounds, median of N (default 3; env BENCH_RUNS)
   --cache DIR     generated images and work files (env BENCH_CACHE; default $XDG_CACHE_HOME/lkvol-bench or ~/.cache/lkvol-bench)
   --results FILE  JSON results (env BENCH_RESULTS; default DIR/bench-results.json)
-  --mirror URL    Debian mirror for debootstrap (env BENCH_MIRROR)
-  --delete-outputs  remove each run's output before the next run instead of keeping them until the end
-                  (env BENCH_DELETE_OUTPUTS=1; needs less disk, but each run then creates its files among
-                  inodes the previous one freed, which some file systems make slow)`;
+  --mirror URL    Debian mirror for debootstrap (env BENCH_MIRROR)`;
 
 /** Parses `argv` (flags win over `env`); throws with the usage on a bad value. */
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
@@ -39,7 +30,6 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
       cache: { type: 'string' },
       results: { type: 'string' },
       mirror: { type: 'string' },
-      'delete-outputs': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -55,6 +45,5 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
     values.cache ?? env['BENCH_CACHE'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'lkvol-bench'),
   );
   const resultsPath = resolve(values.results ?? env['BENCH_RESULTS'] ?? join(cacheDir, 'bench-results.json'));
-  const deleteOutputs = values['delete-outputs'] ?? env['BENCH_DELETE_OUTPUTS'] === '1';
-  return { runs, cacheDir, resultsPath, mirror: values.mirror ?? env['BENCH_MIRROR'], deleteOutputs };
+  return { runs, cacheDir, resultsPath, mirror: values.mirror ?? env['BENCH_MIRROR'] };
 }

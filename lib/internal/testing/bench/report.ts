@@ -52,8 +52,6 @@ export interface BenchResults {
   lkvolCommit: string;
   runs: number;
   cachesDropped: boolean;
-  /** Every run's output kept until the end (else removed before the next run: see scenarios.ts `done`). */
-  outputsKept: boolean;
   /** Why caches were not dropped ('' when they were). */
   cachesNote: string;
   images: ImageResult[];
@@ -121,7 +119,7 @@ export function formatReport(r: BenchResults): string {
     ? 'page cache dropped before every run but "warm"'
     : `page cache NOT dropped (${r.cachesNote})`;
   const lines = [
-    `lkvol bench: median of ${r.runs} run${r.runs === 1 ? '' : 's'}, seconds; ${caches}; ${r.outputsKept ? 'outputs kept until the end' : "each run's output removed before the next run"}`,
+    `lkvol bench: median of ${r.runs} run${r.runs === 1 ? '' : 's'}, seconds; ${caches}`,
     `${r.host.cpus} CPUs, ${r.host.memoryMb} MB, Linux ${r.host.kernel}, Node ${r.host.node}, lkvol ${r.lkvolCommit}`,
   ];
   for (const i of r.images) {

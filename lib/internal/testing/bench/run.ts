@@ -1,7 +1,7 @@
 // `make bench`: lkvol against `skopeo copy` + `umoci unpack` on a Debian minbase image and a 500 MB
 // synthetic one, served by a registry on 127.0.0.1; prints medians and ratios, writes them as JSON.
 // A tree that differs from umoci's fails the bench (exit 1): a timing of a wrong build is no result.
-import { mkdir, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -38,8 +38,7 @@ async function main(): Promise<void> {
   try {
     log(`registry ${registry.url}; work directory ${work}`);
     const images = await prepareImages({ registry: registry.host, cacheDir: opts.cacheDir, mirror: opts.mirror });
-    const deleteOutputs = opts.deleteOutputs || !(await roomToKeepOutputs(work, opts.runs));
-    const ctx: BenchContext = { work, deleteOutputs, dropper, images, trees: new Map() };
+    const ctx: BenchContext = { work, dropper, images, trees: new Map() };
     await readTreeOnce(ctx, images.tiny);
     const results = await runRounds(ctx, opts, commit);
     console.log(formatReport(results));
@@ -72,28 +71,10 @@ async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string):
     lkvolCommit: commit,
     runs: opts.runs,
     cachesDropped: ctx.dropper.enabled,
-    outputsKept: !ctx.deleteOutputs,
     cachesNote: ctx.dropper.reason,
     images: perImage.map(({ image, samples }) => summarizeImage(image, treeOf(ctx, image.name), samples)),
     twoVolumes: summarizeTwoVolumes('two volumes: big (synthetic) + base (debian), then base swapped for tiny', two),
   };
-}
-
-/** Disk one round's outputs take when kept (reference and lkvol for both images, two volumes): 3.0 GB measured. */
-const roundBytes = 3.5e9;
-
-/**
- * True when the work directory's file system has room for every round's outputs (see scenarios.ts `done`); otherwise
- * says that each run's output will be removed before the next.
- */
-async function roomToKeepOutputs(work: string, runs: number): Promise<boolean> {
-  const fs = await statfs(work);
-  const free = fs.bavail * fs.bsize;
-  if (free >= runs * roundBytes + 2e9) return true;
-  log(
-    `NOTE: ${(free / 1e9).toFixed(1)} GB free, not enough to keep ${runs} rounds of outputs: each is removed before the next run`,
-  );
-  return false;
 }
 
 /** `<cache>/work-<pid>`, after removing what killed benches left (their pid is gone). */

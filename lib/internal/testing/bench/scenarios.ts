@@ -15,8 +15,6 @@ import type { TimedRun } from './timed.js';
 /** What every scenario needs: where to work, how to drop caches, the images and umoci's trees of them. */
 export interface BenchContext {
   work: string;
-  /** Each run's directory is removed right after it (else kept until the bench ends: see run.ts `keepOutputs`). */
-  deleteOutputs: boolean;
   dropper: CacheDropper;
   images: BenchImages;
   /** umoci's tree of each image by name, read from its first reference run. */
@@ -44,7 +42,7 @@ export async function readTreeOnce(ctx: BenchContext, image: BenchImage): Promis
   const dir = await freshDir(ctx, `reference-${image.name}`);
   const ref = await runReference({ ref: image.ref, dir });
   ctx.trees.set(image.name, await readReferenceTree(ref.rootfs, ref.unpackStart));
-  await done(ctx, dir);
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** One round on one image: reference and lkvol cold in alternating order, then the no-change rebuilds. */
@@ -57,7 +55,7 @@ export async function runImageRound(
   const label = `round ${round} ${image.name}`;
   // Round 1 runs the reference first, so its tree is there to check lkvol against.
   const referenceFirst = round % 2 === 1;
-  if (referenceFirst) await timeReference(ctx, image, round, samples);
+  if (referenceFirst) await timeReference(ctx, image, label, samples);
   const dir = await freshDir(ctx, `${image.name}-${round}`);
   const system = await writeSystemFile(dir, 'system.yml', [{ name: image.name, ref: image.ref }]);
   const o = { system, out: join(dir, 'out'), cache: join(dir, 'cache'), cwd: dir };
@@ -74,8 +72,8 @@ export async function runImageRound(
     await timed(`${label}: lkvol no-change rebuild, warm`, runLkvol(`${label} lkvol no-change warm`, o)),
   );
   await check('lkvol no-change rebuild (warm)');
-  await done(ctx, dir);
-  if (!referenceFirst) await timeReference(ctx, image, round, samples);
+  await rm(dir, { recursive: true, force: true });
+  if (!referenceFirst) await timeReference(ctx, image, label, samples);
 }
 
 /** One round on the two-volume system: big + debian cold, then big + tiny (one volume changed). */
@@ -109,24 +107,22 @@ export async function runTwoVolumeRound(ctx: BenchContext, round: number, sample
     ),
   );
   await check('lkvol one volume changed', tiny);
-  await done(ctx, dir);
+  await rm(dir, { recursive: true, force: true });
 }
 
 async function timeReference(
   ctx: BenchContext,
   image: BenchImage,
-  round: number,
+  label: string,
   samples: ImageSamples,
 ): Promise<void> {
-  const label = `round ${round} ${image.name}`;
-  // A directory of its own each round: removing the last one here would put that in this run's way (see `done`).
-  const dir = await freshDir(ctx, `reference-${image.name}-${round}`);
+  const dir = await freshDir(ctx, `reference-${image.name}`);
   await ctx.dropper.drop();
   const ref = await runReference({ ref: image.ref, dir });
   samples.reference.push(ref.run);
   log(`${label}: skopeo copy + umoci unpack ${ref.run.seconds.toFixed(2)} s`);
   if (!ctx.trees.has(image.name)) ctx.trees.set(image.name, await readReferenceTree(ref.rootfs, ref.unpackStart));
-  await done(ctx, dir);
+  await rm(dir, { recursive: true, force: true });
 }
 
 async function timed(what: string, running: Promise<TimedRun>): Promise<TimedRun> {
@@ -142,20 +138,10 @@ export function treeOf(ctx: BenchContext, name: string): ReferenceTree {
   return t;
 }
 
-/**
- * A run's directory once its tree is checked: left for the end of the bench unless `deleteOutputs`. Where a file
- * system passes over inodes freed in the last minutes (ext4 without a journal, as on the machine of the README's
- * figures), a tree created right after a large removal nearby costs far more to create, so the next run would be
- * timed with this one's removal.
- */
-async function done(ctx: BenchContext, dir: string): Promise<void> {
-  if (ctx.deleteOutputs) await rm(dir, { recursive: true, force: true });
-}
-
 /** An empty directory `work/<name>` (what a killed earlier round left there is removed). */
 async function freshDir(ctx: BenchContext, name: string): Promise<string> {
   const dir = join(ctx.work, name);
-  await done(ctx, dir);
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   return dir;
 }
