@@ -10,6 +10,7 @@ test('below joins a clean relative path as path.join would', () => {
     ['/', 'etc'],
     ['/out/lower/', 'a b/\\c'],
     ['relative/dir', 'x'],
+    ['', 'x/y'],
   ] as const)
-    assert.equal(below(dir, rel), rel === '' ? dir : join(dir, rel), `${dir} + ${rel}`);
+    assert.equal(below(dir, rel), rel === '' ? dir : join(dir, rel), `${JSON.stringify(dir)} + ${rel}`);
 });
