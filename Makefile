@@ -58,16 +58,17 @@ typecheck: node-deps
 	$(TSC) -p tsconfig.json --noEmit
 
 unit: build
-	$(NODE) --test --enable-source-maps $(UNIT_TESTS)
+	bash .ci/as-root.sh $(NODE) --test --enable-source-maps $(UNIT_TESTS)
 
 check: format-check lint typecheck unit
 
 test-integration: deps build
-	$(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)
+	bash .ci/as-root.sh $(NODE) --test --enable-source-maps $(INTEGRATION_TESTS)
 
-# The whole suite: the format and lint checks, then unit and integration tests against a real registry on 127.0.0.1.
+# The whole suite: the format and lint checks, then unit and integration tests against a real registry on 127.0.0.1,
+# as root (.ci/as-root.sh: through sudo when another user runs it).
 test: deps format-check lint build
-	$(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	bash .ci/as-root.sh $(NODE) --test --enable-source-maps $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # Starts a registry on loopback, pushes the example's images, builds examples/web.yml and prints the tree;
 # then, with the registry stopped, builds examples/airgap.yml offline from the local images in examples/sources/.
