@@ -204,6 +204,11 @@ test('a bad checksum is refused; a signed-sum checksum is accepted', async () =>
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : signed[i]! < 0x80 ? signed[i]! : signed[i]! - 256;
   signed.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
   assert.equal((await read(signed)).members.length, 1);
+  // The same block with its unsigned sum (as written) passes; a sum that is neither is refused.
+  assert.equal((await read(await tar([{ name: Buffer.from([0x61, 0xe9]) }]))).members.length, 1);
+  const neither = Buffer.from(signed);
+  neither.write((sum + 1).toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  await refused(neither, /checksum/);
 });
 
 test('numeric fields that Go cannot parse are refused', async () => {
