@@ -21,7 +21,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 debian-deps:
 	@bash .ci/debian-deps.sh
 
-# debootstrap and /usr/bin/time: needed by `make bench` only.
+# debootstrap, /usr/bin/time and curl: needed by `make bench` only.
 bench-deps:
 	@bash .ci/bench-deps.sh
 

@@ -14,6 +14,8 @@ export interface BenchImage {
   ref: string;
   /** One line for the report: layers and sizes. */
   summary: string;
+  /** Its layer blobs' URLs in the registry, in order. */
+  blobs: string[];
 }
 
 /** The three images, pushed to `registry`. */
@@ -38,7 +40,8 @@ export async function prepareImages(o: {
   const synthetic = await cachedImage(o.cacheDir, syntheticImageKey, generateSyntheticImage);
   if (!synthetic.generated) log(`  cached: ${synthetic.dir}`);
   log(`pushing to ${o.registry}`);
-  const tiny = { name: 'tiny', ref: `${o.registry}/bench/tiny:1`, summary: 'tiny (1 layer, 4 entries)' };
+  // Only built by lkvol (the pipe is timed on the other two): its blobs are not listed.
+  const tiny = { name: 'tiny', ref: `${o.registry}/bench/tiny:1`, summary: 'tiny (1 layer, 4 entries)', blobs: [] };
   await pushTarImage({
     registry: o.registry,
     repository: 'bench/tiny',
@@ -59,7 +62,8 @@ async function push(registry: string, name: string, image: CachedImage): Promise
   const tar = image.layers.reduce((sum, l) => sum + l.tarSize, 0);
   const summary = `${name} (${image.layers.length} layer${image.layers.length === 1 ? '' : 's'}, ${mib(gzip)} gzip, ${mib(tar)} tar)`;
   log(`  pushed ${summary}`);
-  return { name, ref: `${registry}/bench/${name}:1`, summary };
+  const blobs = image.layers.map((l) => `http://${registry}/v2/bench/${name}/blobs/${l.digest}`);
+  return { name, ref: `${registry}/bench/${name}:1`, summary, blobs };
 }
 
 /** The small image swapped in for Debian in the two-volume system. */

@@ -23,8 +23,14 @@ export interface ImageResult {
   lkvolCold: Timing;
   lkvolNoChange: Timing;
   lkvolNoChangeWarm: Timing;
+  /** `curl | gzip -d | tar -x` of the layers: no check at all (pipe.ts). */
+  pipe: Timing;
   /** lkvol cold ÷ reference (medians). */
   coldRatio: number;
+  /** The pipe ÷ reference: the cold ratio this machine allows a tool that checks nothing. */
+  pipeRatio: number;
+  /** lkvol cold ÷ the pipe. */
+  coldToPipe: number;
   /** No-change rebuild (caches dropped) ÷ lkvol cold. */
   noChangeRatio: number;
   /** No-change rebuild with warm caches ÷ lkvol cold. */
@@ -78,11 +84,12 @@ function peakMb(...groups: (readonly TimedRun[])[]): number {
 
 /** Medians, ratios and peak RSS of one image's runs. */
 export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageSamples): ImageResult {
-  const [reference, cold, noChange, warm] = [
+  const [reference, cold, noChange, warm, pipe] = [
     timing(s.reference),
     timing(s.cold),
     timing(s.noChange),
     timing(s.noChangeWarm),
+    timing(s.pipe),
   ];
   return {
     image: image.name,
@@ -93,7 +100,10 @@ export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageS
     lkvolCold: cold,
     lkvolNoChange: noChange,
     lkvolNoChangeWarm: warm,
+    pipe,
     coldRatio: round(cold.median / reference.median, 2),
+    pipeRatio: round(pipe.median / reference.median, 2),
+    coldToPipe: round(cold.median / pipe.median, 2),
     noChangeRatio: round(noChange.median / cold.median, 2),
     noChangeWarmRatio: round(warm.median / cold.median, 2),
     peakRssMb: peakMb(s.cold, s.noChange, s.noChangeWarm),
@@ -131,6 +141,8 @@ export function formatReport(r: BenchResults): string {
     lines.push(row('lkvol cold', i.lkvolCold, `${i.coldRatio.toFixed(2)}× reference`));
     lines.push(row('lkvol no-change rebuild', i.lkvolNoChange, `${i.noChangeRatio.toFixed(2)}× cold`));
     lines.push(row('lkvol no-change rebuild, warm', i.lkvolNoChangeWarm, `${i.noChangeWarmRatio.toFixed(2)}× cold`));
+    lines.push(row('curl | gzip -d | tar -x', i.pipe, `${i.pipeRatio.toFixed(2)}× reference`));
+    lines.push(`  lkvol cold: ${i.coldToPipe.toFixed(2)}× the pipe, which checks nothing`);
     lines.push(`  peak RSS: lkvol ${i.peakRssMb} MB (skopeo/umoci ${i.referencePeakRssMb} MB)`);
   }
   const t = r.twoVolumes;

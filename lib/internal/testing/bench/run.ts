@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string): Promise<BenchResults> {
   const perImage = [ctx.images.debian, ctx.images.synthetic].map((image) => ({
     image,
-    samples: { reference: [], cold: [], noChange: [], noChangeWarm: [] } as ImageSamples,
+    samples: { reference: [], cold: [], noChange: [], noChangeWarm: [], pipe: [] } as ImageSamples,
   }));
   const two: TwoVolumeSamples = { cold: [], changed: [] };
   for (let round = 1; round <= opts.runs; round++) {

@@ -1,6 +1,6 @@
 // One round of the bench: per image, the reference and lkvol alternate (who goes first changes
-// every round), then lkvol rebuilds with nothing changed; then the two-volume system is built cold
-// and rebuilt with one volume's image swapped. Every lkvol output is checked after its timing.
+// every round), then lkvol rebuilds with nothing changed and the raw pipe runs; then the two-volume system is built
+// cold and rebuilt with one volume's image swapped. Every lkvol output is checked after its timing.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSameTree, readReferenceTree, type ReferenceTree } from './compare.js';
@@ -8,6 +8,7 @@ import type { CacheDropper } from './drop-caches.js';
 import type { BenchImage, BenchImages } from './images.js';
 import { lowerOf, runLkvol } from './lkvol.js';
 import { log } from './log.js';
+import { runPipe } from './pipe.js';
 import { runReference } from './reference.js';
 import { writeSystemFile } from './system-files.js';
 import type { TimedRun } from './timed.js';
@@ -29,6 +30,8 @@ export interface ImageSamples {
   noChange: TimedRun[];
   /** The same again with caches warm (`make` run twice), after a `sync`. */
   noChangeWarm: TimedRun[];
+  /** `curl | gzip -d | tar -x` of the layers, caches dropped (pipe.ts). */
+  pipe: TimedRun[];
 }
 
 /** The runs of the two-volume system. */
@@ -73,6 +76,10 @@ export async function runImageRound(
   );
   await check('lkvol no-change rebuild (warm)');
   await rm(dir, { recursive: true, force: true });
+  const pipeDir = await freshDir(ctx, `pipe-${image.name}`);
+  await ctx.dropper.drop();
+  samples.pipe.push(await timed(`${label}: curl | gzip -d | tar -x`, runPipe({ blobs: image.blobs, dir: pipeDir })));
+  await rm(pipeDir, { recursive: true, force: true });
   if (!referenceFirst) await timeReference(ctx, image, label, samples);
 }
 
