@@ -8,6 +8,7 @@ import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '..
 import { formatPlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
+import { LkvolError } from '../errors.js';
 import { removeTree } from '../internal/remove.js';
 import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
@@ -214,7 +215,7 @@ async function walkPrevious(
       if (++sinceTurn >= entriesPerTurn) {
         sinceTurn = 0;
         await new Promise((resolve) => setImmediate(resolve));
-        o.signal?.throwIfAborted();
+        if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `check ${lower}: cancelled`);
       }
       // Gone while we walk: a concurrent build is replacing OUT; this tree is not one to reuse.
       const st = lstatSync(below(lower, path), { throwIfNoEntry: false });
