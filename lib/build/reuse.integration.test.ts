@@ -48,6 +48,13 @@ suite.before(async () => {
     tag: '1',
     layers: [[{ name: 'other', content: 'other' }]],
   });
+  // More entries than the reuse check walks between two looks at the signal.
+  await pushTarImage({
+    registry: suite.registry.host,
+    repository: 'reuse/many',
+    tag: '1',
+    layers: [Array.from({ length: 2100 }, (_, i) => ({ name: `f${i}`, content: `${i}` }))],
+  });
   // Refused only after many entries, so the other volume has been reused by then.
   await pushTarImage({
     registry: suite.registry.host,
@@ -414,4 +421,20 @@ test('a rebuild that reuses a volume and then fails leaves the previous output e
     ),
     nlinks,
   );
+});
+
+test('cancelled while the no-change check walks OUT: a cancellation, and OUT is left as it was', async (t) => {
+  const { options } = await setup(t, 'volumes:\n  - name: many\n    image: REGISTRY/reuse/many:1\n');
+  const first = await run(options());
+  const before = await snapshot(first.out);
+  const controller = new AbortController();
+  // After the images resolved (the pull's own checks have passed by then), before the walk of OUT ends.
+  const onEvent = (e: BuildEvent) => {
+    if (e.kind === 'resolve') setImmediate(() => controller.abort());
+  };
+  await assert.rejects(
+    build({ ...options(), signal: controller.signal, onEvent }),
+    (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
+  );
+  assert.deepEqual(await snapshot(first.out), before);
 });

@@ -79,8 +79,6 @@ interface Pulled {
 /** What the steps after planning share. */
 interface Run {
   o: ResolvedBuildOptions;
-  /** The caller's signal (a cancellation by the user, told apart from our own aborts). */
-  callerSignal: AbortSignal | undefined;
   abort: AbortController;
   /** OUT as checked by `checkOutput` (absolute), or `-`. */
   out: string;
@@ -98,6 +96,27 @@ interface Run {
  *   `signal` aborts.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
+  try {
+    return await runBuild(options);
+  } catch (err) {
+    throw asCancellation(err, options.signal);
+  }
+}
+
+/**
+ * A failure while the caller was cancelling is the cancellation (whichever step noticed it, and however: an fs walk
+ * stops with the signal's own AbortError); every cancellation says the previous output was left as it was.
+ */
+function asCancellation(err: unknown, callerSignal: AbortSignal | undefined): unknown {
+  if (callerSignal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED'))
+    return new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
+  // A download interrupted mid-request says so in its own words; the hint is every interruption's.
+  if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
+    return new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint, context: err.context });
+  return err;
+}
+
+async function runBuild(options: BuildOptions): Promise<BuildResult> {
   // One signal for every task: the caller's abort, our own first failure, and the end of the build
   // (so a resolve still running when another failed stops instead of retrying into a closed session).
   const abort = new AbortController();
@@ -112,7 +131,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     signal: o.signal,
   });
   const provisioners = createProvisionerRuns(session.cache, o);
-  const run: Run = { o, callerSignal: options.signal, abort, out, plan, session, provisioners };
+  const run: Run = { o, abort, out, plan, session, provisioners };
   try {
     const pulled = await pullImages(run);
     throwIfAborted(o.signal);
@@ -120,6 +139,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
     const unchanged = previous === undefined ? undefined : await unchangedRecord(run, pulled, previous);
     if (unchanged !== undefined) {
+      // Nothing was written; a Ctrl-C during the check is still the user's answer.
+      throwIfAborted(o.signal);
       o.onEvent({ kind: 'done', out });
       return { out, record: unchanged };
     }
@@ -265,12 +286,7 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
         message: `${e.message}; the next build into OUT removes it`,
       }),
     );
-    // Whatever broke while the user was cancelling is reported as the cancellation it is.
-    if (run.callerSignal?.aborted === true && !isLkvolError(err, 'LKVOL_CANCELLED'))
-      throw new LkvolError('LKVOL_CANCELLED', 'build cancelled', { cause: err, hint: cancelledHint });
-    // A download interrupted mid-request says so in its own words; the hint is every interruption's.
-    if (isLkvolError(err, 'LKVOL_CANCELLED') && err.hint === undefined)
-      throw new LkvolError('LKVOL_CANCELLED', err.message, { cause: err, hint: cancelledHint, context: err.context });
+    // build() reports it, as the cancellation it is when the user was cancelling.
     throw err;
   }
 }
