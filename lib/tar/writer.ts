@@ -76,8 +76,9 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
   const put = async (chunk: Buffer): Promise<void> => {
     if (chunk.length === 0) return;
     if (stream === undefined) return void sink.write(chunk);
-    if (!stream.write(chunk))
-      await Promise.race([once(stream, 'drain'), once(stream, 'error').then(([err]) => Promise.reject(err as Error))]);
+    // once() rejects on 'error' while it waits, and removes both its listeners when it settles (racing a second
+    // once() for 'error' left one listener behind per wait).
+    if (!stream.write(chunk)) await once(stream, 'drain');
   };
   return {
     async add(header, body, pax = []) {
