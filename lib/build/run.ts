@@ -363,18 +363,19 @@ function rootfsInputs(o: ResolvedBuildOptions, pulled: Pulled) {
 async function publishTar(tree: string, record: BuildRecord, o: ResolvedBuildOptions, out: string): Promise<void> {
   const epoch = o.sourceDateEpoch ?? 0;
   if (out === '-') {
-    await writeTreeTar(tree, { record, epoch, out: o.stdout! }).catch((err: unknown) => {
+    await writeTreeTar(tree, { record, epoch, out: o.stdout!, signal: o.signal }).catch((err: unknown) => {
       throw wrapError(err, 'LKVOL_IO', 'write the tar to stdout');
     });
     return;
   }
   const file = createFileStaging(out);
+  const stream = createWriteStream(file.path, { flags: 'wx', mode: 0o644 });
   try {
-    const stream = createWriteStream(file.path, { flags: 'wx', mode: 0o644 });
-    await writeTreeTar(tree, { record, epoch, out: stream });
+    await writeTreeTar(tree, { record, epoch, out: stream, signal: o.signal });
     await checkTarReplaceable(o.out, out);
     await file.promote();
   } catch (err) {
+    stream.destroy();
     await file.discard().catch(() => {});
     throw wrapError(err, 'LKVOL_IO', `write ${file.path}`);
   }

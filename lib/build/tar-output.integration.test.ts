@@ -5,6 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from './index.js';
 import { isLkvolError } from '../errors.js';
@@ -143,6 +144,29 @@ describe('tar output', () => {
     const fresh = await setup('failed-fresh', `volumes:\n  - name: v\n    image: REGISTRY/tar/evil:1\n`);
     await assert.rejects(build(fresh));
     assert.deepEqual(await readdir(fresh.dir), ['system.yml']);
+  });
+
+  test('cancelled while the tar is written: the build stops as a cancellation, not at the end of the tar', async () => {
+    const o = await setup('cancelled');
+    const controller = new AbortController();
+    let bytes = 0;
+    // The first bytes of the tar reach the stream: the user presses Ctrl-C.
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        controller.abort();
+        callback();
+      },
+    });
+    await assert.rejects(
+      build({ ...o, out: '-', stdout, signal: controller.signal }),
+      (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
+    );
+    assert.ok(bytes > 0, 'the tar had begun');
+    // What a whole build writes, for comparison: much more than what the cancelled one wrote.
+    const whole = await setup('cancelled-whole');
+    await build(whole);
+    assert.ok(bytes < (await readFile(whole.out)).length / 2, `${bytes} bytes written before stopping`);
   });
 
   test('only a missing file or an earlier lkvol tar is replaced', async () => {

@@ -3,6 +3,7 @@ import { createReadStream, lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { LkvolError } from '../errors.js';
 import { compareBytes } from '../internal/compare.js';
 import { readAppliedXattrs } from '../layer/index.js';
 import { createTarWriter, type TarWriteHeader } from '../tar/index.js';
@@ -26,10 +27,11 @@ interface ImageTree {
  * a build as an ordinary user gives the same bytes as one as root — with hardlinks as links and
  * applied xattrs as `SCHILY.xattr.*` PAX records. Everything lkvol synthesises (directories, specs,
  * lkvol.json, the trees' top directories) is owned by 0:0, mode 0755 or 0644, dated `epoch`.
+ * @throws LKVOL_CANCELLED when `signal` aborts (checked between entries).
  */
 export async function writeTreeTar(
   root: string,
-  o: { record: BuildRecord; epoch: number; out: Writable },
+  o: { record: BuildRecord; epoch: number; out: Writable; signal?: AbortSignal | undefined },
 ): Promise<void> {
   const { record, epoch, out } = o;
   const trees = imageTrees(record);
@@ -50,6 +52,8 @@ export async function writeTreeTar(
         : [...onDisk, ...skipped.map((s) => s.path.split('/').at(-1)!).filter((n) => !present.has(n))]
     ).sort(compareBytes);
     for (const name of names) {
+      // Ctrl-C between two entries (the largest file takes a fraction of a second to copy).
+      if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', 'write the tar: cancelled');
       const path = rel === '' ? name : `${rel}/${name}`;
       const entered = tree ?? (trees.has(path) ? { prefix: path, info: trees.get(path)! } : undefined);
       if (tree === undefined) {
