@@ -8,7 +8,7 @@ import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '..
 import { formatPlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
 import type { ResolvedImage } from '../registry/index.js';
-import { LkvolError } from '../errors.js';
+import { entriesPerTurn, yieldTurn } from '../internal/async.js';
 import { removeTree } from '../internal/remove.js';
 import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
@@ -99,9 +99,6 @@ export function volumeTree(name: string): Pick<ReuseOptions, 'tree' | 'empty'> {
   const dir = `containers/volumes/${name}`;
   return { tree: `${dir}/lower`, empty: [`${dir}/tmp`, `${dir}/merged`] };
 }
-
-/** Entries walked between two looks at the event loop: Ctrl-C must not wait for a whole large tree. */
-const entriesPerTurn = 2000;
 
 /**
  * True when a tree of the previous output is intact: its `empty` siblings are empty directories and
@@ -214,8 +211,7 @@ async function walkPrevious(
       const path = rel === '' ? name : `${rel}/${name}`;
       if (++sinceTurn >= entriesPerTurn) {
         sinceTurn = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-        if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `check ${lower}: cancelled`);
+        await yieldTurn(o.signal, `check ${lower}`);
       }
       // Gone while we walk: a concurrent build is replacing OUT; this tree is not one to reuse.
       const st = lstatSync(below(lower, path), { throwIfNoEntry: false });

@@ -129,6 +129,7 @@ export async function writeRootfs(job: RootfsJob): Promise<RootfsRecord> {
     intended: report.intended,
     contentDigests: report.contentDigests,
     skipped: report.skipped,
+    signal: options.signal,
   }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `${rendered.label}: read back ${dir}`);
   });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { applyLayers, createSandbox } from '../internal/testing/layer-sandbox.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import { summarizeTree } from './tree.js';
+import { isLkvolError } from '../errors.js';
 
 /** Replaced, whited-out, hard-linked (also across layers), empty and larger files, symlinks, odd modes. */
 const layers: TarEntry[][] = [
@@ -57,4 +58,17 @@ test('the fingerprint moves with mode, mtime and size, not with reading', async 
     assert.notEqual(now, previous);
     previous = now;
   }
+});
+
+test('a Ctrl-C while a large tree is read back stops the walk as a cancellation; without one it is read whole', async (t) => {
+  const sb = await createSandbox(t);
+  // More entries than the walk takes between two turns of the event loop.
+  await applyLayers(sb, [Array.from({ length: 4100 }, (_, i) => ({ name: `d${i % 10}/f${i}`, content: `${i}` }))]);
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(
+    summarizeTree(sb.root, { signal: controller.signal }),
+    (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && e.message.includes(sb.root),
+  );
+  assert.equal((await summarizeTree(sb.root, { signal: new AbortController().signal })).files, 4100);
 });

@@ -4,6 +4,7 @@ import { chmodSync, createReadStream, lstatSync, readdirSync, readlinkSync, type
 import type { Digest } from '../digest/index.js';
 import type { IntendedMetadata, SkippedEntry } from '../layer/index.js';
 import type { OwnershipRecord } from './record.js';
+import { entriesPerTurn, yieldTurn } from '../internal/async.js';
 import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
 
@@ -34,6 +35,8 @@ export interface SummarizeOptions {
   contentDigests?: ReadonlyMap<string, string> | undefined;
   /** Device nodes the build could not create (`volumeReport(state).skipped`): counted and hashed as if present. */
   skipped?: readonly SkippedEntry[] | undefined;
+  /** Looked at every {@link entriesPerTurn} entries, with a turn of the event loop: a Ctrl-C stops the walk. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface SummarizeOptions {
  * not write are read. Metadata calls are synchronous: tens of thousands of lstat calls through the
  * thread pool would cost ~30 µs each instead of ~1 µs. A directory or file the running user owns
  * but may not read (mode 0, as a rootless build leaves them) is opened for a moment with u+r(x) and
- * given its mode back. Throws the fs error as is.
+ * given its mode back. Throws the fs error as is, LKVOL_CANCELLED when `opts.signal` aborts.
  */
 export async function summarizeTree(root: string, opts: SummarizeOptions = {}): Promise<TreeSummary> {
   const hash = createHash('sha256');
@@ -55,6 +58,7 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
     const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
     skipped.set(parent, (skipped.get(parent) ?? new Map()).set(e.path.slice(parent === '' ? 0 : parent.length + 1), e));
   }
+  let sinceTurn = 0;
   const walk = async (rel: string): Promise<void> => {
     const onDisk = readNames(below(root, rel));
     // A directory the user may not read (0000, 0333): open it for the walk of its whole subtree.
@@ -65,6 +69,10 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
       absent === undefined ? onDisk : [...onDisk, ...[...absent.keys()].filter((n) => !present!.has(n))]
     ).sort(compareBytes);
     for (const name of names) {
+      if (++sinceTurn >= entriesPerTurn) {
+        sinceTurn = 0;
+        await yieldTurn(opts.signal, `read back ${root}`);
+      }
       const path = rel === '' ? name : `${rel}/${name}`;
       const device = present === undefined || present.has(name) ? undefined : absent?.get(name);
       if (device !== undefined) {

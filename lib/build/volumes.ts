@@ -96,6 +96,7 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
     intended: report?.intended,
     contentDigests: report?.contentDigests,
     skipped: report?.skipped,
+    signal: options.signal,
   }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${volume.name}": read back ${lower}`);
   });

@@ -1,4 +1,6 @@
-// Async helpers: a concurrency limiter, and async calls memoised per key so concurrent callers share one.
+// Async helpers: a concurrency limiter, async calls memoised per key so concurrent callers share one, and turns of the
+// event loop for long synchronous walks.
+import { LkvolError } from '../errors.js';
 
 /** Returns `run(task)` that queues `task` until fewer than `n` tasks are running. */
 export function createLimiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -62,4 +64,13 @@ export function createOnce<T>(options: { retryFailures?: boolean } = {}): Once<T
     held: () => [...held.values()],
     clear: () => held.clear(),
   });
+}
+
+/** Entries a long synchronous walk handles between two turns of the event loop: Ctrl-C must not wait for it all. */
+export const entriesPerTurn = 2000;
+
+/** Lets the event loop run (a Ctrl-C handler among the rest), then throws LKVOL_CANCELLED if `signal` aborted. */
+export async function yieldTurn(signal: AbortSignal | undefined, what: string): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${what}: cancelled`);
 }
