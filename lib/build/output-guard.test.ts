@@ -6,7 +6,7 @@ import { mkdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isLkvolError, type ErrorCode } from '../errors.js';
-import { writeEarlierOutput } from '../internal/testing/earlier-output.js';
+import { writeEarlierOutput, writeEarlierTar } from '../internal/testing/earlier-output.js';
 import { repoRoot } from '../internal/testing/testdata.js';
 import { tempDir } from '../internal/testing/temp.js';
 import { walkTree } from '../internal/testing/tree.js';
@@ -338,4 +338,57 @@ for (const c of allowed) {
     assert.equal(await checkOutput(o), c.want(s));
     assert.deepEqual(await walkTree(s, { includeRoot: true }), before);
   });
+}
+
+// Mount points: rename(2) cannot replace one, so a build into one would fail after all its work. (Mounting needs root,
+// as the whole suite does: see .ci/as-root.sh.)
+const mounts: { name: string; mount: (s: string, at: string) => string[] }[] = [
+  { name: 'a tmpfs', mount: (_s, at) => ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at] },
+  { name: 'a bind mount of a directory of the same file system', mount: (s, at) => ['--bind', join(s, 'proj'), at] },
+];
+for (const c of mounts) {
+  test(`refused: an OUT that is a mount point (${c.name}), before anything is written`, async (t) => {
+    const { s, options } = await sandbox(t);
+    const at = join(s, 'mnt', 'out');
+    await mkdir(at, { recursive: true });
+    await withMount(c.mount(s, at), async () => {
+      await assert.rejects(checkOutput({ ...options, out: at }), (e: unknown) => {
+        assert.ok(isLkvolError(e, 'LKVOL_OUTPUT_REFUSED'), String(e));
+        assert.match(e.message, /is a mount point/);
+        return true;
+      });
+      // Below it is fine.
+      assert.equal(await checkOutput({ ...options, out: join(at, 'out') }), join(at, 'out'));
+    });
+  });
+}
+
+test('refused: a tar OUT that is a bind-mounted file, even an earlier lkvol tar', async (t) => {
+  const { s, options } = await sandbox(t);
+  const tar = join(s, 'proj', 'out.tar');
+  await writeEarlierTar(tar);
+  assert.equal(await checkOutput({ ...options, out: 'out.tar', format: 'tar' }), tar, 'an earlier tar is replaced');
+  await writeFile(join(s, 'proj', 'host.tar'), '');
+  await withMount(['--bind', join(s, 'proj', 'host.tar'), tar], async () => {
+    await writeEarlierTar(tar);
+    await assert.rejects(
+      checkOutput({ ...options, out: 'out.tar', format: 'tar' }),
+      (e: unknown) => isLkvolError(e, 'LKVOL_OUTPUT_REFUSED') && /is a mount point/.test(e.message),
+    );
+  });
+});
+
+/**
+ * Runs `body` with mount(8) `args` in place, unmounting the target (the last argument) after it: before the test's own
+ * clean-up removes the directory.
+ */
+async function withMount(args: string[], body: () => Promise<void>): Promise<void> {
+  const r = spawnSync('mount', args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  try {
+    await body();
+  } finally {
+    // Lazily if need be: a test that failed may have left a file open there.
+    if (spawnSync('umount', [args.at(-1)!]).status !== 0) spawnSync('umount', ['-l', args.at(-1)!]);
+  }
 }

@@ -75,6 +75,8 @@ async function tarReason(target: string): Promise<string | undefined> {
   const st = await lstatOut(target);
   if (st === undefined || typeof st === 'string') return st;
   if (st.isDirectory()) return 'is a directory (a tar output only replaces an earlier lkvol tar)';
+  const mounted = await mountReason(target, st);
+  if (mounted !== undefined) return mounted;
   if (!st.isFile()) return 'is not a regular file';
   return (await isLkvolTar(target))
     ? undefined
@@ -83,8 +85,9 @@ async function tarReason(target: string): Promise<string | undefined> {
 
 /** True for a tar whose `lkvol.json` member holds a build record; headers are read, other bodies skipped. */
 async function isLkvolTar(path: string): Promise<boolean> {
+  const stream = createReadStream(path);
   try {
-    for await (const m of new TarReader(createReadStream(path)).members()) {
+    for await (const m of new TarReader(stream).members()) {
       if (m.header.name !== 'lkvol.json') continue;
       if (m.header.size > maxRecordBytes) return false;
       const chunks: Buffer[] = [];
@@ -93,6 +96,9 @@ async function isLkvolTar(path: string): Promise<boolean> {
     }
   } catch {
     // Not a tar, or not JSON: not ours.
+  } finally {
+    // Closed now, not when collected: the tar is about to be replaced (and may be on a mount that must unmount).
+    stream.destroy();
   }
   return false;
 }
@@ -206,6 +212,8 @@ async function foreignReason(target: string): Promise<string | undefined> {
   const st = await lstatOut(target);
   if (st === undefined || typeof st === 'string') return st;
   if (!st.isDirectory()) return `is ${describeType(st)}, not a directory`;
+  const mounted = await mountReason(target, st);
+  if (mounted !== undefined) return mounted;
   const names = (await readdir(target)).sort();
   if (names.length === 0) return undefined;
   if (!names.includes('lkvol.json'))
@@ -215,6 +223,26 @@ async function foreignReason(target: string): Promise<string | undefined> {
   const foreign = names.filter((n) => !outputEntries.has(n));
   if (foreign.length > 0)
     return `is an earlier lkvol output that also holds ${list(foreign)}, which lkvol did not write`;
+  return undefined;
+}
+
+/**
+ * Why `target` (which exists: `st`) cannot be replaced by a rename: it is a mount point (another file system, a bind
+ * mount as `docker run -v` makes, a btrfs subvolume), where rename(2) fails with EBUSY or EXDEV. Said before anything is
+ * pulled rather than after the whole build.
+ */
+async function mountReason(target: string, st: Stats): Promise<string | undefined> {
+  const why = 'is a mount point (rename(2), which swaps a new output in, cannot replace one: write below it)';
+  if ((await lstat(dirname(target))).dev !== st.dev) return why;
+  // A bind mount of a directory of the same file system has its parent's device: the mount table tells.
+  const table = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  for (const line of table.split('\n')) {
+    // Field 5 is the mount point, with space, tab, newline and backslash written as octal escapes.
+    const point = line
+      .split(' ')[4]
+      ?.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    if (point === target) return why;
+  }
   return undefined;
 }
 
