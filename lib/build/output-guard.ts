@@ -228,8 +228,8 @@ async function foreignReason(target: string): Promise<string | undefined> {
 
 /**
  * Why `target` (which exists: `st`) cannot be replaced by a rename: it is a mount point (another file system, a bind
- * mount as `docker run -v` makes, a btrfs subvolume), where rename(2) fails with EBUSY or EXDEV. Said before anything is
- * pulled rather than after the whole build.
+ * mount as `docker run -v` makes, a btrfs subvolume), where rename(2) fails with EBUSY or EXDEV. Said before anything
+ * is pulled rather than after the whole build.
  */
 async function mountReason(target: string, st: Stats): Promise<string | undefined> {
   const why = 'is a mount point (rename(2), which swaps a new output in, cannot replace one: write below it)';
