@@ -29,8 +29,9 @@ test('a long tar into a stream that pushes back leaves no listener behind and wa
   t.after(() => process.off('warning', onWarning));
   const chunks: Buffer[] = [];
   const sink = slowSink(chunks);
-  const errorListeners = sink.listenerCount('error');
   const tar = createTarWriter(sink);
+  // The writer's own, for the stream's life; none more per wait.
+  const errorListeners = sink.listenerCount('error');
   for (let i = 0; i < 200; i++)
     await tar.add({ name: `f${i}`, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, `content ${i}\n`);
   assert.equal(sink.listenerCount('error'), errorListeners, 'every wait for drain removed its listeners');
@@ -56,4 +57,23 @@ test('a stream that fails while the writer waits for it: add() rejects with its 
     for (let i = 0; i < 200; i++)
       await tar.add({ name: `f${i}`, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, `content ${i}\n`);
   }, error);
+});
+
+test('a stream that fails on a write that did not push back: the next add() rejects, nothing goes unhandled', async () => {
+  const error = new Error('disk full');
+  let writes = 0;
+  // Room for everything (no 'drain' to wait for); the second write fails a moment later.
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(_chunk: Buffer, _encoding, callback) {
+      const fail = ++writes === 2;
+      setImmediate(() => callback(fail ? error : null));
+    },
+  });
+  const tar = createTarWriter(sink);
+  await tar.add({ name: 'a', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, 'a\n');
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  await assert.rejects(tar.add({ name: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, 'b\n'), error);
+  await assert.rejects(tar.finish(), error);
 });

@@ -73,11 +73,17 @@ export async function packTar(entries: readonly TarWriteEntry[]): Promise<Buffer
  */
 export function createTarWriter(sink: Writable | { write(chunk: Buffer): void }): TarWriter {
   const stream = 'once' in sink ? (sink as Writable) : undefined;
+  // One listener for the stream's whole life: an error between two waits for 'drain' (a write that did not push back
+  // fails later) must not go unhandled, which would end the process. The next call throws it.
+  let failed: Error | undefined;
+  stream?.on('error', (err: Error) => {
+    failed ??= err;
+  });
   const put = async (chunk: Buffer): Promise<void> => {
     if (chunk.length === 0) return;
     if (stream === undefined) return void sink.write(chunk);
-    // once() rejects on 'error' while it waits, and removes both its listeners when it settles (racing a second
-    // once() for 'error' left one listener behind per wait).
+    if (failed !== undefined) throw failed;
+    // once() rejects on 'error' while it waits, and removes its listeners when it settles.
     if (!stream.write(chunk)) await once(stream, 'drain');
   };
   return {
@@ -132,6 +138,7 @@ export function createTarWriter(sink: Writable | { write(chunk: Buffer): void })
     async finish() {
       await put(Buffer.alloc(2 * block));
       if (stream !== undefined) {
+        if (failed !== undefined) throw failed;
         stream.end();
         await once(stream, 'finish');
       }
