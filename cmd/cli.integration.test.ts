@@ -702,4 +702,26 @@ describe('interruption', () => {
       await proxy.close();
     }
   });
+
+  test('a reader that goes away (| head) does not stop the build: exit 0, OUT complete, no staging left', async () => {
+    const dir = join(suite.work, 'epipe');
+    const out = join(dir, 'out');
+    const bin = join(repoRoot(), 'dist', 'cmd', 'lkvol.js');
+    const file = await systemFile('epipe', 'volumes:\n  - name: v\n    image: REGISTRY/cli/data:1\n');
+    const child = spawn(process.execPath, [bin, 'build', '--json', '-o', out, '--cache', join(dir, 'cache'), file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Both read ends closed after the first line, as `2>&1 | head -1` does: every later write meets EPIPE.
+    child.stderr.once('data', () => {
+      child.stderr.destroy();
+      child.stdout.destroy();
+    });
+    assert.equal(await exited, 0);
+    assert.ok((await readFile(join(out, 'lkvol.json'), 'utf8')).includes('cli/data:1'));
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.out.')),
+      [],
+    );
+  });
 });

@@ -10,6 +10,14 @@ process.once('SIGINT', () => {
 });
 process.once('SIGTERM', () => controller.abort());
 
+// A reader that went away (`lkvol build … 2>&1 | head`) must not end the build half way, leaving its staging
+// directory: what goes to a closed pipe is dropped. A tar on stdout (`-o -`) fails its own next write, and the build
+// with it, cleanly (lib/tar/writer.ts).
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+
 // No top-level await: the command is also bundled as CommonJS (see cmd/start.cjs).
 void main(process.argv.slice(2), {
   stdout: process.stdout,
