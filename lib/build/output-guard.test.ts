@@ -355,6 +355,7 @@ for (const c of mounts) {
       await assert.rejects(checkOutput({ ...options, out: at }), (e: unknown) => {
         assert.ok(isLkvolError(e, 'LKVOL_OUTPUT_REFUSED'), String(e));
         assert.match(e.message, /is a mount point/);
+        assert.equal(e.hint, `build into a directory below it, e.g. -o ${join(at, 'out')}`);
         return true;
       });
       // Below it is fine.

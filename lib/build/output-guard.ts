@@ -68,7 +68,14 @@ export async function checkTarReplaceable(out: string, target: string): Promise<
     });
   });
   if (why !== undefined)
-    throw refusal(out, target, why, 'name a new tar file, or remove this one yourself if it is not needed');
+    throw refusal(
+      out,
+      target,
+      why,
+      why === mountPoint
+        ? `name a tar file that is not a mount point (and not below ${target})`
+        : 'name a new tar file, or remove this one yourself if it is not needed',
+    );
 }
 
 async function tarReason(target: string): Promise<string | undefined> {
@@ -122,7 +129,9 @@ export async function checkReplaceable(out: string, target: string): Promise<voi
       out,
       target,
       why,
-      'choose a new or empty directory, or remove this one yourself if nothing in it is needed',
+      why === mountPoint
+        ? `build into a directory below it, e.g. -o ${join(target, 'out')}`
+        : 'choose a new or empty directory, or remove this one yourself if nothing in it is needed',
     );
 }
 
@@ -226,14 +235,16 @@ async function foreignReason(target: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** The reason {@link mountReason} gives: the callers' hints tell where to write instead. */
+const mountPoint = 'is a mount point (rename(2), which swaps a new output in, cannot replace one)';
+
 /**
  * Why `target` (which exists: `st`) cannot be replaced by a rename: it is a mount point (another file system, a bind
  * mount as `docker run -v` makes, a btrfs subvolume), where rename(2) fails with EBUSY or EXDEV. Said before anything
  * is pulled rather than after the whole build.
  */
 async function mountReason(target: string, st: Stats): Promise<string | undefined> {
-  const why = 'is a mount point (rename(2), which swaps a new output in, cannot replace one: write below it)';
-  if ((await lstat(dirname(target))).dev !== st.dev) return why;
+  if ((await lstat(dirname(target))).dev !== st.dev) return mountPoint;
   // A bind mount of a directory of the same file system has its parent's device: the mount table tells.
   const table = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   for (const line of table.split('\n')) {
@@ -241,7 +252,7 @@ async function mountReason(target: string, st: Stats): Promise<string | undefine
     const point = line
       .split(' ')[4]
       ?.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    if (point === target) return why;
+    if (point === target) return mountPoint;
   }
   return undefined;
 }
