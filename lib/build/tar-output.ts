@@ -3,7 +3,7 @@ import { createReadStream, lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { LkvolError } from '../errors.js';
+import { throwIfCancelled } from '../internal/async.js';
 import { compareBytes } from '../internal/compare.js';
 import { readAppliedXattrs } from '../layer/index.js';
 import { createTarWriter, type TarWriteHeader } from '../tar/index.js';
@@ -53,7 +53,7 @@ export async function writeTreeTar(
     ).sort(compareBytes);
     for (const name of names) {
       // Ctrl-C between two entries (the largest file takes a fraction of a second to copy).
-      if (o.signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', 'write the tar: cancelled');
+      throwIfCancelled(o.signal, 'write the tar');
       const path = rel === '' ? name : `${rel}/${name}`;
       const entered = tree ?? (trees.has(path) ? { prefix: path, info: trees.get(path)! } : undefined);
       if (tree === undefined) {

@@ -72,5 +72,10 @@ export const entriesPerTurn = 2000;
 /** Lets the event loop run (a Ctrl-C handler among the rest), then throws LKVOL_CANCELLED if `signal` aborted. */
 export async function yieldTurn(signal: AbortSignal | undefined, what: string): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
+  throwIfCancelled(signal, what);
+}
+
+/** @throws LKVOL_CANCELLED naming `what` when `signal` has aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted === true) throw new LkvolError('LKVOL_CANCELLED', `${what}: cancelled`);
 }
