@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   try {
     log(`registry ${registry.url}; work directory ${work}`);
     const images = await prepareImages({ registry: registry.host, cacheDir: opts.cacheDir, mirror: opts.mirror });
-    const ctx: BenchContext = { work, dropper, images, trees: new Map() };
+    const ctx: BenchContext = { work, dropper, images, trees: new Map(), setAside: 0, removingNow: false };
     await readTreeOnce(ctx, images.tiny);
     const results = await runRounds(ctx, opts, commit);
     console.log(formatReport(results));
