@@ -19,6 +19,8 @@ export interface Session {
 
 /**
  * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
+ * Where http is allowed both are sent at once (a loopback registry answers in one round trip
+ * instead of two); the https answer decides, and the http one is used only when https finds no TLS.
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
 export async function ping(
@@ -26,25 +28,36 @@ export async function ping(
   req: PingRequest,
 ): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
+  const abandon = new AbortController();
+  const plain = p.allowHttp
+    ? pingAt(`http://${p.apiHost}`, p, { ...req, signal: withAbandon(req.signal, abandon.signal) })
+    : undefined;
+  plain?.catch(() => undefined); // awaited below, or abandoned once https has answered
   let tlsError: LkvolError | undefined;
   try {
     const session = await pingAt(`https://${p.apiHost}`, p, req);
     if (session !== 'speaks-tls') return session;
   } catch (err) {
-    if (!p.allowHttp || !(err instanceof LkvolError) || !isTlsNotSpoken(err.cause)) throw err;
+    if (plain === undefined || !(err instanceof LkvolError) || !isTlsNotSpoken(err.cause)) throw err;
     tlsError = err;
+  } finally {
+    if (tlsError === undefined) abandon.abort();
   }
-  if (tlsError === undefined) throw internalError('ping: https answered as plain http');
+  if (tlsError === undefined || plain === undefined) throw internalError('ping: https answered as plain http');
   // A TLS server that drops us (a client certificate it wants, TLS 1.3 alerts) looks like "no TLS" too;
   // if plain HTTP fails as well, or is answered by an HTTPS server, the TLS error is the one that matters.
   let session: Session | 'speaks-tls';
   try {
-    session = await pingAt(`http://${p.apiHost}`, p, req);
+    session = await plain;
   } catch (err) {
     throw err instanceof LkvolError && err.code === 'LKVOL_CANCELLED' ? err : tlsError;
   }
   if (session === 'speaks-tls') throw tlsError;
   return session;
+}
+
+function withAbandon(signal: AbortSignal | undefined, abandon: AbortSignal): AbortSignal {
+  return signal === undefined ? abandon : AbortSignal.any([signal, abandon]);
 }
 
 /** A mirror given as a URL is spoken to with exactly its scheme: no fallback either way. */

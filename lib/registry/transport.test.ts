@@ -1,8 +1,10 @@
 // Tier A: node:http servers per case for auth handshakes, retries, redirects and error mapping.
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { digestOf } from '../digest/index.js';
+import { listenOnLoopback } from '../internal/testing/loopback.js';
 import { sendRegistryError, startFakeRegistry, type FakeHandler } from '../internal/testing/registry.js';
 import { mediaTypes } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
@@ -270,4 +272,44 @@ test('cancel: aborting the signal stops a hanging request as cancelled', async (
   await assert.rejects(c.fetchManifest(parseReference(`${server.host}/x/y:1`), { signal: controller.signal }), {
     code: 'LKVOL_CANCELLED',
   });
+});
+
+test('ping: on loopback, plain http is asked beside the https attempt, not after it fails', async (t) => {
+  // A plain HTTP registry that leaves a TLS hello unanswered until the plain GET /v2/ has arrived. Sent one
+  // after the other, that GET would come only once the liveness timer below had refused the hello.
+  let hello: Socket | undefined;
+  let tlsRefused = false;
+  let pinged = false;
+  let pingedBeforeTlsRefused: boolean | undefined;
+  const refuse = (socket: Socket) => {
+    tlsRefused = true;
+    socket.destroy();
+  };
+  const server = createServer((req, res) => {
+    if (req.url === '/v2/') {
+      pingedBeforeTlsRefused ??= !tlsRefused;
+      pinged = true;
+      if (hello !== undefined) refuse(hello);
+      return res.end('{}');
+    }
+    if (req.url === '/v2/x/y/manifests/1') return sendManifest(res);
+    sendRegistryError(res, 404, 'NAME_UNKNOWN');
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (pinged) return refuse(socket);
+    hello = socket;
+    setTimeout(() => refuse(socket), 5000).unref();
+  });
+  const port = await listenOnLoopback(server, 'fake registry');
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const { c } = client(t);
+  const fetched = await c.fetchManifest(parseReference(`127.0.0.1:${port}/x/y:1`));
+  assert.equal(fetched.digest, digestOf(manifestBytes));
+  assert.equal(pingedBeforeTlsRefused, true, 'the plain ping came while the https attempt still waited');
 });
