@@ -167,7 +167,7 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
     for (const { path, st } of [...dirs.reverse(), { path: '', st: root }]) {
       const to = path === '' ? o.to : join(o.to, path);
       if (o.applyOwnership) {
-        if (!(await copyAppliedXattrs(join(lower, path), to))) return false;
+        if (!copyAppliedXattrs(join(lower, path), to)) return false;
         chownSync(to, st.uid, st.gid);
       }
       chmodSync(to, st.mode & 0o7777);

@@ -86,7 +86,7 @@ export async function writeTreeTar(
         gid: own?.gid ?? st.gid,
         mtime: Math.floor(st.mtimeMs / 1000),
       };
-      const pax = (await readAppliedXattrs(full)).map(([k, v]) => [`SCHILY.xattr.${k}`, v] as const);
+      const pax = readAppliedXattrs(full).map(([k, v]) => [`SCHILY.xattr.${k}`, v] as const);
       const inode = `${st.dev}:${st.ino}`;
       const first = !st.isDirectory() && st.nlink > 1 ? inodes.get(inode) : undefined;
       if (first !== undefined) {

@@ -193,7 +193,7 @@ async function writeFile(
     applyFdMetadata(ctx, node, probeCreation(ctx, node, created));
     // After the last write and after chown: both clear security.capability.
     applyXattrs(path, entry, {
-      mode: ctx.xattrMode,
+      policy: ctx.xattrPolicy,
       layer: ctx.layer,
       replace: false,
       onDropped: (e) => ctx.xattrEntries.push(e.name),

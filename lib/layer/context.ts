@@ -4,7 +4,7 @@ import { DirCache } from './dir-cache.js';
 import { readUmask } from './umask.js';
 import type { LayerEntry } from './entries.js';
 import { NodeMaker, type SkippedEntry } from './special.js';
-import type { XattrMode } from './xattrs.js';
+import type { XattrPolicy } from './xattrs.js';
 import { resolveVolumeLimits, type LayerCaps, type ResolvedVolumeLimits, type VolumeLimits } from './limits.js';
 
 /** A warning about content lkvol could not reproduce; the layer still applied. Codes: lib/warnings.ts. */
@@ -122,8 +122,8 @@ export interface LayerContext {
   layer: string;
   caps: LayerCaps;
   applyOwnership: boolean;
-  /** Whether xattrs are applied (as root), unavailable (no native binding) or dropped. */
-  xattrMode: XattrMode;
+  /** Whether xattrs are applied (as root; the binding is loaded by the first entry that needs it) or dropped. */
+  xattrPolicy: XattrPolicy;
   volume: VolumeBookkeeping;
   entries: number;
   bytes: number;
@@ -152,7 +152,7 @@ export interface LayerContext {
 
 /** Fresh bookkeeping for one layer. */
 export function createLayerContext(
-  opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrMode'> & { state: ExtractState },
+  opts: Pick<LayerContext, 'root' | 'layer' | 'caps' | 'applyOwnership' | 'xattrPolicy'> & { state: ExtractState },
 ): LayerContext {
   const { state, ...rest } = opts;
   return {

@@ -1,9 +1,11 @@
 // Tests of extractLayer as a stream consumer: diffIds, draining for the verifier, times, cancellation, state.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { chmod, chown, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { createVerifier, type Digest } from '../digest/index.js';
 import { isLkvolError } from '../errors.js';
 import {
@@ -178,6 +180,32 @@ test('as root, a default ACL above the volume (which overrides the umask) does n
     ),
   );
   assert.deepEqual(modes, ['755', '644', '755', '755', '644']);
+});
+
+test('as root, the xattr binding is loaded by the first entry that carries xattrs, not before', async (t) => {
+  assert.equal(process.getuid?.(), 0, 'xattrs are applied as root');
+  const sb = await createSandbox(t);
+  // A process of its own: whether the native module is loaded is per process, and this one may have loaded it.
+  const script = `
+    import { createRequire } from 'node:module';
+    import { Readable } from 'node:stream';
+    const { buildTar } = await import(${JSON.stringify(new URL('../internal/testing/tar.js', import.meta.url).href)});
+    const { createExtractState, extractLayer } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('@napi-rs'));
+    const state = createExtractState();
+    const apply = async (layer, entries) =>
+      extractLayer(Readable.from([await buildTar(entries)]), { root: process.argv[1], layer, state, applyOwnership: true });
+    await apply('sha256:a', [{ name: 'd', type: 'dir' }, { name: 'd/plain', content: 'x' }]);
+    const before = loaded();
+    await apply('sha256:b', [{ name: 'd', type: 'dir' }, { name: 'd/tagged', content: 'y', pax: { 'SCHILY.xattr.user.k': 'v' } }]);
+    console.log(JSON.stringify({ before, after: loaded() }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, sb.root]);
+  assert.deepEqual(JSON.parse(stdout), { before: false, after: true });
+  const { getAttributeSync } = (await import('@napi-rs/xattr')) as {
+    getAttributeSync(p: string, n: string): Uint8Array | null;
+  };
+  assert.equal(Buffer.from(getAttributeSync(join(sb.root, 'd/tagged'), 'user.k') ?? []).toString(), 'v');
 });
 
 test('an empty blob is an empty layer', async (t) => {

@@ -5,7 +5,6 @@ import { applyLayerTar, type ExtractLayerResult } from './apply-layer.js';
 import { createLayerContext, enterLayer, leaveLayer, type ExtractState, type LayerWarning } from './context.js';
 import { layerCaps, type LayerLimits } from './limits.js';
 import { withTarBytes } from './source.js';
-import { loadXattrSupport } from './xattrs.js';
 
 export type { ExtractLayerResult } from './apply-layer.js';
 
@@ -65,13 +64,12 @@ export async function extractLayer(blob: Readable, opts: ExtractLayerOptions): P
 async function runLayer(blob: Readable, opts: ExtractLayerOptions): Promise<ExtractLayerResult> {
   const caps = layerCaps(opts.state.limits, opts.state, opts.limits);
   const applyOwnership = opts.applyOwnership ?? false;
-  const xattrMode = applyOwnership ? await loadXattrSupport() : ({ kind: 'drop' } as const);
   const ctx = createLayerContext({
     root: opts.root,
     layer: opts.layer,
     caps,
     applyOwnership,
-    xattrMode,
+    xattrPolicy: applyOwnership ? 'apply' : 'drop',
     state: opts.state,
   });
   try {

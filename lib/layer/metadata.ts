@@ -184,7 +184,7 @@ export function applyDirMetadata(ctx: LayerContext): void {
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
     applyXattrs(path, entry, {
-      mode: ctx.xattrMode,
+      policy: ctx.xattrPolicy,
       layer: ctx.layer,
       replace: made === undefined,
       onDropped: (e) => ctx.xattrEntries.push(e.name),

@@ -11,31 +11,32 @@ export interface XattrSupport {
   setAttributeSync(path: string, name: string, value: Uint8Array): void;
 }
 
-/** What the entries of a layer can do with xattrs: apply them, or only drop them (not root). */
-export type XattrMode =
-  { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error } | { kind: 'drop' };
+/** Whether the xattr binding could be loaded: its functions, or why not. */
+export type XattrMode = { kind: 'apply'; support: XattrSupport } | { kind: 'unavailable'; cause: Error };
 
-let loading: Promise<XattrMode> | undefined;
+/** What the entries of a layer do with their xattrs: apply them (as root), or only drop them (not root). */
+export type XattrPolicy = 'apply' | 'drop';
+
+let loaded: XattrMode | undefined;
 const requireHere = createRequire(import.meta.url);
 
 /**
- * Loads the native xattr binding once. Node has no xattr API; `@napi-rs/xattr` ships prebuilt
- * binaries as optional npm dependencies. Without a binary for this platform, layers that carry
- * applicable xattrs are refused rather than unpacked without them.
+ * Loads the native xattr binding once, when an entry or a copy first needs it (loading it takes
+ * ~8 ms after a cache drop, 3 ms warm, and most images carry no xattrs). Node has no xattr API;
+ * `@napi-rs/xattr` ships prebuilt binaries as optional npm dependencies. Without a binary for this
+ * platform, layers that carry applicable xattrs are refused rather than unpacked without them.
  */
-export function loadXattrSupport(): Promise<XattrMode> {
+export function xattrSupport(): XattrMode {
   // require, not import(): the bundled command runs from a vm.Script with a code cache, where Node 20
   // loses the dynamic-import callback (the package is CommonJS either way).
-  loading ??= Promise.resolve()
-    .then(() => requireHere('@napi-rs/xattr') as unknown)
-    .then(
-      (m): XattrMode => ({ kind: 'apply', support: m as XattrSupport }),
-      (err: unknown): XattrMode => ({
-        kind: 'unavailable',
-        cause: err instanceof Error ? err : new Error(String(err)),
-      }),
-    );
-  return loading;
+  if (loaded === undefined) {
+    try {
+      loaded = { kind: 'apply', support: requireHere('@napi-rs/xattr') as XattrSupport };
+    } catch (err) {
+      loaded = { kind: 'unavailable', cause: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
+  return loaded;
 }
 
 /**
@@ -51,7 +52,7 @@ export function isAppliedXattr(name: string): boolean {
 
 /** Options of {@link applyXattrs}. */
 export interface ApplyXattrsOptions {
-  mode: XattrMode;
+  policy: XattrPolicy;
   layer: string;
   /** Remove applicable xattrs the entry does not carry (a directory merged over an older one). */
   replace: boolean;
@@ -67,21 +68,22 @@ export interface ApplyXattrsOptions {
  * @throws LKVOL_IO when the output file system refuses them (e.g. no user xattrs).
  */
 export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptions): void {
-  const wanted = o.mode.kind === 'drop' ? [] : entry.xattrs.filter((x) => isAppliedXattr(x.name));
+  const wanted = o.policy === 'drop' ? [] : entry.xattrs.filter((x) => isAppliedXattr(x.name));
   if (wanted.length < entry.xattrs.length || entry.foreignXattrs > 0) o.onDropped(entry);
-  if (o.mode.kind === 'drop' || (wanted.length === 0 && !o.replace)) return;
-  if (o.mode.kind === 'unavailable') {
+  if (o.policy === 'drop' || (wanted.length === 0 && !o.replace)) return;
+  const mode = xattrSupport();
+  if (mode.kind === 'unavailable') {
     if (wanted.length === 0) return;
     throw new LkvolError(
       'LKVOL_UNSUPPORTED_MEDIA_TYPE',
       `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: cannot apply extended attribute ${wanted[0]?.name ?? ''}: no xattr support on this platform`,
       {
-        cause: o.mode.cause,
+        cause: mode.cause,
         hint: 'install lkvol with its optional dependencies (npm install without --omit=optional), or build as a non-root user, which drops xattrs',
       },
     );
   }
-  const fs = o.mode.support;
+  const fs = mode.support;
   try {
     if (o.replace) {
       for (const name of fs.listAttributesSync(path))
@@ -118,8 +120,8 @@ function isInvalidValue(err: unknown): boolean {
  * @returns false when there is no xattr binding for this platform (the caller extracts instead).
  * @throws the binding's error when the file system refuses.
  */
-export async function copyAppliedXattrs(from: string, to: string): Promise<boolean> {
-  const mode = await loadXattrSupport();
+export function copyAppliedXattrs(from: string, to: string): boolean {
+  const mode = xattrSupport();
   if (mode.kind !== 'apply') return false;
   for (const name of mode.support.listAttributesSync(from)) {
     if (!isAppliedXattr(name)) continue;
@@ -130,8 +132,8 @@ export async function copyAppliedXattrs(from: string, to: string): Promise<boole
 }
 
 /** The applied xattrs (see {@link isAppliedXattr}) `path` carries, by name in byte order; none without the binding. */
-export async function readAppliedXattrs(path: string): Promise<[string, Buffer][]> {
-  const mode = await loadXattrSupport();
+export function readAppliedXattrs(path: string): [string, Buffer][] {
+  const mode = xattrSupport();
   if (mode.kind !== 'apply') return [];
   const out: [string, Buffer][] = [];
   for (const name of mode.support.listAttributesSync(path).filter(isAppliedXattr).sort()) {
