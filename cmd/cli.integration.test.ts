@@ -531,7 +531,7 @@ describe('build', () => {
     );
   });
 
-  test("the bundle loads undici's dispatchers alone: not its fetch, WebSocket or mocks, nor Node's own fetch", async () => {
+  test("the bundle loads undici's dispatchers alone (not its fetch, WebSocket or mocks, nor Node's own fetch), and child_process and worker_threads only when used", async () => {
     const preload = join(suite.work, 'modules.cjs');
     await writeFile(
       preload,
@@ -543,6 +543,11 @@ describe('build', () => {
     assert.ok(loaded.includes('NativeModule net'), 'the list is the one of this run');
     assert.deepEqual(
       loaded.filter((m) => m.includes('deps/undici')),
+      [],
+    );
+    // Provisioners, device nodes and zstd without a native decoder need them; every start would compile them.
+    assert.deepEqual(
+      ['child_process', 'worker_threads'].filter((m) => loaded.includes(`NativeModule ${m}`)),
       [],
     );
     const source = await readFile(join(repoRoot(), 'dist', 'bundle', 'lkvol.cjs'), 'utf8');

@@ -1,6 +1,5 @@
 // Provisioners (lkvol extension): a program whose stdout is a tar stream of a volume's content, unpacked with
 // the same confined extractor, limits and sizeLimit as an image layer.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   accessSync,
@@ -30,6 +29,7 @@ import {
   type VolumeLimits,
   type VolumeReport,
 } from '../layer/index.js';
+import { childProcess } from '../internal/builtin.js';
 import { signalProcessGroup } from '../internal/process.js';
 import { volumeLimits, type ResolvedBuildOptions } from './options.js';
 import { treeInputs } from './reuse.js';
@@ -213,7 +213,7 @@ async function runProvisioner(
     );
   if (found === undefined) throw fail('is not found');
   const params = JSON.stringify(p.params);
-  const child = spawn(found.program, found.args, {
+  const child = childProcess().spawn(found.program, found.args, {
     cwd: resolve(o.cwd, dirname(p.file)),
     env: {
       LKVOL_VOLUME: volume.name,

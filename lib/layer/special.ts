@@ -1,7 +1,8 @@
 // Device nodes and FIFOs: made with coreutils mknod (Node has no mknod), only where the kernel permits.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lchownSync, lstatSync, lutimesSync } from 'node:fs';
+import { childProcess } from '../internal/builtin.js';
 import type { LayerEntry } from './entries.js';
 
 /** A device or FIFO of the image that is not on disk (recorded in lkvol.json by the build). */
@@ -101,7 +102,7 @@ export class NodeMaker {
     // PATH is the host's, never the image's: sh and mknod are found as any command lkvol runs.
     // Its own process group: a Ctrl-C at the terminal is lkvol's to handle. The shell ends at EOF on its
     // stdin, also when lkvol dies.
-    const shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    const shell = childProcess().spawn('sh', [], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     const wake = () => {
       const waiting = this.#waiting;
       this.#waiting = undefined;

@@ -1,9 +1,9 @@
 // zstd layers: the frame guard in front of Node's own decoder when it has one, else fzstd in a worker.
 import * as streams from 'node:stream';
 import { Duplex, type Transform } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { LkvolError, wrapError } from '../errors.js';
+import { workerThreads } from '../internal/builtin.js';
 import { createZstdFrameGuard } from './zstd-frames.js';
 import { maxZstdWindow } from './zstd-header.js';
 
@@ -69,7 +69,7 @@ export function nativeZstd(z: object): (() => Transform) | undefined {
  * of 1–8 MiB, each waiting for this side's reader, so memory stays bounded even for a bomb.
  */
 function createWorkerDecoder(layer: string): Duplex {
-  const worker = new Worker(workerUrl);
+  const worker = new (workerThreads().Worker)(workerUrl);
   let consumed: ((err?: Error | null) => void) | undefined;
   let finished: ((err?: Error | null) => void) | undefined;
   let ackOwed = false;
