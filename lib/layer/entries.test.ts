@@ -22,6 +22,8 @@ const base: TarHeader = {
   dataOffset: 512,
 };
 const latin1 = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
+/** A name as the tar reader hands it over: its UTF-8 bytes, one latin1 character each. */
+const utf8AsLatin1 = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
 const pax = (records: Record<string, string | Buffer>) =>
   new Map(Object.entries(records).map(([k, v]) => [k, Buffer.from(v)]));
 
@@ -87,6 +89,26 @@ const cases: Array<{
     want: { code: 'LKVOL_LAYER_CORRUPT', message: /name component of 256 bytes \(at most 255\)/ },
   },
   { name: 'a 255-byte name component is fine', input: { name: `d/${'n'.repeat(255)}` }, want: { kind: 'file' } },
+  {
+    name: 'a component of 86 three-byte characters (258 bytes) is refused, short as the name is',
+    input: { name: utf8AsLatin1(`d/${'€'.repeat(86)}`) },
+    want: { code: 'LKVOL_LAYER_CORRUPT', message: /name component of 258 bytes/ },
+  },
+  {
+    name: 'a component of 64 four-byte characters (256 bytes) is refused',
+    input: { name: utf8AsLatin1('😀'.repeat(64)) },
+    want: { code: 'LKVOL_LAYER_CORRUPT', message: /name component of 256 bytes/ },
+  },
+  {
+    name: 'a component of 85 three-byte characters (255 bytes) is fine',
+    input: { name: utf8AsLatin1('€'.repeat(85)) },
+    want: { name: '€'.repeat(85) },
+  },
+  {
+    name: 'ASCII control characters are kept as they are',
+    input: { name: 'a\x01\x7fb' },
+    want: { name: 'a\x01\x7fb' },
+  },
   {
     name: 'an xattr name that is not UTF-8',
     input: { pax: new Map([['SCHILY.xattr.user.' + latin1([0xff]), Buffer.from('v')]]) },

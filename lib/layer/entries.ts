@@ -47,6 +47,7 @@ const maxComponentBytes = 255;
 const maxSeconds = 8.64e12;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const ascii = /^[\x00-\x7f]*$/;
 
 /**
  * Checks one member and turns it into a {@link LayerEntry}. Names arrive as latin1 (exact bytes)
@@ -67,11 +68,16 @@ export function normalizeEntry(h: TarHeader, layer: string): LayerEntry {
         ? 'GNU sparse files are not supported'
         : `unsupported entry type ${JSON.stringify(h.typeflag)}`,
     );
-  if ([...h.pax.keys()].some((k) => k.startsWith('GNU.sparse.')))
+  if (h.pax.size > 0 && [...h.pax.keys()].some((k) => k.startsWith('GNU.sparse.')))
     throw corrupt(layer, name, 'sparse files are not supported');
-  const long = name.split('/').find((c) => Buffer.byteLength(c) > maxComponentBytes);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: shorter names cannot hold a long component.
+  const long =
+    name.length * 3 <= maxComponentBytes
+      ? undefined
+      : name.split('/').find((c) => Buffer.byteLength(c) > maxComponentBytes);
   if (long !== undefined)
     throw corrupt(layer, name, `name component of ${Buffer.byteLength(long)} bytes (at most ${maxComponentBytes})`);
+  const { xattrs, foreignXattrs } = h.pax.size === 0 ? noXattrs : xattrsOf(h, layer, name);
   const linkname =
     kind === 'symlink' || kind === 'link' ? decodeName(h.linkname, { layer, entry: name, what: `${kind} target` }) : '';
   if (kind === 'symlink' && linkname === '') throw corrupt(layer, name, 'symlink with an empty target');
@@ -85,11 +91,14 @@ export function normalizeEntry(h: TarHeader, layer: string): LayerEntry {
     gid: checkedInt(h.gid, layer, name, 'gid'),
     mtime: Math.abs(h.mtime) <= maxSeconds ? h.mtime : 0,
     linkname,
-    ...xattrsOf(h, layer, name),
+    xattrs,
+    foreignXattrs,
     devmajor: device ? checkedInt(h.devmajor, layer, name, 'devmajor') : 0,
     devminor: device ? checkedInt(h.devminor, layer, name, 'devminor') : 0,
   };
 }
+
+const noXattrs = { xattrs: Object.freeze([]), foreignXattrs: 0 };
 
 function xattrsOf(h: TarHeader, layer: string, name: string): { xattrs: readonly Xattr[]; foreignXattrs: number } {
   let x: PaxXattrs;
@@ -103,6 +112,8 @@ function xattrsOf(h: TarHeader, layer: string, name: string): { xattrs: readonly
 
 /** Re-reads latin1 name bytes as strict UTF-8; the error names the entry and which of its names failed. */
 function decodeName(raw: string, ref: { layer: string; entry: string; what: string }): string {
+  // ASCII reads the same in latin1 and UTF-8: most names need no decoding.
+  if (ascii.test(raw)) return raw;
   try {
     return utf8.decode(Buffer.from(raw, 'latin1'));
   } catch {
