@@ -176,10 +176,13 @@ function parseOctal(field: Buffer): number | undefined {
   while (start < end && (field[start] === 0x20 || field[start] === 0)) start++;
   while (end > start && (field[end - 1] === 0x20 || field[end - 1] === 0)) end--;
   if (start === end) return 0;
-  const nul = field.indexOf(0, start);
-  const digits = field.toString('latin1', start, nul === -1 || nul > end ? end : nul);
-  if (!/^[0-7]+$/.test(digits)) return undefined;
-  const n = parseInt(digits, 8);
+  // Digits up to the first NUL, read from the bytes: seven fields a header, no string made for any.
+  let n = 0;
+  for (let i = start; i < end && field[i] !== 0; i++) {
+    const digit = field[i]! - 0x30;
+    if (digit < 0 || digit > 7) return undefined;
+    n = n * 8 + digit;
+  }
   return Number.isSafeInteger(n) ? n : undefined;
 }
 

@@ -19,6 +19,8 @@ const numbers: Array<[string, Buffer, number | undefined]> = [
   ['cut at the first NUL after trimming', field('12\x0034', 8), 0o12],
   ['a space inside is an error', field('6 44', 8), undefined],
   ['a non-octal digit is an error', field('0000089', 8), undefined],
+  ['a byte just below "0" is an error', field('64/', 8), undefined],
+  ['eleven octal digits, a size of 8 GiB - 1', field('77777777777\0'), 8 * 1024 ** 3 - 1],
   ['a sign is an error', field('+644', 8), undefined],
   ['base-256 positive', field([0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), 256],
   [
