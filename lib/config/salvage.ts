@@ -39,7 +39,7 @@ export function salvage(data: unknown, problems: readonly SchemaProblem[]): Syst
   }
   for (const top of sections)
     if (Array.isArray(copy[top])) copy[top] = (copy[top] as unknown[]).filter((e) => e !== undefined);
-  const again = systemFileSchema.safeParse(copy);
+  const again = systemFileSchema.safeParse(copy, { jitless: true });
   return again.success ? again.data : undefined;
 }
 

@@ -20,7 +20,7 @@ export type SchemaResult =
 /** Checks `file.data` with `systemFileSchema` (strict objects: unknown keys are issues). An empty file is `{}`. */
 export function validateSchema(file: YamlFile): SchemaResult {
   const data = file.data ?? {};
-  const result = systemFileSchema.safeParse(data, { reportInput: true, error: messageFor });
+  const result = systemFileSchema.safeParse(data, { reportInput: true, error: messageFor, jitless: true });
   if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.flatMap((i): SchemaProblem[] => {
     const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');

@@ -48,7 +48,7 @@ export function parseLock(text: string, file: string): Lock {
   } catch (err) {
     throw notALock(file, `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`, err);
   }
-  const parsed = lockSchema.safeParse(data);
+  const parsed = lockSchema.safeParse(data, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw notALock(file, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'not a lock'}`, parsed.error);

@@ -56,7 +56,7 @@ export function readImageLabel(
   for (const key of ['name', 'image']) {
     if (key in value) throw fail(`${key} cannot be set in the label`);
   }
-  const parsed = containerFieldsSchema.safeParse(value);
+  const parsed = containerFieldsSchema.safeParse(value, { jitless: true });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) =>
       i.path.length === 0
