@@ -531,7 +531,7 @@ describe('build', () => {
     );
   });
 
-  test("the bundle loads undici's dispatchers alone (not its fetch, WebSocket or mocks, nor Node's own fetch), and child_process and worker_threads only when used", async () => {
+  test("the bundle loads undici's dispatchers alone (not its fetch, WebSocket or mocks, nor Node's own fetch), and child_process, worker_threads and http2 only when used", async () => {
     const preload = join(suite.work, 'modules.cjs');
     await writeFile(
       preload,
@@ -545,9 +545,10 @@ describe('build', () => {
       loaded.filter((m) => m.includes('deps/undici')),
       [],
     );
-    // Provisioners, device nodes and zstd without a native decoder need them; every start would compile them.
+    // Provisioners, device nodes and zstd without a native decoder need the first two, HTTP/2 (never offered)
+    // the last (cmd/http2-lazy.cjs); every start would compile them.
     assert.deepEqual(
-      ['child_process', 'worker_threads'].filter((m) => loaded.includes(`NativeModule ${m}`)),
+      ['child_process', 'worker_threads', 'http2'].filter((m) => loaded.includes(`NativeModule ${m}`)),
       [],
     );
     const source = await readFile(join(repoRoot(), 'dist', 'bundle', 'lkvol.cjs'), 'utf8');
