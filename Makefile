@@ -35,7 +35,6 @@ build: node-deps
 	$(TSC) -p tsconfig.json
 	node_modules/.bin/esbuild dist/cmd/lkvol.js --bundle --platform=node --format=cjs --target=node20 \
 	  --outfile=dist/bundle/lkvol.cjs --external:@napi-rs/xattr --alias:undici=./cmd/undici-slim.cjs --alias:node:http2=./cmd/http2-lazy.cjs --log-level=warning --define:import.meta.url=lkvolBundleUrl \
-	  --minify-whitespace --legal-comments=external \
 	  --banner:js="const lkvolBundleUrl = require('node:url').pathToFileURL(__filename).href;"
 	node_modules/.bin/esbuild dist/lib/layer/zstd-worker.js --bundle --platform=node --format=esm \
 	  --target=node20 --outdir=dist/bundle --entry-names=[name] --log-level=warning

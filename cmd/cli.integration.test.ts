@@ -1,7 +1,6 @@
 // The CLI end to end: exit codes, stdout/stderr, --json, and one run of the real executable.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAscii } from 'node:buffer';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -552,16 +551,13 @@ describe('build', () => {
       ['child_process', 'worker_threads', 'http2'].filter((m) => loaded.includes(`NativeModule ${m}`)),
       [],
     );
-    const bytes = await readFile(join(repoRoot(), 'dist', 'bundle', 'lkvol.cjs'));
-    const source = bytes.toString('latin1');
-    // esbuild names each CommonJS module it wraps by its path.
+    const source = await readFile(join(repoRoot(), 'dist', 'bundle', 'lkvol.cjs'), 'utf8');
     assert.deepEqual(
       ['lib/dispatcher/agent.js', 'lib/web/fetch/index.js', 'lib/mock/mock-agent.js'].map((f) =>
-        source.includes(`"node_modules/undici/${f}"`),
+        source.includes(`// node_modules/undici/${f}`),
       ),
       [true, false, false],
     );
-    assert.ok(isAscii(bytes), 'the bundle is ASCII, so start.cjs reads it as latin1 without decoding UTF-8');
   });
 
   test('the installed command runs its bundle with the code cache make build wrote; a cache V8 refuses, or none, only costs the compilation', async () => {

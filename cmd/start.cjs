@@ -1,5 +1,5 @@
 // The lkvol command's loader (CommonJS on purpose: V8's code cache is reachable from vm.Script only).
-// It runs dist/bundle/lkvol.cjs with the code cache make build wrote beside it, so the 1.8 MB bundle
+// It runs dist/bundle/lkvol.cjs with the code cache make build wrote beside it, so the 2.8 MB bundle
 // is not compiled again on every run (~50 ms of a ~200 ms start). A cache V8 rejects (another Node,
 // other flags) or a missing one only costs that compilation. LKVOL_CODE_CACHE=write (make build)
 // writes the cache after the run; LKVOL_CODE_CACHE=report says on stderr whether it was used.
@@ -8,16 +8,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const { Module } = require('node:module');
-const { isAscii } = require('node:buffer');
 
 const file = path.join(__dirname, 'lkvol.cjs');
 const cacheFile = `${file}.cache`;
 const mode = process.env.LKVOL_CODE_CACHE;
-// make build writes the bundle in ASCII (esbuild escapes strings; --minify-whitespace drops comments): read as
-// latin1, it is a one-byte string at once, where decoding it as UTF-8 takes ~5 ms more.
-const bytes = fs.readFileSync(file);
 // The entry's #! line is no JavaScript outside a module file: made a comment, line numbers kept.
-const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8').replace(/^#!/, '//');
+const source = fs.readFileSync(file, 'utf8').replace(/^#!/, '//');
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
