@@ -120,7 +120,7 @@ function readPrefix(block: Buffer, format: HeaderFormat, numbers: NumberReader):
 
 /** Go's getFormat: verify the checksum, then tell the format by magic, version and star trailer. */
 function detectFormat(block: Buffer): HeaderFormat {
-  const stored = parseOctal(block.subarray(148, 156));
+  const stored = parseOctal(block, 148, 156);
   if (stored === undefined) throw new HeaderError('header checksum is not a number');
   // The checksum field itself counts as eight spaces. Bytes with the top bit set count 0x100 less
   // when signed: counting them keeps the loop short (0.6 against 1.5 µs a header).
@@ -146,7 +146,7 @@ class NumberReader {
   constructor(private readonly block: Buffer) {}
 
   read(field: string, offset: number, length: number): number {
-    const n = parseNumber(this.block.subarray(offset, offset + length));
+    const n = parseNumberIn(this.block, offset, offset + length);
     if (n === undefined)
       throw new HeaderError(
         `${field} field ${JSON.stringify(this.block.toString('latin1', offset, offset + length))} is not a number`,
@@ -166,20 +166,27 @@ function gnuTimeParses(field: Buffer): boolean {
  * Returns undefined where Go fails, and for values beyond 2^53 (no real size, id or time is).
  */
 export function parseNumber(field: Buffer): number | undefined {
-  return field.length > 0 && (field[0]! & 0x80) !== 0 ? parseBase256(field) : parseOctal(field);
+  return parseNumberIn(field, 0, field.length);
+}
+
+/** {@link parseNumber} of `buf[start, end)`: seven fields a header, read in place. */
+function parseNumberIn(buf: Buffer, start: number, end: number): number | undefined {
+  return end > start && (buf[start]! & 0x80) !== 0
+    ? parseBase256(buf.subarray(start, end))
+    : parseOctal(buf, start, end);
 }
 
 /** Go's parseOctal (also used alone for the checksum field, which has no base-256 form). */
-function parseOctal(field: Buffer): number | undefined {
-  let start = 0;
-  let end = field.length;
-  while (start < end && (field[start] === 0x20 || field[start] === 0)) start++;
-  while (end > start && (field[end - 1] === 0x20 || field[end - 1] === 0)) end--;
+function parseOctal(buf: Buffer, from: number, to: number): number | undefined {
+  let start = from;
+  let end = to;
+  while (start < end && (buf[start] === 0x20 || buf[start] === 0)) start++;
+  while (end > start && (buf[end - 1] === 0x20 || buf[end - 1] === 0)) end--;
   if (start === end) return 0;
-  // Digits up to the first NUL, read from the bytes: seven fields a header, no string made for any.
+  // Digits up to the first NUL, read from the bytes: no string made for any field.
   let n = 0;
-  for (let i = start; i < end && field[i] !== 0; i++) {
-    const digit = field[i]! - 0x30;
+  for (let i = start; i < end && buf[i] !== 0; i++) {
+    const digit = buf[i]! - 0x30;
     if (digit < 0 || digit > 7) return undefined;
     n = n * 8 + digit;
   }
