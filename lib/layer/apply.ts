@@ -192,12 +192,13 @@ async function writeFile(
     const node = { fd, entry };
     applyFdMetadata(ctx, node, probeCreation(ctx, node, created));
     // After the last write and after chown: both clear security.capability.
-    applyXattrs(path, entry, {
+    const set = applyXattrs(path, entry, {
       policy: ctx.xattrPolicy,
       layer: ctx.layer,
       replace: false,
       onDropped: (e) => ctx.xattrEntries.push(e.name),
     });
+    if (set) ctx.volume.xattrsSet = true;
   } finally {
     closeSync(fd);
   }

@@ -71,6 +71,11 @@ export interface VolumeBookkeeping extends ExtractState {
    * first file.
    */
   exactModes: boolean | undefined;
+  /**
+   * Whether an entry's xattrs were set in this volume. Until then no directory holds one lkvol applies (the root
+   * starts empty), so a directory merged over an older one has none to remove and the xattr binding is not loaded.
+   */
+  xattrsSet: boolean;
 }
 
 /**
@@ -92,6 +97,7 @@ export function createExtractState(limits?: VolumeLimits): ExtractState {
     realDirs: new DirCache(),
     setgidDirs: false,
     exactModes: undefined,
+    xattrsSet: false,
   };
   return state;
 }

@@ -183,12 +183,13 @@ export function applyDirMetadata(ctx: LayerContext): void {
     );
     if (path === undefined) continue;
     // After chown; a directory merged over an older one loses the xattrs the new entry does not carry.
-    applyXattrs(path, entry, {
+    const set = applyXattrs(path, entry, {
       policy: ctx.xattrPolicy,
       layer: ctx.layer,
-      replace: made === undefined,
+      replace: made === undefined && ctx.volume.xattrsSet,
       onDropped: (e) => ctx.xattrEntries.push(e.name),
     });
+    if (set) ctx.volume.xattrsSet = true;
     if (!ctx.applyOwnership && (entry.mode & 0o700) !== 0o700) ctx.volume.lockedDirs.add(key);
   }
 }

@@ -65,15 +65,16 @@ export interface ApplyXattrsOptions {
  * re-resolved; the call does not follow a final symlink). Must run after chown, which clears
  * `security.capability`, and after the last write, which clears it too.
  * @throws LKVOL_UNSUPPORTED_MEDIA_TYPE when xattrs must be applied but no native binding loaded.
+ * @returns whether it set any.
  * @throws LKVOL_IO when the output file system refuses them (e.g. no user xattrs).
  */
-export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptions): void {
+export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptions): boolean {
   const wanted = o.policy === 'drop' ? [] : entry.xattrs.filter((x) => isAppliedXattr(x.name));
   if (wanted.length < entry.xattrs.length || entry.foreignXattrs > 0) o.onDropped(entry);
-  if (o.policy === 'drop' || (wanted.length === 0 && !o.replace)) return;
+  if (o.policy === 'drop' || (wanted.length === 0 && !o.replace)) return false;
   const mode = xattrSupport();
   if (mode.kind === 'unavailable') {
-    if (wanted.length === 0) return;
+    if (wanted.length === 0) return false;
     throw new LkvolError(
       'LKVOL_UNSUPPORTED_MEDIA_TYPE',
       `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: cannot apply extended attribute ${wanted[0]?.name ?? ''}: no xattr support on this platform`,
@@ -90,6 +91,7 @@ export function applyXattrs(path: string, entry: LayerEntry, o: ApplyXattrsOptio
         if (isAppliedXattr(name) && !wanted.some((w) => w.name === name)) fs.removeAttributeSync(path, name);
     }
     for (const x of wanted) fs.setAttributeSync(path, x.name, x.value);
+    return wanted.length > 0;
   } catch (err) {
     const what = `layer ${o.layer}: entry ${JSON.stringify(entry.name)}: set extended attributes: ${(err as Error).message}`;
     if (isInvalidValue(err))
