@@ -77,18 +77,21 @@ export function normalizeEntry(h: TarHeader, layer: string): LayerEntry {
       : name.split('/').find((c) => Buffer.byteLength(c) > maxComponentBytes);
   if (long !== undefined)
     throw corrupt(layer, name, `name component of ${Buffer.byteLength(long)} bytes (at most ${maxComponentBytes})`);
-  const { xattrs, foreignXattrs } = h.pax.size === 0 ? noXattrs : xattrsOf(h, layer, name);
   const linkname =
     kind === 'symlink' || kind === 'link' ? decodeName(h.linkname, { layer, entry: name, what: `${kind} target` }) : '';
   if (kind === 'symlink' && linkname === '') throw corrupt(layer, name, 'symlink with an empty target');
+  const mode = checkedInt(h.mode, layer, name, 'mode') & 0o7777;
+  const uid = checkedInt(h.uid, layer, name, 'uid');
+  const gid = checkedInt(h.gid, layer, name, 'gid');
+  const { xattrs, foreignXattrs } = h.pax.size === 0 ? noXattrs : xattrsOf(h, layer, name);
   const device = kind === 'char' || kind === 'block';
   return {
     name,
     kind,
     size: h.size,
-    mode: checkedInt(h.mode, layer, name, 'mode') & 0o7777,
-    uid: checkedInt(h.uid, layer, name, 'uid'),
-    gid: checkedInt(h.gid, layer, name, 'gid'),
+    mode,
+    uid,
+    gid,
     mtime: Math.abs(h.mtime) <= maxSeconds ? h.mtime : 0,
     linkname,
     xattrs,
