@@ -1,5 +1,5 @@
 // The lkvol command's loader (CommonJS on purpose: V8's code cache is reachable from vm.Script only).
-// It runs dist/bundle/lkvol.cjs with the code cache make build wrote beside it, so the 2.8 MB bundle
+// It runs dist/bundle/lkvol.cjs with the code cache make build wrote beside it, so the 1.7 MB bundle
 // is not compiled again on every run (~50 ms of a ~200 ms start). A cache V8 rejects (another Node,
 // other flags) or a missing one only costs that compilation. LKVOL_CODE_CACHE=write (make build)
 // writes the cache after the run; LKVOL_CODE_CACHE=report says on stderr whether it was used.

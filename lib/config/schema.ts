@@ -1,5 +1,5 @@
 // The zod schema of a LinuxKit system file: the single source of truth for its shape and types.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const str = z.string();
 const strList = z.array(str);

@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestOf, isDigest, parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError } from '../errors.js';
 import { mediaTypes, parseImageConfig } from '../oci/index.js';

@@ -1,7 +1,7 @@
 // lkvol.lock: every image reference of the system files pinned to a digest, as a stable, diff-friendly text.
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDigest, type Digest } from '../digest/index.js';
 import { LkvolError } from '../errors.js';
 import { compareBytes } from '../internal/compare.js';

@@ -1,5 +1,5 @@
 // Zod schemas of OCI/Docker descriptors, manifests, indexes and image configs; the types are inferred.
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDigest, type Digest } from '../digest/digest.js';
 
 /** A digest string validated like `parseDigest` does, typed as `Digest`. */

@@ -2,7 +2,7 @@
 // with positions and checked with a schema, so its own problems are reported as file:line:col too.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseYamlFile, type SourcePos } from '../config/index.js';
 import { ConfigError, wrapError, type ConfigIssue } from '../errors.js';
 import { normalizeHostPath } from './paths.js';
