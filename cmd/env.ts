@@ -1,4 +1,5 @@
 // The environment variables lkvol reads; lib never reads the environment itself.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 
@@ -65,4 +66,29 @@ export function proxyFromEnv(env: Env): { httpProxy?: string; httpsProxy?: strin
     ...(httpsProxy === undefined ? {} : { httpsProxy }),
     ...(noProxy === undefined ? {} : { noProxy }),
   };
+}
+
+/** Where cmd/lkvol.sh puts NODE_EXTRA_CA_CERTS, so that Node does not read it at start-up. */
+const handedOver = 'LKVOL_NODE_EXTRA_CA_CERTS';
+
+/**
+ * NODE_EXTRA_CA_CERTS as cmd/lkvol.sh hands it over: put back in `env` (so the programs lkvol starts see it as they
+ * would have) and its certificates returned; undefined when Node loaded it itself, or there is none. A file Node could
+ * not have used is ignored with a warning like Node's own.
+ */
+export function takeExtraCaCerts(env: Env, warn: (line: string) => void): string | undefined {
+  const file = env[handedOver];
+  if (file === undefined) return undefined;
+  delete env[handedOver];
+  env['NODE_EXTRA_CA_CERTS'] = file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    warn(`Warning: Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}\n`);
+    return undefined;
+  }
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+  warn(`Warning: Ignoring extra certs from \`${file}\`, load failed: no PEM certificate in it\n`);
+  return undefined;
 }

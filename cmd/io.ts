@@ -12,6 +12,8 @@ export interface CommandIO {
   /** The terminal's width now, when stderr is one. */
   columns?: (() => number) | undefined;
   env: Record<string, string | undefined>;
+  /** NODE_EXTRA_CA_CERTS's certificates (PEM) when Node did not load them at start-up (see cmd/lkvol.sh). */
+  extraCaCerts?: string | undefined;
   /** Aborted on SIGINT. */
   signal: AbortSignal;
   /** Working directory relative paths are taken from. */

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // The lkvol executable: wires process state into main() and sets the exit code (never process.exit).
+import { takeExtraCaCerts } from './env.js';
 import { main } from './main.js';
+
+// cmd/lkvol.sh kept NODE_EXTRA_CA_CERTS from Node's start-up: put back for the programs lkvol starts, trusted for
+// registries as Node would have trusted it.
+const extraCaCerts = takeExtraCaCerts(process.env, (line) => process.stderr.write(line));
 
 const controller = new AbortController();
 // The first Ctrl-C cancels the build cleanly (exit 130); a second one kills at once.
@@ -27,6 +32,7 @@ void main(process.argv.slice(2), {
   isTTY: process.stderr.isTTY === true,
   columns: () => process.stderr.columns || 80,
   env: process.env,
+  extraCaCerts,
   signal: controller.signal,
   cwd: process.cwd(),
   uid: process.getuid?.(),

@@ -47,6 +47,7 @@ export function registryOptions(values: RegistryFlagValues, io: CommandIO) {
     proxy: proxyFromEnv(io.env),
     insecureRegistries: values['insecure-registry'] ?? [],
     caCertFiles: values['ca-cert'] ?? [],
+    extraCaCerts: io.extraCaCerts,
     certsDirs: values['certs-dir'] ?? defaultCertsDirs(io.env),
     dockerConfigPath: dockerConfigPath(io.env),
     authFiles: authFilePaths(io.env),

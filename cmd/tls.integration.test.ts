@@ -1,14 +1,19 @@
-// The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, and the error without
-// them.
+// The CLI against an HTTPS registry with a test CA: --ca-cert, --certs-dir, --insecure-registry, NODE_EXTRA_CA_CERTS
+// (read by the installed command rather than by Node), and the error without them.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { pushTarImage } from '../lib/internal/testing/images.js';
 import { startRegistry, type TestRegistry } from '../lib/internal/testing/registry.js';
 import { createTestPki, type TestPki } from '../lib/internal/testing/tls.js';
 import { runInProcess } from '../lib/internal/testing/run-in-process.js';
+import { repoRoot } from '../lib/internal/testing/testdata.js';
 import { useRegistry } from '../lib/internal/testing/use-registry.js';
+
+const execFileAsync = promisify(execFile);
 
 /** The seed registry, over http: the image is pushed to it, and secure serves its storage over https. */
 const suite = useRegistry({ name: 'cli-tls' });
@@ -89,3 +94,57 @@ for (const [i, c] of cases.entries()) {
     );
   });
 }
+
+/**
+ * Runs the installed command (cmd/lkvol.sh) with NODE_EXTRA_CA_CERTS set to `extra`, and a credential helper for the
+ * registry that records what it is given of NODE_EXTRA_CA_CERTS and LKVOL_NODE_EXTRA_CA_CERTS (and finds nothing).
+ */
+async function buildWithExtraCerts(name: string, extra: string) {
+  const dir = join(suite.work, name);
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  const seen = join(dir, 'helper-env');
+  const helper = join(dir, 'bin', 'docker-credential-lkvolenv');
+  await writeFile(
+    helper,
+    `#!/bin/sh\necho "NODE_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS-unset} LKVOL_NODE_EXTRA_CA_CERTS=\${LKVOL_NODE_EXTRA_CA_CERTS-unset}" >> '${seen}'\necho 'credentials not found in native keychain'\nexit 1\n`,
+  );
+  await chmod(helper, 0o755);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [secure.host]: 'lkvolenv' } }));
+  const env = {
+    HOME: dir,
+    DOCKER_CONFIG: dir,
+    PATH: `${join(dir, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
+    NODE_EXTRA_CA_CERTS: extra,
+  };
+  const args = [
+    'build',
+    '-q',
+    '--certs-dir',
+    join(dir, 'empty'),
+    '-o',
+    join(dir, 'out'),
+    '--cache',
+    join(dir, 'c'),
+    system,
+  ];
+  const r = await execFileAsync(join(repoRoot(), 'cmd', 'lkvol.sh'), args, { env, cwd: dir }).then(
+    (ok) => ({ code: 0, stderr: ok.stderr }),
+    (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
+  );
+  return { ...r, helperSaw: await readFile(seen, 'utf8').catch(() => '') };
+}
+
+test('NODE_EXTRA_CA_CERTS, read by lkvol instead of by Node at start-up, trusts the test CA; the programs lkvol starts see it as set', async () => {
+  const r = await buildWithExtraCerts('extra-ca', pki.ca.cert);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.helperSaw, `NODE_EXTRA_CA_CERTS=${pki.ca.cert} LKVOL_NODE_EXTRA_CA_CERTS=unset\n`);
+});
+
+test("NODE_EXTRA_CA_CERTS naming no file: Node's warning, and the registry it would have vouched for is refused", async () => {
+  const missing = join(suite.work, 'no-such-ca.crt');
+  const r = await buildWithExtraCerts('extra-ca-missing', missing);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^Warning: Ignoring extra certs from \`${missing}\`, load failed: .*ENOENT`, 'm'));
+  assert.match(r.stderr, new RegExp(`certificate of ${secure.host} does not verify`));
+  assert.equal(r.helperSaw, `NODE_EXTRA_CA_CERTS=${missing} LKVOL_NODE_EXTRA_CA_CERTS=unset\n`);
+});

@@ -137,6 +137,7 @@ export interface LockOptions extends Pick<
   | 'authFiles'
   | 'env'
   | 'caCertFiles'
+  | 'extraCaCerts'
   | 'certsDirs'
   | 'offline'
   | 'pull'

@@ -52,7 +52,8 @@ export interface BuildOptions extends PullOptions {
   reuse?: boolean;
 }
 
-type OptionalKeys = 'dockerConfigPath' | 'env' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy';
+type OptionalKeys =
+  'dockerConfigPath' | 'env' | 'signal' | 'sourceDateEpoch' | 'proxy' | 'retry' | 'stdout' | 'policy' | 'extraCaCerts';
 /** Every default filled in, and every path but `files` and `out` (named in messages as given) absolute. */
 export type ResolvedBuildOptions = Required<Omit<BuildOptions, OptionalKeys>> & Pick<BuildOptions, OptionalKeys>;
 

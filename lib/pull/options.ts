@@ -32,6 +32,11 @@ export interface PullOptions {
   env?: Record<string, string | undefined> | undefined;
   /** Files of CA certificates trusted for every registry (`--ca-cert`). */
   caCertFiles?: string[];
+  /**
+   * PEM text of CA certificates added to Node's roots for every registry, unchecked, as Node adds `NODE_EXTRA_CA_CERTS`
+   * (the lkvol command passes that file's text when it kept Node from loading it at start-up, see cmd/lkvol.sh).
+   */
+  extraCaCerts?: string | undefined;
   /** Directories of `<host:port>/ca.crt` and client certificates (`--certs-dir`). */
   certsDirs?: string[];
   /**

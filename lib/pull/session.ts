@@ -65,6 +65,7 @@ export interface PullSessionOptions {
   authFiles: string[];
   env?: Record<string, string | undefined> | undefined;
   caCertFiles: string[];
+  extraCaCerts?: string | undefined;
   certsDirs: string[];
   userAgent: string;
   /** Use only the cache: no registry is contacted, and a missing tag or blob is an error naming it. */
@@ -266,6 +267,7 @@ async function createClient(o: PullSessionOptions): Promise<RegistryClient> {
     credentials,
     insecureRegistries: o.insecureRegistries,
     caCertFiles: o.caCertFiles,
+    extraCaCerts: o.extraCaCerts,
     certsDirs: o.certsDirs,
     userAgent: o.userAgent,
     mirrors,

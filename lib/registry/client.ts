@@ -38,6 +38,8 @@ export interface RegistryClientOptions {
   caCert?: string | Buffer | undefined;
   /** Files of extra CA certificates trusted for every registry (`--ca-cert`); read at first use. */
   caCertFiles?: readonly string[] | undefined;
+  /** PEM text of CA certificates trusted for every registry, unchecked, as Node trusts `NODE_EXTRA_CA_CERTS`. */
+  extraCaCerts?: string | undefined;
   /**
    * Directories with `<host:port>/ca.crt` (and `client.cert` + `client.key`), as Docker's `certs.d` (`--certs-dir`).
    */

@@ -21,39 +21,83 @@ export interface Session {
  * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
  * Where http is allowed both are sent at once (a loopback registry answers in one round trip
  * instead of two); the https answer decides, and the http one is used only when https finds no TLS.
+ * That first https attempt goes through `probe`, which trusts nothing and verifies nothing, so a
+ * registry that speaks plain HTTP never makes lkvol load its trust (Node's roots and any extra CAs:
+ * ~20–60 ms); whenever TLS is spoken, or the probe cannot tell, the ping is asked again through `send`,
+ * verified, and its answer is the one that counts.
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
 export async function ping(
-  p: { apiHost: string; allowHttp: boolean; registry: string; send: Sender; endpoint?: string | undefined },
+  p: {
+    apiHost: string;
+    allowHttp: boolean;
+    registry: string;
+    send: Sender;
+    probe?: Sender | undefined;
+    endpoint?: string | undefined;
+  },
   req: PingRequest,
 ): Promise<Session> {
   if (p.endpoint !== undefined) return pingEndpoint(p.endpoint, p, req);
+  const https = `https://${p.apiHost}`;
+  if (!p.allowHttp) return overTls(await pingAt(https, p, req));
   const abandon = new AbortController();
-  const plain = p.allowHttp
-    ? pingAt(`http://${p.apiHost}`, p, { ...req, signal: withAbandon(req.signal, abandon.signal) })
-    : undefined;
-  plain?.catch(() => undefined); // awaited below, or abandoned once https has answered
-  let tlsError: LkvolError | undefined;
+  const plain = pingAt(`http://${p.apiHost}`, p, { ...req, signal: withAbandon(req.signal, abandon.signal) });
+  plain.catch(() => undefined); // awaited below, or abandoned once https has answered
   try {
-    const session = await pingAt(`https://${p.apiHost}`, p, req);
-    if (session !== 'speaks-tls') return session;
+    await pingAt(https, { ...p, send: p.probe ?? p.send }, req);
   } catch (err) {
-    if (plain === undefined || !(err instanceof LkvolError) || !isTlsNotSpoken(err.cause)) throw err;
-    tlsError = err;
-  } finally {
-    if (tlsError === undefined) abandon.abort();
+    if (err instanceof LkvolError && isTlsNotSpoken(err.cause))
+      return fallBackToPlain(plain, () => pingAt(https, p, req));
+    if (!(err instanceof LkvolError) || err.code === 'LKVOL_CANCELLED' || isBeforeTls(err.cause)) {
+      abandon.abort();
+      throw err;
+    }
   }
-  if (tlsError === undefined || plain === undefined) throw internalError('ping: https answered as plain http');
-  // A TLS server that drops us (a client certificate it wants, TLS 1.3 alerts) looks like "no TLS" too;
-  // if plain HTTP fails as well, or is answered by an HTTPS server, the TLS error is the one that matters.
-  let session: Session | 'speaks-tls';
+  abandon.abort();
+  return overTls(await pingAt(https, p, req));
+}
+
+/**
+ * The server does not seem to speak TLS: the plain ping's session. A TLS server that drops us (a client certificate
+ * it wants, TLS 1.3 alerts) looks like "no TLS" too; if plain HTTP fails as well, or is answered by an HTTPS server,
+ * the verified TLS attempt decides, and its error is the one that matters.
+ */
+async function fallBackToPlain(
+  plain: Promise<Session | 'speaks-tls'>,
+  verified: () => Promise<Session | 'speaks-tls'>,
+): Promise<Session> {
+  let session: Session | 'speaks-tls' | undefined;
   try {
     session = await plain;
   } catch (err) {
-    throw err instanceof LkvolError && err.code === 'LKVOL_CANCELLED' ? err : tlsError;
+    if (err instanceof LkvolError && err.code === 'LKVOL_CANCELLED') throw err;
   }
-  if (session === 'speaks-tls') throw tlsError;
+  if (session !== undefined && session !== 'speaks-tls') return session;
+  return overTls(await verified());
+}
+
+/** An https ping's session ("speaks TLS" is an answer only plain http can give). */
+function overTls(session: Session | 'speaks-tls'): Session {
+  if (session === 'speaks-tls') throw internalError('ping: https answered as plain http');
   return session;
+}
+
+const beforeTlsCodes = [
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+
+/** Errors met before any TLS byte: a verified attempt would meet them too. */
+function isBeforeTls(err: unknown): boolean {
+  const code = networkErrorCode(err);
+  return code !== undefined && beforeTlsCodes.includes(code);
 }
 
 function withAbandon(signal: AbortSignal | undefined, abandon: AbortSignal): AbortSignal {

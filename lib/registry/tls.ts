@@ -8,7 +8,7 @@ import { LkvolError, wrapError } from '../errors.js';
 /** What a connection to the registry presents and trusts (undici `connect` options). */
 export interface RegistryTls {
   /** Node's bundled roots plus the extra CAs; undefined when there are no extras (Node's default trust). */
-  ca?: string[] | undefined;
+  ca?: readonly string[] | undefined;
   /** Client certificate and key (PEM) from `certs.d/<host>/*.cert` + `*.key`. */
   cert?: string | undefined;
   key?: string | undefined;
@@ -19,6 +19,11 @@ export interface TlsSources {
   caCert?: string | Buffer | undefined;
   /** Files of extra CAs trusted for every registry (`--ca-cert`). */
   caCertFiles?: readonly string[] | undefined;
+  /**
+   * PEM text of extra CAs trusted for every registry, taken as Node takes `NODE_EXTRA_CA_CERTS`: unchecked (OpenSSL
+   * skips a block it cannot read), so that a registry spoken to over plain HTTP costs nothing.
+   */
+  extraCaCerts?: string | undefined;
   /** Directories holding `<host:port>/ca.crt` (docker, containers and containerd read this layout). */
   certsDirs?: readonly string[] | undefined;
 }
@@ -29,9 +34,8 @@ export interface TlsSources {
  * @throws LKVOL_USAGE when a file is not PEM certificates or a `.cert` has no `.key`; LKVOL_IO when one cannot be read.
  */
 export async function loadRegistryTls(registry: string, src: TlsSources): Promise<RegistryTls> {
+  const shared = await sharedTrust(src);
   const extras: string[] = [];
-  if (src.caCert !== undefined) extras.push(...splitCertificates(src.caCert.toString(), 'the caCert option'));
-  for (const file of src.caCertFiles ?? []) extras.push(...splitCertificates(await readText(file), file));
   const out: RegistryTls = {};
   for (const dir of src.certsDirs ?? []) {
     const hostDir = join(dir, registry);
@@ -49,14 +53,14 @@ export async function loadRegistryTls(registry: string, src: TlsSources): Promis
       out.key = await readText(join(hostDir, keyName));
     }
   }
-  // Node's `ca` replaces its default roots, so keep them: --ca-cert adds trust, it must not remove Docker Hub's.
-  if (extras.length > 0) out.ca = [...rootCertificates, ...extras];
+  if (extras.length > 0) out.ca = [...(shared ?? rootCertificates), ...extras];
+  else if (shared !== undefined) out.ca = shared;
   return out;
 }
 
 /** The PEM certificates in `text`, each checked by parsing it. */
 function splitCertificates(text: string, where: string): string[] {
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemBlocks(text);
   const invalid = () =>
     new LkvolError('LKVOL_USAGE', `${where}: not a PEM file of CA certificates`, {
       hint: 'give a file with one or more "-----BEGIN CERTIFICATE-----" blocks',
@@ -70,6 +74,33 @@ function splitCertificates(text: string, where: string): string[] {
     }
   }
   return blocks;
+}
+
+/** Each TlsSources' trust for every registry, read once: registries without CAs of their own share one list. */
+const sharedLists = new WeakMap<TlsSources, Promise<readonly string[] | undefined>>();
+
+/**
+ * Node's roots and the CAs trusted for every registry; undefined when there are none (Node's default trust). Node's
+ * `ca` replaces its default roots, so they are kept: --ca-cert adds trust, it must not remove Docker Hub's.
+ */
+function sharedTrust(src: TlsSources): Promise<readonly string[] | undefined> {
+  let list = sharedLists.get(src);
+  if (list === undefined) {
+    list = (async () => {
+      const extras: string[] = [];
+      if (src.caCert !== undefined) extras.push(...splitCertificates(src.caCert.toString(), 'the caCert option'));
+      for (const file of src.caCertFiles ?? []) extras.push(...splitCertificates(await readText(file), file));
+      if (src.extraCaCerts !== undefined) extras.push(...pemBlocks(src.extraCaCerts));
+      return extras.length === 0 ? undefined : [...rootCertificates, ...extras];
+    })();
+    sharedLists.set(src, list);
+  }
+  return list;
+}
+
+/** The PEM certificate blocks of `text`, as they are. */
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 async function readText(path: string): Promise<string> {

@@ -75,13 +75,16 @@ export function createTransport(opts: TransportOptions): Transport {
   const allowHttp = insecure || isLoopbackRegistry(opts.registry) || endpoint?.startsWith('http:') === true;
   const apiHost = opts.registry === dockerHub ? dockerHubApiHost : opts.registry;
   const agent = createDispatcher({ tls: opts.tls, insecure, proxy: opts.proxy });
+  // Asks whether a registry that may speak plain HTTP speaks TLS at all, trusting nothing (see ping).
+  const probeAgent = allowHttp ? createDispatcher({ tls: { ca: [] }, insecure: true, proxy: opts.proxy }) : undefined;
   const userAgent = opts.userAgent ?? 'lkvol';
   const send = createSender(agent, retry, userAgent);
+  const probe = probeAgent === undefined ? undefined : createSender(probeAgent, retry, userAgent);
   const authorizer = createAuthorizer({ registry: opts.registry, credentials: opts.credentials, insecure, send });
   let session: Promise<Session> | undefined;
 
   const getSession = async (req: RegistryRequest): Promise<Session> => {
-    session ??= ping({ apiHost, allowHttp, registry: opts.registry, send, endpoint }, req);
+    session ??= ping({ apiHost, allowHttp, registry: opts.registry, send, probe, endpoint }, req);
     try {
       return await session;
     } catch (err) {
@@ -100,7 +103,9 @@ export function createTransport(opts: TransportOptions): Transport {
         },
       );
     },
-    close: () => agent.close(),
+    close: async () => {
+      await Promise.all([agent.close(), probeAgent?.close()]);
+    },
   };
 }
 
