@@ -1,6 +1,16 @@
 // Reusing an unchanged volume of the previous output: same inputs, intact tree → hard-linked into staging.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdir,
+  readdirSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedVolume } from '../config/index.js';
@@ -204,7 +214,7 @@ async function walkPrevious(
   const dirs: Array<{ path: string; st: Stats }> = [];
   let sinceTurn = 0;
   const walk = async (rel: string): Promise<boolean> => {
-    const names = readNames(below(lower, rel));
+    const names = readNamesReadingAhead(below(lower, rel));
     if (names === undefined) return false;
     names.sort(compareBytes);
     for (const name of names) {
@@ -255,8 +265,24 @@ export function emptyDir(path: string): boolean {
 
 /** The names in a directory; undefined when it cannot be read (EACCES, ENOENT, ENOTDIR). */
 function readNames(dir: string): string[] | undefined {
+  return ifReadable(() => readdirSync(dir));
+}
+
+/**
+ * {@link readNames}, asking the thread pool to read each subdirectory meanwhile: after a cache drop the walk waits on
+ * one directory block after another, and these reads run while it lstat-s this directory's entries.
+ */
+function readNamesReadingAhead(dir: string): string[] | undefined {
+  const entries = ifReadable(() => readdirSync(dir, { withFileTypes: true }));
+  if (entries === undefined) return undefined;
+  for (const e of entries) if (e.isDirectory()) readdir(below(dir, e.name), () => undefined);
+  return entries.map((e) => e.name);
+}
+
+/** `read()`, or undefined when the directory cannot be read (EACCES, ENOENT, ENOTDIR). */
+function ifReadable<T>(read: () => T): T | undefined {
   try {
-    return readdirSync(dir);
+    return read();
   } catch (err) {
     if (['EACCES', 'ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
