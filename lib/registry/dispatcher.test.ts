@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { listenOnLoopback } from '../internal/testing/loopback.js';
+import { closeHttpServer, listenOnLoopback } from '../internal/testing/loopback.js';
 import { startFakeRegistry } from '../internal/testing/registry.js';
 import { createTestPki, type TestPki } from '../internal/testing/tls.js';
 import { parseReference } from '../ref/index.js';
@@ -61,13 +61,7 @@ test('a TLS registry: one trust context for all its connections, trusting extra 
     setTimeout(() => res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[]}'), 50);
   });
   const port = await listenOnLoopback(server, 'https registry');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  t.after(() => closeHttpServer(server));
   let connections = 0;
   server.on('secureConnection', () => connections++);
   const c = client(unreadable + pki.ca.certPem);

@@ -21,10 +21,10 @@ export interface Session {
  * GET /v2/ over https, falling back to http only when allowed and the server does not speak TLS.
  * Where http is allowed both are sent at once (a loopback registry answers in one round trip
  * instead of two); the https answer decides, and the http one is used only when https finds no TLS.
- * That first https attempt goes through `probe`, which trusts nothing and verifies nothing, so a
- * registry that speaks plain HTTP never makes lkvol load its trust (Node's roots and any extra CAs:
- * ~20–60 ms); whenever TLS is spoken, or the probe cannot tell, the ping is asked again through `send`,
- * verified, and its answer is the one that counts.
+ * That first https attempt goes through `probe`, which trusts nothing and verifies nothing (a ping
+ * carries no credentials), so a registry that speaks plain HTTP never makes lkvol load its trust
+ * (Node's roots and any extra CAs: ~20–60 ms); whenever TLS is spoken, or the probe cannot tell, the
+ * ping is asked again through `send`, verified, and its answer is the one that counts.
  * @throws LKVOL_REGISTRY_UNAVAILABLE, LKVOL_REGISTRY_PROTOCOL, LKVOL_CANCELLED.
  */
 export async function ping(

@@ -4,7 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { digestOf } from '../digest/index.js';
-import { listenOnLoopback } from '../internal/testing/loopback.js';
+import { closeHttpServer, listenOnLoopback } from '../internal/testing/loopback.js';
 import { sendRegistryError, startFakeRegistry, type FakeHandler } from '../internal/testing/registry.js';
 import { mediaTypes } from '../oci/index.js';
 import { parseReference } from '../ref/index.js';
@@ -301,13 +301,7 @@ test('ping: on loopback, plain http is asked beside the https attempt, not after
     setTimeout(() => refuse(socket), 5000).unref();
   });
   const port = await listenOnLoopback(server, 'fake registry');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  t.after(() => closeHttpServer(server));
   const { c } = client(t);
   const fetched = await c.fetchManifest(parseReference(`127.0.0.1:${port}/x/y:1`));
   assert.equal(fetched.digest, digestOf(manifestBytes));

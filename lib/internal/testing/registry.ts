@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { listenOnLoopback } from './loopback.js';
+import { closeHttpServer, listenOnLoopback } from './loopback.js';
 
 const registryBinary = '/usr/bin/docker-registry';
 const htpasswdBinary = '/usr/bin/htpasswd';
@@ -227,11 +227,7 @@ export async function startHttpServer(handler: RequestListener): Promise<TestSer
   return {
     host,
     origin: `http://${host}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeHttpServer(server),
   };
 }
 

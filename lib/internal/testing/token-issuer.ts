@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSelfSigned } from './tls.js';
-import { listenOnLoopback } from './loopback.js';
+import { closeHttpServer, listenOnLoopback } from './loopback.js';
 
 /** One resource of a token request: `repository:x/y:pull`. */
 export interface RequestedScope {
@@ -76,8 +76,7 @@ export async function startTokenIssuer(opts: TokenIssuerOptions = {}): Promise<T
     rootCertBundle: signing.cert,
     requests: state.requests,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeHttpServer(server);
       await rm(dir, { recursive: true, force: true });
     },
   };
