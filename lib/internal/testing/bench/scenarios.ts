@@ -1,6 +1,6 @@
-// One round of the bench: per image, the reference and lkvol alternate (who goes first changes
-// every round), then lkvol rebuilds with nothing changed and the raw pipe runs; then the two-volume system is built
-// cold and rebuilt with one volume's image swapped. Every lkvol output is checked after its timing.
+// One round of a bench scenario: on one image, the reference and lkvol alternate (who goes first changes every round),
+// then lkvol rebuilds with nothing changed and the raw pipe runs; on the two-volume system, it is built cold and
+// rebuilt with one volume's image swapped. Every lkvol output is checked after its timing.
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSameTree, readReferenceTree, type ReferenceTree } from './compare.js';
