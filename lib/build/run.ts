@@ -33,7 +33,6 @@ import { imageRoots, writeRootfs, type ImageRoot } from './rootfs.js';
 import { pinConfig, readLockFor } from './lock.js';
 import { lockPathFor } from '../lock/index.js';
 import { createPullSession, type PullSession } from '../pull/index.js';
-import { singleReadSize } from '../cache/index.js';
 import { checkOutput, checkReplaceable, checkTarReplaceable } from './output-guard.js';
 import {
   AdoptionLost,
@@ -130,8 +129,6 @@ async function runBuild(options: BuildOptions): Promise<BuildResult> {
     platform: plan.platform,
     dockerConfigPath: o.dockerConfigPath,
     signal: o.signal,
-    // One image unpacked at a time reads its blobs in larger steps (growing.ts singleReadSize).
-    ...(plan.config.volumes.length <= 1 && !o.rootfs ? { blobReadSize: singleReadSize } : {}),
   });
   const provisioners = createProvisionerRuns(session.cache, o);
   const run: Run = { o, abort, out, plan, session, provisioners };

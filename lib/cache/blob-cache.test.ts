@@ -132,29 +132,3 @@ test('abandoning a cached read closes its file, and a corrupt read names its blo
   assert.equal(corruptCachedDigest(err), digest);
   assert.equal(corruptCachedDigest(new Error('other')), undefined);
 });
-
-test('readSize: a stored blob, and one followed while it is stored, are read in steps of that many bytes', async (t) => {
-  const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
-  const bigDigest = digestOf(big);
-  for (const readSize of [undefined, 1024 * 1024]) {
-    const cache = await createBlobCache({ dir: await tempDir(t, 'cache'), readSize });
-    const want = readSize ?? 256 * 1024;
-    const steps = [want, want, want];
-    // Followed from the start of its download; read once it is stored, so every step can be whole.
-    const source = new PassThrough();
-    const stored = cache.put(bigDigest, big.length, source, { subject: 'blob' });
-    const followed = await cache.openWhileStoring(bigDigest, big.length, 'blob', stored);
-    source.end(big);
-    await stored;
-    const sizes: number[] = [];
-    for await (const chunk of followed) sizes.push((chunk as Buffer).length);
-    assert.deepEqual(sizes.slice(0, 3), steps, `followed in steps of ${want}`);
-    assert.equal(
-      sizes.reduce((a, b) => a + b, 0),
-      big.length,
-    );
-    const fromStore: number[] = [];
-    for await (const chunk of cache.open(bigDigest, big.length, 'blob')) fromStore.push((chunk as Buffer).length);
-    assert.deepEqual(fromStore.slice(0, 3), steps, `stored read in steps of ${want}`);
-  }
-});

@@ -18,8 +18,6 @@ const staleTempMs = 60 * 60 * 1000;
 export interface BlobCacheOptions {
   /** Cache root; lkvol keeps its files under `<dir>/v1/`. */
   dir: string;
-  /** Bytes a blob is read in, stored or while it downloads (default `readSize` of growing.ts). */
-  readSize?: number | undefined;
 }
 
 export interface BlobCache {
@@ -85,7 +83,7 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
   const growing = new GrowingFiles();
   const open = (d: Digest, size: number | undefined, subject: string): Readable => {
     const verifier = createVerifier({ digest: d, size, subject: `${subject} (cached at ${pathOf(d)})` });
-    const file = createReadStream(pathOf(d), { highWaterMark: opts.readSize ?? readSize });
+    const file = createReadStream(pathOf(d), { highWaterMark: readSize });
     file.on('error', (err) => verifier.destroy(wrapError(err, 'LKVOL_IO', `${subject}: read cache ${pathOf(d)}`)));
     // A consumer that stops early (a refused layer) destroys the verifier; the file must close with it.
     verifier.once('close', () => file.destroy());
@@ -140,7 +138,7 @@ export async function createBlobCache(opts: BlobCacheOptions): Promise<BlobCache
       const wait = growing.next(d);
       const first = await Promise.race([storedFirst, wait.attempt]).finally(wait.cancel);
       if (first === undefined) return open(d, size, subject);
-      const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored, first, readSize: opts.readSize });
+      const source = followBlob({ growing, digest: d, finalPath: pathOf(d), stored, first });
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       source.on('error', (err) =>
         out.destroy(

@@ -151,19 +151,11 @@ class TrackedFile implements GrowingFile {
 }
 
 /**
- * Bytes read from a blob at a time, growing or stored, by default: as large as an inflate chunk. The 64 KiB
- * default of file streams made inflating wait for reads (a cached Debian layer: 2.08 s, 1.81 s with these, 4
- * runs). A build unpacking one image at a time reads 1 MiB ({@link singleReadSize}).
+ * Bytes read from a blob at a time, growing or stored: as large as an inflate chunk. The 64 KiB default
+ * of file streams made inflating wait for reads (a cached Debian layer: 2.08 s, 1.81 s with these, 4 runs);
+ * 1 MiB reads were no faster and raised peak memory by ~15 MB.
  */
 export const readSize = 256 * 1024;
-
-/**
- * Bytes read at a time when one image is unpacked at a time: a quarter of the thread-pool hand-offs. Cold builds,
- * alternating: the synthetic bench image 3.91 → 3.72 s (4 runs each), Debian 1.03 → 0.98 s (6). Two images unpacked
- * at once keep {@link readSize}: their 1 MiB buffers, promoted before they are freed, brought 63 mark-compacts
- * instead of 18 (4.41–4.82 → 4.82–4.92 s, peak RSS up to 155 MB).
- */
-export const singleReadSize = 1024 * 1024;
 
 /**
  * Bytes a blob's temp file is written in (see `TrackedFile.append`), as many as a follower reads at a time. The
@@ -183,8 +175,6 @@ export interface FollowOptions {
   stored: Promise<void>;
   /** The attempt writing the blob now: it is followed from byte 0. */
   first: GrowingFile;
-  /** Bytes read at a time (default {@link readSize}). */
-  readSize?: number | undefined;
 }
 
 /**
@@ -209,7 +199,7 @@ export class FollowInterruptedError extends LkvolError {
  * {@link FollowInterruptedError}; a download that fails for good fails it with its own error.
  */
 export function followBlob(o: FollowOptions): Readable {
-  return Readable.from(follow(o), { objectMode: false, highWaterMark: o.readSize ?? readSize });
+  return Readable.from(follow(o), { objectMode: false, highWaterMark: readSize });
 }
 
 async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
@@ -221,13 +211,13 @@ async function* follow(o: FollowOptions): AsyncGenerator<Buffer> {
   for (;;) {
     const handle = await openIfThere(attempt.path);
     if (handle !== undefined) {
-      for await (const chunk of readFrom(handle, pos, attempt, o.readSize ?? readSize)) {
+      for await (const chunk of readFrom(handle, pos, attempt)) {
         pos += chunk.length;
         yield chunk;
       }
     } else if (attempt.state === 'done') {
       // Stored before we opened its temp: the stored file holds exactly this attempt's verified bytes.
-      yield* readFrom(await open(o.finalPath, 'r'), pos, undefined, o.readSize ?? readSize);
+      yield* readFrom(await open(o.finalPath, 'r'), pos, undefined);
       return;
     }
     if (attempt.state === 'done') return;
@@ -253,17 +243,12 @@ async function openIfThere(path: string): Promise<FileHandle | undefined> {
 }
 
 /** Reads from `pos` and closes the file: to its end, or, for a growing file, until its attempt ends. */
-async function* readFrom(
-  handle: FileHandle,
-  pos: number,
-  growing: GrowingFile | undefined,
-  size: number,
-): AsyncGenerator<Buffer> {
+async function* readFrom(handle: FileHandle, pos: number, growing: GrowingFile | undefined): AsyncGenerator<Buffer> {
   try {
     for (let at = pos; ;) {
       const limit = growing === undefined ? Infinity : growing.written;
       if (at < limit) {
-        const buf = Buffer.allocUnsafe(Math.min(size, limit - at));
+        const buf = Buffer.allocUnsafe(Math.min(readSize, limit - at));
         const { bytesRead } = await handle.read(buf, 0, buf.length, at);
         if (bytesRead === 0) return;
         at += bytesRead;

@@ -6,4 +6,4 @@ export {
   type BlobCache,
   type BlobCacheOptions,
 } from './blob-cache.js';
-export { FollowInterruptedError, singleReadSize } from './growing.js';
+export { FollowInterruptedError } from './growing.js';

@@ -56,8 +56,6 @@ export interface PullSession {
 
 export interface PullSessionOptions {
   cacheDir: string;
-  /** Bytes a blob is read in as it is unpacked (the blob cache's `readSize`; default 256 KiB). */
-  blobReadSize?: number | undefined;
   /** What relative paths of local images (`oci-layout:`, `docker-archive:`) start from; default the process's. */
   cwd?: string | undefined;
   platform: Platform;
@@ -90,7 +88,7 @@ const downloadAttempts = 2;
  * @throws LKVOL_IO when the cache or a credentials file cannot be read, LKVOL_USAGE for a bad mirror spec.
  */
 export async function createPullSession(o: PullSessionOptions): Promise<PullSession> {
-  const cache = await createBlobCache({ dir: o.cacheDir, readSize: o.blobReadSize });
+  const cache = await createBlobCache({ dir: o.cacheDir });
   const client = o.offline === true ? undefined : await createClient(o);
   const tags = createTagStore({ dir: o.cacheDir });
   const policy = o.offline === true ? 'offline' : o.pull === true ? 'pull' : 'revalidate';
