@@ -2,6 +2,7 @@
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LkvolError } from '../errors.js';
+import { gatheredInput } from './gather.js';
 import { createZstdDecompressor } from './zstd.js';
 
 /** Compression formats recognised by their magic bytes. */
@@ -83,7 +84,7 @@ function nextReadable(blob: Readable): Promise<void> {
 export function createDecompressor(compression: Compression, layer: string): Duplex {
   switch (compression) {
     case 'gzip':
-      return createGunzip({ chunkSize: 256 * 1024 });
+      return gatheredInput(createGunzip({ chunkSize: 256 * 1024 }));
     case 'zstd':
       return createZstdDecompressor({ layer });
     case 'none':
