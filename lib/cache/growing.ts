@@ -155,7 +155,8 @@ class TrackedFile implements GrowingFile {
  * of file streams made inflating wait for reads (a cached Debian layer: 2.08 s, 1.81 s with these, 4 runs).
  * 1 MiB reads, in builds of one image: cold synthetic 3.94 → 3.81 s, but peak RSS 126–160 MB over a bench's five
  * runs (152 and 160 in two) against 127–144 MB; with two images at once, 63 mark-compacts instead of 18 and slower.
- * A gzip layer's inflater is still fed 1 MiB at a time, gathered from these reads into two reused buffers (layer/gather.ts).
+ * A gzip layer's inflater is still fed 1 MiB at a time, gathered from these reads into two reused buffers
+ * (layer/gather.ts).
  */
 export const readSize = 256 * 1024;
 
