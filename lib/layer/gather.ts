@@ -7,7 +7,7 @@ import { Duplex, Writable } from 'node:stream';
  * over 5). It is the inflater's input that counts: 1 MiB reads passed on in 256 KiB slices or copies gained nothing
  * (1.04 s each, as 256 KiB reads, where whole 1 MiB reads took 0.99 s); passed on whole, fresh 1 MiB buffers outlived
  * young-generation collections (39 mark-compacts instead of 9) and peak RSS reached 160 MB: hence two buffers, reused.
- * Even so a synthetic build's peak RSS is ~5 MB higher than with 256 KiB pieces (README, Benchmark).
+ * Even so a synthetic build's peak RSS was up to ~5 MB higher than with 256 KiB pieces in some batches (README).
  */
 export const pieceSize = 1024 * 1024;
 
