@@ -10,6 +10,8 @@ import { pushIndex } from '../internal/testing/push.js';
 import type { TarEntry } from '../internal/testing/tar.js';
 import { describeTree, replaceWithCopy, walkTree } from '../internal/testing/tree.js';
 import { build, type BuildOptions } from './index.js';
+import type { BuildRecord } from './record.js';
+import { summarizeTree } from './tree.js';
 import { useRegistry } from '../internal/testing/use-registry.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -54,6 +56,13 @@ suite.before(async () => {
     repository: 'reuse/many',
     tag: '1',
     layers: [Array.from({ length: 2100 }, (_, i) => ({ name: `f${i}`, content: `${i}` }))],
+  });
+  // Enough files for a worker thread to walk the previous tree with the main thread (fingerprints.ts).
+  await pushTarImage({
+    registry: suite.registry.host,
+    repository: 'reuse/big',
+    tag: '1',
+    layers: [Array.from({ length: 10_000 }, (_, i) => ({ name: `d${i % 40}/e${i % 7}/f${i}`, content: `${i}` }))],
   });
   // Refused only after many entries, so the other volume has been reused by then.
   await pushTarImage({
@@ -437,4 +446,45 @@ test('cancelled while the no-change check walks OUT: a cancellation, and OUT is 
     (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
   );
   assert.deepEqual(await snapshot(first.out), before);
+});
+
+/** lkvol.json, and the digest and fingerprint of the big volume's tree (`snapshot` reads 10,000 files more slowly). */
+async function bigState(out: string): Promise<{ record: string; digest: string; fingerprint: string }> {
+  const { digest, fingerprint } = await summarizeTree(join(out, 'containers/volumes/big/lower'));
+  return { record: await readFile(join(out, 'lkvol.json'), 'utf8'), digest, fingerprint };
+}
+
+test('a large volume, walked by a worker thread too: reused when intact, left as it was when cancelled, extracted anew after an edit deep inside', async (t) => {
+  const big =
+    'volumes:\n  - name: big\n    image: REGISTRY/reuse/big:1\n  - name: other\n    image: REGISTRY/reuse/other:1\n';
+  const { options, dir } = await setup(t, big);
+  const first = await run(options());
+  const before = await bigState(first.out);
+  const record = (await lstat(join(first.out, 'lkvol.json'))).ino;
+  assert.deepEqual(outcome(await run(options())), { reused: ['big', 'other'], extracted: [] });
+  assert.equal((await lstat(join(first.out, 'lkvol.json'))).ino, record, 'OUT left alone');
+  // The other volume changed: the big one is checked again (by the worker and the main thread) and moved over.
+  await writeFile(
+    join(dir, 'system.yml'),
+    big.replace('other:1', 'data:2').replaceAll('REGISTRY', suite.registry.host),
+  );
+  assert.deepEqual(outcome(await run(options())), { reused: ['big'], extracted: ['other'] });
+  const moved = await bigState(first.out);
+  assert.equal(moved.fingerprint, before.fingerprint);
+  // Cancelled after the images resolved, while both threads walk.
+  const controller = new AbortController();
+  const onEvent = (e: BuildEvent) => {
+    if (e.kind === 'resolve') setImmediate(() => controller.abort());
+  };
+  await assert.rejects(
+    build({ ...options(), signal: controller.signal, onEvent }),
+    (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
+  );
+  assert.deepEqual(await bigState(first.out), moved);
+  await appendFile(join(first.out, 'containers/volumes/big/lower/d23/e4/f3423'), '!');
+  assert.deepEqual(outcome(await run(options())), { reused: ['other'], extracted: ['big'] });
+  const bigRecord = (text: string) => (JSON.parse(text) as BuildRecord).volumes.find((v) => v.name === 'big');
+  const json = await readFile(join(first.out, 'lkvol.json'), 'utf8');
+  assert.equal(bigRecord(json)?.contentDigest, bigRecord(before.record)?.contentDigest);
+  assert.equal(bigRecord(json)?.files, 10_000);
 });

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoadedVolume } from '../config/index.js';
+import type { Config, LoadedVolume } from '../config/index.js';
 import { copyAppliedXattrs, extractionRulesVersion, type VolumeLimits } from '../layer/index.js';
 import { formatPlatform } from '../oci/index.js';
 import { formatReference } from '../ref/index.js';
@@ -24,7 +24,8 @@ import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
 import { version } from '../version.js';
 import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
-import { fingerprintLine } from './tree.js';
+import { fingerprintLine } from './fingerprint-walk.js';
+import { createFingerprintWalks, type FingerprintWalks } from './fingerprints.js';
 import type { Adoption } from './output.js';
 
 /** The previous output's build record, or undefined when OUT holds none (a first build, or a broken record). */
@@ -35,6 +36,19 @@ export async function readPreviousRecord(out: string): Promise<BuildRecord | und
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The trees of the previous output that this build may reuse, in the order of the volumes: lower/ of each filesystem
+ * volume of the same name and format, fingerprinted then. Whether their inputs are unchanged is not known yet.
+ */
+export function reusableTrees(config: Config, previous: BuildRecord): string[] {
+  return config.volumes
+    .filter((v) => {
+      const record = previous.volumes.find((r) => r.name === v.name);
+      return record?.fingerprint !== undefined && record.format === v.format && v.format === 'filesystem';
+    })
+    .map((v) => volumeTree(v.name).tree);
 }
 
 /**
@@ -102,6 +116,8 @@ export interface ReuseOptions {
   previous: { fingerprint?: string | undefined };
   applyOwnership: boolean;
   signal?: AbortSignal | undefined;
+  /** The build's fingerprint walks (a walk of the main thread alone without). */
+  walks?: FingerprintWalks | undefined;
 }
 
 /** Where a volume's tree and its empty siblings are, for {@link reuseVolume} and {@link volumeIntact}. */
@@ -115,7 +131,7 @@ export function volumeTree(name: string): Pick<ReuseOptions, 'tree' | 'empty'> {
  * a stat walk of it gives the recorded fingerprint. Reads only.
  */
 export async function volumeIntact(o: Omit<ReuseOptions, 'to' | 'applyOwnership'>): Promise<boolean> {
-  return (await walkPrevious(o, undefined)) !== undefined;
+  return (await intactTree(o)) !== undefined;
 }
 
 /**
@@ -125,11 +141,11 @@ export async function volumeIntact(o: Omit<ReuseOptions, 'to' | 'applyOwnership'
 export async function intactTree(
   o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
 ): Promise<{ dev: number; ino: number } | undefined> {
-  const root = join(o.out, o.tree);
-  const before = lstatSync(root, { throwIfNoEntry: false });
-  if (before === undefined || !(await volumeIntact(o))) return undefined;
-  const after = lstatSync(root, { throwIfNoEntry: false });
-  return after?.dev === before.dev && after.ino === before.ino ? { dev: before.dev, ino: before.ino } : undefined;
+  if (o.previous.fingerprint === undefined || !o.empty.every((d) => emptyDir(join(o.out, d)))) return undefined;
+  const walked = await (o.walks ?? createFingerprintWalks()).fingerprint(o.out, o.tree, o.signal);
+  if (walked === undefined || walked.fingerprint !== o.previous.fingerprint) return undefined;
+  const after = lstatSync(join(o.out, o.tree), { throwIfNoEntry: false });
+  return after?.dev === walked.root.dev && after.ino === walked.root.ino ? walked.root : undefined;
 }
 
 /**
@@ -193,13 +209,13 @@ async function setUpDirs(o: ReuseOptions, dirs: Array<{ path: string; st: Stats 
 }
 
 /**
- * Walks the previous output's volume in byte order of path, fingerprinting it; with `to`, makes
- * each directory there and hard-links everything else. Returns the directories met (to set up
- * after), or undefined when the tree is not intact or cannot be read or linked.
+ * Walks the previous output's volume in byte order of path, fingerprinting it, and makes each directory in `to` and
+ * hard-links everything else there. Returns the directories met (to set up after), or undefined when the tree is not
+ * intact or cannot be read or linked.
  */
 async function walkPrevious(
   o: Omit<ReuseOptions, 'to' | 'applyOwnership'>,
-  to: string | undefined,
+  to: string,
 ): Promise<Array<{ path: string; st: Stats }> | undefined> {
   const fingerprint = o.previous.fingerprint;
   const lower = join(o.out, o.tree);
@@ -229,12 +245,11 @@ async function walkPrevious(
       const inode = `${st.dev}:${st.ino}`;
       hash.update(fingerprintLine(path, st, st.nlink - (added.get(inode) ?? 0)));
       if (st.isDirectory()) {
-        if (to !== undefined) mkdirSync(below(to, path), 0o700);
+        mkdirSync(below(to, path), 0o700);
         dirs.push({ path, st });
         if (!(await walk(path))) return false;
         continue;
       }
-      if (to === undefined) continue;
       if (!link(below(lower, path), below(to, path))) return false;
       added.set(inode, (added.get(inode) ?? 0) + 1);
     }

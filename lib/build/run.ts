@@ -46,7 +46,8 @@ import { recordInTar, writeTreeTar } from './tar-output.js';
 import { checkSources, sourcesHint } from './sources.js';
 import { createProvisionerRuns, type ProvisionerRuns } from './provision.js';
 import { stampTree } from './epoch.js';
-import { readPreviousRecord } from './reuse.js';
+import { readPreviousRecord, reusableTrees } from './reuse.js';
+import { createFingerprintWalks, worthAWorker, type FingerprintWalks } from './fingerprints.js';
 import { writeVolume } from './volumes.js';
 
 export interface BuildResult {
@@ -85,6 +86,8 @@ interface Run {
   plan: Plan;
   session: PullSession;
   provisioners: ProvisionerRuns;
+  /** Fingerprint walks of the previous output's trees, started before the images resolve. */
+  walks: FingerprintWalks;
 }
 
 /**
@@ -123,32 +126,42 @@ async function runBuild(options: BuildOptions): Promise<BuildResult> {
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
   const o = resolveBuildOptions({ ...options, signal });
   const out = await checkOutput(o);
-  const plan = await planBuild(o, out);
-  const session = await createPullSession({
-    ...o,
-    platform: plan.platform,
-    dockerConfigPath: o.dockerConfigPath,
-    signal: o.signal,
-  });
-  const provisioners = createProvisionerRuns(session.cache, o);
-  const run: Run = { o, abort, out, plan, session, provisioners };
+  // A tar is written whole from a fresh tree: there is no previous tree to reuse. Where OUT holds a build, a worker
+  // thread starts now, to walk its trees while the plan is made and the images resolve.
+  const reuse = o.reuse && o.format === 'dir';
+  const early = reuse ? await readPreviousRecord(out) : undefined;
+  const walks = createFingerprintWalks({ background: early !== undefined && worthAWorker(early) });
   try {
-    const pulled = await pullImages(run);
-    throwIfAborted(o.signal);
-    // A tar is written whole from a fresh tree: there is no previous tree to reuse.
-    const previous = o.reuse && o.format === 'dir' ? await readPreviousRecord(out) : undefined;
-    const unchanged = previous === undefined ? undefined : await unchangedRecord(run, pulled, previous);
-    if (unchanged !== undefined) {
-      // Nothing was written; a Ctrl-C during the check is still the user's answer.
+    const plan = await planBuild(o, out);
+    const session = await createPullSession({
+      ...o,
+      platform: plan.platform,
+      dockerConfigPath: o.dockerConfigPath,
+      signal: o.signal,
+    });
+    const provisioners = createProvisionerRuns(session.cache, o);
+    // OUT may only be back now (planBuild repairs what a killed build left).
+    const previous = reuse ? (early ?? (await readPreviousRecord(out))) : undefined;
+    const run: Run = { o, abort, out, plan, session, provisioners, walks };
+    try {
+      if (previous !== undefined) for (const tree of reusableTrees(plan.config, previous)) walks.prefetch(out, tree);
+      const pulled = await pullImages(run);
       throwIfAborted(o.signal);
-      o.onEvent({ kind: 'done', out });
-      return { out, record: unchanged };
+      const unchanged = previous === undefined ? undefined : await unchangedRecord(run, pulled, previous);
+      if (unchanged !== undefined) {
+        // Nothing was written; a Ctrl-C during the check is still the user's answer.
+        throwIfAborted(o.signal);
+        o.onEvent({ kind: 'done', out });
+        return { out, record: unchanged };
+      }
+      return await writeOutput(run, pulled, previous);
+    } finally {
+      abort.abort();
+      await provisioners.discard();
+      await session.close();
     }
-    return await writeOutput(run, pulled, previous);
   } finally {
-    abort.abort();
-    await provisioners.discard();
-    await session.close();
+    walks.close();
   }
 }
 
@@ -205,6 +218,7 @@ function unchangedRecord(run: Run, pulled: Pulled, previous: BuildRecord): Promi
     containers: pulled.rendered,
     rootfs: rootfsInputs(o, pulled),
     provisioners: run.provisioners,
+    walks: run.walks,
     limitsOf: (v) => volumeLimits(v, o.limits),
     applyOwnership: o.applyOwnership,
     sourceDateEpoch: o.sourceDateEpoch,
@@ -482,6 +496,7 @@ async function writeVolumes(
         options: o,
         previous,
         provisioners: run.provisioners,
+        walks: run.walks,
         adopt: adopt === undefined ? undefined : (tree) => adopt.set(volume.name, tree),
       });
     }).catch((err: unknown) => {

@@ -7,6 +7,7 @@ import type { OwnershipRecord } from './record.js';
 import { entriesPerTurn, yieldTurn } from '../internal/async.js';
 import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
+import { fingerprintLine } from './fingerprint-walk.js';
 
 export interface TreeSummary {
   /** Entries other than directories (regular files, symlinks, hardlinks, others). */
@@ -116,20 +117,6 @@ export async function summarizeTree(root: string, opts: SummarizeOptions = {}): 
   summary.digest = `sha256:${hash.digest('hex')}` as Digest;
   summary.fingerprint = `sha256:${fingerprint.digest('hex')}` as Digest;
   return summary;
-}
-
-/**
- * One entry of a tree's fingerprint: path, type, mode, owner, size and link count (neither for
- * directories, whose size and count depend on the file system: btrfs counts 1), and mtime to the
- * millisecond (times round-trip through doubles). Enough to notice a tree edited after the build
- * without reading any file. ctime would be stronger but changes whenever lkvol hard-links a file
- * into a new output. It lands in lkvol.json, so it holds only what the same build gives on any host
- * (but for times a file system cannot store, before 1970 or past 2038 on some).
- */
-export function fingerprintLine(path: string, st: Stats, nlink: number): string {
-  const dir = st.isDirectory();
-  const type = dir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-  return `${path}\0${type}\0${(st.mode & 0o7777).toString(8)}\0${st.uid}\0${st.gid}\0${dir ? 0 : st.size}\0${Math.round(st.mtimeMs)}\0${dir ? 0 : nlink}\0${st.rdev}\n`;
 }
 
 /** The names in a directory; undefined when the running user may not read it. */

@@ -12,6 +12,7 @@ import { rootfsInputs, rootTree, type ImageRoot } from './rootfs.js';
 import { emptyDir, reusedRecord, volumeInputs, volumeIntact, volumeTree } from './reuse.js';
 import type { PullSession } from '../pull/index.js';
 import { provisionerInputs, type ProvisionerRuns } from './provision.js';
+import type { FingerprintWalks } from './fingerprints.js';
 
 /** What {@link unchangedOutput} compares OUT with. */
 export interface UnchangedCheck {
@@ -31,6 +32,8 @@ export interface UnchangedCheck {
   applyOwnership: boolean;
   /** The build's provisioner runs: a provisioner's volume is unchanged when it wrote the same stream again. */
   provisioners: ProvisionerRuns;
+  /** The build's fingerprint walks (the previous trees', started early). */
+  walks: FingerprintWalks;
   sourceDateEpoch: number | undefined;
   signal: AbortSignal | undefined;
   onEvent: EventSink;
@@ -121,11 +124,16 @@ async function volumeCandidate(c: UnchangedCheck, volume: LoadedVolume): Promise
   const previous = c.previous.volumes.find((v) => v.name === volume.name);
   const dir = join(c.out, 'containers', 'volumes', volume.name);
   if (previous === undefined || volume.format !== previous.format || volume.format === 'oci') return undefined;
-  const intact = () => volumeIntact({ out: c.out, ...volumeTree(volume.name), previous, signal: c.signal });
+  const tree = volumeTree(volume.name);
+  const intact = () => volumeIntact({ out: c.out, ...tree, previous, signal: c.signal, walks: c.walks });
+  const changed = () => {
+    c.walks.drop(c.out, tree.tree);
+    return undefined;
+  };
   if (volume.provisioner !== undefined) {
     // It runs now (once per build: the volume's writer takes the same output if OUT must be rewritten).
     const output = await c.provisioners.run({ ...volume, provisioner: volume.provisioner });
-    if (previous.inputs !== provisionerInputs(output, c.limitsOf(volume), c.applyOwnership)) return undefined;
+    if (previous.inputs !== provisionerInputs(output, c.limitsOf(volume), c.applyOwnership)) return changed();
     return { record: { ...previous, readonly: volume.readonly }, intact };
   }
   if (volume.ref === undefined) {
@@ -137,7 +145,7 @@ async function volumeCandidate(c: UnchangedCheck, volume: LoadedVolume): Promise
     };
   }
   const image = await c.session.resolve(volume.ref);
-  if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return undefined;
+  if (previous.inputs !== volumeInputs(image, c.limitsOf(volume), c.applyOwnership)) return changed();
   return { record: reusedRecord(previous, volume, image), intact };
 }
 

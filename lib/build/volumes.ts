@@ -14,6 +14,7 @@ import { summarizeTree } from './tree.js';
 import { writeOciLayout } from './oci-layout.js';
 import { reusedRecord, reuseTree, volumeInputs, volumeTree } from './reuse.js';
 import type { Adoption } from './output.js';
+import type { FingerprintWalks } from './fingerprints.js';
 import { layerEvents, unpackWithRetry } from './unpack.js';
 import { extractProvisioned, provisionerInputs, type ProvisionerRuns } from './provision.js';
 
@@ -29,6 +30,8 @@ export interface VolumeJob {
   previous?: { record: VolumeRecord; out: string } | undefined;
   /** The build's provisioner runs (each runs once, maybe already for the no-change check). */
   provisioners: ProvisionerRuns;
+  /** The build's fingerprint walks (the previous trees', started early). */
+  walks?: FingerprintWalks | undefined;
   /**
    * Takes an intact unchanged tree of the previous output for the promote step to move into staging
    * (output.ts); without it such a tree is hard-linked into staging.
@@ -127,8 +130,12 @@ export async function writeVolume(job: VolumeJob): Promise<VolumeRecord> {
  */
 async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<VolumeRecord | undefined> {
   const previous = job.previous;
-  if (previous === undefined || previous.record.inputs !== inputs) return undefined;
   const tree = volumeTree(job.volume.name);
+  if (previous === undefined) return undefined;
+  if (previous.record.inputs !== inputs) {
+    job.walks?.drop(previous.out, tree.tree);
+    return undefined;
+  }
   const reused = await reuseTree({
     out: previous.out,
     ...tree,
@@ -137,6 +144,7 @@ async function reuse(job: VolumeJob, inputs: string, lower: string): Promise<Vol
     to: lower,
     applyOwnership: job.options.applyOwnership,
     adopt: job.adopt,
+    walks: job.walks,
   }).catch((err: unknown) => {
     throw wrapError(err, 'LKVOL_IO', `volume "${job.volume.name}": reuse ${join(previous.out, tree.tree)}`);
   });
