@@ -82,6 +82,9 @@ const redo = Symbol('redo');
 
 interface TreeWalk {
   id: number;
+  /** Whether the worker was asked to walk it too, and whether it is done with (walked or dropped). */
+  requested: boolean;
+  settled: boolean;
   shared: SharedArrayBuffer;
   claims: Int32Array;
   /** The worker's tasks, by number: their directory and lines (null: not intact). */
@@ -120,16 +123,38 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
     worker.on('exit', lost);
   }
 
+  /** Stops the worker once every tree it was asked to walk is done with: its exit then overlaps the build's end. */
+  const settle = (walk: TreeWalk) => {
+    Atomics.store(walk.claims, dropped, 1);
+    walk.settled = true;
+    if (byId.every((w) => !w.requested || w.settled)) retire();
+  };
+  const retire = () => {
+    dead = true;
+    void worker?.terminate();
+    wake();
+  };
+
   const walkOf = (out: string, tree: string, background: boolean): TreeWalk => {
     const key = below(out, tree);
     let walk = trees.get(key);
     if (walk === undefined) {
       const shared = new SharedArrayBuffer(8);
-      walk = { id: byId.length, shared, claims: new Int32Array(shared), tasks: new Map() };
+      walk = {
+        id: byId.length,
+        requested: false,
+        settled: false,
+        shared,
+        claims: new Int32Array(shared),
+        tasks: new Map(),
+      };
       trees.set(key, walk);
       byId.push(walk);
       const request: WalkRequest = { id: walk.id, out, tree, claims: shared };
-      if (background && !dead) worker?.postMessage(request);
+      if (background && !dead && worker !== undefined) {
+        worker.postMessage(request);
+        walk.requested = true;
+      }
     }
     return walk;
   };
@@ -190,7 +215,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
       for (const segment of plan.segments) hash.update(typeof segment === 'string' ? segment : lines[segment]!);
       return { fingerprint: `sha256:${hash.digest('hex')}`, root: plan.root, tasks: plan.tasks.length, fromWorker };
     } finally {
-      Atomics.store(claims, dropped, 1);
+      settle(walk);
     }
   };
 
@@ -205,12 +230,8 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
     },
     drop(out, tree) {
       const walk = trees.get(below(out, tree));
-      if (walk !== undefined) Atomics.store(walk.claims, dropped, 1);
+      if (walk !== undefined) settle(walk);
     },
-    close() {
-      dead = true;
-      void worker?.terminate();
-      wake();
-    },
+    close: retire,
   };
 }
