@@ -432,19 +432,26 @@ test('a rebuild that reuses a volume and then fails leaves the previous output e
   );
 });
 
-test('cancelled while the no-change check walks OUT: a cancellation, and OUT is left as it was', async (t) => {
-  const { options } = await setup(t, 'volumes:\n  - name: many\n    image: REGISTRY/reuse/many:1\n');
-  const first = await run(options());
-  const before = await snapshot(first.out);
+/**
+ * Builds, cancelling once the images have resolved (the pull's own checks have passed by then), before the walk of
+ * OUT ends; the build must stop as a cancellation that says the previous output was left as it was.
+ */
+async function cancelledAfterResolve(o: BuildOptions): Promise<void> {
   const controller = new AbortController();
-  // After the images resolved (the pull's own checks have passed by then), before the walk of OUT ends.
   const onEvent = (e: BuildEvent) => {
     if (e.kind === 'resolve') setImmediate(() => controller.abort());
   };
   await assert.rejects(
-    build({ ...options(), signal: controller.signal, onEvent }),
+    build({ ...o, signal: controller.signal, onEvent }),
     (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
   );
+}
+
+test('cancelled while the no-change check walks OUT: a cancellation, and OUT is left as it was', async (t) => {
+  const { options } = await setup(t, 'volumes:\n  - name: many\n    image: REGISTRY/reuse/many:1\n');
+  const first = await run(options());
+  const before = await snapshot(first.out);
+  await cancelledAfterResolve(options());
   assert.deepEqual(await snapshot(first.out), before);
 });
 
@@ -471,15 +478,8 @@ test('a large volume, walked by a worker thread too: reused when intact, left as
   assert.deepEqual(outcome(await run(options())), { reused: ['big'], extracted: ['other'] });
   const moved = await bigState(first.out);
   assert.equal(moved.fingerprint, before.fingerprint);
-  // Cancelled after the images resolved, while both threads walk.
-  const controller = new AbortController();
-  const onEvent = (e: BuildEvent) => {
-    if (e.kind === 'resolve') setImmediate(() => controller.abort());
-  };
-  await assert.rejects(
-    build({ ...options(), signal: controller.signal, onEvent }),
-    (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && /left as it was/.test(e.hint ?? ''),
-  );
+  // Cancelled while both threads walk.
+  await cancelledAfterResolve(options());
   assert.deepEqual(await bigState(first.out), moved);
   await appendFile(join(first.out, 'containers/volumes/big/lower/d23/e4/f3423'), '!');
   assert.deepEqual(outcome(await run(options())), { reused: ['other'], extracted: ['big'] });
