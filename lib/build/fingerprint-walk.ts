@@ -37,10 +37,27 @@ const planTasks = 32;
 /** Levels a plan lists at most before the rest is left to tasks. */
 const planDepth = 3;
 
-/** How often a walk looks up from its work: `turn` is awaited every `every` entries (the event loop, a signal). */
+/**
+ * How often a walk looks up from its work: `turn` is awaited after every `every` entries, counted across the plan and
+ * every task of one tree on one thread (the main thread's look at the event loop and its signal).
+ */
 export interface Pace {
-  every: number;
-  turn: () => Promise<void> | void;
+  /** Counts an entry: true when a turn is due. */
+  due(): boolean;
+  turn(): Promise<void> | void;
+}
+
+/** A {@link Pace} that turns after every `every` entries. */
+export function createPace(every: number, turn: () => Promise<void> | void): Pace {
+  let since = 0;
+  return {
+    due: () => {
+      if (++since < every) return false;
+      since = 0;
+      return true;
+    },
+    turn,
+  };
 }
 
 /**
@@ -57,7 +74,6 @@ export async function planWalk(out: string, tree: string, pace?: Pace): Promise<
   const root = below(out, tree);
   const st = lstatSync(root, { throwIfNoEntry: false });
   if (st === undefined) return undefined;
-  const due = counter(pace);
   type Node = { rel: string; parts?: Array<string | Node> };
   const top: Node = { rel: '' };
   let frontier = [top];
@@ -68,7 +84,7 @@ export async function planWalk(out: string, tree: string, pace?: Pace): Promise<
       if (names === undefined) return undefined;
       node.parts = [];
       for (const name of names) {
-        if (due()) await pace!.turn();
+        if (pace?.due() === true) await pace.turn();
         const path = node.rel === '' ? name : `${node.rel}/${name}`;
         const entry = lstatSync(below(root, path), { throwIfNoEntry: false });
         if (entry === undefined) return undefined;
@@ -108,12 +124,11 @@ export async function planWalk(out: string, tree: string, pace?: Pace): Promise<
  */
 export async function walkTask(root: string, rel: string, pace?: Pace): Promise<string | undefined> {
   const lines: string[] = [];
-  const due = counter(pace);
   const walk = async (dir: string): Promise<boolean> => {
     const names = readNames(below(root, dir));
     if (names === undefined) return false;
     for (const name of names) {
-      if (due()) await pace!.turn();
+      if (pace?.due() === true) await pace.turn();
       const path = dir === '' ? name : `${dir}/${name}`;
       const st = lstatSync(below(root, path), { throwIfNoEntry: false });
       if (st === undefined) return false;
@@ -123,16 +138,6 @@ export async function walkTask(root: string, rel: string, pace?: Pace): Promise<
     return true;
   };
   return (await walk(rel)) ? lines.join('') : undefined;
-}
-
-/** Counts entries: true on every `pace.every`th (never without a pace). */
-function counter(pace: Pace | undefined): () => boolean {
-  let since = 0;
-  return () => {
-    if (pace === undefined || ++since < pace.every) return false;
-    since = 0;
-    return true;
-  };
 }
 
 /** A directory's names in byte order; undefined when it cannot be read (EACCES, ENOENT, ENOTDIR). */

@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { entriesPerTurn } from '../internal/async.js';
 import { below } from '../internal/path.js';
-import { dropped, nextTask, planWalk, walkTask } from './fingerprint-walk.js';
+import { createPace, dropped, nextTask, planWalk, walkTask } from './fingerprint-walk.js';
 import type { WalkReport, WalkRequest } from './fingerprints.js';
 
 const port = parentPort;
@@ -22,7 +22,11 @@ port.on('message', (request: WalkRequest) => {
 
 async function walkQueue(): Promise<void> {
   walking = true;
-  for (let request; (request = queue.shift()) !== undefined;) await walkTree(request);
+  for (let request; (request = queue.shift()) !== undefined;) {
+    await walkTree(request);
+    // Every task it took is reported; a claim past its own plan (the main thread's may be longer) is not taken.
+    port!.postMessage({ type: 'done', id: request.id } satisfies WalkReport);
+  }
   walking = false;
 }
 
@@ -30,12 +34,9 @@ async function walkQueue(): Promise<void> {
 async function walkTree(r: WalkRequest): Promise<void> {
   const claims = new Int32Array(r.claims);
   const post = (report: WalkReport) => port!.postMessage(report);
-  const pace = {
-    every: entriesPerTurn,
-    turn: () => {
-      if (Atomics.load(claims, dropped) === 1) throw new Dropped();
-    },
-  };
+  const pace = createPace(entriesPerTurn, () => {
+    if (Atomics.load(claims, dropped) === 1) throw new Dropped();
+  });
   if (Atomics.load(claims, dropped) === 1) return;
   // An fs error or a drop: the main thread plans on its own, and meets the error itself.
   const plan = await planWalk(r.out, r.tree, pace).catch(() => undefined);
@@ -44,7 +45,8 @@ async function walkTree(r: WalkRequest): Promise<void> {
   for (let i; (i = Atomics.add(claims, nextTask, 1)) < plan.tasks.length;) {
     const rel = plan.tasks[i]!;
     try {
-      post({ type: 'task', id: r.id, task: i, rel, lines: (await walkTask(root, rel, pace)) ?? null });
+      const lines = (await walkTask(root, rel, pace)) ?? null;
+      post({ type: 'task', id: r.id, task: i, rel, root: plan.root, lines });
     } catch {
       post({ type: 'failed', id: r.id, task: i });
     }

@@ -1,20 +1,21 @@
 // Tests of the fingerprint walks: the worker's share and the main thread's give the fingerprint the build recorded,
-// whatever the worker does; an edited tree gives another.
+// whatever the worker does; an edited tree gives another; a cancelled check stops.
 import assert from 'node:assert/strict';
 import { appendFile, chmod, link, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isLkvolError } from '../errors.js';
+import type { Sabotage } from '../internal/testing/fingerprint-saboteur.js';
 import { tempDir } from '../internal/testing/temp.js';
-import { createFingerprintWalks, type WalksOptions } from './fingerprints.js';
+import { createFingerprintWalks, type TreeFingerprint, type WalksOptions } from './fingerprints.js';
 import { summarizeTree } from './tree.js';
 
 const tree = 'containers/volumes/v/lower';
 
 /**
- * An output whose tree has 3 levels of directories below 4 top ones (more than a plan lists: tasks at two depths),
- * files at every level, empty directories, symlinks and a hardlink.
+ * An output whose tree has 4 levels of directories below 4 top ones (more than a plan lists: its tasks hold
+ * directories too), files at every level, empty directories, symlinks and a hardlink.
  */
 async function outputWithTree(t: { after(fn: () => Promise<void>): void }): Promise<{ out: string; lower: string }> {
   const out = await tempDir(t, 'fingerprints');
@@ -22,9 +23,12 @@ async function outputWithTree(t: { after(fn: () => Promise<void>): void }): Prom
   for (let a = 0; a < 4; a++) {
     for (let b = 0; b < 6; b++) {
       for (let c = 0; c < 3; c++) {
-        const dir = join(lower, `a${a}`, `b${b}`, `c${c}`);
-        await mkdir(dir, { recursive: true });
-        for (let f = 0; f < 4; f++) await writeFile(join(dir, `f${f}`), `${a}${b}${c}${f}`);
+        for (let d = 0; d < 2; d++) {
+          const dir = join(lower, `a${a}`, `b${b}`, `c${c}`, `d${d}`);
+          await mkdir(dir, { recursive: true });
+          for (let f = 0; f < 2; f++) await writeFile(join(dir, `f${f}`), `${a}${b}${c}${d}${f}`);
+        }
+        await writeFile(join(lower, `a${a}`, `b${b}`, `c${c}`, 'f'), `${a}${b}${c}`);
       }
       await writeFile(join(lower, `a${a}`, `b${b}`, 'file'), 'x'.repeat(a * b));
       await mkdir(join(lower, `a${a}`, `b${b}`, 'empty'));
@@ -36,8 +40,6 @@ async function outputWithTree(t: { after(fn: () => Promise<void>): void }): Prom
   return { out, lower };
 }
 
-type Sabotage = 'lie' | 'fail' | 'die' | 'hang';
-
 /** A saboteur in the worker's place (see fingerprint-saboteur.ts), and a wait until it has taken every task. */
 function saboteur(dir: string, mode: Sabotage): { options: WalksOptions; taken: () => Promise<void> } {
   const flag = join(dir, `${mode}-has-taken-all`);
@@ -48,89 +50,86 @@ function saboteur(dir: string, mode: Sabotage): { options: WalksOptions; taken: 
   return { options: { background: true, worker: { url, data: { mode, flag } } }, taken };
 }
 
-async function fingerprintWith(
-  o: WalksOptions,
-  out: string,
-  before: () => Promise<void> = async () => undefined,
-): Promise<string | undefined> {
-  const walks = createFingerprintWalks(o);
-  try {
+/**
+ * The fingerprint with the worker's lines in it: after the prefetch the main thread stops for a while, so the worker,
+ * once up, takes tasks first (its start-up time varies: tried again, stopping longer, until it has taken some).
+ */
+async function withWorkerShare(out: string): Promise<TreeFingerprint | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const walks = createFingerprintWalks({ background: true });
     walks.prefetch(out, tree);
-    await before();
-    return (await walks.fingerprint(out, tree))?.fingerprint;
-  } finally {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * attempt);
+    const result = await walks.fingerprint(out, tree);
     walks.close();
+    if (result === undefined || result.fromWorker > 0 || attempt === 10) return result;
   }
 }
 
-const helpers: Array<{ name: string; options: WalksOptions }> = [
-  { name: 'the main thread alone', options: {} },
-  { name: 'the worker too', options: { background: true } },
-  {
-    name: 'a worker that cannot start',
-    options: { background: true, worker: { url: new URL('file:///nonexistent.js') } },
-  },
-];
+test('the main thread alone gives the fingerprint the build recorded', async (t) => {
+  const { out, lower } = await outputWithTree(t);
+  const result = await createFingerprintWalks().fingerprint(out, tree);
+  assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
+  assert.equal(result?.fromWorker, 0);
+});
 
-for (const h of helpers) {
-  test(`with ${h.name}, the fingerprint is the one the build recorded`, async (t) => {
-    const { out, lower } = await outputWithTree(t);
-    const recorded = (await summarizeTree(lower)).fingerprint;
-    assert.equal(await fingerprintWith(h.options, out), recorded);
-  });
-}
+test("with the worker's lines, the fingerprint is the one the build recorded", async (t) => {
+  const { out, lower } = await outputWithTree(t);
+  const result = await withWorkerShare(out);
+  assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
+  assert.ok(result !== undefined && result.tasks > 1 && result.fromWorker > 0, JSON.stringify(result));
+});
+
+test('a worker that cannot start leaves the walk to the main thread', async (t) => {
+  const { out, lower } = await outputWithTree(t);
+  const walks = createFingerprintWalks({ background: true, worker: { url: new URL('file:///nonexistent.js') } });
+  walks.prefetch(out, tree);
+  assert.equal((await walks.fingerprint(out, tree))?.fingerprint, (await summarizeTree(lower)).fingerprint);
+  walks.close();
+});
 
 const sabotages: Array<{ name: string; mode: Sabotage }> = [
-  { name: 'names other directories', mode: 'lie' },
+  { name: 'posts its tasks under other directories', mode: 'other-dir' },
+  { name: 'posts its tasks as walked from another root', mode: 'other-root' },
   { name: 'fails every task', mode: 'fail' },
+  { name: 'reports none of its tasks and says it is done', mode: 'skip' },
   { name: 'takes every task and exits', mode: 'die' },
 ];
 
 for (const c of sabotages) {
   test(`a worker that ${c.name}: the main thread walks its tasks, and the fingerprint is the recorded one`, async (t) => {
     const { out, lower } = await outputWithTree(t);
-    const recorded = (await summarizeTree(lower)).fingerprint;
     const { options, taken } = saboteur(out, c.mode);
-    assert.equal(await fingerprintWith(options, out, taken), recorded);
+    const walks = createFingerprintWalks(options);
+    walks.prefetch(out, tree);
+    await taken();
+    const result = await walks.fingerprint(out, tree);
+    walks.close();
+    assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
+    assert.equal(result?.fromWorker, 0);
   });
 }
 
-test('the worker walks part of the tree: its tasks are taken from the same claims', async (t) => {
-  const { out, lower } = await outputWithTree(t);
-  const recorded = (await summarizeTree(lower)).fingerprint;
-  // The main thread stops for a while, so the worker, once up, takes tasks first; its start-up time varies.
-  let fromWorker = 0;
-  for (let attempt = 1; attempt <= 10 && fromWorker === 0; attempt++) {
-    const walks = createFingerprintWalks({ background: true });
-    walks.prefetch(out, tree);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * attempt);
-    const result = await walks.fingerprint(out, tree);
-    walks.close();
-    assert.equal(result?.fingerprint, recorded);
-    fromWorker = result?.fromWorker ?? 0;
-  }
-  assert.ok(fromWorker > 0, 'the worker walked no task');
-});
-
 const edits: Array<{ name: string; edit: (lower: string) => Promise<void> }> = [
-  { name: 'a file deep in a task appended to', edit: (l) => appendFile(join(l, 'a2/b3/c1/f2'), '!') },
+  { name: 'a file deep in a task appended to', edit: (l) => appendFile(join(l, 'a2/b3/c1/d0/f1'), '!') },
   { name: 'a file in the plan appended to', edit: (l) => appendFile(join(l, 'top'), '!') },
-  { name: 'a mode changed', edit: (l) => chmod(join(l, 'a3/b5/c2/f0'), 0o600) },
+  { name: 'a mode changed', edit: (l) => chmod(join(l, 'a3/b5/c2/d1/f0'), 0o600) },
   { name: 'a file added', edit: (l) => writeFile(join(l, 'a1/b1/empty/new'), '') },
-  { name: 'a file removed', edit: (l) => rm(join(l, 'a0/b2/c0/f3')) },
-  { name: 'a directory dated otherwise', edit: (l) => utimes(join(l, 'a1/b4/c2'), 5, 5) },
+  { name: 'a file removed', edit: (l) => rm(join(l, 'a0/b2/c0/f')) },
+  { name: 'a directory dated otherwise', edit: (l) => utimes(join(l, 'a1/b4/c2/d0'), 5, 5) },
   { name: 'a hardlink broken', edit: (l) => rm(join(l, 'a0/top-again')) },
 ];
 
 for (const c of edits) {
-  test(`${c.name}: another fingerprint, with the worker or without`, async (t) => {
+  test(`${c.name}: another fingerprint, with the worker's lines or without`, async (t) => {
     const { out, lower } = await outputWithTree(t);
     const recorded = (await summarizeTree(lower)).fingerprint;
     await c.edit(lower);
     const now = (await summarizeTree(lower)).fingerprint;
     assert.notEqual(now, recorded);
-    assert.equal(await fingerprintWith({}, out), now);
-    assert.equal(await fingerprintWith({ background: true }, out), now);
+    assert.equal((await createFingerprintWalks().fingerprint(out, tree))?.fingerprint, now);
+    const shared = await withWorkerShare(out);
+    assert.equal(shared?.fingerprint, now);
+    assert.ok((shared?.fromWorker ?? 0) > 0, 'the worker walked no task');
   });
 }
 
@@ -171,6 +170,31 @@ test('cancelled while it waits for the worker: a cancellation naming the tree', 
     check,
     (e: unknown) => isLkvolError(e, 'LKVOL_CANCELLED') && e.message.includes(join(out, tree)),
   );
+});
+
+test('asked with a signal already aborted while the worker holds every task: a cancellation at once', async (t) => {
+  const { out } = await outputWithTree(t);
+  const { options, taken } = saboteur(out, 'hang');
+  const walks = createFingerprintWalks(options);
+  t.after(() => walks.close());
+  walks.prefetch(out, tree);
+  await taken();
+  await assert.rejects(walks.fingerprint(out, tree, AbortSignal.abort()), (e: unknown) =>
+    isLkvolError(e, 'LKVOL_CANCELLED'),
+  );
+});
+
+test('cancelled while the main thread walks many small tasks: their entries count together', async (t) => {
+  const out = await tempDir(t, 'fingerprints');
+  // 64 directories of 40 files: fewer than the 2,000 entries between two looks at the signal in each, more in all.
+  for (let d = 0; d < 64; d++) {
+    await mkdir(join(out, tree, `d${d}`), { recursive: true });
+    for (let f = 0; f < 40; f++) await writeFile(join(out, tree, `d${d}`, `f${f}`), '');
+  }
+  await assert.rejects(createFingerprintWalks().fingerprint(out, tree, AbortSignal.abort()), (e: unknown) =>
+    isLkvolError(e, 'LKVOL_CANCELLED'),
+  );
+  assert.notEqual(await createFingerprintWalks().fingerprint(out, tree), undefined);
 });
 
 test('a worker closed while the main thread waits for it: the main thread walks the rest', async (t) => {

@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { LkvolError } from '../errors.js';
-import { entriesPerTurn, yieldTurn } from '../internal/async.js';
+import { entriesPerTurn, throwIfCancelled, yieldTurn } from '../internal/async.js';
 import { workerThreads } from '../internal/builtin.js';
 import { below } from '../internal/path.js';
 import type { BuildRecord } from './record.js';
-import { dropped, nextTask, planWalk, walkTask } from './fingerprint-walk.js';
+import { createPace, dropped, nextTask, planWalk, walkTask, type WalkPlan } from './fingerprint-walk.js';
 
 /** Messages to the worker (`fingerprint-worker.ts`): walk `tree` of `out` too, taking tasks through `claims`. */
 export interface WalkRequest {
@@ -18,13 +18,15 @@ export interface WalkRequest {
   claims: SharedArrayBuffer;
 }
 /**
- * Messages from the worker: a task's lines (null: not intact), or a task it failed at (an fs error, or the tree was
- * dropped), left to the main thread. Each names the task's directory: a plan is made by each thread on its own, and
- * a tree changed in between may give two.
+ * Messages from the worker: a task's lines (null: not intact), a task it failed at (an fs error, or the tree was
+ * dropped), left to the main thread, and `done` when it takes no more tasks of the tree (whatever it did not report
+ * is then the main thread's). A task names its directory and the root its plan was made of: each thread plans on its
+ * own, and a tree changed or replaced in between gives two plans.
  */
 export type WalkReport =
-  | { type: 'task'; id: number; task: number; rel: string; lines: string | null }
-  | { type: 'failed'; id: number; task: number };
+  | { type: 'task'; id: number; task: number; rel: string; root: WalkPlan['root']; lines: string | null }
+  | { type: 'failed'; id: number; task: number }
+  | { type: 'done'; id: number };
 
 /** A tree's fingerprint, and the root directory it was taken of. */
 export interface TreeFingerprint {
@@ -87,8 +89,10 @@ interface TreeWalk {
   settled: boolean;
   shared: SharedArrayBuffer;
   claims: Int32Array;
-  /** The worker's tasks, by number: their directory and lines (null: not intact). */
-  tasks: Map<number, { rel: string; lines: string | null } | typeof redo>;
+  /** The worker's tasks, by number: their directory, its plan's root and the lines (null: not intact). */
+  tasks: Map<number, { rel: string; root: WalkPlan['root']; lines: string | null } | typeof redo>;
+  /** Whether the worker takes no more of its tasks. */
+  workerDone: boolean;
   result?: Promise<TreeFingerprint | undefined>;
 }
 
@@ -112,7 +116,10 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
     // Only while the main thread waits for it may the worker keep the process alive.
     worker.unref();
     worker.on('message', (m: WalkReport) => {
-      byId[m.id]?.tasks.set(m.task, m.type === 'task' ? { rel: m.rel, lines: m.lines } : redo);
+      const walk = byId[m.id];
+      if (walk === undefined || walk.settled) return;
+      if (m.type === 'done') walk.workerDone = true;
+      else walk.tasks.set(m.task, m.type === 'task' ? m : redo);
       wake();
     });
     const lost = () => {
@@ -127,6 +134,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
   const settle = (walk: TreeWalk) => {
     Atomics.store(walk.claims, dropped, 1);
     walk.settled = true;
+    walk.tasks.clear();
     if (byId.every((w) => !w.requested || w.settled)) retire();
   };
   const retire = () => {
@@ -147,6 +155,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
         shared,
         claims: new Int32Array(shared),
         tasks: new Map(),
+        workerDone: false,
       };
       trees.set(key, walk);
       byId.push(walk);
@@ -161,6 +170,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
 
   /** Resolves with `get()` once it is defined, looked at after each message from the worker or its loss. */
   const until = async <T>(get: () => T | undefined, signal: AbortSignal | undefined, what: string): Promise<T> => {
+    throwIfCancelled(signal, what);
     const now = get();
     if (now !== undefined) return now;
     worker?.ref();
@@ -190,7 +200,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
   ): Promise<TreeFingerprint | undefined> => {
     const root = below(out, tree);
     const what = `check ${root}`;
-    const pace = { every: entriesPerTurn, turn: () => yieldTurn(signal, what) };
+    const pace = createPace(entriesPerTurn, () => yieldTurn(signal, what));
     const { claims } = walk;
     try {
       // Planned here whether or not the worker has planned too: waiting for its plan would leave this thread idle.
@@ -204,9 +214,18 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
       let fromWorker = 0;
       for (let i = 0; i < plan.tasks.length; i++) {
         if (lines[i] !== undefined) continue;
-        // Once the worker is gone, what it never reported is this thread's to walk.
-        const theirs = await until(() => walk.tasks.get(i) ?? (dead ? redo : undefined), signal, what);
-        const usable = theirs !== redo && theirs.rel === plan.tasks[i];
+        // Once the worker is done with the tree or gone, what it did not report is this thread's to walk.
+        const theirs = await until(
+          () => walk.tasks.get(i) ?? (dead || walk.workerDone ? redo : undefined),
+          signal,
+          what,
+        );
+        // Lines of another plan's task, or of a root since replaced, are not this tree's.
+        const usable =
+          theirs !== redo &&
+          theirs.rel === plan.tasks[i] &&
+          theirs.root.dev === plan.root.dev &&
+          theirs.root.ino === plan.root.ino;
         lines[i] = usable ? (theirs.lines ?? undefined) : await walkTask(root, plan.tasks[i]!, pace);
         if (lines[i] === undefined) return undefined;
         if (usable) fromWorker++;

@@ -40,13 +40,15 @@ export async function readPreviousRecord(out: string): Promise<BuildRecord | und
 
 /**
  * The trees of the previous output that this build may reuse, in the order of the volumes: lower/ of each filesystem
- * volume of the same name and format, fingerprinted then. Whether their inputs are unchanged is not known yet.
+ * volume filled from an image or a provisioner, of the same name and format, fingerprinted then. Whether their inputs
+ * are unchanged is not known yet.
  */
 export function reusableTrees(config: Config, previous: BuildRecord): string[] {
   return config.volumes
     .filter((v) => {
       const record = previous.volumes.find((r) => r.name === v.name);
-      return record?.fingerprint !== undefined && record.format === v.format && v.format === 'filesystem';
+      const filled = v.ref !== undefined || v.provisioner !== undefined;
+      return filled && record?.fingerprint !== undefined && record.format === v.format && v.format === 'filesystem';
     })
     .map((v) => volumeTree(v.name).tree);
 }
@@ -173,7 +175,11 @@ export async function reuseTree(
   o: ReuseOptions & { adopt?: ((tree: Adoption) => void) | undefined },
 ): Promise<boolean> {
   const { adopt, ...reuse } = o;
-  if (adopt === undefined) return reuseVolume(reuse);
+  if (adopt === undefined) {
+    // Linked, it is walked again as it is linked: the worker need not walk it.
+    o.walks?.drop(o.out, o.tree);
+    return reuseVolume(reuse);
+  }
   const root = await intactTree(reuse);
   if (root === undefined) return false;
   adopt({ rel: o.tree, ...root });
