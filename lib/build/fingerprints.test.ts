@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { isLkvolError } from '../errors.js';
 import type { Sabotage } from '../internal/testing/fingerprint-saboteur.js';
 import { tempDir } from '../internal/testing/temp.js';
-import { createFingerprintWalks, type TreeFingerprint, type WalksOptions } from './fingerprints.js';
+import { createFingerprintWalks, type FingerprintWalks, type TreeFingerprint } from './fingerprints.js';
 import { summarizeTree } from './tree.js';
 
 const tree = 'containers/volumes/v/lower';
@@ -40,14 +40,18 @@ async function outputWithTree(t: { after(fn: () => Promise<void>): void }): Prom
   return { out, lower };
 }
 
-/** A saboteur in the worker's place (see fingerprint-saboteur.ts), and a wait until it has taken every task. */
-function saboteur(dir: string, mode: Sabotage): { options: WalksOptions; taken: () => Promise<void> } {
-  const flag = join(dir, `${mode}-has-taken-all`);
+/**
+ * Walks with a saboteur in the worker's place (see fingerprint-saboteur.ts), asked to walk the tree of `out`, once it
+ * has taken every task; closed after the test.
+ */
+async function sabotaged(t: { after(fn: () => void): void }, out: string, mode: Sabotage): Promise<FingerprintWalks> {
+  const flag = join(out, `${mode}-has-taken-all`);
   const url = new URL('../internal/testing/fingerprint-saboteur.js', import.meta.url);
-  const taken = async () => {
-    while (!existsSync(flag)) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
-  return { options: { background: true, worker: { url, data: { mode, flag } } }, taken };
+  const walks = createFingerprintWalks({ background: true, worker: { url, data: { mode, flag } } });
+  t.after(() => walks.close());
+  walks.prefetch(out, tree);
+  while (!existsSync(flag)) await new Promise((resolve) => setTimeout(resolve, 10));
+  return walks;
 }
 
 /**
@@ -98,12 +102,7 @@ const sabotages: Array<{ name: string; mode: Sabotage }> = [
 for (const c of sabotages) {
   test(`a worker that ${c.name}: the main thread walks its tasks, and the fingerprint is the recorded one`, async (t) => {
     const { out, lower } = await outputWithTree(t);
-    const { options, taken } = saboteur(out, c.mode);
-    const walks = createFingerprintWalks(options);
-    walks.prefetch(out, tree);
-    await taken();
-    const result = await walks.fingerprint(out, tree);
-    walks.close();
+    const result = await (await sabotaged(t, out, c.mode)).fingerprint(out, tree);
     assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
     assert.equal(result?.fromWorker, 0);
   });
@@ -158,11 +157,7 @@ test('one walk per tree and build: asked twice, the same answer without walking 
 
 test('cancelled while it waits for the worker: a cancellation naming the tree', async (t) => {
   const { out } = await outputWithTree(t);
-  const { options, taken } = saboteur(out, 'hang');
-  const walks = createFingerprintWalks(options);
-  t.after(() => walks.close());
-  walks.prefetch(out, tree);
-  await taken();
+  const walks = await sabotaged(t, out, 'hang');
   const controller = new AbortController();
   const check = walks.fingerprint(out, tree, controller.signal);
   setTimeout(() => controller.abort(), 50);
@@ -174,11 +169,7 @@ test('cancelled while it waits for the worker: a cancellation naming the tree', 
 
 test('asked with a signal already aborted while the worker holds every task: a cancellation at once', async (t) => {
   const { out } = await outputWithTree(t);
-  const { options, taken } = saboteur(out, 'hang');
-  const walks = createFingerprintWalks(options);
-  t.after(() => walks.close());
-  walks.prefetch(out, tree);
-  await taken();
+  const walks = await sabotaged(t, out, 'hang');
   await assert.rejects(walks.fingerprint(out, tree, AbortSignal.abort()), (e: unknown) =>
     isLkvolError(e, 'LKVOL_CANCELLED'),
   );
@@ -199,10 +190,7 @@ test('cancelled while the main thread walks many small tasks: their entries coun
 
 test('a worker closed while the main thread waits for it: the main thread walks the rest', async (t) => {
   const { out, lower } = await outputWithTree(t);
-  const { options, taken } = saboteur(out, 'hang');
-  const walks = createFingerprintWalks(options);
-  walks.prefetch(out, tree);
-  await taken();
+  const walks = await sabotaged(t, out, 'hang');
   const check = walks.fingerprint(out, tree);
   setTimeout(() => walks.close(), 50);
   assert.equal((await check)?.fingerprint, (await summarizeTree(lower)).fingerprint);
