@@ -140,10 +140,15 @@ export async function walkTask(root: string, rel: string, pace?: Pace): Promise<
   return (await walk(rel)) ? lines.join('') : undefined;
 }
 
-/** A directory's names in byte order; undefined when it cannot be read (EACCES, ENOENT, ENOTDIR). */
+/** A directory's names in byte order; undefined when it cannot be read (see {@link ifReadable}). */
 function readNames(dir: string): string[] | undefined {
+  return ifReadable(() => readdirSync(dir).sort(compareBytes));
+}
+
+/** `read()` of a directory of a previous output, or undefined when it cannot be read (EACCES, ENOENT, ENOTDIR). */
+export function ifReadable<T>(read: () => T): T | undefined {
   try {
-    return readdirSync(dir).sort(compareBytes);
+    return read();
   } catch (err) {
     if (['EACCES', 'ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;

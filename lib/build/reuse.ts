@@ -24,7 +24,7 @@ import { compareBytes } from '../internal/compare.js';
 import { below } from '../internal/path.js';
 import { version } from '../version.js';
 import { isBuildRecord, type BuildRecord, type VolumeRecord } from './record.js';
-import { fingerprintLine } from './fingerprint-walk.js';
+import { fingerprintLine, ifReadable } from './fingerprint-walk.js';
 import { createFingerprintWalks, type FingerprintWalks } from './fingerprints.js';
 import type { Adoption } from './output.js';
 
@@ -298,14 +298,4 @@ function readNamesReadingAhead(dir: string): string[] | undefined {
   if (entries === undefined) return undefined;
   for (const e of entries) if (e.isDirectory()) readdir(below(dir, e.name), () => undefined);
   return entries.map((e) => e.name);
-}
-
-/** `read()`, or undefined when the directory cannot be read (EACCES, ENOENT, ENOTDIR). */
-function ifReadable<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (err) {
-    if (['EACCES', 'ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw err;
-  }
 }
