@@ -4,6 +4,14 @@
 // other flags) or a missing one only costs that compilation. LKVOL_CODE_CACHE=write (make build)
 // writes the cache after the run; LKVOL_CODE_CACHE=report says on stderr whether it was used.
 'use strict';
+const v8 = require('node:v8');
+
+// V8 reads --max-semi-space-size (cmd/lkvol.sh) only when it sets a heap up, and this thread's is set up by now. Any
+// V8 flag off its default also makes V8 refuse the code cache Node ships for its own modules, in this thread and in
+// every worker (~20 ms to compile them here, ~20 ms more to start a worker). Back at its default, the flag keeps
+// this heap's young generation small and costs nothing more; lkvol's workers get their own limit (startWorker).
+v8.setFlagsFromString('--max-semi-space-size=0');
+
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -24,7 +32,8 @@ try {
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 if (mode === 'report')
   process.stderr.write(
-    `lkvol code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`,
+    `lkvol code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}` +
+      ` (V8 tag ${v8.cachedDataVersionTag()})\n`,
   );
 if (mode === 'write') {
   // After the run, so the functions it compiled are in the cache too.

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { LkvolError } from '../errors.js';
 import { entriesPerTurn, throwIfCancelled, yieldTurn } from '../internal/async.js';
-import { workerThreads } from '../internal/builtin.js';
+import { startWorker } from '../internal/builtin.js';
 import { below } from '../internal/path.js';
 import type { BuildRecord } from './record.js';
 import { createPace, dropped, nextTask, planWalk, walkTask, type WalkPlan } from './fingerprint-walk.js';
@@ -62,11 +62,10 @@ export interface FingerprintWalks {
 }
 
 /**
- * Entries of the previous output's trees from which a worker walks with the main thread. Below, a walk is over
- * before the worker is up (~50 ms: V8 compiles Node's own modules again in it, as --max-semi-space-size makes it
- * refuse their code cache) and the worker costs the main thread more than it saves: measured on 5.9 k files, a warm
- * no-change rebuild took 253 ms against 235 ms; on 21.6 k files 274 against 282 ms, 362 against 390 ms after a cache
- * drop.
+ * Entries of the previous output's trees from which a worker walks with the main thread. Below, a walk is nearly over
+ * before the worker is up (~30 ms) and the worker costs the main thread more than it saves: measured on 5.9 k files, a
+ * warm no-change rebuild took 267 ms against 248 ms without; on 21.6 k files 274 against 282 ms, 362 against 390 ms
+ * after a cache drop.
  */
 const workerFromEntries = 10_000;
 
@@ -107,7 +106,7 @@ export function createFingerprintWalks(o: WalksOptions = {}): FingerprintWalks {
   let dead = o.background !== true;
   if (!dead) {
     try {
-      worker = new (workerThreads().Worker)(o.worker?.url ?? defaultWorkerUrl, { workerData: o.worker?.data });
+      worker = startWorker(o.worker?.url ?? defaultWorkerUrl, o.worker?.data);
     } catch {
       dead = true;
     }

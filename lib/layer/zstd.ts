@@ -3,7 +3,7 @@ import * as streams from 'node:stream';
 import { Duplex, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { LkvolError, wrapError } from '../errors.js';
-import { workerThreads } from '../internal/builtin.js';
+import { startWorker } from '../internal/builtin.js';
 import { createZstdFrameGuard } from './zstd-frames.js';
 import { maxZstdWindow } from './zstd-header.js';
 
@@ -69,7 +69,7 @@ export function nativeZstd(z: object): (() => Transform) | undefined {
  * of 1–8 MiB, each waiting for this side's reader, so memory stays bounded even for a bomb.
  */
 function createWorkerDecoder(layer: string): Duplex {
-  const worker = new (workerThreads().Worker)(workerUrl);
+  const worker = startWorker(workerUrl);
   let consumed: ((err?: Error | null) => void) | undefined;
   let finished: ((err?: Error | null) => void) | undefined;
   let ackOwed = false;
