@@ -1,10 +1,10 @@
-// Tests for takeExtraCaCerts: NODE_EXTRA_CA_CERTS as cmd/lkvol.sh hands it over.
+// Tests for takeExtraCaCerts and restoreMallocArenaMax: the variables cmd/lkvol.sh hands over.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { takeExtraCaCerts } from './env.js';
+import { restoreMallocArenaMax, takeExtraCaCerts } from './env.js';
 
 const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -47,4 +47,20 @@ test('takeExtraCaCerts: a file without a PEM certificate is ignored with a warni
   assert.deepEqual(warnings, [
     `Warning: Ignoring extra certs from \`${file}\`, load failed: no PEM certificate in it\n`,
   ]);
+});
+
+test('restoreMallocArenaMax: the MALLOC_ARENA_MAX cmd/lkvol.sh set is unset again, and its marker with it', () => {
+  const env: Record<string, string | undefined> = {
+    MALLOC_ARENA_MAX: '1',
+    LKVOL_MALLOC_ARENA_MAX: 'unset',
+    PATH: '/bin',
+  };
+  restoreMallocArenaMax(env);
+  assert.deepEqual(env, { PATH: '/bin' });
+});
+
+test("restoreMallocArenaMax: the user's own MALLOC_ARENA_MAX (no marker) is left as it is", () => {
+  const env = { MALLOC_ARENA_MAX: '4' };
+  restoreMallocArenaMax(env);
+  assert.deepEqual(env, { MALLOC_ARENA_MAX: '4' });
 });

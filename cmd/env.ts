@@ -92,3 +92,14 @@ export function takeExtraCaCerts(env: Env, warn: (line: string) => void): string
   warn(`Warning: Ignoring extra certs from \`${file}\`, load failed: no PEM certificate in it\n`);
   return undefined;
 }
+
+/**
+ * MALLOC_ARENA_MAX as cmd/lkvol.sh set it for lkvol's own process (glibc read it at start-up): unset again in `env`, so
+ * the programs lkvol starts (credential helpers, provisioners) see the environment the user gave. A value the user set
+ * is never touched.
+ */
+export function restoreMallocArenaMax(env: Env): void {
+  if (env['LKVOL_MALLOC_ARENA_MAX'] !== 'unset') return;
+  delete env['LKVOL_MALLOC_ARENA_MAX'];
+  delete env['MALLOC_ARENA_MAX'];
+}

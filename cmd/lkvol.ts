@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The lkvol executable: wires process state into main() and sets the exit code (never process.exit).
-import { takeExtraCaCerts } from './env.js';
+import { restoreMallocArenaMax, takeExtraCaCerts } from './env.js';
 import { main } from './main.js';
 
 // cmd/lkvol.sh kept NODE_EXTRA_CA_CERTS from Node's start-up: put back for the programs lkvol starts, trusted for
-// registries as Node would have trusted it.
+// registries as Node would have trusted it. The MALLOC_ARENA_MAX it set was for this process alone.
 const extraCaCerts = takeExtraCaCerts(process.env, (line) => process.stderr.write(line));
+restoreMallocArenaMax(process.env);
 
 const controller = new AbortController();
 // The first Ctrl-C cancels the build cleanly (exit 130); a second one kills at once.

@@ -96,17 +96,26 @@ for (const [i, c] of cases.entries()) {
 }
 
 /**
- * Runs the installed command (cmd/lkvol.sh) with NODE_EXTRA_CA_CERTS set to `extra`, and a credential helper for the
- * registry that records what it is given of NODE_EXTRA_CA_CERTS and LKVOL_NODE_EXTRA_CA_CERTS (and finds nothing).
+ * Runs the installed command (cmd/lkvol.sh) with NODE_EXTRA_CA_CERTS set to `extra` (and `more` besides), and a
+ * credential helper for the registry that records what it is given of NODE_EXTRA_CA_CERTS, MALLOC_ARENA_MAX and
+ * their LKVOL_ hand-overs, then the MALLOC_ARENA_MAX lkvol's own process started with (and finds nothing).
  */
-async function buildWithExtraCerts(name: string, extra: string) {
+async function buildWithExtraCerts(name: string, extra: string, more: Record<string, string> = {}) {
   const dir = join(suite.work, name);
   await mkdir(join(dir, 'bin'), { recursive: true });
   const seen = join(dir, 'helper-env');
   const helper = join(dir, 'bin', 'docker-credential-lkvolenv');
   await writeFile(
     helper,
-    `#!/bin/sh\necho "NODE_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS-unset} LKVOL_NODE_EXTRA_CA_CERTS=\${LKVOL_NODE_EXTRA_CA_CERTS-unset}" >> '${seen}'\necho 'credentials not found in native keychain'\nexit 1\n`,
+    [
+      '#!/bin/sh',
+      `echo "NODE_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS-unset} LKVOL_NODE_EXTRA_CA_CERTS=\${LKVOL_NODE_EXTRA_CA_CERTS-unset}" >> '${seen}'`,
+      `echo "MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX-unset} LKVOL_MALLOC_ARENA_MAX=\${LKVOL_MALLOC_ARENA_MAX-unset}" >> '${seen}'`,
+      `echo "lkvol's: $(tr '\\0' '\\n' < /proc/$PPID/environ | grep '^MALLOC_ARENA_MAX=')" >> '${seen}'`,
+      "echo 'credentials not found in native keychain'",
+      'exit 1',
+      '',
+    ].join('\n'),
   );
   await chmod(helper, 0o755);
   await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [secure.host]: 'lkvolenv' } }));
@@ -115,6 +124,7 @@ async function buildWithExtraCerts(name: string, extra: string) {
     DOCKER_CONFIG: dir,
     PATH: `${join(dir, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
     NODE_EXTRA_CA_CERTS: extra,
+    ...more,
   };
   const args = [
     'build',
@@ -137,7 +147,17 @@ async function buildWithExtraCerts(name: string, extra: string) {
 test('NODE_EXTRA_CA_CERTS, read by lkvol instead of by Node at start-up, trusts the test CA; the programs lkvol starts see it as set', async () => {
   const r = await buildWithExtraCerts('extra-ca', pki.ca.cert);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.helperSaw, `NODE_EXTRA_CA_CERTS=${pki.ca.cert} LKVOL_NODE_EXTRA_CA_CERTS=unset\n`);
+  assert.equal(
+    r.helperSaw,
+    `NODE_EXTRA_CA_CERTS=${pki.ca.cert} LKVOL_NODE_EXTRA_CA_CERTS=unset\n` +
+      `MALLOC_ARENA_MAX=unset LKVOL_MALLOC_ARENA_MAX=unset\nlkvol's: MALLOC_ARENA_MAX=1\n`,
+  );
+});
+
+test("MALLOC_ARENA_MAX the user set is lkvol's and its programs' as it was", async () => {
+  const r = await buildWithExtraCerts('arenas', pki.ca.cert, { MALLOC_ARENA_MAX: '4' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.helperSaw, /^MALLOC_ARENA_MAX=4 LKVOL_MALLOC_ARENA_MAX=unset\nlkvol's: MALLOC_ARENA_MAX=4\n$/m);
 });
 
 test("NODE_EXTRA_CA_CERTS naming no file: Node's warning, and the registry it would have vouched for is refused", async () => {
@@ -146,5 +166,9 @@ test("NODE_EXTRA_CA_CERTS naming no file: Node's warning, and the registry it wo
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`^Warning: Ignoring extra certs from \`${missing}\`, load failed: .*ENOENT`, 'm'));
   assert.match(r.stderr, new RegExp(`certificate of ${secure.host} does not verify`));
-  assert.equal(r.helperSaw, `NODE_EXTRA_CA_CERTS=${missing} LKVOL_NODE_EXTRA_CA_CERTS=unset\n`);
+  assert.equal(
+    r.helperSaw,
+    `NODE_EXTRA_CA_CERTS=${missing} LKVOL_NODE_EXTRA_CA_CERTS=unset\n` +
+      `MALLOC_ARENA_MAX=unset LKVOL_MALLOC_ARENA_MAX=unset\nlkvol's: MALLOC_ARENA_MAX=1\n`,
+  );
 });
