@@ -195,3 +195,38 @@ test('a worker closed while the main thread waits for it: the main thread walks 
   setTimeout(() => walks.close(), 50);
   assert.equal((await check)?.fingerprint, (await summarizeTree(lower)).fingerprint);
 });
+
+/** Trees whose plans end in every way a plan can (see `planWalk`), each directory holding a file. */
+const shapes: Array<{ name: string; dirs: string[] }> = [
+  { name: 'no directory at all', dirs: [] },
+  { name: '40 top directories (tasks after the first level)', dirs: range(40).map((i) => `t${i}`) },
+  { name: 'a chain of 6 directories (one in the last level listed)', dirs: ['a/b/c/d/e/f'] },
+  {
+    name: '2 × 2 × 2 directories over 3 more levels (fewer than 32 below the levels listed)',
+    dirs: range(8).map((i) => `x${i >> 2}/y${(i >> 1) & 1}/z${i & 1}/deep/er/est`),
+  },
+];
+
+for (const c of shapes) {
+  test(`a plan that ends with ${c.name}: the fingerprint the build recorded, with the worker's lines or without`, async (t) => {
+    const out = await tempDir(t, 'fingerprints');
+    const lower = join(out, tree);
+    await mkdir(lower, { recursive: true });
+    await writeFile(join(lower, 'file'), 'top');
+    for (const dir of c.dirs) {
+      await mkdir(join(lower, dir), { recursive: true });
+      await writeFile(join(lower, dir, 'file'), dir);
+    }
+    const recorded = (await summarizeTree(lower)).fingerprint;
+    assert.equal((await createFingerprintWalks().fingerprint(out, tree))?.fingerprint, recorded);
+    const walks = createFingerprintWalks({ background: true });
+    t.after(() => walks.close());
+    walks.prefetch(out, tree);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    assert.equal((await walks.fingerprint(out, tree))?.fingerprint, recorded);
+  });
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
