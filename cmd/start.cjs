@@ -8,8 +8,9 @@ const v8 = require('node:v8');
 
 // V8 reads --max-semi-space-size (cmd/lkvol.sh) only when it sets a heap up, and this thread's is set up by now. Any
 // V8 flag off its default also makes V8 refuse the code cache Node ships for its own modules, in this thread and in
-// every worker (~20 ms to compile them here, ~20 ms more to start a worker). Back at its default, the flag keeps
-// this heap's young generation small and costs nothing more; lkvol's workers get their own limit (startWorker).
+// every worker (~10 ms more to start lkvol here, ~15–20 ms more to start a worker). Set back to its default, it no
+// longer does, and this heap keeps the small young generation it was set up with; lkvol's workers get the same through
+// their resourceLimits (startWorker in lib/internal/builtin.ts).
 v8.setFlagsFromString('--max-semi-space-size=0');
 
 const fs = require('node:fs');
