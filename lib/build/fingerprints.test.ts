@@ -3,11 +3,14 @@
 import assert from 'node:assert/strict';
 import { appendFile, chmod, link, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { isLkvolError } from '../errors.js';
 import type { Sabotage } from '../internal/testing/fingerprint-saboteur.js';
 import { tempDir } from '../internal/testing/temp.js';
+import { repoRoot } from '../internal/testing/testdata.js';
 import { createFingerprintWalks, type FingerprintWalks, type TreeFingerprint } from './fingerprints.js';
 import { summarizeTree } from './tree.js';
 
@@ -58,9 +61,9 @@ async function sabotaged(t: { after(fn: () => void): void }, out: string, mode: 
  * The fingerprint with the worker's lines in it: after the prefetch the main thread stops for a while, so the worker,
  * once up, takes tasks first (its start-up time varies: tried again, stopping longer, until it has taken some).
  */
-async function withWorkerShare(out: string): Promise<TreeFingerprint | undefined> {
+async function withWorkerShare(out: string, worker?: { url: URL }): Promise<TreeFingerprint | undefined> {
   for (let attempt = 1; ; attempt++) {
-    const walks = createFingerprintWalks({ background: true });
+    const walks = createFingerprintWalks({ background: true, worker });
     walks.prefetch(out, tree);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * attempt);
     const result = await walks.fingerprint(out, tree);
@@ -81,6 +84,16 @@ test("with the worker's lines, the fingerprint is the one the build recorded", a
   const result = await withWorkerShare(out);
   assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
   assert.ok(result !== undefined && result.tasks > 1 && result.fromWorker > 0, JSON.stringify(result));
+});
+
+test("the command's worker (CommonJS, beside the bundle) walks its share: the fingerprint the build recorded", async (t) => {
+  const bundled = join(repoRoot(), 'dist', 'bundle', 'fingerprint-worker.js');
+  // Loaded as CommonJS (dist/bundle/package.json), not as an ES module: require() reaches its own check.
+  assert.throws(() => createRequire(import.meta.url)(bundled), /must run in a worker thread/);
+  const { out, lower } = await outputWithTree(t);
+  const result = await withWorkerShare(out, { url: pathToFileURL(bundled) });
+  assert.equal(result?.fingerprint, (await summarizeTree(lower)).fingerprint);
+  assert.ok(result !== undefined && result.fromWorker > 0, JSON.stringify(result));
 });
 
 test('a worker that cannot start leaves the walk to the main thread', async (t) => {

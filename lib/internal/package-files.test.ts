@@ -26,6 +26,7 @@ test('npm pack ships the bin, the bundle, the CLI and the library, and no test o
     'dist/bundle/start.cjs',
     'dist/bundle/zstd-worker.js',
     'dist/bundle/fingerprint-worker.js',
+    'dist/bundle/package.json',
     'dist/cmd/lkvol.js',
     'dist/cmd/main.js',
     'dist/lib/index.js',
