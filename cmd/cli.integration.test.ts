@@ -608,7 +608,8 @@ describe('build', () => {
       const exit = /^lkvol V8 at exit: tag (\d+), compilers' peak ([\d.]+) MB$/m.exec(r.stderr);
       assert.ok(exit !== null, r.stderr);
       assert.equal(exit[1], plain.stdout.trim(), run);
-      assert.ok(Number(exit[2]) < 16, `${run}: ${exit[0]}`);
+      // start.cjs sets the flags on V8 11.3 (Node 20) alone.
+      if (process.versions.v8.startsWith('11.3.')) assert.ok(Number(exit[2]) < 16, `${run}: ${exit[0]}`);
     }
     assert.equal(await readFile(join(out, 'containers/volumes/v/lower/hello'), 'utf8'), 'world');
   });
