@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, chown, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyCliForOtherUsers, type CliCopy } from '../internal/testing/cli-copy.js';
 import { pushTarImage } from '../internal/testing/images.js';
@@ -80,7 +80,11 @@ async function tarMembers(path: string): Promise<string[]> {
 
 /** Runs the built CLI as nobody; resolves with the exit code and stderr. */
 function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [cli.bin, ...args], {
+  return nodeAsNobody([cli.bin, ...args]);
+}
+
+function nodeAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, args, {
     uid: nobody,
     gid: nobody,
     cwd: suite.work,
@@ -287,4 +291,32 @@ test('as an ordinary user: an unchanged volume whose root is 0555 is reused thou
     (await readdir(suite.work)).filter((n) => n.startsWith('.two-out.')),
     [],
   );
+});
+
+test('as an ordinary user: removeTree removes 0555 and 0000 directories though rm fails while its other removals go on', async () => {
+  // rm rejects at the first EACCES (a-ro/x, early) while it is still removing the deep chains beside it; the
+  // retry then walks a tree whose entries vanish under it. Three trees, so the race is met every run.
+  const trees = ['t1', 't2', 't3'].map((n) => join(suite.work, 'remove', n));
+  for (const tree of trees) {
+    await mkdir(join(tree, 'a-ro'), { recursive: true });
+    await writeFile(join(tree, 'a-ro', 'x'), 'x');
+    await mkdir(join(tree, 'b-none', 'sub'), { recursive: true });
+    await writeFile(join(tree, 'b-none', 'sub', 'y'), 'y');
+    for (let i = 0; i < 40; i++) {
+      const deep = join(tree, `c${i}`, ...Array<string>(40).fill('s'));
+      await mkdir(deep, { recursive: true });
+      await writeFile(join(deep, 'f'), 'f');
+    }
+  }
+  execFileSync('chown', ['-R', `${nobody}:${nobody}`, join(suite.work, 'remove')]);
+  for (const tree of trees) {
+    await chmod(join(tree, 'a-ro'), 0o555);
+    await chmod(join(tree, 'b-none', 'sub'), 0o500);
+    await chmod(join(tree, 'b-none'), 0);
+  }
+  const remove = join(dirname(dirname(cli.bin)), 'lib', 'internal', 'remove.js');
+  const script = `const { removeTree } = await import(process.argv[1]); for (const t of process.argv.slice(2)) await removeTree(t);`;
+  const r = await nodeAsNobody(['--input-type=module', '-e', script, remove, ...trees]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await readdir(join(suite.work, 'remove')), []);
 });

@@ -18,9 +18,18 @@ export async function removeTree(path: string): Promise<void> {
   }
 }
 
+/**
+ * Node's `rm` rejects at its first error while its removals elsewhere in the tree go on, so entries vanish
+ * while this walks: a missing one is skipped, not an error. Nothing is created meanwhile, so once this returns
+ * every directory left is u+rwx.
+ */
 async function openDirs(dir: string): Promise<void> {
-  const st = await lstat(dir).catch(() => undefined);
-  if (st === undefined || !st.isDirectory()) return;
-  await chmod(dir, (st.mode & 0o7777) | 0o700);
-  for (const name of await readdir(dir)) await openDirs(join(dir, name));
+  try {
+    const st = await lstat(dir);
+    if (!st.isDirectory()) return;
+    if ((st.mode & 0o700) !== 0o700) await chmod(dir, (st.mode & 0o7777) | 0o700);
+    for (const name of await readdir(dir)) await openDirs(join(dir, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
