@@ -24,6 +24,7 @@ const table: WarningCode[] = [
   'LKVOL_WARN_HOST_PATH_DOTDOT',
   'LKVOL_WARN_NOT_LOCKED',
   'LKVOL_WARN_STAGING_LEFT',
+  'LKVOL_WARN_PREVIOUS_LEFT',
 ];
 
 test('the warning code list is complete', () => {

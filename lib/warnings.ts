@@ -39,6 +39,8 @@ export const warningCodes = [
   'LKVOL_WARN_NOT_LOCKED',
   /** After a failed build, its staging directory could not be removed; the next build into OUT removes it. */
   'LKVOL_WARN_STAGING_LEFT',
+  /** The build succeeded, but the previous OUT it moved aside could not be removed; the next build removes it. */
+  'LKVOL_WARN_PREVIOUS_LEFT',
 ] as const;
 
 /** One of {@link warningCodes}. */

@@ -55,10 +55,11 @@ const maxSwapAttempts = 8;
 
 /**
  * Prepares `.<OUT>.partial-<pid>-<rand>` beside OUT (mode 0700, so a half-built tree with setuid
- * files is not reachable by other users), after {@link recoverOutput}.
+ * files is not reachable by other users), after {@link recoverOutput}. A previous OUT that `promote` cannot
+ * remove after the swap goes to `onLeftover` (as LKVOL_IO naming it): the build has succeeded by then.
  * @throws LKVOL_IO when the parent directory cannot be written.
  */
-export async function createStaging(out: string): Promise<Staging> {
+export async function createStaging(out: string, onLeftover?: (err: LkvolError) => void): Promise<Staging> {
   const target = resolve(out);
   const aside = (kind: string) =>
     join(dirname(target), `.${basename(target)}.${kind}-${processId()}-${randomBytes(4).toString('hex')}`);
@@ -87,10 +88,10 @@ export async function createStaging(out: string): Promise<Staging> {
             : await swapAdopting({ dir, target, trees: adopt, aside });
         live.delete(dir);
         // OUT is already the new tree: failing to delete the old one must not fail the build;
-        // the next build's recovery removes what is left.
+        // the next build's recovery tries again.
         for (const old of moved)
           await removeTree(old)
-            .catch(() => {})
+            .catch((err: unknown) => onLeftover?.(wrapError(err, 'LKVOL_IO', `remove the previous output ${old}`)))
             .finally(() => live.delete(old));
       } catch (err) {
         if (err instanceof AdoptionLost) throw err;

@@ -320,3 +320,31 @@ test('as an ordinary user: removeTree removes 0555 and 0000 directories though r
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await readdir(join(suite.work, 'remove')), []);
 });
+
+test('as an ordinary user: a previous output that cannot be removed after the swap is reported, and the build succeeds', async () => {
+  const file = join(suite.work, 'stuck.yml');
+  const out = join(suite.work, 'stuck-out');
+  const args = ['build', '--progress=plain', '-o', out, '--cache', join(suite.work, 'cache'), file];
+  await writeFile(file, `volumes:\n  - name: v\n    image: ${suite.registry.host}/rootless/modes:1\n`);
+  await chown(file, nobody, nobody);
+  const first = await runAsNobody(args);
+  assert.equal(first.code, 0, first.stderr);
+  // A directory of root's in the old tree: nobody can neither empty it nor chmod it.
+  const stuck = join(out, 'containers/volumes/v/lower/ro/stuck');
+  await mkdir(stuck);
+  await writeFile(join(stuck, 'f'), 'f');
+  const r = await runAsNobody(args);
+  assert.equal(r.code, 0, r.stderr);
+  const [left, ...more] = (await readdir(suite.work)).filter((n) => n.startsWith('.stuck-out.'));
+  assert.match(left ?? '', /^\.stuck-out\.old-\d+-[0-9a-f]+$/);
+  assert.deepEqual(more, []);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `warning: remove the previous output ${join(suite.work, left!).replace(/[.]/g, '\\.')}: EACCES.*; ` +
+        `the next build into OUT removes it \\(LKVOL_WARN_PREVIOUS_LEFT\\)`,
+    ),
+  );
+  assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');
+  await assert.rejects(readdir(join(out, 'containers/volumes/v/lower/ro/stuck')), { code: 'ENOENT' });
+});

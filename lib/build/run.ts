@@ -233,9 +233,14 @@ function unchangedRecord(run: Run, pulled: Pulled, previous: BuildRecord): Promi
  */
 async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | undefined): Promise<BuildResult> {
   const { o, out, plan } = run;
+  // Directories beside OUT the build could not remove: reported, not thrown, as recovery removes them next time.
+  const leftBehind = (code: 'LKVOL_WARN_STAGING_LEFT' | 'LKVOL_WARN_PREVIOUS_LEFT', e: LkvolError) =>
+    o.onEvent({ kind: 'warning', code, message: `${e.message}; the next build into OUT removes it` });
   // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then
   // written out and removed.
-  const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out);
+  const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out, (e) =>
+    leftBehind('LKVOL_WARN_PREVIOUS_LEFT', e),
+  );
   try {
     // Unchanged volumes and bundle roots of OUT are moved into the new OUT at the swap, rather than linked now and
     // unlinked after. Not into a tar, and not when SOURCE_DATE_EPOCH stamps the staging tree before the swap.
@@ -293,13 +298,7 @@ async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | und
     o.onEvent({ kind: 'done', out });
     return { out, record };
   } catch (err) {
-    await discardAfterFailure(staging, (e) =>
-      o.onEvent({
-        kind: 'warning',
-        code: 'LKVOL_WARN_STAGING_LEFT',
-        message: `${e.message}; the next build into OUT removes it`,
-      }),
-    );
+    await discardAfterFailure(staging, (e) => leftBehind('LKVOL_WARN_STAGING_LEFT', e));
     // build() reports it, as the cancellation it is when the user was cancelling.
     throw err;
   }
