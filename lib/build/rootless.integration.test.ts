@@ -83,6 +83,7 @@ function runAsNobody(args: string[]): Promise<{ code: number | null; stderr: str
   return nodeAsNobody([cli.bin, ...args]);
 }
 
+/** Runs node with `args` as nobody, in the suite's work directory. */
 function nodeAsNobody(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, args, {
     uid: nobody,
