@@ -257,6 +257,7 @@ test('as an ordinary user: a previous output with 0555 and 0000 directories is r
   assert.deepEqual(
     (await readdir(suite.work)).filter((n) => n.startsWith('.replace-out.')),
     [],
+    failed.stderr,
   );
   assert.equal(await readFile(join(out, 'containers/volumes/v/lower/ro/b'), 'utf8'), 'b');
 });
@@ -291,6 +292,7 @@ test('as an ordinary user: an unchanged volume whose root is 0555 is reused thou
   assert.deepEqual(
     (await readdir(suite.work)).filter((n) => n.startsWith('.two-out.')),
     [],
+    r.stderr,
   );
 });
 
