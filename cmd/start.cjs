@@ -18,10 +18,11 @@ v8.setFlagsFromString('--max-semi-space-size=0');
 // V8 would run it with Liftoff's code, then compile its hot functions again with TurboFan on a background thread:
 // ~40 ms of CPU and ~35 MB in every run, on a second core the registry and the walks want too, and Node waits for an
 // unfinished one before its event loop may end (0–25 ms; a warm no-change rebuild took 262 against 211 ms without it).
-// Liftoff's code parses fast enough: 395 MB downloaded in 446–496 against 510–600 ms. So a module compiles eagerly with Liftoff alone, which leaves its code no tier-up checks. These flags are
-// process-wide and in V8's flag hash (above): they hold only while a module compiles, then go back to their defaults.
-// Measured on V8 11.3 (Node 20) alone: other versions name and imply these flags otherwise, and V8 reports any flag it
-// does not know on stderr, so there V8 compiles as it would.
+// Liftoff's code parses fast enough: 395 MB downloaded in 446–496 against 510–600 ms. So a module compiles eagerly
+// with Liftoff alone, which leaves its code no tier-up checks. These flags are process-wide and in V8's flag hash
+// (above): they hold only while a module compiles, then go back to their defaults. Measured on V8 11.3 (Node 20)
+// alone: other versions name and imply these flags otherwise, and V8 reports any flag it does not know on stderr, so
+// there V8 compiles as it would.
 if (typeof WebAssembly === 'object' && process.versions.v8.startsWith('11.3.')) {
   const WasmModule = WebAssembly.Module;
   WebAssembly.Module = new Proxy(WasmModule, {
