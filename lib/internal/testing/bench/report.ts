@@ -31,6 +31,12 @@ export interface ImageResult {
   pipeRatio: number;
   /** lkvol cold ÷ the pipe. */
   coldToPipe: number;
+  /** The least a Node program does to find the volume unchanged (floor.ts), caches dropped and warm. */
+  floor: Timing;
+  floorWarm: Timing;
+  /** The floor ÷ lkvol cold: the no-change ratios this machine and Node allow. */
+  floorRatio: number;
+  floorWarmRatio: number;
   /** No-change rebuild (caches dropped) ÷ lkvol cold. */
   noChangeRatio: number;
   /** No-change rebuild with warm caches ÷ lkvol cold. */
@@ -84,12 +90,14 @@ function peakMb(...groups: (readonly TimedRun[])[]): number {
 
 /** Medians, ratios and peak RSS of one image's runs. */
 export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageSamples): ImageResult {
-  const [reference, cold, noChange, warm, pipe] = [
+  const [reference, cold, noChange, warm, pipe, floor, floorWarm] = [
     timing(s.reference),
     timing(s.cold),
     timing(s.noChange),
     timing(s.noChangeWarm),
     timing(s.pipe),
+    timing(s.floor),
+    timing(s.floorWarm),
   ];
   return {
     image: image.name,
@@ -104,6 +112,10 @@ export function summarizeImage(image: BenchImage, tree: ReferenceTree, s: ImageS
     coldRatio: round(cold.median / reference.median, 2),
     pipeRatio: round(pipe.median / reference.median, 2),
     coldToPipe: round(cold.median / pipe.median, 2),
+    floor,
+    floorWarm,
+    floorRatio: round(floor.median / cold.median, 2),
+    floorWarmRatio: round(floorWarm.median / cold.median, 2),
     noChangeRatio: round(noChange.median / cold.median, 2),
     noChangeWarmRatio: round(warm.median / cold.median, 2),
     peakRssMb: peakMb(s.cold, s.noChange, s.noChangeWarm),
@@ -141,6 +153,8 @@ export function formatReport(r: BenchResults): string {
     lines.push(row('lkvol cold', i.lkvolCold, `${i.coldRatio.toFixed(2)}× reference`));
     lines.push(row('lkvol no-change rebuild', i.lkvolNoChange, `${i.noChangeRatio.toFixed(2)}× cold`));
     lines.push(row('lkvol no-change rebuild, warm', i.lkvolNoChangeWarm, `${i.noChangeWarmRatio.toFixed(2)}× cold`));
+    lines.push(row('no-change floor (node: HEAD, lstat)', i.floor, `${i.floorRatio.toFixed(2)}× cold`));
+    lines.push(row('no-change floor, warm', i.floorWarm, `${i.floorWarmRatio.toFixed(2)}× cold`));
     lines.push(row('curl | gzip -d | tar -x', i.pipe, `${i.pipeRatio.toFixed(2)}× reference`));
     lines.push(`  lkvol cold: ${i.coldToPipe.toFixed(2)}× the pipe, which checks nothing`);
     lines.push(`  peak RSS: lkvol ${i.peakRssMb} MB (skopeo/umoci ${i.referencePeakRssMb} MB)`);
@@ -155,7 +169,7 @@ export function formatReport(r: BenchResults): string {
 
 function row(what: string, t: Timing, ratio: string): string {
   const runs = `runs ${t.runs.map((s) => s.toFixed(2)).join(' ')}`;
-  return `  ${what.padEnd(31)} ${t.median.toFixed(2).padStart(7)} s  ${ratio.padEnd(20)} ${runs}`;
+  return `  ${what.padEnd(35)} ${t.median.toFixed(2).padStart(7)} s  ${ratio.padEnd(20)} ${runs}`;
 }
 
 function round(value: number, digits: number): number {

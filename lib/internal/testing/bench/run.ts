@@ -57,7 +57,15 @@ async function main(): Promise<void> {
 async function runRounds(ctx: BenchContext, opts: BenchOptions, commit: string): Promise<BenchResults> {
   const perImage = [ctx.images.debian, ctx.images.synthetic].map((image) => ({
     image,
-    samples: { reference: [], cold: [], noChange: [], noChangeWarm: [], pipe: [] } as ImageSamples,
+    samples: {
+      reference: [],
+      cold: [],
+      noChange: [],
+      noChangeWarm: [],
+      pipe: [],
+      floor: [],
+      floorWarm: [],
+    } as ImageSamples,
   }));
   const two: TwoVolumeSamples = { cold: [], changed: [] };
   // Every round of one scenario before the next: the synthetic image's whiteouts (unpacked by umoci and lkvol alike)

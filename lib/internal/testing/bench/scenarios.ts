@@ -1,12 +1,14 @@
 // One round of a bench scenario: on one image, the reference and lkvol alternate (who goes first changes every round),
-// then lkvol rebuilds with nothing changed and the raw pipe runs; on the two-volume system, it is built cold and
-// rebuilt with one volume's image swapped. Every lkvol output is checked after its timing.
+// then lkvol rebuilds with nothing changed, the floor of such a rebuild runs (floor.ts) and the raw pipe runs; on the
+// two-volume system, it is built cold and rebuilt with one volume's image swapped. Every lkvol output is checked after
+// its timing.
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSameTree, readReferenceTree, type ReferenceTree } from './compare.js';
 import type { CacheDropper } from './drop-caches.js';
 import type { BenchImage, BenchImages } from './images.js';
 import { lowerOf, runLkvol } from './lkvol.js';
+import { runFloor } from './floor.js';
 import { log } from './log.js';
 import { runPipe } from './pipe.js';
 import { runReference } from './reference.js';
@@ -36,6 +38,9 @@ export interface ImageSamples {
   noChangeWarm: TimedRun[];
   /** `curl | gzip -d | tar -x` of the layers, caches dropped (pipe.ts). */
   pipe: TimedRun[];
+  /** The least a Node program does to find the volume unchanged (floor.ts): caches dropped, and warm. */
+  floor: TimedRun[];
+  floorWarm: TimedRun[];
 }
 
 /** The runs of the two-volume system. */
@@ -79,6 +84,16 @@ export async function runImageRound(
     await timed(`${label}: lkvol no-change rebuild, warm`, runLkvol(`${label} lkvol no-change warm`, o)),
   );
   await check('lkvol no-change rebuild (warm)');
+  // After lkvol's rebuilds, so that its warm one follows its own run (its bundle in the page cache), as `make` twice.
+  const floor = { ref: image.ref, tree: lowerOf(o.out, image.name), entries: treeOf(ctx, image.name).lines.length };
+  await ctx.dropper.drop();
+  samples.floor.push(
+    await timed(`${label}: no-change floor`, runFloor({ ...floor, what: `${label} floor`, cwd: dir })),
+  );
+  await ctx.dropper.sync();
+  samples.floorWarm.push(
+    await timed(`${label}: no-change floor, warm`, runFloor({ ...floor, what: `${label} floor, warm`, cwd: dir })),
+  );
   await discard(ctx, dir);
   const pipeDir = await freshDir(ctx, `pipe-${image.name}`);
   await ctx.dropper.drop();
