@@ -37,9 +37,9 @@ export const warningCodes = [
   'LKVOL_WARN_HOST_PATH_DOTDOT',
   /** lkvol.lock lacks a reference of the system files; it was resolved from its tag. */
   'LKVOL_WARN_NOT_LOCKED',
-  /** After a failed build, its staging directory could not be removed; the next build into OUT removes it. */
+  /** After a failed build, its staging directory could not be removed; the next build into OUT tries again. */
   'LKVOL_WARN_STAGING_LEFT',
-  /** The build succeeded, but the previous OUT it moved aside could not be removed; the next build removes it. */
+  /** The build succeeded, but the previous OUT it moved aside could not be removed; the next build tries again. */
   'LKVOL_WARN_PREVIOUS_LEFT',
 ] as const;
 

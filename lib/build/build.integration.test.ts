@@ -597,7 +597,7 @@ describe('atomic and reproducible output', () => {
       );
       assert.match(
         warnings[0]!.message,
-        /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT removes it$/,
+        /^remove staging directory .*\/parent\/\.out\.partial-\d+-[0-9a-f]+: ENOTDIR.*; the next build into OUT tries again to remove it$/,
       );
     } finally {
       await proxy.close();

@@ -233,9 +233,9 @@ function unchangedRecord(run: Run, pulled: Pulled, previous: BuildRecord): Promi
  */
 async function writeOutput(run: Run, pulled: Pulled, previous: BuildRecord | undefined): Promise<BuildResult> {
   const { o, out, plan } = run;
-  // Directories beside OUT the build could not remove: reported, not thrown, as recovery removes them next time.
+  // Directories beside OUT the build could not remove: reported, not thrown, as recovery tries them again next time.
   const leftBehind = (code: 'LKVOL_WARN_STAGING_LEFT' | 'LKVOL_WARN_PREVIOUS_LEFT', e: LkvolError) =>
-    o.onEvent({ kind: 'warning', code, message: `${e.message}; the next build into OUT removes it` });
+    o.onEvent({ kind: 'warning', code, message: `${e.message}; the next build into OUT tries again to remove it` });
   // Tar output is built as a tree too, beside the tar file (or, for stdout, in the cache directory), then
   // written out and removed.
   const staging = await createStaging(out === '-' ? join(o.cacheDir, 'stdout-build') : out, (e) =>
